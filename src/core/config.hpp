@@ -1,0 +1,53 @@
+// Settings of the broker, read from environment variables (the original's names), an
+// optional .env file, and command-line flags (applied by main.cpp, which override both).
+// A bad value stops start-up with a ConfigError naming the setting.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "core/lifecycle.hpp"
+
+namespace broker {
+
+struct Config {
+    std::string listen = "0.0.0.0:8080";              // BROKER_LISTEN
+    std::string store = "sqlite:data/broker.db";      // BROKER_STORE
+    std::string base_path = "/v1";                    // BROKER_BASE_PATH
+    std::string api_token;                            // BROKER_API_TOKEN
+    std::string admin_token;                          // BROKER_ADMIN_TOKEN
+    LeasePolicy lease;                                // LAB_DURATION_*, GRACE_PERIOD_*
+    int http_threads = 2;                             // HTTP_THREADS
+    int store_threads = 64;                           // STORE_THREADS: blocking-work pool
+    int store_queue_max = 4096;                       // STORE_QUEUE_MAX: beyond it, 503
+    std::size_t max_body_bytes = 64 * 1024;           // MAX_BODY_BYTES
+    std::size_t max_header_bytes = 16 * 1024;         // MAX_HEADER_BYTES
+    std::chrono::seconds read_timeout{30};            // HTTP_READ_TIMEOUT_SEC
+    std::chrono::seconds idle_timeout{75};            // HTTP_IDLE_TIMEOUT_SEC
+    int no_sandboxes_retry_after_sec = 30;            // NO_SANDBOXES_RETRY_AFTER_SEC
+    bool rate_limit_enabled = true;                   // RATE_LIMIT_ENABLED
+    double rate_limit_rps = 50;                       // RATE_LIMIT_RPS
+    double rate_limit_burst = 200;                    // RATE_LIMIT_BURST
+    std::string log_level = "info";                   // LOG_LEVEL
+    std::string log_format = "json";                  // LOG_FORMAT
+};
+
+// Looks a variable up; empty optional when unset.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+// The process environment, with values from `dotenv` (KEY=VALUE lines) beneath it.
+EnvLookup process_env(const std::map<std::string, std::string>& dotenv = {});
+
+// Parses a .env file; a missing file is an empty map, a malformed line a ConfigError.
+std::map<std::string, std::string> read_dotenv(const std::string& path);
+
+// Builds the configuration from defaults and the environment; throws ConfigError.
+Config load_config(const EnvLookup& env);
+
+// Checks what the API needs to serve (tokens set, sane sizes); throws ConfigError.
+void validate_for_serving(const Config& config);
+
+}  // namespace broker

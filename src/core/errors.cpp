@@ -1,0 +1,27 @@
+#include "core/errors.hpp"
+
+namespace broker {
+
+std::string_view code_name(ErrorCode code) {
+    switch (code) {
+        case ErrorCode::missing_sandbox_id: return "MISSING_SANDBOX_ID";
+        case ErrorCode::invalid_request: return "INVALID_REQUEST";
+        case ErrorCode::unauthorized: return "UNAUTHORIZED";
+        case ErrorCode::forbidden: return "FORBIDDEN";
+        case ErrorCode::not_sandbox_owner: return "NOT_SANDBOX_OWNER";
+        case ErrorCode::allocation_expired: return "ALLOCATION_EXPIRED";
+        case ErrorCode::sandbox_not_found: return "SANDBOX_NOT_FOUND";
+        case ErrorCode::route_not_found: return "NOT_FOUND";
+        case ErrorCode::method_not_allowed: return "METHOD_NOT_ALLOWED";
+        case ErrorCode::no_sandboxes_available: return "NO_SANDBOXES_AVAILABLE";
+        case ErrorCode::idempotency_key_conflict: return "IDEMPOTENCY_KEY_CONFLICT";
+        case ErrorCode::payload_too_large: return "PAYLOAD_TOO_LARGE";
+        case ErrorCode::headers_too_large: return "HEADERS_TOO_LARGE";
+        case ErrorCode::rate_limit_exceeded: return "RATE_LIMIT_EXCEEDED";
+        case ErrorCode::service_unavailable: return "SERVICE_UNAVAILABLE";
+        case ErrorCode::internal: return "INTERNAL_ERROR";
+    }
+    return "INTERNAL_ERROR";
+}
+
+}  // namespace broker

@@ -1,0 +1,54 @@
+// The participant operations: allocate, look up, return. Validates input, applies the
+// lease policy and the clock, and leaves every state change to one atomic Store call.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/lifecycle.hpp"
+#include "store/store.hpp"
+
+namespace broker {
+
+struct Participant {
+    std::string id;               // X-Instruqt-Sandbox-ID, or the legacy X-Track-ID
+    std::string track_name;       // X-Instruqt-Track-ID; may be empty
+};
+
+struct AllocateInput {
+    Participant participant;
+    std::string idempotency_key;  // empty: the participant id
+    std::string name_prefix;      // empty: any sandbox
+};
+
+enum class LookupOutcome { found, not_found, not_owner };
+
+struct LookupResult {
+    LookupOutcome outcome = LookupOutcome::not_found;
+    std::optional<Sandbox> sandbox;
+};
+
+class AllocationService {
+public:
+    AllocationService(Store& store, const Clock& clock, LeasePolicy lease)
+        : store_(store), clock_(clock), lease_(lease) {}
+
+    // Gives the participant a sandbox, or the one its idempotency key already holds.
+    AllocateResult allocate(const AllocateInput& input);
+
+    // The sandbox, if the participant holds (or held) it.
+    LookupResult get(const std::string& sandbox_id, const std::string& participant_id);
+
+    // Returns the participant's sandbox for deletion; idempotent for its owner.
+    MarkResult mark_for_deletion(const std::string& sandbox_id, const std::string& participant_id);
+
+    const LeasePolicy& lease() const { return lease_; }
+
+private:
+    Store& store_;
+    const Clock& clock_;
+    LeasePolicy lease_;
+};
+
+}  // namespace broker

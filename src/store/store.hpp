@@ -1,0 +1,112 @@
+// The Store: where sandboxes live. Every method that changes state is one atomic,
+// conditional change (status, owner and version compared inside the store), so several
+// API replicas and workers can share one store without undoing each other. Outcomes a
+// caller branches on are returned as values; only an unreachable or failing store throws
+// (StoreUnavailable, or Overloaded when a bounded queue is full).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/lifecycle.hpp"
+#include "core/sandbox.hpp"
+
+namespace broker {
+
+struct AllocateRequest {
+    std::string participant_id;   // X-Instruqt-Sandbox-ID (or legacy X-Track-ID)
+    std::string idempotency_key;  // Idempotency-Key header, else the participant id
+    std::string track_name;       // X-Instruqt-Track-ID, may be empty
+    std::string name_prefix;      // only sandboxes whose name starts with it; empty = any
+    UnixSeconds now = 0;
+    LeasePolicy lease;
+};
+
+enum class AllocateOutcome {
+    allocated,     // a sandbox went from available to allocated for this request
+    existing,      // the key already held a sandbox: that one is returned, nothing changed
+    pool_empty,    // no available sandbox (matching the prefix)
+    key_conflict,  // the key holds a sandbox of another participant
+};
+
+struct AllocateResult {
+    AllocateOutcome outcome = AllocateOutcome::pool_empty;
+    std::optional<Sandbox> sandbox;  // set for allocated and existing
+};
+
+struct MarkForDeletionRequest {
+    std::string sandbox_id;
+    std::string participant_id;
+    UnixSeconds now = 0;
+    LeasePolicy lease;
+};
+
+enum class MarkOutcome {
+    marked,          // allocated -> pending_deletion by its owner
+    already_marked,  // the owner asked before; the same answer again, nothing changed
+    not_found,
+    not_owner,       // held by someone else, or not held at all
+    expired,         // the owner's lease ran out; the expiry job takes it back
+};
+
+struct MarkResult {
+    MarkOutcome outcome = MarkOutcome::not_found;
+    std::optional<Sandbox> sandbox;  // the row after the change, for marked / already_marked
+};
+
+struct UpsertSummary {
+    std::int64_t inserted = 0;   // new sandboxes now available
+    std::int64_t revived = 0;    // stale sandboxes seen again, available again
+    std::int64_t refreshed = 0;  // known sandboxes whose provider fields were refreshed
+    std::int64_t skipped = 0;    // held, being deleted or deleted: left alone
+};
+
+struct ListQuery {
+    std::optional<SandboxStatus> status;  // none: every status but deleted
+    std::string after_sandbox_id;         // exclusive start of the page; empty: from the start
+    int limit = 100;
+};
+
+struct ListPage {
+    std::vector<Sandbox> items;            // ordered by sandbox_id
+    std::optional<std::string> next_after;  // pass as after_sandbox_id for the next page
+};
+
+class Store {
+public:
+    virtual ~Store() = default;
+
+    // Creates or upgrades the schema; safe to call on every start.
+    virtual void migrate() = 0;
+
+    // Atomically hands one available sandbox to the request's key, or returns the one the
+    // key already holds. Never gives one sandbox to two keys; one key never holds two.
+    virtual AllocateResult allocate(const AllocateRequest& request) = 0;
+
+    // The sandbox with this id, whatever its status.
+    virtual std::optional<Sandbox> get(const std::string& sandbox_id) = 0;
+
+    // Atomically moves the participant's unexpired allocation to pending_deletion; asking
+    // again gives the same answer.
+    virtual MarkResult mark_for_deletion(const MarkForDeletionRequest& request) = 0;
+
+    // Inserts new provider sandboxes as available, revives stale ones, refreshes provider
+    // fields of the rest; never changes a held or deleting sandbox's status. One transaction.
+    virtual UpsertSummary upsert_provider_sandboxes(std::span<const ProviderSandbox> sandboxes,
+                                                    UnixSeconds now) = 0;
+
+    // How many sandboxes are in each status (answered from an index).
+    virtual StatusCounts count_by_status() = 0;
+
+    // One page of sandboxes ordered by id; every row appears in exactly one page.
+    virtual ListPage list(const ListQuery& query) = 0;
+
+    // Throws StoreUnavailable unless the store answers a trivial query.
+    virtual void ping() = 0;
+};
+
+}  // namespace broker
