@@ -1,0 +1,18 @@
+// Store locations as written in BROKER_STORE / --store: `sqlite:PATH` (also
+// `sqlite://PATH`), and `postgresql://user:pass@host:port/db` (also `postgres://`).
+#pragma once
+
+#include <string>
+
+namespace broker {
+
+struct StoreUrl {
+    enum class Kind { sqlite, postgresql };
+    Kind kind = Kind::sqlite;
+    std::string target;  // the file path for sqlite; the whole URL (libpq form) for postgresql
+};
+
+// Throws ConfigError with a message naming the accepted forms.
+StoreUrl parse_store_url(const std::string& url);
+
+}  // namespace broker
