@@ -1,0 +1,87 @@
+// A thin RAII layer over one sqlite3 connection: prepared statements cached per connection,
+// typed binding and reading, and every SQLite error turned into StoreUnavailable. A
+// Connection is used by one thread at a time (the writer thread, or a reader checked out of
+// the pool), so it needs no locking of its own.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace broker::sqlite {
+
+class Connection;
+
+// One use of a cached prepared statement. Binds by 1-based index; resets the statement and
+// clears its bindings when it goes out of scope, even when a step threw.
+class Query {
+public:
+    Query(Connection& conn, sqlite3_stmt* stmt) : conn_(&conn), stmt_(stmt) {}
+    Query(const Query&) = delete;
+    Query& operator=(const Query&) = delete;
+    ~Query();
+
+    Query& bind(int index, std::string_view text);
+    Query& bind(int index, std::int64_t value);
+    Query& bind(int index, std::optional<std::int64_t> value);
+    Query& bind_null(int index);
+
+    // Advances to the next row: true while there is one, false when done.
+    bool step();
+    // Runs a statement that returns no rows (or whose rows are not wanted).
+    void run();
+
+    std::string text(int column) const;
+    std::int64_t integer(int column) const;
+    std::optional<std::int64_t> optional_integer(int column) const;
+    bool is_null(int column) const;
+
+private:
+    Connection* conn_;
+    sqlite3_stmt* stmt_;
+};
+
+class Connection {
+public:
+    enum class Mode { read_write, read_only };
+
+    // Opens (creating when read_write) the database file; throws StoreUnavailable.
+    Connection(const std::string& path, Mode mode, int busy_timeout_ms);
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+    ~Connection();
+
+    // The statement for `sql`, prepared on first use and kept for the connection's life.
+    // `sql` is always a constant of the program, never built from input.
+    Query query(std::string_view sql);
+
+    // Runs one or more statements without caching (pragmas, schema steps).
+    void exec(const std::string& sql);
+
+    // Rows changed by the last INSERT/UPDATE/DELETE on this connection.
+    std::int64_t changes() const;
+    // Whether a transaction is open (false in autocommit mode).
+    bool in_transaction() const;
+
+    sqlite3* handle() const { return db_; }
+
+    // Throws StoreUnavailable describing `rc` unless it is one of the success codes.
+    void check(int rc, std::string_view what) const;
+
+private:
+    struct StatementDeleter {
+        void operator()(sqlite3_stmt* stmt) const;
+    };
+
+    sqlite3* db_ = nullptr;
+    std::string path_;
+    std::unordered_map<std::string, std::unique_ptr<sqlite3_stmt, StatementDeleter>> statements_;
+};
+
+}  // namespace broker::sqlite

@@ -1,0 +1,120 @@
+// Group commit writer: see group_commit.hpp.
+#include "store/sqlite/group_commit.hpp"
+
+#include "core/errors.hpp"
+
+namespace broker::sqlite {
+
+GroupCommitWriter::GroupCommitWriter(std::unique_ptr<Connection> conn, std::size_t max_batch,
+                                     std::size_t max_queue)
+    : conn_(std::move(conn)),
+      max_batch_(max_batch == 0 ? 1 : max_batch),
+      max_queue_(max_queue == 0 ? 1 : max_queue),
+      thread_([this] { loop(); }) {}
+
+GroupCommitWriter::~GroupCommitWriter() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+}
+
+void GroupCommitWriter::run(const Work& work) {
+    std::future<void> done;
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_) throw StoreUnavailable("SQLite store is shutting down");
+        if (queue_.size() >= max_queue_) {
+            throw Overloaded("SQLite write queue is full (" + std::to_string(max_queue_) + " writes)",
+                             std::chrono::seconds(1));
+        }
+        queue_.push_back(Job{&work, {}, nullptr});
+        done = queue_.back().done.get_future();
+    }
+    wake_.notify_one();
+    done.get();
+}
+
+WriterStats GroupCommitWriter::stats() const {
+    WriterStats s;
+    s.batches = batches_.load();
+    s.ops = ops_.load();
+    s.largest_batch = largest_batch_.load();
+    std::lock_guard lock(mutex_);
+    s.queued = queue_.size();
+    s.in_batch = in_batch_;
+    return s;
+}
+
+void GroupCommitWriter::loop() {
+    std::vector<Job> batch;
+    batch.reserve(max_batch_);
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) return;  // stopping, and everything queued has been answered
+            while (!queue_.empty() && batch.size() < max_batch_) {
+                batch.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+            in_batch_ = batch.size();
+        }
+        run_batch(batch);
+        {
+            std::lock_guard lock(mutex_);
+            in_batch_ = 0;
+        }
+        // Only now, with the transaction committed (or abandoned), are the callers answered.
+        for (auto& job : batch) {
+            if (job.error) {
+                job.done.set_exception(job.error);
+            } else {
+                job.done.set_value();
+            }
+        }
+        batch.clear();
+    }
+}
+
+void GroupCommitWriter::run_batch(std::vector<Job>& batch) {
+    try {
+        conn_->query("BEGIN IMMEDIATE").run();
+        for (auto& job : batch) run_in_savepoint(job);
+        conn_->query("COMMIT").run();
+    } catch (const std::exception& e) {
+        // The transaction as a whole failed (the write lock not obtained, an I/O error, a
+        // failed COMMIT): nothing of the batch is durable, so nobody may be told otherwise.
+        if (conn_->in_transaction()) {
+            try {
+                conn_->exec("ROLLBACK");
+            } catch (const std::exception&) {
+                // The connection may be unusable; the next batch's BEGIN will report it.
+            }
+        }
+        const auto error = std::make_exception_ptr(StoreUnavailable(e.what()));
+        for (auto& job : batch) job.error = error;
+        return;
+    }
+    batches_.fetch_add(1);
+    ops_.fetch_add(batch.size());
+    std::size_t largest = largest_batch_.load();
+    while (batch.size() > largest && !largest_batch_.compare_exchange_weak(largest, batch.size())) {
+    }
+}
+
+void GroupCommitWriter::run_in_savepoint(Job& job) {
+    conn_->query("SAVEPOINT op").run();
+    try {
+        (*job.work)(*conn_);
+    } catch (...) {
+        job.error = std::current_exception();
+        // Undo this write only; if even that fails the whole batch is abandoned (thrown on).
+        conn_->query("ROLLBACK TO op").run();
+    }
+    conn_->query("RELEASE op").run();
+}
+
+}  // namespace broker::sqlite

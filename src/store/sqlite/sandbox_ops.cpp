@@ -1,0 +1,183 @@
+// The SQLite store's operations: see sandbox_ops.hpp. Each write reads and changes rows in
+// the same transaction, and every UPDATE repeats its precondition (status, owner) in its
+// WHERE clause, so the change is conditional even if the surrounding code were wrong.
+#include "store/sqlite/sandbox_ops.hpp"
+
+#include <algorithm>
+
+#include "core/errors.hpp"
+#include "store/sqlite/sandbox_sql.hpp"
+
+namespace broker::sqlite {
+namespace {
+
+constexpr std::string_view kSyncActor = "sync";
+
+std::optional<Sandbox> first_row(Query& q) {
+    if (!q.step()) return std::nullopt;
+    return read_sandbox(q);
+}
+
+std::optional<Sandbox> take_available(Connection& conn, const AllocateRequest& r) {
+    const UnixSeconds expires = r.lease.expires_at(r.now);
+    auto bind_common = [&](Query& q) {
+        q.bind(1, r.participant_id).bind(2, r.track_name).bind(3, r.idempotency_key);
+        q.bind(4, r.now).bind(5, expires);
+    };
+    if (r.name_prefix.empty()) {
+        auto q = conn.query(kAllocateAnySql);
+        bind_common(q);
+        return first_row(q);
+    }
+    const std::string upper = prefix_upper_bound(r.name_prefix);
+    if (upper.empty()) {
+        auto q = conn.query(kAllocateFromPrefixSql);
+        bind_common(q);
+        q.bind(6, r.name_prefix);
+        return first_row(q);
+    }
+    auto q = conn.query(kAllocatePrefixSql);
+    bind_common(q);
+    q.bind(6, r.name_prefix).bind(7, upper);
+    return first_row(q);
+}
+
+}  // namespace
+
+AllocateResult allocate(Connection& conn, const AllocateRequest& request) {
+    {
+        auto q = conn.query(kFindByKeySql);
+        q.bind(1, request.idempotency_key);
+        if (auto held = first_row(q)) {
+            const auto outcome = held->allocated_to_track == request.participant_id ? AllocateOutcome::existing
+                                                                                    : AllocateOutcome::key_conflict;
+            if (outcome == AllocateOutcome::key_conflict) return {outcome, std::nullopt};
+            return {outcome, std::move(held)};
+        }
+    }
+    auto taken = take_available(conn, request);
+    if (!taken) return {AllocateOutcome::pool_empty, std::nullopt};
+    record_event(conn, taken->sandbox_id, request.now, SandboxStatus::available, SandboxStatus::allocated,
+                 request.participant_id, "allocate");
+    return {AllocateOutcome::allocated, std::move(taken)};
+}
+
+MarkResult mark_for_deletion(Connection& conn, const MarkForDeletionRequest& request) {
+    std::optional<Sandbox> row = find_sandbox(conn, request.sandbox_id);
+    if (!row) return {MarkOutcome::not_found, std::nullopt};
+    // An empty participant id would match every unheld row's empty owner.
+    if (request.participant_id.empty() || row->allocated_to_track != request.participant_id) {
+        return {MarkOutcome::not_owner, std::nullopt};
+    }
+    switch (row->status) {
+        case SandboxStatus::allocated: {
+            if (request.lease.is_expired(*row, request.now)) return {MarkOutcome::expired, std::nullopt};
+            auto q = conn.query(kMarkSql);
+            q.bind(1, request.sandbox_id).bind(2, request.participant_id).bind(3, request.now);
+            auto marked = first_row(q);
+            // Unreachable while the transaction holds the write lock; kept as the guard of the
+            // conditional UPDATE rather than trusting the read above.
+            if (!marked) return {MarkOutcome::not_owner, std::nullopt};
+            record_event(conn, marked->sandbox_id, request.now, SandboxStatus::allocated,
+                         SandboxStatus::pending_deletion, request.participant_id, "mark-for-deletion");
+            return {MarkOutcome::marked, std::move(marked)};
+        }
+        case SandboxStatus::pending_deletion:
+        case SandboxStatus::deletion_failed:
+        case SandboxStatus::deleted:
+            return {MarkOutcome::already_marked, std::move(row)};
+        case SandboxStatus::available:
+        case SandboxStatus::stale:
+            break;
+    }
+    return {MarkOutcome::not_owner, std::nullopt};
+}
+
+UpsertSummary upsert_provider_sandboxes(Connection& conn, std::span<const ProviderSandbox> sandboxes,
+                                        UnixSeconds now) {
+    UpsertSummary summary;
+    for (const auto& p : sandboxes) {
+        std::optional<std::string> status;
+        {
+            auto q = conn.query("SELECT status FROM sandboxes WHERE sandbox_id = ?1");
+            q.bind(1, p.sandbox_id);
+            if (q.step()) status = q.text(0);
+        }
+        if (!status) {
+            auto q = conn.query(
+                "INSERT INTO sandboxes (sandbox_id, name, external_id, sfdc_account_id, status, created_at, "
+                "updated_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, 'available', ?5, ?5, ?5)");
+            q.bind(1, p.sandbox_id).bind(2, p.name).bind(3, p.external_id).bind(4, p.sfdc_account_id).bind(5, now);
+            q.run();
+            record_event(conn, p.sandbox_id, now, std::nullopt, SandboxStatus::available, kSyncActor,
+                         "listed by provider");
+            ++summary.inserted;
+        } else if (*status == "stale") {
+            auto q = conn.query(
+                "UPDATE sandboxes SET status = 'available', stale_since = NULL, name = ?2, external_id = ?3, "
+                "sfdc_account_id = ?4, last_seen_at = ?5, updated_at = ?5, version = version + 1 "
+                "WHERE sandbox_id = ?1 AND status = 'stale'");
+            q.bind(1, p.sandbox_id).bind(2, p.name).bind(3, p.external_id).bind(4, p.sfdc_account_id).bind(5, now);
+            q.run();
+            record_event(conn, p.sandbox_id, now, SandboxStatus::stale, SandboxStatus::available, kSyncActor,
+                         "listed by provider again");
+            ++summary.revived;
+        } else if (*status == "available") {
+            // Version and updated_at move only when a provider field really changed, so a
+            // sync that finds nothing new leaves compare-and-set tokens alone.
+            auto q = conn.query(
+                "UPDATE sandboxes SET "
+                "version = version + (name <> ?2 OR external_id <> ?3 OR sfdc_account_id <> ?4), "
+                "updated_at = CASE WHEN name <> ?2 OR external_id <> ?3 OR sfdc_account_id <> ?4 "
+                "THEN ?5 ELSE updated_at END, "
+                "name = ?2, external_id = ?3, sfdc_account_id = ?4, last_seen_at = ?5 "
+                "WHERE sandbox_id = ?1 AND status = 'available'");
+            q.bind(1, p.sandbox_id).bind(2, p.name).bind(3, p.external_id).bind(4, p.sfdc_account_id).bind(5, now);
+            q.run();
+            ++summary.refreshed;
+        } else {
+            // Held, being deleted or deleted: only note that the provider still lists it.
+            auto q = conn.query("UPDATE sandboxes SET last_seen_at = ?2 WHERE sandbox_id = ?1");
+            q.bind(1, p.sandbox_id).bind(2, now);
+            q.run();
+            ++summary.skipped;
+        }
+    }
+    return summary;
+}
+
+std::optional<Sandbox> find_sandbox(Connection& conn, const std::string& sandbox_id) {
+    auto q = conn.query(kFindByIdSql);
+    q.bind(1, sandbox_id);
+    return first_row(q);
+}
+
+StatusCounts count_by_status(Connection& conn) {
+    StatusCounts counts;
+    auto q = conn.query(kCountByStatusSql);
+    while (q.step()) {
+        if (auto status = parse_status(q.text(0))) counts[*status] = q.integer(1);
+    }
+    return counts;
+}
+
+ListPage list_sandboxes(Connection& conn, const ListQuery& query) {
+    constexpr int kMaxLimit = 1000;
+    const int limit = std::clamp(query.limit, 1, kMaxLimit);
+    auto q = conn.query(query.status ? kListByStatusSql : kListAllSql);
+    // One row more than the page: its presence is what says another page follows.
+    q.bind(1, query.after_sandbox_id).bind(2, static_cast<std::int64_t>(limit) + 1);
+    if (query.status) q.bind(3, to_string(*query.status));
+    ListPage page;
+    page.items.reserve(static_cast<std::size_t>(limit));
+    while (q.step()) {
+        if (static_cast<int>(page.items.size()) == limit) {
+            page.next_after = page.items.back().sandbox_id;
+            break;
+        }
+        page.items.push_back(read_sandbox(q));
+    }
+    return page;
+}
+
+}  // namespace broker::sqlite

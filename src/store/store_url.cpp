@@ -1,0 +1,47 @@
+// Parsing of store locations (BROKER_STORE / --store): see store_url.hpp.
+#include "store/store_url.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <string_view>
+
+#include "core/errors.hpp"
+
+namespace broker {
+namespace {
+
+constexpr std::string_view kAcceptedForms =
+    "expected sqlite:PATH, sqlite://PATH or postgresql://USER:PASSWORD@HOST:PORT/DATABASE (also postgres://...)";
+
+bool starts_with_nocase(std::string_view text, std::string_view prefix) {
+    return text.size() >= prefix.size() &&
+           std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
+               return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+           });
+}
+
+[[noreturn]] void reject(const std::string& url, std::string_view why) {
+    throw ConfigError("store URL \"" + url + "\" " + std::string(why) + ": " + std::string(kAcceptedForms));
+}
+
+}  // namespace
+
+StoreUrl parse_store_url(const std::string& url) {
+    if (url.empty()) reject(url, "is empty");
+    if (starts_with_nocase(url, "postgresql://") || starts_with_nocase(url, "postgres://")) {
+        return {StoreUrl::Kind::postgresql, url};
+    }
+    if (starts_with_nocase(url, "sqlite:")) {
+        std::string_view path = std::string_view(url).substr(7);
+        // sqlite://PATH: the two slashes only mark the form, so sqlite:///abs is /abs and
+        // sqlite://data/x.db is relative, as in sqlite:data/x.db.
+        if (path.substr(0, 2) == "//") path.remove_prefix(2);
+        if (path.empty()) reject(url, "has no file path");
+        // Each connection of the store would get a database of its own.
+        if (path == ":memory:") reject(url, "names an in-memory database, which the store cannot share");
+        return {StoreUrl::Kind::sqlite, std::string(path)};
+    }
+    reject(url, "has an unsupported scheme");
+}
+
+}  // namespace broker

@@ -1,0 +1,385 @@
+// SQLite-specific store tests: the query plans allocation depends on, group commit and its
+// failure modes, migrations, and states that only the later jobs create (set by direct SQL).
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <future>
+#include <set>
+#include <thread>
+
+#include "core/errors.hpp"
+#include "store/sqlite/connection.hpp"
+#include "store/sqlite/sandbox_sql.hpp"
+#include "store/sqlite/schema.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+#include "temp_dir.hpp"
+
+namespace broker::testing {
+namespace {
+
+using sqlite::Connection;
+constexpr UnixSeconds kNow = 1'700'000'000;
+
+// Waits (bounded) until `done` holds; the writer thread moves on its own schedule.
+template <class Pred>
+bool eventually(Pred done, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+}
+
+std::vector<ProviderSandbox> pool(int count, const std::string& prefix = "sbx-") {
+    std::vector<ProviderSandbox> list;
+    for (int i = 0; i < count; ++i) {
+        const std::string n = std::to_string(100000 + i);
+        list.push_back({n, prefix + n, "identity/accounts/" + n, ""});
+    }
+    return list;
+}
+
+AllocateRequest request(const std::string& participant, const std::string& prefix = "") {
+    AllocateRequest r;
+    r.participant_id = participant;
+    r.idempotency_key = participant;
+    r.name_prefix = prefix;
+    r.now = kNow;
+    return r;
+}
+
+SqliteOptions options_with(int busy_timeout_ms) {
+    SqliteOptions options;
+    options.busy_timeout_ms = busy_timeout_ms;
+    return options;
+}
+
+class SqliteStoreTest : public ::testing::Test {
+protected:
+    void SetUp() override { open(); }
+
+    void open(SqliteOptions options = {}) {
+        store_.reset();
+        options.path = path_;
+        store_ = std::make_unique<SqliteStore>(options);
+        store_->migrate();
+    }
+
+    // A second connection, as another process would have.
+    std::unique_ptr<Connection> raw() {
+        return std::make_unique<Connection>(path_, Connection::Mode::read_write, 10'000);
+    }
+
+    std::vector<std::string> plan(const std::string_view sql) {
+        auto conn = raw();
+        std::vector<std::string> lines;
+        auto q = conn->query("EXPLAIN QUERY PLAN " + std::string(sql));
+        while (q.step()) lines.push_back(q.text(3));
+        return lines;
+    }
+
+    TempDir dir_;
+    std::string path_ = dir_.file("store.db");
+    std::unique_ptr<SqliteStore> store_;
+};
+
+std::string joined(const std::vector<std::string>& lines) {
+    std::string all;
+    for (const auto& l : lines) all += l + "\n";
+    return all;
+}
+
+// Allocation must seek in the (status, name) index: a scan would make every allocation
+// cost O(pool) under the write lock.
+TEST_F(SqliteStoreTest, AllocationSeeksTheStatusNameIndex) {
+    for (auto sql : {sqlite::kAllocateAnySql, sqlite::kAllocatePrefixSql, sqlite::kAllocateFromPrefixSql}) {
+        const auto lines = plan(sql);
+        const std::string text = joined(lines);
+        ASSERT_FALSE(lines.empty());
+        EXPECT_NE(text.find("USING COVERING INDEX sandboxes_status_name (status=?"), std::string::npos) << text;
+        EXPECT_EQ(text.find("SCAN"), std::string::npos) << text;
+        EXPECT_EQ(text.find("TEMP B-TREE"), std::string::npos) << text;
+    }
+    EXPECT_NE(joined(plan(sqlite::kAllocatePrefixSql)).find("(status=? AND name>? AND name<?)"), std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, KeyLookupAndCountsUseTheirIndexes) {
+    const std::string key_plan = joined(plan(sqlite::kFindByKeySql));
+    EXPECT_NE(key_plan.find("sandboxes_allocated_key"), std::string::npos) << key_plan;
+    EXPECT_EQ(key_plan.find("SCAN"), std::string::npos) << key_plan;
+
+    const std::string counts_plan = joined(plan(sqlite::kCountByStatusSql));
+    EXPECT_NE(counts_plan.find("COVERING INDEX sandboxes_status_name"), std::string::npos) << counts_plan;
+    EXPECT_EQ(counts_plan.find("TEMP B-TREE"), std::string::npos) << counts_plan;
+}
+
+TEST(PrefixUpperBound, IncrementsTheLastByteBelow0xFF) {
+    using sqlite::prefix_upper_bound;
+    EXPECT_EQ(prefix_upper_bound("abc"), "abd");
+    EXPECT_EQ(prefix_upper_bound("a"), "b");
+    EXPECT_EQ(prefix_upper_bound("ab\xFF"), "ac");
+    EXPECT_EQ(prefix_upper_bound("a\xFF\xFF"), "b");
+    EXPECT_EQ(prefix_upper_bound("a\xFE"), "a\xFF");
+    EXPECT_EQ(prefix_upper_bound("\xFF\xFF"), "");
+    EXPECT_EQ(prefix_upper_bound(""), "");
+}
+
+TEST_F(SqliteStoreTest, PrefixOfRawHighBytes) {
+    // SQLite keeps bytes as given, so a prefix may end in 0xFF or be nothing but 0xFF.
+    std::vector<ProviderSandbox> list = {{"1", "x\xFF\xFF" "a", "", ""}, {"2", "x\xFF", "", ""},
+                                         {"3", "y", "", ""},             {"4", "\xFF\xFF\x01", "", ""},
+                                         {"5", "\xFF", "", ""},          {"6", "\xFE\xFF", "", ""}};
+    store_->upsert_provider_sandboxes(list, kNow);
+    std::set<std::string> got;
+    for (int i = 0; i < 3; ++i) {
+        auto r = store_->allocate(request("x" + std::to_string(i), "x\xFF"));
+        if (r.outcome != AllocateOutcome::allocated) break;
+        got.insert(r.sandbox->sandbox_id);
+    }
+    EXPECT_EQ(got, (std::set<std::string>{"1", "2"}));
+
+    got.clear();
+    for (int i = 0; i < 3; ++i) {
+        auto r = store_->allocate(request("f" + std::to_string(i), "\xFF\xFF"));
+        if (r.outcome != AllocateOutcome::allocated) break;
+        got.insert(r.sandbox->sandbox_id);
+    }
+    EXPECT_EQ(got, (std::set<std::string>{"4"}));
+}
+
+TEST_F(SqliteStoreTest, UsesWalAndTheLatestSchemaVersion) {
+    auto conn = raw();
+    auto mode = conn->query("PRAGMA journal_mode");
+    ASSERT_TRUE(mode.step());
+    EXPECT_EQ(mode.text(0), "wal");
+    auto version = conn->query("PRAGMA user_version");
+    ASSERT_TRUE(version.step());
+    EXPECT_EQ(version.integer(0), sqlite::latest_schema_version());
+    EXPECT_GE(sqlite::latest_schema_version(), 1);
+}
+
+TEST_F(SqliteStoreTest, MigrateIsIdempotentAndSafeFromTwoProcessesAtOnce) {
+    TempDir other;
+    const std::string file = other.file("nested/dir/shared.db");  // directories are created
+    SqliteStore a({.path = file});
+    SqliteStore b({.path = file});
+    EXPECT_THROW(a.ping(), StoreUnavailable);  // not migrated yet: not ready
+    {
+        std::vector<std::jthread> threads;
+        for (int i = 0; i < 4; ++i) {
+            threads.emplace_back([&, i] { (i % 2 ? a : b).migrate(); });
+        }
+    }
+    a.migrate();
+    EXPECT_NO_THROW(a.ping());
+    a.upsert_provider_sandboxes(pool(2), kNow);
+    EXPECT_EQ(b.allocate(request("p1")).outcome, AllocateOutcome::allocated);
+    EXPECT_EQ(a.allocate(request("p1")).outcome, AllocateOutcome::existing);
+    EXPECT_EQ(a.count_by_status().total(), 2);
+}
+
+TEST_F(SqliteStoreTest, RefusesASchemaNewerThanItKnows) {
+    raw()->exec("PRAGMA user_version = " + std::to_string(sqlite::latest_schema_version() + 1));
+    EXPECT_THROW(store_->migrate(), StoreUnavailable);
+}
+
+TEST_F(SqliteStoreTest, OpeningAnUnusablePathThrowsStoreUnavailable) {
+    EXPECT_THROW(SqliteStore({.path = dir_.path().string()}), StoreUnavailable);  // a directory
+    EXPECT_THROW(SqliteStore({.path = "/proc/no-such-dir/x.db"}), StoreUnavailable);
+}
+
+TEST_F(SqliteStoreTest, UpsertRevivesStaleSandboxes) {
+    store_->upsert_provider_sandboxes(pool(3), kNow);
+    raw()->exec("UPDATE sandboxes SET status = 'stale', stale_since = 1 WHERE sandbox_id = '100001'");
+    ASSERT_EQ(store_->count_by_status()[SandboxStatus::stale], 1);
+
+    const auto summary = store_->upsert_provider_sandboxes(pool(3), kNow + 60);
+    EXPECT_EQ(summary.revived, 1);
+    EXPECT_EQ(summary.refreshed, 2);
+    auto s = store_->get("100001");
+    EXPECT_EQ(s->status, SandboxStatus::available);
+    EXPECT_EQ(s->updated_at, kNow + 60);
+    auto conn = raw();
+    auto q = conn->query("SELECT stale_since, last_seen_at FROM sandboxes WHERE sandbox_id = '100001'");
+    ASSERT_TRUE(q.step());
+    EXPECT_TRUE(q.is_null(0));
+    EXPECT_EQ(q.integer(1), kNow + 60);
+}
+
+TEST_F(SqliteStoreTest, DeletedRowsAreHistoryNotPool) {
+    store_->upsert_provider_sandboxes(pool(4), kNow);
+    raw()->exec("UPDATE sandboxes SET status = 'deleted' WHERE sandbox_id IN ('100000', '100002')");
+    const auto counts = store_->count_by_status();
+    EXPECT_EQ(counts[SandboxStatus::deleted], 2);
+    EXPECT_EQ(counts.total(), 2);
+    EXPECT_EQ(store_->list({std::nullopt, "", 100}).items.size(), 2u);
+    EXPECT_EQ(store_->list({SandboxStatus::deleted, "", 100}).items.size(), 2u);
+
+    // The provider listing a deleted sandbox again does not bring it back.
+    const auto summary = store_->upsert_provider_sandboxes(pool(4), kNow + 1);
+    EXPECT_EQ(summary.skipped, 2);
+    EXPECT_EQ(store_->get("100000")->status, SandboxStatus::deleted);
+}
+
+TEST_F(SqliteStoreTest, EveryTransitionIsRecorded) {
+    store_->upsert_provider_sandboxes(pool(1), kNow);
+    auto a = store_->allocate(request("p1"));
+    ASSERT_EQ(a.outcome, AllocateOutcome::allocated);
+    store_->allocate(request("p1"));  // existing: no transition, no event
+    ASSERT_EQ(store_->mark_for_deletion({"100000", "p1", kNow + 5, {}}).outcome, MarkOutcome::marked);
+    store_->mark_for_deletion({"100000", "p1", kNow + 9, {}});  // already marked: no event
+
+    auto conn = raw();
+    auto q = conn->query(
+        "SELECT coalesce(from_status, '-'), to_status, actor, at FROM sandbox_events WHERE sandbox_id = ?1 ORDER BY id");
+    q.bind(1, std::string_view("100000"));
+    std::vector<std::string> events;
+    while (q.step()) events.push_back(q.text(0) + ">" + q.text(1) + " by " + q.text(2) + " at " + q.text(3));
+    EXPECT_EQ(events, (std::vector<std::string>{
+                          "->available by sync at " + std::to_string(kNow),
+                          "available>allocated by p1 at " + std::to_string(kNow),
+                          "allocated>pending_deletion by p1 at " + std::to_string(kNow + 5),
+                      }));
+}
+
+// Holds the database's write lock from another connection, as a second process could.
+class WriteLockHolder {
+public:
+    explicit WriteLockHolder(std::unique_ptr<Connection> conn) : conn_(std::move(conn)) {
+        conn_->exec("BEGIN IMMEDIATE");
+    }
+    ~WriteLockHolder() { release(); }
+    void release() {
+        if (conn_->in_transaction()) conn_->exec("ROLLBACK");
+    }
+
+private:
+    std::unique_ptr<Connection> conn_;
+};
+
+TEST_F(SqliteStoreTest, ConcurrentWritesShareOneTransaction) {
+    open(options_with(60'000));  // the held lock must outlast the test's own waits
+    store_->upsert_provider_sandboxes(pool(60), kNow);
+    const auto before = store_->write_stats();
+    WriteLockHolder lock(raw());
+
+    // The first write takes the writer into a batch that waits for the lock; the next 50
+    // queue up behind it and must all go into the following batch.
+    auto first = std::async(std::launch::async, [&] { return store_->allocate(request("first")); });
+    ASSERT_TRUE(eventually([&] { return store_->write_stats().in_batch == 1; }));
+    std::vector<std::future<AllocateResult>> rest;
+    for (int i = 0; i < 50; ++i) {
+        rest.push_back(std::async(std::launch::async, [&, i] { return store_->allocate(request(std::to_string(i))); }));
+    }
+    ASSERT_TRUE(eventually([&] { return store_->write_stats().queued == 50; }));
+    lock.release();
+
+    EXPECT_EQ(first.get().outcome, AllocateOutcome::allocated);
+    std::set<std::string> ids;
+    for (auto& f : rest) {
+        auto r = f.get();
+        ASSERT_EQ(r.outcome, AllocateOutcome::allocated);
+        ids.insert(r.sandbox->sandbox_id);
+    }
+    EXPECT_EQ(ids.size(), 50u);
+    const auto after = store_->write_stats();
+    EXPECT_EQ(after.batches - before.batches, 2u);
+    EXPECT_EQ(after.ops - before.ops, 51u);
+    EXPECT_GE(after.largest_batch, 50u);
+}
+
+TEST_F(SqliteStoreTest, AFailingWriteDoesNotSpoilItsBatch) {
+    open(options_with(60'000));  // the held lock must outlast the test's own waits
+    store_->upsert_provider_sandboxes(pool(20), kNow);
+    const auto before = store_->write_stats();
+    WriteLockHolder lock(raw());
+    auto first = std::async(std::launch::async, [&] { return store_->allocate(request("first")); });
+    ASSERT_TRUE(eventually([&] { return store_->write_stats().in_batch == 1; }));
+
+    // An empty sandbox id breaks a CHECK constraint halfway through the upsert: all of
+    // that upsert is undone, nothing of its neighbours.
+    const std::vector<ProviderSandbox> bad = {{"new-1", "n1", "", ""}, {"", "broken", "", ""}};
+    std::vector<std::future<AllocateResult>> allocations;
+    for (int i = 0; i < 5; ++i) {
+        allocations.push_back(std::async(std::launch::async, [&, i] { return store_->allocate(request(std::to_string(i))); }));
+    }
+    ASSERT_TRUE(eventually([&] { return store_->write_stats().queued == 5; }));
+    auto failing = std::async(std::launch::async, [&] { return store_->upsert_provider_sandboxes(bad, kNow); });
+    ASSERT_TRUE(eventually([&] { return store_->write_stats().queued == 6; }));
+    for (int i = 5; i < 10; ++i) {
+        allocations.push_back(std::async(std::launch::async, [&, i] { return store_->allocate(request(std::to_string(i))); }));
+    }
+    ASSERT_TRUE(eventually([&] { return store_->write_stats().queued == 11; }));
+    lock.release();
+
+    EXPECT_THROW(failing.get(), StoreUnavailable);
+    EXPECT_EQ(first.get().outcome, AllocateOutcome::allocated);
+    for (auto& f : allocations) EXPECT_EQ(f.get().outcome, AllocateOutcome::allocated);
+    EXPECT_EQ(store_->write_stats().batches - before.batches, 2u);
+    EXPECT_FALSE(store_->get("new-1"));
+    EXPECT_EQ(store_->count_by_status()[SandboxStatus::allocated], 11);
+    EXPECT_EQ(store_->count_by_status().total(), 20);
+}
+
+TEST_F(SqliteStoreTest, AFullQueueAnswersOverloadedAtOnce) {
+    auto options = options_with(60'000);
+    options.max_queue = 3;
+    open(options);
+    store_->upsert_provider_sandboxes(pool(10), kNow);
+    WriteLockHolder lock(raw());
+    auto first = std::async(std::launch::async, [&] { return store_->allocate(request("first")); });
+    ASSERT_TRUE(eventually([&] { return store_->write_stats().in_batch == 1; }));
+    std::vector<std::future<AllocateResult>> queued;
+    for (int i = 0; i < 3; ++i) {
+        queued.push_back(std::async(std::launch::async, [&, i] { return store_->allocate(request(std::to_string(i))); }));
+    }
+    ASSERT_TRUE(eventually([&] { return store_->write_stats().queued == 3; }));
+
+    try {
+        store_->allocate(request("one-too-many"));
+        FAIL() << "expected Overloaded";
+    } catch (const Overloaded& e) {
+        EXPECT_EQ(e.retry_after(), std::chrono::seconds(1));
+    }
+    // Reads do not queue behind writes.
+    EXPECT_EQ(store_->count_by_status()[SandboxStatus::available], 10);
+
+    lock.release();
+    EXPECT_EQ(first.get().outcome, AllocateOutcome::allocated);
+    for (auto& f : queued) EXPECT_EQ(f.get().outcome, AllocateOutcome::allocated);
+    EXPECT_FALSE(store_->get("one-too-many"));
+}
+
+TEST_F(SqliteStoreTest, ABatchThatCannotCommitFailsEveryCallerThenRecovers) {
+    open(options_with(100));
+    store_->upsert_provider_sandboxes(pool(5), kNow);
+    {
+        WriteLockHolder lock(raw());
+        EXPECT_THROW(store_->allocate(request("p1")), StoreUnavailable);
+    }
+    EXPECT_EQ(store_->count_by_status()[SandboxStatus::allocated], 0);
+    auto r = store_->allocate(request("p1"));
+    EXPECT_EQ(r.outcome, AllocateOutcome::allocated);
+}
+
+TEST_F(SqliteStoreTest, UpsertsTwoHundredThousandSandboxesInOneGo) {
+    const auto list = pool(200'000);
+    const auto start = std::chrono::steady_clock::now();
+    const auto summary = store_->upsert_provider_sandboxes(list, kNow);
+    const auto inserted_in = std::chrono::steady_clock::now() - start;
+    EXPECT_EQ(summary.inserted, 200'000);
+    const auto again = store_->upsert_provider_sandboxes(list, kNow + 60);
+    const auto total = std::chrono::steady_clock::now() - start;
+    EXPECT_EQ(again.refreshed, 200'000);
+    EXPECT_EQ(store_->count_by_status()[SandboxStatus::available], 200'000);
+    const auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+    std::printf("200k upsert: insert %lld ms, insert + refresh %lld ms\n", static_cast<long long>(ms(inserted_in)),
+                static_cast<long long>(ms(total)));
+    // Generous enough for a sanitizer build on a busy machine; a release build takes ~1-2 s.
+    EXPECT_LT(ms(total), 60'000);
+}
+
+}  // namespace
+}  // namespace broker::testing

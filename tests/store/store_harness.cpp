@@ -1,0 +1,98 @@
+// The registry of stores the conformance suite runs against, and the shared fixture.
+#include "store_harness.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "store/sqlite/sqlite_store.hpp"
+#include "temp_dir.hpp"
+
+namespace broker::testing {
+namespace {
+
+class SqliteHarness final : public StoreHarness {
+public:
+    SqliteHarness() { open(); }
+    Store& store() override { return *store_; }
+    void reopen() override {
+        store_.reset();
+        open();
+    }
+
+private:
+    void open() { store_ = std::make_unique<SqliteStore>(SqliteOptions{.path = dir_.file("broker.db")}); }
+
+    TempDir dir_;
+    std::unique_ptr<SqliteStore> store_;
+};
+
+std::vector<StoreFactory> make_factories() {
+    std::vector<StoreFactory> factories;
+    factories.push_back({"Sqlite", [] { return std::make_unique<SqliteHarness>(); }});
+
+    // PostgreSQL joins when BROKER_TEST_POSTGRES_URL names a server (scripts/test.sh will
+    // start a throw-away cluster). Its harness should create a schema of its own per test
+    // (or truncate the tables) and drop it in its destructor; reopen() closes the
+    // connection pool and opens a new one on the same schema.
+    if (const char* url = std::getenv("BROKER_TEST_POSTGRES_URL"); url && *url) {
+        std::fprintf(stderr, "store_conformance: BROKER_TEST_POSTGRES_URL is set, but the PostgreSQL store "
+                             "is not built yet; running SQLite only\n");
+    }
+    return factories;
+}
+
+}  // namespace
+
+const std::vector<StoreFactory>& store_factories() {
+    static const std::vector<StoreFactory> factories = make_factories();
+    return factories;
+}
+
+void StoreConformance::SetUp() {
+    harness_ = GetParam().make();
+    store().migrate();
+}
+
+void StoreConformance::seed(int count, const std::string& name_prefix, const std::string& id_prefix) {
+    std::vector<ProviderSandbox> sandboxes;
+    for (int i = 0; i < count; ++i) {
+        char number[16];
+        std::snprintf(number, sizeof number, "%05d", i);
+        sandboxes.push_back({id_prefix + number, name_prefix + number, "identity/accounts/uuid-" + std::string(number),
+                             "sfdc-" + std::string(number)});
+    }
+    const auto summary = store().upsert_provider_sandboxes(sandboxes, kNow - 3600);
+    ASSERT_EQ(summary.inserted, count);
+}
+
+void StoreConformance::seed_named(const std::vector<std::string>& names) {
+    std::vector<ProviderSandbox> sandboxes;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        sandboxes.push_back({"named-" + std::to_string(i), names[i], "identity/accounts/n" + std::to_string(i), ""});
+    }
+    const auto summary = store().upsert_provider_sandboxes(sandboxes, kNow - 3600);
+    ASSERT_EQ(summary.inserted, static_cast<std::int64_t>(names.size()));
+}
+
+AllocateRequest StoreConformance::request(const std::string& participant, const std::string& key,
+                                          const std::string& prefix, UnixSeconds now) const {
+    AllocateRequest r;
+    r.participant_id = participant;
+    r.idempotency_key = key.empty() ? participant : key;
+    r.track_name = "track-of-" + participant;
+    r.name_prefix = prefix;
+    r.now = now;
+    r.lease = lease_;
+    return r;
+}
+
+AllocateResult StoreConformance::allocate(const std::string& participant, const std::string& key,
+                                          const std::string& prefix, UnixSeconds now) {
+    return store().allocate(request(participant, key, prefix, now));
+}
+
+MarkResult StoreConformance::mark(const std::string& sandbox_id, const std::string& participant, UnixSeconds now) {
+    return store().mark_for_deletion({sandbox_id, participant, now, lease_});
+}
+
+}  // namespace broker::testing

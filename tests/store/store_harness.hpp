@@ -1,0 +1,70 @@
+// The seam of the store conformance suite: every test is written once against the Store
+// interface and runs against each store in store_factories(). A store joins the suite by
+// adding a factory there; the tests themselves never name a store.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "core/lifecycle.hpp"
+#include "store/store.hpp"
+
+namespace broker::testing {
+
+// One store under test with data of its own (a fresh file, schema or table per test).
+class StoreHarness {
+public:
+    virtual ~StoreHarness() = default;
+    virtual Store& store() = 0;
+    // Closes the store and opens it again on the same data, as a restarted process would.
+    virtual void reopen() = 0;
+};
+
+struct StoreFactory {
+    std::string name;  // a GoogleTest name part: letters and digits only
+    std::function<std::unique_ptr<StoreHarness>()> make;
+};
+
+inline void PrintTo(const StoreFactory& factory, std::ostream* os) { *os << factory.name; }
+
+// The stores reachable from this test run: SQLite always; others when configured.
+const std::vector<StoreFactory>& store_factories();
+
+// Base fixture: a migrated store and helpers that speak only the Store interface.
+class StoreConformance : public ::testing::TestWithParam<StoreFactory> {
+protected:
+    static constexpr UnixSeconds kNow = 1'700'000'000;
+
+    void SetUp() override;
+
+    Store& store() { return harness_->store(); }
+    StoreHarness& harness() { return *harness_; }
+
+    // Inserts `count` available sandboxes named `<name_prefix><i>` with ids `<id_prefix><i>`
+    // (i zero-padded so ids and names sort in creation order).
+    void seed(int count, const std::string& name_prefix = "sbx-", const std::string& id_prefix = "id-");
+    void seed_named(const std::vector<std::string>& names);
+
+    AllocateRequest request(const std::string& participant, const std::string& key = "",
+                            const std::string& prefix = "", UnixSeconds now = kNow) const;
+    AllocateResult allocate(const std::string& participant, const std::string& key = "",
+                            const std::string& prefix = "", UnixSeconds now = kNow);
+    MarkResult mark(const std::string& sandbox_id, const std::string& participant, UnixSeconds now = kNow);
+
+    LeasePolicy lease_{std::chrono::hours(2), std::chrono::minutes(10)};
+
+private:
+    std::unique_ptr<StoreHarness> harness_;
+};
+
+}  // namespace broker::testing
+
+// Runs the tests of `Suite` (a subclass of StoreConformance) against every store.
+#define BROKER_FOR_EVERY_STORE(Suite)                                                              \
+    INSTANTIATE_TEST_SUITE_P(Stores, Suite, ::testing::ValuesIn(::broker::testing::store_factories()), \
+                             [](const auto& info) { return info.param.name; })

@@ -1,0 +1,159 @@
+// Unit tests of configuration: defaults, precedence, errors that name the setting, .env files.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+
+#include "../store/temp_dir.hpp"
+#include "core/config.hpp"
+#include "core/errors.hpp"
+
+namespace broker {
+namespace {
+
+EnvLookup env_of(std::map<std::string, std::string> values) {
+    return [values = std::move(values)](const std::string& name) -> std::optional<std::string> {
+        if (auto it = values.find(name); it != values.end()) return it->second;
+        return std::nullopt;
+    };
+}
+
+// The ConfigError message of loading `values`; fails the test if loading succeeds.
+std::string error_of(std::map<std::string, std::string> values) {
+    try {
+        load_config(env_of(std::move(values)));
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    ADD_FAILURE() << "expected ConfigError";
+    return {};
+}
+
+TEST(Config, DefaultsWithAnEmptyEnvironment) {
+    const Config c = load_config(env_of({}));
+    EXPECT_EQ(c.listen, "0.0.0.0:8080");
+    EXPECT_EQ(c.store, "sqlite:data/broker.db");
+    EXPECT_EQ(c.base_path, "/v1");
+    EXPECT_EQ(c.lease.lab_duration, std::chrono::hours(48));
+    EXPECT_EQ(c.lease.grace_period, std::chrono::minutes(30));
+    EXPECT_TRUE(c.rate_limit_enabled);
+    EXPECT_DOUBLE_EQ(c.rate_limit_rps, 50);
+    EXPECT_DOUBLE_EQ(c.rate_limit_burst, 200);
+    EXPECT_TRUE(c.api_token.empty());
+}
+
+TEST(Config, ReadsTheOriginalsVariableNames) {
+    const Config c = load_config(env_of({{"BROKER_API_TOKEN", " api "},
+                                         {"BROKER_ADMIN_TOKEN", "admin"},
+                                         {"BROKER_STORE", "sqlite:/tmp/x.db"},
+                                         {"LAB_DURATION_HOURS", "1.5"},
+                                         {"GRACE_PERIOD_MINUTES", "5"},
+                                         {"RATE_LIMIT_ENABLED", "false"},
+                                         {"STORE_QUEUE_MAX", "100"}}));
+    EXPECT_EQ(c.api_token, "api");
+    EXPECT_EQ(c.admin_token, "admin");
+    EXPECT_EQ(c.store, "sqlite:/tmp/x.db");
+    EXPECT_EQ(c.lease.lab_duration, std::chrono::seconds(5400));
+    EXPECT_EQ(c.lease.grace_period, std::chrono::seconds(300));
+    EXPECT_FALSE(c.rate_limit_enabled);
+    EXPECT_EQ(c.store_queue_max, 100);
+}
+
+TEST(Config, SecondsTakePrecedenceOverHoursAndMinutes) {
+    const Config c = load_config(env_of({{"LAB_DURATION_HOURS", "48"},
+                                         {"LAB_DURATION_SEC", "90"},
+                                         {"GRACE_PERIOD_MINUTES", "30"},
+                                         {"GRACE_PERIOD_SEC", "0"}}));
+    EXPECT_EQ(c.lease.lab_duration, std::chrono::seconds(90));
+    EXPECT_EQ(c.lease.grace_period, std::chrono::seconds(0));
+}
+
+TEST(Config, BadValuesNameTheVariable) {
+    EXPECT_NE(error_of({{"LAB_DURATION_HOURS", "two"}}).find("LAB_DURATION_HOURS"), std::string::npos);
+    EXPECT_NE(error_of({{"LAB_DURATION_SEC", "0"}}).find("LAB_DURATION_SEC"), std::string::npos);
+    EXPECT_NE(error_of({{"LAB_DURATION_SEC", "12abc"}}).find("LAB_DURATION_SEC"), std::string::npos);
+    EXPECT_NE(error_of({{"GRACE_PERIOD_MINUTES", "-1"}}).find("GRACE_PERIOD_MINUTES"), std::string::npos);
+    EXPECT_NE(error_of({{"HTTP_THREADS", ""}}).find("HTTP_THREADS"), std::string::npos);
+    EXPECT_NE(error_of({{"RATE_LIMIT_ENABLED", "maybe"}}).find("RATE_LIMIT_ENABLED"), std::string::npos);
+    EXPECT_NE(error_of({{"BROKER_BASE_PATH", "v1"}}).find("BROKER_BASE_PATH"), std::string::npos);
+    EXPECT_NE(error_of({{"LOG_FORMAT", "xml"}}).find("LOG_FORMAT"), std::string::npos);
+}
+
+TEST(Config, ServingNeedsTwoDifferentTokens) {
+    Config c = load_config(env_of({}));
+    EXPECT_THROW(validate_for_serving(c), ConfigError);
+    c.api_token = "same";
+    c.admin_token = "same";
+    try {
+        validate_for_serving(c);
+        FAIL() << "expected ConfigError";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("BROKER_ADMIN_TOKEN"), std::string::npos);
+    }
+    c.admin_token = "other";
+    EXPECT_NO_THROW(validate_for_serving(c));
+}
+
+class DotenvTest : public ::testing::Test {
+protected:
+    std::string write(const std::string& text) {
+        const std::string path = dir_.file(".env");
+        std::ofstream(path) << text;
+        return path;
+    }
+    testing::TempDir dir_;
+};
+
+TEST_F(DotenvTest, ParsesCommentsQuotesAndExport) {
+    const auto values = read_dotenv(write("# a comment\n"
+                                          "\n"
+                                          "BROKER_API_TOKEN=abc\n"
+                                          "export LAB_DURATION_SEC = 120\n"
+                                          "QUOTED=\"with spaces\"\n"
+                                          "SINGLE='x=y'\n"
+                                          "EMPTY=\n"));
+    EXPECT_EQ(values.at("BROKER_API_TOKEN"), "abc");
+    EXPECT_EQ(values.at("LAB_DURATION_SEC"), "120");
+    EXPECT_EQ(values.at("QUOTED"), "with spaces");
+    EXPECT_EQ(values.at("SINGLE"), "x=y");
+    EXPECT_EQ(values.at("EMPTY"), "");
+    EXPECT_EQ(values.size(), 5u);
+}
+
+TEST_F(DotenvTest, MissingFileIsEmpty) { EXPECT_TRUE(read_dotenv(dir_.file("absent.env")).empty()); }
+
+TEST_F(DotenvTest, MalformedLineNamesFileAndLine) {
+    const std::string path = write("GOOD=1\nthis is not an assignment\n");
+    try {
+        read_dotenv(path);
+        FAIL() << "expected ConfigError";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find(path + ":2"), std::string::npos) << e.what();
+    }
+}
+
+TEST_F(DotenvTest, ProcessEnvironmentWinsOverTheFile) {
+    // Variable names of this test alone, so the process environment is otherwise untouched.
+    ::setenv("BROKER_CONFIG_TEST_FROM_BOTH", "process", 1);
+    ::unsetenv("BROKER_CONFIG_TEST_FROM_FILE");
+    const auto env = process_env(read_dotenv(write("BROKER_CONFIG_TEST_FROM_BOTH=file\n"
+                                                   "BROKER_CONFIG_TEST_FROM_FILE=file\n")));
+    EXPECT_EQ(env("BROKER_CONFIG_TEST_FROM_BOTH"), "process");
+    EXPECT_EQ(env("BROKER_CONFIG_TEST_FROM_FILE"), "file");
+    EXPECT_FALSE(env("BROKER_CONFIG_TEST_UNSET"));
+    ::unsetenv("BROKER_CONFIG_TEST_FROM_BOTH");
+}
+
+TEST_F(DotenvTest, FileValuesFeedTheConfiguration) {
+    const auto dotenv = read_dotenv(write("LAB_DURATION_SEC=77\nBROKER_CONFIG_TEST_X=1\n"));
+    auto base = process_env(dotenv);
+    // Only the file's keys and nothing of the real environment for the lookup itself.
+    EnvLookup only_file = [&](const std::string& name) -> std::optional<std::string> {
+        if (dotenv.count(name)) return base(name);
+        return std::nullopt;
+    };
+    EXPECT_EQ(load_config(only_file).lease.lab_duration, std::chrono::seconds(77));
+}
+
+}  // namespace
+}  // namespace broker

@@ -1,0 +1,74 @@
+// Unit tests of the lifecycle rules: the transition graph and the lease arithmetic.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <utility>
+
+#include "core/lifecycle.hpp"
+
+namespace broker {
+namespace {
+
+using S = SandboxStatus;
+
+TEST(Lifecycle, AllowsExactlyTheEdgesOfTheDiagram) {
+    const std::set<std::pair<S, S>> edges = {
+        {S::available, S::allocated},          {S::available, S::stale},
+        {S::stale, S::available},              {S::allocated, S::pending_deletion},
+        {S::pending_deletion, S::deleted},     {S::pending_deletion, S::deletion_failed},
+        {S::deletion_failed, S::deleted},      {S::deletion_failed, S::pending_deletion},
+    };
+    for (auto from : kAllStatuses) {
+        for (auto to : kAllStatuses) {
+            EXPECT_EQ(is_allowed_transition(from, to), edges.count({from, to}) == 1)
+                << to_string(from) << " -> " << to_string(to);
+        }
+    }
+}
+
+TEST(Lifecycle, DeletedIsFinal) {
+    for (auto to : kAllStatuses) EXPECT_FALSE(is_allowed_transition(S::deleted, to));
+}
+
+TEST(LeasePolicy, DefaultsAreFortyEightHoursAndThirtyMinutes) {
+    LeasePolicy lease;
+    EXPECT_EQ(lease.lab_duration, std::chrono::hours(48));
+    EXPECT_EQ(lease.grace_period, std::chrono::minutes(30));
+}
+
+TEST(LeasePolicy, ExpiresAfterLabDurationPlusGrace) {
+    const LeasePolicy lease{std::chrono::hours(2), std::chrono::minutes(10)};
+    const UnixSeconds t0 = 1'700'000'000;
+    EXPECT_EQ(lease.expires_at(t0), t0 + 7200);
+    EXPECT_EQ(lease.expired_from(t0), t0 + 7200 + 600);
+
+    Sandbox s;
+    s.allocated_at = t0;
+    EXPECT_FALSE(lease.is_expired(s, t0));
+    EXPECT_FALSE(lease.is_expired(s, t0 + 7200));  // past expires_at, still in grace
+    EXPECT_FALSE(lease.is_expired(s, t0 + 7799));
+    EXPECT_TRUE(lease.is_expired(s, t0 + 7800));
+    EXPECT_TRUE(lease.is_expired(s, t0 + 100'000));
+}
+
+TEST(LeasePolicy, NeverAllocatedIsNeverExpired) {
+    const LeasePolicy lease{std::chrono::seconds(1), std::chrono::seconds(0)};
+    Sandbox s;
+    EXPECT_FALSE(lease.is_expired(s, 4'000'000'000));
+}
+
+TEST(LeasePolicy, ExpiryCutoffAgreesWithIsExpired) {
+    const LeasePolicy lease{std::chrono::hours(1), std::chrono::minutes(5)};
+    const UnixSeconds now = 1'700'000'000;
+    const UnixSeconds cutoff = lease.allocated_before_is_expired(now);
+    Sandbox at_cutoff;
+    at_cutoff.allocated_at = cutoff;
+    Sandbox after_cutoff;
+    after_cutoff.allocated_at = cutoff + 1;
+    // Allocated at the cutoff: exactly at expired_from, so expired; a second later: not yet.
+    EXPECT_TRUE(lease.is_expired(at_cutoff, now));
+    EXPECT_FALSE(lease.is_expired(after_cutoff, now));
+}
+
+}  // namespace
+}  // namespace broker

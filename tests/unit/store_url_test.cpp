@@ -1,0 +1,47 @@
+// Unit tests of store URL parsing (BROKER_STORE / --store).
+#include <gtest/gtest.h>
+
+#include "core/errors.hpp"
+#include "store/store_url.hpp"
+
+namespace broker {
+namespace {
+
+TEST(StoreUrl, SqliteForms) {
+    auto relative = parse_store_url("sqlite:data/broker.db");
+    EXPECT_EQ(relative.kind, StoreUrl::Kind::sqlite);
+    EXPECT_EQ(relative.target, "data/broker.db");
+
+    EXPECT_EQ(parse_store_url("sqlite:/var/lib/broker.db").target, "/var/lib/broker.db");
+    EXPECT_EQ(parse_store_url("sqlite://data/broker.db").target, "data/broker.db");
+    EXPECT_EQ(parse_store_url("sqlite:///var/lib/broker.db").target, "/var/lib/broker.db");
+    EXPECT_EQ(parse_store_url("sqlite:broker.db").target, "broker.db");
+    EXPECT_EQ(parse_store_url("SQLite:x.db").kind, StoreUrl::Kind::sqlite);
+}
+
+TEST(StoreUrl, PostgresFormsKeepTheWholeUrl) {
+    for (const std::string url : {"postgresql://u:p@db:5432/broker", "postgres://u@localhost/broker",
+                                  "postgresql:///broker?host=/run/postgresql"}) {
+        auto parsed = parse_store_url(url);
+        EXPECT_EQ(parsed.kind, StoreUrl::Kind::postgresql) << url;
+        EXPECT_EQ(parsed.target, url);
+    }
+}
+
+TEST(StoreUrl, AnythingElseIsAConfigErrorNamingTheAcceptedForms) {
+    for (const std::string url : {"", "mysql://x", "sqlite:", "sqlite://", "data/broker.db", "sqlite::memory:",
+                                  "postgresq://x", "file:broker.db"}) {
+        try {
+            parse_store_url(url);
+            ADD_FAILURE() << "accepted " << url;
+        } catch (const ConfigError& e) {
+            const std::string message = e.what();
+            EXPECT_NE(message.find("sqlite:PATH"), std::string::npos) << message;
+            EXPECT_NE(message.find("postgresql://"), std::string::npos) << message;
+            EXPECT_NE(message.find("\"" + url + "\""), std::string::npos) << message;
+        }
+    }
+}
+
+}  // namespace
+}  // namespace broker
