@@ -1,7 +1,223 @@
 // sandbox-broker: subcommands and wiring. The only file that knows every part.
-#include <cstdio>
+//   run      API (and, later, the background jobs) in one process, on the embedded store
+//   serve    HTTP API only
+//   migrate  create or upgrade the store's schema
+//   import   load a provider account list (CSP format) as available sandboxes
+// Exit codes: 0 success, 2 bad usage or configuration (message names the problem), 1 runtime failure.
+#include <signal.h>
 
-int main() {
-    std::puts("sandbox-broker: under construction");
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/config.hpp"
+#include "core/errors.hpp"
+#include "http/auth.hpp"
+#include "http/handlers/ops_handlers.hpp"
+#include "http/handlers/participant_handlers.hpp"
+#include "http/middleware/access_log.hpp"
+#include "http/middleware/security_headers.hpp"
+#include "http/pipeline.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "obs/log.hpp"
+#include "provider/csp_accounts.hpp"
+#include "runtime/blocking_pool.hpp"
+#include "service/allocation_service.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+#include "store/store_url.hpp"
+
+namespace broker {
+namespace {
+
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+
+// Bad input from the operator (a file that is not a CSP list, ...): exit 2 like a ConfigError.
+class UsageError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct CommonFlags {
+    std::string listen;
+    std::string store;
+    std::string env_file = ".env";
+};
+
+Config load(const CommonFlags& flags) {
+    Config config = load_config(process_env(read_dotenv(flags.env_file)));
+    if (!flags.listen.empty()) config.listen = flags.listen;
+    if (!flags.store.empty()) config.store = flags.store;
+    return config;
+}
+
+std::unique_ptr<Store> open_store(const std::string& url) {
+    const StoreUrl parsed = parse_store_url(url);
+    if (parsed.kind == StoreUrl::Kind::postgresql) {
+        throw ConfigError("PostgreSQL store is not available in this build");
+    }
+    SqliteOptions options;
+    options.path = parsed.target;
+    return std::make_unique<SqliteStore>(options);
+}
+
+std::string endpoint_url(const asio::ip::tcp::endpoint& endpoint) {
+    const auto address = endpoint.address();
+    const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+    return "http://" + host + ":" + std::to_string(endpoint.port());
+}
+
+int migrate_command(const CommonFlags& flags) {
+    const Config config = load(flags);
+    setup_logging(config.log_level);
+    auto store = open_store(config.store);
+    store->migrate();
+    std::cout << "store " << config.store << " is at the current schema" << std::endl;
     return 0;
 }
+
+int import_command(const CommonFlags& flags, const std::string& file) {
+    const Config config = load(flags);
+    setup_logging(config.log_level);
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw UsageError("cannot read " + file + ": " + std::strerror(errno));
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) throw UsageError("cannot read " + file);
+
+    CspAccountList accounts;
+    try {
+        accounts = parse_csp_accounts(text.str());
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(file + " is not a CSP account list: " + e.what());
+    }
+    auto store = open_store(config.store);
+    store->migrate();
+    SystemClock clock;
+    const UpsertSummary summary = store->upsert_provider_sandboxes(accounts.sandboxes, clock.now());
+    std::cout << "imported " << accounts.sandboxes.size() << " sandboxes from " << file << ": " << summary.inserted
+              << " new, " << summary.revived << " revived, " << summary.refreshed << " refreshed, " << summary.skipped
+              << " skipped (held or deleting), " << accounts.ignored << " entries ignored (not active sandboxes)"
+              << std::endl;
+    return 0;
+}
+
+int serve_command(const CommonFlags& flags, bool with_jobs) {
+    // Signals are taken synchronously by sigwait below; block them before any thread
+    // starts so that every thread inherits the mask.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    const Config config = load(flags);
+    validate_for_serving(config);
+    setup_logging(config.log_level);
+    const auto where = parse_listen_address(config.listen);
+
+    // Declared in dependency order: each object outlives everything that uses it.
+    auto store = open_store(config.store);
+    store->migrate();
+    SystemClock clock;
+    AllocationService service(*store, clock, config.lease);
+    BlockingPool pool(config.store_threads, static_cast<std::size_t>(config.store_queue_max));
+
+    Router router;
+    ParticipantHandlers participant(service, pool, std::chrono::seconds(config.no_sandboxes_retry_after_sec));
+    participant.add_routes(router, config.base_path);
+    OpsHandlers ops(*store, pool);
+    ops.add_routes(router);
+
+    const Authenticator auth(config.api_token, config.admin_token);
+    Pipeline pipeline(router, auth);
+    pipeline.use(std::make_unique<SecurityHeaders>());
+    pipeline.use(std::make_unique<AccessLog>());
+
+    HttpServer server(ServerOptions::from(config), pipeline);
+    asio::ip::tcp::endpoint bound;
+    try {
+        bound = server.start(where);
+    } catch (const boost::system::system_error& e) {
+        throw std::runtime_error("cannot listen on " + config.listen + ": " + e.code().message());
+    }
+    // The first line on stdout: the end-to-end tests read the port from it.
+    std::cout << "listening on " << endpoint_url(bound) << std::endl;
+    spdlog::info("serving {} store={} http_threads={} store_threads={}{}", endpoint_url(bound), config.store,
+                 config.http_threads, config.store_threads, with_jobs ? " (background jobs: none yet)" : "");
+
+    int received = 0;
+    sigwait(&signals, &received);
+    spdlog::info("received {}, stopping", received == SIGINT ? "SIGINT" : "SIGTERM");
+    server.stop();
+    pool.stop();
+    spdlog::info("stopped");
+    return 0;
+}
+
+void add_common_flags(CLI::App& command, CommonFlags& flags, bool with_listen) {
+    if (with_listen) {
+        command.add_option("--listen", flags.listen, "HOST:PORT to listen on (env BROKER_LISTEN; port 0: any free port)");
+    }
+    command.add_option("--store", flags.store, "store URL, e.g. sqlite:data/broker.db (env BROKER_STORE)");
+    command.add_option("--env-file", flags.env_file, "KEY=VALUE file read beneath the environment")
+        ->capture_default_str();
+}
+
+int run_main(int argc, char** argv) {
+    CLI::App app{"sandbox-broker: hands out pre-created cloud sandbox accounts to lab participants"};
+    app.set_version_flag("--version", std::string("sandbox-broker ") + BROKER_VERSION);
+    app.require_subcommand(1);
+
+    CommonFlags run_flags, serve_flags, migrate_flags, import_flags;
+    std::string import_file;
+    auto* run = app.add_subcommand("run", "API and background jobs in one process, on the embedded store");
+    add_common_flags(*run, run_flags, true);
+    auto* serve = app.add_subcommand("serve", "HTTP API only (stateless; run several behind a load balancer)");
+    add_common_flags(*serve, serve_flags, true);
+    auto* migrate = app.add_subcommand("migrate", "create or upgrade the store's schema");
+    add_common_flags(*migrate, migrate_flags, false);
+    auto* import = app.add_subcommand("import", "load a CSP account list (JSON) as available sandboxes");
+    import->add_option("FILE", import_file, "the account list, {\"results\": [...]}")->required();
+    add_common_flags(*import, import_flags, false);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+        std::cerr << "sandbox-broker: " << e.what() << " (see sandbox-broker --help)" << std::endl;
+        return kExitUsage;
+    }
+
+    try {
+        if (run->parsed()) return serve_command(run_flags, true);
+        if (serve->parsed()) return serve_command(serve_flags, false);
+        if (migrate->parsed()) return migrate_command(migrate_flags);
+        if (import->parsed()) return import_command(import_flags, import_file);
+    } catch (const ConfigError& e) {
+        std::cerr << "sandbox-broker: " << e.what() << std::endl;
+        return kExitUsage;
+    } catch (const UsageError& e) {
+        std::cerr << "sandbox-broker: " << e.what() << std::endl;
+        return kExitUsage;
+    } catch (const std::exception& e) {
+        std::cerr << "sandbox-broker: " << e.what() << std::endl;
+        return kExitRuntime;
+    }
+    return kExitUsage;
+}
+
+}  // namespace
+}  // namespace broker
+
+int main(int argc, char** argv) { return broker::run_main(argc, argv); }

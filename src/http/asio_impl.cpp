@@ -1,0 +1,6 @@
+// Asio and Beast are built in separate-compilation mode: their implementation is compiled
+// here, once, instead of in every translation unit that includes them.
+#include <utility>
+
+#include <boost/asio/impl/src.hpp>
+#include <boost/beast/src.hpp>

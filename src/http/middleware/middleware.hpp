@@ -1,0 +1,26 @@
+// One step of the request pipeline (security headers, access log; later CORS, rate limit,
+// metrics). Each middleware is a small class in its own file, added to the Pipeline in
+// main.cpp; hooks are synchronous so the hot path stays free of extra coroutine frames.
+#pragma once
+
+#include <optional>
+
+#include "http/asio.hpp"
+#include "http/request_context.hpp"
+
+namespace broker {
+
+class Middleware {
+public:
+    virtual ~Middleware() = default;
+
+    // Before routing (ctx.route is still null). Returning a response answers the request:
+    // the handler and later middlewares' on_request are skipped; every on_response still runs.
+    virtual std::optional<Response> on_request(RequestContext& ctx) { return std::nullopt; }
+
+    // Decorates every response, in registration order: handlers' answers, errors, and
+    // requests the server refused before they were complete (ctx.request then is empty).
+    virtual void on_response(const RequestContext& ctx, Response& res) {}
+};
+
+}  // namespace broker

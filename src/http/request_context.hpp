@@ -1,0 +1,60 @@
+// What one request carries through the pipeline: the parsed message, its id, the matched
+// route and path parameters, and the caller's role once authenticated. Lives on the
+// connection coroutine's frame for the duration of one request.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "http/asio.hpp"
+
+namespace broker {
+
+struct Route;
+
+enum class Role { none, participant, admin };
+
+// Path parameters of the matched template, e.g. {"id", "2009521"}; views into the target.
+class PathParams {
+public:
+    static constexpr std::size_t kMax = 4;
+
+    bool add(std::string_view name, std::string_view value) {
+        if (size_ == kMax) return false;
+        items_[size_++] = {name, value};
+        return true;
+    }
+    // The value of `name`; empty when the template has no such parameter.
+    std::string_view get(std::string_view name) const {
+        for (std::size_t i = 0; i < size_; ++i) {
+            if (items_[i].first == name) return items_[i].second;
+        }
+        return {};
+    }
+    std::size_t size() const { return size_; }
+    void clear() { size_ = 0; }
+
+private:
+    std::array<std::pair<std::string_view, std::string_view>, kMax> items_{};
+    std::size_t size_ = 0;
+};
+
+struct RequestContext {
+    explicit RequestContext(const Request& r) : request(r) {}
+
+    const Request& request;
+    std::string request_id;         // echoed from X-Request-ID when sane, else generated
+    std::string_view path;          // target without the query string
+    std::string_view query;         // after '?', without it
+    const Route* route = nullptr;   // the matched route; null for 404 / 405 / rejected requests
+    PathParams params;
+    Role role = Role::none;         // set by authentication for protected routes
+    asio::ip::address remote;       // peer address of the connection
+    std::chrono::steady_clock::time_point started{};
+};
+
+}  // namespace broker

@@ -1,0 +1,262 @@
+#include "http/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <charconv>
+
+#include "core/errors.hpp"
+
+namespace broker {
+namespace {
+
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+constexpr std::size_t kFirstReadBytes = 4096;
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr std::size_t kLingerBytes = 1 << 20;
+
+// A request that never arrived whole: stands in for ctx.request when refusing it.
+const Request& empty_request() {
+    static const Request request;
+    return request;
+}
+
+bool is_parse_error(const error_code& ec) {
+    static const auto& category = make_error_code(bhttp::error::bad_method).category();
+    if (ec.category() != category) return false;
+    // The peer closing (cleanly or mid-message) is not a malformed request.
+    return ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message &&
+           ec != bhttp::error::short_read;
+}
+
+void log_escaped(std::exception_ptr e, const char* what) {
+    if (!e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+        spdlog::error("{} ended by an exception: {}", what, x.what());
+    } catch (...) {
+        spdlog::error("{} ended by a non-standard exception", what);
+    }
+}
+
+}  // namespace
+
+struct HttpServer::Connection {
+    explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+    beast::tcp_stream stream;
+    bool busy = false;  // a request is being read or answered; only touched on the connection's strand
+};
+
+ServerOptions ServerOptions::from(const Config& config) {
+    ServerOptions o;
+    o.threads = config.http_threads;
+    o.max_header_bytes = config.max_header_bytes;
+    o.max_body_bytes = config.max_body_bytes;
+    o.read_timeout = config.read_timeout;
+    o.idle_timeout = config.idle_timeout;
+    return o;
+}
+
+HttpServer::HttpServer(ServerOptions options, const Pipeline& pipeline)
+    : options_(options),
+      pipeline_(pipeline),
+      ioc_(options.threads),
+      work_(asio::make_work_guard(ioc_)),
+      acceptor_strand_(asio::make_strand(ioc_)),
+      acceptor_(acceptor_strand_) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+tcp::endpoint HttpServer::start(const tcp::endpoint& where) {
+    acceptor_.open(where.protocol());
+    acceptor_.set_option(asio::socket_base::reuse_address(true));
+    acceptor_.bind(where);
+    acceptor_.listen(asio::socket_base::max_listen_connections);
+    const tcp::endpoint bound = acceptor_.local_endpoint();
+
+    asio::co_spawn(acceptor_strand_, accept_loop(), [](std::exception_ptr e) { log_escaped(e, "accept loop"); });
+    for (int i = 0; i < options_.threads; ++i) {
+        threads_.emplace_back([this] {
+            // A handler that throws must not take the process down: log it and keep serving.
+            for (;;) {
+                try {
+                    ioc_.run();
+                    return;
+                } catch (const std::exception& e) {
+                    spdlog::error("I/O thread caught an exception: {}", e.what());
+                }
+            }
+        });
+    }
+    return bound;
+}
+
+asio::awaitable<void> HttpServer::accept_loop() {
+    for (;;) {
+        error_code ec;
+        auto strand = asio::make_strand(ioc_);
+        tcp::socket socket(strand);
+        co_await acceptor_.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
+        if (stopping_ || !acceptor_.is_open()) co_return;
+        if (ec) {
+            // Out of descriptors and the like: back off briefly instead of spinning.
+            spdlog::warn("accept failed: {}", ec.message());
+            asio::steady_timer pause(acceptor_strand_, std::chrono::milliseconds(50));
+            co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            continue;
+        }
+        socket.set_option(tcp::no_delay(true), ec);
+        auto connection = std::make_shared<Connection>(std::move(socket));
+        {
+            std::lock_guard lock(connections_mutex_);
+            connections_.insert(connection);
+        }
+        asio::co_spawn(strand, serve(connection), [](std::exception_ptr e) { log_escaped(e, "connection"); });
+    }
+}
+
+asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> connection) {
+    auto& stream = connection->stream;
+    beast::flat_buffer buffer;  // reused by every request of the connection
+    error_code ec;
+    const auto remote = stream.socket().remote_endpoint(ec).address();
+
+    while (!stopping_) {
+        connection->busy = false;
+        if (buffer.size() == 0) {
+            // Between requests: wait for the first byte under the idle timeout.
+            stream.expires_after(options_.idle_timeout);
+            const std::size_t n = co_await stream.async_read_some(buffer.prepare(kFirstReadBytes),
+                                                                  asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) break;
+            buffer.commit(n);
+        }
+        connection->busy = true;
+
+        bhttp::request_parser<bhttp::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
+        parser.body_limit(options_.max_body_bytes);
+        stream.expires_after(options_.read_timeout);
+        co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec == bhttp::error::header_limit) {
+            co_await refuse(*connection, ErrorCode::headers_too_large, "request headers are too large");
+            break;
+        }
+        if (ec == bhttp::error::body_limit) {
+            co_await refuse(*connection, ErrorCode::payload_too_large, "request body is too large");
+            break;
+        }
+        if (is_parse_error(ec)) {
+            co_await refuse(*connection, ErrorCode::invalid_request, "malformed HTTP request");
+            break;
+        }
+        if (ec) break;  // timeout, peer gone, or cancelled by stop()
+
+        const Request& request = parser.get();
+        RequestContext ctx(request);
+        ctx.remote = remote;
+        Response res = co_await pipeline_.handle(ctx);
+        const bool keep_alive = request.keep_alive() && !stopping_;
+        res.version(request.version());
+        res.keep_alive(keep_alive);
+        res.prepare_payload();
+        stream.expires_after(options_.read_timeout);
+        co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec || !keep_alive) break;
+    }
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.close();
+    forget(connection);
+}
+
+asio::awaitable<void> HttpServer::refuse(Connection& connection, ErrorCode code, std::string_view message) {
+    RequestContext ctx(empty_request());
+    error_code ec;
+    ctx.remote = connection.stream.socket().remote_endpoint(ec).address();
+    Response res = pipeline_.reject(ctx, code, message);
+    res.keep_alive(false);
+    res.prepare_payload();
+    connection.stream.expires_after(options_.read_timeout);
+    co_await bhttp::async_write(connection.stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+
+    // Lingering close: closing with unread input makes the kernel send a reset, which can
+    // destroy the answer before the client reads it. Read and drop what the client still
+    // sends, for a bounded time and amount.
+    connection.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    connection.stream.expires_after(kLingerTime);
+    std::array<char, 4096> sink;
+    for (std::size_t drained = 0; drained < kLingerBytes;) {
+        drained += co_await connection.stream.async_read_some(asio::buffer(sink),
+                                                               asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) break;
+    }
+}
+
+void HttpServer::forget(const std::shared_ptr<Connection>& connection) {
+    std::lock_guard lock(connections_mutex_);
+    connections_.erase(connection);
+    if (connections_.empty()) connections_drained_.notify_all();
+}
+
+std::size_t HttpServer::connection_count() const {
+    std::lock_guard lock(connections_mutex_);
+    return connections_.size();
+}
+
+void HttpServer::stop() {
+    std::lock_guard stop_lock(stop_mutex_);
+    if (stopped_) return;
+    stopped_ = true;
+    stopping_ = true;
+
+    asio::post(acceptor_strand_, [this] {
+        error_code ec;
+        acceptor_.close(ec);
+    });
+    {
+        std::unique_lock lock(connections_mutex_);
+        // Idle connections close now; busy ones close after answering (keep-alive is off).
+        for (const auto& connection : connections_) {
+            asio::post(connection->stream.get_executor(), [connection] {
+                if (!connection->busy) connection->stream.cancel();
+            });
+        }
+        connections_drained_.wait_for(lock, options_.shutdown_grace, [this] { return connections_.empty(); });
+        if (!connections_.empty()) {
+            spdlog::warn("stopping with {} connection(s) still open after the grace period", connections_.size());
+        }
+    }
+    work_.reset();
+    ioc_.stop();
+    for (auto& t : threads_) {
+        if (t.joinable()) t.join();
+    }
+    threads_.clear();
+}
+
+tcp::endpoint parse_listen_address(const std::string& text) {
+    const auto bad = [&](const std::string& why) {
+        return ConfigError("listen address \"" + text + "\" " + why + " (expected HOST:PORT, e.g. 0.0.0.0:8080)");
+    };
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos) throw bad("has no port");
+    std::string host = text.substr(0, colon);
+    const std::string port_text = text.substr(colon + 1);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (host == "localhost") host = "127.0.0.1";
+    unsigned port = 0;
+    const auto [end, perr] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (port_text.empty() || perr != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
+        throw bad("has an invalid port");
+    }
+    error_code ec;
+    const auto address = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
+    if (ec) throw bad("has an invalid host (a numeric IP address is needed)");
+    return {address, static_cast<unsigned short>(port)};
+}
+
+}  // namespace broker

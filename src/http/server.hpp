@@ -1,0 +1,81 @@
+// The HTTP/1.1 server: one acceptor, one C++20 coroutine per connection on its own strand,
+// a few I/O threads sharing one io_context. Keep-alive, a timeout on every read (idle
+// between requests, read while a request arrives), header and body limits, and a graceful
+// stop that lets requests in flight finish within a bound.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "core/config.hpp"
+#include "http/asio.hpp"
+#include "http/pipeline.hpp"
+
+namespace broker {
+
+struct ServerOptions {
+    int threads = 2;
+    std::size_t max_header_bytes = 16 * 1024;
+    std::size_t max_body_bytes = 64 * 1024;
+    std::chrono::steady_clock::duration read_timeout = std::chrono::seconds(30);
+    std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds(75);
+    std::chrono::steady_clock::duration shutdown_grace = std::chrono::seconds(10);
+
+    static ServerOptions from(const Config& config);
+};
+
+class HttpServer {
+public:
+    HttpServer(ServerOptions options, const Pipeline& pipeline);
+    ~HttpServer();  // stop()
+
+    HttpServer(const HttpServer&) = delete;
+    HttpServer& operator=(const HttpServer&) = delete;
+
+    // Binds, listens and starts the I/O threads. Port 0 binds an ephemeral port; the
+    // endpoint actually bound is returned. Throws boost::system::system_error on failure.
+    asio::ip::tcp::endpoint start(const asio::ip::tcp::endpoint& where);
+
+    // Stops accepting, closes idle connections, lets requests in flight finish for up to
+    // options.shutdown_grace, then stops the I/O threads. Call from a non-I/O thread. Idempotent.
+    void stop();
+
+    // Open connections right now (for tests and diagnostics).
+    std::size_t connection_count() const;
+
+private:
+    struct Connection;
+
+    asio::awaitable<void> accept_loop();
+    asio::awaitable<void> serve(std::shared_ptr<Connection> connection);
+    asio::awaitable<void> refuse(Connection& connection, ErrorCode code, std::string_view message);
+    void forget(const std::shared_ptr<Connection>& connection);
+
+    const ServerOptions options_;
+    const Pipeline& pipeline_;
+    asio::io_context ioc_;
+    asio::executor_work_guard<asio::io_context::executor_type> work_;
+    asio::strand<asio::io_context::executor_type> acceptor_strand_;
+    asio::ip::tcp::acceptor acceptor_;
+    std::vector<std::thread> threads_;
+    std::atomic<bool> stopping_{false};
+    bool stopped_ = false;  // guarded by stop_mutex_
+
+    mutable std::mutex connections_mutex_;
+    std::condition_variable connections_drained_;
+    std::unordered_set<std::shared_ptr<Connection>> connections_;
+    std::mutex stop_mutex_;
+};
+
+// Parses "HOST:PORT" ("[::1]:8080" for IPv6; HOST must be a numeric address). Throws
+// ConfigError naming the value.
+asio::ip::tcp::endpoint parse_listen_address(const std::string& text);
+
+}  // namespace broker
