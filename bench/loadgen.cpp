@@ -1,0 +1,341 @@
+// HTTP load generator for the broker: N keep-alive connections kept busy for a fixed time,
+// the latency of every request recorded, and every allocation answer checked so that no
+// sandbox is handed to two participants. Also writes large CSP-format pools to import.
+//
+//   loadgen --url http://127.0.0.1:8080 --path /v1/allocate --method POST --connections 50
+//           --duration 5 --token T --unique-participant
+//   loadgen --url http://127.0.0.1:8080 --path /healthz --connections 50 --duration 5
+//   loadgen --make-pool 200000 --out pool.json
+#include "http/asio.hpp"
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace broker::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using asio::ip::tcp;
+
+struct Options {
+    std::string url = "http://127.0.0.1:8080";
+    std::string path = "/healthz";
+    std::string method = "GET";
+    int connections = 50;
+    double duration_sec = 5;
+    long requests = 0;  // 0: no limit, only the duration
+    std::string token;
+    int threads = 1;
+    bool unique_participant = false;
+    std::string run_id;
+    double timeout_sec = 10;
+    std::string grants_out;  // file for "sandbox_id participant" lines of every grant
+    // derived
+    std::string host;
+    std::string port;
+    bhttp::verb verb = bhttp::verb::get;
+    bool check_allocations = false;
+};
+
+// What one connection saw. Touched only by its own coroutine, merged after the run.
+struct ConnectionStats {
+    std::vector<std::uint32_t> latencies_us;
+    std::map<unsigned, long> statuses;
+    long errors = 0;  // connect, write, read or timeout failures
+    std::vector<std::pair<std::string, std::string>> grants;  // (sandbox_id, participant)
+    std::string first_error;
+};
+
+struct Shared {
+    const Options& options;
+    tcp::resolver::results_type endpoints;
+    Clock::time_point deadline;
+    std::atomic<long> tickets{0};  // requests started, checked against --requests
+};
+
+// Pulls "sandbox_id":"..." out of an answer without a full JSON parse: the load generator
+// shares the CPU with the broker and must stay cheap.
+std::string find_sandbox_id(const std::string& body) {
+    constexpr std::string_view kKey = "\"sandbox_id\"";
+    auto pos = body.find(kKey);
+    if (pos == std::string::npos) return {};
+    pos = body.find_first_not_of(" \t\r\n:", pos + kKey.size());
+    if (pos == std::string::npos || body[pos] != '"') return {};
+    const auto end = body.find('"', pos + 1);
+    return end == std::string::npos ? std::string{} : body.substr(pos + 1, end - pos - 1);
+}
+
+bool take_ticket(Shared& shared) {
+    if (Clock::now() >= shared.deadline) return false;
+    if (shared.options.requests <= 0) return true;
+    return shared.tickets.fetch_add(1) < shared.options.requests;
+}
+
+asio::awaitable<void> run_connection(Shared& shared, int index, ConnectionStats& stats) {
+    const Options& options = shared.options;
+    auto executor = co_await asio::this_coro::executor;
+    const auto timeout = std::chrono::milliseconds(static_cast<long>(options.timeout_sec * 1000));
+    const std::string fixed_participant = "bench-" + options.run_id + "-" + std::to_string(index);
+    const std::string authorization = options.token.empty() ? "" : "Bearer " + options.token;
+    long sequence = 0;
+
+    while (take_ticket(shared)) {
+        beast::tcp_stream stream(executor);
+        beast::error_code ec;
+        stream.expires_after(timeout);
+        co_await stream.async_connect(shared.endpoints, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) {
+            ++stats.errors;
+            if (stats.first_error.empty()) stats.first_error = "connect: " + ec.message();
+            // A refused connection fails instantly; pause so a dead server is not hammered.
+            asio::steady_timer pause(executor, std::chrono::milliseconds(100));
+            co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            continue;
+        }
+        stream.socket().set_option(tcp::no_delay(true), ec);
+        beast::flat_buffer buffer;
+        bool keep_alive = true;
+        bool first = true;
+        while (keep_alive && (first || take_ticket(shared))) {
+            first = false;
+            const std::string participant = options.unique_participant
+                                                ? fixed_participant + "-" + std::to_string(sequence++)
+                                                : fixed_participant;
+            Request request{options.verb, options.path, 11};
+            request.set(bhttp::field::host, options.host);
+            request.set(bhttp::field::user_agent, "sandbox-broker-loadgen");
+            if (!authorization.empty()) request.set(bhttp::field::authorization, authorization);
+            request.set("X-Instruqt-Sandbox-ID", participant);
+            request.keep_alive(true);
+            request.prepare_payload();
+
+            const auto started = Clock::now();
+            stream.expires_after(timeout);
+            co_await bhttp::async_write(stream, request, asio::redirect_error(asio::use_awaitable, ec));
+            Response response;
+            if (!ec) {
+                co_await bhttp::async_read(stream, buffer, response,
+                                           asio::redirect_error(asio::use_awaitable, ec));
+            }
+            if (ec) {
+                ++stats.errors;
+                if (stats.first_error.empty()) stats.first_error = "request: " + ec.message();
+                break;  // reconnect
+            }
+            const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+            stats.latencies_us.push_back(static_cast<std::uint32_t>(elapsed.count()));
+            const unsigned status = response.result_int();
+            ++stats.statuses[status];
+            if (options.check_allocations && status >= 200 && status < 300) {
+                stats.grants.emplace_back(find_sandbox_id(response.body()), participant);
+            }
+            keep_alive = response.keep_alive();
+        }
+        stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    }
+}
+
+double percentile_ms(const std::vector<std::uint32_t>& sorted, double p) {
+    if (sorted.empty()) return 0;
+    const auto rank = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
+    return sorted[std::min(rank, sorted.size() - 1)] / 1000.0;
+}
+
+int run_load(Options& options) {
+    // Only plain http://host[:port]: the broker is measured on loopback, TLS ends in front of it.
+    constexpr std::string_view kScheme = "http://";
+    if (options.url.rfind(kScheme, 0) != 0) {
+        std::cerr << "loadgen: --url must start with http://\n";
+        return 2;
+    }
+    std::string authority = options.url.substr(kScheme.size());
+    if (auto slash = authority.find('/'); slash != std::string::npos) authority.resize(slash);
+    const auto colon = authority.rfind(':');
+    options.host = colon == std::string::npos ? authority : authority.substr(0, colon);
+    options.port = colon == std::string::npos ? "80" : authority.substr(colon + 1);
+    options.verb = bhttp::string_to_verb(options.method);
+    if (options.verb == bhttp::verb::unknown) {
+        std::cerr << "loadgen: unknown --method " << options.method << "\n";
+        return 2;
+    }
+    options.check_allocations = options.path.find("/allocate") != std::string::npos;
+    if (options.run_id.empty()) {
+        options.run_id = std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 100000000);
+    }
+
+    asio::io_context io(options.threads);
+    Shared shared{options, {}, {}};
+    try {
+        shared.endpoints = tcp::resolver(io).resolve(options.host, options.port);
+    } catch (const std::exception& e) {
+        std::cerr << "loadgen: cannot resolve " << options.host << ":" << options.port << ": " << e.what() << "\n";
+        return 2;
+    }
+
+    std::vector<ConnectionStats> stats(static_cast<std::size_t>(options.connections));
+    const auto started = Clock::now();
+    shared.deadline = started + std::chrono::milliseconds(static_cast<long>(options.duration_sec * 1000));
+    for (int i = 0; i < options.connections; ++i) {
+        asio::co_spawn(io, run_connection(shared, i, stats[static_cast<std::size_t>(i)]), asio::detached);
+    }
+    std::vector<std::thread> threads;
+    for (int i = 1; i < options.threads; ++i) threads.emplace_back([&io] { io.run(); });
+    io.run();
+    for (auto& t : threads) t.join();
+    const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+
+    std::vector<std::uint32_t> latencies;
+    std::map<unsigned, long> statuses;
+    long errors = 0;
+    std::string first_error;
+    std::unordered_map<std::string, std::string> holder;  // sandbox_id -> participant
+    long duplicates = 0;
+    long missing_ids = 0;
+    for (auto& s : stats) {
+        latencies.insert(latencies.end(), s.latencies_us.begin(), s.latencies_us.end());
+        for (const auto& [status, count] : s.statuses) statuses[status] += count;
+        errors += s.errors;
+        if (first_error.empty()) first_error = s.first_error;
+        for (auto& [sandbox_id, participant] : s.grants) {
+            if (sandbox_id.empty()) {
+                ++missing_ids;
+                continue;
+            }
+            auto [it, inserted] = holder.emplace(sandbox_id, participant);
+            if (!inserted && it->second != participant) ++duplicates;
+        }
+    }
+    std::sort(latencies.begin(), latencies.end());
+    if (!options.grants_out.empty()) {
+        // Lets a caller check for double grants across several runs against one store.
+        std::ofstream grants(options.grants_out);
+        for (const auto& [sandbox_id, participant] : holder) grants << sandbox_id << ' ' << participant << '\n';
+        if (!grants) std::cerr << "loadgen: writing " << options.grants_out << " failed\n";
+    }
+    long non2xx = 0;
+    for (const auto& [status, count] : statuses) {
+        if (status < 200 || status >= 300) non2xx += count;
+    }
+    const auto total = static_cast<long>(latencies.size());
+    const double rps = elapsed > 0 ? static_cast<double>(total) / elapsed : 0;
+    const double p50 = percentile_ms(latencies, 0.50), p90 = percentile_ms(latencies, 0.90);
+    const double p99 = percentile_ms(latencies, 0.99), max = percentile_ms(latencies, 1.0);
+
+    std::printf("%s %s%s: %d connections, %d thread(s), %.2f s\n", options.method.c_str(), options.url.c_str(),
+                options.path.c_str(), options.connections, options.threads, elapsed);
+    std::printf("  requests  %ld (%.0f/s), transport errors %ld%s%s\n", total, rps, errors,
+                first_error.empty() ? "" : ", first: ", first_error.c_str());
+    std::printf("  latency   p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  max %.3f ms\n", p50, p90, p99, max);
+    std::printf("  statuses ");
+    for (const auto& [status, count] : statuses) std::printf(" %u:%ld", status, count);
+    std::printf("\n");
+    if (options.check_allocations) {
+        std::printf("  sandboxes %zu distinct, %ld handed to a second participant, %ld answers without id\n",
+                    holder.size(), duplicates, missing_ids);
+    }
+    std::printf(
+        "{\"rps\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"requests\":%ld,"
+        "\"non2xx\":%ld,\"errors\":%ld,\"duplicates\":%ld,\"distinct_sandboxes\":%zu,\"connections\":%d,"
+        "\"duration_s\":%.3f}\n",
+        rps, p50, p90, p99, max, total, non2xx, errors, duplicates, holder.size(), options.connections, elapsed);
+    std::fflush(stdout);
+    return total > 0 ? 0 : 1;
+}
+
+// A provider account list in the CSP format of ARCHITECTURE §5, streamed to `out`.
+// Deterministic: the same size gives the same file.
+int make_pool(long size, const std::string& out_path, const std::string& prefix) {
+    std::ofstream out(out_path, std::ios::binary);
+    if (!out) {
+        std::cerr << "loadgen: cannot write " << out_path << "\n";
+        return 2;
+    }
+    std::mt19937_64 random(20250327);
+    const auto hex = [&](int digits) {
+        static constexpr char kDigits[] = "0123456789abcdef";
+        std::string text;
+        for (int i = 0; i < digits; ++i) text.push_back(kDigits[random() & 15]);
+        return text;
+    };
+    out << "{\"results\": [\n";
+    char line[512];
+    for (long i = 0; i < size; ++i) {
+        std::string uuid = hex(8);
+        uuid += "-" + hex(4);
+        uuid += "-4" + hex(3);
+        uuid += "-a" + hex(3);
+        uuid += "-" + hex(12);
+        // Like the real list: some accounts carry a Salesforce id, the others lack the field.
+        const std::string sfdc = i % 2 == 0 ? ", \"sfdc_account_id\": \"001" + hex(15) + "\"" : "";
+        const long seconds = i % 60, minutes = (i / 60) % 60, hours = (i / 3600) % 24, day = 1 + (i / 86400) % 28;
+        std::snprintf(line, sizeof line,
+                      "%s{\"account_type\": \"sandbox\", \"state\": \"active\", \"id\": \"identity/accounts/%s\", "
+                      "\"name\": \"%s%07ld\", \"csp_id\": %ld, \"created_at\": "
+                      "\"2025-03-%02ldT%02ld:%02ld:%02ld.000000Z\"%s}\n",
+                      i == 0 ? "  " : ", ", uuid.c_str(), prefix.c_str(), i, 3'000'000 + i, day, hours, minutes,
+                      seconds, sfdc.c_str());
+        out << line;
+    }
+    out << "]}\n";
+    out.close();
+    if (!out) {
+        std::cerr << "loadgen: writing " << out_path << " failed\n";
+        return 2;
+    }
+    std::printf("wrote %ld sandboxes to %s\n", size, out_path.c_str());
+    return 0;
+}
+
+}  // namespace
+}  // namespace broker::bench
+
+int main(int argc, char** argv) {
+    broker::bench::Options options;
+    long pool_size = 0;
+    std::string pool_out;
+    std::string pool_prefix = "bench-sandbox-";
+
+    CLI::App app{"HTTP load generator for sandbox-broker"};
+    app.add_option("--url", options.url, "http://HOST:PORT of the server")->capture_default_str();
+    app.add_option("--path", options.path, "request path, e.g. /v1/allocate or /healthz")->capture_default_str();
+    app.add_option("--method", options.method, "GET or POST")->capture_default_str();
+    app.add_option("--connections,-c", options.connections, "keep-alive connections kept busy")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+    app.add_option("--duration,-d", options.duration_sec, "seconds to run")->capture_default_str();
+    app.add_option("--requests,-n", options.requests, "stop after this many requests (0: no limit)");
+    app.add_option("--token", options.token, "bearer token (Authorization header)");
+    app.add_option("--threads,-t", options.threads, "I/O threads of the load generator")
+        ->check(CLI::Range(1, 256))
+        ->capture_default_str();
+    app.add_flag("--unique-participant", options.unique_participant,
+                 "a new X-Instruqt-Sandbox-ID for every request (else one per connection)");
+    app.add_option("--run-id", options.run_id, "tag inside participant ids (default: from the time)");
+    app.add_option("--timeout", options.timeout_sec, "seconds before a request counts as failed")
+        ->capture_default_str();
+    app.add_option("--grants-out", options.grants_out, "write every granted sandbox_id and its participant");
+    app.add_option("--make-pool", pool_size, "write a CSP-format pool of this many sandboxes and exit");
+    app.add_option("--out", pool_out, "file for --make-pool");
+    app.add_option("--pool-prefix", pool_prefix, "sandbox name prefix for --make-pool")->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+
+    if (pool_size > 0) {
+        if (pool_out.empty()) {
+            std::cerr << "loadgen: --make-pool needs --out FILE\n";
+            return 2;
+        }
+        return broker::bench::make_pool(pool_size, pool_out, pool_prefix);
+    }
+    return broker::bench::run_load(options);
+}
