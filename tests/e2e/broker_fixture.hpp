@@ -1,0 +1,94 @@
+// What most end-to-end tests need: a provider account list written to a file, a store
+// filled from it with `sandbox-broker import`, a running broker on that store, and request
+// helpers that speak as a lab participant.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "e2e/broker_process.hpp"
+#include "e2e/http_client.hpp"
+
+namespace broker::e2e {
+
+inline const std::string kApiToken = "e2e-participant-token-0123456789";
+inline const std::string kAdminToken = "e2e-admin-token-9876543210";
+
+// One entry of the provider's account list (ARCHITECTURE §5).
+struct PoolEntry {
+    long csp_id = 0;
+    std::string name;
+    std::optional<std::string> sfdc_account_id;  // nothing: the field is left out
+    std::string account_type = "sandbox";
+    std::string state = "active";
+};
+
+// `count` active sandboxes named `<prefix><n>` with ids from `first_id`, each with an sfdc id.
+std::vector<PoolEntry> sandboxes(const std::string& prefix, int count, long first_id);
+
+// The list as the provider serves it: `{"results": [...]}`.
+std::string csp_accounts_json(const std::vector<PoolEntry>& pool);
+
+// The environment a broker needs to serve: both tokens, rate limiting off, quiet logs.
+Environment serving_env();
+
+// A store in its own temp dir, filled from a pool, and a broker serving it.
+class BrokerInstance {
+  public:
+    explicit BrokerInstance(const std::vector<PoolEntry>& pool, Environment env = serving_env());
+
+    // What the import run by the constructor printed.
+    const CommandResult& initial_import() const { return initial_import_; }
+
+    // Runs `sandbox-broker import` of another list into the same store.
+    CommandResult import(const std::vector<PoolEntry>& pool);
+
+    void start();
+    int stop();
+
+    BrokerProcess& process() { return *process_; }
+    const BrokerProcess& process() const { return *process_; }
+    const std::filesystem::path& dir() const { return dir_.path(); }
+    std::string store_url() const { return "sqlite:" + (dir_.path() / "broker.db").string(); }
+    const Environment& env() const { return env_; }
+
+    // A new keep-alive connection to the running broker.
+    HttpClient client() const;
+
+  private:
+    TempDir dir_;
+    Environment env_;
+    int imports_ = 0;
+    CommandResult initial_import_;
+    std::unique_ptr<BrokerProcess> process_;
+};
+
+// A participant id no other test uses, readable in logs.
+std::string unique_participant(const std::string& label);
+
+// Authorization plus X-Instruqt-Sandbox-ID, and `extra` after them.
+Headers participant_headers(const std::string& participant, const Headers& extra = {});
+
+HttpResponse allocate(HttpClient& client, const std::string& participant, const Headers& extra = {});
+HttpResponse get_sandbox(HttpClient& client, const std::string& sandbox_id, const std::string& participant);
+HttpResponse mark_for_deletion(HttpClient& client, const std::string& sandbox_id,
+                               const std::string& participant);
+
+struct BurstResult {
+    std::vector<HttpResponse> responses;  // one per connection, in connection order
+    std::vector<std::string> failures;    // transport failures; "" where the exchange worked
+};
+
+// Opens `connections` keep-alive connections on as many threads, then lets every thread send
+// `send(client, index)` at the same moment: the shape of a class pressing "start" together.
+BurstResult burst(const BrokerInstance& broker, int connections,
+                  const std::function<HttpResponse(HttpClient&, int)>& send);
+
+// The error code of an error answer, "" when the body is not the envelope.
+std::string error_code(const HttpResponse& response);
+
+}  // namespace broker::e2e

@@ -1,0 +1,105 @@
+// What happens over a broker's life, each test on a broker of its own: the pool running dry,
+// a lease running out, a restart on the same store file, and a prompt exit on SIGTERM.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "e2e/broker_fixture.hpp"
+
+namespace broker::e2e {
+namespace {
+
+using std::chrono::steady_clock;
+
+TEST(PoolExhaustionTest, EmptyPoolIs409WithRetryAfter) {
+    BrokerInstance broker(sandboxes("tiny-", 3, 600000));
+    auto client = broker.client();
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(allocate(client, unique_participant("tiny")).status, 201);
+
+    auto response = allocate(client, unique_participant("late"));
+
+    EXPECT_EQ(response.status, 409) << response.body;
+    EXPECT_EQ(error_code(response), "NO_SANDBOXES_AVAILABLE");
+    EXPECT_EQ(response.json["detail"]["code"], "NO_SANDBOXES_AVAILABLE");
+    const auto& retry_after = response.json["error"]["retry_after"];
+    ASSERT_TRUE(retry_after.is_number_integer()) << response.body;
+    EXPECT_GT(retry_after.get<int>(), 0);
+    EXPECT_EQ(response.header("Retry-After"), std::to_string(retry_after.get<int>()));
+}
+
+TEST(PoolExhaustionTest, ParticipantsHoldingASandboxStillGetItWhenThePoolIsEmpty) {
+    BrokerInstance broker(sandboxes("one-", 1, 610000));
+    auto client = broker.client();
+    auto holder = unique_participant("holder");
+    auto first = allocate(client, holder);
+    ASSERT_EQ(first.status, 201) << first.body;
+    ASSERT_EQ(allocate(client, unique_participant("other")).status, 409);
+
+    auto again = allocate(client, holder);
+
+    EXPECT_EQ(again.status, 200) << again.body;
+    EXPECT_EQ(again.json["sandbox_id"], first.json["sandbox_id"]);
+}
+
+TEST(LeaseExpiryTest, MarkAfterTheLeaseRanOutIs403AllocationExpired) {
+    auto env = serving_env();
+    env["LAB_DURATION_SEC"] = "1";
+    env["GRACE_PERIOD_SEC"] = "0";
+    BrokerInstance broker(sandboxes("short-", 2, 620000), env);
+    auto client = broker.client();
+    auto participant = unique_participant("short");
+
+    auto allocated = allocate(client, participant);
+    ASSERT_EQ(allocated.status, 201) << allocated.body;
+    EXPECT_EQ(allocated.json["expires_at"].get<long>(), allocated.json["allocated_at"].get<long>() + 1);
+
+    // Unix seconds are whole: 2.2 s after the answer the lease (1 s, no grace) is over
+    // whatever the fraction of the second the allocation happened in.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2200));
+    auto marked = mark_for_deletion(client, allocated.json["sandbox_id"], participant);
+
+    EXPECT_EQ(marked.status, 403) << marked.body;
+    EXPECT_EQ(error_code(marked), "ALLOCATION_EXPIRED");
+}
+
+TEST(RestartTest, AllocationsSurviveARestartOnTheSameStore) {
+    BrokerInstance broker(sandboxes("durable-", 5, 630000));
+    auto participant = unique_participant("durable");
+    nlohmann::json before;
+    {
+        auto client = broker.client();
+        auto allocated = allocate(client, participant);
+        ASSERT_EQ(allocated.status, 201) << allocated.body;
+        before = allocated.json;
+    }
+    ASSERT_EQ(broker.stop(), 0) << broker.process().err();
+
+    broker.start();
+    auto client = broker.client();
+    auto after = allocate(client, participant);
+
+    EXPECT_EQ(after.status, 200) << after.body;
+    EXPECT_EQ(after.json, before);
+    auto fetched = get_sandbox(client, before["sandbox_id"], participant);
+    EXPECT_EQ(fetched.status, 200) << fetched.body;
+    EXPECT_EQ(fetched.json["status"], "allocated");
+}
+
+TEST(ShutdownTest, SigtermExitsZeroPromptlyWithAnIdleKeepAliveConnectionOpen) {
+    BrokerInstance broker(sandboxes("bye-", 1, 640000));
+    auto client = broker.client();
+    ASSERT_EQ(client.get("/healthz").status, 200);
+    ASSERT_TRUE(client.connected());
+
+    auto started = steady_clock::now();
+    int status = broker.stop();
+    auto took = steady_clock::now() - started;
+
+    EXPECT_EQ(status, 0) << broker.process().err();
+    EXPECT_LT(took, std::chrono::seconds(3))
+        << "SIGTERM took " << std::chrono::duration<double>(took).count() << " s";
+}
+
+}  // namespace
+}  // namespace broker::e2e
