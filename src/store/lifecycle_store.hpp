@@ -1,0 +1,91 @@
+// The lifecycle maintenance the background jobs perform (ARCHITECTURE §4): sync with the
+// provider's list, expiry, claimed and retried deletion, stale removal, bulk removal, and
+// the transition history. Like Store, every change is one atomic conditional change, so
+// several workers and API replicas can share one store; a store implements both.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "store/store.hpp"
+
+namespace broker {
+
+struct SyncSummary {
+    UpsertSummary upsert;
+    std::int64_t marked_stale = 0;  // available sandboxes the provider no longer lists
+};
+
+// A cleanup worker's claim on sandboxes due for deletion. While `lease_until` has not
+// passed, no other worker claims them; after a crash the lease runs out and another does.
+struct DeletionClaim {
+    std::string worker_id;
+    UnixSeconds now = 0;
+    UnixSeconds lease_until = 0;
+    int limit = 10;
+};
+
+struct DeletionFailure {
+    std::string sandbox_id;
+    std::string worker_id;       // only the claim's holder may record a failure
+    UnixSeconds now = 0;
+    UnixSeconds next_attempt_at = 0;
+    int max_attempts = 5;        // the attempt that reaches it moves the sandbox to deletion_failed
+    std::string reason;
+};
+
+// One recorded transition of a sandbox.
+struct SandboxEvent {
+    std::int64_t id = 0;
+    std::string sandbox_id;
+    UnixSeconds at = 0;
+    std::optional<SandboxStatus> from;  // none when the row was created
+    std::optional<SandboxStatus> to;    // none when the row was removed
+    std::string actor;                  // participant id, job name or "admin"
+    std::string reason;
+};
+
+class LifecycleStore {
+public:
+    virtual ~LifecycleStore() = default;
+
+    // One transaction: upserts the provider's list as upsert_provider_sandboxes does, then marks
+    // every available sandbox the list did not contain as stale (stale_since = now).
+    virtual SyncSummary sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) = 0;
+
+    // Moves allocations whose lease ran out at `now` to pending_deletion (actor
+    // "auto_expiry"), at most `limit`; each change conditional on the row still being that
+    // allocation, so a concurrent return is never clobbered. Returns the rows moved.
+    virtual std::vector<Sandbox> expire_allocations(UnixSeconds now, const LeasePolicy& lease, int limit) = 0;
+
+    // Atomically claims up to claim.limit sandboxes due for deletion: pending_deletion, or
+    // deletion_failed whose next attempt is due, not claimed by a live lease. Oldest first.
+    virtual std::vector<Sandbox> claim_for_deletion(const DeletionClaim& claim) = 0;
+
+    // The provider no longer has the sandbox: pending_deletion or deletion_failed -> deleted,
+    // whoever holds the claim (the deletion happened). False when it is in another status.
+    virtual bool record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now) = 0;
+
+    // A failed provider delete: counts the attempt, schedules the next, releases the claim;
+    // the attempt reaching max_attempts moves the sandbox to deletion_failed. False when
+    // the worker no longer holds the claim.
+    virtual bool record_deletion_failure(const DeletionFailure& failure) = 0;
+
+    // Removes sandboxes stale since before `stale_before` (their history stays). Returns how many.
+    virtual std::int64_t remove_stale(UnixSeconds stale_before, UnixSeconds now, const std::string& actor) = 0;
+
+    // Removes every sandbox in `status` from the store, never touching the provider; the
+    // caller refuses `allocated`. Returns how many.
+    virtual std::int64_t bulk_remove(SandboxStatus status, UnixSeconds now, const std::string& actor) = 0;
+
+    // The sandbox's recorded transitions, oldest first.
+    virtual std::vector<SandboxEvent> history(const std::string& sandbox_id) = 0;
+
+    // Forgets transitions recorded before `before`. Returns how many.
+    virtual std::int64_t prune_history(UnixSeconds before) = 0;
+};
+
+}  // namespace broker
