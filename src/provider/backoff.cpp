@@ -19,7 +19,8 @@ RandomSource make_random_source(std::uint64_t seed) {
         std::uniform_real_distribution<double> dist{0.0, 1.0};
     };
     auto state = std::make_shared<State>();
-    state->engine.seed(seed != 0 ? seed : (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}());
+    state->engine.seed(seed != 0 ? seed
+                                 : (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}());
     return [state] {
         std::lock_guard lock(state->mutex);
         return state->dist(state->engine);

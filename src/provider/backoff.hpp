@@ -22,12 +22,12 @@ using RandomSource = std::function<double()>;
 RandomSource make_random_source(std::uint64_t seed = 0);
 
 struct BackoffPolicy {
-    std::chrono::milliseconds base{500};  // the ceiling of the first retry's wait
+    std::chrono::milliseconds base{500};   // the ceiling of the first retry's wait
     std::chrono::milliseconds cap{30000};  // no wait computed from the attempt number exceeds it
 };
 
 class Backoff {
-public:
+  public:
     Backoff(BackoffPolicy policy, RandomSource random);
 
     // The wait before retry number `retry` (1 for the first retry): uniform in
@@ -38,7 +38,7 @@ public:
 
     const BackoffPolicy& policy() const { return policy_; }
 
-private:
+  private:
     BackoffPolicy policy_;
     RandomSource random_;
 };
@@ -52,7 +52,7 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, Un
 using SleepFunction = std::function<bool(std::chrono::milliseconds)>;
 
 class StoppableSleep {
-public:
+  public:
     // Sleeps up to `duration`; false when stop() was called before or during the wait.
     bool sleep_for(std::chrono::milliseconds duration);
     void stop();
@@ -61,7 +61,7 @@ public:
         return [this](std::chrono::milliseconds d) { return sleep_for(d); };
     }
 
-private:
+  private:
     mutable std::mutex mutex_;
     std::condition_variable cv_;
     bool stopped_ = false;

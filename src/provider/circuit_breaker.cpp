@@ -9,9 +9,12 @@ namespace broker {
 
 std::string_view to_string(BreakerState state) {
     switch (state) {
-        case BreakerState::closed: return "closed";
-        case BreakerState::open: return "open";
-        case BreakerState::half_open: return "half_open";
+        case BreakerState::closed:
+            return "closed";
+        case BreakerState::open:
+            return "open";
+        case BreakerState::half_open:
+            return "half_open";
     }
     return "unknown";
 }
@@ -26,7 +29,8 @@ bool CircuitBreaker::allow() {
     const auto now = clock_.steady_now();
     std::lock_guard lock(mutex_);
     switch (state_) {
-        case BreakerState::closed: return true;
+        case BreakerState::closed:
+            return true;
         case BreakerState::open:
             if (now - opened_at_ < open_for_) return false;
             state_ = BreakerState::half_open;

@@ -20,7 +20,7 @@ enum class BreakerState {
 std::string_view to_string(BreakerState state);
 
 class CircuitBreaker {
-public:
+  public:
     CircuitBreaker(const Clock& clock, int threshold, std::chrono::seconds open_for);
 
     // Whether a call may go now. In half-open, true for exactly one caller (the probe) until
@@ -37,7 +37,7 @@ public:
     std::chrono::seconds retry_after() const;
     int consecutive_failures() const;
 
-private:
+  private:
     using TimePoint = std::chrono::steady_clock::time_point;
     void open_locked(TimePoint now);
 

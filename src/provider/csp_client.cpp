@@ -71,7 +71,8 @@ CspClient::Attempt CspClient::classify_status(const HttpResponse& response) cons
         // Throttling is the provider working as intended, not an outage.
         a.kind = ProviderFailureKind::rate_limited;
         a.retryable = true;
-        if (auto value = response.header("Retry-After")) a.retry_after = parse_retry_after(*value, clock_.now());
+        if (auto value = response.header("Retry-After"))
+            a.retry_after = parse_retry_after(*value, clock_.now());
         return a;
     }
     if (status >= 500 || status == 408) {
@@ -95,8 +96,9 @@ CspClient::Outcome CspClient::call(const HttpRequest& request, Classify classify
             return out;
         }
         if (!breaker_.allow()) {
-            out.failure = ProviderFailure{ProviderFailureKind::circuit_open,
-                                          "circuit open after repeated provider failures", breaker_.retry_after()};
+            out.failure =
+                ProviderFailure{ProviderFailureKind::circuit_open,
+                                "circuit open after repeated provider failures", breaker_.retry_after()};
             out.retryable = true;
             return out;
         }
@@ -115,8 +117,8 @@ CspClient::Outcome CspClient::call(const HttpRequest& request, Classify classify
         }
         out.failure = ProviderFailure{a.kind, a.message, a.retry_after};
         out.retryable = a.retryable;
-        spdlog::warn("provider call {} {} failed (attempt {}/{}, {}ms): {}", request.method, request.url, attempt,
-                     options_.max_attempts, result.elapsed.count(), a.message);
+        spdlog::warn("provider call {} {} failed (attempt {}/{}, {}ms): {}", request.method, request.url,
+                     attempt, options_.max_attempts, result.elapsed.count(), a.message);
         if (!a.retryable || attempt >= options_.max_attempts) return out;
         if (a.retry_after && *a.retry_after > options_.max_retry_wait) return out;
         if (!sleep_(backoff_.delay(attempt, a.retry_after))) return out;
@@ -184,7 +186,7 @@ DeleteResult CspClient::delete_sandbox(const std::string& external_id) {
     result.attempts = outcome.attempts;
     if (!outcome.failure) {
         result.status = outcome.response && outcome.response->status == 404 ? DeleteStatus::already_gone
-                                                                               : DeleteStatus::deleted;
+                                                                            : DeleteStatus::deleted;
         return result;
     }
     result.status = DeleteStatus::failed;

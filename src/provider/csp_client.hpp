@@ -16,23 +16,23 @@
 namespace broker {
 
 struct CspClientOptions {
-    std::string base_url;                          // CSP_BASE_URL, e.g. https://csp.infoblox.com/v2
-    std::string token;                             // CSP_API_TOKEN; sent as "Token <token>", never logged
+    std::string base_url;                             // CSP_BASE_URL, e.g. https://csp.infoblox.com/v2
+    std::string token;                                // CSP_API_TOKEN; sent as "Token <token>", never logged
     std::chrono::milliseconds connect_timeout{5000};  // CSP_TIMEOUT_CONNECT_SEC
     std::chrono::milliseconds read_timeout{30000};    // CSP_TIMEOUT_READ_SEC (added to connect for the total)
-    int breaker_threshold = 5;                     // CIRCUIT_BREAKER_THRESHOLD
-    std::chrono::seconds breaker_timeout{60};      // CIRCUIT_BREAKER_TIMEOUT_SEC
-    int max_attempts = 3;                          // PROVIDER_MAX_ATTEMPTS: calls per operation, retries included
-    double rate_limit_rps = 5;                     // PROVIDER_RATE_LIMIT_RPS; <= 0 disables
-    double rate_limit_burst = 5;                   // PROVIDER_RATE_LIMIT_BURST
-    BackoffPolicy backoff;                         // between retries of one operation
+    int breaker_threshold = 5;                        // CIRCUIT_BREAKER_THRESHOLD
+    std::chrono::seconds breaker_timeout{60};         // CIRCUIT_BREAKER_TIMEOUT_SEC
+    int max_attempts = 3;         // PROVIDER_MAX_ATTEMPTS: calls per operation, retries included
+    double rate_limit_rps = 5;    // PROVIDER_RATE_LIMIT_RPS; <= 0 disables
+    double rate_limit_burst = 5;  // PROVIDER_RATE_LIMIT_BURST
+    BackoffPolicy backoff;        // between retries of one operation
     // A Retry-After longer than this is not waited out inside the call: the failure goes back
     // to the job with its retry_after, so a worker thread is not parked for minutes.
     std::chrono::seconds max_retry_wait{60};
 };
 
 class CspClient final : public Provider {
-public:
+  public:
     // `sleep` does every wait (rate limit, backoff) and may be stopped at shutdown;
     // `random` drives the backoff jitter.
     CspClient(CspClientOptions options, const Clock& clock, SleepFunction sleep, RandomSource random);
@@ -43,7 +43,7 @@ public:
     // For the circuit-breaker gauge and the admin API.
     BreakerState breaker_state() const { return breaker_.state(); }
 
-private:
+  private:
     // What one HTTP exchange amounted to.
     struct Attempt {
         bool success = false;         // usable answer (list parsed, or delete/404)

@@ -16,7 +16,8 @@ namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
            });
 }
 
@@ -73,14 +74,16 @@ TransportErrorKind classify(CURLcode code, CURL* handle) {
     switch (code) {
         case CURLE_COULDNT_CONNECT:
         case CURLE_COULDNT_RESOLVE_HOST:
-        case CURLE_COULDNT_RESOLVE_PROXY: return TransportErrorKind::connect;
+        case CURLE_COULDNT_RESOLVE_PROXY:
+            return TransportErrorKind::connect;
         case CURLE_OPERATION_TIMEDOUT: {
             // A timeout before the TCP connection was up is a connect failure.
             curl_off_t connect_us = 0;
             curl_easy_getinfo(handle, CURLINFO_CONNECT_TIME_T, &connect_us);
             return connect_us > 0 ? TransportErrorKind::timeout : TransportErrorKind::connect;
         }
-        default: return TransportErrorKind::other;
+        default:
+            return TransportErrorKind::other;
     }
 }
 
@@ -102,7 +105,9 @@ void http_global_init() {
     });
 }
 
-HttpClient::HttpClient(HttpClientOptions options) : options_(std::move(options)) { http_global_init(); }
+HttpClient::HttpClient(HttpClientOptions options) : options_(std::move(options)) {
+    http_global_init();
+}
 
 HttpResult HttpClient::perform(const HttpRequest& request) const {
     const auto started = std::chrono::steady_clock::now();
@@ -180,16 +185,17 @@ std::string safe_last_segment(std::string_view path) {
     const auto last = slash == std::string_view::npos ? path : path.substr(slash + 1);
     if (last.empty()) return {};
     for (char c : last) {
-        const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                          c == '_';
+        const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                          c == '-' || c == '_';
         if (!safe) return {};
     }
     return std::string(last);
 }
 
 bool is_sensitive_header(std::string_view name) {
-    return iequals(name, "Authorization") || iequals(name, "Proxy-Authorization") || iequals(name, "Cookie") ||
-           iequals(name, "Set-Cookie") || iequals(name, "X-Api-Key") || iequals(name, "X-Auth-Token");
+    return iequals(name, "Authorization") || iequals(name, "Proxy-Authorization") ||
+           iequals(name, "Cookie") || iequals(name, "Set-Cookie") || iequals(name, "X-Api-Key") ||
+           iequals(name, "X-Auth-Token");
 }
 
 std::string describe_for_log(const HttpRequest& request) {

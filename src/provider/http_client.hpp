@@ -64,7 +64,7 @@ struct HttpClientOptions {
 void http_global_init();
 
 class HttpClient {
-public:
+  public:
     explicit HttpClient(HttpClientOptions options = {});
 
     // Performs one request; never throws for network trouble.
@@ -72,7 +72,7 @@ public:
 
     const HttpClientOptions& options() const { return options_; }
 
-private:
+  private:
     HttpClientOptions options_;
 };
 

@@ -40,7 +40,8 @@ JsonAnswer exchange(const HttpClient& http, const HttpRequest& request, const ch
     if (!result.ok()) return {json(), std::string(step) + ": " + result.error->message};
     const auto& response = *result.response;
     if (response.status < 200 || response.status >= 300) {
-        return {json(), std::string(step) + ": HTTP " + std::to_string(response.status) + ": " + excerpt(response.body)};
+        return {json(), std::string(step) + ": HTTP " + std::to_string(response.status) + ": " +
+                            excerpt(response.body)};
     }
     json body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
     if (body.is_discarded() || !body.is_object()) {
@@ -51,7 +52,8 @@ JsonAnswer exchange(const HttpClient& http, const HttpRequest& request, const ch
 
 std::optional<std::string> read_jwt(const json& body) {
     const auto it = body.find("jwt");
-    if (it == body.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) return std::nullopt;
+    if (it == body.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
+        return std::nullopt;
     return it->get<std::string>();
 }
 
@@ -90,15 +92,17 @@ CleanupResult NiosxaasClient::cleanup(const std::string& external_id) {
     if (!options_.enabled) return {CleanupOutcome::skipped, 0, {}, {}};
     const std::string& base = options_.base_url;
 
-    auto signed_in = exchange(
-        http_, json_post(base + "/v2/session/users/sign_in", {{"email", options_.email}, {"password", options_.password}}, {}),
-        "sign_in");
+    auto signed_in = exchange(http_,
+                              json_post(base + "/v2/session/users/sign_in",
+                                        {{"email", options_.email}, {"password", options_.password}}, {}),
+                              "sign_in");
     if (!signed_in.error.empty()) return failed(signed_in.error);
     const auto user_jwt = read_jwt(signed_in.body);
     if (!user_jwt) return failed("sign_in: answer has no jwt");
 
-    auto switched = exchange(http_, json_post(base + "/v2/session/account_switch", {{"id", external_id}}, *user_jwt),
-                             "account_switch");
+    auto switched =
+        exchange(http_, json_post(base + "/v2/session/account_switch", {{"id", external_id}}, *user_jwt),
+                 "account_switch");
     if (!switched.error.empty()) return failed(switched.error);
     const auto account_jwt = read_jwt(switched.body);
     if (!account_jwt) return failed("account_switch: answer has no jwt");
@@ -116,14 +120,16 @@ CleanupResult NiosxaasClient::cleanup(const std::string& external_id) {
         if (!entry.is_object()) continue;
         const auto name = entry.value("name", json()).is_string() ? entry["name"].get<std::string>() : "";
         const auto id = entry.value("id", json()).is_string() ? entry["id"].get<std::string>() : "";
-        if (!name.empty() && name.find(options_.service_name) != std::string::npos) matched.push_back({id, name});
+        if (!name.empty() && name.find(options_.service_name) != std::string::npos)
+            matched.push_back({id, name});
     }
     std::vector<std::string> names;
     for (const auto& s : matched) names.push_back(s.name);
 
     if (options_.shadow_mode) {
         for (const auto& s : matched) {
-            spdlog::info("niosxaas shadow mode: would delete service \"{}\" ({}) in {}", s.name, s.id, external_id);
+            spdlog::info("niosxaas shadow mode: would delete service \"{}\" ({}) in {}", s.name, s.id,
+                         external_id);
         }
         return {CleanupOutcome::shadow, static_cast<int>(matched.size()), std::move(names), {}};
     }
@@ -139,7 +145,8 @@ CleanupResult NiosxaasClient::cleanup(const std::string& external_id) {
         const HttpResult result = http_.perform(bearer("DELETE", services_url + "/" + uuid, *account_jwt));
         if (!result.ok()) {
             errors.push_back("delete \"" + s.name + "\": " + result.error->message);
-        } else if (const long status = result.response->status; status == 200 || status == 204 || status == 404) {
+        } else if (const long status = result.response->status;
+                   status == 200 || status == 204 || status == 404) {
             ++cleaned;  // 404: gone already, which is what we wanted
             spdlog::info("niosxaas: deleted service \"{}\" ({}) in {}", s.name, s.id, external_id);
         } else {

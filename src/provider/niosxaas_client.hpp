@@ -13,22 +13,22 @@
 namespace broker {
 
 struct NiosxaasOptions {
-    bool enabled = false;                     // NIOSXAAS_ENABLED
-    std::string base_url;                     // NIOSXAAS_BASE_URL
-    std::string email;                        // NIOSXAAS_EMAIL
-    std::string password;                     // NIOSXAAS_PASSWORD; never logged
+    bool enabled = false;                       // NIOSXAAS_ENABLED
+    std::string base_url;                       // NIOSXAAS_BASE_URL
+    std::string email;                          // NIOSXAAS_EMAIL
+    std::string password;                       // NIOSXAAS_PASSWORD; never logged
     std::string service_name = "Instrqt-SaaS";  // NIOSXAAS_SERVICE_NAME: match = name contains it
-    bool shadow_mode = true;                  // NIOSXAAS_SHADOW_MODE
-    std::chrono::milliseconds timeout{30000};  // NIOSXAAS_TIMEOUT_SEC, per HTTP call
+    bool shadow_mode = true;                    // NIOSXAAS_SHADOW_MODE
+    std::chrono::milliseconds timeout{30000};   // NIOSXAAS_TIMEOUT_SEC, per HTTP call
 };
 
 class NiosxaasClient final : public ServiceCleaner {
-public:
+  public:
     explicit NiosxaasClient(NiosxaasOptions options);
 
     CleanupResult cleanup(const std::string& external_id) override;
 
-private:
+  private:
     NiosxaasOptions options_;
     HttpClient http_;
 };

@@ -24,7 +24,7 @@ std::string_view to_string(ProviderFailureKind kind);
 
 struct ProviderFailure {
     ProviderFailureKind kind = ProviderFailureKind::unavailable;
-    std::string message;                            // readable; never holds credentials
+    std::string message;                              // readable; never holds credentials
     std::optional<std::chrono::seconds> retry_after;  // when the provider or breaker said
 };
 
@@ -47,7 +47,7 @@ std::string_view to_string(DeleteStatus status);
 
 struct DeleteResult {
     DeleteStatus status = DeleteStatus::failed;
-    std::string reason;     // why it failed; empty otherwise
+    std::string reason;      // why it failed; empty otherwise
     bool retryable = false;  // a later attempt may succeed (outage, throttling, open circuit)
     std::optional<std::chrono::seconds> retry_after;
     int attempts = 0;
@@ -57,7 +57,7 @@ struct DeleteResult {
 };
 
 class Provider {
-public:
+  public:
     virtual ~Provider() = default;
     // The provider's active sandbox accounts, or why they could not be listed. Blocking.
     virtual ListResult list_sandboxes() = 0;
@@ -85,7 +85,7 @@ struct CleanupResult {
 // Removes resources left inside a sandbox before the sandbox itself is deleted (the
 // NIOSXaaS "universal services" step).
 class ServiceCleaner {
-public:
+  public:
     virtual ~ServiceCleaner() = default;
     // Cleans the sandbox `external_id`; reports what it did or would do. Blocking.
     virtual CleanupResult cleanup(const std::string& external_id) = 0;

@@ -25,7 +25,8 @@ void read_number(const EnvLookup& env, const std::string& name, T min, T max, T&
     T value{};
     const auto* end = text.data() + text.size();
     const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-    if (text.empty() || ec != std::errc() || ptr != end) throw ConfigError(name + "=\"" + text + "\" is not a number");
+    if (text.empty() || ec != std::errc() || ptr != end)
+        throw ConfigError(name + "=\"" + text + "\" is not a number");
     if (value < min || value > max) {
         throw ConfigError(name + "=" + text + " is out of range [" + std::to_string(min) + ", " +
                           std::to_string(max) + "]");
@@ -57,7 +58,9 @@ void read_seconds_as_ms(const EnvLookup& env, const std::string& name, std::chro
     target = std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0 + 0.5));
 }
 
-bool is_http_url(const std::string& url) { return url.starts_with("http://") || url.starts_with("https://"); }
+bool is_http_url(const std::string& url) {
+    return url.starts_with("http://") || url.starts_with("https://");
+}
 
 }  // namespace
 
@@ -79,7 +82,8 @@ CspClientOptions load_csp_options(const EnvLookup& env) {
     std::int64_t cap_ms = o.backoff.cap.count();
     read_number<std::int64_t>(env, "PROVIDER_BACKOFF_BASE_MS", 0, 3'600'000, base_ms);
     read_number<std::int64_t>(env, "PROVIDER_BACKOFF_CAP_MS", 0, 3'600'000, cap_ms);
-    if (cap_ms < base_ms) throw ConfigError("PROVIDER_BACKOFF_CAP_MS must not be below PROVIDER_BACKOFF_BASE_MS");
+    if (cap_ms < base_ms)
+        throw ConfigError("PROVIDER_BACKOFF_CAP_MS must not be below PROVIDER_BACKOFF_BASE_MS");
     o.backoff = {std::chrono::milliseconds(base_ms), std::chrono::milliseconds(cap_ms)};
     std::int64_t max_wait = o.max_retry_wait.count();
     read_number<std::int64_t>(env, "PROVIDER_MAX_RETRY_WAIT_SEC", 0, 3600, max_wait);
@@ -98,12 +102,14 @@ NiosxaasOptions load_niosxaas_options(const EnvLookup& env) {
     read_bool(env, "NIOSXAAS_ENABLED", o.enabled);
     read_string(env, "NIOSXAAS_BASE_URL", o.base_url);
     read_string(env, "NIOSXAAS_EMAIL", o.email);
-    if (auto password = env("NIOSXAAS_PASSWORD")) o.password = *password;  // untrimmed: spaces may be part of it
+    if (auto password = env("NIOSXAAS_PASSWORD"))
+        o.password = *password;  // untrimmed: spaces may be part of it
     read_string(env, "NIOSXAAS_SERVICE_NAME", o.service_name);
     read_bool(env, "NIOSXAAS_SHADOW_MODE", o.shadow_mode);
     read_seconds_as_ms(env, "NIOSXAAS_TIMEOUT_SEC", o.timeout);
     if (o.enabled) {
-        if (!is_http_url(o.base_url)) throw ConfigError("NIOSXAAS_BASE_URL must be an http(s) URL when NIOSXAAS_ENABLED");
+        if (!is_http_url(o.base_url))
+            throw ConfigError("NIOSXAAS_BASE_URL must be an http(s) URL when NIOSXAAS_ENABLED");
         if (o.email.empty()) throw ConfigError("NIOSXAAS_EMAIL is not set but NIOSXAAS_ENABLED is");
         if (o.password.empty()) throw ConfigError("NIOSXAAS_PASSWORD is not set but NIOSXAAS_ENABLED is");
         if (o.service_name.empty()) throw ConfigError("NIOSXAAS_SERVICE_NAME must not be empty");

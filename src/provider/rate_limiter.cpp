@@ -7,7 +7,11 @@
 namespace broker {
 
 ProviderRateLimiter::ProviderRateLimiter(const Clock& clock, double rate_per_sec, double burst)
-    : clock_(clock), rate_(rate_per_sec), burst_(std::max(1.0, burst)), tokens_(burst_), last_(clock.steady_now()) {}
+    : clock_(clock),
+      rate_(rate_per_sec),
+      burst_(std::max(1.0, burst)),
+      tokens_(burst_),
+      last_(clock.steady_now()) {}
 
 void ProviderRateLimiter::refill_locked(TimePoint now) {
     if (now <= last_) return;  // a clock that stands still (or a ManualClock set back) adds nothing

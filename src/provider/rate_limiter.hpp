@@ -11,7 +11,7 @@
 namespace broker {
 
 class ProviderRateLimiter {
-public:
+  public:
     // rate <= 0 means unlimited. burst is at least 1 token.
     ProviderRateLimiter(const Clock& clock, double rate_per_sec, double burst);
 
@@ -25,7 +25,7 @@ public:
 
     double rate() const { return rate_; }
 
-private:
+  private:
     using TimePoint = std::chrono::steady_clock::time_point;
     void refill_locked(TimePoint now);
 

@@ -1,10 +1,10 @@
 // Backoff bounds, jitter and Retry-After; Retry-After parsing; the stoppable sleep.
-#include "provider/backoff.hpp"
-
 #include <gtest/gtest.h>
 
 #include <set>
 #include <thread>
+
+#include "provider/backoff.hpp"
 
 namespace broker {
 namespace {
@@ -93,7 +93,9 @@ TEST(StoppableSleep, StopCutsAWaitShort) {
     EXPECT_FALSE(sleep.sleep_for(milliseconds(1)));  // stays stopped
 }
 
-TEST(StoppableSleep, ShortWaitCompletes) { EXPECT_TRUE(StoppableSleep().sleep_for(milliseconds(1))); }
+TEST(StoppableSleep, ShortWaitCompletes) {
+    EXPECT_TRUE(StoppableSleep().sleep_for(milliseconds(1)));
+}
 
 }  // namespace
 }  // namespace broker

@@ -1,11 +1,11 @@
 // Circuit breaker transitions, driven by a ManualClock.
-#include "provider/circuit_breaker.hpp"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 #include <vector>
+
+#include "provider/circuit_breaker.hpp"
 
 namespace broker {
 namespace {
@@ -13,7 +13,7 @@ namespace {
 using std::chrono::seconds;
 
 class CircuitBreakerTest : public ::testing::Test {
-protected:
+  protected:
     ManualClock clock_;
     CircuitBreaker breaker_{clock_, 3, seconds(60)};
 

@@ -1,10 +1,10 @@
 // The CSP client against a real local HTTP server: request paths and auth, retries with
 // backoff, Retry-After, the circuit breaker, the provider rate limit, timeouts, 404 = gone.
 // Waits go through a fake sleep that records them and moves the ManualClock.
-#include "provider/csp_client.hpp"
-
 #include <gtest/gtest.h>
 
+#include "provider/csp_client.hpp"
+#include "unit/support/log_capture.hpp"
 #include "unit/support/scripted_http_server.hpp"
 
 namespace broker {
@@ -12,6 +12,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using testing::LogCapture;
 using testing::ScriptedHttpServer;
 using testing::ScriptedResponse;
 
@@ -47,7 +48,7 @@ struct FakeSleep {
 };
 
 class CspClientTest : public ::testing::Test {
-protected:
+  protected:
     ScriptedHttpServer server_;
     ManualClock clock_;
     FakeSleep sleep_{clock_};
@@ -65,7 +66,9 @@ protected:
         o.backoff = {milliseconds(100), milliseconds(1000)};
         return o;
     }
-    CspClient client(CspClientOptions o) { return CspClient(std::move(o), clock_, sleep_.function(), [] { return 1.0; }); }
+    CspClient client(CspClientOptions o) {
+        return CspClient(std::move(o), clock_, sleep_.function(), [] { return 1.0; });
+    }
 };
 
 TEST_F(CspClientTest, ListsActiveSandboxesWithTokenAuth) {
@@ -172,7 +175,8 @@ TEST_F(CspClientTest, BreakerOpensStopsCallingThenProbes) {
     o.max_attempts = 1;
     server_.script("GET", kListPath, {ScriptedResponse::html(500, "<html>down</html>")});
     auto csp = client(o);
-    for (int i = 0; i < 3; ++i) EXPECT_EQ(csp.list_sandboxes().failure->kind, ProviderFailureKind::unavailable);
+    for (int i = 0; i < 3; ++i)
+        EXPECT_EQ(csp.list_sandboxes().failure->kind, ProviderFailureKind::unavailable);
     EXPECT_EQ(csp.breaker_state(), BreakerState::open);
 
     const auto refused = csp.list_sandboxes();
@@ -242,7 +246,8 @@ TEST_F(CspClientTest, UnreachableProviderIsUnavailable) {
 
 TEST_F(CspClientTest, DeleteUsesTheUuidAndTokenAndTreats404AsGone) {
     const std::string path = std::string("/v2/sandbox/accounts/") + kUuid;
-    server_.script("DELETE", path, {ScriptedResponse::json(204, ""), ScriptedResponse::json(404, R"({"error":"no"})")});
+    server_.script("DELETE", path,
+                   {ScriptedResponse::json(204, ""), ScriptedResponse::json(404, R"({"error":"no"})")});
     auto csp = client(options());
 
     const auto first = csp.delete_sandbox(std::string("identity/accounts/") + kUuid);
@@ -277,7 +282,8 @@ TEST_F(CspClientTest, DeleteRetriesServerErrors) {
 
 TEST_F(CspClientTest, DeleteFailureSaysWhetherToRetry) {
     server_.script("DELETE", "/v2/sandbox/accounts/down", {ScriptedResponse::html(500, "<html>x</html>")});
-    server_.script("DELETE", "/v2/sandbox/accounts/forbidden", {ScriptedResponse::json(403, R"({"error":"no"})")});
+    server_.script("DELETE", "/v2/sandbox/accounts/forbidden",
+                   {ScriptedResponse::json(403, R"({"error":"no"})")});
     auto csp = client(options());
 
     const auto down = csp.delete_sandbox("identity/accounts/down");
@@ -319,6 +325,18 @@ TEST_F(CspClientTest, StoppedSleepEndsTheCallWithoutRetrying) {
     ASSERT_FALSE(result.ok());
     EXPECT_EQ(result.attempts, 1);
     EXPECT_EQ(server_.count("GET", kListPath), 1u);
+}
+
+TEST_F(CspClientTest, TheTokenNeverReachesTheLog) {
+    server_.script("GET", kListPath, {ScriptedResponse::html(500, "<html>x</html>")});
+    server_.script("DELETE", "/v2/sandbox/accounts/abc", {ScriptedResponse::json(429, "{}")});
+    LogCapture capture;
+    auto csp = client(options());
+    csp.list_sandboxes();
+    csp.delete_sandbox("identity/accounts/abc");
+    const auto log = capture.text();
+    EXPECT_NE(log.find("current_user/accounts"), std::string::npos);  // the capture works
+    EXPECT_EQ(log.find("csp-token-123"), std::string::npos);
 }
 
 }  // namespace

@@ -1,9 +1,8 @@
 // The libcurl wrapper against a real local server: methods, headers, bodies, timeouts,
 // refused connections, and redaction of credentials.
-#include "provider/http_client.hpp"
-
 #include <gtest/gtest.h>
 
+#include "provider/http_client.hpp"
 #include "unit/support/scripted_http_server.hpp"
 
 namespace broker {
@@ -23,8 +22,10 @@ TEST(HttpClient, SendsMethodHeadersAndBodyAndReadsTheAnswer) {
     answer.headers = {{"X-Thing", "42"}};
     server.script("POST", "/things", {answer});
 
-    const auto result = short_client().perform(
-        {"POST", server.base_url() + "/things?x=1", {{"Authorization", "Token abc"}, {"X-Custom", "v"}}, "payload"});
+    const auto result = short_client().perform({"POST",
+                                                server.base_url() + "/things?x=1",
+                                                {{"Authorization", "Token abc"}, {"X-Custom", "v"}},
+                                                "payload"});
 
     ASSERT_TRUE(result.ok()) << result.error->message;
     EXPECT_EQ(result.response->status, 201);
@@ -79,7 +80,8 @@ TEST(HttpClient, RefusedConnectionIsAConnectError) {
         ScriptedHttpServer server;  // take a free port, then close it
         port = server.port();
     }
-    const auto result = short_client().perform({"GET", "http://127.0.0.1:" + std::to_string(port) + "/", {}, ""});
+    const auto result =
+        short_client().perform({"GET", "http://127.0.0.1:" + std::to_string(port) + "/", {}, ""});
     ASSERT_FALSE(result.ok());
     EXPECT_EQ(result.error->kind, TransportErrorKind::connect);
     EXPECT_FALSE(result.error->message.empty());
@@ -88,17 +90,19 @@ TEST(HttpClient, RefusedConnectionIsAConnectError) {
 TEST(HttpClient, OversizedBodyIsCutOff) {
     ScriptedHttpServer server;
     server.script("GET", "/big", {ScriptedResponse::json(200, std::string(10'000, 'x'))});
-    HttpClient client({.connect_timeout = milliseconds(200), .total_timeout = milliseconds(300), .max_body_bytes = 1000});
+    HttpClient client(
+        {.connect_timeout = milliseconds(200), .total_timeout = milliseconds(300), .max_body_bytes = 1000});
     const auto result = client.perform({"GET", server.base_url() + "/big", {}, ""});
     ASSERT_FALSE(result.ok());
     EXPECT_NE(result.error->message.find("larger than 1000"), std::string::npos);
 }
 
 TEST(HttpClient, DescribeRedactsCredentials) {
-    const HttpRequest request{"GET",
-                              "https://csp.example/v2/current_user/accounts",
-                              {{"Authorization", "Token s3cr3t"}, {"cookie", "sid=abc"}, {"Accept", "application/json"}},
-                              R"({"password":"hunter2"})"};
+    const HttpRequest request{
+        "GET",
+        "https://csp.example/v2/current_user/accounts",
+        {{"Authorization", "Token s3cr3t"}, {"cookie", "sid=abc"}, {"Accept", "application/json"}},
+        R"({"password":"hunter2"})"};
     const auto text = describe_for_log(request);
     EXPECT_EQ(text.find("s3cr3t"), std::string::npos);
     EXPECT_EQ(text.find("sid=abc"), std::string::npos);

@@ -1,14 +1,11 @@
 // The NIOSXaaS clean-up against a real local HTTP server: the session steps and their
 // tokens, the name filter, shadow mode, failures as values, and no credentials in logs.
-#include "provider/niosxaas_client.hpp"
-
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "provider/niosxaas_client.hpp"
+#include "unit/support/log_capture.hpp"
 #include "unit/support/scripted_http_server.hpp"
 
 namespace broker {
@@ -16,6 +13,7 @@ namespace {
 
 using nlohmann::json;
 using std::chrono::milliseconds;
+using testing::LogCapture;
 using testing::ScriptedHttpServer;
 using testing::ScriptedResponse;
 
@@ -31,24 +29,8 @@ const std::string kServicesBody = R"({"results": [
   {"id": "universalinfra/universalservices/svc-3", "name": "old Instrqt-SaaS"}
 ]})";
 
-// Captures what the default logger writes while it lives.
-class LogCapture {
-public:
-    LogCapture() : previous_(spdlog::default_logger()) {
-        auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_);
-        spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
-        spdlog::set_level(spdlog::level::trace);
-    }
-    ~LogCapture() { spdlog::set_default_logger(previous_); }
-    std::string text() const { return stream_.str(); }
-
-private:
-    std::ostringstream stream_;
-    std::shared_ptr<spdlog::logger> previous_;
-};
-
 class NiosxaasClientTest : public ::testing::Test {
-protected:
+  protected:
     ScriptedHttpServer server_;
 
     NiosxaasOptions options(bool shadow) {
@@ -150,7 +132,8 @@ TEST_F(NiosxaasClientTest, HtmlServiceListIsAFailure) {
 TEST_F(NiosxaasClientTest, AFailedDeletionIsReportedWithWhatWasCleaned) {
     script_session();
     server_.script("DELETE", std::string(kServices) + "/svc-1", {ScriptedResponse::json(204, "")});
-    server_.script("DELETE", std::string(kServices) + "/svc-3", {ScriptedResponse::html(500, "<html>x</html>")});
+    server_.script("DELETE", std::string(kServices) + "/svc-3",
+                   {ScriptedResponse::html(500, "<html>x</html>")});
     NiosxaasClient client(options(false));
     const auto result = client.cleanup(kExternalId);
     EXPECT_EQ(result.outcome, CleanupOutcome::failed);
@@ -171,7 +154,8 @@ TEST_F(NiosxaasClientTest, SlowServiceTimesOut) {
 
 TEST_F(NiosxaasClientTest, CredentialsAndTokensNeverReachTheLog) {
     script_session();
-    server_.script("DELETE", std::string(kServices) + "/svc-1", {ScriptedResponse::html(500, "<html>x</html>")});
+    server_.script("DELETE", std::string(kServices) + "/svc-1",
+                   {ScriptedResponse::html(500, "<html>x</html>")});
     server_.script("DELETE", std::string(kServices) + "/svc-3", {ScriptedResponse::json(204, "")});
     LogCapture capture;
     NiosxaasClient(options(true)).cleanup(kExternalId);

@@ -1,7 +1,7 @@
 // The provider token bucket, driven by a ManualClock.
-#include "provider/rate_limiter.hpp"
-
 #include <gtest/gtest.h>
+
+#include "provider/rate_limiter.hpp"
 
 namespace broker {
 namespace {

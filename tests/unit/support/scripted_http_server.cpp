@@ -2,12 +2,13 @@
 // answer, which keeps the loop trivial and is what clients that open a handle per call expect.
 #include "unit/support/scripted_http_server.hpp"
 
+// clang-format off
 #include <utility>  // before Boost: Boost 1.74's Asio uses std::exchange without including it
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+// clang-format on
 #include <cctype>
 
 namespace broker::testing {
@@ -26,14 +27,17 @@ namespace {
 bool iequals(const std::string& a, const std::string& b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+        if (std::tolower(static_cast<unsigned char>(a[i])) !=
+            std::tolower(static_cast<unsigned char>(b[i]))) {
             return false;
         }
     }
     return true;
 }
 
-std::string key(const std::string& method, const std::string& path) { return method + " " + path; }
+std::string key(const std::string& method, const std::string& path) {
+    return method + " " + path;
+}
 
 }  // namespace
 
@@ -141,7 +145,8 @@ void ScriptedHttpServer::serve() {
             if (stopping_) return;
         }
 
-        http::response<http::string_body> response{static_cast<http::status>(scripted.status), request.version()};
+        http::response<http::string_body> response{static_cast<http::status>(scripted.status),
+                                                   request.version()};
         response.set(http::field::server, "scripted-test-server");
         response.set(http::field::content_type, scripted.content_type);
         for (const auto& [name, value] : scripted.headers) response.set(name, value);

@@ -49,7 +49,7 @@ struct ScriptedResponse {
 };
 
 class ScriptedHttpServer {
-public:
+  public:
     using Handler = std::function<ScriptedResponse(const RecordedRequest&)>;
 
     ScriptedHttpServer();  // listening when it returns
@@ -68,7 +68,7 @@ public:
     std::vector<RecordedRequest> requests() const;
     std::size_t count(const std::string& method, const std::string& path) const;
 
-private:
+  private:
     struct Impl;
     void serve();
     ScriptedResponse choose(const RecordedRequest& request);
