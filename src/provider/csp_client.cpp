@@ -1,0 +1,199 @@
+// The CSP calls and the retry loop they share. Which answers count as the provider being
+// unwell (and so toward the breaker) is decided here, in classify_*.
+#include "provider/csp_client.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+
+#include "provider/csp_accounts.hpp"
+
+namespace broker {
+namespace {
+
+constexpr std::size_t kExcerptChars = 120;
+
+// The start of an answer body on one line, for messages: enough to tell an HTML error page.
+std::string excerpt(std::string_view body) {
+    std::string out;
+    for (char c : body.substr(0, kExcerptChars)) {
+        const auto u = static_cast<unsigned char>(c);
+        out.push_back(u < 0x20 || u == 0x7f ? ' ' : c);
+    }
+    if (body.size() > kExcerptChars) out += "...";
+    return out;
+}
+
+std::string trim_trailing_slashes(std::string url) {
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    return url;
+}
+
+}  // namespace
+
+CspClient::CspClient(CspClientOptions options, const Clock& clock, SleepFunction sleep, RandomSource random)
+    : options_(std::move(options)),
+      clock_(clock),
+      sleep_(std::move(sleep)),
+      http_(HttpClientOptions{.connect_timeout = options_.connect_timeout,
+                              .total_timeout = options_.connect_timeout + options_.read_timeout}),
+      breaker_(clock, options_.breaker_threshold, options_.breaker_timeout),
+      limiter_(clock, options_.rate_limit_rps, options_.rate_limit_burst),
+      backoff_(options_.backoff, std::move(random)) {
+    options_.base_url = trim_trailing_slashes(options_.base_url);
+    if (options_.base_url.empty()) throw std::invalid_argument("CSP client needs a base URL");
+    if (options_.max_attempts < 1) throw std::invalid_argument("CSP client needs max_attempts >= 1");
+    if (!sleep_) throw std::invalid_argument("CSP client needs a sleep function");
+}
+
+CspClient::Attempt CspClient::classify_transport(const HttpResult& result) const {
+    Attempt a;
+    a.provider_fault = true;
+    a.retryable = true;
+    a.kind = ProviderFailureKind::unavailable;
+    const auto& error = *result.error;
+    a.message = std::string(error.kind == TransportErrorKind::timeout   ? "timed out: "
+                            : error.kind == TransportErrorKind::connect ? "cannot connect: "
+                                                                        : "transport error: ") +
+                error.message;
+    return a;
+}
+
+CspClient::Attempt CspClient::classify_status(const HttpResponse& response) const {
+    Attempt a;
+    const long status = response.status;
+    a.message = "HTTP " + std::to_string(status) + ": " + excerpt(response.body);
+    if (status >= 200 && status < 300) {
+        a.success = true;
+        return a;
+    }
+    if (status == 429) {
+        // Throttling is the provider working as intended, not an outage.
+        a.kind = ProviderFailureKind::rate_limited;
+        a.retryable = true;
+        if (auto value = response.header("Retry-After"))
+            a.retry_after = parse_retry_after(*value, clock_.now());
+        return a;
+    }
+    if (status >= 500 || status == 408) {
+        a.kind = ProviderFailureKind::unavailable;
+        a.retryable = true;
+        a.provider_fault = true;
+        return a;
+    }
+    // 401/403 (a bad token), other 4xx, redirects: retrying will not change the answer.
+    a.kind = ProviderFailureKind::bad_response;
+    return a;
+}
+
+template <class Classify>
+CspClient::Outcome CspClient::call(const HttpRequest& request, Classify classify) {
+    Outcome out;
+    for (int attempt = 1;; ++attempt) {
+        if (const auto wait = limiter_.acquire(); wait.count() > 0 && !sleep_(wait)) {
+            out.failure = ProviderFailure{ProviderFailureKind::unavailable, "stopped while rate limited", {}};
+            out.retryable = true;
+            return out;
+        }
+        if (!breaker_.allow()) {
+            out.failure =
+                ProviderFailure{ProviderFailureKind::circuit_open,
+                                "circuit open after repeated provider failures", breaker_.retry_after()};
+            out.retryable = true;
+            return out;
+        }
+        HttpResult result = http_.perform(request);
+        out.attempts = attempt;
+        const Attempt a = result.ok() ? classify(*result.response) : classify_transport(result);
+        if (a.provider_fault) {
+            breaker_.record_failure();
+        } else {
+            breaker_.record_success();
+        }
+        if (result.ok()) out.response = std::move(result.response);
+        if (a.success) {
+            out.failure.reset();
+            return out;
+        }
+        out.failure = ProviderFailure{a.kind, a.message, a.retry_after};
+        out.retryable = a.retryable;
+        spdlog::warn("provider call {} {} failed (attempt {}/{}, {}ms): {}", request.method, request.url,
+                     attempt, options_.max_attempts, result.elapsed.count(), a.message);
+        if (!a.retryable || attempt >= options_.max_attempts) return out;
+        if (a.retry_after && *a.retry_after > options_.max_retry_wait) return out;
+        if (!sleep_(backoff_.delay(attempt, a.retry_after))) return out;
+    }
+}
+
+ListResult CspClient::list_sandboxes() {
+    HttpRequest request;
+    request.method = "GET";
+    request.url = options_.base_url + "/current_user/accounts";
+    request.headers = {{"Authorization", "Token " + options_.token}, {"Accept", "application/json"}};
+
+    ListResult list;
+    const auto classify = [&](const HttpResponse& response) {
+        Attempt a = classify_status(response);
+        if (!a.success) return a;
+        try {
+            auto parsed = parse_csp_accounts(response.body);
+            list.sandboxes = std::move(parsed.sandboxes);
+            list.ignored = parsed.ignored;
+        } catch (const std::invalid_argument& e) {
+            // The real provider sends HTML error pages with 200 too: an outage symptom, retried.
+            a.success = false;
+            a.kind = ProviderFailureKind::bad_response;
+            a.retryable = true;
+            a.provider_fault = true;
+            a.message = std::string("unusable account list: ") + e.what();
+        }
+        return a;
+    };
+    Outcome outcome = call(request, classify);
+    list.attempts = outcome.attempts;
+    if (outcome.failure) {
+        list.sandboxes.clear();
+        list.ignored = 0;
+        list.failure = std::move(outcome.failure);
+    }
+    return list;
+}
+
+DeleteResult CspClient::delete_sandbox(const std::string& external_id) {
+    DeleteResult result;
+    const std::string uuid = safe_last_segment(external_id);
+    if (uuid.empty()) {
+        result.reason = "external id \"" + external_id + "\" does not end in an account uuid";
+        return result;
+    }
+    HttpRequest request;
+    request.method = "DELETE";
+    request.url = options_.base_url + "/sandbox/accounts/" + uuid;
+    request.headers = {{"Authorization", "Token " + options_.token}, {"Accept", "application/json"}};
+
+    const auto classify = [&](const HttpResponse& response) {
+        Attempt a = classify_status(response);
+        if (response.status == 404) {
+            a.success = true;  // already deleted, by us before a crash or by someone by hand
+        } else if (a.success && response.status != 200 && response.status != 204) {
+            a.success = false;
+            a.kind = ProviderFailureKind::bad_response;
+            a.retryable = true;  // a repeated delete will tell: 404 if this one worked
+        }
+        return a;
+    };
+    Outcome outcome = call(request, classify);
+    result.attempts = outcome.attempts;
+    if (!outcome.failure) {
+        result.status = outcome.response && outcome.response->status == 404 ? DeleteStatus::already_gone
+                                                                            : DeleteStatus::deleted;
+        return result;
+    }
+    result.status = DeleteStatus::failed;
+    result.reason = std::string(to_string(outcome.failure->kind)) + ": " + outcome.failure->message;
+    result.retryable = outcome.retryable;
+    result.retry_after = outcome.failure->retry_after;
+    return result;
+}
+
+}  // namespace broker

@@ -1,0 +1,215 @@
+// libcurl behind HttpClient. One easy handle per call: nothing is shared between threads,
+// and the provider is called a few times per second at most, so connection reuse would buy
+// little for the state it would add.
+#include "provider/http_client.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+
+namespace broker {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
+struct Transfer {
+    HttpResponse response;
+    std::size_t max_body_bytes = 0;
+    bool body_too_large = false;
+};
+
+std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+    auto* transfer = static_cast<Transfer*>(user);
+    const std::size_t bytes = size * count;
+    if (transfer->response.body.size() + bytes > transfer->max_body_bytes) {
+        transfer->body_too_large = true;
+        return 0;  // makes libcurl stop with CURLE_WRITE_ERROR
+    }
+    transfer->response.body.append(data, bytes);
+    return bytes;
+}
+
+std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+    auto* transfer = static_cast<Transfer*>(user);
+    const std::size_t bytes = size * count;
+    const std::string_view line(data, bytes);
+    if (line.starts_with("HTTP/")) {
+        // A new status line (after a 100 Continue, say): only the final answer's headers count.
+        transfer->response.headers.clear();
+        return bytes;
+    }
+    const auto colon = line.find(':');
+    if (colon != std::string_view::npos) {
+        transfer->response.headers.emplace_back(std::string(trim(line.substr(0, colon))),
+                                                std::string(trim(line.substr(colon + 1))));
+    }
+    return bytes;
+}
+
+struct CurlDeleter {
+    void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
+};
+struct SlistDeleter {
+    void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+
+TransportErrorKind classify(CURLcode code, CURL* handle) {
+    switch (code) {
+        case CURLE_COULDNT_CONNECT:
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_RESOLVE_PROXY:
+            return TransportErrorKind::connect;
+        case CURLE_OPERATION_TIMEDOUT: {
+            // A timeout before the TCP connection was up is a connect failure.
+            curl_off_t connect_us = 0;
+            curl_easy_getinfo(handle, CURLINFO_CONNECT_TIME_T, &connect_us);
+            return connect_us > 0 ? TransportErrorKind::timeout : TransportErrorKind::connect;
+        }
+        default:
+            return TransportErrorKind::other;
+    }
+}
+
+}  // namespace
+
+std::optional<std::string> HttpResponse::header(std::string_view name) const {
+    for (const auto& [key, value] : headers) {
+        if (iequals(key, name)) return value;
+    }
+    return std::nullopt;
+}
+
+void http_global_init() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            throw std::runtime_error("curl_global_init failed");
+        }
+    });
+}
+
+HttpClient::HttpClient(HttpClientOptions options) : options_(std::move(options)) {
+    http_global_init();
+}
+
+HttpResult HttpClient::perform(const HttpRequest& request) const {
+    const auto started = std::chrono::steady_clock::now();
+    HttpResult result;
+    std::unique_ptr<CURL, CurlDeleter> handle(curl_easy_init());
+    if (!handle) throw std::runtime_error("curl_easy_init failed");
+    CURL* h = handle.get();
+
+    curl_slist* raw_headers = nullptr;
+    for (const auto& [name, value] : request.headers) {
+        raw_headers = curl_slist_append(raw_headers, (name + ": " + value).c_str());
+    }
+    // libcurl would otherwise add "Expect: 100-continue" to larger bodies and wait for it.
+    raw_headers = curl_slist_append(raw_headers, "Expect:");
+    std::unique_ptr<curl_slist, SlistDeleter> header_list(raw_headers);
+
+    Transfer transfer;
+    transfer.max_body_bytes = options_.max_body_bytes;
+    char error_buffer[CURL_ERROR_SIZE] = {0};
+
+    curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, header_list.get());
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // timeouts without SIGALRM: required with threads
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout.count()));
+    curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);  // a redirect would re-send the token elsewhere
+
+    if (request.method == "GET") {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else if (request.method == "HEAD") {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    }
+    if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    }
+
+    const CURLcode code = curl_easy_perform(h);
+    result.elapsed =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    if (code == CURLE_OK) {
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &transfer.response.status);
+        result.response = std::move(transfer.response);
+        return result;
+    }
+    TransportError error;
+    error.kind = classify(code, h);
+    if (transfer.body_too_large) {
+        error.message = "answer body larger than " + std::to_string(options_.max_body_bytes) + " bytes";
+    } else {
+        error.message = error_buffer[0] != '\0' ? std::string(error_buffer) : curl_easy_strerror(code);
+    }
+    result.error = std::move(error);
+    return result;
+}
+
+std::string safe_last_segment(std::string_view path) {
+    // A path with "." or ".." segments is not an id the provider gave us: refuse it whole.
+    for (std::size_t start = 0; start <= path.size();) {
+        const auto end = std::min(path.find('/', start), path.size());
+        const auto segment = path.substr(start, end - start);
+        if (segment == "." || segment == "..") return {};
+        start = end + 1;
+    }
+    const auto slash = path.rfind('/');
+    const auto last = slash == std::string_view::npos ? path : path.substr(slash + 1);
+    if (last.empty()) return {};
+    for (char c : last) {
+        const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                          c == '-' || c == '_';
+        if (!safe) return {};
+    }
+    return std::string(last);
+}
+
+bool is_sensitive_header(std::string_view name) {
+    return iequals(name, "Authorization") || iequals(name, "Proxy-Authorization") ||
+           iequals(name, "Cookie") || iequals(name, "Set-Cookie") || iequals(name, "X-Api-Key") ||
+           iequals(name, "X-Auth-Token");
+}
+
+std::string describe_for_log(const HttpRequest& request) {
+    std::string out = request.method + " " + request.url;
+    if (request.headers.empty()) return out;
+    out += " [";
+    bool first = true;
+    for (const auto& [name, value] : request.headers) {
+        if (!first) out += ", ";
+        first = false;
+        out += name + ": " + (is_sensitive_header(name) ? std::string("<redacted>") : value);
+    }
+    out += "]";
+    return out;
+}
+
+}  // namespace broker

@@ -1,0 +1,91 @@
+// A small blocking HTTP client over libcurl for talking to the provider. Failures to get an
+// answer at all (refused, timed out) are values, as are answers with any status; callers
+// decide what a 500 means. Safe to use from several threads at once.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace broker {
+
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+    std::string method = "GET";
+    std::string url;
+    HttpHeaders headers;
+    std::string body;
+};
+
+struct HttpResponse {
+    long status = 0;
+    HttpHeaders headers;  // of the final answer, names as the server sent them
+    std::string body;
+
+    // The first header named `name` (case-insensitive), if any.
+    std::optional<std::string> header(std::string_view name) const;
+};
+
+enum class TransportErrorKind {
+    connect,  // refused, unreachable, name not resolved, or the connect timeout passed
+    timeout,  // connected but the whole exchange took longer than the total timeout
+    other,    // TLS, protocol, oversized body, ...
+};
+
+struct TransportError {
+    TransportErrorKind kind = TransportErrorKind::other;
+    std::string message;
+};
+
+struct HttpResult {
+    std::optional<HttpResponse> response;  // set when the server answered
+    std::optional<TransportError> error;   // set otherwise
+    std::chrono::milliseconds elapsed{0};
+
+    bool ok() const { return response.has_value(); }
+};
+
+struct HttpClientOptions {
+    std::chrono::milliseconds connect_timeout{5000};
+    // The whole exchange, connect included. libcurl's own "read timeout" only has whole
+    // seconds of resolution, so the total is the bound that tests and callers rely on.
+    std::chrono::milliseconds total_timeout{35000};
+    std::size_t max_body_bytes = 16 * 1024 * 1024;  // a runaway answer is cut off, not buffered
+    std::string user_agent = "sandbox-broker";
+};
+
+// Initialises libcurl's global state once per process; every HttpClient calls it, and
+// main may call it early, before any thread starts.
+void http_global_init();
+
+class HttpClient {
+  public:
+    explicit HttpClient(HttpClientOptions options = {});
+
+    // Performs one request; never throws for network trouble.
+    HttpResult perform(const HttpRequest& request) const;
+
+    const HttpClientOptions& options() const { return options_; }
+
+  private:
+    HttpClientOptions options_;
+};
+
+// "METHOD url [Header: value, ...]" with credentials (Authorization, Cookie, tokens) replaced
+// by "<redacted>": the only form in which a request may reach a log line or an error.
+std::string describe_for_log(const HttpRequest& request);
+
+// Whether a header carries a credential and must never be logged.
+bool is_sensitive_header(std::string_view name);
+
+// The last segment of a resource path (`identity/accounts/<uuid>` → `<uuid>`), for building
+// a URL from an id the provider gave us; empty unless it is letters, digits, '-' and '_', so
+// an id can never steer a request to another path.
+std::string safe_last_segment(std::string_view path);
+
+}  // namespace broker

@@ -1,0 +1,165 @@
+// The NIOSXaaS session dance (sign in, switch into the sandbox's account) and the service
+// clean-up. Bodies of our requests are never logged: the sign-in body holds the password.
+#include "provider/niosxaas_client.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+
+namespace broker {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kExcerptChars = 120;
+
+std::string excerpt(std::string_view body) {
+    std::string out;
+    for (char c : body.substr(0, kExcerptChars)) {
+        const auto u = static_cast<unsigned char>(c);
+        out.push_back(u < 0x20 || u == 0x7f ? ' ' : c);
+    }
+    if (body.size() > kExcerptChars) out += "...";
+    return out;
+}
+
+struct Service {
+    std::string id;
+    std::string name;
+};
+
+// One step's answer as JSON, or why there is none.
+struct JsonAnswer {
+    json body;
+    std::string error;
+};
+
+JsonAnswer exchange(const HttpClient& http, const HttpRequest& request, const char* step) {
+    const HttpResult result = http.perform(request);
+    if (!result.ok()) return {json(), std::string(step) + ": " + result.error->message};
+    const auto& response = *result.response;
+    if (response.status < 200 || response.status >= 300) {
+        return {json(), std::string(step) + ": HTTP " + std::to_string(response.status) + ": " +
+                            excerpt(response.body)};
+    }
+    json body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded() || !body.is_object()) {
+        return {json(), std::string(step) + ": answer is not a JSON object: " + excerpt(response.body)};
+    }
+    return {std::move(body), {}};
+}
+
+std::optional<std::string> read_jwt(const json& body) {
+    const auto it = body.find("jwt");
+    if (it == body.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
+        return std::nullopt;
+    return it->get<std::string>();
+}
+
+HttpRequest json_post(const std::string& url, const json& body, const std::string& jwt) {
+    HttpRequest request;
+    request.method = "POST";
+    request.url = url;
+    request.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
+    if (!jwt.empty()) request.headers.emplace_back("Authorization", "Bearer " + jwt);
+    request.body = body.dump();
+    return request;
+}
+
+HttpRequest bearer(std::string method, std::string url, const std::string& jwt) {
+    HttpRequest request;
+    request.method = std::move(method);
+    request.url = std::move(url);
+    request.headers = {{"Authorization", "Bearer " + jwt}, {"Accept", "application/json"}};
+    return request;
+}
+
+CleanupResult failed(std::string reason, int cleaned = 0, std::vector<std::string> names = {}) {
+    spdlog::warn("niosxaas cleanup failed: {}", reason);
+    return {CleanupOutcome::failed, cleaned, std::move(names), std::move(reason)};
+}
+
+}  // namespace
+
+NiosxaasClient::NiosxaasClient(NiosxaasOptions options)
+    : options_(std::move(options)),
+      http_(HttpClientOptions{.connect_timeout = options_.timeout, .total_timeout = options_.timeout}) {
+    while (!options_.base_url.empty() && options_.base_url.back() == '/') options_.base_url.pop_back();
+}
+
+CleanupResult NiosxaasClient::cleanup(const std::string& external_id) {
+    if (!options_.enabled) return {CleanupOutcome::skipped, 0, {}, {}};
+    const std::string& base = options_.base_url;
+
+    auto signed_in = exchange(http_,
+                              json_post(base + "/v2/session/users/sign_in",
+                                        {{"email", options_.email}, {"password", options_.password}}, {}),
+                              "sign_in");
+    if (!signed_in.error.empty()) return failed(signed_in.error);
+    const auto user_jwt = read_jwt(signed_in.body);
+    if (!user_jwt) return failed("sign_in: answer has no jwt");
+
+    auto switched =
+        exchange(http_, json_post(base + "/v2/session/account_switch", {{"id", external_id}}, *user_jwt),
+                 "account_switch");
+    if (!switched.error.empty()) return failed(switched.error);
+    const auto account_jwt = read_jwt(switched.body);
+    if (!account_jwt) return failed("account_switch: answer has no jwt");
+
+    const std::string services_url = base + "/api/universalinfra/v1/universalservices";
+    auto listed = exchange(http_, bearer("GET", services_url, *account_jwt), "list services");
+    if (!listed.error.empty()) return failed(listed.error);
+    const auto results = listed.body.find("results");
+    if (results == listed.body.end() || !results->is_array()) {
+        return failed("list services: answer has no \"results\" array");
+    }
+
+    std::vector<Service> matched;
+    for (const auto& entry : *results) {
+        if (!entry.is_object()) continue;
+        const auto name = entry.value("name", json()).is_string() ? entry["name"].get<std::string>() : "";
+        const auto id = entry.value("id", json()).is_string() ? entry["id"].get<std::string>() : "";
+        if (!name.empty() && name.find(options_.service_name) != std::string::npos)
+            matched.push_back({id, name});
+    }
+    std::vector<std::string> names;
+    for (const auto& s : matched) names.push_back(s.name);
+
+    if (options_.shadow_mode) {
+        for (const auto& s : matched) {
+            spdlog::info("niosxaas shadow mode: would delete service \"{}\" ({}) in {}", s.name, s.id,
+                         external_id);
+        }
+        return {CleanupOutcome::shadow, static_cast<int>(matched.size()), std::move(names), {}};
+    }
+
+    int cleaned = 0;
+    std::vector<std::string> errors;
+    for (const auto& s : matched) {
+        const std::string uuid = safe_last_segment(s.id);
+        if (uuid.empty()) {
+            errors.push_back("service \"" + s.name + "\" has unusable id \"" + s.id + "\"");
+            continue;
+        }
+        const HttpResult result = http_.perform(bearer("DELETE", services_url + "/" + uuid, *account_jwt));
+        if (!result.ok()) {
+            errors.push_back("delete \"" + s.name + "\": " + result.error->message);
+        } else if (const long status = result.response->status;
+                   status == 200 || status == 204 || status == 404) {
+            ++cleaned;  // 404: gone already, which is what we wanted
+            spdlog::info("niosxaas: deleted service \"{}\" ({}) in {}", s.name, s.id, external_id);
+        } else {
+            errors.push_back("delete \"" + s.name + "\": HTTP " + std::to_string(status) + ": " +
+                             excerpt(result.response->body));
+        }
+    }
+    if (!errors.empty()) {
+        std::string reason = std::to_string(errors.size()) + " of " + std::to_string(matched.size()) +
+                             " service deletions failed: " + errors.front();
+        return failed(std::move(reason), cleaned, std::move(names));
+    }
+    return {CleanupOutcome::cleaned, cleaned, std::move(names), {}};
+}
+
+}  // namespace broker

@@ -1,0 +1,36 @@
+// The NIOSXaaS clean-up step (ARCHITECTURE §5): before a sandbox is deleted, remove the
+// "universal services" left in it whose name contains the configured filter. Off by default;
+// in shadow mode (the default when on) it only reports what it would delete. Its failure is
+// reported, never thrown, and never blocks the sandbox's own deletion.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "provider/http_client.hpp"
+#include "provider/provider.hpp"
+
+namespace broker {
+
+struct NiosxaasOptions {
+    bool enabled = false;                       // NIOSXAAS_ENABLED
+    std::string base_url;                       // NIOSXAAS_BASE_URL
+    std::string email;                          // NIOSXAAS_EMAIL
+    std::string password;                       // NIOSXAAS_PASSWORD; never logged
+    std::string service_name = "Instrqt-SaaS";  // NIOSXAAS_SERVICE_NAME: match = name contains it
+    bool shadow_mode = true;                    // NIOSXAAS_SHADOW_MODE
+    std::chrono::milliseconds timeout{30000};   // NIOSXAAS_TIMEOUT_SEC, per HTTP call
+};
+
+class NiosxaasClient final : public ServiceCleaner {
+  public:
+    explicit NiosxaasClient(NiosxaasOptions options);
+
+    CleanupResult cleanup(const std::string& external_id) override;
+
+  private:
+    NiosxaasOptions options_;
+    HttpClient http_;
+};
+
+}  // namespace broker
