@@ -4,10 +4,10 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <chrono>
-#include <ctime>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -15,16 +15,35 @@ namespace broker {
 
 namespace {
 
+// ASCII only, and without the locale look-up of std::tolower: this runs per byte of every line.
+char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
 std::string lower(std::string_view text) {
     std::string out(text);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : out) c = ascii_lower(c);
     return out;
 }
 
 // JSON string literal, quotes included. Invalid UTF-8 (header values are bytes) becomes
-// U+FFFD instead of throwing out of a log call.
+// U+FFFD instead of throwing out of a log call. Plain printable ASCII, nearly every value,
+// is copied as is; anything else goes through nlohmann-json's escaper.
+void append_json_string(std::string& out, std::string_view text) {
+    const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+        return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+    });
+    if (plain) {
+        out += '"';
+        out += text;
+        out += '"';
+        return;
+    }
+    out += nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string json_string(std::string_view text) {
-    return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::string out;
+    append_json_string(out, text);
+    return out;
 }
 
 // log_event hands fields to the formatter inside the payload, behind a tag no caller can
@@ -64,16 +83,18 @@ DecodedEvent decode(const spdlog::details::log_msg& msg) {
     return {logger_name, {}, payload};
 }
 
+// Civil-date arithmetic rather than gmtime_r, which takes glibc's time-zone lock.
 std::string iso_timestamp(spdlog::log_clock::time_point time) {
-    const auto since_epoch = time.time_since_epoch();
-    const auto seconds = std::chrono::floor<std::chrono::seconds>(since_epoch);
-    const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch - seconds).count();
-    const std::time_t t = static_cast<std::time_t>(seconds.count());
-    std::tm tm{};
-    gmtime_r(&t, &tm);
+    using namespace std::chrono;
+    const auto ms = floor<milliseconds>(time.time_since_epoch());
+    const auto day = floor<days>(ms);
+    const year_month_day date{sys_days(day)};
+    const hh_mm_ss clock_time{ms - day};
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(millis));
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(date.year()),
+                  static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                  static_cast<int>(clock_time.hours().count()), static_cast<int>(clock_time.minutes().count()),
+                  static_cast<int>(clock_time.seconds().count()), static_cast<int>(clock_time.subseconds().count()));
     return buf;
 }
 
@@ -92,9 +113,9 @@ public:
         line += "\",\"level\":\"";
         line += level_name(msg.level);
         line += "\",\"logger\":";
-        line += json_string(event.logger);
+        append_json_string(line, event.logger);
         line += ",\"message\":";
-        line += json_string(event.message);
+        append_json_string(line, event.message);
         line += event.fields;
         line += '}';
         append(dest, scrub_secrets(line, secrets_));
@@ -162,14 +183,20 @@ bool is_token_char(char c) {
 // count, so prose such as "Token expired" is left alone.
 void mask_after_scheme(std::string& text, std::string_view scheme) {
     constexpr std::size_t kMinCredential = 16;
-    const std::string lowered = lower(text);
-    const std::string scheme_lower = lower(scheme);
+    // Schemes end in a space and lines hold few spaces: look for those (memchr) first.
+    auto scheme_ends_at = [&](std::size_t space) {
+        if (space + 1 < scheme.size()) return false;
+        const std::size_t first = space + 1 - scheme.size();
+        for (std::size_t i = 0; i < scheme.size(); ++i) {
+            if (ascii_lower(text[first + i]) != ascii_lower(scheme[i])) return false;
+        }
+        return true;
+    };
     std::string out;
     std::size_t copied = 0;
-    for (std::size_t pos = lowered.find(scheme_lower); pos != std::string::npos;
-         pos = lowered.find(scheme_lower, pos + 1)) {
-        const std::size_t start = pos + scheme.size();
-        if (start < copied) continue;
+    for (std::size_t space = text.find(' '); space != std::string::npos; space = text.find(' ', space + 1)) {
+        if (!scheme_ends_at(space)) continue;
+        const std::size_t start = space + 1;
         std::size_t end = start;
         while (end < text.size() && is_token_char(text[end])) ++end;
         if (end - start < kMinCredential) continue;
@@ -273,7 +300,7 @@ void log_event(spdlog::logger& target, spdlog::level::level_enum level, std::str
         payload += ",\"";
         payload += name;
         payload += "\":";
-        payload += json_string(*value);
+        append_json_string(payload, *value);
     };
     member("request_id", fields.request_id);
     member("track_id", fields.track_id);
@@ -289,9 +316,9 @@ void log_event(spdlog::logger& target, spdlog::level::level_enum level, std::str
     member("error", fields.error);
     for (const auto& [name, value] : fields.extra) {
         payload += ',';
-        payload += json_string(name);
+        append_json_string(payload, name);
         payload += ':';
-        payload += json_string(is_sensitive_field_name(name) ? kRedacted : std::string_view(value));
+        append_json_string(payload, is_sensitive_field_name(name) ? kRedacted : std::string_view(value));
     }
     payload += kSep;
     payload += message;
