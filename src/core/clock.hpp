@@ -34,18 +34,21 @@ public:
 };
 
 // A clock that only moves when told to; safe to read and advance from several threads.
+// It keeps milliseconds so rate limits and latencies can be tested below one second;
+// `now()` is the whole seconds of that.
 class ManualClock final : public Clock {
 public:
-    explicit ManualClock(UnixSeconds start = 1'700'000'000) : now_(start) {}
-    UnixSeconds now() const override { return now_.load(); }
+    explicit ManualClock(UnixSeconds start = 1'700'000'000) : now_ms_(start * 1000) {}
+    UnixSeconds now() const override { return now_ms_.load() / 1000; }
     std::chrono::steady_clock::time_point steady_now() const override {
-        return std::chrono::steady_clock::time_point(std::chrono::seconds(now_.load()));
+        return std::chrono::steady_clock::time_point(std::chrono::milliseconds(now_ms_.load()));
     }
-    void advance(std::chrono::seconds by) { now_ += by.count(); }
-    void set(UnixSeconds t) { now_ = t; }
+    void advance(std::chrono::seconds by) { now_ms_ += by.count() * 1000; }
+    void advance_ms(std::chrono::milliseconds by) { now_ms_ += by.count(); }
+    void set(UnixSeconds t) { now_ms_ = t * 1000; }
 
 private:
-    std::atomic<UnixSeconds> now_;
+    std::atomic<std::int64_t> now_ms_;
 };
 
 }  // namespace broker

@@ -1,0 +1,333 @@
+// JSON and text log formatters for spdlog, event encoding, and secret masking.
+#include "obs/json_log.hpp"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <random>
+
+namespace broker {
+
+namespace {
+
+// ASCII only, and without the locale look-up of std::tolower: this runs per byte of every line.
+char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    for (char& c : out) c = ascii_lower(c);
+    return out;
+}
+
+// JSON string literal, quotes included. Invalid UTF-8 (header values are bytes) becomes
+// U+FFFD instead of throwing out of a log call. Plain printable ASCII, nearly every value,
+// is copied as is; anything else goes through nlohmann-json's escaper.
+void append_json_string(std::string& out, std::string_view text) {
+    const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+        return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+    });
+    if (plain) {
+        out += '"';
+        out += text;
+        out += '"';
+        return;
+    }
+    out += nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string json_string(std::string_view text) {
+    std::string out;
+    append_json_string(out, text);
+    return out;
+}
+
+// log_event hands fields to the formatter inside the payload, behind a tag no caller can
+// guess, so a message that happens to look like an event cannot smuggle fields in:
+// <tag><logger><sep><fields as ,"name":value...><sep><message>.
+constexpr char kSep = '\x1e';
+
+const std::string& event_tag() {
+    static const std::string tag = [] {
+        std::random_device random;
+        std::string t = "\x1e" "ev";
+        for (int i = 0; i < 4; ++i) t += std::to_string(random());
+        return t + kSep;
+    }();
+    return tag;
+}
+
+struct DecodedEvent {
+    std::string_view logger;
+    std::string_view fields;  // JSON members, each led by a comma
+    std::string_view message;
+};
+
+DecodedEvent decode(const spdlog::details::log_msg& msg) {
+    const std::string_view payload(msg.payload.data(), msg.payload.size());
+    const std::string_view logger_name(msg.logger_name.data(), msg.logger_name.size());
+    const std::string& tag = event_tag();
+    if (payload.starts_with(tag)) {
+        const std::size_t logger_end = payload.find(kSep, tag.size());
+        const std::size_t fields_end =
+            logger_end == std::string_view::npos ? logger_end : payload.find(kSep, logger_end + 1);
+        if (fields_end != std::string_view::npos) {
+            return {payload.substr(tag.size(), logger_end - tag.size()),
+                    payload.substr(logger_end + 1, fields_end - logger_end - 1), payload.substr(fields_end + 1)};
+        }
+    }
+    return {logger_name, {}, payload};
+}
+
+// Civil-date arithmetic rather than gmtime_r, which takes glibc's time-zone lock.
+std::string iso_timestamp(spdlog::log_clock::time_point time) {
+    using namespace std::chrono;
+    const auto ms = floor<milliseconds>(time.time_since_epoch());
+    const auto day = floor<days>(ms);
+    const year_month_day date{sys_days(day)};
+    const hh_mm_ss clock_time{ms - day};
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(date.year()),
+                  static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                  static_cast<int>(clock_time.hours().count()), static_cast<int>(clock_time.minutes().count()),
+                  static_cast<int>(clock_time.seconds().count()), static_cast<int>(clock_time.subseconds().count()));
+    return buf;
+}
+
+void append(spdlog::memory_buf_t& dest, std::string_view text) { dest.append(text.data(), text.data() + text.size()); }
+
+class JsonLogFormatter final : public spdlog::formatter {
+public:
+    explicit JsonLogFormatter(std::vector<std::string> secrets) : secrets_(std::move(secrets)) {}
+
+    void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+        const DecodedEvent event = decode(msg);
+        std::string line;
+        line.reserve(160 + event.message.size() + event.fields.size());
+        line += "{\"timestamp\":\"";
+        line += iso_timestamp(msg.time);
+        line += "\",\"level\":\"";
+        line += level_name(msg.level);
+        line += "\",\"logger\":";
+        append_json_string(line, event.logger);
+        line += ",\"message\":";
+        append_json_string(line, event.message);
+        line += event.fields;
+        line += '}';
+        append(dest, scrub_secrets(line, secrets_));
+        dest.push_back('\n');
+    }
+
+    std::unique_ptr<spdlog::formatter> clone() const override {
+        return std::make_unique<JsonLogFormatter>(secrets_);
+    }
+
+private:
+    std::vector<std::string> secrets_;
+};
+
+class TextLogFormatter final : public spdlog::formatter {
+public:
+    explicit TextLogFormatter(std::vector<std::string> secrets) : secrets_(std::move(secrets)) {}
+
+    void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+        const DecodedEvent event = decode(msg);
+        std::string line = iso_timestamp(msg.time);
+        line += ' ';
+        line += level_name(msg.level);
+        line += ' ';
+        line += event.logger;
+        line += ": ";
+        // One event is one line, whatever the message holds.
+        for (char c : event.message) line += c == '\n' ? std::string_view("\\n") : std::string_view(&c, 1);
+        if (!event.fields.empty()) {
+            std::string object(1, '{');
+            object.append(event.fields.substr(1));
+            object += '}';
+            const auto fields = nlohmann::ordered_json::parse(object, nullptr, false);
+            if (!fields.is_discarded()) for (const auto& [name, value] : fields.items()) {
+                line += ' ';
+                line += name;
+                line += '=';
+                if (value.is_string()) {
+                    const auto& text = value.get_ref<const std::string&>();
+                    const bool plain = !text.empty() && text.find_first_of(" \"\\=\n\t") == std::string::npos;
+                    line += plain ? text : json_string(text);
+                } else {
+                    line += value.dump();
+                }
+            }
+        }
+        append(dest, scrub_secrets(line, secrets_));
+        dest.push_back('\n');
+    }
+
+    std::unique_ptr<spdlog::formatter> clone() const override {
+        return std::make_unique<TextLogFormatter>(secrets_);
+    }
+
+private:
+    std::vector<std::string> secrets_;
+};
+
+bool is_token_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' || c == '~' ||
+           c == '+' || c == '/' || c == '=';
+}
+
+// Masks a credential that follows an auth scheme word; only runs of 16+ token characters
+// count, so prose such as "Token expired" is left alone.
+void mask_after_scheme(std::string& text, std::string_view scheme) {
+    constexpr std::size_t kMinCredential = 16;
+    // Schemes end in a space and lines hold few spaces: look for those (memchr) first.
+    auto scheme_ends_at = [&](std::size_t space) {
+        if (space + 1 < scheme.size()) return false;
+        const std::size_t first = space + 1 - scheme.size();
+        for (std::size_t i = 0; i < scheme.size(); ++i) {
+            if (ascii_lower(text[first + i]) != ascii_lower(scheme[i])) return false;
+        }
+        return true;
+    };
+    std::string out;
+    std::size_t copied = 0;
+    for (std::size_t space = text.find(' '); space != std::string::npos; space = text.find(' ', space + 1)) {
+        if (!scheme_ends_at(space)) continue;
+        const std::size_t start = space + 1;
+        std::size_t end = start;
+        while (end < text.size() && is_token_char(text[end])) ++end;
+        if (end - start < kMinCredential) continue;
+        out.append(text, copied, start - copied);
+        out += kRedacted;
+        copied = end;
+    }
+    if (copied == 0) return;
+    out.append(text, copied, std::string::npos);
+    text = std::move(out);
+}
+
+void replace_all(std::string& text, std::string_view needle, std::string_view with) {
+    for (std::size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + with.size())) {
+        text.replace(pos, needle.size(), with);
+    }
+}
+
+}  // namespace
+
+std::optional<LogFormat> parse_log_format(std::string_view text) {
+    const std::string value = lower(text);
+    if (value == "json") return LogFormat::json;
+    if (value == "text") return LogFormat::text;
+    return std::nullopt;
+}
+
+std::optional<spdlog::level::level_enum> parse_log_level(std::string_view text) {
+    const std::string value = lower(text);
+    if (value == "trace") return spdlog::level::trace;
+    if (value == "debug") return spdlog::level::debug;
+    if (value == "info") return spdlog::level::info;
+    if (value == "warning" || value == "warn") return spdlog::level::warn;
+    if (value == "error") return spdlog::level::err;
+    if (value == "critical") return spdlog::level::critical;
+    if (value == "off") return spdlog::level::off;
+    return std::nullopt;
+}
+
+std::string_view level_name(spdlog::level::level_enum level) {
+    switch (level) {
+        case spdlog::level::trace: return "TRACE";
+        case spdlog::level::debug: return "DEBUG";
+        case spdlog::level::info: return "INFO";
+        case spdlog::level::warn: return "WARNING";
+        case spdlog::level::err: return "ERROR";
+        case spdlog::level::critical: return "CRITICAL";
+        default: return "OFF";
+    }
+}
+
+bool is_sensitive_field_name(std::string_view name) {
+    static constexpr std::array kWords = {"token",  "password", "passwd", "secret",     "authorization",
+                                          "cookie", "api_key",  "apikey", "credential", "jwt",
+                                          "private_key"};
+    const std::string value = lower(name);
+    for (std::string_view word : kWords) {
+        if (value.find(word) != std::string::npos) return true;
+    }
+    return false;
+}
+
+std::string scrub_secrets(std::string_view text, const std::vector<std::string>& secrets) {
+    constexpr std::size_t kMinSecret = 6;
+    std::string out(text);
+    for (const auto& secret : secrets) {
+        if (secret.size() < kMinSecret) continue;
+        replace_all(out, secret, kRedacted);
+        const std::string escaped = json_string(secret);  // as it appears inside a JSON line
+        replace_all(out, std::string_view(escaped).substr(1, escaped.size() - 2), kRedacted);
+    }
+    mask_after_scheme(out, "Bearer ");
+    mask_after_scheme(out, "Token ");
+    return out;
+}
+
+std::unique_ptr<spdlog::formatter> make_log_formatter(LogFormat format, std::vector<std::string> secrets) {
+    if (format == LogFormat::text) return std::make_unique<TextLogFormatter>(std::move(secrets));
+    return std::make_unique<JsonLogFormatter>(std::move(secrets));
+}
+
+std::shared_ptr<spdlog::logger> configure_logging(const LogConfig& config) {
+    auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+    auto logger = std::make_shared<spdlog::logger>("broker", std::move(sink));
+    logger->set_formatter(make_log_formatter(config.format, config.secrets));
+    logger->set_level(config.level);
+    // Errors reach the terminal at once even when stdout is a pipe.
+    logger->flush_on(spdlog::level::warn);
+    spdlog::set_default_logger(logger);
+    return logger;
+}
+
+void log_event(spdlog::logger& target, spdlog::level::level_enum level, std::string_view logger,
+               std::string_view message, const LogFields& fields) {
+    if (!target.should_log(level)) return;
+    std::string payload = event_tag();
+    for (char c : logger) payload += c == kSep ? '?' : c;
+    payload += kSep;
+    auto member = [&](std::string_view name, const std::optional<std::string>& value) {
+        if (!value) return;
+        payload += ",\"";
+        payload += name;
+        payload += "\":";
+        append_json_string(payload, *value);
+    };
+    member("request_id", fields.request_id);
+    member("track_id", fields.track_id);
+    member("instruqt_track_id", fields.instruqt_track_id);
+    member("sandbox_id", fields.sandbox_id);
+    member("action", fields.action);
+    member("outcome", fields.outcome);
+    if (fields.latency_ms) {
+        // A number, so filters such as { $.latency_ms > 1000 } compare numerically.
+        payload += ",\"latency_ms\":";
+        payload += nlohmann::json(*fields.latency_ms).dump();
+    }
+    member("error", fields.error);
+    for (const auto& [name, value] : fields.extra) {
+        payload += ',';
+        append_json_string(payload, name);
+        payload += ':';
+        append_json_string(payload, is_sensitive_field_name(name) ? kRedacted : std::string_view(value));
+    }
+    payload += kSep;
+    payload += message;
+    target.log(level, spdlog::string_view_t(payload.data(), payload.size()));
+}
+
+void log_event(spdlog::level::level_enum level, std::string_view logger, std::string_view message,
+               const LogFields& fields) {
+    log_event(*spdlog::default_logger_raw(), level, logger, message, fields);
+}
+
+}  // namespace broker

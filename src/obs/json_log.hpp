@@ -1,0 +1,75 @@
+// Structured logging on spdlog: one JSON object per line (LOG_FORMAT=json, the default) or
+// a readable line (text), with the original's field names so existing CloudWatch metric
+// filters keep matching: timestamp, level, logger, message, and the optional request_id,
+// track_id, instruqt_track_id, sandbox_id, action, outcome, latency_ms, error.
+//
+// Secrets: fields whose name says token/password/authorization/... are masked, and every
+// configured secret value (the API tokens, the provider token) is masked wherever it shows
+// up in a line, including lines written by plain spdlog calls.
+#pragma once
+
+#include <spdlog/formatter.h>
+#include <spdlog/logger.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace broker {
+
+enum class LogFormat { json, text };
+
+// "json" / "text", case-insensitive.
+std::optional<LogFormat> parse_log_format(std::string_view text);
+// LOG_LEVEL: trace, debug, info, warning (warn), error, critical, off; case-insensitive.
+std::optional<spdlog::level::level_enum> parse_log_level(std::string_view text);
+// How a level is spelled in a line: DEBUG, INFO, WARNING, ERROR, CRITICAL (as the original).
+std::string_view level_name(spdlog::level::level_enum level);
+
+inline constexpr std::string_view kRedacted = "[REDACTED]";
+
+struct LogFields {
+    std::optional<std::string> request_id{};
+    std::optional<std::string> track_id{};           // participant id
+    std::optional<std::string> instruqt_track_id{};  // lab id
+    std::optional<std::string> sandbox_id{};
+    std::optional<std::string> action{};
+    std::optional<std::string> outcome{};
+    std::optional<double> latency_ms{};
+    std::optional<std::string> error{};
+    // Anything else, written after the fields above; values of sensitive names are masked.
+    std::vector<std::pair<std::string, std::string>> extra{};
+};
+
+// True for names that hold credentials (token, password, secret, authorization, cookie,
+// api_key, jwt, credential...), compared case-insensitively as substrings.
+bool is_sensitive_field_name(std::string_view name);
+// Replaces every occurrence of each secret (and of its JSON-escaped spelling) with
+// [REDACTED], and the credential after `Bearer ` / `Token `. Secrets shorter than 6
+// bytes are ignored: masking them would shred ordinary words.
+std::string scrub_secrets(std::string_view text, const std::vector<std::string>& secrets);
+
+struct LogConfig {
+    LogFormat format = LogFormat::json;
+    spdlog::level::level_enum level = spdlog::level::info;
+    std::vector<std::string> secrets{};  // values never to print
+};
+
+// A formatter for any spdlog sink; lines end with '\n'.
+std::unique_ptr<spdlog::formatter> make_log_formatter(LogFormat format, std::vector<std::string> secrets = {});
+
+// Makes a logger writing to stdout with the configured format and level and installs it as
+// spdlog's default logger, so plain spdlog calls come out in the same format.
+std::shared_ptr<spdlog::logger> configure_logging(const LogConfig& config);
+
+// Logs one event. `logger` names the part that speaks ("broker.http", "broker.jobs.sync").
+void log_event(spdlog::logger& target, spdlog::level::level_enum level, std::string_view logger,
+               std::string_view message, const LogFields& fields = {});
+// The same on spdlog's default logger.
+void log_event(spdlog::level::level_enum level, std::string_view logger, std::string_view message,
+               const LogFields& fields = {});
+
+}  // namespace broker
