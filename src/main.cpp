@@ -3,6 +3,7 @@
 //   serve    HTTP API only
 //   migrate  create or upgrade the store's schema
 //   import   load a provider account list (CSP format) as available sandboxes
+//   csp-sim  a local stand-in for the provider, with fault injection (demo and tests only)
 // Exit codes: 0 success, 2 bad usage or configuration (message names the problem), 1 runtime failure.
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -30,6 +31,7 @@
 #include "http/server.hpp"
 #include "obs/log.hpp"
 #include "provider/csp_accounts.hpp"
+#include "provider/sim/csp_sim.hpp"
 #include "runtime/blocking_pool.hpp"
 #include "service/allocation_service.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -191,6 +193,9 @@ int run_main(int argc, char** argv) {
     auto* import = app.add_subcommand("import", "load a CSP account list (JSON) as available sandboxes");
     import->add_option("FILE", import_file, "the account list, {\"results\": [...]}")->required();
     add_common_flags(*import, import_flags, false);
+    CspSimOptions sim_options;
+    auto* csp_sim = app.add_subcommand("csp-sim", "a local stand-in for the provider API, with fault injection");
+    add_csp_sim_flags(*csp_sim, sim_options);
 
     try {
         app.parse(argc, argv);
@@ -205,6 +210,7 @@ int run_main(int argc, char** argv) {
         if (serve->parsed()) return serve_command(serve_flags, false);
         if (migrate->parsed()) return migrate_command(migrate_flags);
         if (import->parsed()) return import_command(import_flags, import_file);
+        if (csp_sim->parsed()) return run_csp_sim(sim_options);
     } catch (const ConfigError& e) {
         std::cerr << "sandbox-broker: " << e.what() << std::endl;
         return kExitUsage;
