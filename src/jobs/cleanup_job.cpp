@@ -27,7 +27,8 @@ std::chrono::seconds deletion_retry_delay(const CleanupSettings& settings, int a
 }
 
 CleanupJob::CleanupJob(Provider& provider, ServiceCleaner* cleaner, LifecycleStore& store, const Clock& clock,
-                       CleanupSettings settings, std::string worker_id, SleepFunction sleep, BrokerMetrics* metrics)
+                       CleanupSettings settings, std::string worker_id, SleepFunction sleep,
+                       BrokerMetrics* metrics)
     : provider_(provider),
       cleaner_(cleaner),
       store_(store),
@@ -124,7 +125,8 @@ CleanupJob::Step CleanupJob::clean_one(const Sandbox& sandbox, JobRunResult& r) 
     fields.sandbox_id = sandbox.sandbox_id;
     fields.outcome = "failed";
     fields.error = deleted.reason;
-    fields.extra = {{"attempt", std::to_string(attempts)}, {"next_attempt_in_sec", std::to_string(delay.count())}};
+    fields.extra = {{"attempt", std::to_string(attempts)},
+                    {"next_attempt_in_sec", std::to_string(delay.count())}};
     if (!recorded) fields.extra.emplace_back("claim", "lost before the failure was recorded");
     log_event(spdlog::level::warn, kLogger, "sandbox deletion failed", fields);
     return Step::next;
@@ -151,14 +153,18 @@ void CleanupJob::niosxaas_step(const Sandbox& sandbox, JobRunResult& r) {
             metric_outcome = "success";
             r.add("niosxaas_cleaned");
             r.add("niosxaas_services", cleaned.services);
-            if (metrics_) metrics_->niosxaas_services_deleted.inc(static_cast<std::uint64_t>(cleaned.services));
+            if (metrics_)
+                metrics_->niosxaas_services_deleted.inc(static_cast<std::uint64_t>(cleaned.services));
             break;
         case CleanupOutcome::failed:
             metric_outcome = "failure";
             r.add("niosxaas_failed");
-            r.add_error(sandbox.sandbox_id + ": NIOSXaaS clean-up failed (deletion goes on): " + cleaned.reason);
+            r.add_error(sandbox.sandbox_id +
+                        ": NIOSXaaS clean-up failed (deletion goes on): " + cleaned.reason);
             log_event(spdlog::level::warn, kLogger, "NIOSXaaS clean-up failed; deleting the sandbox anyway",
-                      {.sandbox_id = sandbox.sandbox_id, .action = "niosxaas_cleanup", .outcome = "failure",
+                      {.sandbox_id = sandbox.sandbox_id,
+                       .action = "niosxaas_cleanup",
+                       .outcome = "failure",
                        .error = cleaned.reason});
             break;
     }

@@ -19,14 +19,14 @@
 namespace broker {
 
 struct CleanupSettings {
-    int batch_size = 10;                                 // CLEANUP_BATCH_SIZE
-    std::chrono::milliseconds batch_delay{2000};         // CLEANUP_BATCH_DELAY_SEC
-    std::chrono::milliseconds per_sandbox_delay{500};    // CLEANUP_PER_SANDBOX_DELAY_SEC
-    int max_attempts = 5;                                // DELETION_RETRY_MAX_ATTEMPTS
-    std::chrono::seconds retry_base{60};                 // DELETION_RETRY_BASE_SEC
-    std::chrono::seconds failed_retry{3600};             // DELETION_FAILED_RETRY_SEC
-    std::chrono::seconds claim_lease{300};               // CLEANUP_CLAIM_LEASE_SEC
-    int max_batches_per_run = 100;                       // the rest waits for the next run
+    int batch_size = 10;                               // CLEANUP_BATCH_SIZE
+    std::chrono::milliseconds batch_delay{2000};       // CLEANUP_BATCH_DELAY_SEC
+    std::chrono::milliseconds per_sandbox_delay{500};  // CLEANUP_PER_SANDBOX_DELAY_SEC
+    int max_attempts = 5;                              // DELETION_RETRY_MAX_ATTEMPTS
+    std::chrono::seconds retry_base{60};               // DELETION_RETRY_BASE_SEC
+    std::chrono::seconds failed_retry{3600};           // DELETION_FAILED_RETRY_SEC
+    std::chrono::seconds claim_lease{300};             // CLEANUP_CLAIM_LEASE_SEC
+    int max_batches_per_run = 100;                     // the rest waits for the next run
 };
 
 // When the attempt numbered `attempts` (1 = the first) has failed, how long until the next:
@@ -36,7 +36,7 @@ std::chrono::seconds deletion_retry_delay(const CleanupSettings& settings, int a
                                           std::optional<std::chrono::seconds> retry_after = std::nullopt);
 
 class CleanupJob final : public Job {
-public:
+  public:
     // `cleaner` may be null (no NIOSXaaS step); `metrics` may be null. `worker_id` names the
     // claims. `sleep` does every delay and answers false once the worker is stopping; a zero
     // wait asks only that. Empty: real sleeps, never stopped.
@@ -50,7 +50,7 @@ public:
     // them), niosxaas_cleaned, niosxaas_shadow, niosxaas_failed, niosxaas_services.
     JobRunResult run_once() override;
 
-private:
+  private:
     enum class Step { next, stop };
     Step clean_one(const Sandbox& sandbox, JobRunResult& r);
     void niosxaas_step(const Sandbox& sandbox, JobRunResult& r);

@@ -10,13 +10,13 @@
 namespace broker {
 
 struct ExpirySettings {
-    LeasePolicy lease;           // the same policy the API allocates with
-    int batch_size = 100;        // rows per store transaction
+    LeasePolicy lease;              // the same policy the API allocates with
+    int batch_size = 100;           // rows per store transaction
     int max_batches_per_run = 100;  // the rest waits for the next run
 };
 
 class AutoExpiryJob final : public Job {
-public:
+  public:
     AutoExpiryJob(LifecycleStore& store, const Clock& clock, ExpirySettings settings,
                   BrokerMetrics* metrics = nullptr);
 
@@ -24,7 +24,7 @@ public:
     // Counts: expired, batches.
     JobRunResult run_once() override;
 
-private:
+  private:
     LifecycleStore& store_;
     const Clock& clock_;
     ExpirySettings settings_;

@@ -25,12 +25,9 @@ void JobRunResult::add_error(std::string message) {
 }
 
 nlohmann::json JobRunResult::to_json() const {
-    nlohmann::json j = {{"job", job},
-                        {"ok", ok},
-                        {"started_at", started_at},
-                        {"duration_ms", duration.count()},
-                        {"counts", counts},
-                        {"errors", errors}};
+    nlohmann::json j = {
+        {"job", job},       {"ok", ok},        {"started_at", started_at}, {"duration_ms", duration.count()},
+        {"counts", counts}, {"errors", errors}};
     if (errors_dropped > 0) j["errors_dropped"] = errors_dropped;
     if (stopped_early) {
         j["stopped_early"] = true;

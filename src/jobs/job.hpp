@@ -3,12 +3,11 @@
 // throws: a failing store or provider is reported in the result.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,12 +25,12 @@ struct JobRunResult {
     static constexpr std::size_t kMaxErrors = 20;
 
     std::string job;
-    bool ok = true;                      // false: the run failed as a whole (store or provider down)
-    bool stopped_early = false;          // shutdown, or the provider's circuit opened
+    bool ok = true;              // false: the run failed as a whole (store or provider down)
+    bool stopped_early = false;  // shutdown, or the provider's circuit opened
     std::string stop_reason;
     std::map<std::string, std::int64_t> counts;  // what the run did, by name ("deleted": 3)
-    std::vector<std::string> errors;     // the first kMaxErrors problems, readable
-    std::int64_t errors_dropped = 0;     // problems beyond those
+    std::vector<std::string> errors;             // the first kMaxErrors problems, readable
+    std::int64_t errors_dropped = 0;             // problems beyond those
     UnixSeconds started_at = 0;
     std::chrono::milliseconds duration{0};
 
@@ -44,7 +43,7 @@ struct JobRunResult {
 };
 
 class Job {
-public:
+  public:
     virtual ~Job() = default;
     virtual std::string_view name() const = 0;
     // Runs the job once, now, whatever its schedule (the caller holds its lease, or is an

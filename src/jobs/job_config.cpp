@@ -28,23 +28,28 @@ std::optional<double> read_number(const EnvLookup& env, const std::string& name,
     if (text.empty() || ec != std::errc() || ptr != end || !std::isfinite(value)) {
         throw ConfigError(name + "=\"" + text + "\" is not a number");
     }
-    if (integral && value != std::floor(value)) throw ConfigError(name + "=" + text + " must be a whole number");
+    if (integral && value != std::floor(value))
+        throw ConfigError(name + "=" + text + " must be a whole number");
     if (value < min || value > max) {
-        throw ConfigError(name + "=" + text + " is out of range [" + std::to_string(static_cast<long long>(min)) +
-                          ", " + std::to_string(static_cast<long long>(max)) + "]");
+        throw ConfigError(name + "=" + text + " is out of range [" +
+                          std::to_string(static_cast<long long>(min)) + ", " +
+                          std::to_string(static_cast<long long>(max)) + "]");
     }
     return value;
 }
 
-void read_seconds(const EnvLookup& env, const std::string& name, double min, double max, std::chrono::seconds& out) {
-    if (auto v = read_number(env, name, min, max, true)) out = std::chrono::seconds(static_cast<std::int64_t>(*v));
+void read_seconds(const EnvLookup& env, const std::string& name, double min, double max,
+                  std::chrono::seconds& out) {
+    if (auto v = read_number(env, name, min, max, true))
+        out = std::chrono::seconds(static_cast<std::int64_t>(*v));
 }
 
 void read_int(const EnvLookup& env, const std::string& name, double min, double max, int& out) {
     if (auto v = read_number(env, name, min, max, true)) out = static_cast<int>(*v);
 }
 
-void read_fraction_ms(const EnvLookup& env, const std::string& name, double max_sec, std::chrono::milliseconds& out) {
+void read_fraction_ms(const EnvLookup& env, const std::string& name, double max_sec,
+                      std::chrono::milliseconds& out) {
     if (auto v = read_number(env, name, 0, max_sec, false)) {
         out = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(*v * 1000)));
     }

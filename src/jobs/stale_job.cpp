@@ -11,7 +11,8 @@ JobRunResult AutoDeleteStaleJob::run_with_grace(std::chrono::seconds grace) {
         const UnixSeconds now = clock_.now();
         r.add("grace_sec", grace.count());
         r.add("removed", store_.remove_stale(now - grace.count(), now, std::string(kAutoDeleteStaleJobName)));
-        const UnixSeconds keep_from = now - static_cast<UnixSeconds>(settings_.history_retention_days) * 86400;
+        const UnixSeconds keep_from =
+            now - static_cast<UnixSeconds>(settings_.history_retention_days) * 86400;
         r.add("history_pruned", store_.prune_history(keep_from));
     });
 }

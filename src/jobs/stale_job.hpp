@@ -17,7 +17,7 @@ struct StaleSettings {
 };
 
 class AutoDeleteStaleJob final : public Job {
-public:
+  public:
     AutoDeleteStaleJob(LifecycleStore& store, const Clock& clock, StaleSettings settings);
 
     std::string_view name() const override { return kAutoDeleteStaleJobName; }
@@ -26,7 +26,7 @@ public:
     // The same with another grace period: the admin API's `grace_period_hours`.
     JobRunResult run_with_grace(std::chrono::seconds grace);
 
-private:
+  private:
     LifecycleStore& store_;
     const Clock& clock_;
     StaleSettings settings_;

@@ -11,7 +11,7 @@
 namespace broker {
 
 class SyncJob final : public Job {
-public:
+  public:
     // `metrics` may be null (no counting).
     SyncJob(Provider& provider, LifecycleStore& store, const Clock& clock, BrokerMetrics* metrics = nullptr);
 
@@ -19,7 +19,7 @@ public:
     // Counts: listed, ignored, inserted, revived, refreshed, skipped, marked_stale.
     JobRunResult run_once() override;
 
-private:
+  private:
     Provider& provider_;
     LifecycleStore& store_;
     const Clock& clock_;

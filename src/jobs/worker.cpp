@@ -19,7 +19,8 @@ std::optional<JobRunResult> run_if_due(JobStateStore& store, const Clock& clock,
                                        const std::string& holder, std::chrono::seconds interval,
                                        std::chrono::seconds lease) {
     const std::string name(job.name());
-    if (!store.try_start_job({name, holder, clock.now(), interval.count(), lease.count()})) return std::nullopt;
+    if (!store.try_start_job({name, holder, clock.now(), interval.count(), lease.count()}))
+        return std::nullopt;
     JobRunResult result = job.run_once();
     if (!store.finish_job(name, holder, clock.now(), result.ok, result.to_json().dump())) {
         log_event(spdlog::level::warn, kLogger, "job lease lost before the run finished; result not recorded",
@@ -32,7 +33,8 @@ std::optional<JobRunResult> run_if_due(JobStateStore& store, const Clock& clock,
 
 std::string make_worker_id() {
     std::array<char, 256> host{};
-    if (gethostname(host.data(), host.size() - 1) != 0 || host[0] == '\0') host = {'w', 'o', 'r', 'k', 'e', 'r'};
+    if (gethostname(host.data(), host.size() - 1) != 0 || host[0] == '\0')
+        host = {'w', 'o', 'r', 'k', 'e', 'r'};
     std::random_device device;
     const std::uint64_t random = (static_cast<std::uint64_t>(device()) << 32) | device();
     char suffix[17];
@@ -40,14 +42,17 @@ std::string make_worker_id() {
     return std::string(host.data()) + "-" + std::to_string(getpid()) + "-" + std::string(suffix, 8);
 }
 
-Worker::Worker(JobStateStore& store, const Clock& clock, std::vector<ScheduledJob> jobs, WorkerOptions options)
+Worker::Worker(JobStateStore& store, const Clock& clock, std::vector<ScheduledJob> jobs,
+               WorkerOptions options)
     : store_(store),
       clock_(clock),
       jobs_(std::move(jobs)),
       options_(std::move(options)),
       id_(options_.worker_id.empty() ? make_worker_id() : options_.worker_id) {}
 
-Worker::~Worker() { stop(); }
+Worker::~Worker() {
+    stop();
+}
 
 void Worker::start() {
     std::lock_guard lock(mutex_);

@@ -27,16 +27,16 @@ struct ScheduledJob {
 };
 
 struct WorkerOptions {
-    std::string worker_id;                        // empty: make_worker_id()
-    std::chrono::seconds job_lease{900};          // JOB_LEASE_SEC
-    std::chrono::milliseconds poll{1000};         // how often due jobs are looked for
+    std::string worker_id;                 // empty: make_worker_id()
+    std::chrono::seconds job_lease{900};   // JOB_LEASE_SEC
+    std::chrono::milliseconds poll{1000};  // how often due jobs are looked for
     // Stopped together with the worker, so waits inside jobs (cleanup delays, provider
     // retries) end at once. May be null.
     StoppableSleep* shutdown = nullptr;
 };
 
 class Worker {
-public:
+  public:
     // The jobs and the store outlive the worker. Time decisions (due, leases) come from `clock`.
     Worker(JobStateStore& store, const Clock& clock, std::vector<ScheduledJob> jobs, WorkerOptions options);
     Worker(const Worker&) = delete;
@@ -60,7 +60,7 @@ public:
     std::uint64_t runs() const;
     std::uint64_t passes() const;
 
-private:
+  private:
     void loop();
     bool stopping() const;
 
@@ -80,9 +80,9 @@ private:
 };
 
 enum class RunNowOutcome {
-    ran,      // the job ran here; see the result
-    busy,     // another worker holds its lease (running right now); the request stays queued for after it
-    paused,   // paused jobs do not run, not even on request
+    ran,     // the job ran here; see the result
+    busy,    // another worker holds its lease (running right now); the request stays queued for after it
+    paused,  // paused jobs do not run, not even on request
 };
 
 struct RunNowResult {

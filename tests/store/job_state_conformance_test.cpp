@@ -11,7 +11,7 @@ namespace broker::testing {
 namespace {
 
 class JobStateConformance : public StoreConformance {
-protected:
+  protected:
     bool start(const std::string& holder, UnixSeconds now, const std::string& job = "sync") {
         return jobs().try_start_job({job, holder, now, kInterval, kLease});
     }

@@ -12,7 +12,7 @@ namespace broker::testing {
 namespace {
 
 class LifecycleConformance : public StoreConformance {
-protected:
+  protected:
     // The provider's view of seeded sandboxes `first`..`last` (as seed() names them).
     static std::vector<ProviderSandbox> listed(int first, int last) {
         std::vector<ProviderSandbox> out;
@@ -40,7 +40,8 @@ protected:
         return r.sandbox->sandbox_id;
     }
 
-    std::vector<Sandbox> claim(const std::string& worker, UnixSeconds now, int limit = 10, UnixSeconds lease = 300) {
+    std::vector<Sandbox> claim(const std::string& worker, UnixSeconds now, int limit = 10,
+                               UnixSeconds lease = 300) {
         return lifecycle().claim_for_deletion({worker, now, now + lease, limit});
     }
 
@@ -59,8 +60,8 @@ BROKER_FOR_EVERY_STORE(LifecycleConformance);
 
 TEST_P(LifecycleConformance, SyncMarksMissingAvailableStaleAndLeavesHeldOnesAlone) {
     seed(6);
-    const std::string held = allocate("p1").sandbox->sandbox_id;     // id-00000
-    const std::string back = returned("p2", kNow);                   // id-00001
+    const std::string held = allocate("p1").sandbox->sandbox_id;  // id-00000
+    const std::string back = returned("p2", kNow);                // id-00001
     ASSERT_EQ(held, id(0));
     ASSERT_EQ(back, id(1));
 

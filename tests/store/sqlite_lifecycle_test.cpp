@@ -15,7 +15,7 @@ namespace broker::testing {
 namespace {
 
 class SqliteLifecyclePlanTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         SqliteStore store(SqliteOptions{.path = path_});
         store.migrate();

@@ -12,7 +12,7 @@ namespace broker::testing {
 namespace {
 
 class JobsCleanupTest : public JobsTest {
-protected:
+  protected:
     CleanupSettings settings() const {
         CleanupSettings s;
         s.batch_size = 10;
@@ -141,7 +141,8 @@ TEST_F(JobsCleanupTest, NiosxaasFailureIsRecordedAndDoesNotBlock) {
     FakeCleaner failing(CleanupOutcome::failed);
     auto cleanup = job(&failing);
     const auto r = cleanup.run_once();
-    EXPECT_EQ(failing.calls(), (std::vector<std::string>{a.external_id, b.external_id})) << "clean-up runs first";
+    EXPECT_EQ(failing.calls(), (std::vector<std::string>{a.external_id, b.external_id}))
+        << "clean-up runs first";
     EXPECT_EQ(r.count("niosxaas_failed"), 2);
     EXPECT_EQ(r.count("deleted"), 2);
     EXPECT_EQ(status(a.sandbox_id), SandboxStatus::deleted);
@@ -192,8 +193,7 @@ TEST_F(JobsCleanupTest, ADeadWorkersClaimsExpireAndAnotherFinishesWithA404Counte
     const auto b = give_back("p2");
     // The dead worker claimed both, deleted `a` at the provider, and was killed before
     // recording it.
-    const auto claimed = store_->claim_for_deletion(
-        {"dead-worker", clock_.now(), clock_.now() + 300, 10});
+    const auto claimed = store_->claim_for_deletion({"dead-worker", clock_.now(), clock_.now() + 300, 10});
     ASSERT_EQ(claimed.size(), 2u);
     provider_.delete_behind_our_back(a.external_id);
 
@@ -249,7 +249,8 @@ TEST_F(JobsCleanupTest, StopEndsTheRunAfterTheItemInHand) {
 
 TEST_F(JobsCleanupTest, ManyFailuresKeepTheSummarySmall) {
     fill_pool(30);
-    for (int i = 0; i < 30; ++i) provider_.fail_deletes_of("identity/accounts/uuid-" + std::to_string(100000 + i), true);
+    for (int i = 0; i < 30; ++i)
+        provider_.fail_deletes_of("identity/accounts/uuid-" + std::to_string(100000 + i), true);
     for (int i = 0; i < 30; ++i) give_back("p" + std::to_string(i));
     auto s = settings();
     s.batch_size = 50;

@@ -53,11 +53,16 @@ TEST(JobsConfig, OverridesAndFractions) {
 
 TEST(JobsConfig, BadValuesNameTheVariable) {
     const std::vector<std::pair<std::string, std::string>> bad = {
-        {"SYNC_INTERVAL_SEC", "ten"},          {"SYNC_INTERVAL_SEC", "0"},
-        {"CLEANUP_INTERVAL_SEC", "1.5"},       {"CLEANUP_BATCH_SIZE", "0"},
-        {"CLEANUP_BATCH_DELAY_SEC", "-1"},     {"CLEANUP_PER_SANDBOX_DELAY_SEC", "nan"},
-        {"DELETION_RETRY_BASE_SEC", "0"},      {"STALE_GRACE_PERIOD_HOURS", "1h"},
-        {"JOB_LEASE_SEC", ""},                 {"HISTORY_RETENTION_DAYS", "0"},
+        {"SYNC_INTERVAL_SEC", "ten"},
+        {"SYNC_INTERVAL_SEC", "0"},
+        {"CLEANUP_INTERVAL_SEC", "1.5"},
+        {"CLEANUP_BATCH_SIZE", "0"},
+        {"CLEANUP_BATCH_DELAY_SEC", "-1"},
+        {"CLEANUP_PER_SANDBOX_DELAY_SEC", "nan"},
+        {"DELETION_RETRY_BASE_SEC", "0"},
+        {"STALE_GRACE_PERIOD_HOURS", "1h"},
+        {"JOB_LEASE_SEC", ""},
+        {"HISTORY_RETENTION_DAYS", "0"},
     };
     for (const auto& [name, value] : bad) {
         try {

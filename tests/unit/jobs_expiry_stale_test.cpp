@@ -11,7 +11,7 @@ namespace broker::testing {
 namespace {
 
 class JobsExpiryTest : public JobsTest {
-protected:
+  protected:
     AutoExpiryJob job(int batch = 100, int max_batches = 100) {
         return AutoExpiryJob(*store_, clock_, {lease_, batch, max_batches}, &metrics_);
     }

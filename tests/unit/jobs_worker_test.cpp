@@ -1,7 +1,6 @@
 // The Worker and run-now against real SQLite stores: two workers on one store file run a job
 // once per interval, pause stops runs for every worker, run-now forces one, stop() is bounded.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -17,7 +16,7 @@ namespace {
 using namespace std::chrono_literals;
 
 class JobsWorkerTest : public JobsTest {
-protected:
+  protected:
     static WorkerOptions options(const std::string& id) {
         WorkerOptions o;
         o.worker_id = id;

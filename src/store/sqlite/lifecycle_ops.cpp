@@ -4,7 +4,6 @@
 #include "store/sqlite/lifecycle_ops.hpp"
 
 #include <nlohmann/json.hpp>
-
 #include <stdexcept>
 
 #include "core/errors.hpp"
@@ -69,7 +68,8 @@ SyncSummary sync_pool(Connection& conn, std::span<const ProviderSandbox> listed,
     return summary;
 }
 
-std::vector<Sandbox> expire_allocations(Connection& conn, UnixSeconds now, const LeasePolicy& lease, int limit) {
+std::vector<Sandbox> expire_allocations(Connection& conn, UnixSeconds now, const LeasePolicy& lease,
+                                        int limit) {
     if (limit <= 0) return {};
     auto q = conn.query(kExpireSql);
     q.bind(1, lease.allocated_before_is_expired(now)).bind(2, now).bind(3, static_cast<std::int64_t>(limit));
@@ -105,7 +105,8 @@ std::vector<Sandbox> claim_for_deletion(Connection& conn, const DeletionClaim& c
     return rows_of(conn, claimed);
 }
 
-bool record_deleted(Connection& conn, const std::string& sandbox_id, const std::string& actor, UnixSeconds now) {
+bool record_deleted(Connection& conn, const std::string& sandbox_id, const std::string& actor,
+                    UnixSeconds now) {
     auto row = find_sandbox(conn, sandbox_id);
     if (!row) return false;
     auto q = conn.query(kRecordDeletedSql);
@@ -140,23 +141,27 @@ bool record_deletion_failure(Connection& conn, const DeletionFailure& failure) {
     q.run();
     if (conn.changes() != 1) return false;
     if (next != *status) {
-        record_event(conn, failure.sandbox_id, failure.now, *status, next, kCleanupActor,
-                     "attempt " + std::to_string(attempts) + " failed (" + failure.worker_id + "): " + failure.reason);
+        record_event(
+            conn, failure.sandbox_id, failure.now, *status, next, kCleanupActor,
+            "attempt " + std::to_string(attempts) + " failed (" + failure.worker_id + "): " + failure.reason);
     }
     return true;
 }
 
-std::int64_t remove_stale(Connection& conn, UnixSeconds stale_before, UnixSeconds now, const std::string& actor) {
+std::int64_t remove_stale(Connection& conn, UnixSeconds stale_before, UnixSeconds now,
+                          const std::string& actor) {
     auto q = conn.query(kRemoveStaleSql);
     q.bind(1, stale_before);
     const auto ids = returned_ids(q);
-    for (const auto& id : ids) record_removal(conn, id, now, SandboxStatus::stale, actor, "stale past the grace period");
+    for (const auto& id : ids)
+        record_removal(conn, id, now, SandboxStatus::stale, actor, "stale past the grace period");
     return static_cast<std::int64_t>(ids.size());
 }
 
 std::int64_t bulk_remove(Connection& conn, SandboxStatus status, UnixSeconds now, const std::string& actor) {
     // A participant's sandbox must never vanish under them; the admin API refuses it first.
-    if (status == SandboxStatus::allocated) throw std::invalid_argument("bulk_remove refuses allocated sandboxes");
+    if (status == SandboxStatus::allocated)
+        throw std::invalid_argument("bulk_remove refuses allocated sandboxes");
     auto q = conn.query(kBulkRemoveSql);
     q.bind(1, to_string(status));
     const auto ids = returned_ids(q);
@@ -190,6 +195,8 @@ std::int64_t prune_history(Connection& conn, UnixSeconds before) {
 }
 
 bool try_start_job(Connection& conn, const JobStartRequest& request) {
+    // An empty holder would read as "free" and could never finish its run.
+    if (request.holder.empty()) return false;
     {
         auto q = conn.query(kEnsureJobSql);
         q.bind(1, request.job).bind(2, request.now);

@@ -14,11 +14,14 @@
 namespace broker::sqlite {
 
 SyncSummary sync_pool(Connection& conn, std::span<const ProviderSandbox> listed, UnixSeconds now);
-std::vector<Sandbox> expire_allocations(Connection& conn, UnixSeconds now, const LeasePolicy& lease, int limit);
+std::vector<Sandbox> expire_allocations(Connection& conn, UnixSeconds now, const LeasePolicy& lease,
+                                        int limit);
 std::vector<Sandbox> claim_for_deletion(Connection& conn, const DeletionClaim& claim);
-bool record_deleted(Connection& conn, const std::string& sandbox_id, const std::string& actor, UnixSeconds now);
+bool record_deleted(Connection& conn, const std::string& sandbox_id, const std::string& actor,
+                    UnixSeconds now);
 bool record_deletion_failure(Connection& conn, const DeletionFailure& failure);
-std::int64_t remove_stale(Connection& conn, UnixSeconds stale_before, UnixSeconds now, const std::string& actor);
+std::int64_t remove_stale(Connection& conn, UnixSeconds stale_before, UnixSeconds now,
+                          const std::string& actor);
 std::int64_t bulk_remove(Connection& conn, SandboxStatus status, UnixSeconds now, const std::string& actor);
 std::vector<SandboxEvent> history(Connection& conn, const std::string& sandbox_id);
 std::int64_t prune_history(Connection& conn, UnixSeconds before);

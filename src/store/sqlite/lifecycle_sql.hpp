@@ -22,11 +22,13 @@ inline constexpr std::string_view kExpireSql =
     "UPDATE sandboxes SET status = 'pending_deletion', deletion_requested_at = ?2, next_attempt_at = NULL, "
     "updated_at = ?2, version = version + 1 "
     "WHERE +status = 'allocated' AND sandbox_id IN (SELECT sandbox_id FROM sandboxes INDEXED BY "
-    "sandboxes_allocated_at WHERE status = 'allocated' AND allocated_at <= ?1 ORDER BY allocated_at LIMIT ?3) RETURNING sandbox_id";
+    "sandboxes_allocated_at WHERE status = 'allocated' AND allocated_at <= ?1 ORDER BY allocated_at LIMIT "
+    "?3) RETURNING sandbox_id";
 
 // Claimable returned sandboxes, oldest request first. ?1 now, ?2 limit.
 inline constexpr std::string_view kClaimablePendingSql =
-    "SELECT sandbox_id FROM sandboxes INDEXED BY sandboxes_pending_requested WHERE status = 'pending_deletion' "
+    "SELECT sandbox_id FROM sandboxes INDEXED BY sandboxes_pending_requested WHERE status = "
+    "'pending_deletion' "
     "AND (next_attempt_at IS NULL OR next_attempt_at <= ?1) AND claim_until <= ?1 "
     "ORDER BY deletion_requested_at LIMIT ?2";
 
@@ -61,7 +63,8 @@ inline constexpr std::string_view kRemoveStaleSql =
     "DELETE FROM sandboxes INDEXED BY sandboxes_stale_since WHERE status = 'stale' AND stale_since < ?1 "
     "RETURNING sandbox_id";
 
-inline constexpr std::string_view kBulkRemoveSql = "DELETE FROM sandboxes WHERE status = ?1 RETURNING sandbox_id";
+inline constexpr std::string_view kBulkRemoveSql =
+    "DELETE FROM sandboxes WHERE status = ?1 RETURNING sandbox_id";
 
 inline constexpr std::string_view kInsertRemovalEventSql =
     "INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor, reason) "
@@ -87,7 +90,8 @@ inline constexpr std::string_view kStartJobSql =
 
 // ?1 job, ?2 holder, ?3 now, ?4 ok, ?5 result.
 inline constexpr std::string_view kFinishJobSql =
-    "UPDATE job_state SET holder = '', lease_until = 0, last_finished_at = ?3, last_ok = ?4, last_result = ?5, "
+    "UPDATE job_state SET holder = '', lease_until = 0, last_finished_at = ?3, last_ok = ?4, last_result = "
+    "?5, "
     "updated_at = ?3 WHERE job = ?1 AND holder = ?2";
 
 inline constexpr std::string_view kPauseJobSql =

@@ -17,7 +17,7 @@
 namespace broker::testing {
 
 class FakeProvider final : public Provider {
-public:
+  public:
     // Adds accounts `<prefix>00000`... with csp ids `first_id`...
     void add_accounts(int count, int first_id = 100000, const std::string& prefix = "sbx-") {
         std::lock_guard lock(mutex_);
@@ -127,7 +127,7 @@ public:
         return accounts_.size();
     }
 
-private:
+  private:
     bool remove_locked(const std::string& external_id) {
         for (auto it = accounts_.begin(); it != accounts_.end(); ++it) {
             if (it->second.external_id == external_id) {
@@ -152,7 +152,7 @@ private:
 };
 
 class FakeCleaner final : public ServiceCleaner {
-public:
+  public:
     explicit FakeCleaner(CleanupOutcome outcome = CleanupOutcome::cleaned, int services = 1)
         : outcome_(outcome), services_(services) {}
     CleanupResult cleanup(const std::string& external_id) override {
@@ -169,7 +169,7 @@ public:
         return calls_;
     }
 
-private:
+  private:
     mutable std::mutex mutex_;
     CleanupOutcome outcome_;
     int services_;

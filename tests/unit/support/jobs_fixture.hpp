@@ -32,7 +32,7 @@ bool eventually(Pred done, std::chrono::milliseconds limit = std::chrono::second
 }
 
 class JobsTest : public ::testing::Test {
-protected:
+  protected:
     static constexpr UnixSeconds kStart = 1'700'000'000;
 
     void SetUp() override {
