@@ -1,0 +1,26 @@
+// The Store operations as SQL on one PostgreSQL connection. Each runs its own transaction
+// (most are a single statement), so callers only supply a healthy connection.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+
+#include <pqxx/connection>
+
+#include "store/lifecycle_store.hpp"
+#include "store/store.hpp"
+
+namespace broker::pg {
+
+AllocateResult allocate(pqxx::connection& conn, const AllocateRequest& request);
+MarkResult mark_for_deletion(pqxx::connection& conn, const MarkForDeletionRequest& request);
+UpsertSummary upsert_provider_sandboxes(pqxx::connection& conn, std::span<const ProviderSandbox> sandboxes,
+                                        UnixSeconds now);
+SyncSummary sync_pool(pqxx::connection& conn, std::span<const ProviderSandbox> listed, UnixSeconds now);
+
+std::optional<Sandbox> find_sandbox(pqxx::connection& conn, const std::string& sandbox_id);
+StatusCounts count_by_status(pqxx::connection& conn);
+ListPage list_sandboxes(pqxx::connection& conn, const ListQuery& query);
+
+}  // namespace broker::pg
