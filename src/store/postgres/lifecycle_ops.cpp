@@ -3,6 +3,8 @@
 
 #include <pqxx/pqxx>
 
+#include <stdexcept>
+
 #include "store/postgres/pg_sql.hpp"
 
 namespace broker::pg {
@@ -58,6 +60,8 @@ std::int64_t remove_stale(pqxx::connection& conn, UnixSeconds stale_before, Unix
 }
 
 std::int64_t bulk_remove(pqxx::connection& conn, SandboxStatus status, UnixSeconds now, const std::string& actor) {
+    // A participant's sandbox must never vanish under them; the admin API refuses it first.
+    if (status == SandboxStatus::allocated) throw std::invalid_argument("bulk_remove refuses allocated sandboxes");
     pqxx::nontransaction tx(conn);
     return tx.exec_prepared1(stmt::kBulkRemove, std::string(to_string(status)), now, actor)[0].as<std::int64_t>();
 }

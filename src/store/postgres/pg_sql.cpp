@@ -92,32 +92,39 @@ constexpr const char* kExpireSql =
     "WITH due AS (SELECT sandbox_id FROM sandboxes WHERE status = 'allocated' AND allocated_at <= $2 "
     "  ORDER BY allocated_at, sandbox_id LIMIT $3 FOR UPDATE SKIP LOCKED), "
     "moved AS (UPDATE sandboxes s SET status = 'pending_deletion', deletion_requested_at = $1, "
-    "  version = s.version + 1, updated_at = $1 FROM due "
+    "  next_deletion_at = NULL, version = s.version + 1, updated_at = $1 FROM due "
     "  WHERE s.sandbox_id = due.sandbox_id AND s.status = 'allocated' AND s.allocated_at <= $2 RETURNING s.*), "
     "events AS (INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor, reason) "
-    "  SELECT sandbox_id, $1, 'allocated', 'pending_deletion', 'auto_expiry', 'lease expired' FROM moved) "
+    "  SELECT sandbox_id, $1, 'allocated', 'pending_deletion', 'auto_expiry', 'lease expired (lab duration + grace)' FROM moved) "
     "SELECT " COLS " FROM moved ORDER BY allocated_at, sandbox_id";
 
-// $1 worker, $2 now, $3 lease until, $4 limit. Claims are bookkeeping of the cleanup job,
-// not transitions: status and version stay.
+// $1 worker, $2 now, $3 lease until, $4 limit. Returned sandboxes first (oldest request
+// first); failed ones whose slow retry is due fill what is left (longest waiting first).
+// Each side is an index range of its own partial index, locked with SKIP LOCKED so two
+// claimers never wait for or share a row.
 constexpr const char* kClaimSql =
-    "WITH due AS (SELECT sandbox_id FROM sandboxes WHERE status IN ('pending_deletion', 'deletion_failed') "
-    "  AND next_deletion_at <= $2 AND deletion_claim_until <= $2 "
-    "  ORDER BY deletion_requested_at, sandbox_id LIMIT $4 FOR UPDATE SKIP LOCKED), "
-    "claimed AS (UPDATE sandboxes s SET deletion_claimed_by = $1, deletion_claim_until = $3 FROM due "
-    "  WHERE s.sandbox_id = due.sandbox_id AND s.status IN ('pending_deletion', 'deletion_failed') "
-    "  RETURNING s.*) "
-    "SELECT " COLS " FROM claimed ORDER BY deletion_requested_at, sandbox_id";
+    "WITH pending AS (SELECT sandbox_id, 0 AS kind, deletion_requested_at AS due_at FROM sandboxes "
+    "  WHERE status = 'pending_deletion' AND (next_deletion_at IS NULL OR next_deletion_at <= $2) "
+    "  AND deletion_claim_until <= $2 ORDER BY deletion_requested_at, sandbox_id LIMIT $4 FOR UPDATE SKIP LOCKED), "
+    "failed AS (SELECT sandbox_id, 1 AS kind, next_deletion_at AS due_at FROM sandboxes "
+    "  WHERE status = 'deletion_failed' AND next_deletion_at <= $2 AND deletion_claim_until <= $2 "
+    "  ORDER BY next_deletion_at, sandbox_id LIMIT $4 FOR UPDATE SKIP LOCKED), "
+    "due AS (SELECT * FROM pending UNION ALL SELECT * FROM failed ORDER BY kind, due_at, sandbox_id LIMIT $4), "
+    "claimed AS (UPDATE sandboxes s SET deletion_claimed_by = $1, deletion_claim_until = $3, updated_at = $2, "
+    "  version = s.version + 1 FROM due WHERE s.sandbox_id = due.sandbox_id "
+    "  AND s.status IN ('pending_deletion', 'deletion_failed') RETURNING s.*, due.kind, due.due_at) "
+    "SELECT " COLS " FROM claimed ORDER BY kind, due_at, sandbox_id";
 
 // $1 id, $2 actor, $3 now. Result: one row when the sandbox moved to deleted.
 constexpr const char* kRecordDeletedSql =
     "WITH old AS (SELECT sandbox_id, status FROM sandboxes WHERE sandbox_id = $1 "
     "  AND status IN ('pending_deletion', 'deletion_failed') FOR UPDATE), "
     "moved AS (UPDATE sandboxes s SET status = 'deleted', deletion_claimed_by = '', deletion_claim_until = 0, "
+    "  next_deletion_at = NULL, last_deletion_error = '', "
     "  version = s.version + 1, updated_at = $3 FROM old WHERE s.sandbox_id = old.sandbox_id "
     "  RETURNING s.sandbox_id, old.status AS from_status), "
     "event AS (INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor, reason) "
-    "  SELECT sandbox_id, $3::bigint, from_status, 'deleted', $2::text, 'deleted at provider' FROM moved) "
+    "  SELECT sandbox_id, $3::bigint, from_status, 'deleted', $2::text, 'gone at the provider' FROM moved) "
     "SELECT sandbox_id FROM moved";
 
 // $1 id, $2 worker, $3 now, $4 next attempt at, $5 max attempts, $6 reason.
@@ -128,23 +135,25 @@ constexpr const char* kRecordFailureSql =
     "  status = CASE WHEN old.deletion_retry_count + 1 >= $5 THEN 'deletion_failed' ELSE old.status END, "
     "  next_deletion_at = $4, deletion_claimed_by = '', deletion_claim_until = 0, last_deletion_error = $6, "
     "  version = s.version + 1, updated_at = $3 FROM old WHERE s.sandbox_id = old.sandbox_id "
-    "  RETURNING s.sandbox_id, old.status AS from_status, s.status AS to_status), "
+    "  RETURNING s.sandbox_id, old.status AS from_status, s.status AS to_status, s.deletion_retry_count), "
     "event AS (INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor, reason) "
-    "  SELECT sandbox_id, $3, from_status, to_status, $2, $6 FROM moved WHERE from_status <> to_status) "
+    "  SELECT sandbox_id, $3, from_status, to_status, 'cleanup', "
+    "  'attempt ' || deletion_retry_count || ' failed (' || $2 || '): ' || $6 FROM moved "
+    "  WHERE from_status <> to_status) "
     "SELECT sandbox_id FROM moved";
 
 // $1 stale before, $2 now, $3 actor.
 constexpr const char* kRemoveStaleSql =
     "WITH gone AS (DELETE FROM sandboxes WHERE status = 'stale' AND stale_since < $1 RETURNING sandbox_id), "
     "events AS (INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor, reason) "
-    "  SELECT sandbox_id, $2::bigint, 'stale', NULL, $3::text, 'stale past grace period' FROM gone) "
+    "  SELECT sandbox_id, $2::bigint, 'stale', NULL, $3::text, 'stale past the grace period' FROM gone) "
     "SELECT count(*) FROM gone";
 
 // $1 status, $2 now, $3 actor.
 constexpr const char* kBulkRemoveSql =
     "WITH gone AS (DELETE FROM sandboxes WHERE status = $1 RETURNING sandbox_id, status), "
     "events AS (INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor, reason) "
-    "  SELECT sandbox_id, $2::bigint, status, NULL, $3::text, 'bulk removal' FROM gone) "
+    "  SELECT sandbox_id, $2::bigint, status, NULL, $3::text, 'bulk remove' FROM gone) "
     "SELECT count(*) FROM gone";
 
 #define JOB_COLS                                                                                        \
@@ -158,7 +167,7 @@ constexpr const char* kStartJobSql =
     "VALUES ($1, $2, $3::bigint + $5::bigint, $3, $3::bigint + $4::bigint) "
     "ON CONFLICT (job) DO UPDATE SET holder = EXCLUDED.holder, lease_until = EXCLUDED.lease_until, "
     "  last_started_at = EXCLUDED.last_started_at, next_run_at = EXCLUDED.next_run_at, run_requested = false "
-    "WHERE NOT j.paused AND (j.holder = '' OR j.holder = $2 OR j.lease_until <= $3) "
+    "WHERE NOT j.paused AND (j.holder = '' OR j.lease_until <= $3) "
     "  AND (j.next_run_at <= $3 OR j.run_requested) "
     "RETURNING job";
 

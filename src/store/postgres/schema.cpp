@@ -40,7 +40,7 @@ CREATE TABLE sandboxes (
     -- The cleanup job's claim and retry schedule (bookkeeping, not part of the Sandbox).
     deletion_claimed_by   text   NOT NULL DEFAULT '',
     deletion_claim_until  bigint NOT NULL DEFAULT 0,
-    next_deletion_at      bigint NOT NULL DEFAULT 0,
+    next_deletion_at      bigint,
     last_deletion_error   text   NOT NULL DEFAULT ''
 );
 
@@ -53,9 +53,14 @@ CREATE UNIQUE INDEX sandboxes_allocated_key ON sandboxes (idempotency_key) WHERE
 -- The expiry job: oldest allocations first.
 CREATE INDEX sandboxes_allocated_at ON sandboxes (allocated_at) WHERE status = 'allocated';
 
--- The cleanup job: sandboxes due for deletion, oldest request first.
-CREATE INDEX sandboxes_deletion_due ON sandboxes (deletion_requested_at, sandbox_id)
-    WHERE status IN ('pending_deletion', 'deletion_failed');
+-- The cleanup job: returned sandboxes oldest request first; failed ones whose retry is due.
+CREATE INDEX sandboxes_pending_requested ON sandboxes (deletion_requested_at, sandbox_id)
+    WHERE status = 'pending_deletion';
+CREATE INDEX sandboxes_failed_next_attempt ON sandboxes (next_deletion_at, sandbox_id)
+    WHERE status = 'deletion_failed';
+
+-- Stale removal: stale longer than the grace period.
+CREATE INDEX sandboxes_stale_since ON sandboxes (stale_since) WHERE status = 'stale';
 
 -- No foreign key to sandboxes on purpose: the history outlives rows removed from the pool.
 CREATE TABLE sandbox_events (
