@@ -12,17 +12,24 @@ namespace broker::pg {
 namespace {
 
 // libpq takes either a URI or keyword=value pairs; the store is configured with a URI, so
-// the connect timeout is added as a URI parameter unless the URL sets one itself.
-std::string with_connect_timeout(const std::string& url, int seconds) {
-    if (url.find("connect_timeout=") != std::string::npos) return url;
-    const char separator = url.find('?') == std::string::npos ? '?' : '&';
-    return url + separator + "connect_timeout=" + std::to_string(seconds);
+// the connect timeout and application name are added as URI parameters unless the URL sets
+// them itself.
+std::string conninfo_of(const PostgresOptions& options) {
+    std::string url = options.url;
+    const auto add = [&](const std::string& key, const std::string& value) {
+        if (value.empty() || url.find(key + "=") != std::string::npos) return;
+        url += url.find('?') == std::string::npos ? '?' : '&';
+        url += key + "=" + value;
+    };
+    add("connect_timeout", std::to_string(options.connect_timeout_sec));
+    add("application_name", options.application_name);
+    return url;
 }
 
 }  // namespace
 
 ConnectionPool::ConnectionPool(PostgresOptions options)
-    : options_(std::move(options)), conninfo_(with_connect_timeout(options_.url, options_.connect_timeout_sec)) {}
+    : options_(std::move(options)), conninfo_(conninfo_of(options_)) {}
 
 ConnectionPool::~ConnectionPool() = default;
 

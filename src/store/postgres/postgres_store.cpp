@@ -45,7 +45,8 @@ auto PostgresStore::run(const char* what, Fn&& fn) {
     }
 }
 
-PostgresStore::PostgresStore(PostgresOptions options) : pool_(std::move(options)) {}
+PostgresStore::PostgresStore(PostgresOptions options)
+    : bulk_timeout_ms_(options.bulk_statement_timeout_ms), pool_(std::move(options)) {}
 
 PostgresStore::~PostgresStore() = default;
 
@@ -67,7 +68,9 @@ MarkResult PostgresStore::mark_for_deletion(const MarkForDeletionRequest& reques
 
 UpsertSummary PostgresStore::upsert_provider_sandboxes(std::span<const ProviderSandbox> sandboxes,
                                                        UnixSeconds now) {
-    return run("upsert", [&](pqxx::connection& c) { return pg::upsert_provider_sandboxes(c, sandboxes, now); });
+    return run("upsert", [&](pqxx::connection& c) {
+        return pg::upsert_provider_sandboxes(c, sandboxes, now, bulk_timeout_ms_);
+    });
 }
 
 StatusCounts PostgresStore::count_by_status() {
@@ -86,7 +89,7 @@ void PostgresStore::ping() {
 }
 
 SyncSummary PostgresStore::sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) {
-    return run("sync", [&](pqxx::connection& c) { return pg::sync_pool(c, listed, now); });
+    return run("sync", [&](pqxx::connection& c) { return pg::sync_pool(c, listed, now, bulk_timeout_ms_); });
 }
 
 std::vector<Sandbox> PostgresStore::expire_allocations(UnixSeconds now, const LeasePolicy& lease, int limit) {

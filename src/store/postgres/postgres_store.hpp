@@ -62,6 +62,7 @@ private:
     template <class Fn>
     auto run(const char* what, Fn&& fn);
 
+    const int bulk_timeout_ms_;
     pg::ConnectionPool pool_;
 };
 

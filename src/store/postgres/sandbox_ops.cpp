@@ -111,16 +111,19 @@ UpsertSummary run_upsert(pqxx::transaction_base& tx, std::span<const ProviderSan
 }  // namespace
 
 UpsertSummary upsert_provider_sandboxes(pqxx::connection& conn, std::span<const ProviderSandbox> sandboxes,
-                                        UnixSeconds now) {
+                                        UnixSeconds now, int timeout_ms) {
     if (sandboxes.empty()) return {};
     pqxx::work tx(conn);
+    tx.exec("SET LOCAL statement_timeout = " + std::to_string(timeout_ms));
     auto summary = run_upsert(tx, sandboxes, now);
     tx.commit();
     return summary;
 }
 
-SyncSummary sync_pool(pqxx::connection& conn, std::span<const ProviderSandbox> listed, UnixSeconds now) {
+SyncSummary sync_pool(pqxx::connection& conn, std::span<const ProviderSandbox> listed, UnixSeconds now,
+                      int timeout_ms) {
     pqxx::work tx(conn);
+    tx.exec("SET LOCAL statement_timeout = " + std::to_string(timeout_ms));
     SyncSummary summary;
     if (!listed.empty()) summary.upsert = run_upsert(tx, listed, now);
     summary.marked_stale =

@@ -15,9 +15,11 @@ namespace broker::pg {
 
 AllocateResult allocate(pqxx::connection& conn, const AllocateRequest& request);
 MarkResult mark_for_deletion(pqxx::connection& conn, const MarkForDeletionRequest& request);
+// The provider-list writes get `timeout_ms` instead of the per-request statement timeout.
 UpsertSummary upsert_provider_sandboxes(pqxx::connection& conn, std::span<const ProviderSandbox> sandboxes,
-                                        UnixSeconds now);
-SyncSummary sync_pool(pqxx::connection& conn, std::span<const ProviderSandbox> listed, UnixSeconds now);
+                                        UnixSeconds now, int timeout_ms);
+SyncSummary sync_pool(pqxx::connection& conn, std::span<const ProviderSandbox> listed, UnixSeconds now,
+                      int timeout_ms);
 
 std::optional<Sandbox> find_sandbox(pqxx::connection& conn, const std::string& sandbox_id);
 StatusCounts count_by_status(pqxx::connection& conn);
