@@ -42,6 +42,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(
 api_token=bench-api-token-$RANDOM$RANDOM
 admin_token=bench-admin-token-$RANDOM$RANDOM
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== pool: $pool_size sandboxes"
 "$loadgen_bin" --make-pool "$pool_size" --out "$work/pool.json"
 
@@ -104,6 +105,8 @@ done
 echo
 echo "== summary ($runs runs, ${phase_sec}s per phase, pool $pool_size, $(nproc) cores shared by broker and loadgen;"
 echo "   loadgen uses $loadgen_threads thread(s), the broker its defaults; durable SQLite store on $(df -P "$work" | awk 'NR==2 {print $1}'))"
+# Other work on the machine skews every figure, tail latency most: say how busy it was.
+echo "   load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) (above $(nproc): other processes competed)"
 printf '%-6s %12s %12s %8s %10s %10s %12s %10s %10s %7s %7s %5s\n' run healthz/s alloc@50/s ratio p50@50ms p99@50ms \
     alloc@200/s p50@200ms p99@200ms non2xx errors dups
 for i in $(seq 0 $((runs - 1))); do

@@ -3,12 +3,12 @@
 //   serve    HTTP API only
 //   migrate  create or upgrade the store's schema
 //   import   load a provider account list (CSP format) as available sandboxes
+//   csp-sim  a local stand-in for the provider, with fault injection (demo and tests only)
 // Exit codes: 0 success, 2 bad usage or configuration (message names the problem), 1 runtime failure.
 #include <signal.h>
-
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -31,6 +31,7 @@
 #include "http/server.hpp"
 #include "obs/log.hpp"
 #include "provider/csp_accounts.hpp"
+#include "provider/sim/csp_sim.hpp"
 #include "runtime/blocking_pool.hpp"
 #include "service/allocation_service.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -44,7 +45,7 @@ constexpr int kExitUsage = 2;
 
 // Bad input from the operator (a file that is not a CSP list, ...): exit 2 like a ConfigError.
 class UsageError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -105,10 +106,10 @@ int import_command(const CommonFlags& flags, const std::string& file) {
     store->migrate();
     SystemClock clock;
     const UpsertSummary summary = store->upsert_provider_sandboxes(accounts.sandboxes, clock.now());
-    std::cout << "imported " << accounts.sandboxes.size() << " sandboxes from " << file << ": " << summary.inserted
-              << " new, " << summary.revived << " revived, " << summary.refreshed << " refreshed, " << summary.skipped
-              << " skipped (held or deleting), " << accounts.ignored << " entries ignored (not active sandboxes)"
-              << std::endl;
+    std::cout << "imported " << accounts.sandboxes.size() << " sandboxes from " << file << ": "
+              << summary.inserted << " new, " << summary.revived << " revived, " << summary.refreshed
+              << " refreshed, " << summary.skipped << " skipped (held or deleting), " << accounts.ignored
+              << " entries ignored (not active sandboxes)" << std::endl;
     return 0;
 }
 
@@ -167,7 +168,8 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
 
 void add_common_flags(CLI::App& command, CommonFlags& flags, bool with_listen) {
     if (with_listen) {
-        command.add_option("--listen", flags.listen, "HOST:PORT to listen on (env BROKER_LISTEN; port 0: any free port)");
+        command.add_option("--listen", flags.listen,
+                           "HOST:PORT to listen on (env BROKER_LISTEN; port 0: any free port)");
     }
     command.add_option("--store", flags.store, "store URL, e.g. sqlite:data/broker.db (env BROKER_STORE)");
     command.add_option("--env-file", flags.env_file, "KEY=VALUE file read beneath the environment")
@@ -183,13 +185,17 @@ int run_main(int argc, char** argv) {
     std::string import_file;
     auto* run = app.add_subcommand("run", "API and background jobs in one process, on the embedded store");
     add_common_flags(*run, run_flags, true);
-    auto* serve = app.add_subcommand("serve", "HTTP API only (stateless; run several behind a load balancer)");
+    auto* serve =
+        app.add_subcommand("serve", "HTTP API only (stateless; run several behind a load balancer)");
     add_common_flags(*serve, serve_flags, true);
     auto* migrate = app.add_subcommand("migrate", "create or upgrade the store's schema");
     add_common_flags(*migrate, migrate_flags, false);
     auto* import = app.add_subcommand("import", "load a CSP account list (JSON) as available sandboxes");
     import->add_option("FILE", import_file, "the account list, {\"results\": [...]}")->required();
     add_common_flags(*import, import_flags, false);
+    CspSimOptions sim_options;
+    auto* csp_sim = app.add_subcommand("csp-sim", "a local stand-in for the provider API, with fault injection");
+    add_csp_sim_flags(*csp_sim, sim_options);
 
     try {
         app.parse(argc, argv);
@@ -204,6 +210,7 @@ int run_main(int argc, char** argv) {
         if (serve->parsed()) return serve_command(serve_flags, false);
         if (migrate->parsed()) return migrate_command(migrate_flags);
         if (import->parsed()) return import_command(import_flags, import_file);
+        if (csp_sim->parsed()) return run_csp_sim(sim_options);
     } catch (const ConfigError& e) {
         std::cerr << "sandbox-broker: " << e.what() << std::endl;
         return kExitUsage;
@@ -220,4 +227,6 @@ int run_main(int argc, char** argv) {
 }  // namespace
 }  // namespace broker
 
-int main(int argc, char** argv) { return broker::run_main(argc, argv); }
+int main(int argc, char** argv) {
+    return broker::run_main(argc, argv);
+}

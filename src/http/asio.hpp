@@ -3,12 +3,14 @@
 // Beast includes this header instead of Boost's directly.
 #pragma once
 
+// clang-format off
 #include <string_view>
 #include <utility>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+// clang-format on
 
 namespace broker {
 
@@ -21,7 +23,11 @@ using Request = bhttp::request<bhttp::string_body>;
 using Response = bhttp::response<bhttp::string_body>;
 
 // Beast 1.74 speaks boost::string_view; these convert without copying.
-inline std::string_view to_std(beast::string_view s) { return {s.data(), s.size()}; }
-inline beast::string_view to_beast(std::string_view s) { return {s.data(), s.size()}; }
+inline std::string_view to_std(beast::string_view s) {
+    return {s.data(), s.size()};
+}
+inline beast::string_view to_beast(std::string_view s) {
+    return {s.data(), s.size()};
+}
 
 }  // namespace broker

@@ -8,7 +8,9 @@
 namespace broker {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t'; }
+bool is_space(char c) {
+    return c == ' ' || c == '\t';
+}
 
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
@@ -26,7 +28,8 @@ std::optional<std::string_view> parse_bearer(std::string_view value) {
     while (!value.empty() && is_space(value.front())) value.remove_prefix(1);
     while (!value.empty() && is_space(value.back())) value.remove_suffix(1);
     constexpr std::string_view kScheme = "bearer";
-    if (value.size() <= kScheme.size() || !iequals(value.substr(0, kScheme.size()), kScheme)) return std::nullopt;
+    if (value.size() <= kScheme.size() || !iequals(value.substr(0, kScheme.size()), kScheme))
+        return std::nullopt;
     value.remove_prefix(kScheme.size());
     if (!is_space(value.front())) return std::nullopt;  // "Bearerxyz"
     while (!value.empty() && is_space(value.front())) value.remove_prefix(1);
@@ -40,7 +43,8 @@ std::optional<std::string_view> parse_bearer(std::string_view value) {
 Authenticator::Digest Authenticator::digest(std::string_view text) {
     Digest out{};
     unsigned int size = 0;
-    if (EVP_Digest(text.data(), text.size(), out.data(), &size, EVP_sha256(), nullptr) != 1 || size != out.size()) {
+    if (EVP_Digest(text.data(), text.size(), out.data(), &size, EVP_sha256(), nullptr) != 1 ||
+        size != out.size()) {
         throw std::runtime_error("SHA-256 failed");
     }
     return out;

@@ -20,7 +20,7 @@ std::optional<std::string_view> parse_bearer(std::string_view header_value);
 bool constant_time_equal(std::string_view a, std::string_view b);
 
 class Authenticator {
-public:
+  public:
     // An empty token matches nothing (so an unset admin token cannot be guessed as "").
     Authenticator(std::string_view api_token, std::string_view admin_token);
 
@@ -31,7 +31,7 @@ public:
     // SHA-256 of the text.
     static Digest digest(std::string_view text);
 
-private:
+  private:
     std::optional<Digest> api_;
     std::optional<Digest> admin_;
 };

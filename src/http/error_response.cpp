@@ -8,21 +8,32 @@ bhttp::status http_status(ErrorCode code) {
     using S = bhttp::status;
     switch (code) {
         case ErrorCode::missing_sandbox_id:
-        case ErrorCode::invalid_request: return S::bad_request;
-        case ErrorCode::unauthorized: return S::unauthorized;
+        case ErrorCode::invalid_request:
+            return S::bad_request;
+        case ErrorCode::unauthorized:
+            return S::unauthorized;
         case ErrorCode::forbidden:
         case ErrorCode::not_sandbox_owner:
-        case ErrorCode::allocation_expired: return S::forbidden;
+        case ErrorCode::allocation_expired:
+            return S::forbidden;
         case ErrorCode::sandbox_not_found:
-        case ErrorCode::route_not_found: return S::not_found;
-        case ErrorCode::method_not_allowed: return S::method_not_allowed;
+        case ErrorCode::route_not_found:
+            return S::not_found;
+        case ErrorCode::method_not_allowed:
+            return S::method_not_allowed;
         case ErrorCode::no_sandboxes_available:
-        case ErrorCode::idempotency_key_conflict: return S::conflict;
-        case ErrorCode::payload_too_large: return S::payload_too_large;
-        case ErrorCode::headers_too_large: return S::request_header_fields_too_large;
-        case ErrorCode::rate_limit_exceeded: return S::too_many_requests;
-        case ErrorCode::service_unavailable: return S::service_unavailable;
-        case ErrorCode::internal: return S::internal_server_error;
+        case ErrorCode::idempotency_key_conflict:
+            return S::conflict;
+        case ErrorCode::payload_too_large:
+            return S::payload_too_large;
+        case ErrorCode::headers_too_large:
+            return S::request_header_fields_too_large;
+        case ErrorCode::rate_limit_exceeded:
+            return S::too_many_requests;
+        case ErrorCode::service_unavailable:
+            return S::service_unavailable;
+        case ErrorCode::internal:
+            return S::internal_server_error;
     }
     return S::internal_server_error;
 }
@@ -32,7 +43,8 @@ std::string error_body(ErrorCode code, std::string_view message, std::string_vie
     const std::string name(code_name(code));
     nlohmann::json error = {{"code", name}, {"message", message}, {"request_id", request_id}};
     if (retry_after) error["retry_after"] = retry_after->count();
-    const nlohmann::json body = {{"error", std::move(error)}, {"detail", {{"code", name}, {"message", message}}}};
+    const nlohmann::json body = {{"error", std::move(error)},
+                                 {"detail", {{"code", name}, {"message", message}}}};
     // Replace invalid UTF-8 (a hostile header echoed in a message) instead of throwing.
     return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -19,7 +19,7 @@ namespace offload_detail {
 // Owns the coroutine's completion handler while fn runs on a pool thread.
 template <class Handler, class Fn, class T>
 class Job final : public BlockingPool::Job {
-public:
+  public:
     Job(Handler handler, Fn fn) : handler_(std::move(handler)), fn_(std::move(fn)) {}
 
     void run() noexcept override {
@@ -40,19 +40,20 @@ public:
     void complete(std::exception_ptr error, Result&&... result) {
         auto executor = asio::get_associated_executor(handler_);
         if constexpr (std::is_void_v<T>) {
-            asio::post(executor, [handler = std::move(handler_), error]() mutable { std::move(handler)(error); });
+            asio::post(executor,
+                       [handler = std::move(handler_), error]() mutable { std::move(handler)(error); });
         } else if constexpr (sizeof...(Result) == 0) {
-            asio::post(executor, [handler = std::move(handler_), error]() mutable {
-                std::move(handler)(error, T{});
-            });
+            asio::post(executor,
+                       [handler = std::move(handler_), error]() mutable { std::move(handler)(error, T{}); });
         } else {
-            asio::post(executor, [handler = std::move(handler_), error, value = T(std::forward<Result>(result)...)]() mutable {
+            asio::post(executor, [handler = std::move(handler_), error,
+                                  value = T(std::forward<Result>(result)...)]() mutable {
                 std::move(handler)(error, std::move(value));
             });
         }
     }
 
-private:
+  private:
     Handler handler_;
     Fn fn_;
 };

@@ -50,8 +50,10 @@ asio::awaitable<Response> Pipeline::handle(RequestContext& ctx) const {
 asio::awaitable<Response> Pipeline::dispatch(RequestContext& ctx) const {
     const RouteMatch match = router_.match(ctx.request.method(), ctx.path, ctx.params);
     if (!match.route) {
-        if (!match.path_known) co_return error_response(ErrorCode::route_not_found, "no such path", ctx.request_id);
-        Response res = error_response(ErrorCode::method_not_allowed, "method not allowed on this path", ctx.request_id);
+        if (!match.path_known)
+            co_return error_response(ErrorCode::route_not_found, "no such path", ctx.request_id);
+        Response res =
+            error_response(ErrorCode::method_not_allowed, "method not allowed on this path", ctx.request_id);
         res.set(bhttp::field::allow, match.allow);
         co_return res;
     }
@@ -60,10 +62,12 @@ asio::awaitable<Response> Pipeline::dispatch(RequestContext& ctx) const {
     if (match.route->access != Access::open) {
         ctx.role = auth_.authenticate(to_std(ctx.request[bhttp::field::authorization]));
         if (ctx.role == Role::none) {
-            co_return error_response(ErrorCode::unauthorized, "missing or invalid bearer token", ctx.request_id);
+            co_return error_response(ErrorCode::unauthorized, "missing or invalid bearer token",
+                                     ctx.request_id);
         }
         if (match.route->access == Access::admin && ctx.role != Role::admin) {
-            co_return error_response(ErrorCode::forbidden, "this route needs the admin token", ctx.request_id);
+            co_return error_response(ErrorCode::forbidden, "this route needs the admin token",
+                                     ctx.request_id);
         }
     }
 
@@ -90,8 +94,8 @@ Response Pipeline::failure_response(const RequestContext& ctx, std::exception_pt
                               ctx.request_id, kStoreRetryAfter);
     } catch (const std::exception& e) {
         spdlog::error("unhandled exception in {} {}: {} id={}", to_std(ctx.request.method_string()),
-                      ctx.route ? std::string_view(ctx.route->path_template) : ctx.path.substr(0, 200), e.what(),
-                      ctx.request_id);
+                      ctx.route ? std::string_view(ctx.route->path_template) : ctx.path.substr(0, 200),
+                      e.what(), ctx.request_id);
     } catch (...) {
         spdlog::error("unhandled non-standard exception id={}", ctx.request_id);
     }

@@ -17,7 +17,7 @@
 namespace broker {
 
 class Pipeline {
-public:
+  public:
     Pipeline(const Router& router, const Authenticator& auth) : router_(router), auth_(auth) {}
 
     // Adds a middleware; hooks run in the order added. Add everything before serving.
@@ -30,7 +30,7 @@ public:
     // same envelope and headers as every other answer. ctx.request may be empty.
     Response reject(RequestContext& ctx, ErrorCode code, std::string_view message) const;
 
-private:
+  private:
     asio::awaitable<Response> dispatch(RequestContext& ctx) const;
     Response failure_response(const RequestContext& ctx, std::exception_ptr failure) const;
     void finish(const RequestContext& ctx, Response& res) const;

@@ -20,7 +20,7 @@ enum class Role { none, participant, admin };
 
 // Path parameters of the matched template, e.g. {"id", "2009521"}; views into the target.
 class PathParams {
-public:
+  public:
     static constexpr std::size_t kMax = 4;
 
     bool add(std::string_view name, std::string_view value) {
@@ -38,7 +38,7 @@ public:
     std::size_t size() const { return size_; }
     void clear() { size_ = 0; }
 
-private:
+  private:
     std::array<std::pair<std::string_view, std::string_view>, kMax> items_{};
     std::size_t size_ = 0;
 };
@@ -47,13 +47,13 @@ struct RequestContext {
     explicit RequestContext(const Request& r) : request(r) {}
 
     const Request& request;
-    std::string request_id;         // echoed from X-Request-ID when sane, else generated
-    std::string_view path;          // target without the query string
-    std::string_view query;         // after '?', without it
-    const Route* route = nullptr;   // the matched route; null for 404 / 405 / rejected requests
+    std::string request_id;        // echoed from X-Request-ID when sane, else generated
+    std::string_view path;         // target without the query string
+    std::string_view query;        // after '?', without it
+    const Route* route = nullptr;  // the matched route; null for 404 / 405 / rejected requests
     PathParams params;
-    Role role = Role::none;         // set by authentication for protected routes
-    asio::ip::address remote;       // peer address of the connection
+    Role role = Role::none;    // set by authentication for protected routes
+    asio::ip::address remote;  // peer address of the connection
     std::chrono::steady_clock::time_point started{};
 };
 

@@ -23,8 +23,8 @@ std::uint64_t next_random() {
 bool is_sane_request_id(std::string_view id) {
     if (id.empty() || id.size() > 128) return false;
     for (char c : id) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                        c == '_' || c == '-';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                        c == '.' || c == '_' || c == '-';
         if (!ok) return false;
     }
     return true;
@@ -35,7 +35,8 @@ std::string new_request_id() {
     std::string id(32, '0');
     for (int half = 0; half < 2; ++half) {
         std::uint64_t bits = next_random();
-        for (int i = 0; i < 16; ++i, bits >>= 4) id[static_cast<std::size_t>(half * 16 + i)] = kHex[bits & 0xf];
+        for (int i = 0; i < 16; ++i, bits >>= 4)
+            id[static_cast<std::size_t>(half * 16 + i)] = kHex[bits & 0xf];
     }
     return id;
 }

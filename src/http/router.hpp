@@ -40,7 +40,7 @@ struct RouteMatch {
 };
 
 class Router {
-public:
+  public:
     // Registers a route; throws std::invalid_argument for a malformed template or a
     // duplicate (method, template). Register everything before serving.
     void add(bhttp::verb method, std::string path_template, Access access, Handler handler);
@@ -51,7 +51,7 @@ public:
     // Every registered route, in registration order (stable addresses).
     const std::deque<Route>& routes() const { return routes_; }
 
-private:
+  private:
     std::deque<Route> routes_;
 };
 

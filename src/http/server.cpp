@@ -68,7 +68,9 @@ HttpServer::HttpServer(ServerOptions options, const Pipeline& pipeline)
       acceptor_strand_(asio::make_strand(ioc_)),
       acceptor_(acceptor_strand_) {}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+    stop();
+}
 
 tcp::endpoint HttpServer::start(const tcp::endpoint& where) {
     acceptor_.open(where.protocol());
@@ -77,7 +79,8 @@ tcp::endpoint HttpServer::start(const tcp::endpoint& where) {
     acceptor_.listen(asio::socket_base::max_listen_connections);
     const tcp::endpoint bound = acceptor_.local_endpoint();
 
-    asio::co_spawn(acceptor_strand_, accept_loop(), [](std::exception_ptr e) { log_escaped(e, "accept loop"); });
+    asio::co_spawn(acceptor_strand_, accept_loop(),
+                   [](std::exception_ptr e) { log_escaped(e, "accept loop"); });
     for (int i = 0; i < options_.threads; ++i) {
         threads_.emplace_back([this] {
             // A handler that throws must not take the process down: log it and keep serving.
@@ -129,8 +132,8 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> connection) 
         if (buffer.size() == 0) {
             // Between requests: wait for the first byte under the idle timeout.
             stream.expires_after(options_.idle_timeout);
-            const std::size_t n = co_await stream.async_read_some(buffer.prepare(kFirstReadBytes),
-                                                                  asio::redirect_error(asio::use_awaitable, ec));
+            const std::size_t n = co_await stream.async_read_some(
+                buffer.prepare(kFirstReadBytes), asio::redirect_error(asio::use_awaitable, ec));
             if (ec) break;
             buffer.commit(n);
         }
@@ -191,7 +194,7 @@ asio::awaitable<void> HttpServer::refuse(Connection& connection, ErrorCode code,
     std::array<char, 4096> sink;
     for (std::size_t drained = 0; drained < kLingerBytes;) {
         drained += co_await connection.stream.async_read_some(asio::buffer(sink),
-                                                               asio::redirect_error(asio::use_awaitable, ec));
+                                                              asio::redirect_error(asio::use_awaitable, ec));
         if (ec) break;
     }
 }
@@ -227,7 +230,8 @@ void HttpServer::stop() {
         }
         connections_drained_.wait_for(lock, options_.shutdown_grace, [this] { return connections_.empty(); });
         if (!connections_.empty()) {
-            spdlog::warn("stopping with {} connection(s) still open after the grace period", connections_.size());
+            spdlog::warn("stopping with {} connection(s) still open after the grace period",
+                         connections_.size());
         }
     }
     work_.reset();
@@ -240,7 +244,8 @@ void HttpServer::stop() {
 
 tcp::endpoint parse_listen_address(const std::string& text) {
     const auto bad = [&](const std::string& why) {
-        return ConfigError("listen address \"" + text + "\" " + why + " (expected HOST:PORT, e.g. 0.0.0.0:8080)");
+        return ConfigError("listen address \"" + text + "\" " + why +
+                           " (expected HOST:PORT, e.g. 0.0.0.0:8080)");
     };
     const auto colon = text.rfind(':');
     if (colon == std::string::npos) throw bad("has no port");
@@ -250,7 +255,8 @@ tcp::endpoint parse_listen_address(const std::string& text) {
     if (host == "localhost") host = "127.0.0.1";
     unsigned port = 0;
     const auto [end, perr] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (port_text.empty() || perr != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
+    if (port_text.empty() || perr != std::errc() || end != port_text.data() + port_text.size() ||
+        port > 65535) {
         throw bad("has an invalid port");
     }
     error_code ec;

@@ -32,7 +32,7 @@ struct ServerOptions {
 };
 
 class HttpServer {
-public:
+  public:
     HttpServer(ServerOptions options, const Pipeline& pipeline);
     ~HttpServer();  // stop()
 
@@ -50,7 +50,7 @@ public:
     // Open connections right now (for tests and diagnostics).
     std::size_t connection_count() const;
 
-private:
+  private:
     struct Connection;
 
     asio::awaitable<void> accept_loop();

@@ -11,7 +11,8 @@ void setup_logging(const std::string& level) {
     const auto parsed = spdlog::level::from_str(level);
     // from_str answers "off" for anything it does not know; only accept "off" when asked for.
     if (parsed == spdlog::level::off && level != "off") {
-        throw ConfigError("LOG_LEVEL=\"" + level + "\" must be one of trace, debug, info, warn, error, critical, off");
+        throw ConfigError("LOG_LEVEL=\"" + level +
+                          "\" must be one of trace, debug, info, warn, error, critical, off");
     }
     auto logger = spdlog::get("broker");
     if (!logger) logger = spdlog::stdout_logger_mt("broker");

@@ -10,7 +10,9 @@ BlockingPool::BlockingPool(int threads, std::size_t queue_max) : queue_max_(queu
     for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { worker(); });
 }
 
-BlockingPool::~BlockingPool() { stop(); }
+BlockingPool::~BlockingPool() {
+    stop();
+}
 
 bool BlockingPool::try_submit(std::unique_ptr<Job>& job) {
     {

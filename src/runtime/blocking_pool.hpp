@@ -16,10 +16,10 @@
 namespace broker {
 
 class BlockingPool {
-public:
+  public:
     // One unit of work. run() must not throw: jobs carry their own failures to their callers.
     class Job {
-    public:
+      public:
         virtual ~Job() = default;
         virtual void run() noexcept = 0;
     };
@@ -49,7 +49,7 @@ public:
     std::size_t thread_count() const { return threads_.size(); }
     std::size_t queue_max() const { return queue_max_; }
 
-private:
+  private:
     template <class Fn>
     struct FnJob final : Job {
         explicit FnJob(Fn f) : fn(std::move(f)) {}

@@ -1,6 +1,8 @@
 // Pool files, broker instances and participant requests shared by the end-to-end tests.
 #include "e2e/broker_fixture.hpp"
 
+#include <gtest/gtest.h>
+
 #include <cstdio>
 #include <fstream>
 #include <latch>
@@ -56,6 +58,16 @@ BrokerInstance::BrokerInstance(const std::vector<PoolEntry>& pool, Environment e
                                  "\n--- stdout ---\n" + result.out + "\n--- stderr ---\n" + result.err);
     }
     start();
+}
+
+BrokerInstance::~BrokerInstance() {
+    if (!process_) return;
+    int status = process_->stop();  // the status it exited with, if it did already
+    if (status != 0) {
+        ADD_FAILURE() << "broker exited with status " << status
+                      << " (expected 0 on SIGTERM)\n--- stderr ---\n"
+                      << process_->err();
+    }
 }
 
 CommandResult BrokerInstance::import(const std::vector<PoolEntry>& pool) {

@@ -40,6 +40,9 @@ Environment serving_env();
 class BrokerInstance {
   public:
     explicit BrokerInstance(const std::vector<PoolEntry>& pool, Environment env = serving_env());
+    // Stops a broker still running; a non-zero exit (a crash on shutdown, a sanitizer
+    // report) fails the current test.
+    ~BrokerInstance();
 
     // What the import run by the constructor printed.
     const CommandResult& initial_import() const { return initial_import_; }

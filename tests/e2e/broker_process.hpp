@@ -101,6 +101,7 @@ class BrokerProcess {
 
     const std::string& host() const { return host_; }
     unsigned short port() const { return port_; }
+    pid_t pid() const { return child_.pid(); }
 
     // SIGTERM and wait; SIGKILL after `grace`. Returns the exit code (negative: a signal).
     int stop(std::chrono::milliseconds grace = std::chrono::seconds(5));

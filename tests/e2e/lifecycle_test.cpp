@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "e2e/broker_fixture.hpp"
@@ -40,6 +41,36 @@ TEST(PoolExhaustionTest, ParticipantsHoldingASandboxStillGetItWhenThePoolIsEmpty
 
     EXPECT_EQ(again.status, 200) << again.body;
     EXPECT_EQ(again.json["sandbox_id"], first.json["sandbox_id"]);
+}
+
+TEST(PoolExhaustionTest, ContendedSmallPoolGivesEachSandboxOnceAndTheRest409) {
+    constexpr int kSandboxes = 10;
+    constexpr int kParticipants = 60;
+    BrokerInstance broker(sandboxes("scarce-", kSandboxes, 605000));
+
+    auto result = burst(broker, kParticipants, [](HttpClient& client, int i) {
+        return allocate(client, unique_participant("scarce-" + std::to_string(i)));
+    });
+
+    std::set<std::string> sandbox_ids;
+    int created = 0;
+    int refused = 0;
+    for (int i = 0; i < kParticipants; ++i) {
+        ASSERT_EQ(result.failures[i], "") << "participant " << i;
+        const auto& response = result.responses[i];
+        if (response.status == 201) {
+            ++created;
+            sandbox_ids.insert(response.json["sandbox_id"].get<std::string>());
+        } else if (response.status == 409 && error_code(response) == "NO_SANDBOXES_AVAILABLE") {
+            ++refused;
+        } else {
+            ADD_FAILURE() << "participant " << i << ": " << response.status << " " << response.body;
+        }
+    }
+    EXPECT_EQ(created, kSandboxes);
+    EXPECT_EQ(refused, kParticipants - kSandboxes);
+    EXPECT_EQ(sandbox_ids.size(), static_cast<std::size_t>(kSandboxes))
+        << "a sandbox went to two participants";
 }
 
 TEST(LeaseExpiryTest, MarkAfterTheLeaseRanOutIs403AllocationExpired) {

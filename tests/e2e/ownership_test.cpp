@@ -96,6 +96,19 @@ TEST_F(OwnershipTest, RepeatedMarkForDeletionAnswersTheSame) {
     EXPECT_EQ(second.json, first.json);
 }
 
+TEST_F(OwnershipTest, OwnerMarkingOnTenConnectionsAtOnceGetsOneAnswer) {
+    auto result = burst(*broker_, 10, [&](HttpClient& client, int) {
+        return mark_for_deletion(client, sandbox_id_, owner_);
+    });
+
+    for (int i = 0; i < 10; ++i) {
+        ASSERT_EQ(result.failures[i], "") << "connection " << i;
+        EXPECT_EQ(result.responses[i].status, 200) << result.responses[i].body;
+        EXPECT_EQ(result.responses[i].json, result.responses[0].json);
+    }
+    EXPECT_EQ(result.responses[0].json["status"], "pending_deletion");
+}
+
 TEST_F(OwnershipTest, MarkedSandboxIsNotHandedOutAgain) {
     ASSERT_EQ(mark_for_deletion(client_, sandbox_id_, owner_).status, 200);
 

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "e2e/broker_fixture.hpp"
+#include "http/asio.hpp"
 
 namespace broker::e2e {
 namespace {
@@ -139,6 +140,36 @@ TEST_F(ProtocolTest, KeepAliveConnectionServesManyRequests) {
         ASSERT_EQ(client_.get("/healthz").status, 200);
         ASSERT_TRUE(client_.connected()) << "the server closed a keep-alive connection after request " << i;
     }
+}
+
+TEST_F(ProtocolTest, WrongMethodOnAKnownPathIs405) {
+    auto response = client_.get("/v1/allocate", participant_headers(unique_participant("method")));
+    expect_error_envelope(response, 405, "METHOD_NOT_ALLOWED");
+}
+
+TEST_F(ProtocolTest, OversizedHeadersAre431AndTheServerKeepsServing) {
+    auto response = client_.post(
+        "/v1/allocate",
+        participant_headers(unique_participant("fat"), {{"X-Padding", std::string(20 * 1024, 'h')}}));
+    expect_error_envelope(response, 431, "HEADERS_TOO_LARGE");
+
+    auto fresh = broker_->client();
+    EXPECT_EQ(fresh.get("/healthz").status, 200);
+}
+
+TEST_F(ProtocolTest, HalfSentRequestDoesNotHoldUpOtherConnections) {
+    // A client that stops in the middle of its headers must cost the server a waiting
+    // read, not a thread the other participants need.
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket stalled(io);
+    stalled.connect({boost::asio::ip::make_address(broker_->process().host()), broker_->process().port()});
+    boost::asio::write(stalled,
+                       boost::asio::buffer(std::string("POST /v1/allocate HTTP/1.1\r\nHost: x\r\n")));
+
+    HttpClient quick(broker_->process().host(), broker_->process().port(), std::chrono::seconds(2));
+    auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(allocate(quick, unique_participant("not-stalled")).status, 201);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
 }
 
 }  // namespace

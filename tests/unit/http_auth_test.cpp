@@ -16,8 +16,8 @@ TEST(ParseBearer, AcceptsTheUsualForms) {
 }
 
 TEST(ParseBearer, RefusesEverythingElse) {
-    for (std::string_view value : {"", "Bearer", "Bearer ", "Bearer    ", "Bearerabc", "Basic abc", "Token abc",
-                                   "abc", "Bearer a b", "Bearer a\x01", "Bear abc"}) {
+    for (std::string_view value : {"", "Bearer", "Bearer ", "Bearer    ", "Bearerabc", "Basic abc",
+                                   "Token abc", "abc", "Bearer a b", "Bearer a\x01", "Bear abc"}) {
         EXPECT_FALSE(parse_bearer(value).has_value()) << '"' << value << '"';
     }
 }

@@ -6,10 +6,12 @@
 namespace broker {
 namespace {
 
-asio::awaitable<Response> nothing(RequestContext&) { co_return Response{}; }
+asio::awaitable<Response> nothing(RequestContext&) {
+    co_return Response{};
+}
 
 class RouterTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         router.add(bhttp::verb::post, "/v1/allocate", Access::participant, nothing);
         router.add(bhttp::verb::get, "/v1/sandboxes/{id}", Access::participant, nothing);
@@ -51,8 +53,9 @@ TEST_F(RouterTest, RootMatchesOnlySlash) {
 }
 
 TEST_F(RouterTest, UnknownPathsAreNotFound) {
-    for (const char* path : {"/v1/nope", "/v1/allocate/", "/v1/sandboxes", "/v1/sandboxes/", "/v1/sandboxes//x",
-                             "/v1/sandboxes/1/mark-for-deletion/extra", "/v2/allocate", "//healthz", "*"}) {
+    for (const char* path :
+         {"/v1/nope", "/v1/allocate/", "/v1/sandboxes", "/v1/sandboxes/", "/v1/sandboxes//x",
+          "/v1/sandboxes/1/mark-for-deletion/extra", "/v2/allocate", "//healthz", "*"}) {
         const auto m = router.match(bhttp::verb::get, path, params);
         EXPECT_EQ(m.route, nullptr) << path;
         EXPECT_FALSE(m.path_known) << path;

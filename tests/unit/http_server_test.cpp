@@ -2,9 +2,8 @@
 // place, limits, keep-alive, malformed input, and a graceful stop that lets requests finish.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include <future>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "core/errors.hpp"
@@ -41,7 +40,7 @@ asio::awaitable<Response> slow(RequestContext& ctx) {
 }
 
 class ServerTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         router.add(bhttp::verb::get, "/ok/{id}", Access::open, ok);
         router.add(bhttp::verb::get, "/throw", Access::open, throws);
@@ -60,7 +59,8 @@ protected:
 
     // One request on a fresh connection (or `stream` when given); the response, or an empty
     // optional when the server closed without answering.
-    std::optional<bhttp::response<bhttp::string_body>> send(const std::string& raw, beast::tcp_stream* stream = nullptr) {
+    std::optional<bhttp::response<bhttp::string_body>> send(const std::string& raw,
+                                                            beast::tcp_stream* stream = nullptr) {
         std::unique_ptr<beast::tcp_stream> own;
         if (!stream) {
             own = std::make_unique<beast::tcp_stream>(client_ioc);
@@ -101,7 +101,9 @@ void expect_common_headers(const bhttp::response<bhttp::string_body>& res) {
     EXPECT_EQ(res["X-Request-ID"].size(), 32u);
 }
 
-TEST_F(ServerTest, BindsAnEphemeralPort) { EXPECT_NE(endpoint.port(), 0); }
+TEST_F(ServerTest, BindsAnEphemeralPort) {
+    EXPECT_NE(endpoint.port(), 0);
+}
 
 TEST_F(ServerTest, AnswersWithHeadersOnSuccessAndErrors) {
     for (const auto& [target, status] : std::vector<std::pair<std::string, int>>{
@@ -195,17 +197,19 @@ TEST_F(ServerTest, OversizedHeadersAre431ThenClose) {
 }
 
 TEST_F(ServerTest, OversizedBodyIs413) {
-    const auto res = send("POST /ok/1 HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n" + std::string(5000, 'x'));
+    const auto res =
+        send("POST /ok/1 HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n" + std::string(5000, 'x'));
     ASSERT_TRUE(res);
     EXPECT_EQ(res->result(), bhttp::status::payload_too_large);
     EXPECT_EQ(nlohmann::json::parse(res->body())["error"]["code"], "PAYLOAD_TOO_LARGE");
 }
 
 TEST_F(ServerTest, MalformedRequestsAre400AndNeverCrashTheServer) {
-    for (const std::string& raw : {std::string("GARBAGE\r\n\r\n"), std::string("GET / HTTP/9.9\r\n\r\n"),
-                                  std::string("GET /ok/1 HTTP/1.1\r\nContent-Length: -1\r\n\r\n"),
-                                  std::string("POST /ok/1 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
-                                  std::string("\x00\x01\x02\xff\r\n\r\n", 8)}) {
+    for (const std::string& raw :
+         {std::string("GARBAGE\r\n\r\n"), std::string("GET / HTTP/9.9\r\n\r\n"),
+          std::string("GET /ok/1 HTTP/1.1\r\nContent-Length: -1\r\n\r\n"),
+          std::string("POST /ok/1 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
+          std::string("\x00\x01\x02\xff\r\n\r\n", 8)}) {
         const auto res = send(raw);
         ASSERT_TRUE(res);
         EXPECT_EQ(res->result(), bhttp::status::bad_request);
@@ -239,7 +243,8 @@ TEST_F(ServerTest, GracefulStopLetsRequestsInFlightFinish) {
     std::this_thread::sleep_for(50ms);
     const auto before = std::chrono::steady_clock::now();
     server->stop();
-    EXPECT_LT(std::chrono::steady_clock::now() - before, 2s) << "stop waits for requests, not for the grace bound";
+    EXPECT_LT(std::chrono::steady_clock::now() - before, 2s)
+        << "stop waits for requests, not for the grace bound";
 
     ASSERT_EQ(in_flight.wait_for(5s), std::future_status::ready);
     const auto res = in_flight.get();

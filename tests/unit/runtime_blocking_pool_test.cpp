@@ -19,7 +19,7 @@ using namespace std::chrono_literals;
 
 // Runs an io_context on its own thread for the duration of a test.
 class IoThread {
-public:
+  public:
     IoThread() : work_(asio::make_work_guard(ioc_)), thread_([this] { ioc_.run(); }) {}
     ~IoThread() {
         work_.reset();
@@ -29,7 +29,7 @@ public:
     asio::io_context& ioc() { return ioc_; }
     std::thread::id id() const { return thread_.get_id(); }
 
-private:
+  private:
     asio::io_context ioc_;
     asio::executor_work_guard<asio::io_context::executor_type> work_;
     std::thread thread_;
@@ -79,7 +79,9 @@ TEST(BlockingPool, FullQueueRejectsAtOnceAndKeepsTheJob) {
     EXPECT_FALSE(pool.try_submit([] {})) << "a stopped pool refuses work";
 }
 
-TEST(BlockingPool, ValidatesThreadCount) { EXPECT_THROW(BlockingPool(0, 1), std::invalid_argument); }
+TEST(BlockingPool, ValidatesThreadCount) {
+    EXPECT_THROW(BlockingPool(0, 1), std::invalid_argument);
+}
 
 TEST(Offload, ReturnsTheResultOnTheCallersExecutor) {
     IoThread io;

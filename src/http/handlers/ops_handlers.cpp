@@ -8,8 +8,10 @@
 namespace broker {
 
 void OpsHandlers::add_routes(Router& router) {
-    router.add(bhttp::verb::get, "/healthz", Access::open, [this](RequestContext& ctx) { return healthz(ctx); });
-    router.add(bhttp::verb::get, "/readyz", Access::open, [this](RequestContext& ctx) { return readyz(ctx); });
+    router.add(bhttp::verb::get, "/healthz", Access::open,
+               [this](RequestContext& ctx) { return healthz(ctx); });
+    router.add(bhttp::verb::get, "/readyz", Access::open,
+               [this](RequestContext& ctx) { return readyz(ctx); });
     router.add(bhttp::verb::get, "/", Access::open, [this](RequestContext& ctx) { return root(ctx); });
 }
 
@@ -32,7 +34,8 @@ asio::awaitable<Response> OpsHandlers::readyz(RequestContext& ctx) {
 }
 
 asio::awaitable<Response> OpsHandlers::root(RequestContext&) {
-    co_return json_response(bhttp::status::ok, R"({"name":"sandbox-broker","version":")" BROKER_VERSION R"("})");
+    co_return json_response(bhttp::status::ok,
+                            R"({"name":"sandbox-broker","version":")" BROKER_VERSION R"("})");
 }
 
 }  // namespace broker

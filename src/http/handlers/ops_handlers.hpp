@@ -10,7 +10,7 @@
 namespace broker {
 
 class OpsHandlers {
-public:
+  public:
     OpsHandlers(Store& store, BlockingPool& pool) : store_(store), pool_(pool) {}
 
     // Registers /healthz, /readyz and / at the root. This object must outlive the router.
@@ -20,7 +20,7 @@ public:
     asio::awaitable<Response> readyz(RequestContext& ctx);
     asio::awaitable<Response> root(RequestContext& ctx);
 
-private:
+  private:
     Store& store_;
     BlockingPool& pool_;
 };

@@ -1,7 +1,6 @@
 #include "http/handlers/participant_handlers.hpp"
 
 #include <nlohmann/json.hpp>
-
 #include <optional>
 #include <string_view>
 
@@ -31,9 +30,9 @@ bool has_control_chars(std::string_view s) {
 std::optional<Response> read_header(const RequestContext& ctx, std::string_view name, std::string& out) {
     const std::string_view value = trim(to_std(ctx.request[to_beast(name)]));
     if (value.size() > kMaxHeaderValue || has_control_chars(value)) {
-        return error_response(ErrorCode::invalid_request,
-                              std::string(name) + " must be at most 256 characters without control characters",
-                              ctx.request_id);
+        return error_response(
+            ErrorCode::invalid_request,
+            std::string(name) + " must be at most 256 characters without control characters", ctx.request_id);
     }
     out.assign(value);
     return std::nullopt;
@@ -48,7 +47,8 @@ std::optional<Response> read_participant(const RequestContext& ctx, Participant&
     }
     if (participant.id.empty()) {
         return error_response(ErrorCode::missing_sandbox_id,
-                              "X-Instruqt-Sandbox-ID (or the legacy X-Track-ID) header is required", ctx.request_id);
+                              "X-Instruqt-Sandbox-ID (or the legacy X-Track-ID) header is required",
+                              ctx.request_id);
     }
     return read_header(ctx, "X-Instruqt-Track-ID", participant.track_name);
 }
@@ -66,7 +66,8 @@ Response sandbox_not_found(const RequestContext& ctx) {
 }
 
 Response not_owner(const RequestContext& ctx) {
-    return error_response(ErrorCode::not_sandbox_owner, "this sandbox is not allocated to you", ctx.request_id);
+    return error_response(ErrorCode::not_sandbox_owner, "this sandbox is not allocated to you",
+                          ctx.request_id);
 }
 
 }  // namespace
@@ -83,7 +84,8 @@ void ParticipantHandlers::add_routes(Router& router, const std::string& base_pat
 asio::awaitable<Response> ParticipantHandlers::allocate(RequestContext& ctx) {
     AllocateInput input;
     if (auto error = read_participant(ctx, input.participant)) co_return std::move(*error);
-    if (auto error = read_header(ctx, "X-Sandbox-Name-Prefix", input.name_prefix)) co_return std::move(*error);
+    if (auto error = read_header(ctx, "X-Sandbox-Name-Prefix", input.name_prefix))
+        co_return std::move(*error);
     if (auto error = read_header(ctx, "Idempotency-Key", input.idempotency_key)) co_return std::move(*error);
 
     auto work = [service = &service_, input = std::move(input)] { return service->allocate(input); };
@@ -95,9 +97,11 @@ asio::awaitable<Response> ParticipantHandlers::allocate(RequestContext& ctx) {
                                      ctx.request_id, no_sandboxes_retry_after_);
         case AllocateOutcome::key_conflict:
             co_return error_response(ErrorCode::idempotency_key_conflict,
-                                     "the Idempotency-Key is already used by another participant", ctx.request_id);
+                                     "the Idempotency-Key is already used by another participant",
+                                     ctx.request_id);
         case AllocateOutcome::allocated:
-        case AllocateOutcome::existing: break;
+        case AllocateOutcome::existing:
+            break;
     }
     if (!result.sandbox) throw std::logic_error("store returned an allocation without its sandbox");
     const Sandbox& s = *result.sandbox;
@@ -118,15 +122,17 @@ asio::awaitable<Response> ParticipantHandlers::get(RequestContext& ctx) {
     Participant participant;
     if (auto error = read_participant(ctx, participant)) co_return std::move(*error);
 
-    auto work = [service = &service_, id = std::string(ctx.params.get("id")), who = std::move(participant.id)] {
-        return service->get(id, who);
-    };
+    auto work = [service = &service_, id = std::string(ctx.params.get("id")),
+                 who = std::move(participant.id)] { return service->get(id, who); };
     const LookupResult result = co_await offload(pool_, std::move(work));
 
     switch (result.outcome) {
-        case LookupOutcome::not_found: co_return sandbox_not_found(ctx);
-        case LookupOutcome::not_owner: co_return not_owner(ctx);
-        case LookupOutcome::found: break;
+        case LookupOutcome::not_found:
+            co_return sandbox_not_found(ctx);
+        case LookupOutcome::not_owner:
+            co_return not_owner(ctx);
+        case LookupOutcome::found:
+            break;
     }
     if (!result.sandbox) throw std::logic_error("lookup found no sandbox");
     const Sandbox& s = *result.sandbox;
@@ -148,19 +154,22 @@ asio::awaitable<Response> ParticipantHandlers::mark_for_deletion(RequestContext&
     Participant participant;
     if (auto error = read_participant(ctx, participant)) co_return std::move(*error);
 
-    auto work = [service = &service_, id = std::string(ctx.params.get("id")), who = std::move(participant.id)] {
-        return service->mark_for_deletion(id, who);
-    };
+    auto work = [service = &service_, id = std::string(ctx.params.get("id")),
+                 who = std::move(participant.id)] { return service->mark_for_deletion(id, who); };
     const MarkResult result = co_await offload(pool_, std::move(work));
 
     switch (result.outcome) {
-        case MarkOutcome::not_found: co_return sandbox_not_found(ctx);
-        case MarkOutcome::not_owner: co_return not_owner(ctx);
+        case MarkOutcome::not_found:
+            co_return sandbox_not_found(ctx);
+        case MarkOutcome::not_owner:
+            co_return not_owner(ctx);
         case MarkOutcome::expired:
             co_return error_response(ErrorCode::allocation_expired,
-                                     "your allocation has expired; the sandbox is being reclaimed", ctx.request_id);
+                                     "your allocation has expired; the sandbox is being reclaimed",
+                                     ctx.request_id);
         case MarkOutcome::marked:
-        case MarkOutcome::already_marked: break;
+        case MarkOutcome::already_marked:
+            break;
     }
     if (!result.sandbox) throw std::logic_error("store marked a sandbox without returning it");
     const Sandbox& s = *result.sandbox;

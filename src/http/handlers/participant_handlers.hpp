@@ -13,8 +13,9 @@
 namespace broker {
 
 class ParticipantHandlers {
-public:
-    ParticipantHandlers(AllocationService& service, BlockingPool& pool, std::chrono::seconds no_sandboxes_retry_after)
+  public:
+    ParticipantHandlers(AllocationService& service, BlockingPool& pool,
+                        std::chrono::seconds no_sandboxes_retry_after)
         : service_(service), pool_(pool), no_sandboxes_retry_after_(no_sandboxes_retry_after) {}
 
     // Registers the routes under `base_path` (e.g. "/v1"). This object must outlive the router.
@@ -24,7 +25,7 @@ public:
     asio::awaitable<Response> get(RequestContext& ctx);
     asio::awaitable<Response> mark_for_deletion(RequestContext& ctx);
 
-private:
+  private:
     AllocationService& service_;
     BlockingPool& pool_;
     std::chrono::seconds no_sandboxes_retry_after_;

@@ -7,7 +7,7 @@
 namespace broker {
 
 class AccessLog final : public Middleware {
-public:
+  public:
     void on_response(const RequestContext& ctx, Response& res) override;
 };
 

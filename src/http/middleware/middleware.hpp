@@ -11,7 +11,7 @@
 namespace broker {
 
 class Middleware {
-public:
+  public:
     virtual ~Middleware() = default;
 
     // Before routing (ctx.route is still null). Returning a response answers the request:

@@ -89,7 +89,7 @@ Connection::~Connection() {
 }
 
 Query Connection::query(std::string_view sql) {
-    auto it = statements_.find(std::string(sql));
+    auto it = statements_.find(sql);
     if (it == statements_.end()) {
         sqlite3_stmt* stmt = nullptr;
         const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,

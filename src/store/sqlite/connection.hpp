@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -79,9 +80,16 @@ private:
         void operator()(sqlite3_stmt* stmt) const;
     };
 
+    // Looks statements up by string_view, so a cache hit allocates nothing.
+    struct SqlHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view sql) const { return std::hash<std::string_view>{}(sql); }
+    };
+
     sqlite3* db_ = nullptr;
     std::string path_;
-    std::unordered_map<std::string, std::unique_ptr<sqlite3_stmt, StatementDeleter>> statements_;
+    std::unordered_map<std::string, std::unique_ptr<sqlite3_stmt, StatementDeleter>, SqlHash, std::equal_to<>>
+        statements_;
 };
 
 }  // namespace broker::sqlite
