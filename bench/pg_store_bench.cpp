@@ -6,20 +6,19 @@
 // URL defaults to BROKER_TEST_POSTGRES_URL (scripts/pg-test-cluster.sh start prints one). The
 // work happens in a schema of its own, dropped at the end. Exits non-zero on any error or
 // any sandbox handed out twice.
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <pqxx/pqxx>
 #include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <unistd.h>
-
-#include <pqxx/pqxx>
 
 #include "store/postgres/postgres_store.hpp"
 
@@ -53,14 +52,18 @@ double percentile(std::vector<double>& v, double p) {
     return v[k];
 }
 
-double median(std::vector<double> v) { return percentile(v, 0.5); }
+double median(std::vector<double> v) {
+    return percentile(v, 0.5);
+}
 
 void reset_pool(const std::string& url, const std::string& schema) {
     pqxx::connection conn(url);
     pqxx::nontransaction tx(conn);
     tx.exec("SET search_path TO " + tx.quote_name(schema));
-    tx.exec("UPDATE sandboxes SET status = 'available', allocated_to_track = '', track_name = '', "
-            "idempotency_key = '', allocated_at = NULL, expires_at = NULL, version = 1 WHERE status <> 'available'");
+    tx.exec(
+        "UPDATE sandboxes SET status = 'available', allocated_to_track = '', track_name = '', "
+        "idempotency_key = '', allocated_at = NULL, expires_at = NULL, version = 1 WHERE status <> "
+        "'available'");
     tx.exec("TRUNCATE sandbox_events");
     tx.exec("VACUUM (ANALYZE) sandboxes");
     tx.exec("CHECKPOINT");
@@ -79,7 +82,8 @@ RunResult run_once(PostgresStore& store, int threads, double seconds, int run) {
                 AllocateRequest r;
                 r.now = 1'700'000'000;
                 for (long i = 0; !stop.load(std::memory_order_relaxed); ++i) {
-                    r.participant_id = "r" + std::to_string(run) + "-t" + std::to_string(t) + "-" + std::to_string(i);
+                    r.participant_id =
+                        "r" + std::to_string(run) + "-t" + std::to_string(t) + "-" + std::to_string(i);
                     r.idempotency_key = r.participant_id;
                     const auto t0 = Steady::now();
                     try {
@@ -132,12 +136,18 @@ int main(int argc, char** argv) {
     if (const char* url = std::getenv("BROKER_TEST_POSTGRES_URL")) args.url = url;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i], value = argv[i + 1];
-        if (flag == "--url") args.url = value;
-        else if (flag == "--threads") args.threads = parse_list(value);
-        else if (flag == "--runs") args.runs = std::stoi(value);
-        else if (flag == "--seconds") args.seconds = std::stod(value);
-        else if (flag == "--pool") args.pool = std::stoi(value);
-        else if (flag == "--connections") args.connections = std::stoi(value);
+        if (flag == "--url")
+            args.url = value;
+        else if (flag == "--threads")
+            args.threads = parse_list(value);
+        else if (flag == "--runs")
+            args.runs = std::stoi(value);
+        else if (flag == "--seconds")
+            args.seconds = std::stod(value);
+        else if (flag == "--pool")
+            args.pool = std::stoi(value);
+        else if (flag == "--connections")
+            args.connections = std::stoi(value);
         else {
             std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
             return 2;
@@ -182,16 +192,16 @@ int main(int argc, char** argv) {
                 options.pool_wait_ms = 30'000;
                 PostgresStore store(options);
                 const auto r = run_once(store, threads, args.seconds, run);
-                std::printf("%-8d %-6d %-5d %12.0f %10.2f %10.2f %10ld%s\n", threads, connections, run, r.per_sec,
-                            r.p50_ms, r.p99_ms, r.errors, r.distinct ? "" : "  DUPLICATES");
+                std::printf("%-8d %-6d %-5d %12.0f %10.2f %10.2f %10ld%s\n", threads, connections, run,
+                            r.per_sec, r.p50_ms, r.p99_ms, r.errors, r.distinct ? "" : "  DUPLICATES");
                 std::fflush(stdout);
                 ok = ok && r.distinct && r.errors == 0;
                 rates.push_back(r.per_sec);
                 p50s.push_back(r.p50_ms);
                 p99s.push_back(r.p99_ms);
             }
-            std::printf("%-8d %-6d %-5s %12.0f %10.2f %10.2f\n", threads, connections, "median", median(rates),
-                        median(p50s), median(p99s));
+            std::printf("%-8d %-6d %-5s %12.0f %10.2f %10.2f\n", threads, connections, "median",
+                        median(rates), median(p50s), median(p99s));
         }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "benchmark failed: %s\n", e.what());

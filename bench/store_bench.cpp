@@ -22,7 +22,7 @@ constexpr std::int64_t kPool = 200'000;
 
 // One store for the whole run; each benchmark run tops the pool up to kPool available.
 class BenchStore {
-public:
+  public:
     BenchStore() {
         std::string pattern = (std::filesystem::temp_directory_path() / "broker-bench-XXXXXX").string();
         if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
@@ -51,7 +51,7 @@ public:
     std::string next_participant() { return "participant-" + std::to_string(next_participant_++); }
     UnixSeconds now() const { return clock_.now(); }
 
-private:
+  private:
     std::filesystem::path dir_;
     std::unique_ptr<SqliteStore> store_;
     SystemClock clock_;

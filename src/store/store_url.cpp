@@ -11,12 +11,14 @@ namespace broker {
 namespace {
 
 constexpr std::string_view kAcceptedForms =
-    "expected sqlite:PATH, sqlite://PATH or postgresql://USER:PASSWORD@HOST:PORT/DATABASE (also postgres://...)";
+    "expected sqlite:PATH, sqlite://PATH or postgresql://USER:PASSWORD@HOST:PORT/DATABASE (also "
+    "postgres://...)";
 
 bool starts_with_nocase(std::string_view text, std::string_view prefix) {
     return text.size() >= prefix.size() &&
            std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
-               return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+               return std::tolower(static_cast<unsigned char>(a)) ==
+                      std::tolower(static_cast<unsigned char>(b));
            });
 }
 

@@ -191,7 +191,8 @@ TEST_P(AllocateConformance, PrefixEndingInTheHighestCodePoint) {
     // U+10FFFF is the largest UTF-8 sequence (F4 8F BF BF): the upper bound of the range
     // must be computed on bytes without stepping over names that merely sort after it.
     const std::string top = "\xF4\x8F\xBF\xBF";
-    seed_named({"edge-" + top + "1", "edge-" + top + top, "edge-" + top, "edge-\xF4\x8F\xBF\xBE", "edge.", "edge-~"});
+    seed_named({"edge-" + top + "1", "edge-" + top + top, "edge-" + top, "edge-\xF4\x8F\xBF\xBE", "edge.",
+                "edge-~"});
     std::set<std::string> names;
     for (int i = 0; i < 4; ++i) {
         auto r = allocate("p" + std::to_string(i), "", "edge-" + top);

@@ -10,7 +10,7 @@ namespace broker::testing {
 namespace {
 
 class MarkConformance : public StoreConformance {
-protected:
+  protected:
     void SetUp() override {
         StoreConformance::SetUp();
         seed(4);
@@ -95,9 +95,8 @@ TEST_P(MarkConformance, ConcurrentRepeatsMarkOnce) {
     {
         std::vector<std::jthread> threads;
         for (int i = 0; i < kThreads; ++i) {
-            threads.emplace_back([&, i] {
-                results[static_cast<std::size_t>(i)] = mark(held_.sandbox_id, "owner", kNow + i);
-            });
+            threads.emplace_back(
+                [&, i] { results[static_cast<std::size_t>(i)] = mark(held_.sandbox_id, "owner", kNow + i); });
         }
     }
     int marked = 0;

@@ -192,7 +192,9 @@ TEST_P(PoolConformance, DataSurvivesReopening) {
     EXPECT_EQ(store().count_by_status().total(), 5);
 }
 
-TEST_P(PoolConformance, PingAnswersOnAMigratedStore) { EXPECT_NO_THROW(store().ping()); }
+TEST_P(PoolConformance, PingAnswersOnAMigratedStore) {
+    EXPECT_NO_THROW(store().ping());
+}
 
 }  // namespace
 }  // namespace broker::testing

@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <cstdlib>
-
 #include <pqxx/pqxx>
 
 namespace broker::testing {
@@ -17,7 +16,7 @@ std::string unique_schema_name() {
 }
 
 class PostgresHarness final : public StoreHarness {
-public:
+  public:
     explicit PostgresHarness(const std::string& url) : schema_(url) { open(); }
     ~PostgresHarness() override { store_.reset(); }  // connections close before the schema goes
     Store& store() override { return *store_; }
@@ -26,7 +25,7 @@ public:
         open();
     }
 
-private:
+  private:
     void open() { store_ = std::make_unique<PostgresStore>(schema_.options()); }
 
     PostgresSchema schema_;

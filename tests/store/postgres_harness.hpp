@@ -12,7 +12,7 @@ namespace broker::testing {
 
 // A fresh schema in the database at `url`; removed when the object goes.
 class PostgresSchema {
-public:
+  public:
     explicit PostgresSchema(std::string url);
     PostgresSchema(const PostgresSchema&) = delete;
     PostgresSchema& operator=(const PostgresSchema&) = delete;
@@ -25,7 +25,7 @@ public:
     // Runs SQL in this schema on a connection of its own (for tests that look behind the store).
     void exec(const std::string& sql) const;
 
-private:
+  private:
     std::string url_;
     std::string name_;
 };

@@ -5,9 +5,8 @@
 
 #include <chrono>
 #include <future>
-#include <thread>
-
 #include <pqxx/pqxx>
+#include <thread>
 
 #include "core/errors.hpp"
 #include "postgres_harness.hpp"
@@ -22,7 +21,7 @@ using std::chrono::steady_clock;
 constexpr UnixSeconds kNow = 1'700'000'000;
 
 class PostgresStoreTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (test_postgres_url().empty()) GTEST_SKIP() << "BROKER_TEST_POSTGRES_URL is not set";
         schema_ = std::make_unique<PostgresSchema>(test_postgres_url());
@@ -40,7 +39,8 @@ protected:
         for (int i = 0; i < count; ++i) {
             char n[16];
             std::snprintf(n, sizeof n, "%06d", i);
-            list.push_back({std::string("id-") + n, std::string("sbx-") + n, std::string("identity/accounts/") + n, ""});
+            list.push_back(
+                {std::string("id-") + n, std::string("sbx-") + n, std::string("identity/accounts/") + n, ""});
         }
         ASSERT_EQ(store.upsert_provider_sandboxes(list, kNow - 60).inserted, count);
     }
@@ -84,8 +84,10 @@ TEST_F(PostgresStoreTest, ATwinThatCommitsFirstMakesTheAllocationAnswerExisting)
     // An uncommitted allocation of the first sandbox under key "k" by the same participant:
     // the store cannot see it, takes the second sandbox, and the unique index makes it wait.
     Locker twin(*schema_);
-    twin.tx.exec("UPDATE sandboxes SET status = 'allocated', idempotency_key = 'k', allocated_to_track = 'p', "
-                 "allocated_at = " + std::to_string(kNow) + ", version = version + 1 WHERE sandbox_id = 'id-000000'");
+    twin.tx.exec(
+        "UPDATE sandboxes SET status = 'allocated', idempotency_key = 'k', allocated_to_track = 'p', "
+        "allocated_at = " +
+        std::to_string(kNow) + ", version = version + 1 WHERE sandbox_id = 'id-000000'");
     auto req = request("p");
     req.idempotency_key = "k";
     auto pending = std::async(std::launch::async, [&] { return store->allocate(req); });
@@ -110,7 +112,8 @@ TEST_F(PostgresStoreTest, AFullPoolAnswersOverloadedWithinTheWait) {
 
     // The only connection waits on a row lock inside mark_for_deletion.
     Locker locker(*schema_);
-    locker.tx.exec("SELECT 1 FROM sandboxes WHERE sandbox_id = '" + held.sandbox->sandbox_id + "' FOR UPDATE");
+    locker.tx.exec("SELECT 1 FROM sandboxes WHERE sandbox_id = '" + held.sandbox->sandbox_id +
+                   "' FOR UPDATE");
     auto blocked = std::async(std::launch::async, [&] {
         return store->mark_for_deletion({held.sandbox->sandbox_id, "owner", kNow, {}});
     });
@@ -135,14 +138,16 @@ TEST_F(PostgresStoreTest, AStatementPastItsTimeoutFailsAndTheStoreCarriesOn) {
     seed(*store, 2);
     auto held = store->allocate(request("owner"));
     Locker locker(*schema_);
-    locker.tx.exec("SELECT 1 FROM sandboxes WHERE sandbox_id = '" + held.sandbox->sandbox_id + "' FOR UPDATE");
+    locker.tx.exec("SELECT 1 FROM sandboxes WHERE sandbox_id = '" + held.sandbox->sandbox_id +
+                   "' FOR UPDATE");
 
     const auto start = steady_clock::now();
     EXPECT_THROW(store->mark_for_deletion({held.sandbox->sandbox_id, "owner", kNow, {}}), StoreUnavailable);
     EXPECT_LT(steady_clock::now() - start, milliseconds(2000));
     locker.tx.abort();
 
-    EXPECT_EQ(store->mark_for_deletion({held.sandbox->sandbox_id, "owner", kNow, {}}).outcome, MarkOutcome::marked);
+    EXPECT_EQ(store->mark_for_deletion({held.sandbox->sandbox_id, "owner", kNow, {}}).outcome,
+              MarkOutcome::marked);
 }
 
 TEST_F(PostgresStoreTest, ConnectionsKilledByTheServerAreReplaced) {
@@ -153,15 +158,17 @@ TEST_F(PostgresStoreTest, ConnectionsKilledByTheServerAreReplaced) {
     // Several pooled connections, as under load.
     {
         std::vector<std::jthread> threads;
-        for (int i = 0; i < 4; ++i) threads.emplace_back([&, i] { store->allocate(request("p" + std::to_string(i))); });
+        for (int i = 0; i < 4; ++i)
+            threads.emplace_back([&, i] { store->allocate(request("p" + std::to_string(i))); });
     }
     ASSERT_GE(store->pool_stats().idle, 1u);
 
     // What a server restart does to every open connection.
     pqxx::connection admin(schema_->url());
     pqxx::nontransaction tx(admin);
-    const auto killed = tx.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = " +
-                                tx.quote(options.application_name));
+    const auto killed =
+        tx.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = " +
+                tx.quote(options.application_name));
     ASSERT_GE(killed.size(), 1u);
     std::this_thread::sleep_for(milliseconds(100));  // real time: the backends must exit
 
@@ -212,8 +219,8 @@ TEST_F(PostgresStoreTest, MigrationsFromManyProcessesAtOnceApplyOnce) {
 
 TEST_F(PostgresStoreTest, RefusesASchemaNewerThanItKnows) {
     auto store = open();
-    schema_->exec("INSERT INTO schema_migrations (version) VALUES (" + std::to_string(pg::latest_schema_version() + 1) +
-                  ")");
+    schema_->exec("INSERT INTO schema_migrations (version) VALUES (" +
+                  std::to_string(pg::latest_schema_version() + 1) + ")");
     EXPECT_THROW(store->migrate(), StoreUnavailable);
 }
 
@@ -250,7 +257,8 @@ TEST_F(PostgresStoreTest, SyncsTwoHundredThousandSandboxesWithoutLockingThePool)
 
 TEST_F(PostgresStoreTest, UpsertCountsARepeatedIdOnce) {
     auto store = open();
-    const std::vector<ProviderSandbox> list = {{"a", "first", "x", ""}, {"b", "b", "y", ""}, {"a", "last", "x", ""}};
+    const std::vector<ProviderSandbox> list = {
+        {"a", "first", "x", ""}, {"b", "b", "y", ""}, {"a", "last", "x", ""}};
     const auto summary = store->upsert_provider_sandboxes(list, kNow);
     EXPECT_EQ(summary.inserted, 2);
     EXPECT_EQ(summary.refreshed, 1);  // the repeat finds it available, as a second pass would

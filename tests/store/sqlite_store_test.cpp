@@ -1,5 +1,7 @@
 // SQLite-specific store tests: the query plans allocation depends on, group commit and its
 // failure modes, migrations, and states that only the later jobs create (set by direct SQL).
+#include "store/sqlite/sqlite_store.hpp"
+
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -12,7 +14,6 @@
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/sandbox_sql.hpp"
 #include "store/sqlite/schema.hpp"
-#include "store/sqlite/sqlite_store.hpp"
 #include "temp_dir.hpp"
 
 namespace broker::testing {
@@ -57,7 +58,7 @@ SqliteOptions options_with(int busy_timeout_ms) {
 }
 
 class SqliteStoreTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override { open(); }
 
     void open(SqliteOptions options = {}) {
@@ -98,11 +99,13 @@ TEST_F(SqliteStoreTest, AllocationSeeksTheStatusNameIndex) {
         const auto lines = plan(sql);
         const std::string text = joined(lines);
         ASSERT_FALSE(lines.empty());
-        EXPECT_NE(text.find("USING COVERING INDEX sandboxes_status_name (status=?"), std::string::npos) << text;
+        EXPECT_NE(text.find("USING COVERING INDEX sandboxes_status_name (status=?"), std::string::npos)
+            << text;
         EXPECT_EQ(text.find("SCAN"), std::string::npos) << text;
         EXPECT_EQ(text.find("TEMP B-TREE"), std::string::npos) << text;
     }
-    EXPECT_NE(joined(plan(sqlite::kAllocatePrefixSql)).find("(status=? AND name>? AND name<?)"), std::string::npos);
+    EXPECT_NE(joined(plan(sqlite::kAllocatePrefixSql)).find("(status=? AND name>? AND name<?)"),
+              std::string::npos);
 }
 
 TEST_F(SqliteStoreTest, KeyLookupAndCountsUseTheirIndexes) {
@@ -128,9 +131,15 @@ TEST(PrefixUpperBound, IncrementsTheLastByteBelow0xFF) {
 
 TEST_F(SqliteStoreTest, PrefixOfRawHighBytes) {
     // SQLite keeps bytes as given, so a prefix may end in 0xFF or be nothing but 0xFF.
-    std::vector<ProviderSandbox> list = {{"1", "x\xFF\xFF" "a", "", ""}, {"2", "x\xFF", "", ""},
-                                         {"3", "y", "", ""},             {"4", "\xFF\xFF\x01", "", ""},
-                                         {"5", "\xFF", "", ""},          {"6", "\xFE\xFF", "", ""}};
+    std::vector<ProviderSandbox> list = {{"1",
+                                          "x\xFF\xFF"
+                                          "a",
+                                          "", ""},
+                                         {"2", "x\xFF", "", ""},
+                                         {"3", "y", "", ""},
+                                         {"4", "\xFF\xFF\x01", "", ""},
+                                         {"5", "\xFF", "", ""},
+                                         {"6", "\xFE\xFF", "", ""}};
     store_->upsert_provider_sandboxes(list, kNow);
     std::set<std::string> got;
     for (int i = 0; i < 3; ++i) {
@@ -233,7 +242,8 @@ TEST_F(SqliteStoreTest, EveryTransitionIsRecorded) {
 
     auto conn = raw();
     auto q = conn->query(
-        "SELECT coalesce(from_status, '-'), to_status, actor, at FROM sandbox_events WHERE sandbox_id = ?1 ORDER BY id");
+        "SELECT coalesce(from_status, '-'), to_status, actor, at FROM sandbox_events WHERE sandbox_id = ?1 "
+        "ORDER BY id");
     q.bind(1, std::string_view("100000"));
     std::vector<std::string> events;
     while (q.step()) events.push_back(q.text(0) + ">" + q.text(1) + " by " + q.text(2) + " at " + q.text(3));
@@ -246,7 +256,7 @@ TEST_F(SqliteStoreTest, EveryTransitionIsRecorded) {
 
 // Holds the database's write lock from another connection, as a second process could.
 class WriteLockHolder {
-public:
+  public:
     explicit WriteLockHolder(std::unique_ptr<Connection> conn) : conn_(std::move(conn)) {
         conn_->exec("BEGIN IMMEDIATE");
     }
@@ -255,7 +265,7 @@ public:
         if (conn_->in_transaction()) conn_->exec("ROLLBACK");
     }
 
-private:
+  private:
     std::unique_ptr<Connection> conn_;
 };
 
@@ -271,7 +281,8 @@ TEST_F(SqliteStoreTest, ConcurrentWritesShareOneTransaction) {
     ASSERT_TRUE(eventually([&] { return store_->write_stats().in_batch == 1; }));
     std::vector<std::future<AllocateResult>> rest;
     for (int i = 0; i < 50; ++i) {
-        rest.push_back(std::async(std::launch::async, [&, i] { return store_->allocate(request(std::to_string(i))); }));
+        rest.push_back(
+            std::async(std::launch::async, [&, i] { return store_->allocate(request(std::to_string(i))); }));
     }
     ASSERT_TRUE(eventually([&] { return store_->write_stats().queued == 50; }));
     lock.release();
@@ -303,13 +314,16 @@ TEST_F(SqliteStoreTest, AFailingWriteDoesNotSpoilItsBatch) {
     const std::vector<ProviderSandbox> bad = {{"new-1", "n1", "", ""}, {"", "broken", "", ""}};
     std::vector<std::future<AllocateResult>> allocations;
     for (int i = 0; i < 5; ++i) {
-        allocations.push_back(std::async(std::launch::async, [&, i] { return store_->allocate(request(std::to_string(i))); }));
+        allocations.push_back(
+            std::async(std::launch::async, [&, i] { return store_->allocate(request(std::to_string(i))); }));
     }
     ASSERT_TRUE(eventually([&] { return store_->write_stats().queued == 5; }));
-    auto failing = std::async(std::launch::async, [&] { return store_->upsert_provider_sandboxes(bad, kNow); });
+    auto failing =
+        std::async(std::launch::async, [&] { return store_->upsert_provider_sandboxes(bad, kNow); });
     ASSERT_TRUE(eventually([&] { return store_->write_stats().queued == 6; }));
     for (int i = 5; i < 10; ++i) {
-        allocations.push_back(std::async(std::launch::async, [&, i] { return store_->allocate(request(std::to_string(i))); }));
+        allocations.push_back(
+            std::async(std::launch::async, [&, i] { return store_->allocate(request(std::to_string(i))); }));
     }
     ASSERT_TRUE(eventually([&] { return store_->write_stats().queued == 11; }));
     lock.release();
@@ -333,7 +347,8 @@ TEST_F(SqliteStoreTest, AFullQueueAnswersOverloadedAtOnce) {
     ASSERT_TRUE(eventually([&] { return store_->write_stats().in_batch == 1; }));
     std::vector<std::future<AllocateResult>> queued;
     for (int i = 0; i < 3; ++i) {
-        queued.push_back(std::async(std::launch::async, [&, i] { return store_->allocate(request(std::to_string(i))); }));
+        queued.push_back(
+            std::async(std::launch::async, [&, i] { return store_->allocate(request(std::to_string(i))); }));
     }
     ASSERT_TRUE(eventually([&] { return store_->write_stats().queued == 3; }));
 
@@ -375,8 +390,8 @@ TEST_F(SqliteStoreTest, UpsertsTwoHundredThousandSandboxesInOneGo) {
     EXPECT_EQ(again.refreshed, 200'000);
     EXPECT_EQ(store_->count_by_status()[SandboxStatus::available], 200'000);
     const auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
-    std::printf("200k upsert: insert %lld ms, insert + refresh %lld ms\n", static_cast<long long>(ms(inserted_in)),
-                static_cast<long long>(ms(total)));
+    std::printf("200k upsert: insert %lld ms, insert + refresh %lld ms\n",
+                static_cast<long long>(ms(inserted_in)), static_cast<long long>(ms(total)));
     // Generous enough for a sanitizer build on a busy machine; a release build takes ~1-2 s.
     EXPECT_LT(ms(total), 60'000);
 }

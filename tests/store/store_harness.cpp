@@ -12,7 +12,7 @@ namespace broker::testing {
 namespace {
 
 class SqliteHarness final : public StoreHarness {
-public:
+  public:
     SqliteHarness() { open(); }
     Store& store() override { return *store_; }
     void reopen() override {
@@ -20,7 +20,7 @@ public:
         open();
     }
 
-private:
+  private:
     void open() { store_ = std::make_unique<SqliteStore>(SqliteOptions{.path = dir_.file("broker.db")}); }
 
     TempDir dir_;
@@ -37,8 +37,9 @@ std::vector<StoreFactory> make_factories() {
     if (url && *url) {
         factories.push_back({"Postgres", [u = std::string(url)] { return make_postgres_harness(u); }, ""});
     } else {
-        factories.push_back({"Postgres", nullptr,
-                             "BROKER_TEST_POSTGRES_URL is not set (scripts/pg-test-cluster.sh start prints one)"});
+        factories.push_back(
+            {"Postgres", nullptr,
+             "BROKER_TEST_POSTGRES_URL is not set (scripts/pg-test-cluster.sh start prints one)"});
     }
     return factories;
 }
@@ -61,8 +62,8 @@ void StoreConformance::seed(int count, const std::string& name_prefix, const std
     for (int i = 0; i < count; ++i) {
         char number[16];
         std::snprintf(number, sizeof number, "%05d", i);
-        sandboxes.push_back({id_prefix + number, name_prefix + number, "identity/accounts/uuid-" + std::string(number),
-                             "sfdc-" + std::string(number)});
+        sandboxes.push_back({id_prefix + number, name_prefix + number,
+                             "identity/accounts/uuid-" + std::string(number), "sfdc-" + std::string(number)});
     }
     const auto summary = store().upsert_provider_sandboxes(sandboxes, kNow - 3600);
     ASSERT_EQ(summary.inserted, count);
@@ -71,7 +72,8 @@ void StoreConformance::seed(int count, const std::string& name_prefix, const std
 void StoreConformance::seed_named(const std::vector<std::string>& names) {
     std::vector<ProviderSandbox> sandboxes;
     for (std::size_t i = 0; i < names.size(); ++i) {
-        sandboxes.push_back({"named-" + std::to_string(i), names[i], "identity/accounts/n" + std::to_string(i), ""});
+        sandboxes.push_back(
+            {"named-" + std::to_string(i), names[i], "identity/accounts/n" + std::to_string(i), ""});
     }
     const auto summary = store().upsert_provider_sandboxes(sandboxes, kNow - 3600);
     ASSERT_EQ(summary.inserted, static_cast<std::int64_t>(names.size()));
@@ -94,7 +96,8 @@ AllocateResult StoreConformance::allocate(const std::string& participant, const 
     return store().allocate(request(participant, key, prefix, now));
 }
 
-MarkResult StoreConformance::mark(const std::string& sandbox_id, const std::string& participant, UnixSeconds now) {
+MarkResult StoreConformance::mark(const std::string& sandbox_id, const std::string& participant,
+                                  UnixSeconds now) {
     return store().mark_for_deletion({sandbox_id, participant, now, lease_});
 }
 

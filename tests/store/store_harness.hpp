@@ -18,7 +18,7 @@ namespace broker::testing {
 
 // One store under test with data of its own (a fresh file, schema or table per test).
 class StoreHarness {
-public:
+  public:
     virtual ~StoreHarness() = default;
     virtual Store& store() = 0;
     // Closes the store and opens it again on the same data, as a restarted process would.
@@ -31,14 +31,16 @@ struct StoreFactory {
     std::string skip_reason;  // non-empty: the store is not reachable in this run; its tests skip
 };
 
-inline void PrintTo(const StoreFactory& factory, std::ostream* os) { *os << factory.name; }
+inline void PrintTo(const StoreFactory& factory, std::ostream* os) {
+    *os << factory.name;
+}
 
 // Every store: SQLite always reachable; the others skip with a reason unless configured.
 const std::vector<StoreFactory>& store_factories();
 
 // Base fixture: a migrated store and helpers that speak only the Store interface.
 class StoreConformance : public ::testing::TestWithParam<StoreFactory> {
-protected:
+  protected:
     static constexpr UnixSeconds kNow = 1'700'000'000;
 
     void SetUp() override;
@@ -59,13 +61,13 @@ protected:
 
     LeasePolicy lease_{std::chrono::hours(2), std::chrono::minutes(10)};
 
-private:
+  private:
     std::unique_ptr<StoreHarness> harness_;
 };
 
 }  // namespace broker::testing
 
 // Runs the tests of `Suite` (a subclass of StoreConformance) against every store.
-#define BROKER_FOR_EVERY_STORE(Suite)                                                              \
+#define BROKER_FOR_EVERY_STORE(Suite)                                                                  \
     INSTANTIATE_TEST_SUITE_P(Stores, Suite, ::testing::ValuesIn(::broker::testing::store_factories()), \
                              [](const auto& info) { return info.param.name; })

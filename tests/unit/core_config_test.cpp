@@ -95,7 +95,7 @@ TEST(Config, ServingNeedsTwoDifferentTokens) {
 }
 
 class DotenvTest : public ::testing::Test {
-protected:
+  protected:
     std::string write(const std::string& text) {
         const std::string path = dir_.file(".env");
         std::ofstream(path) << text;
@@ -105,13 +105,14 @@ protected:
 };
 
 TEST_F(DotenvTest, ParsesCommentsQuotesAndExport) {
-    const auto values = read_dotenv(write("# a comment\n"
-                                          "\n"
-                                          "BROKER_API_TOKEN=abc\n"
-                                          "export LAB_DURATION_SEC = 120\n"
-                                          "QUOTED=\"with spaces\"\n"
-                                          "SINGLE='x=y'\n"
-                                          "EMPTY=\n"));
+    const auto values =
+        read_dotenv(write("# a comment\n"
+                          "\n"
+                          "BROKER_API_TOKEN=abc\n"
+                          "export LAB_DURATION_SEC = 120\n"
+                          "QUOTED=\"with spaces\"\n"
+                          "SINGLE='x=y'\n"
+                          "EMPTY=\n"));
     EXPECT_EQ(values.at("BROKER_API_TOKEN"), "abc");
     EXPECT_EQ(values.at("LAB_DURATION_SEC"), "120");
     EXPECT_EQ(values.at("QUOTED"), "with spaces");
@@ -120,7 +121,9 @@ TEST_F(DotenvTest, ParsesCommentsQuotesAndExport) {
     EXPECT_EQ(values.size(), 5u);
 }
 
-TEST_F(DotenvTest, MissingFileIsEmpty) { EXPECT_TRUE(read_dotenv(dir_.file("absent.env")).empty()); }
+TEST_F(DotenvTest, MissingFileIsEmpty) {
+    EXPECT_TRUE(read_dotenv(dir_.file("absent.env")).empty());
+}
 
 TEST_F(DotenvTest, MalformedLineNamesFileAndLine) {
     const std::string path = write("GOOD=1\nthis is not an assignment\n");
@@ -136,8 +139,9 @@ TEST_F(DotenvTest, ProcessEnvironmentWinsOverTheFile) {
     // Variable names of this test alone, so the process environment is otherwise untouched.
     ::setenv("BROKER_CONFIG_TEST_FROM_BOTH", "process", 1);
     ::unsetenv("BROKER_CONFIG_TEST_FROM_FILE");
-    const auto env = process_env(read_dotenv(write("BROKER_CONFIG_TEST_FROM_BOTH=file\n"
-                                                   "BROKER_CONFIG_TEST_FROM_FILE=file\n")));
+    const auto env =
+        process_env(read_dotenv(write("BROKER_CONFIG_TEST_FROM_BOTH=file\n"
+                                      "BROKER_CONFIG_TEST_FROM_FILE=file\n")));
     EXPECT_EQ(env("BROKER_CONFIG_TEST_FROM_BOTH"), "process");
     EXPECT_EQ(env("BROKER_CONFIG_TEST_FROM_FILE"), "file");
     EXPECT_FALSE(env("BROKER_CONFIG_TEST_UNSET"));

@@ -13,10 +13,10 @@ using S = SandboxStatus;
 
 TEST(Lifecycle, AllowsExactlyTheEdgesOfTheDiagram) {
     const std::set<std::pair<S, S>> edges = {
-        {S::available, S::allocated},          {S::available, S::stale},
-        {S::stale, S::available},              {S::allocated, S::pending_deletion},
-        {S::pending_deletion, S::deleted},     {S::pending_deletion, S::deletion_failed},
-        {S::deletion_failed, S::deleted},      {S::deletion_failed, S::pending_deletion},
+        {S::available, S::allocated},      {S::available, S::stale},
+        {S::stale, S::available},          {S::allocated, S::pending_deletion},
+        {S::pending_deletion, S::deleted}, {S::pending_deletion, S::deletion_failed},
+        {S::deletion_failed, S::deleted},  {S::deletion_failed, S::pending_deletion},
     };
     for (auto from : kAllStatuses) {
         for (auto to : kAllStatuses) {

@@ -13,9 +13,9 @@ namespace {
 TEST(Utf8PrefixUpperBound, IncrementsTheLastCodePoint) {
     EXPECT_EQ(utf8_prefix_upper_bound("lab-"), "lab.");
     EXPECT_EQ(utf8_prefix_upper_bound("a"), "b");
-    EXPECT_EQ(utf8_prefix_upper_bound("\x7F"), "\xC2\x80");            // U+007F -> U+0080
-    EXPECT_EQ(utf8_prefix_upper_bound("x\xDF\xBF"), "x\xE0\xA0\x80");  // U+07FF -> U+0800
-    EXPECT_EQ(utf8_prefix_upper_bound("\xED\x9F\xBF"), "\xEE\x80\x80");  // U+D7FF skips the surrogates
+    EXPECT_EQ(utf8_prefix_upper_bound("\x7F"), "\xC2\x80");                  // U+007F -> U+0080
+    EXPECT_EQ(utf8_prefix_upper_bound("x\xDF\xBF"), "x\xE0\xA0\x80");        // U+07FF -> U+0800
+    EXPECT_EQ(utf8_prefix_upper_bound("\xED\x9F\xBF"), "\xEE\x80\x80");      // U+D7FF skips the surrogates
     EXPECT_EQ(utf8_prefix_upper_bound("\xEF\xBF\xBF"), "\xF0\x90\x80\x80");  // U+FFFF -> U+10000
 }
 
@@ -28,7 +28,7 @@ TEST(Utf8PrefixUpperBound, DropsTrailingHighestCodePoints) {
 
 TEST(Utf8PrefixUpperBound, RejectsMalformedText) {
     EXPECT_FALSE(utf8_prefix_upper_bound("\xFF"));
-    EXPECT_FALSE(utf8_prefix_upper_bound("a\xC0\x80"));   // overlong NUL
+    EXPECT_FALSE(utf8_prefix_upper_bound("a\xC0\x80"));     // overlong NUL
     EXPECT_FALSE(utf8_prefix_upper_bound("\xED\xA0\x80"));  // a surrogate
     EXPECT_FALSE(utf8_prefix_upper_bound("\xE2\x82"));      // cut short
     EXPECT_FALSE(utf8_prefix_upper_bound(std::string("a\0b", 3)));
@@ -54,7 +54,9 @@ TEST(PostgresOptionsFromEnv, DefaultsAndOverrides) {
     EXPECT_EQ(defaults.pool_size, 16u);
     EXPECT_EQ(defaults.statement_timeout_ms, 5000);
 
-    vars = {{"DB_POOL_SIZE", "64"}, {"DB_STATEMENT_TIMEOUT_MS", "250"}, {"DB_POOL_WAIT_MS", "100"},
+    vars = {{"DB_POOL_SIZE", "64"},
+            {"DB_STATEMENT_TIMEOUT_MS", "250"},
+            {"DB_POOL_WAIT_MS", "100"},
             {"DB_SCHEMA", "broker"}};
     auto set = postgres_options_from_env("postgresql://u@h/db", env);
     EXPECT_EQ(set.pool_size, 64u);

@@ -1,8 +1,9 @@
 // Unit tests of store URL parsing (BROKER_STORE / --store).
+#include "store/store_url.hpp"
+
 #include <gtest/gtest.h>
 
 #include "core/errors.hpp"
-#include "store/store_url.hpp"
 
 namespace broker {
 namespace {
@@ -29,8 +30,8 @@ TEST(StoreUrl, PostgresFormsKeepTheWholeUrl) {
 }
 
 TEST(StoreUrl, AnythingElseIsAConfigErrorNamingTheAcceptedForms) {
-    for (const std::string url : {"", "mysql://x", "sqlite:", "sqlite://", "data/broker.db", "sqlite::memory:",
-                                  "postgresq://x", "file:broker.db"}) {
+    for (const std::string url : {"", "mysql://x", "sqlite:", "sqlite://", "data/broker.db",
+                                  "sqlite::memory:", "postgresq://x", "file:broker.db"}) {
         try {
             parse_store_url(url);
             ADD_FAILURE() << "accepted " << url;

@@ -2,7 +2,6 @@
 #include "store/postgres/connection_pool.hpp"
 
 #include <chrono>
-
 #include <pqxx/nontransaction>
 
 #include "core/errors.hpp"
@@ -48,7 +47,8 @@ ConnectionPool::Lease ConnectionPool::acquire() {
         if (freed_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
             open_ >= options_.pool_size) {
             ++timeouts_;
-            throw Overloaded("all " + std::to_string(options_.pool_size) + " PostgreSQL connections are busy");
+            throw Overloaded("all " + std::to_string(options_.pool_size) +
+                             " PostgreSQL connections are busy");
         }
     }
     if (!idle_.empty()) {

@@ -10,25 +10,24 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <pqxx/connection>
 #include <string>
 #include <vector>
-
-#include <pqxx/connection>
 
 #include "store/postgres/postgres_options.hpp"
 
 namespace broker::pg {
 
 struct PoolStats {
-    std::size_t open = 0;          // connections that exist (idle or in use)
+    std::size_t open = 0;  // connections that exist (idle or in use)
     std::size_t idle = 0;
-    std::uint64_t opened = 0;      // connections opened so far
-    std::uint64_t discarded = 0;   // broken connections thrown away so far
-    std::uint64_t timeouts = 0;    // waits that ended in Overloaded
+    std::uint64_t opened = 0;     // connections opened so far
+    std::uint64_t discarded = 0;  // broken connections thrown away so far
+    std::uint64_t timeouts = 0;   // waits that ended in Overloaded
 };
 
 class ConnectionPool {
-public:
+  public:
     explicit ConnectionPool(PostgresOptions options);
     ConnectionPool(const ConnectionPool&) = delete;
     ConnectionPool& operator=(const ConnectionPool&) = delete;
@@ -36,7 +35,7 @@ public:
 
     // A connection for the caller alone until the lease goes out of scope.
     class Lease {
-    public:
+      public:
         Lease(ConnectionPool& pool, std::unique_ptr<pqxx::connection> conn, bool reused)
             : pool_(&pool), conn_(std::move(conn)), reused_(reused) {}
         Lease(Lease&&) = default;
@@ -50,7 +49,7 @@ public:
         // The connection broke: close it instead of giving it back, and drop the idle ones.
         void discard();
 
-    private:
+      private:
         ConnectionPool* pool_;
         std::unique_ptr<pqxx::connection> conn_;
         bool reused_;
@@ -62,7 +61,7 @@ public:
 
     PoolStats stats() const;
 
-private:
+  private:
     std::unique_ptr<pqxx::connection> open_connection();
     void give_back(std::unique_ptr<pqxx::connection> conn);
     void forget(std::unique_ptr<pqxx::connection> conn);

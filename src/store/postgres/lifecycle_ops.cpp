@@ -2,7 +2,6 @@
 #include "store/postgres/lifecycle_ops.hpp"
 
 #include <pqxx/pqxx>
-
 #include <stdexcept>
 
 #include "store/postgres/pg_sql.hpp"
@@ -28,7 +27,8 @@ std::vector<Sandbox> expire_allocations(pqxx::connection& conn, UnixSeconds now,
                                         int limit) {
     if (limit <= 0) return {};
     pqxx::nontransaction tx(conn);
-    return read_sandboxes(tx.exec_prepared(stmt::kExpire, now, lease.allocated_before_is_expired(now), limit));
+    return read_sandboxes(
+        tx.exec_prepared(stmt::kExpire, now, lease.allocated_before_is_expired(now), limit));
 }
 
 std::vector<Sandbox> claim_for_deletion(pqxx::connection& conn, const DeletionClaim& claim) {
@@ -59,11 +59,14 @@ std::int64_t remove_stale(pqxx::connection& conn, UnixSeconds stale_before, Unix
     return tx.exec_prepared1(stmt::kRemoveStale, stale_before, now, actor)[0].as<std::int64_t>();
 }
 
-std::int64_t bulk_remove(pqxx::connection& conn, SandboxStatus status, UnixSeconds now, const std::string& actor) {
+std::int64_t bulk_remove(pqxx::connection& conn, SandboxStatus status, UnixSeconds now,
+                         const std::string& actor) {
     // A participant's sandbox must never vanish under them; the admin API refuses it first.
-    if (status == SandboxStatus::allocated) throw std::invalid_argument("bulk_remove refuses allocated sandboxes");
+    if (status == SandboxStatus::allocated)
+        throw std::invalid_argument("bulk_remove refuses allocated sandboxes");
     pqxx::nontransaction tx(conn);
-    return tx.exec_prepared1(stmt::kBulkRemove, std::string(to_string(status)), now, actor)[0].as<std::int64_t>();
+    return tx.exec_prepared1(stmt::kBulkRemove, std::string(to_string(status)), now, actor)[0]
+        .as<std::int64_t>();
 }
 
 std::vector<SandboxEvent> history(pqxx::connection& conn, const std::string& sandbox_id) {

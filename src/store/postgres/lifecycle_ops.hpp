@@ -3,10 +3,9 @@
 // lease still allows it, recording transitions in the same statement.
 #pragma once
 
+#include <pqxx/connection>
 #include <string>
 #include <vector>
-
-#include <pqxx/connection>
 
 #include "store/job_state_store.hpp"
 #include "store/lifecycle_store.hpp"
@@ -21,7 +20,8 @@ bool record_deleted(pqxx::connection& conn, const std::string& sandbox_id, const
 bool record_deletion_failure(pqxx::connection& conn, const DeletionFailure& failure);
 std::int64_t remove_stale(pqxx::connection& conn, UnixSeconds stale_before, UnixSeconds now,
                           const std::string& actor);
-std::int64_t bulk_remove(pqxx::connection& conn, SandboxStatus status, UnixSeconds now, const std::string& actor);
+std::int64_t bulk_remove(pqxx::connection& conn, SandboxStatus status, UnixSeconds now,
+                         const std::string& actor);
 std::vector<SandboxEvent> history(pqxx::connection& conn, const std::string& sandbox_id);
 std::int64_t prune_history(pqxx::connection& conn, UnixSeconds before);
 

@@ -8,9 +8,9 @@
 namespace broker::pg {
 namespace {
 
-#define COLS                                                                                            \
-    "sandbox_id, name, external_id, sfdc_account_id, status, allocated_to_track, track_name, "        \
-    "idempotency_key, allocated_at, expires_at, deletion_requested_at, deletion_retry_count, "        \
+#define COLS                                                                                   \
+    "sandbox_id, name, external_id, sfdc_account_id, status, allocated_to_track, track_name, " \
+    "idempotency_key, allocated_at, expires_at, deletion_requested_at, deletion_retry_count, " \
     "created_at, updated_at, version"
 
 // Allocation in one statement: the key's current holding if any, else the first available
@@ -19,16 +19,17 @@ namespace {
 // stops a racing twin of the same key; the store then re-reads and answers `existing`.
 // $1 participant, $2 track, $3 key, $4 now, $5 expires_at, $6 prefix, $7 upper bound.
 // Result: taken (bool), then the sandbox columns.
-#define ALLOCATE_SQL(name_range)                                                                       \
-    "WITH held AS (SELECT " COLS " FROM sandboxes WHERE idempotency_key = $3 AND status = 'allocated'), " \
-    "pick AS (SELECT sandbox_id FROM sandboxes WHERE status = 'available'" name_range                  \
-    " AND NOT EXISTS (SELECT 1 FROM held) ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED), "             \
-    "taken AS (UPDATE sandboxes s SET status = 'allocated', allocated_to_track = $1, track_name = $2, "  \
-    "idempotency_key = $3, allocated_at = $4, expires_at = $5, deletion_requested_at = NULL, "         \
-    "version = s.version + 1, updated_at = $4 FROM pick "                                              \
-    "WHERE s.sandbox_id = pick.sandbox_id AND s.status = 'available' RETURNING s.*), "                 \
+#define ALLOCATE_SQL(name_range)                                                                        \
+    "WITH held AS (SELECT " COLS                                                                        \
+    " FROM sandboxes WHERE idempotency_key = $3 AND status = 'allocated'), "                            \
+    "pick AS (SELECT sandbox_id FROM sandboxes WHERE status = 'available'" name_range                   \
+    " AND NOT EXISTS (SELECT 1 FROM held) ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED), "              \
+    "taken AS (UPDATE sandboxes s SET status = 'allocated', allocated_to_track = $1, track_name = $2, " \
+    "idempotency_key = $3, allocated_at = $4, expires_at = $5, deletion_requested_at = NULL, "          \
+    "version = s.version + 1, updated_at = $4 FROM pick "                                               \
+    "WHERE s.sandbox_id = pick.sandbox_id AND s.status = 'available' RETURNING s.*), "                  \
     "event AS (INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor, reason) "     \
-    "SELECT sandbox_id, $4, 'available', 'allocated', $1, 'allocate' FROM taken) "                     \
+    "SELECT sandbox_id, $4, 'available', 'allocated', $1, 'allocate' FROM taken) "                      \
     "SELECT true, " COLS " FROM taken UNION ALL SELECT false, " COLS " FROM held"
 
 // Sync's upsert in one statement. The provider list comes as four text[] parameters ($1 ids,
@@ -44,7 +45,8 @@ constexpr const char* kUpsertSql =
     "  ORDER BY sandbox_id, ord DESC), "
     "known AS (SELECT l.sandbox_id, l.repeats, s.status FROM listed l JOIN sandboxes s USING (sandbox_id)), "
     "inserted AS (INSERT INTO sandboxes (sandbox_id, name, external_id, sfdc_account_id, status, created_at, "
-    "  updated_at, last_seen_at) SELECT sandbox_id, name, external_id, sfdc_account_id, 'available', $5::bigint, $5, $5 "
+    "  updated_at, last_seen_at) SELECT sandbox_id, name, external_id, sfdc_account_id, 'available', "
+    "$5::bigint, $5, $5 "
     "  FROM listed WHERE NOT EXISTS (SELECT 1 FROM known WHERE known.sandbox_id = listed.sandbox_id) "
     "  ON CONFLICT (sandbox_id) DO NOTHING RETURNING sandbox_id), "
     "revived AS (UPDATE sandboxes s SET status = 'available', stale_since = NULL, name = l.name, "
@@ -54,11 +56,13 @@ constexpr const char* kUpsertSql =
     "refreshed AS (UPDATE sandboxes s SET name = l.name, external_id = l.external_id, "
     "  sfdc_account_id = l.sfdc_account_id, last_seen_at = $5, updated_at = $5, version = s.version + 1 "
     "  FROM listed l WHERE s.sandbox_id = l.sandbox_id AND s.status = 'available' "
-    "  AND (s.name, s.external_id, s.sfdc_account_id) IS DISTINCT FROM (l.name, l.external_id, l.sfdc_account_id) "
+    "  AND (s.name, s.external_id, s.sfdc_account_id) IS DISTINCT FROM (l.name, l.external_id, "
+    "l.sfdc_account_id) "
     "  RETURNING s.sandbox_id), "
     "events AS (INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor, reason) "
     "  SELECT sandbox_id, $5, NULL, 'available', 'sync', 'listed by provider' FROM inserted "
-    "  UNION ALL SELECT sandbox_id, $5, 'stale', 'available', 'sync', 'listed by provider again' FROM revived) "
+    "  UNION ALL SELECT sandbox_id, $5, 'stale', 'available', 'sync', 'listed by provider again' FROM "
+    "revived) "
     "SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM revived), "
     "  (SELECT count(*) FROM known WHERE status = 'available'), "
     "  (SELECT count(*) FROM known WHERE status NOT IN ('available', 'stale')), "
@@ -73,8 +77,10 @@ constexpr const char* kUpsertSql =
 // search per row once the list outgrows work_mem.
 constexpr const char* kMarkUnlistedStaleSql =
     "WITH listed AS MATERIALIZED (SELECT unnest($1::text[]) COLLATE \"C\" AS sandbox_id), "
-    "gone AS (UPDATE sandboxes s SET status = 'stale', stale_since = $2, updated_at = $2, version = s.version + 1 "
-    "  WHERE s.status = 'available' AND NOT EXISTS (SELECT 1 FROM listed l WHERE l.sandbox_id = s.sandbox_id) "
+    "gone AS (UPDATE sandboxes s SET status = 'stale', stale_since = $2, updated_at = $2, version = "
+    "s.version + 1 "
+    "  WHERE s.status = 'available' AND NOT EXISTS (SELECT 1 FROM listed l WHERE l.sandbox_id = "
+    "s.sandbox_id) "
     "  RETURNING s.sandbox_id), "
     "events AS (INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor, reason) "
     "  SELECT sandbox_id, $2, 'available', 'stale', 'sync', 'not listed by provider' FROM gone) "
@@ -95,9 +101,11 @@ constexpr const char* kExpireSql =
     "  ORDER BY allocated_at, sandbox_id LIMIT $3 FOR UPDATE SKIP LOCKED), "
     "moved AS (UPDATE sandboxes s SET status = 'pending_deletion', deletion_requested_at = $1, "
     "  next_deletion_at = NULL, version = s.version + 1, updated_at = $1 FROM due "
-    "  WHERE s.sandbox_id = due.sandbox_id AND s.status = 'allocated' AND s.allocated_at <= $2 RETURNING s.*), "
+    "  WHERE s.sandbox_id = due.sandbox_id AND s.status = 'allocated' AND s.allocated_at <= $2 RETURNING "
+    "s.*), "
     "events AS (INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor, reason) "
-    "  SELECT sandbox_id, $1, 'allocated', 'pending_deletion', 'auto_expiry', 'lease expired (lab duration + grace)' FROM moved) "
+    "  SELECT sandbox_id, $1, 'allocated', 'pending_deletion', 'auto_expiry', 'lease expired (lab duration + "
+    "grace)' FROM moved) "
     "SELECT " COLS " FROM moved ORDER BY allocated_at, sandbox_id";
 
 // $1 worker, $2 now, $3 lease until, $4 limit. Returned sandboxes first (oldest request
@@ -107,12 +115,15 @@ constexpr const char* kExpireSql =
 constexpr const char* kClaimSql =
     "WITH pending AS (SELECT sandbox_id, 0 AS kind, deletion_requested_at AS due_at FROM sandboxes "
     "  WHERE status = 'pending_deletion' AND (next_deletion_at IS NULL OR next_deletion_at <= $2) "
-    "  AND deletion_claim_until <= $2 ORDER BY deletion_requested_at, sandbox_id LIMIT $4 FOR UPDATE SKIP LOCKED), "
+    "  AND deletion_claim_until <= $2 ORDER BY deletion_requested_at, sandbox_id LIMIT $4 FOR UPDATE SKIP "
+    "LOCKED), "
     "failed AS (SELECT sandbox_id, 1 AS kind, next_deletion_at AS due_at FROM sandboxes "
     "  WHERE status = 'deletion_failed' AND next_deletion_at <= $2 AND deletion_claim_until <= $2 "
     "  ORDER BY next_deletion_at, sandbox_id LIMIT $4 FOR UPDATE SKIP LOCKED), "
-    "due AS (SELECT * FROM pending UNION ALL SELECT * FROM failed ORDER BY kind, due_at, sandbox_id LIMIT $4), "
-    "claimed AS (UPDATE sandboxes s SET deletion_claimed_by = $1, deletion_claim_until = $3, updated_at = $2, "
+    "due AS (SELECT * FROM pending UNION ALL SELECT * FROM failed ORDER BY kind, due_at, sandbox_id LIMIT "
+    "$4), "
+    "claimed AS (UPDATE sandboxes s SET deletion_claimed_by = $1, deletion_claim_until = $3, updated_at = "
+    "$2, "
     "  version = s.version + 1 FROM due WHERE s.sandbox_id = due.sandbox_id "
     "  AND s.status IN ('pending_deletion', 'deletion_failed') RETURNING s.*, due.kind, due.due_at) "
     "SELECT " COLS " FROM claimed ORDER BY kind, due_at, sandbox_id";
@@ -121,7 +132,8 @@ constexpr const char* kClaimSql =
 constexpr const char* kRecordDeletedSql =
     "WITH old AS (SELECT sandbox_id, status FROM sandboxes WHERE sandbox_id = $1 "
     "  AND status IN ('pending_deletion', 'deletion_failed') FOR UPDATE), "
-    "moved AS (UPDATE sandboxes s SET status = 'deleted', deletion_claimed_by = '', deletion_claim_until = 0, "
+    "moved AS (UPDATE sandboxes s SET status = 'deleted', deletion_claimed_by = '', deletion_claim_until = "
+    "0, "
     "  next_deletion_at = NULL, last_deletion_error = '', "
     "  version = s.version + 1, updated_at = $3 FROM old WHERE s.sandbox_id = old.sandbox_id "
     "  RETURNING s.sandbox_id, old.status AS from_status), "
@@ -159,7 +171,7 @@ constexpr const char* kBulkRemoveSql =
     "SELECT count(*) FROM gone";
 
 #define JOB_COLS                                                                                        \
-    "job, paused, run_requested, holder, lease_until, next_run_at, last_started_at, last_finished_at, "  \
+    "job, paused, run_requested, holder, lease_until, next_run_at, last_started_at, last_finished_at, " \
     "last_result, last_ok"
 
 // $1 job, $2 holder, $3 now, $4 interval, $5 lease. One statement: the first use creates the
@@ -185,9 +197,11 @@ void prepare_all(pqxx::connection& conn) {
     conn.prepare(stmt::kUpsert, kUpsertSql);
     conn.prepare(stmt::kMarkUnlistedStale, kMarkUnlistedStaleSql);
     conn.prepare(stmt::kCountByStatus, "SELECT status, count(*) FROM sandboxes GROUP BY status");
-    conn.prepare(stmt::kListAll, "SELECT " COLS " FROM sandboxes WHERE sandbox_id > $1 AND status <> 'deleted' "
+    conn.prepare(stmt::kListAll, "SELECT " COLS
+                                 " FROM sandboxes WHERE sandbox_id > $1 AND status <> 'deleted' "
                                  "ORDER BY sandbox_id LIMIT $2");
-    conn.prepare(stmt::kListByStatus, "SELECT " COLS " FROM sandboxes WHERE sandbox_id > $1 AND status = $3 "
+    conn.prepare(stmt::kListByStatus, "SELECT " COLS
+                                      " FROM sandboxes WHERE sandbox_id > $1 AND status = $3 "
                                       "ORDER BY sandbox_id LIMIT $2");
     conn.prepare(stmt::kExpire, kExpireSql);
     conn.prepare(stmt::kClaim, kClaimSql);
@@ -195,17 +209,20 @@ void prepare_all(pqxx::connection& conn) {
     conn.prepare(stmt::kRecordFailure, kRecordFailureSql);
     conn.prepare(stmt::kRemoveStale, kRemoveStaleSql);
     conn.prepare(stmt::kBulkRemove, kBulkRemoveSql);
-    conn.prepare(stmt::kHistory, "SELECT id, sandbox_id, at, from_status, to_status, actor, reason "
-                                 "FROM sandbox_events WHERE sandbox_id = $1 ORDER BY id");
+    conn.prepare(stmt::kHistory,
+                 "SELECT id, sandbox_id, at, from_status, to_status, actor, reason "
+                 "FROM sandbox_events WHERE sandbox_id = $1 ORDER BY id");
     conn.prepare(stmt::kPruneHistory, "DELETE FROM sandbox_events WHERE at < $1");
     conn.prepare(stmt::kStartJob, kStartJobSql);
     conn.prepare(stmt::kFinishJob,
                  "UPDATE job_states SET holder = '', lease_until = 0, last_finished_at = $3, last_ok = $4, "
                  "last_result = $5 WHERE job = $1 AND holder = $2 RETURNING job");
-    conn.prepare(stmt::kPauseJob, "INSERT INTO job_states (job, paused) VALUES ($1, $2) "
-                                  "ON CONFLICT (job) DO UPDATE SET paused = EXCLUDED.paused");
-    conn.prepare(stmt::kRequestJob, "INSERT INTO job_states (job, run_requested) VALUES ($1, true) "
-                                    "ON CONFLICT (job) DO UPDATE SET run_requested = true");
+    conn.prepare(stmt::kPauseJob,
+                 "INSERT INTO job_states (job, paused) VALUES ($1, $2) "
+                 "ON CONFLICT (job) DO UPDATE SET paused = EXCLUDED.paused");
+    conn.prepare(stmt::kRequestJob,
+                 "INSERT INTO job_states (job, run_requested) VALUES ($1, true) "
+                 "ON CONFLICT (job) DO UPDATE SET run_requested = true");
     conn.prepare(stmt::kJobStates, "SELECT " JOB_COLS " FROM job_states ORDER BY job");
     // Touches the sandboxes table: a database that answers but was never migrated is not ready.
     conn.prepare(stmt::kPing, "SELECT 1 FROM sandboxes LIMIT 1");
@@ -223,7 +240,8 @@ std::optional<std::int64_t> optional_integer(const pqxx::field& f) {
 SandboxStatus status_of(const pqxx::field& f, const std::string& sandbox_id) {
     const std::string text = f.as<std::string>();
     auto parsed = parse_status(text);
-    if (!parsed) throw StoreUnavailable("PostgreSQL row " + sandbox_id + " has unknown status '" + text + "'");
+    if (!parsed)
+        throw StoreUnavailable("PostgreSQL row " + sandbox_id + " has unknown status '" + text + "'");
     return *parsed;
 }
 
@@ -276,7 +294,9 @@ void append_utf8(std::string& out, char32_t cp) {
 
 }  // namespace
 
-void prepare_statements(pqxx::connection& conn) { prepare_all(conn); }
+void prepare_statements(pqxx::connection& conn) {
+    prepare_all(conn);
+}
 
 Sandbox read_sandbox(const pqxx::row& row) {
     Sandbox s;

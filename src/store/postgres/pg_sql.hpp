@@ -4,12 +4,11 @@
 #pragma once
 
 #include <optional>
+#include <pqxx/connection>
+#include <pqxx/row>
 #include <span>
 #include <string>
 #include <string_view>
-
-#include <pqxx/connection>
-#include <pqxx/row>
 
 #include "core/sandbox.hpp"
 #include "store/lifecycle_store.hpp"

@@ -28,11 +28,13 @@ PostgresOptions postgres_options_from_env(const std::string& url, const EnvLooku
     options.url = url;
     if (auto v = number(env, "DB_POOL_SIZE", 1, 1000)) options.pool_size = static_cast<std::size_t>(*v);
     if (auto v = number(env, "DB_POOL_WAIT_MS", 1, 600'000)) options.pool_wait_ms = static_cast<int>(*v);
-    if (auto v = number(env, "DB_STATEMENT_TIMEOUT_MS", 1, 3'600'000)) options.statement_timeout_ms = static_cast<int>(*v);
+    if (auto v = number(env, "DB_STATEMENT_TIMEOUT_MS", 1, 3'600'000))
+        options.statement_timeout_ms = static_cast<int>(*v);
     if (auto v = number(env, "DB_BULK_STATEMENT_TIMEOUT_MS", 1, 3'600'000)) {
         options.bulk_statement_timeout_ms = static_cast<int>(*v);
     }
-    if (auto v = number(env, "DB_CONNECT_TIMEOUT_SEC", 1, 600)) options.connect_timeout_sec = static_cast<int>(*v);
+    if (auto v = number(env, "DB_CONNECT_TIMEOUT_SEC", 1, 600))
+        options.connect_timeout_sec = static_cast<int>(*v);
     if (auto v = env("DB_SCHEMA")) options.schema = *v;
     return options;
 }

@@ -26,11 +26,13 @@ auto PostgresStore::run(const char* what, Fn&& fn) {
             return fn(*lease);
         } catch (const pqxx::in_doubt_error& e) {
             lease.discard();
-            throw StoreUnavailable(std::string("PostgreSQL ") + what + ": commit outcome unknown: " + e.what());
+            throw StoreUnavailable(std::string("PostgreSQL ") + what +
+                                   ": commit outcome unknown: " + e.what());
         } catch (const pqxx::broken_connection& e) {
             const bool retry = lease.reused() && attempt == 1;
             lease.discard();
-            if (!retry) throw StoreUnavailable(std::string("PostgreSQL ") + what + ": connection lost: " + e.what());
+            if (!retry)
+                throw StoreUnavailable(std::string("PostgreSQL ") + what + ": connection lost: " + e.what());
         } catch (const pqxx::sql_error& e) {
             if (!lease->is_open()) lease.discard();
             throw StoreUnavailable(std::string("PostgreSQL ") + what + " failed (SQLSTATE " + e.sqlstate() +
@@ -101,14 +103,17 @@ std::vector<Sandbox> PostgresStore::claim_for_deletion(const DeletionClaim& clai
 }
 
 bool PostgresStore::record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now) {
-    return run("record-deleted", [&](pqxx::connection& c) { return pg::record_deleted(c, sandbox_id, actor, now); });
+    return run("record-deleted",
+               [&](pqxx::connection& c) { return pg::record_deleted(c, sandbox_id, actor, now); });
 }
 
 bool PostgresStore::record_deletion_failure(const DeletionFailure& failure) {
-    return run("record-failure", [&](pqxx::connection& c) { return pg::record_deletion_failure(c, failure); });
+    return run("record-failure",
+               [&](pqxx::connection& c) { return pg::record_deletion_failure(c, failure); });
 }
 
-std::int64_t PostgresStore::remove_stale(UnixSeconds stale_before, UnixSeconds now, const std::string& actor) {
+std::int64_t PostgresStore::remove_stale(UnixSeconds stale_before, UnixSeconds now,
+                                         const std::string& actor) {
     return run("remove-stale",
                [&](pqxx::connection& c) { return pg::remove_stale(c, stale_before, now, actor); });
 }
@@ -131,7 +136,8 @@ bool PostgresStore::try_start_job(const JobStartRequest& request) {
 
 bool PostgresStore::finish_job(const std::string& job, const std::string& holder, UnixSeconds now, bool ok,
                                const std::string& result) {
-    return run("finish-job", [&](pqxx::connection& c) { return pg::finish_job(c, job, holder, now, ok, result); });
+    return run("finish-job",
+               [&](pqxx::connection& c) { return pg::finish_job(c, job, holder, now, ok, result); });
 }
 
 void PostgresStore::set_job_paused(const std::string& job, bool paused, UnixSeconds) {

@@ -18,7 +18,7 @@
 namespace broker {
 
 class PostgresStore final : public Store, public LifecycleStore, public JobStateStore {
-public:
+  public:
     // Connects lazily: constructing never fails for an unreachable server (ping() tells).
     // Call migrate() before use.
     explicit PostgresStore(PostgresOptions options);
@@ -56,7 +56,7 @@ public:
 
     pg::PoolStats pool_stats() const { return pool_.stats(); }
 
-private:
+  private:
     // Runs `fn(connection)` on a pooled connection and maps driver failures to the store's
     // exceptions (see postgres_store.cpp).
     template <class Fn>

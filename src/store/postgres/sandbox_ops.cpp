@@ -4,7 +4,6 @@
 #include "store/postgres/sandbox_ops.hpp"
 
 #include <algorithm>
-
 #include <pqxx/pqxx>
 
 #include "core/errors.hpp"
@@ -19,7 +18,8 @@ std::optional<Sandbox> first_row(const pqxx::result& rows) {
 }
 
 AllocateResult answer_for_holding(const Sandbox& held, const AllocateRequest& request) {
-    if (held.allocated_to_track != request.participant_id) return {AllocateOutcome::key_conflict, std::nullopt};
+    if (held.allocated_to_track != request.participant_id)
+        return {AllocateOutcome::key_conflict, std::nullopt};
     return {AllocateOutcome::existing, held};
 }
 
@@ -29,7 +29,8 @@ AllocateResult allocate_once(pqxx::connection& conn, const AllocateRequest& r) {
     pqxx::nontransaction tx(conn);
     pqxx::result rows;
     if (r.name_prefix.empty()) {
-        rows = tx.exec_prepared(stmt::kAllocateAny, r.participant_id, r.track_name, r.idempotency_key, r.now, expires);
+        rows = tx.exec_prepared(stmt::kAllocateAny, r.participant_id, r.track_name, r.idempotency_key, r.now,
+                                expires);
     } else if (auto upper = utf8_prefix_upper_bound(r.name_prefix)) {
         rows = upper->empty() ? tx.exec_prepared(stmt::kAllocateFrom, r.participant_id, r.track_name,
                                                  r.idempotency_key, r.now, expires, r.name_prefix, *upper)
@@ -75,8 +76,8 @@ MarkResult mark_for_deletion(pqxx::connection& conn, const MarkForDeletionReques
     switch (row->status) {
         case SandboxStatus::allocated: {
             if (request.lease.is_expired(*row, request.now)) return {MarkOutcome::expired, std::nullopt};
-            auto marked = first_row(tx.exec_prepared(stmt::kMark, request.sandbox_id, request.participant_id,
-                                                     request.now));
+            auto marked = first_row(
+                tx.exec_prepared(stmt::kMark, request.sandbox_id, request.participant_id, request.now));
             if (!marked) return {MarkOutcome::not_owner, std::nullopt};
             tx.commit();
             return {MarkOutcome::marked, std::move(marked)};
@@ -94,7 +95,8 @@ MarkResult mark_for_deletion(pqxx::connection& conn, const MarkForDeletionReques
 
 namespace {
 
-UpsertSummary run_upsert(pqxx::transaction_base& tx, std::span<const ProviderSandbox> sandboxes, UnixSeconds now) {
+UpsertSummary run_upsert(pqxx::transaction_base& tx, std::span<const ProviderSandbox> sandboxes,
+                         UnixSeconds now) {
     const auto row = tx.exec_prepared1(
         stmt::kUpsert, text_array_literal(sandboxes, [](const ProviderSandbox& p) { return p.sandbox_id; }),
         text_array_literal(sandboxes, [](const ProviderSandbox& p) { return p.name; }),
@@ -128,7 +130,8 @@ SyncSummary sync_pool(pqxx::connection& conn, std::span<const ProviderSandbox> l
     if (!listed.empty()) summary.upsert = run_upsert(tx, listed, now);
     summary.marked_stale =
         tx.exec_prepared1(stmt::kMarkUnlistedStale,
-                          text_array_literal(listed, [](const ProviderSandbox& p) { return p.sandbox_id; }), now)[0]
+                          text_array_literal(listed, [](const ProviderSandbox& p) { return p.sandbox_id; }),
+                          now)[0]
             .as<std::int64_t>();
     tx.commit();
     return summary;

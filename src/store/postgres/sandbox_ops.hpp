@@ -3,10 +3,9 @@
 #pragma once
 
 #include <optional>
+#include <pqxx/connection>
 #include <span>
 #include <string>
-
-#include <pqxx/connection>
 
 #include "store/lifecycle_store.hpp"
 #include "store/store.hpp"

@@ -1,10 +1,9 @@
 // The migrations of the PostgreSQL store. Append new steps; never edit a step that has shipped.
 #include "store/postgres/schema.hpp"
 
+#include <pqxx/transaction>
 #include <string>
 #include <vector>
-
-#include <pqxx/transaction>
 
 #include "core/errors.hpp"
 
@@ -94,14 +93,19 @@ CREATE TABLE job_states (
 
 }  // namespace
 
-int latest_schema_version() { return static_cast<int>(migrations().size()); }
+int latest_schema_version() {
+    return static_cast<int>(migrations().size());
+}
 
 void apply_migrations(pqxx::connection& conn) {
     pqxx::work tx(conn);
     // Keyed by the schema, so migrations of different schemas (one per test) do not queue.
-    tx.exec("SELECT pg_advisory_xact_lock(hashtext('sandbox-broker migrate'), hashtext(coalesce(current_schema(), '')))");
-    tx.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
-            "applied_at timestamptz NOT NULL DEFAULT now())");
+    tx.exec(
+        "SELECT pg_advisory_xact_lock(hashtext('sandbox-broker migrate'), "
+        "hashtext(coalesce(current_schema(), '')))");
+    tx.exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+        "applied_at timestamptz NOT NULL DEFAULT now())");
     const int current = tx.exec("SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0].as<int>();
     const int latest = latest_schema_version();
     if (current > latest) {

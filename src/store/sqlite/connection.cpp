@@ -14,8 +14,9 @@ Query::~Query() {
 
 Query& Query::bind(int index, std::string_view text) {
     // SQLITE_TRANSIENT: SQLite copies the bytes, so the caller's string may go away.
-    conn_->check(sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT),
-                 "bind");
+    conn_->check(
+        sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT),
+        "bind");
     return *this;
 }
 
@@ -53,16 +54,22 @@ std::string Query::text(int column) const {
     return std::string(bytes, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
 }
 
-std::int64_t Query::integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+std::int64_t Query::integer(int column) const {
+    return sqlite3_column_int64(stmt_, column);
+}
 
 std::optional<std::int64_t> Query::optional_integer(int column) const {
     if (is_null(column)) return std::nullopt;
     return integer(column);
 }
 
-bool Query::is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+bool Query::is_null(int column) const {
+    return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
 
-void Connection::StatementDeleter::operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+void Connection::StatementDeleter::operator()(sqlite3_stmt* stmt) const {
+    sqlite3_finalize(stmt);
+}
 
 Connection::Connection(const std::string& path, Mode mode, int busy_timeout_ms) : path_(path) {
     // NOMUTEX: each connection is confined to one thread at a time by its owner, so SQLite's
@@ -92,13 +99,14 @@ Query Connection::query(std::string_view sql) {
     auto it = statements_.find(sql);
     if (it == statements_.end()) {
         sqlite3_stmt* stmt = nullptr;
-        const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                                          &stmt, nullptr);
+        const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                          SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
         if (rc != SQLITE_OK) {
             sqlite3_finalize(stmt);
             check(rc, sql);
         }
-        it = statements_.emplace(std::string(sql), std::unique_ptr<sqlite3_stmt, StatementDeleter>(stmt)).first;
+        it = statements_.emplace(std::string(sql), std::unique_ptr<sqlite3_stmt, StatementDeleter>(stmt))
+                 .first;
     }
     return Query(*this, it->second.get());
 }
@@ -113,9 +121,13 @@ void Connection::exec(const std::string& sql) {
     }
 }
 
-std::int64_t Connection::changes() const { return sqlite3_changes64(db_); }
+std::int64_t Connection::changes() const {
+    return sqlite3_changes64(db_);
+}
 
-bool Connection::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+bool Connection::in_transaction() const {
+    return sqlite3_get_autocommit(db_) == 0;
+}
 
 void Connection::check(int rc, std::string_view what) const {
     const int primary = rc & 0xff;

@@ -22,7 +22,7 @@ class Connection;
 // One use of a cached prepared statement. Binds by 1-based index; resets the statement and
 // clears its bindings when it goes out of scope, even when a step threw.
 class Query {
-public:
+  public:
     Query(Connection& conn, sqlite3_stmt* stmt) : conn_(&conn), stmt_(stmt) {}
     Query(const Query&) = delete;
     Query& operator=(const Query&) = delete;
@@ -43,13 +43,13 @@ public:
     std::optional<std::int64_t> optional_integer(int column) const;
     bool is_null(int column) const;
 
-private:
+  private:
     Connection* conn_;
     sqlite3_stmt* stmt_;
 };
 
 class Connection {
-public:
+  public:
     enum class Mode { read_write, read_only };
 
     // Opens (creating when read_write) the database file; throws StoreUnavailable.
@@ -75,7 +75,7 @@ public:
     // Throws StoreUnavailable describing `rc` unless it is one of the success codes.
     void check(int rc, std::string_view what) const;
 
-private:
+  private:
     struct StatementDeleter {
         void operator()(sqlite3_stmt* stmt) const;
     };

@@ -23,7 +23,7 @@ namespace broker::sqlite {
 using WriterStats = SqliteWriteStats;
 
 class GroupCommitWriter {
-public:
+  public:
     // A write: runs inside the batch's transaction, in a savepoint of its own. May throw;
     // then only its own changes are rolled back and the exception goes back to its caller.
     using Work = std::function<void(Connection&)>;
@@ -38,7 +38,7 @@ public:
 
     WriterStats stats() const;
 
-private:
+  private:
     struct Job {
         const Work* work;  // the caller's; valid until `done` is set, as the caller waits for it
         std::promise<void> done;

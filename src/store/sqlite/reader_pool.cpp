@@ -17,7 +17,8 @@ ReaderPool::Lease ReaderPool::acquire() {
     ++opened_;
     lock.unlock();
     try {
-        return Lease(*this, std::make_unique<Connection>(path_, Connection::Mode::read_only, busy_timeout_ms_));
+        return Lease(*this,
+                     std::make_unique<Connection>(path_, Connection::Mode::read_only, busy_timeout_ms_));
     } catch (...) {
         lock.lock();
         --opened_;

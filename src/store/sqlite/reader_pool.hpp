@@ -13,12 +13,12 @@
 namespace broker::sqlite {
 
 class ReaderPool {
-public:
+  public:
     ReaderPool(std::string path, std::size_t size, int busy_timeout_ms);
 
     // A connection for the caller alone until the lease goes out of scope.
     class Lease {
-    public:
+      public:
         Lease(ReaderPool& pool, std::unique_ptr<Connection> conn) : pool_(&pool), conn_(std::move(conn)) {}
         Lease(Lease&&) = default;
         Lease& operator=(Lease&&) = delete;
@@ -28,7 +28,7 @@ public:
         Connection& operator*() const { return *conn_; }
         Connection* operator->() const { return conn_.get(); }
 
-    private:
+      private:
         ReaderPool* pool_;
         std::unique_ptr<Connection> conn_;
     };
@@ -36,7 +36,7 @@ public:
     // Opens connections lazily, up to the pool size; throws StoreUnavailable if opening fails.
     Lease acquire();
 
-private:
+  private:
     void give_back(std::unique_ptr<Connection> conn);
 
     const std::string path_;

@@ -49,8 +49,9 @@ AllocateResult allocate(Connection& conn, const AllocateRequest& request) {
         auto q = conn.query(kFindByKeySql);
         q.bind(1, request.idempotency_key);
         if (auto held = first_row(q)) {
-            const auto outcome = held->allocated_to_track == request.participant_id ? AllocateOutcome::existing
-                                                                                    : AllocateOutcome::key_conflict;
+            const auto outcome = held->allocated_to_track == request.participant_id
+                                     ? AllocateOutcome::existing
+                                     : AllocateOutcome::key_conflict;
             if (outcome == AllocateOutcome::key_conflict) return {outcome, std::nullopt};
             return {outcome, std::move(held)};
         }
@@ -107,7 +108,11 @@ UpsertSummary upsert_provider_sandboxes(Connection& conn, std::span<const Provid
             auto q = conn.query(
                 "INSERT INTO sandboxes (sandbox_id, name, external_id, sfdc_account_id, status, created_at, "
                 "updated_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, 'available', ?5, ?5, ?5)");
-            q.bind(1, p.sandbox_id).bind(2, p.name).bind(3, p.external_id).bind(4, p.sfdc_account_id).bind(5, now);
+            q.bind(1, p.sandbox_id)
+                .bind(2, p.name)
+                .bind(3, p.external_id)
+                .bind(4, p.sfdc_account_id)
+                .bind(5, now);
             q.run();
             record_event(conn, p.sandbox_id, now, std::nullopt, SandboxStatus::available, kSyncActor,
                          "listed by provider");
@@ -117,7 +122,11 @@ UpsertSummary upsert_provider_sandboxes(Connection& conn, std::span<const Provid
                 "UPDATE sandboxes SET status = 'available', stale_since = NULL, name = ?2, external_id = ?3, "
                 "sfdc_account_id = ?4, last_seen_at = ?5, updated_at = ?5, version = version + 1 "
                 "WHERE sandbox_id = ?1 AND status = 'stale'");
-            q.bind(1, p.sandbox_id).bind(2, p.name).bind(3, p.external_id).bind(4, p.sfdc_account_id).bind(5, now);
+            q.bind(1, p.sandbox_id)
+                .bind(2, p.name)
+                .bind(3, p.external_id)
+                .bind(4, p.sfdc_account_id)
+                .bind(5, now);
             q.run();
             record_event(conn, p.sandbox_id, now, SandboxStatus::stale, SandboxStatus::available, kSyncActor,
                          "listed by provider again");
@@ -132,7 +141,11 @@ UpsertSummary upsert_provider_sandboxes(Connection& conn, std::span<const Provid
                 "THEN ?5 ELSE updated_at END, "
                 "name = ?2, external_id = ?3, sfdc_account_id = ?4, last_seen_at = ?5 "
                 "WHERE sandbox_id = ?1 AND status = 'available'");
-            q.bind(1, p.sandbox_id).bind(2, p.name).bind(3, p.external_id).bind(4, p.sfdc_account_id).bind(5, now);
+            q.bind(1, p.sandbox_id)
+                .bind(2, p.name)
+                .bind(3, p.external_id)
+                .bind(4, p.sfdc_account_id)
+                .bind(5, now);
             q.run();
             ++summary.refreshed;
         } else {

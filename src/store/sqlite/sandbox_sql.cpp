@@ -20,7 +20,8 @@ Sandbox read_sandbox(const Query& row) {
     s.sfdc_account_id = row.text(3);
     const std::string status = row.text(4);
     auto parsed = parse_status(status);
-    if (!parsed) throw StoreUnavailable("SQLite row " + s.sandbox_id + " has unknown status '" + status + "'");
+    if (!parsed)
+        throw StoreUnavailable("SQLite row " + s.sandbox_id + " has unknown status '" + status + "'");
     s.status = *parsed;
     s.allocated_to_track = row.text(5);
     s.track_name = row.text(6);

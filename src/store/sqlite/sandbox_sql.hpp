@@ -13,19 +13,19 @@
 namespace broker::sqlite {
 
 // The columns read_sandbox() expects, in its order.
-#define BROKER_SANDBOX_COLUMNS                                                                        \
-    "sandbox_id, name, external_id, sfdc_account_id, status, allocated_to_track, track_name, "        \
-    "idempotency_key, allocated_at, expires_at, deletion_requested_at, deletion_retry_count, "        \
+#define BROKER_SANDBOX_COLUMNS                                                                 \
+    "sandbox_id, name, external_id, sfdc_account_id, status, allocated_to_track, track_name, " \
+    "idempotency_key, allocated_at, expires_at, deletion_requested_at, deletion_retry_count, " \
     "created_at, updated_at, version"
 
 // Allocation picks the first available sandbox by name straight from the (status, name)
 // index; with a prefix the pick is an index range [prefix, upper bound). ?1 participant,
 // ?2 track name, ?3 idempotency key, ?4 now, ?5 expires_at, ?6 prefix, ?7 upper bound.
-#define BROKER_ALLOCATE_SQL(name_range)                                                               \
-    "UPDATE sandboxes SET status = 'allocated', allocated_to_track = ?1, track_name = ?2, "          \
-    "idempotency_key = ?3, allocated_at = ?4, expires_at = ?5, deletion_requested_at = NULL, "       \
-    "version = version + 1, updated_at = ?4 "                                                        \
-    "WHERE status = 'available' AND sandbox_id = (SELECT sandbox_id FROM sandboxes "                 \
+#define BROKER_ALLOCATE_SQL(name_range)                                                        \
+    "UPDATE sandboxes SET status = 'allocated', allocated_to_track = ?1, track_name = ?2, "    \
+    "idempotency_key = ?3, allocated_at = ?4, expires_at = ?5, deletion_requested_at = NULL, " \
+    "version = version + 1, updated_at = ?4 "                                                  \
+    "WHERE status = 'available' AND sandbox_id = (SELECT sandbox_id FROM sandboxes "           \
     "WHERE status = 'available'" name_range " ORDER BY name LIMIT 1) RETURNING " BROKER_SANDBOX_COLUMNS
 
 inline constexpr std::string_view kAllocateAnySql = BROKER_ALLOCATE_SQL("");
@@ -49,14 +49,16 @@ inline constexpr std::string_view kInsertEventSql =
     "INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor, reason) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
-inline constexpr std::string_view kCountByStatusSql = "SELECT status, count(*) FROM sandboxes GROUP BY status";
+inline constexpr std::string_view kCountByStatusSql =
+    "SELECT status, count(*) FROM sandboxes GROUP BY status";
 
 inline constexpr std::string_view kListAllSql =
-    "SELECT " BROKER_SANDBOX_COLUMNS " FROM sandboxes WHERE sandbox_id > ?1 AND status <> 'deleted' "
+    "SELECT " BROKER_SANDBOX_COLUMNS
+    " FROM sandboxes WHERE sandbox_id > ?1 AND status <> 'deleted' "
     "ORDER BY sandbox_id LIMIT ?2";
-inline constexpr std::string_view kListByStatusSql =
-    "SELECT " BROKER_SANDBOX_COLUMNS " FROM sandboxes WHERE sandbox_id > ?1 AND status = ?3 "
-    "ORDER BY sandbox_id LIMIT ?2";
+inline constexpr std::string_view kListByStatusSql = "SELECT " BROKER_SANDBOX_COLUMNS
+                                                     " FROM sandboxes WHERE sandbox_id > ?1 AND status = ?3 "
+                                                     "ORDER BY sandbox_id LIMIT ?2";
 
 #undef BROKER_ALLOCATE_SQL
 #undef BROKER_SANDBOX_COLUMNS

@@ -64,7 +64,9 @@ int user_version(Connection& conn) {
 
 }  // namespace
 
-int latest_schema_version() { return static_cast<int>(migrations().size()); }
+int latest_schema_version() {
+    return static_cast<int>(migrations().size());
+}
 
 void apply_migrations(Connection& conn) {
     const int current = user_version(conn);

@@ -22,10 +22,12 @@ std::unique_ptr<Connection> open_writer(const SqliteOptions& options) {
         std::error_code ec;
         std::filesystem::create_directories(file.parent_path(), ec);
         if (ec) {
-            throw StoreUnavailable("cannot create directory " + file.parent_path().string() + ": " + ec.message());
+            throw StoreUnavailable("cannot create directory " + file.parent_path().string() + ": " +
+                                   ec.message());
         }
     }
-    auto conn = std::make_unique<Connection>(options.path, Connection::Mode::read_write, options.busy_timeout_ms);
+    auto conn =
+        std::make_unique<Connection>(options.path, Connection::Mode::read_write, options.busy_timeout_ms);
     {
         auto q = conn->query("PRAGMA journal_mode = WAL");
         if (!q.step() || q.text(0) != "wal") {
@@ -82,7 +84,8 @@ MarkResult SqliteStore::mark_for_deletion(const MarkForDeletionRequest& request)
     return impl_->write([&](Connection& conn) { return sqlite::mark_for_deletion(conn, request); });
 }
 
-UpsertSummary SqliteStore::upsert_provider_sandboxes(std::span<const ProviderSandbox> sandboxes, UnixSeconds now) {
+UpsertSummary SqliteStore::upsert_provider_sandboxes(std::span<const ProviderSandbox> sandboxes,
+                                                     UnixSeconds now) {
     return impl_->write(
         [&](Connection& conn) { return sqlite::upsert_provider_sandboxes(conn, sandboxes, now); });
 }
@@ -103,6 +106,8 @@ void SqliteStore::ping() {
     conn->query("SELECT 1 FROM sandboxes LIMIT 1").run();
 }
 
-SqliteWriteStats SqliteStore::write_stats() const { return impl_->writer.stats(); }
+SqliteWriteStats SqliteStore::write_stats() const {
+    return impl_->writer.stats();
+}
 
 }  // namespace broker

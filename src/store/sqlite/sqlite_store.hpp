@@ -13,24 +13,24 @@
 namespace broker {
 
 struct SqliteOptions {
-    std::string path;                 // database file; its directory is created if missing
-    std::size_t max_batch = 256;      // writes per transaction at most
-    std::size_t max_queue = 16384;    // queued writes at most; beyond it, Overloaded
-    int busy_timeout_ms = 5000;       // another process holding the write lock
-    std::size_t read_connections = 4; // reader pool size; readers beyond it wait their turn
+    std::string path;                  // database file; its directory is created if missing
+    std::size_t max_batch = 256;       // writes per transaction at most
+    std::size_t max_queue = 16384;     // queued writes at most; beyond it, Overloaded
+    int busy_timeout_ms = 5000;        // another process holding the write lock
+    std::size_t read_connections = 4;  // reader pool size; readers beyond it wait their turn
 };
 
 // What the writer has done so far: for tests and benchmarks (ops / batches = group size).
 struct SqliteWriteStats {
-    std::uint64_t batches = 0;      // transactions committed
-    std::uint64_t ops = 0;          // writes committed in them
+    std::uint64_t batches = 0;  // transactions committed
+    std::uint64_t ops = 0;      // writes committed in them
     std::size_t largest_batch = 0;
-    std::size_t queued = 0;         // writes waiting for a batch right now
-    std::size_t in_batch = 0;       // writes in the batch being run right now
+    std::size_t queued = 0;    // writes waiting for a batch right now
+    std::size_t in_batch = 0;  // writes in the batch being run right now
 };
 
 class SqliteStore final : public Store {
-public:
+  public:
     // Opens (creating if needed) the database; throws StoreUnavailable when it cannot.
     // Call migrate() before use.
     explicit SqliteStore(SqliteOptions options);
@@ -48,7 +48,7 @@ public:
 
     SqliteWriteStats write_stats() const;
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
