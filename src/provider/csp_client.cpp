@@ -164,6 +164,7 @@ DeleteResult CspClient::delete_sandbox(const std::string& external_id) {
     const std::string uuid = safe_last_segment(external_id);
     if (uuid.empty()) {
         result.reason = "external id \"" + external_id + "\" does not end in an account uuid";
+        result.failure = ProviderFailureKind::bad_response;
         return result;
     }
     HttpRequest request;
@@ -191,6 +192,7 @@ DeleteResult CspClient::delete_sandbox(const std::string& external_id) {
     }
     result.status = DeleteStatus::failed;
     result.reason = std::string(to_string(outcome.failure->kind)) + ": " + outcome.failure->message;
+    result.failure = outcome.failure->kind;
     result.retryable = outcome.retryable;
     result.retry_after = outcome.failure->retry_after;
     return result;

@@ -48,6 +48,7 @@ std::string_view to_string(DeleteStatus status);
 struct DeleteResult {
     DeleteStatus status = DeleteStatus::failed;
     std::string reason;      // why it failed; empty otherwise
+    std::optional<ProviderFailureKind> failure;  // what kind of failure; set when status is failed
     bool retryable = false;  // a later attempt may succeed (outage, throttling, open circuit)
     std::optional<std::chrono::seconds> retry_after;
     int attempts = 0;

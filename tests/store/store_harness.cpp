@@ -15,6 +15,8 @@ class SqliteHarness final : public StoreHarness {
   public:
     SqliteHarness() { open(); }
     Store& store() override { return *store_; }
+    LifecycleStore& lifecycle() override { return *store_; }
+    JobStateStore& jobs() override { return *store_; }
     void reopen() override {
         store_.reset();
         open();

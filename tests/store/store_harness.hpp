@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "core/lifecycle.hpp"
+#include "store/job_state_store.hpp"
+#include "store/lifecycle_store.hpp"
 #include "store/store.hpp"
 
 namespace broker::testing {
@@ -21,6 +23,9 @@ class StoreHarness {
   public:
     virtual ~StoreHarness() = default;
     virtual Store& store() = 0;
+    // The same store's lifecycle and job-state sides (one object implements all three).
+    virtual LifecycleStore& lifecycle() = 0;
+    virtual JobStateStore& jobs() = 0;
     // Closes the store and opens it again on the same data, as a restarted process would.
     virtual void reopen() = 0;
 };
@@ -38,7 +43,7 @@ inline void PrintTo(const StoreFactory& factory, std::ostream* os) {
 // Every store: SQLite always reachable; the others skip with a reason unless configured.
 const std::vector<StoreFactory>& store_factories();
 
-// Base fixture: a migrated store and helpers that speak only the Store interface.
+// Base fixture: a migrated store and helpers that speak only the store interfaces.
 class StoreConformance : public ::testing::TestWithParam<StoreFactory> {
   protected:
     static constexpr UnixSeconds kNow = 1'700'000'000;
@@ -46,6 +51,8 @@ class StoreConformance : public ::testing::TestWithParam<StoreFactory> {
     void SetUp() override;
 
     Store& store() { return harness_->store(); }
+    LifecycleStore& lifecycle() { return harness_->lifecycle(); }
+    JobStateStore& jobs() { return harness_->jobs(); }
     StoreHarness& harness() { return *harness_; }
 
     // Inserts `count` available sandboxes named `<name_prefix><i>` with ids `<id_prefix><i>`

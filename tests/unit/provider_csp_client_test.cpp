@@ -187,6 +187,8 @@ TEST_F(CspClientTest, BreakerOpensStopsCallingThenProbes) {
     const auto refused_delete = csp.delete_sandbox(std::string("identity/accounts/") + kUuid);
     EXPECT_EQ(refused_delete.status, DeleteStatus::failed);
     EXPECT_TRUE(refused_delete.retryable);
+    // The cleanup job stops its run on this kind without counting an attempt.
+    EXPECT_EQ(refused_delete.failure, ProviderFailureKind::circuit_open);
     EXPECT_EQ(server_.requests().size(), 3u);  // nothing reached the provider while open
 
     clock_.advance(seconds(60));

@@ -53,6 +53,55 @@ CREATE TABLE sandbox_events (
 );
 CREATE INDEX sandbox_events_sandbox ON sandbox_events (sandbox_id, id);
 )sql",
+        // 2: what the background jobs need. Claims and retry schedule of deletions, the reason of
+        // the last failure, one lease row per job. Partial indexes keep each job's pick an index
+        // range of its own status (and leave counts by status to sandboxes_status_name). The
+        // history is rebuilt so an event may have no `to_status`: the row was removed.
+        R"sql(
+ALTER TABLE sandboxes ADD COLUMN claim_owner     TEXT    NOT NULL DEFAULT '';
+ALTER TABLE sandboxes ADD COLUMN claim_until     INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sandboxes ADD COLUMN next_attempt_at INTEGER;
+ALTER TABLE sandboxes ADD COLUMN last_error      TEXT    NOT NULL DEFAULT '';
+
+-- Expiry: allocations oldest first.
+CREATE INDEX sandboxes_allocated_at ON sandboxes (allocated_at) WHERE status = 'allocated';
+-- Claiming: returned sandboxes oldest first; failed ones whose next attempt is due.
+CREATE INDEX sandboxes_pending_requested ON sandboxes (deletion_requested_at) WHERE status = 'pending_deletion';
+CREATE INDEX sandboxes_failed_next_attempt ON sandboxes (next_attempt_at) WHERE status = 'deletion_failed';
+-- Stale removal: stale longer than the grace period.
+CREATE INDEX sandboxes_stale_since ON sandboxes (stale_since) WHERE status = 'stale';
+
+CREATE TABLE sandbox_events_v2 (
+    id          INTEGER PRIMARY KEY,
+    sandbox_id  TEXT    NOT NULL,
+    at          INTEGER NOT NULL,
+    from_status TEXT,
+    to_status   TEXT,
+    actor       TEXT    NOT NULL DEFAULT '',
+    reason      TEXT    NOT NULL DEFAULT ''
+);
+INSERT INTO sandbox_events_v2 (id, sandbox_id, at, from_status, to_status, actor, reason)
+    SELECT id, sandbox_id, at, from_status, to_status, actor, reason FROM sandbox_events;
+DROP TABLE sandbox_events;
+ALTER TABLE sandbox_events_v2 RENAME TO sandbox_events;
+CREATE INDEX sandbox_events_sandbox ON sandbox_events (sandbox_id, id);
+-- History retention deletes by age.
+CREATE INDEX sandbox_events_at ON sandbox_events (at);
+
+CREATE TABLE job_state (
+    job             TEXT    NOT NULL PRIMARY KEY,
+    paused          INTEGER NOT NULL DEFAULT 0,
+    run_requested   INTEGER NOT NULL DEFAULT 0,
+    holder          TEXT    NOT NULL DEFAULT '',
+    lease_until     INTEGER NOT NULL DEFAULT 0,
+    next_run_at     INTEGER NOT NULL DEFAULT 0,
+    last_started_at INTEGER,
+    last_finished_at INTEGER,
+    last_result     TEXT    NOT NULL DEFAULT '',
+    last_ok         INTEGER NOT NULL DEFAULT 1,
+    updated_at      INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+)sql",
     };
     return steps;
 }

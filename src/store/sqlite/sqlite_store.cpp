@@ -6,6 +6,7 @@
 
 #include "core/errors.hpp"
 #include "store/sqlite/group_commit.hpp"
+#include "store/sqlite/lifecycle_ops.hpp"
 #include "store/sqlite/reader_pool.hpp"
 #include "store/sqlite/sandbox_ops.hpp"
 #include "store/sqlite/schema.hpp"
@@ -104,6 +105,65 @@ void SqliteStore::ping() {
     auto conn = impl_->readers.acquire();
     // Touches the sandboxes table: a file that opens but was never migrated is not ready.
     conn->query("SELECT 1 FROM sandboxes LIMIT 1").run();
+}
+
+SyncSummary SqliteStore::sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) {
+    return impl_->write([&](Connection& conn) { return sqlite::sync_pool(conn, listed, now); });
+}
+
+std::vector<Sandbox> SqliteStore::expire_allocations(UnixSeconds now, const LeasePolicy& lease, int limit) {
+    return impl_->write([&](Connection& conn) { return sqlite::expire_allocations(conn, now, lease, limit); });
+}
+
+std::vector<Sandbox> SqliteStore::claim_for_deletion(const DeletionClaim& claim) {
+    return impl_->write([&](Connection& conn) { return sqlite::claim_for_deletion(conn, claim); });
+}
+
+bool SqliteStore::record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now) {
+    return impl_->write([&](Connection& conn) { return sqlite::record_deleted(conn, sandbox_id, actor, now); });
+}
+
+bool SqliteStore::record_deletion_failure(const DeletionFailure& failure) {
+    return impl_->write([&](Connection& conn) { return sqlite::record_deletion_failure(conn, failure); });
+}
+
+std::int64_t SqliteStore::remove_stale(UnixSeconds stale_before, UnixSeconds now, const std::string& actor) {
+    return impl_->write([&](Connection& conn) { return sqlite::remove_stale(conn, stale_before, now, actor); });
+}
+
+std::int64_t SqliteStore::bulk_remove(SandboxStatus status, UnixSeconds now, const std::string& actor) {
+    return impl_->write([&](Connection& conn) { return sqlite::bulk_remove(conn, status, now, actor); });
+}
+
+std::vector<SandboxEvent> SqliteStore::history(const std::string& sandbox_id) {
+    auto conn = impl_->readers.acquire();
+    return sqlite::history(*conn, sandbox_id);
+}
+
+std::int64_t SqliteStore::prune_history(UnixSeconds before) {
+    return impl_->write([&](Connection& conn) { return sqlite::prune_history(conn, before); });
+}
+
+bool SqliteStore::try_start_job(const JobStartRequest& request) {
+    return impl_->write([&](Connection& conn) { return sqlite::try_start_job(conn, request); });
+}
+
+bool SqliteStore::finish_job(const std::string& job, const std::string& holder, UnixSeconds now, bool ok,
+                             const std::string& result) {
+    return impl_->write([&](Connection& conn) { return sqlite::finish_job(conn, job, holder, now, ok, result); });
+}
+
+void SqliteStore::set_job_paused(const std::string& job, bool paused, UnixSeconds now) {
+    impl_->writer.run([&](Connection& conn) { sqlite::set_job_paused(conn, job, paused, now); });
+}
+
+void SqliteStore::request_job_run(const std::string& job, UnixSeconds now) {
+    impl_->writer.run([&](Connection& conn) { sqlite::request_job_run(conn, job, now); });
+}
+
+std::vector<JobState> SqliteStore::job_states() {
+    auto conn = impl_->readers.acquire();
+    return sqlite::job_states(*conn);
 }
 
 SqliteWriteStats SqliteStore::write_stats() const {

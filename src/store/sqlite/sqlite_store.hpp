@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "store/job_state_store.hpp"
+#include "store/lifecycle_store.hpp"
 #include "store/store.hpp"
 
 namespace broker {
@@ -29,7 +31,7 @@ struct SqliteWriteStats {
     std::size_t in_batch = 0;  // writes in the batch being run right now
 };
 
-class SqliteStore final : public Store {
+class SqliteStore final : public Store, public LifecycleStore, public JobStateStore {
   public:
     // Opens (creating if needed) the database; throws StoreUnavailable when it cannot.
     // Call migrate() before use.
@@ -45,6 +47,25 @@ class SqliteStore final : public Store {
     StatusCounts count_by_status() override;
     ListPage list(const ListQuery& query) override;
     void ping() override;
+
+    // LifecycleStore: writes through the group-commit writer, reads from the reader pool.
+    SyncSummary sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) override;
+    std::vector<Sandbox> expire_allocations(UnixSeconds now, const LeasePolicy& lease, int limit) override;
+    std::vector<Sandbox> claim_for_deletion(const DeletionClaim& claim) override;
+    bool record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now) override;
+    bool record_deletion_failure(const DeletionFailure& failure) override;
+    std::int64_t remove_stale(UnixSeconds stale_before, UnixSeconds now, const std::string& actor) override;
+    std::int64_t bulk_remove(SandboxStatus status, UnixSeconds now, const std::string& actor) override;
+    std::vector<SandboxEvent> history(const std::string& sandbox_id) override;
+    std::int64_t prune_history(UnixSeconds before) override;
+
+    // JobStateStore.
+    bool try_start_job(const JobStartRequest& request) override;
+    bool finish_job(const std::string& job, const std::string& holder, UnixSeconds now, bool ok,
+                    const std::string& result) override;
+    void set_job_paused(const std::string& job, bool paused, UnixSeconds now) override;
+    void request_job_run(const std::string& job, UnixSeconds now) override;
+    std::vector<JobState> job_states() override;
 
     SqliteWriteStats write_stats() const;
 

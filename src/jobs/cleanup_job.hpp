@@ -1,0 +1,69 @@
+// The cleanup job: deletes returned sandboxes at the provider. It claims a batch in the store
+// (a lease, so a crashed worker's claims pass to another), runs the NIOSXaaS step (its
+// failure is recorded, never blocks), deletes at the provider, and records the outcome: gone
+// (deleted or 404) -> deleted; failed -> retried with exponential backoff, after the last
+// attempt deletion_failed and retried slowly. An open circuit ends the run early without
+// counting an attempt against anyone. A crash anywhere loses nothing: the claim expires and a
+// repeated delete answers 404, which counts as done.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "jobs/job.hpp"
+#include "obs/broker_metrics.hpp"
+#include "provider/backoff.hpp"
+#include "provider/provider.hpp"
+#include "store/lifecycle_store.hpp"
+
+namespace broker {
+
+struct CleanupSettings {
+    int batch_size = 10;                               // CLEANUP_BATCH_SIZE
+    std::chrono::milliseconds batch_delay{2000};       // CLEANUP_BATCH_DELAY_SEC
+    std::chrono::milliseconds per_sandbox_delay{500};  // CLEANUP_PER_SANDBOX_DELAY_SEC
+    int max_attempts = 5;                              // DELETION_RETRY_MAX_ATTEMPTS
+    std::chrono::seconds retry_base{60};               // DELETION_RETRY_BASE_SEC
+    std::chrono::seconds failed_retry{3600};           // DELETION_FAILED_RETRY_SEC
+    std::chrono::seconds claim_lease{300};             // CLEANUP_CLAIM_LEASE_SEC
+    int max_batches_per_run = 100;                     // the rest waits for the next run
+};
+
+// When the attempt numbered `attempts` (1 = the first) has failed, how long until the next:
+// retry_base doubling per attempt, capped at failed_retry; failed_retry once attempts
+// reached max_attempts; never sooner than the provider's Retry-After.
+std::chrono::seconds deletion_retry_delay(const CleanupSettings& settings, int attempts,
+                                          std::optional<std::chrono::seconds> retry_after = std::nullopt);
+
+class CleanupJob final : public Job {
+  public:
+    // `cleaner` may be null (no NIOSXaaS step); `metrics` may be null. `worker_id` names the
+    // claims. `sleep` does every delay and answers false once the worker is stopping; a zero
+    // wait asks only that. Empty: real sleeps, never stopped.
+    CleanupJob(Provider& provider, ServiceCleaner* cleaner, LifecycleStore& store, const Clock& clock,
+               CleanupSettings settings, std::string worker_id, SleepFunction sleep = {},
+               BrokerMetrics* metrics = nullptr);
+
+    std::string_view name() const override { return kCleanupJobName; }
+    // Counts: claimed, deleted, already_gone, failed, now_deletion_failed, left_claimed (not
+    // attempted because the run stopped early; their claims run out and another run takes
+    // them), niosxaas_cleaned, niosxaas_shadow, niosxaas_failed, niosxaas_services.
+    JobRunResult run_once() override;
+
+  private:
+    enum class Step { next, stop };
+    Step clean_one(const Sandbox& sandbox, JobRunResult& r);
+    void niosxaas_step(const Sandbox& sandbox, JobRunResult& r);
+    bool wait(std::chrono::milliseconds delay);
+
+    Provider& provider_;
+    ServiceCleaner* cleaner_;
+    LifecycleStore& store_;
+    const Clock& clock_;
+    CleanupSettings settings_;
+    std::string worker_id_;
+    SleepFunction sleep_;
+    BrokerMetrics* metrics_;
+};
+
+}  // namespace broker

@@ -1,0 +1,88 @@
+// Reading the jobs' settings: see job_config.hpp.
+#include "jobs/job_config.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <string>
+
+#include "core/errors.hpp"
+
+namespace broker {
+namespace {
+
+std::string trim(const std::string& s) {
+    const auto first = s.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos) return {};
+    return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+// The variable as a number in [min, max]; nothing when unset.
+std::optional<double> read_number(const EnvLookup& env, const std::string& name, double min, double max,
+                                  bool integral) {
+    const auto raw = env(name);
+    if (!raw) return std::nullopt;
+    const std::string text = trim(*raw);
+    double value = 0;
+    const auto* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (text.empty() || ec != std::errc() || ptr != end || !std::isfinite(value)) {
+        throw ConfigError(name + "=\"" + text + "\" is not a number");
+    }
+    if (integral && value != std::floor(value))
+        throw ConfigError(name + "=" + text + " must be a whole number");
+    if (value < min || value > max) {
+        throw ConfigError(name + "=" + text + " is out of range [" +
+                          std::to_string(static_cast<long long>(min)) + ", " +
+                          std::to_string(static_cast<long long>(max)) + "]");
+    }
+    return value;
+}
+
+void read_seconds(const EnvLookup& env, const std::string& name, double min, double max,
+                  std::chrono::seconds& out) {
+    if (auto v = read_number(env, name, min, max, true))
+        out = std::chrono::seconds(static_cast<std::int64_t>(*v));
+}
+
+void read_int(const EnvLookup& env, const std::string& name, double min, double max, int& out) {
+    if (auto v = read_number(env, name, min, max, true)) out = static_cast<int>(*v);
+}
+
+void read_fraction_ms(const EnvLookup& env, const std::string& name, double max_sec,
+                      std::chrono::milliseconds& out) {
+    if (auto v = read_number(env, name, 0, max_sec, false)) {
+        out = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(*v * 1000)));
+    }
+}
+
+}  // namespace
+
+JobConfig load_job_config(const EnvLookup& env) {
+    constexpr double kDay = 86400;
+    constexpr double kYear = 366 * kDay;
+    JobConfig c;
+    read_seconds(env, "SYNC_INTERVAL_SEC", 1, kYear, c.sync_interval);
+    read_seconds(env, "CLEANUP_INTERVAL_SEC", 1, kYear, c.cleanup_interval);
+    read_seconds(env, "AUTO_EXPIRY_INTERVAL_SEC", 1, kYear, c.auto_expiry_interval);
+    read_seconds(env, "AUTO_DELETE_STALE_INTERVAL_SEC", 1, kYear, c.auto_delete_stale_interval);
+    if (auto hours = read_number(env, "STALE_GRACE_PERIOD_HOURS", 0, 24 * 366, false)) {
+        c.stale_grace = std::chrono::seconds(static_cast<std::int64_t>(std::llround(*hours * 3600)));
+    }
+    read_int(env, "CLEANUP_BATCH_SIZE", 1, 1000, c.cleanup_batch_size);
+    read_fraction_ms(env, "CLEANUP_BATCH_DELAY_SEC", 3600, c.cleanup_batch_delay);
+    read_fraction_ms(env, "CLEANUP_PER_SANDBOX_DELAY_SEC", 3600, c.cleanup_per_sandbox_delay);
+    read_int(env, "DELETION_RETRY_MAX_ATTEMPTS", 1, 1000, c.deletion_retry_max_attempts);
+    // At least a second: a failed delete must not be claimed again within the same run.
+    read_seconds(env, "DELETION_RETRY_BASE_SEC", 1, kDay, c.deletion_retry_base);
+    read_seconds(env, "DELETION_FAILED_RETRY_SEC", 1, 30 * kDay, c.deletion_failed_retry);
+    read_seconds(env, "CLEANUP_CLAIM_LEASE_SEC", 1, kDay, c.cleanup_claim_lease);
+    read_seconds(env, "JOB_LEASE_SEC", 1, kDay, c.job_lease);
+    read_int(env, "HISTORY_RETENTION_DAYS", 1, 36600, c.history_retention_days);
+    read_int(env, "AUTO_EXPIRY_BATCH_SIZE", 1, 100000, c.expiry_batch_size);
+    if (auto ms = read_number(env, "WORKER_POLL_MS", 10, 60000, true)) {
+        c.worker_poll = std::chrono::milliseconds(static_cast<std::int64_t>(*ms));
+    }
+    return c;
+}
+
+}  // namespace broker

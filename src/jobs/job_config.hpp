@@ -1,0 +1,35 @@
+// The background jobs' settings, read from the environment (the original's names where it
+// had them). A bad value throws ConfigError naming the variable.
+#pragma once
+
+#include <chrono>
+
+#include "core/config.hpp"
+
+namespace broker {
+
+struct JobConfig {
+    std::chrono::seconds sync_interval{600};                   // SYNC_INTERVAL_SEC
+    std::chrono::seconds cleanup_interval{300};                // CLEANUP_INTERVAL_SEC
+    std::chrono::seconds auto_expiry_interval{300};            // AUTO_EXPIRY_INTERVAL_SEC
+    std::chrono::seconds auto_delete_stale_interval{3600};     // AUTO_DELETE_STALE_INTERVAL_SEC
+    std::chrono::seconds stale_grace{24 * 3600};               // STALE_GRACE_PERIOD_HOURS (fractions allowed)
+    int cleanup_batch_size = 10;                               // CLEANUP_BATCH_SIZE
+    std::chrono::milliseconds cleanup_batch_delay{2000};       // CLEANUP_BATCH_DELAY_SEC (fractions allowed)
+    std::chrono::milliseconds cleanup_per_sandbox_delay{500};  // CLEANUP_PER_SANDBOX_DELAY_SEC (fractions)
+    int deletion_retry_max_attempts = 5;                       // DELETION_RETRY_MAX_ATTEMPTS
+    std::chrono::seconds deletion_retry_base{60};              // DELETION_RETRY_BASE_SEC: doubles per attempt
+    std::chrono::seconds deletion_failed_retry{3600};          // DELETION_FAILED_RETRY_SEC: the slow pace
+    std::chrono::seconds cleanup_claim_lease{300};             // CLEANUP_CLAIM_LEASE_SEC
+    // JOB_LEASE_SEC: how long a run may take before another worker may start the job again.
+    // Longer than a cleanup run normally takes; an overrun is safe (claims), only wasteful.
+    std::chrono::seconds job_lease{900};
+    int history_retention_days = 30;              // HISTORY_RETENTION_DAYS
+    int expiry_batch_size = 100;                  // AUTO_EXPIRY_BATCH_SIZE
+    std::chrono::milliseconds worker_poll{1000};  // WORKER_POLL_MS: how often leases are tried
+};
+
+// Defaults overridden by the environment; throws ConfigError.
+JobConfig load_job_config(const EnvLookup& env);
+
+}  // namespace broker

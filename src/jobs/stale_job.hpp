@@ -1,0 +1,35 @@
+// The auto_delete_stale job: forgets sandboxes the provider stopped listing more than the
+// grace period ago (the provider is never called), and prunes the transition history older
+// than its retention.
+#pragma once
+
+#include <chrono>
+#include <optional>
+
+#include "jobs/job.hpp"
+#include "store/lifecycle_store.hpp"
+
+namespace broker {
+
+struct StaleSettings {
+    std::chrono::seconds grace{24 * 3600};  // STALE_GRACE_PERIOD_HOURS
+    int history_retention_days = 30;        // HISTORY_RETENTION_DAYS
+};
+
+class AutoDeleteStaleJob final : public Job {
+  public:
+    AutoDeleteStaleJob(LifecycleStore& store, const Clock& clock, StaleSettings settings);
+
+    std::string_view name() const override { return kAutoDeleteStaleJobName; }
+    // Counts: removed, history_pruned.
+    JobRunResult run_once() override { return run_with_grace(settings_.grace); }
+    // The same with another grace period: the admin API's `grace_period_hours`.
+    JobRunResult run_with_grace(std::chrono::seconds grace);
+
+  private:
+    LifecycleStore& store_;
+    const Clock& clock_;
+    StaleSettings settings_;
+};
+
+}  // namespace broker

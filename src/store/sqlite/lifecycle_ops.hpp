@@ -1,0 +1,36 @@
+// The LifecycleStore and JobStateStore operations as SQL on one connection. Writes expect to
+// run inside the writer's transaction (the group-commit batch), so each change is atomic
+// with its event records; reads run on a reader connection.
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "store/job_state_store.hpp"
+#include "store/lifecycle_store.hpp"
+#include "store/sqlite/connection.hpp"
+
+namespace broker::sqlite {
+
+SyncSummary sync_pool(Connection& conn, std::span<const ProviderSandbox> listed, UnixSeconds now);
+std::vector<Sandbox> expire_allocations(Connection& conn, UnixSeconds now, const LeasePolicy& lease,
+                                        int limit);
+std::vector<Sandbox> claim_for_deletion(Connection& conn, const DeletionClaim& claim);
+bool record_deleted(Connection& conn, const std::string& sandbox_id, const std::string& actor,
+                    UnixSeconds now);
+bool record_deletion_failure(Connection& conn, const DeletionFailure& failure);
+std::int64_t remove_stale(Connection& conn, UnixSeconds stale_before, UnixSeconds now,
+                          const std::string& actor);
+std::int64_t bulk_remove(Connection& conn, SandboxStatus status, UnixSeconds now, const std::string& actor);
+std::vector<SandboxEvent> history(Connection& conn, const std::string& sandbox_id);
+std::int64_t prune_history(Connection& conn, UnixSeconds before);
+
+bool try_start_job(Connection& conn, const JobStartRequest& request);
+bool finish_job(Connection& conn, const std::string& job, const std::string& holder, UnixSeconds now, bool ok,
+                const std::string& result);
+void set_job_paused(Connection& conn, const std::string& job, bool paused, UnixSeconds now);
+void request_job_run(Connection& conn, const std::string& job, UnixSeconds now);
+std::vector<JobState> job_states(Connection& conn);
+
+}  // namespace broker::sqlite

@@ -1,0 +1,266 @@
+// The cleanup job against a real SQLite store and a fake provider: deletion exactly once,
+// retries with backoff -> deletion_failed -> slow retry -> deleted, the NIOSXaaS step never
+// blocking, an open circuit ending the run, crash safety, and delays that are stoppable waits.
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "jobs/cleanup_job.hpp"
+#include "unit/support/jobs_fixture.hpp"
+
+namespace broker::testing {
+namespace {
+
+class JobsCleanupTest : public JobsTest {
+  protected:
+    CleanupSettings settings() const {
+        CleanupSettings s;
+        s.batch_size = 10;
+        s.batch_delay = std::chrono::milliseconds(0);
+        s.per_sandbox_delay = std::chrono::milliseconds(0);
+        s.max_attempts = 3;
+        s.retry_base = std::chrono::seconds(60);
+        s.failed_retry = std::chrono::seconds(3600);
+        s.claim_lease = std::chrono::seconds(300);
+        return s;
+    }
+    // Waits move the manual clock instead of sleeping; `stop_after` waits it answers "stop".
+    SleepFunction clock_sleep(int stop_after = 1'000'000) {
+        return [this, stop_after](std::chrono::milliseconds d) {
+            clock_.advance_ms(d);
+            waited_ms_ += d.count();
+            return ++waits_ <= stop_after;
+        };
+    }
+    CleanupJob job(ServiceCleaner* cleaner = nullptr, std::optional<CleanupSettings> s = std::nullopt,
+                   const std::string& worker = "w1", SleepFunction sleep = {}) {
+        return CleanupJob(provider_, cleaner, *store_, clock_, s.value_or(settings()), worker,
+                          sleep ? std::move(sleep) : clock_sleep(), &metrics_);
+    }
+
+    std::int64_t waited_ms_ = 0;
+    int waits_ = 0;
+};
+
+TEST_F(JobsCleanupTest, DeletesReturnedSandboxesExactlyOnce) {
+    fill_pool(5);
+    const auto a = give_back("p1");
+    const auto b = give_back("p2");
+    allocate("p3");  // held: never touched
+    auto cleanup = job();
+    const auto r = cleanup.run_once();
+    ASSERT_TRUE(r.ok) << r.to_json().dump();
+    EXPECT_EQ(r.count("claimed"), 2);
+    EXPECT_EQ(r.count("deleted"), 2);
+    EXPECT_EQ(r.count("failed"), 0);
+    EXPECT_EQ(status(a.sandbox_id), SandboxStatus::deleted);
+    EXPECT_EQ(status(b.sandbox_id), SandboxStatus::deleted);
+    EXPECT_EQ(provider_.removals(), (std::map<std::string, int>{{a.external_id, 1}, {b.external_id, 1}}));
+    EXPECT_EQ(provider_.active(), 3u);
+    EXPECT_EQ(store_->count_by_status().total(), 3);
+
+    const auto again = cleanup.run_once();
+    EXPECT_EQ(again.count("claimed"), 0);
+    EXPECT_EQ(provider_.delete_calls(), 2);
+
+    const auto events = store_->history(a.sandbox_id);
+    ASSERT_FALSE(events.empty());
+    EXPECT_EQ(events.back().to, SandboxStatus::deleted);
+    EXPECT_EQ(events.back().actor, "cleanup");
+    EXPECT_EQ(metrics_.cleanup_deleted.value(), 2u);
+    EXPECT_EQ(metrics_.cleanup_total.with_labels({"success"}).value(), 2u);
+}
+
+TEST_F(JobsCleanupTest, RetriesWithBackoffThenFailsThenRetriesSlowlyThenDeletes) {
+    fill_pool(2);
+    const auto s = give_back("p1");
+    provider_.fail_deletes_of(s.external_id, true);
+    auto cleanup = job();
+
+    // Attempt 1 fails: retried after 60 s, not before.
+    auto r = cleanup.run_once();
+    EXPECT_EQ(r.count("failed"), 1);
+    EXPECT_TRUE(r.ok) << "a failed sandbox is the job working, not the job failing";
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_NE(r.errors[0].find("HTTP 500"), std::string::npos);
+    EXPECT_EQ(status(s.sandbox_id), SandboxStatus::pending_deletion);
+    EXPECT_EQ(store_->get(s.sandbox_id)->deletion_retry_count, 1);
+    clock_.advance(std::chrono::seconds(59));
+    EXPECT_EQ(cleanup.run_once().count("claimed"), 0);
+
+    // Attempt 2, a minute later, fails: the next waits twice as long.
+    clock_.advance(std::chrono::seconds(1));
+    EXPECT_EQ(cleanup.run_once().count("failed"), 1);
+    clock_.advance(std::chrono::seconds(119));
+    EXPECT_EQ(cleanup.run_once().count("claimed"), 0);
+    clock_.advance(std::chrono::seconds(1));
+
+    // Attempt 3 reaches the maximum: deletion_failed, retried on the slow pace.
+    r = cleanup.run_once();
+    EXPECT_EQ(r.count("now_deletion_failed"), 1);
+    EXPECT_EQ(status(s.sandbox_id), SandboxStatus::deletion_failed);
+    clock_.advance(std::chrono::seconds(3599));
+    EXPECT_EQ(cleanup.run_once().count("claimed"), 0);
+    clock_.advance(std::chrono::seconds(1));
+    r = cleanup.run_once();
+    EXPECT_EQ(r.count("failed"), 1);
+    EXPECT_EQ(status(s.sandbox_id), SandboxStatus::deletion_failed);
+    EXPECT_EQ(store_->get(s.sandbox_id)->deletion_retry_count, 4);
+
+    // The provider recovers: the next slow retry deletes it.
+    provider_.fail_deletes_of(s.external_id, false);
+    clock_.advance(std::chrono::seconds(3600));
+    r = cleanup.run_once();
+    EXPECT_EQ(r.count("deleted"), 1);
+    EXPECT_EQ(status(s.sandbox_id), SandboxStatus::deleted);
+    EXPECT_EQ(provider_.delete_calls(), 5);
+    EXPECT_EQ(provider_.removals().at(s.external_id), 1);
+    EXPECT_EQ(metrics_.cleanup_failed.value(), 4u);
+}
+
+TEST_F(JobsCleanupTest, RetryDelayDoublesCapsAndHonoursRetryAfter) {
+    auto s = settings();
+    s.max_attempts = 5;
+    s.retry_base = std::chrono::seconds(60);
+    s.failed_retry = std::chrono::seconds(300);
+    using std::chrono::seconds;
+    EXPECT_EQ(deletion_retry_delay(s, 1), seconds(60));
+    EXPECT_EQ(deletion_retry_delay(s, 2), seconds(120));
+    EXPECT_EQ(deletion_retry_delay(s, 3), seconds(240));
+    EXPECT_EQ(deletion_retry_delay(s, 4), seconds(300)) << "capped at the slow pace";
+    EXPECT_EQ(deletion_retry_delay(s, 5), seconds(300));
+    EXPECT_EQ(deletion_retry_delay(s, 500), seconds(300));
+    EXPECT_EQ(deletion_retry_delay(s, 1, seconds(90)), seconds(90));
+    EXPECT_EQ(deletion_retry_delay(s, 1, seconds(10)), seconds(60));
+}
+
+TEST_F(JobsCleanupTest, NiosxaasFailureIsRecordedAndDoesNotBlock) {
+    fill_pool(3);
+    const auto a = give_back("p1");
+    const auto b = give_back("p2");
+    FakeCleaner failing(CleanupOutcome::failed);
+    auto cleanup = job(&failing);
+    const auto r = cleanup.run_once();
+    EXPECT_EQ(failing.calls(), (std::vector<std::string>{a.external_id, b.external_id}))
+        << "clean-up runs first";
+    EXPECT_EQ(r.count("niosxaas_failed"), 2);
+    EXPECT_EQ(r.count("deleted"), 2);
+    EXPECT_EQ(status(a.sandbox_id), SandboxStatus::deleted);
+    ASSERT_EQ(r.errors.size(), 2u);
+    EXPECT_NE(r.errors[0].find("NIOSXaaS"), std::string::npos);
+    EXPECT_EQ(metrics_.niosxaas_cleanup_total.with_labels({"failure"}).value(), 2u);
+
+    const auto c = give_back("p3");
+    FakeCleaner cleaning(CleanupOutcome::cleaned, 3);
+    auto second = job(&cleaning);
+    const auto r2 = second.run_once();
+    EXPECT_EQ(r2.count("niosxaas_cleaned"), 1);
+    EXPECT_EQ(r2.count("niosxaas_services"), 3);
+    EXPECT_EQ(status(c.sandbox_id), SandboxStatus::deleted);
+    EXPECT_EQ(metrics_.niosxaas_services_deleted.value(), 3u);
+}
+
+TEST_F(JobsCleanupTest, OpenCircuitStopsTheRunWithoutCountingAttempts) {
+    fill_pool(4);
+    std::vector<Sandbox> back;
+    for (int i = 0; i < 3; ++i) back.push_back(give_back("p" + std::to_string(i)));
+    provider_.circuit_open(true);
+    auto cleanup = job();
+    auto r = cleanup.run_once();
+    EXPECT_FALSE(r.ok);
+    EXPECT_TRUE(r.stopped_early);
+    EXPECT_EQ(r.stop_reason, "provider circuit open");
+    EXPECT_EQ(r.count("left_claimed"), 3);
+    EXPECT_EQ(r.count("failed"), 0);
+    EXPECT_EQ(provider_.delete_calls(), 1) << "the rest of the batch was not even tried";
+    for (const auto& s : back) {
+        EXPECT_EQ(status(s.sandbox_id), SandboxStatus::pending_deletion);
+        EXPECT_EQ(store_->get(s.sandbox_id)->deletion_retry_count, 0);
+    }
+    EXPECT_EQ(metrics_.cleanup_total.with_labels({"error"}).value(), 1u);
+
+    // Once the claims ran out and the provider is back, everything goes.
+    provider_.circuit_open(false);
+    EXPECT_EQ(cleanup.run_once().count("claimed"), 0) << "still claimed";
+    clock_.advance(std::chrono::seconds(300));
+    r = cleanup.run_once();
+    EXPECT_EQ(r.count("deleted"), 3);
+}
+
+TEST_F(JobsCleanupTest, ADeadWorkersClaimsExpireAndAnotherFinishesWithA404CountedAsDone) {
+    fill_pool(4);
+    const auto a = give_back("p1");
+    const auto b = give_back("p2");
+    // The dead worker claimed both, deleted `a` at the provider, and was killed before
+    // recording it.
+    const auto claimed = store_->claim_for_deletion({"dead-worker", clock_.now(), clock_.now() + 300, 10});
+    ASSERT_EQ(claimed.size(), 2u);
+    provider_.delete_behind_our_back(a.external_id);
+
+    auto survivor = job(nullptr, std::nullopt, "w2");
+    EXPECT_EQ(survivor.run_once().count("claimed"), 0) << "the dead worker's lease is still live";
+    clock_.advance(std::chrono::seconds(300));
+    const auto r = survivor.run_once();
+    EXPECT_EQ(r.count("claimed"), 2);
+    EXPECT_EQ(r.count("already_gone"), 1);
+    EXPECT_EQ(r.count("deleted"), 1);
+    EXPECT_EQ(status(a.sandbox_id), SandboxStatus::deleted);
+    EXPECT_EQ(status(b.sandbox_id), SandboxStatus::deleted);
+    // Each account was removed at the provider exactly once.
+    EXPECT_EQ(provider_.removals(), (std::map<std::string, int>{{a.external_id, 1}, {b.external_id, 1}}));
+
+    // The dead worker, back from the grave, can no longer record anything against them.
+    EXPECT_FALSE(store_->record_deletion_failure(
+        {b.sandbox_id, "dead-worker", clock_.now(), clock_.now() + 60, 3, "late"}));
+}
+
+TEST_F(JobsCleanupTest, DelaysBetweenSandboxesAndBatchesAreWaited) {
+    fill_pool(5);
+    for (int i = 0; i < 5; ++i) give_back("p" + std::to_string(i));
+    auto s = settings();
+    s.batch_size = 2;
+    s.per_sandbox_delay = std::chrono::milliseconds(500);
+    s.batch_delay = std::chrono::milliseconds(2000);
+    auto cleanup = job(nullptr, s, "w1", clock_sleep());
+    const auto r = cleanup.run_once();
+    EXPECT_EQ(r.count("deleted"), 5);
+    // Batches 2 + 2 + 1: one wait inside each full batch, one before each later batch (the
+    // first wait of a run is a zero "may I go on?").
+    EXPECT_EQ(waited_ms_, 2 * 500 + 2 * 2000);
+}
+
+TEST_F(JobsCleanupTest, StopEndsTheRunAfterTheItemInHand) {
+    fill_pool(4);
+    std::vector<Sandbox> back;
+    for (int i = 0; i < 4; ++i) back.push_back(give_back("p" + std::to_string(i)));
+    auto s = settings();
+    s.per_sandbox_delay = std::chrono::milliseconds(500);
+    // Waits 1 (the zero one before the batch) and 2 (after the first sandbox) pass; the third,
+    // after the second sandbox, answers "stop".
+    auto cleanup = job(nullptr, s, "w1", clock_sleep(2));
+    const auto r = cleanup.run_once();
+    EXPECT_TRUE(r.stopped_early);
+    EXPECT_EQ(r.stop_reason, "stopping");
+    EXPECT_EQ(r.count("deleted"), 2);
+    EXPECT_EQ(r.count("left_claimed"), 2);
+    EXPECT_EQ(provider_.delete_calls(), 2);
+    EXPECT_EQ(store_->count_by_status()[SandboxStatus::pending_deletion], 2);
+}
+
+TEST_F(JobsCleanupTest, ManyFailuresKeepTheSummarySmall) {
+    fill_pool(30);
+    for (int i = 0; i < 30; ++i)
+        provider_.fail_deletes_of("identity/accounts/uuid-" + std::to_string(100000 + i), true);
+    for (int i = 0; i < 30; ++i) give_back("p" + std::to_string(i));
+    auto s = settings();
+    s.batch_size = 50;
+    auto cleanup = job(nullptr, s);
+    const auto r = cleanup.run_once();
+    EXPECT_EQ(r.count("failed"), 30);
+    EXPECT_EQ(r.errors.size(), JobRunResult::kMaxErrors);
+    EXPECT_EQ(r.errors_dropped, 10);
+    EXPECT_EQ(r.to_json()["errors_dropped"], 10);
+}
+
+}  // namespace
+}  // namespace broker::testing
