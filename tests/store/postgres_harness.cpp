@@ -20,6 +20,8 @@ class PostgresHarness final : public StoreHarness {
     explicit PostgresHarness(const std::string& url) : schema_(url) { open(); }
     ~PostgresHarness() override { store_.reset(); }  // connections close before the schema goes
     Store& store() override { return *store_; }
+    LifecycleStore& lifecycle() override { return *store_; }
+    JobStateStore& jobs() override { return *store_; }
     void reopen() override {
         store_.reset();
         open();
