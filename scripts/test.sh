@@ -8,10 +8,11 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 
-# --- PostgreSQL for the store conformance suite -----------------------------------------
-# Reserved: a throw-away PostgreSQL cluster will be started here (and stopped on exit) so
-# the conformance suite also runs against the PostgreSQL store.
-# -----------------------------------------------------------------------------------------
+# A throw-away PostgreSQL cluster on 127.0.0.1 for the conformance suite and the
+# PostgreSQL end-to-end tests; stopped and removed however the run ends.
+BROKER_TEST_POSTGRES_URL="$(scripts/pg-test-cluster.sh start)"
+export BROKER_TEST_POSTGRES_URL
+trap 'scripts/pg-test-cluster.sh stop' EXIT
 
 scripts/build.sh release
 ctest --test-dir build --output-on-failure -j2 --timeout 900 "$@"

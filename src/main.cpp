@@ -37,6 +37,7 @@
 #include "provider/sim/csp_sim.hpp"
 #include "runtime/blocking_pool.hpp"
 #include "service/allocation_service.hpp"
+#include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "store/store_url.hpp"
 
@@ -70,10 +71,13 @@ EnvLookup environment(const CommonFlags& flags) {
     return process_env(read_dotenv(flags.env_file));
 }
 
-std::unique_ptr<Store> open_store(const std::string& url) {
+// The store named by `url`; PostgreSQL settings (DB_POOL_SIZE, ...) come from the same
+// environment and .env file as the rest of the configuration.
+std::unique_ptr<Store> open_store(const std::string& url, const CommonFlags& flags) {
     const StoreUrl parsed = parse_store_url(url);
     if (parsed.kind == StoreUrl::Kind::postgresql) {
-        throw ConfigError("PostgreSQL store is not available in this build");
+        return std::make_unique<PostgresStore>(
+            postgres_options_from_env(parsed.target, process_env(read_dotenv(flags.env_file))));
     }
     SqliteOptions options;
     options.path = parsed.target;
@@ -89,7 +93,7 @@ std::string endpoint_url(const asio::ip::tcp::endpoint& endpoint) {
 int migrate_command(const CommonFlags& flags) {
     const Config config = load(flags);
     setup_logging(config.log_level);
-    auto store = open_store(config.store);
+    auto store = open_store(config.store, flags);
     store->migrate();
     std::cout << "store " << config.store << " is at the current schema" << std::endl;
     return 0;
@@ -110,7 +114,7 @@ int import_command(const CommonFlags& flags, const std::string& file) {
     } catch (const std::invalid_argument& e) {
         throw UsageError(file + " is not a CSP account list: " + e.what());
     }
-    auto store = open_store(config.store);
+    auto store = open_store(config.store, flags);
     store->migrate();
     SystemClock clock;
     const UpsertSummary summary = store->upsert_provider_sandboxes(accounts.sandboxes, clock.now());
@@ -153,7 +157,7 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     const auto where = parse_listen_address(config.listen);
 
     // Declared in dependency order: each object outlives everything that uses it.
-    auto store = open_store(config.store);
+    auto store = open_store(config.store, flags);
     store->migrate();
     SystemClock clock;
     AllocationService service(*store, clock, config.lease);
@@ -184,8 +188,9 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     }
     // The first line on stdout: the end-to-end tests read the port from it.
     std::cout << "listening on " << endpoint_url(bound) << std::endl;
-    spdlog::info("serving {} store={} http_threads={} store_threads={}{}", endpoint_url(bound), config.store,
-                 config.http_threads, config.store_threads, with_jobs ? " with background jobs" : "");
+    spdlog::info("serving {} store={} http_threads={} store_threads={}{}", endpoint_url(bound),
+                 redact_store_url(config.store), config.http_threads, config.store_threads,
+                 with_jobs ? " with background jobs" : "");
     if (jobs) jobs->start();
 
     int received = 0;
@@ -211,13 +216,13 @@ int worker_command(const CommonFlags& flags) {
     const Config config = load(flags);
     const BackgroundConfig background = load_background_config(environment(flags), config, true);
     setup_logging(config.log_level);
-    auto store = open_store(config.store);
+    auto store = open_store(config.store, flags);
     store->migrate();
     SystemClock clock;
     BackgroundJobs jobs(lifecycle_side(*store), job_state_side(*store), clock, background);
     jobs.start();
     // A line on stdout the end-to-end tests and scripts wait for.
-    std::cout << "worker " << jobs.worker_id() << " started on " << config.store << std::endl;
+    std::cout << "worker " << jobs.worker_id() << " started on " << redact_store_url(config.store) << std::endl;
 
     int received = 0;
     sigwait(&signals, &received);
@@ -259,7 +264,8 @@ int run_main(int argc, char** argv) {
     import->add_option("FILE", import_file, "the account list, {\"results\": [...]}")->required();
     add_common_flags(*import, import_flags, false);
     CspSimOptions sim_options;
-    auto* csp_sim = app.add_subcommand("csp-sim", "a local stand-in for the provider API, with fault injection");
+    auto* csp_sim =
+        app.add_subcommand("csp-sim", "a local stand-in for the provider API, with fault injection");
     add_csp_sim_flags(*csp_sim, sim_options);
 
     try {

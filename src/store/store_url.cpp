@@ -23,10 +23,31 @@ bool starts_with_nocase(std::string_view text, std::string_view prefix) {
 }
 
 [[noreturn]] void reject(const std::string& url, std::string_view why) {
-    throw ConfigError("store URL \"" + url + "\" " + std::string(why) + ": " + std::string(kAcceptedForms));
+    throw ConfigError("store URL \"" + redact_store_url(url) + "\" " + std::string(why) + ": " +
+                      std::string(kAcceptedForms));
 }
 
 }  // namespace
+
+std::string redact_store_url(const std::string& url) {
+    std::string out = url;
+    const auto scheme_end = out.find("://");
+    if (scheme_end != std::string::npos) {
+        const auto authority = scheme_end + 3;
+        const auto at = out.find('@', authority);
+        const auto slash = out.find('/', authority);
+        if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
+            const auto colon = out.find(':', authority);
+            if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+        }
+    }
+    for (auto pos = out.find("password="); pos != std::string::npos; pos = out.find("password=", pos + 1)) {
+        const auto value = pos + 9;
+        const auto end = out.find('&', value);
+        out.replace(value, (end == std::string::npos ? out.size() : end) - value, "***");
+    }
+    return out;
+}
 
 StoreUrl parse_store_url(const std::string& url) {
     if (url.empty()) reject(url, "is empty");

@@ -15,4 +15,8 @@ struct StoreUrl {
 // Throws ConfigError with a message naming the accepted forms.
 StoreUrl parse_store_url(const std::string& url);
 
+// The URL with any password (`user:PASSWORD@`, `password=` parameter) replaced by `***`:
+// the only form of a store URL that may be logged or shown in an error.
+std::string redact_store_url(const std::string& url);
+
 }  // namespace broker

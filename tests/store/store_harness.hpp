@@ -33,13 +33,14 @@ class StoreHarness {
 struct StoreFactory {
     std::string name;  // a GoogleTest name part: letters and digits only
     std::function<std::unique_ptr<StoreHarness>()> make;
+    std::string skip_reason;  // non-empty: the store is not reachable in this run; its tests skip
 };
 
 inline void PrintTo(const StoreFactory& factory, std::ostream* os) {
     *os << factory.name;
 }
 
-// The stores reachable from this test run: SQLite always; others when configured.
+// Every store: SQLite always reachable; the others skip with a reason unless configured.
 const std::vector<StoreFactory>& store_factories();
 
 // Base fixture: a migrated store and helpers that speak only the store interfaces.

@@ -46,3 +46,26 @@ TEST(StoreUrl, AnythingElseIsAConfigErrorNamingTheAcceptedForms) {
 
 }  // namespace
 }  // namespace broker
+
+namespace broker {
+namespace {
+
+TEST(StoreUrl, RedactionHidesPasswordsAndKeepsTheRest) {
+    EXPECT_EQ(redact_store_url("postgresql://broker:s3cret@db:5432/app"), "postgresql://broker:***@db:5432/app");
+    EXPECT_EQ(redact_store_url("postgres://broker@db/app?sslmode=require&password=s3cret"),
+              "postgres://broker@db/app?sslmode=require&password=***");
+    EXPECT_EQ(redact_store_url("postgresql://broker@db/app"), "postgresql://broker@db/app");
+    EXPECT_EQ(redact_store_url("sqlite:data/broker.db"), "sqlite:data/broker.db");
+}
+
+TEST(StoreUrl, ErrorsNeverRepeatAPassword) {
+    try {
+        parse_store_url("mysql://root:hunter2@db/app");
+        ADD_FAILURE() << "accepted a mysql URL";
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(std::string(e.what()).find("hunter2"), std::string::npos) << e.what();
+    }
+}
+
+}  // namespace
+}  // namespace broker

@@ -1,0 +1,81 @@
+// A bounded pool of libpqxx connections. At most `pool_size` connections exist; a caller
+// beyond that waits, and a wait longer than `pool_wait_ms` answers Overloaded instead of
+// letting latency grow without bound. Connections are opened lazily, set up once (statement
+// timeout, durable commits, search_path, prepared statements) and reused. A connection that
+// broke is discarded, and so are the idle ones (after a server restart they are all dead),
+// so the next caller gets a fresh one: the pool recovers by itself once the server is back.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <pqxx/connection>
+#include <string>
+#include <vector>
+
+#include "store/postgres/postgres_options.hpp"
+
+namespace broker::pg {
+
+struct PoolStats {
+    std::size_t open = 0;  // connections that exist (idle or in use)
+    std::size_t idle = 0;
+    std::uint64_t opened = 0;     // connections opened so far
+    std::uint64_t discarded = 0;  // broken connections thrown away so far
+    std::uint64_t timeouts = 0;   // waits that ended in Overloaded
+};
+
+class ConnectionPool {
+  public:
+    explicit ConnectionPool(PostgresOptions options);
+    ConnectionPool(const ConnectionPool&) = delete;
+    ConnectionPool& operator=(const ConnectionPool&) = delete;
+    ~ConnectionPool();
+
+    // A connection for the caller alone until the lease goes out of scope.
+    class Lease {
+      public:
+        Lease(ConnectionPool& pool, std::unique_ptr<pqxx::connection> conn, bool reused)
+            : pool_(&pool), conn_(std::move(conn)), reused_(reused) {}
+        Lease(Lease&&) = default;
+        Lease& operator=(Lease&&) = delete;
+        ~Lease();
+
+        pqxx::connection& operator*() const { return *conn_; }
+        pqxx::connection* operator->() const { return conn_.get(); }
+        // Whether the connection served an earlier caller (and may have died since).
+        bool reused() const { return reused_; }
+        // The connection broke: close it instead of giving it back, and drop the idle ones.
+        void discard();
+
+      private:
+        ConnectionPool* pool_;
+        std::unique_ptr<pqxx::connection> conn_;
+        bool reused_;
+    };
+
+    // Throws Overloaded when no connection frees up in time, StoreUnavailable when a new
+    // connection cannot be opened.
+    Lease acquire();
+
+    PoolStats stats() const;
+
+  private:
+    std::unique_ptr<pqxx::connection> open_connection();
+    void give_back(std::unique_ptr<pqxx::connection> conn);
+    void forget(std::unique_ptr<pqxx::connection> conn);
+
+    const PostgresOptions options_;
+    const std::string conninfo_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable freed_;
+    std::vector<std::unique_ptr<pqxx::connection>> idle_;
+    std::size_t open_ = 0;  // idle + leased + being opened
+    std::uint64_t opened_ = 0;
+    std::uint64_t discarded_ = 0;
+    std::uint64_t timeouts_ = 0;
+};
+
+}  // namespace broker::pg

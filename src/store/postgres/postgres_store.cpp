@@ -1,0 +1,155 @@
+// PostgresStore: each operation borrows a pooled connection and runs the SQL of
+// sandbox_ops / lifecycle_ops on it. The one place driver failures become store errors.
+#include "store/postgres/postgres_store.hpp"
+
+#include <pqxx/except>
+#include <pqxx/nontransaction>
+
+#include "core/errors.hpp"
+#include "store/postgres/lifecycle_ops.hpp"
+#include "store/postgres/pg_sql.hpp"
+#include "store/postgres/sandbox_ops.hpp"
+#include "store/postgres/schema.hpp"
+
+namespace broker {
+
+// A broken connection is thrown away. If it had been sitting in the pool it most likely died
+// with a server restart before this call sent anything that could commit, so the call is
+// tried once more on a fresh connection; a commit whose outcome is unknown (in_doubt) is
+// never retried. Everything else the driver reports becomes StoreUnavailable: the caller
+// answers 503 and may retry; the connection stays in the pool unless it broke.
+template <class Fn>
+auto PostgresStore::run(const char* what, Fn&& fn) {
+    for (int attempt = 1;; ++attempt) {
+        auto lease = pool_.acquire();
+        try {
+            return fn(*lease);
+        } catch (const pqxx::in_doubt_error& e) {
+            lease.discard();
+            throw StoreUnavailable(std::string("PostgreSQL ") + what +
+                                   ": commit outcome unknown: " + e.what());
+        } catch (const pqxx::broken_connection& e) {
+            const bool retry = lease.reused() && attempt == 1;
+            lease.discard();
+            if (!retry)
+                throw StoreUnavailable(std::string("PostgreSQL ") + what + ": connection lost: " + e.what());
+        } catch (const pqxx::sql_error& e) {
+            if (!lease->is_open()) lease.discard();
+            throw StoreUnavailable(std::string("PostgreSQL ") + what + " failed (SQLSTATE " + e.sqlstate() +
+                                   "): " + e.what());
+        } catch (const pqxx::failure& e) {
+            lease.discard();
+            throw StoreUnavailable(std::string("PostgreSQL ") + what + " failed: " + e.what());
+        } catch (const pqxx::usage_error& e) {
+            lease.discard();
+            throw StoreUnavailable(std::string("PostgreSQL ") + what + " failed: " + e.what());
+        }
+    }
+}
+
+PostgresStore::PostgresStore(PostgresOptions options)
+    : bulk_timeout_ms_(options.bulk_statement_timeout_ms), pool_(std::move(options)) {}
+
+PostgresStore::~PostgresStore() = default;
+
+void PostgresStore::migrate() {
+    run("migrate", [](pqxx::connection& c) { pg::apply_migrations(c); });
+}
+
+AllocateResult PostgresStore::allocate(const AllocateRequest& request) {
+    return run("allocate", [&](pqxx::connection& c) { return pg::allocate(c, request); });
+}
+
+std::optional<Sandbox> PostgresStore::get(const std::string& sandbox_id) {
+    return run("get", [&](pqxx::connection& c) { return pg::find_sandbox(c, sandbox_id); });
+}
+
+MarkResult PostgresStore::mark_for_deletion(const MarkForDeletionRequest& request) {
+    return run("mark-for-deletion", [&](pqxx::connection& c) { return pg::mark_for_deletion(c, request); });
+}
+
+UpsertSummary PostgresStore::upsert_provider_sandboxes(std::span<const ProviderSandbox> sandboxes,
+                                                       UnixSeconds now) {
+    return run("upsert", [&](pqxx::connection& c) {
+        return pg::upsert_provider_sandboxes(c, sandboxes, now, bulk_timeout_ms_);
+    });
+}
+
+StatusCounts PostgresStore::count_by_status() {
+    return run("count", [](pqxx::connection& c) { return pg::count_by_status(c); });
+}
+
+ListPage PostgresStore::list(const ListQuery& query) {
+    return run("list", [&](pqxx::connection& c) { return pg::list_sandboxes(c, query); });
+}
+
+void PostgresStore::ping() {
+    run("ping", [](pqxx::connection& c) {
+        pqxx::nontransaction tx(c);
+        tx.exec_prepared(pg::stmt::kPing);
+    });
+}
+
+SyncSummary PostgresStore::sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) {
+    return run("sync", [&](pqxx::connection& c) { return pg::sync_pool(c, listed, now, bulk_timeout_ms_); });
+}
+
+std::vector<Sandbox> PostgresStore::expire_allocations(UnixSeconds now, const LeasePolicy& lease, int limit) {
+    return run("expire", [&](pqxx::connection& c) { return pg::expire_allocations(c, now, lease, limit); });
+}
+
+std::vector<Sandbox> PostgresStore::claim_for_deletion(const DeletionClaim& claim) {
+    return run("claim", [&](pqxx::connection& c) { return pg::claim_for_deletion(c, claim); });
+}
+
+bool PostgresStore::record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now) {
+    return run("record-deleted",
+               [&](pqxx::connection& c) { return pg::record_deleted(c, sandbox_id, actor, now); });
+}
+
+bool PostgresStore::record_deletion_failure(const DeletionFailure& failure) {
+    return run("record-failure",
+               [&](pqxx::connection& c) { return pg::record_deletion_failure(c, failure); });
+}
+
+std::int64_t PostgresStore::remove_stale(UnixSeconds stale_before, UnixSeconds now,
+                                         const std::string& actor) {
+    return run("remove-stale",
+               [&](pqxx::connection& c) { return pg::remove_stale(c, stale_before, now, actor); });
+}
+
+std::int64_t PostgresStore::bulk_remove(SandboxStatus status, UnixSeconds now, const std::string& actor) {
+    return run("bulk-remove", [&](pqxx::connection& c) { return pg::bulk_remove(c, status, now, actor); });
+}
+
+std::vector<SandboxEvent> PostgresStore::history(const std::string& sandbox_id) {
+    return run("history", [&](pqxx::connection& c) { return pg::history(c, sandbox_id); });
+}
+
+std::int64_t PostgresStore::prune_history(UnixSeconds before) {
+    return run("prune-history", [&](pqxx::connection& c) { return pg::prune_history(c, before); });
+}
+
+bool PostgresStore::try_start_job(const JobStartRequest& request) {
+    return run("start-job", [&](pqxx::connection& c) { return pg::try_start_job(c, request); });
+}
+
+bool PostgresStore::finish_job(const std::string& job, const std::string& holder, UnixSeconds now, bool ok,
+                               const std::string& result) {
+    return run("finish-job",
+               [&](pqxx::connection& c) { return pg::finish_job(c, job, holder, now, ok, result); });
+}
+
+void PostgresStore::set_job_paused(const std::string& job, bool paused, UnixSeconds) {
+    run("pause-job", [&](pqxx::connection& c) { pg::set_job_paused(c, job, paused); });
+}
+
+void PostgresStore::request_job_run(const std::string& job, UnixSeconds) {
+    run("request-job", [&](pqxx::connection& c) { pg::request_job_run(c, job); });
+}
+
+std::vector<JobState> PostgresStore::job_states() {
+    return run("job-states", [](pqxx::connection& c) { return pg::job_states(c); });
+}
+
+}  // namespace broker

@@ -1,0 +1,69 @@
+// The PostgreSQL store: several API replicas and workers sharing one database. Allocation is
+// one statement over FOR UPDATE SKIP LOCKED (concurrent callers take different rows instead
+// of queueing on one), idempotency is a partial unique index, every transition is a
+// conditional UPDATE committed with its event, job leases are rows. Calls run on a bounded
+// connection pool: a full pool answers Overloaded, an unreachable or failing server
+// StoreUnavailable (never a hang: statement_timeout and connect_timeout bound every call).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "store/job_state_store.hpp"
+#include "store/lifecycle_store.hpp"
+#include "store/postgres/connection_pool.hpp"
+#include "store/postgres/postgres_options.hpp"
+#include "store/store.hpp"
+
+namespace broker {
+
+class PostgresStore final : public Store, public LifecycleStore, public JobStateStore {
+  public:
+    // Connects lazily: constructing never fails for an unreachable server (ping() tells).
+    // Call migrate() before use.
+    explicit PostgresStore(PostgresOptions options);
+    ~PostgresStore() override;
+
+    // Store
+    void migrate() override;
+    AllocateResult allocate(const AllocateRequest& request) override;
+    std::optional<Sandbox> get(const std::string& sandbox_id) override;
+    MarkResult mark_for_deletion(const MarkForDeletionRequest& request) override;
+    UpsertSummary upsert_provider_sandboxes(std::span<const ProviderSandbox> sandboxes,
+                                            UnixSeconds now) override;
+    StatusCounts count_by_status() override;
+    ListPage list(const ListQuery& query) override;
+    void ping() override;
+
+    // LifecycleStore
+    SyncSummary sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) override;
+    std::vector<Sandbox> expire_allocations(UnixSeconds now, const LeasePolicy& lease, int limit) override;
+    std::vector<Sandbox> claim_for_deletion(const DeletionClaim& claim) override;
+    bool record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now) override;
+    bool record_deletion_failure(const DeletionFailure& failure) override;
+    std::int64_t remove_stale(UnixSeconds stale_before, UnixSeconds now, const std::string& actor) override;
+    std::int64_t bulk_remove(SandboxStatus status, UnixSeconds now, const std::string& actor) override;
+    std::vector<SandboxEvent> history(const std::string& sandbox_id) override;
+    std::int64_t prune_history(UnixSeconds before) override;
+
+    // JobStateStore
+    bool try_start_job(const JobStartRequest& request) override;
+    bool finish_job(const std::string& job, const std::string& holder, UnixSeconds now, bool ok,
+                    const std::string& result) override;
+    void set_job_paused(const std::string& job, bool paused, UnixSeconds now) override;
+    void request_job_run(const std::string& job, UnixSeconds now) override;
+    std::vector<JobState> job_states() override;
+
+    pg::PoolStats pool_stats() const { return pool_.stats(); }
+
+  private:
+    // Runs `fn(connection)` on a pooled connection and maps driver failures to the store's
+    // exceptions (see postgres_store.cpp).
+    template <class Fn>
+    auto run(const char* what, Fn&& fn);
+
+    const int bulk_timeout_ms_;
+    pg::ConnectionPool pool_;
+};
+
+}  // namespace broker

@@ -1,0 +1,27 @@
+// The Store operations as SQL on one PostgreSQL connection. Each runs its own transaction
+// (most are a single statement), so callers only supply a healthy connection.
+#pragma once
+
+#include <optional>
+#include <pqxx/connection>
+#include <span>
+#include <string>
+
+#include "store/lifecycle_store.hpp"
+#include "store/store.hpp"
+
+namespace broker::pg {
+
+AllocateResult allocate(pqxx::connection& conn, const AllocateRequest& request);
+MarkResult mark_for_deletion(pqxx::connection& conn, const MarkForDeletionRequest& request);
+// The provider-list writes get `timeout_ms` instead of the per-request statement timeout.
+UpsertSummary upsert_provider_sandboxes(pqxx::connection& conn, std::span<const ProviderSandbox> sandboxes,
+                                        UnixSeconds now, int timeout_ms);
+SyncSummary sync_pool(pqxx::connection& conn, std::span<const ProviderSandbox> listed, UnixSeconds now,
+                      int timeout_ms);
+
+std::optional<Sandbox> find_sandbox(pqxx::connection& conn, const std::string& sandbox_id);
+StatusCounts count_by_status(pqxx::connection& conn);
+ListPage list_sandboxes(pqxx::connection& conn, const ListQuery& query);
+
+}  // namespace broker::pg

@@ -1,0 +1,122 @@
+// The migrations of the PostgreSQL store. Append new steps; never edit a step that has shipped.
+#include "store/postgres/schema.hpp"
+
+#include <pqxx/transaction>
+#include <string>
+#include <vector>
+
+#include "core/errors.hpp"
+
+namespace broker::pg {
+namespace {
+
+// Step i takes the schema from version i to version i + 1.
+const std::vector<std::string>& migrations() {
+    static const std::vector<std::string> steps = {
+        // 1: sandboxes, their history, and job state. Names and ids compare in byte order
+        // (COLLATE "C"), as SQLite's BINARY collation does: the prefix range, list pages and
+        // ORDER BY name then agree with the other stores whatever the database's locale is.
+        R"sql(
+CREATE TABLE sandboxes (
+    sandbox_id            text COLLATE "C" NOT NULL PRIMARY KEY CHECK (sandbox_id <> ''),
+    name                  text COLLATE "C" NOT NULL DEFAULT '',
+    external_id           text   NOT NULL DEFAULT '',
+    sfdc_account_id       text   NOT NULL DEFAULT '',
+    status                text COLLATE "C" NOT NULL CHECK (status IN ('available', 'allocated',
+                                  'pending_deletion', 'stale', 'deletion_failed', 'deleted')),
+    allocated_to_track    text   NOT NULL DEFAULT '',
+    track_name            text   NOT NULL DEFAULT '',
+    idempotency_key       text COLLATE "C" NOT NULL DEFAULT '',
+    allocated_at          bigint,
+    expires_at            bigint,
+    deletion_requested_at bigint,
+    deletion_retry_count  integer NOT NULL DEFAULT 0,
+    created_at            bigint NOT NULL,
+    updated_at            bigint NOT NULL,
+    version               bigint NOT NULL DEFAULT 1,
+    last_seen_at          bigint,
+    stale_since           bigint,
+    -- The cleanup job's claim and retry schedule (bookkeeping, not part of the Sandbox).
+    deletion_claimed_by   text   NOT NULL DEFAULT '',
+    deletion_claim_until  bigint NOT NULL DEFAULT 0,
+    next_deletion_at      bigint,
+    last_deletion_error   text   NOT NULL DEFAULT ''
+);
+
+-- Allocation (status = 'available', optionally a name range) and counts by status.
+CREATE INDEX sandboxes_status_name ON sandboxes (status, name);
+
+-- One key never holds two sandboxes, whatever races the callers run.
+CREATE UNIQUE INDEX sandboxes_allocated_key ON sandboxes (idempotency_key) WHERE status = 'allocated';
+
+-- The expiry job: oldest allocations first.
+CREATE INDEX sandboxes_allocated_at ON sandboxes (allocated_at) WHERE status = 'allocated';
+
+-- The cleanup job: returned sandboxes oldest request first; failed ones whose retry is due.
+CREATE INDEX sandboxes_pending_requested ON sandboxes (deletion_requested_at, sandbox_id)
+    WHERE status = 'pending_deletion';
+CREATE INDEX sandboxes_failed_next_attempt ON sandboxes (next_deletion_at, sandbox_id)
+    WHERE status = 'deletion_failed';
+
+-- Stale removal: stale longer than the grace period.
+CREATE INDEX sandboxes_stale_since ON sandboxes (stale_since) WHERE status = 'stale';
+
+-- No foreign key to sandboxes on purpose: the history outlives rows removed from the pool.
+CREATE TABLE sandbox_events (
+    id          bigserial PRIMARY KEY,
+    sandbox_id  text COLLATE "C" NOT NULL,
+    at          bigint NOT NULL,
+    from_status text,
+    to_status   text,
+    actor       text   NOT NULL DEFAULT '',
+    reason      text   NOT NULL DEFAULT ''
+);
+CREATE INDEX sandbox_events_sandbox ON sandbox_events (sandbox_id, id);
+CREATE INDEX sandbox_events_at ON sandbox_events (at);
+
+CREATE TABLE job_states (
+    job              text COLLATE "C" NOT NULL PRIMARY KEY,
+    paused           boolean NOT NULL DEFAULT false,
+    run_requested    boolean NOT NULL DEFAULT false,
+    holder           text    NOT NULL DEFAULT '',
+    lease_until      bigint  NOT NULL DEFAULT 0,
+    next_run_at      bigint  NOT NULL DEFAULT 0,
+    last_started_at  bigint,
+    last_finished_at bigint,
+    last_result      text    NOT NULL DEFAULT '',
+    last_ok          boolean NOT NULL DEFAULT true
+);
+)sql",
+    };
+    return steps;
+}
+
+}  // namespace
+
+int latest_schema_version() {
+    return static_cast<int>(migrations().size());
+}
+
+void apply_migrations(pqxx::connection& conn) {
+    pqxx::work tx(conn);
+    // Keyed by the schema, so migrations of different schemas (one per test) do not queue.
+    tx.exec(
+        "SELECT pg_advisory_xact_lock(hashtext('sandbox-broker migrate'), "
+        "hashtext(coalesce(current_schema(), '')))");
+    tx.exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+        "applied_at timestamptz NOT NULL DEFAULT now())");
+    const int current = tx.exec("SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0].as<int>();
+    const int latest = latest_schema_version();
+    if (current > latest) {
+        throw StoreUnavailable("PostgreSQL schema version " + std::to_string(current) +
+                               " is newer than this binary understands (" + std::to_string(latest) + ")");
+    }
+    for (int version = current; version < latest; ++version) {
+        tx.exec(migrations()[static_cast<std::size_t>(version)]);
+        tx.exec_params("INSERT INTO schema_migrations (version) VALUES ($1)", version + 1);
+    }
+    tx.commit();
+}
+
+}  // namespace broker::pg

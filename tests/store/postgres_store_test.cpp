@@ -1,0 +1,297 @@
+// What only the PostgreSQL store has: the bounded pool, statement timeouts, recovery after
+// lost connections, SKIP LOCKED allocation, the unique-key race, migrations under an advisory
+// lock, and a 200k-sandbox sync. Runs against BROKER_TEST_POSTGRES_URL; skipped without it.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <future>
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "core/errors.hpp"
+#include "postgres_harness.hpp"
+#include "store/postgres/schema.hpp"
+
+namespace broker::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+constexpr UnixSeconds kNow = 1'700'000'000;
+
+class PostgresStoreTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (test_postgres_url().empty()) GTEST_SKIP() << "BROKER_TEST_POSTGRES_URL is not set";
+        schema_ = std::make_unique<PostgresSchema>(test_postgres_url());
+    }
+
+    std::unique_ptr<PostgresStore> open(PostgresOptions options) {
+        auto store = std::make_unique<PostgresStore>(std::move(options));
+        store->migrate();
+        return store;
+    }
+    std::unique_ptr<PostgresStore> open() { return open(schema_->options()); }
+
+    static void seed(Store& store, int count) {
+        std::vector<ProviderSandbox> list;
+        for (int i = 0; i < count; ++i) {
+            char n[16];
+            std::snprintf(n, sizeof n, "%06d", i);
+            list.push_back(
+                {std::string("id-") + n, std::string("sbx-") + n, std::string("identity/accounts/") + n, ""});
+        }
+        ASSERT_EQ(store.upsert_provider_sandboxes(list, kNow - 60).inserted, count);
+    }
+
+    AllocateRequest request(const std::string& participant) const {
+        AllocateRequest r;
+        r.participant_id = participant;
+        r.idempotency_key = participant;
+        r.now = kNow;
+        return r;
+    }
+
+    // A connection of the test's own in the store's schema, holding a transaction open.
+    struct Locker {
+        explicit Locker(const PostgresSchema& schema) : conn(schema.url()), tx(conn) {
+            tx.exec("SET search_path TO " + tx.quote_name(schema.name()));
+        }
+        pqxx::connection conn;
+        pqxx::work tx;
+    };
+
+    std::unique_ptr<PostgresSchema> schema_;
+};
+
+TEST_F(PostgresStoreTest, AllocationSkipsARowAnotherTransactionHoldsInsteadOfWaiting) {
+    auto store = open();
+    seed(*store, 3);
+    Locker locker(*schema_);
+    locker.tx.exec("SELECT 1 FROM sandboxes WHERE sandbox_id = 'id-000000' FOR UPDATE");
+
+    const auto start = steady_clock::now();
+    auto r = store->allocate(request("p1"));
+    EXPECT_LT(steady_clock::now() - start, milliseconds(1000));
+    ASSERT_EQ(r.outcome, AllocateOutcome::allocated);
+    EXPECT_EQ(r.sandbox->sandbox_id, "id-000001");  // the first by name is locked: the next one
+}
+
+TEST_F(PostgresStoreTest, ATwinThatCommitsFirstMakesTheAllocationAnswerExisting) {
+    auto store = open();
+    seed(*store, 3);
+    // An uncommitted allocation of the first sandbox under key "k" by the same participant:
+    // the store cannot see it, takes the second sandbox, and the unique index makes it wait.
+    Locker twin(*schema_);
+    twin.tx.exec(
+        "UPDATE sandboxes SET status = 'allocated', idempotency_key = 'k', allocated_to_track = 'p', "
+        "allocated_at = " +
+        std::to_string(kNow) + ", version = version + 1 WHERE sandbox_id = 'id-000000'");
+    auto req = request("p");
+    req.idempotency_key = "k";
+    auto pending = std::async(std::launch::async, [&] { return store->allocate(req); });
+    EXPECT_EQ(pending.wait_for(milliseconds(300)), std::future_status::timeout);
+    twin.tx.commit();
+
+    auto r = pending.get();
+    ASSERT_EQ(r.outcome, AllocateOutcome::existing);
+    EXPECT_EQ(r.sandbox->sandbox_id, "id-000000");
+    EXPECT_EQ(store->count_by_status()[SandboxStatus::allocated], 1);
+    EXPECT_EQ(store->get("id-000001")->status, SandboxStatus::available);
+}
+
+TEST_F(PostgresStoreTest, AFullPoolAnswersOverloadedWithinTheWait) {
+    auto options = schema_->options();
+    options.pool_size = 1;
+    options.pool_wait_ms = 150;
+    auto store = open(options);
+    seed(*store, 2);
+    auto held = store->allocate(request("owner"));
+    ASSERT_EQ(held.outcome, AllocateOutcome::allocated);
+
+    // The only connection waits on a row lock inside mark_for_deletion.
+    Locker locker(*schema_);
+    locker.tx.exec("SELECT 1 FROM sandboxes WHERE sandbox_id = '" + held.sandbox->sandbox_id +
+                   "' FOR UPDATE");
+    auto blocked = std::async(std::launch::async, [&] {
+        return store->mark_for_deletion({held.sandbox->sandbox_id, "owner", kNow, {}});
+    });
+    std::this_thread::sleep_for(milliseconds(100));  // real time: the server must see the lock wait
+
+    const auto start = steady_clock::now();
+    EXPECT_THROW(store->get("id-000001"), Overloaded);
+    const auto waited = steady_clock::now() - start;
+    EXPECT_GE(waited, milliseconds(140));
+    EXPECT_LT(waited, milliseconds(1500));
+    EXPECT_EQ(store->pool_stats().timeouts, 1u);
+
+    locker.tx.commit();
+    EXPECT_EQ(blocked.get().outcome, MarkOutcome::marked);
+    EXPECT_TRUE(store->get("id-000001"));
+}
+
+TEST_F(PostgresStoreTest, AStatementPastItsTimeoutFailsAndTheStoreCarriesOn) {
+    auto options = schema_->options();
+    options.statement_timeout_ms = 200;
+    auto store = open(options);
+    seed(*store, 2);
+    auto held = store->allocate(request("owner"));
+    Locker locker(*schema_);
+    locker.tx.exec("SELECT 1 FROM sandboxes WHERE sandbox_id = '" + held.sandbox->sandbox_id +
+                   "' FOR UPDATE");
+
+    const auto start = steady_clock::now();
+    EXPECT_THROW(store->mark_for_deletion({held.sandbox->sandbox_id, "owner", kNow, {}}), StoreUnavailable);
+    EXPECT_LT(steady_clock::now() - start, milliseconds(2000));
+    locker.tx.abort();
+
+    EXPECT_EQ(store->mark_for_deletion({held.sandbox->sandbox_id, "owner", kNow, {}}).outcome,
+              MarkOutcome::marked);
+}
+
+TEST_F(PostgresStoreTest, ConnectionsKilledByTheServerAreReplaced) {
+    auto options = schema_->options();
+    options.application_name = "broker-test-" + schema_->name();
+    auto store = open(options);
+    seed(*store, 5);
+    // Several pooled connections, as under load.
+    {
+        std::vector<std::jthread> threads;
+        for (int i = 0; i < 4; ++i)
+            threads.emplace_back([&, i] { store->allocate(request("p" + std::to_string(i))); });
+    }
+    ASSERT_GE(store->pool_stats().idle, 1u);
+
+    // What a server restart does to every open connection.
+    pqxx::connection admin(schema_->url());
+    pqxx::nontransaction tx(admin);
+    const auto killed =
+        tx.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = " +
+                tx.quote(options.application_name));
+    ASSERT_GE(killed.size(), 1u);
+    std::this_thread::sleep_for(milliseconds(100));  // real time: the backends must exit
+
+    // A stale pooled connection is noticed, dropped with the other idle ones, and the call
+    // is served on a fresh connection.
+    auto again = store->allocate(request("p0"));
+    EXPECT_EQ(again.outcome, AllocateOutcome::existing);
+    EXPECT_GE(store->pool_stats().discarded, 1u);
+    EXPECT_NO_THROW(store->ping());
+    EXPECT_EQ(store->count_by_status()[SandboxStatus::allocated], 4);
+}
+
+TEST_F(PostgresStoreTest, AnUnreachableServerFailsFastWithStoreUnavailable) {
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    PostgresOptions options;
+    options.url = "postgresql://broker@127.0.0.1:1/none";
+    options.connect_timeout_sec = 2;
+    PostgresStore store(options);  // constructing never connects
+    const auto start = steady_clock::now();
+    EXPECT_THROW(store.ping(), StoreUnavailable);
+    EXPECT_THROW(store.allocate(request("p")), StoreUnavailable);
+    EXPECT_LT(steady_clock::now() - start, milliseconds(3000));
+    EXPECT_EQ(store.pool_stats().open, 0u);  // failed opens give their slot back
+}
+
+TEST_F(PostgresStoreTest, PingFailsOnADatabaseThatWasNeverMigrated) {
+    PostgresStore store(schema_->options());
+    EXPECT_THROW(store.ping(), StoreUnavailable);
+    store.migrate();
+    EXPECT_NO_THROW(store.ping());
+}
+
+TEST_F(PostgresStoreTest, MigrationsFromManyProcessesAtOnceApplyOnce) {
+    std::vector<std::unique_ptr<PostgresStore>> stores;
+    for (int i = 0; i < 4; ++i) stores.push_back(std::make_unique<PostgresStore>(schema_->options()));
+    {
+        std::vector<std::jthread> threads;
+        for (auto& s : stores) threads.emplace_back([&s] { s->migrate(); });
+    }
+    pqxx::connection conn(schema_->url());
+    pqxx::nontransaction tx(conn);
+    const auto rows = tx.exec("SELECT count(*), max(version) FROM " + tx.quote_name(schema_->name()) +
+                              ".schema_migrations");
+    EXPECT_EQ(rows[0][0].as<int>(), pg::latest_schema_version());
+    EXPECT_EQ(rows[0][1].as<int>(), pg::latest_schema_version());
+    EXPECT_NO_THROW(stores[0]->migrate());
+}
+
+TEST_F(PostgresStoreTest, RefusesASchemaNewerThanItKnows) {
+    auto store = open();
+    schema_->exec("INSERT INTO schema_migrations (version) VALUES (" +
+                  std::to_string(pg::latest_schema_version() + 1) + ")");
+    EXPECT_THROW(store->migrate(), StoreUnavailable);
+}
+
+TEST_F(PostgresStoreTest, SyncsTwoHundredThousandSandboxesWithoutLockingThePool) {
+    auto store = open();
+    constexpr int kCount = 200'000;
+    std::vector<ProviderSandbox> list;
+    list.reserve(kCount);
+    for (int i = 0; i < kCount; ++i) {
+        const std::string n = std::to_string(1'000'000 + i);
+        list.push_back({n, "sandbox-" + n, "identity/accounts/" + n, "sfdc-" + n});
+    }
+    auto start = steady_clock::now();
+    auto first = store->sync_pool(list, kNow);
+    const auto first_took = steady_clock::now() - start;
+    EXPECT_EQ(first.upsert.inserted, kCount);
+    EXPECT_EQ(first.marked_stale, 0);
+
+    // The same list less one, again: unchanged rows are not written (so an allocation running
+    // meanwhile is never starved by SKIP LOCKED), the missing one becomes stale.
+    list.pop_back();
+    for (int round = 0; round < 2; ++round) {
+        start = steady_clock::now();
+        auto again = store->sync_pool(list, kNow + 60 + round);
+        EXPECT_LT(steady_clock::now() - start, std::chrono::seconds(20)) << "round " << round;
+        EXPECT_EQ(again.upsert.inserted, 0);
+        EXPECT_EQ(again.upsert.refreshed, kCount - 1);
+        EXPECT_EQ(again.marked_stale, round == 0 ? 1 : 0);
+    }
+    EXPECT_LT(first_took, std::chrono::seconds(30));
+    EXPECT_EQ(store->count_by_status()[SandboxStatus::stale], 1);
+    EXPECT_EQ(store->get(std::to_string(1'000'000 + kCount - 1))->status, SandboxStatus::stale);
+}
+
+TEST_F(PostgresStoreTest, UpsertCountsARepeatedIdOnce) {
+    auto store = open();
+    const std::vector<ProviderSandbox> list = {
+        {"a", "first", "x", ""}, {"b", "b", "y", ""}, {"a", "last", "x", ""}};
+    const auto summary = store->upsert_provider_sandboxes(list, kNow);
+    EXPECT_EQ(summary.inserted, 2);
+    EXPECT_EQ(summary.refreshed, 1);  // the repeat finds it available, as a second pass would
+    EXPECT_EQ(store->get("a")->name, "last");
+}
+
+TEST_F(PostgresStoreTest, NamesWithQuotesBackslashesAndBracesSurviveTheArrayParameter) {
+    auto store = open();
+    const std::vector<ProviderSandbox> list = {{"q\"1", "a \"quoted\" name", "{x,y}", "back\\slash"},
+                                               {"q2", "NULL", "", "  spaced  "}};
+    ASSERT_EQ(store->upsert_provider_sandboxes(list, kNow).inserted, 2);
+    auto a = store->get("q\"1");
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->name, "a \"quoted\" name");
+    EXPECT_EQ(a->external_id, "{x,y}");
+    EXPECT_EQ(a->sfdc_account_id, "back\\slash");
+    auto b = store->get("q2");
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->name, "NULL");
+    EXPECT_EQ(b->sfdc_account_id, "  spaced  ");
+}
+
+TEST_F(PostgresStoreTest, APrefixThatIsNotUtf8MatchesNothingButStillFindsTheHolding) {
+    auto store = open();
+    seed(*store, 2);
+    auto r = request("p");
+    r.name_prefix = "sbx-\xFF";
+    EXPECT_EQ(store->allocate(r).outcome, AllocateOutcome::pool_empty);
+    r.name_prefix = "";
+    ASSERT_EQ(store->allocate(r).outcome, AllocateOutcome::allocated);
+    r.name_prefix = "\xC0";
+    EXPECT_EQ(store->allocate(r).outcome, AllocateOutcome::existing);
+}
+
+}  // namespace
+}  // namespace broker::testing
