@@ -4,6 +4,7 @@
 // deleted; a paused cleanup deletes nothing until it is resumed.
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <map>
 #include <set>
 
@@ -77,6 +78,10 @@ TEST(JobsCleanup, ReturnedSandboxesAreDeletedExactlyOnceThroughFaultsAndAHardKil
     EXPECT_EQ(sim_stats["deleted"], 20) << sim_stats.dump();
     EXPECT_GT(sim_stats["faults_500"].get<int>() + sim_stats["faults_429"].get<int>(), 0)
         << "faults happened";
+    std::cout << "[ figures  ] deleted at the kill: " << deleted_at_kill << " of 20; delete calls "
+              << sim_stats["delete_calls"] << ", of which 404 " << sim_stats["delete_not_found"]
+              << "; faults 500 " << sim_stats["faults_500"] << ", 429 " << sim_stats["faults_429"]
+              << std::endl;
 
     // Exactly the returned sandboxes are gone at the provider, and each was recorded deleted once.
     const auto fate = fates(sim);
