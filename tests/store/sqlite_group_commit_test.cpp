@@ -1,8 +1,6 @@
 // The group-commit writer's failure path: ops run without a savepoint each, so when one throws
 // the batch's transaction is rolled back and the others re-run, each in a savepoint. These
 // tests drive GroupCommitWriter directly with ops that count their runs and write rows.
-#include "store/sqlite/group_commit.hpp"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -15,6 +13,7 @@
 
 #include "core/errors.hpp"
 #include "store/sqlite/connection.hpp"
+#include "store/sqlite/group_commit.hpp"
 #include "temp_dir.hpp"
 
 namespace broker::testing {
@@ -89,7 +88,8 @@ class GroupCommitTest : public ::testing::Test {
 
 TEST_F(GroupCommitTest, ABatchWithoutFailuresRunsEachOpOnce) {
     std::atomic<int> a{0}, b{0}, c{0};
-    const std::vector<GroupCommitWriter::Work> ops = {insert("a", 1, a), insert("b", 2, b), insert("c", 3, c)};
+    const std::vector<GroupCommitWriter::Work> ops = {insert("a", 1, a), insert("b", 2, b),
+                                                      insert("c", 3, c)};
     auto results = run_as_one_batch(ops);
     for (auto& r : results) EXPECT_NO_THROW(r.get());
     EXPECT_EQ(a + b + c, 3);
@@ -136,7 +136,8 @@ TEST_F(GroupCommitTest, AnOpFailingOnlyInTheRerunIsUndoneAlone) {
         conn.query("INSERT INTO t (k, v) VALUES ('f', 5)").run();
         if (++flaky_runs == 2) throw std::runtime_error("second");
     };
-    const std::vector<GroupCommitWriter::Work> ops = {flaky, insert("a", 1, a), fails_first, insert("c", 3, c)};
+    const std::vector<GroupCommitWriter::Work> ops = {flaky, insert("a", 1, a), fails_first,
+                                                      insert("c", 3, c)};
     auto results = run_as_one_batch(ops);
     EXPECT_THROW(results[0].get(), std::runtime_error);
     EXPECT_NO_THROW(results[1].get());

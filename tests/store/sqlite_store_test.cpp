@@ -96,8 +96,8 @@ std::string joined(const std::vector<std::string>& lines) {
 // Allocation must seek in the (status, name) index: a scan would make every allocation
 // cost O(pool) under the write lock. The UPDATE then finds the picked row by primary key.
 TEST_F(SqliteStoreTest, AllocationSeeksTheStatusNameIndex) {
-    for (auto sql : {sqlite::kPickAvailableSql, sqlite::kPickAvailablePrefixSql,
-                     sqlite::kPickAvailableFromPrefixSql}) {
+    for (auto sql :
+         {sqlite::kPickAvailableSql, sqlite::kPickAvailablePrefixSql, sqlite::kPickAvailableFromPrefixSql}) {
         const auto lines = plan(sql);
         const std::string text = joined(lines);
         ASSERT_FALSE(lines.empty());
@@ -221,9 +221,10 @@ TEST_F(SqliteStoreTest, StepThreeKeepsRowsAndIndexes) {
             "AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name");
         while (q.step()) indexes.push_back(q.text(0));
     }
-    EXPECT_EQ(indexes, (std::vector<std::string>{"sandboxes_allocated_at", "sandboxes_allocated_key",
-                                                 "sandboxes_failed_next_attempt", "sandboxes_pending_requested",
-                                                 "sandboxes_stale_since", "sandboxes_status_name"}));
+    EXPECT_EQ(indexes,
+              (std::vector<std::string>{"sandboxes_allocated_at", "sandboxes_allocated_key",
+                                        "sandboxes_failed_next_attempt", "sandboxes_pending_requested",
+                                        "sandboxes_stale_since", "sandboxes_status_name"}));
     // The key k2 still holds sandbox 2, through the rebuilt unique index.
     auto held = request("p2");
     held.idempotency_key = "k2";

@@ -22,7 +22,7 @@ namespace broker::sqlite {
 // index; with a prefix the pick is an index range [prefix, upper bound). ?1 prefix, ?2 upper
 // bound. The pick reads the whole row, so the UPDATE below needs no RETURNING (which would
 // fill an ephemeral table on every allocation): the writer knows what it wrote.
-#define BROKER_PICK_AVAILABLE_SQL(name_range)                                                   \
+#define BROKER_PICK_AVAILABLE_SQL(name_range)                                                \
     "SELECT " BROKER_SANDBOX_COLUMNS " FROM sandboxes WHERE status = 'available'" name_range \
     " ORDER BY name LIMIT 1"
 
