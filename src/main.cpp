@@ -22,10 +22,9 @@
 #include "core/config.hpp"
 #include "core/errors.hpp"
 #include "http/auth.hpp"
+#include "http/edge.hpp"
 #include "http/handlers/ops_handlers.hpp"
 #include "http/handlers/participant_handlers.hpp"
-#include "http/middleware/access_log.hpp"
-#include "http/middleware/security_headers.hpp"
 #include "http/pipeline.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
@@ -80,7 +79,7 @@ std::string endpoint_url(const asio::ip::tcp::endpoint& endpoint) {
 
 int migrate_command(const CommonFlags& flags) {
     const Config config = load(flags);
-    setup_logging(config.log_level);
+    setup_logging(config);
     auto store = open_store(config.store);
     store->migrate();
     std::cout << "store " << config.store << " is at the current schema" << std::endl;
@@ -89,7 +88,7 @@ int migrate_command(const CommonFlags& flags) {
 
 int import_command(const CommonFlags& flags, const std::string& file) {
     const Config config = load(flags);
-    setup_logging(config.log_level);
+    setup_logging(config);
     std::ifstream in(file, std::ios::binary);
     if (!in) throw UsageError("cannot read " + file + ": " + std::strerror(errno));
     std::ostringstream text;
@@ -124,7 +123,7 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
 
     const Config config = load(flags);
     validate_for_serving(config);
-    setup_logging(config.log_level);
+    setup_logging(config);
     const auto where = parse_listen_address(config.listen);
 
     // Declared in dependency order: each object outlives everything that uses it.
@@ -134,16 +133,21 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     AllocationService service(*store, clock, config.lease);
     BlockingPool pool(config.store_threads, static_cast<std::size_t>(config.store_queue_max));
 
+    // Edge and observability: metrics first (handlers count into them), routes, then the
+    // middlewares once every route is registered.
+    Edge edge(config, clock, *store);
+
     Router router;
-    ParticipantHandlers participant(service, pool, std::chrono::seconds(config.no_sandboxes_retry_after_sec));
+    ParticipantHandlers participant(service, pool, std::chrono::seconds(config.no_sandboxes_retry_after_sec),
+                                    ParticipantMetrics(edge.metrics()));
     participant.add_routes(router, config.base_path);
     OpsHandlers ops(*store, pool);
     ops.add_routes(router);
+    edge.add_routes(router, pool);
 
     const Authenticator auth(config.api_token, config.admin_token);
     Pipeline pipeline(router, auth);
-    pipeline.use(std::make_unique<SecurityHeaders>());
-    pipeline.use(std::make_unique<AccessLog>());
+    edge.add_middlewares(pipeline, router);
 
     HttpServer server(ServerOptions::from(config), pipeline);
     asio::ip::tcp::endpoint bound;
@@ -163,6 +167,7 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     server.stop();
     pool.stop();
     spdlog::info("stopped");
+    spdlog::default_logger()->flush();
     return 0;
 }
 

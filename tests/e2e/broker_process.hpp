@@ -108,6 +108,8 @@ class BrokerProcess {
 
     bool running() { return !child_.wait_exit(std::chrono::milliseconds(0)); }
     std::string err() const { return child_.err(); }
+    // Everything the broker wrote to stdout so far (its log lines after "listening on").
+    std::string out() const { return child_.out(); }
 
   private:
     ChildProcess child_;
