@@ -266,7 +266,13 @@ std::string scrub_secrets(std::string_view text, const std::vector<std::string>&
     for (const auto& secret : secrets) {
         if (secret.size() < kMinSecret) continue;
         replace_all(out, secret, kRedacted);
-        const std::string escaped = json_string(secret);  // as it appears inside a JSON line
+        // As it appears inside a JSON line, when escaping changes it (rare for tokens: skip
+        // the allocation for plain ones, this runs for every line).
+        const bool plain = std::all_of(secret.begin(), secret.end(), [](char c) {
+            return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+        });
+        if (plain) continue;
+        const std::string escaped = json_string(secret);
         replace_all(out, std::string_view(escaped).substr(1, escaped.size() - 2), kRedacted);
     }
     mask_after_scheme(out, "Bearer ");

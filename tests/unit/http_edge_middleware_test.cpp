@@ -150,6 +150,22 @@ TEST_F(EdgeMiddlewareTest, RateLimitRefusesPastTheBurstPerClientAndExemptsHealth
         << metrics_text();
 }
 
+TEST_F(EdgeMiddlewareTest, WithoutAParticipantTheClientAddressIsTheKeyAndUntrustedForwardingIsIgnored) {
+    build({}, true);
+    auto from = [&](const std::string& peer, const std::string& forwarded) {
+        return run_pipeline(pipeline, make_request(bhttp::verb::get, "/v1/sandboxes/1", {{"X-Forwarded-For", forwarded}}),
+                            peer);
+    };
+    // Rotating X-Forwarded-For from one untrusted peer does not buy new buckets.
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(from("198.51.100.1", "10.0.0." + std::to_string(i)).result(), bhttp::status::ok);
+    EXPECT_EQ(from("198.51.100.1", "10.0.0.99").result(), bhttp::status::too_many_requests);
+    EXPECT_EQ(from("198.51.100.2", "10.0.0.99").result(), bhttp::status::ok);  // another client
+    // A blank participant header is no participant.
+    const auto blank = run_pipeline(
+        pipeline, make_request(bhttp::verb::get, "/v1/sandboxes/1", {{"X-Instruqt-Sandbox-ID", " "}}), "198.51.100.1");
+    EXPECT_EQ(blank.result(), bhttp::status::too_many_requests);
+}
+
 TEST_F(EdgeMiddlewareTest, RequestMetricsUseTemplatesAndOneLabelForUnmatchedPaths) {
     build({}, false);
     for (const char* path : {"/v1/sandboxes/1", "/v1/sandboxes/2", "/v1/sandboxes/3"}) {

@@ -19,6 +19,10 @@ std::string forwarded_for(const Request& request) {
     return joined;
 }
 
+bool is_blank(std::string_view value) {
+    return value.find_first_not_of(" \t") == std::string_view::npos;
+}
+
 }  // namespace
 
 RateLimit::RateLimit(RateLimiter& limiter, TrustedProxies trusted, std::vector<std::string> exempt)
@@ -27,10 +31,15 @@ RateLimit::RateLimit(RateLimiter& limiter, TrustedProxies trusted, std::vector<s
 std::optional<Response> RateLimit::on_request(RequestContext& ctx) {
     if (std::find(exempt_.begin(), exempt_.end(), ctx.path) != exempt_.end()) return std::nullopt;
 
-    const std::string peer = ctx.remote.to_string();
-    const std::string xff = forwarded_for(ctx.request);
-    const ClientKeyInput input{to_std(ctx.request["X-Instruqt-Sandbox-ID"]), to_std(ctx.request["X-Track-ID"]),
-                               xff, peer};
+    ClientKeyInput input{to_std(ctx.request["X-Instruqt-Sandbox-ID"]), to_std(ctx.request["X-Track-ID"])};
+    // The address only matters without a participant id: skip formatting it otherwise.
+    std::string peer, xff;
+    if (is_blank(input.instruqt_sandbox_id) && is_blank(input.track_id)) {
+        peer = ctx.remote.to_string();
+        xff = forwarded_for(ctx.request);
+        input.peer = peer;
+        input.forwarded_for = xff;
+    }
     const RateLimitDecision decision = limiter_.check(rate_limit_key(input, trusted_));
     ctx.rate_limit = decision.limit;
     ctx.rate_limit_remaining = decision.remaining;
