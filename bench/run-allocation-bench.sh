@@ -66,7 +66,8 @@ for run in $(seq 1 "$runs"); do
     broker_pid=$!
     port=""
     for _ in $(seq 1 100); do
-        port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$dir/broker.log")
+        # The background job may not have created its log yet: not an error under set -e.
+        port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$dir/broker.log" 2>/dev/null || true)
         [[ -n "$port" ]] && break
         if ! kill -0 "$broker_pid" 2>/dev/null; then echo "broker exited:"; cat "$dir/broker.log"; exit 1; fi
         sleep 0.1
