@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Allocation benchmark: durable allocations per second against the same binary's /healthz.
 # Three runs; each on a fresh SQLite store holding a 200 000-sandbox pool, with the broker
-# on a free loopback port (127.0.0.1:0) and the rate limiter off. Prints per-run figures and medians.
+# on a free loopback port (127.0.0.1:0) and the rate limiter off (RATE_LIMIT_ENABLED=true turns it on). Prints per-run figures and medians.
 # See bench/README.md. Knobs (environment): BUILD_DIR (build), RUNS (3), POOL (200000),
 # SECONDS_PER_PHASE (5), LOADGEN_THREADS (1), BENCH_WORKDIR (out/, on the disk under test).
 set -euo pipefail
@@ -61,12 +61,13 @@ for run in $(seq 1 "$runs"); do
     echo "imported in $(awk -v a="$import_start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s"
 
     # Port 0: the broker binds a free port and names it on its first line of output.
-    RATE_LIMIT_ENABLED=false BROKER_API_TOKEN=$api_token BROKER_ADMIN_TOKEN=$admin_token \
+    RATE_LIMIT_ENABLED=${RATE_LIMIT_ENABLED:-false} BROKER_API_TOKEN=$api_token BROKER_ADMIN_TOKEN=$admin_token \
         "$broker_bin" run --listen 127.0.0.1:0 --store "$store" >"$dir/broker.log" 2>&1 &
     broker_pid=$!
     port=""
     for _ in $(seq 1 100); do
-        port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$dir/broker.log")
+        # The background job may not have created its log yet: not an error under set -e.
+        port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$dir/broker.log" 2>/dev/null || true)
         [[ -n "$port" ]] && break
         if ! kill -0 "$broker_pid" 2>/dev/null; then echo "broker exited:"; cat "$dir/broker.log"; exit 1; fi
         sleep 0.1

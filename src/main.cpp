@@ -25,10 +25,9 @@
 #include "core/config.hpp"
 #include "core/errors.hpp"
 #include "http/auth.hpp"
+#include "http/edge.hpp"
 #include "http/handlers/ops_handlers.hpp"
 #include "http/handlers/participant_handlers.hpp"
-#include "http/middleware/access_log.hpp"
-#include "http/middleware/security_headers.hpp"
 #include "http/pipeline.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
@@ -92,7 +91,7 @@ std::string endpoint_url(const asio::ip::tcp::endpoint& endpoint) {
 
 int migrate_command(const CommonFlags& flags) {
     const Config config = load(flags);
-    setup_logging(config.log_level);
+    setup_logging(config);
     auto store = open_store(config.store, flags);
     store->migrate();
     std::cout << "store " << config.store << " is at the current schema" << std::endl;
@@ -101,7 +100,7 @@ int migrate_command(const CommonFlags& flags) {
 
 int import_command(const CommonFlags& flags, const std::string& file) {
     const Config config = load(flags);
-    setup_logging(config.log_level);
+    setup_logging(config);
     std::ifstream in(file, std::ios::binary);
     if (!in) throw UsageError("cannot read " + file + ": " + std::strerror(errno));
     std::ostringstream text;
@@ -129,10 +128,10 @@ int import_command(const CommonFlags& flags, const std::string& file) {
 // API still serves (a store filled by `import` is a fine first try) with the store-only jobs,
 // and one log line says that sync and cleanup are off. A half-set provider stops start-up.
 std::unique_ptr<BackgroundJobs> make_background_jobs(const EnvLookup& env, const Config& config, Store& store,
-                                                     const Clock& clock) {
+                                                     const Clock& clock, BrokerMetrics* metrics) {
     const BackgroundConfig background = load_background_config(env, config, /*provider_required=*/false);
     auto jobs =
-        std::make_unique<BackgroundJobs>(lifecycle_side(store), job_state_side(store), clock, background);
+        std::make_unique<BackgroundJobs>(lifecycle_side(store), job_state_side(store), clock, background, metrics);
     if (!jobs->provider_enabled()) {
         spdlog::warn(
             "provider jobs disabled: CSP_BASE_URL is not set, so sync and cleanup do not run "
@@ -153,7 +152,7 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
 
     const Config config = load(flags);
     validate_for_serving(config);
-    setup_logging(config.log_level);
+    setup_logging(config);
     const auto where = parse_listen_address(config.listen);
 
     // Declared in dependency order: each object outlives everything that uses it.
@@ -163,21 +162,27 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     AllocationService service(*store, clock, config.lease);
     BlockingPool pool(config.store_threads, static_cast<std::size_t>(config.store_queue_max));
 
+    // Edge and observability: metrics first (handlers and jobs count into them), routes,
+    // then the middlewares once every route is registered.
+    Edge edge(config, clock, *store);
+
     // `run` only. Without CSP_BASE_URL it runs the store-only jobs and says so.
-    const auto jobs = with_jobs ? make_background_jobs(environment(flags), config, *store, clock) : nullptr;
+    const auto jobs =
+        with_jobs ? make_background_jobs(environment(flags), config, *store, clock, &edge.metrics()) : nullptr;
 
     Router router;
-    ParticipantHandlers participant(service, pool, std::chrono::seconds(config.no_sandboxes_retry_after_sec));
+    ParticipantHandlers participant(service, pool, std::chrono::seconds(config.no_sandboxes_retry_after_sec),
+                                    ParticipantMetrics(edge.metrics()));
     participant.add_routes(router, config.base_path);
     OpsHandlers ops(*store, pool);
     ops.add_routes(router);
     AdminApi admin(*store, clock, pool, load_job_config(environment(flags)), jobs.get());
     admin.add_routes(router, config.base_path);
+    edge.add_routes(router, pool);
 
     const Authenticator auth(config.api_token, config.admin_token);
     Pipeline pipeline(router, auth);
-    pipeline.use(std::make_unique<SecurityHeaders>());
-    pipeline.use(std::make_unique<AccessLog>());
+    edge.add_middlewares(pipeline, router);
 
     HttpServer server(ServerOptions::from(config), pipeline);
     asio::ip::tcp::endpoint bound;
@@ -201,6 +206,7 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     if (jobs) jobs->stop();  // the item in hand finishes
     pool.stop();
     spdlog::info("stopped");
+    spdlog::default_logger()->flush();
     return 0;
 }
 
@@ -215,7 +221,7 @@ int worker_command(const CommonFlags& flags) {
 
     const Config config = load(flags);
     const BackgroundConfig background = load_background_config(environment(flags), config, true);
-    setup_logging(config.log_level);
+    setup_logging(config);
     auto store = open_store(config.store, flags);
     store->migrate();
     SystemClock clock;

@@ -1,5 +1,6 @@
 #include "core/config.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -46,6 +47,41 @@ std::optional<bool> parse_bool(const EnvLookup& env, const std::string& name) {
 
 void set_string(const EnvLookup& env, const std::string& name, std::string& target) {
     if (auto value = env(name)) target = trim(*value);
+}
+
+// An origin as browsers send it: scheme://host[:port], nothing after (no path, no slash).
+bool is_origin(const std::string& text) {
+    const auto scheme_end = text.find("://");
+    if (scheme_end == std::string::npos || scheme_end == 0) return false;
+    const std::string scheme = text.substr(0, scheme_end);
+    if (scheme != "http" && scheme != "https") return false;
+    const std::string host = text.substr(scheme_end + 3);
+    if (host.empty()) return false;
+    for (char c : host) {
+        const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' ||
+                        c == '[' || c == ']';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+// CORS_ALLOWED_ORIGINS: comma-separated origins, or "*"; blanks between commas are ignored.
+std::vector<std::string> parse_origins(const std::string& list) {
+    std::vector<std::string> origins;
+    std::size_t start = 0;
+    while (start <= list.size()) {
+        auto comma = list.find(',', start);
+        if (comma == std::string::npos) comma = list.size();
+        const std::string origin = trim(list.substr(start, comma - start));
+        start = comma + 1;
+        if (origin.empty()) continue;
+        if (origin != "*" && !is_origin(origin)) {
+            throw ConfigError("CORS_ALLOWED_ORIGINS entry \"" + origin +
+                              "\" is not an origin (expected * or scheme://host[:port], without a path)");
+        }
+        origins.push_back(origin);
+    }
+    return origins;
 }
 
 }  // namespace
@@ -116,6 +152,11 @@ Config load_config(const EnvLookup& env) {
     if (auto v = parse_bool(env, "RATE_LIMIT_ENABLED")) c.rate_limit_enabled = *v;
     if (auto v = parse_number<double>(env, "RATE_LIMIT_RPS", 0.001, 1e9)) c.rate_limit_rps = *v;
     if (auto v = parse_number<double>(env, "RATE_LIMIT_BURST", 1, 1e9)) c.rate_limit_burst = *v;
+    if (auto v = parse_number<int>(env, "METRICS_POOL_CACHE_SEC", 0, 86400)) {
+        c.metrics_pool_cache = std::chrono::seconds(*v);
+    }
+    if (auto v = env("CORS_ALLOWED_ORIGINS")) c.cors_allowed_origins = parse_origins(*v);
+    set_string(env, "TRUSTED_PROXIES", c.trusted_proxies);
 
     if (c.base_path.empty() || c.base_path.front() != '/' || (c.base_path.size() > 1 && c.base_path.back() == '/')) {
         throw ConfigError("BROKER_BASE_PATH=\"" + c.base_path + "\" must start with '/' and not end with one");

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/lifecycle.hpp"
 
@@ -33,6 +34,11 @@ struct Config {
     double rate_limit_burst = 200;                    // RATE_LIMIT_BURST
     std::string log_level = "info";                   // LOG_LEVEL
     std::string log_format = "json";                  // LOG_FORMAT
+    // CORS_ALLOWED_ORIGINS: origins (`scheme://host[:port]`) browsers may call from; "*" is
+    // any origin; empty: no cross-origin access.
+    std::vector<std::string> cors_allowed_origins;
+    std::string trusted_proxies;                      // TRUSTED_PROXIES: CIDRs, checked by obs/client_key
+    std::chrono::seconds metrics_pool_cache{60};      // METRICS_POOL_CACHE_SEC
 };
 
 // Looks a variable up; empty optional when unset.

@@ -23,6 +23,9 @@ asio::awaitable<Response> Pipeline::handle(RequestContext& ctx) const {
     ctx.started = std::chrono::steady_clock::now();
     ctx.request_id = request_id_for(to_std(ctx.request["X-Request-ID"]));
     split_target(ctx);
+    // Routing comes first so middlewares can label a refusal by its route template.
+    const RouteMatch match = router_.match(ctx.request.method(), ctx.path, ctx.params);
+    ctx.route = match.route;
 
     std::optional<Response> early;
     std::exception_ptr failure;
@@ -41,14 +44,13 @@ asio::awaitable<Response> Pipeline::handle(RequestContext& ctx) const {
     } else if (early) {
         res = std::move(*early);
     } else {
-        res = co_await dispatch(ctx);
+        res = co_await dispatch(ctx, match);
     }
     finish(ctx, res);
     co_return res;
 }
 
-asio::awaitable<Response> Pipeline::dispatch(RequestContext& ctx) const {
-    const RouteMatch match = router_.match(ctx.request.method(), ctx.path, ctx.params);
+asio::awaitable<Response> Pipeline::dispatch(RequestContext& ctx, const RouteMatch& match) const {
     if (!match.route) {
         if (!match.path_known)
             co_return error_response(ErrorCode::route_not_found, "no such path", ctx.request_id);
@@ -57,7 +59,6 @@ asio::awaitable<Response> Pipeline::dispatch(RequestContext& ctx) const {
         res.set(bhttp::field::allow, match.allow);
         co_return res;
     }
-    ctx.route = match.route;
 
     if (match.route->access != Access::open) {
         ctx.role = auth_.authenticate(to_std(ctx.request[bhttp::field::authorization]));

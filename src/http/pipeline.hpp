@@ -31,7 +31,7 @@ class Pipeline {
     Response reject(RequestContext& ctx, ErrorCode code, std::string_view message) const;
 
   private:
-    asio::awaitable<Response> dispatch(RequestContext& ctx) const;
+    asio::awaitable<Response> dispatch(RequestContext& ctx, const RouteMatch& match) const;
     Response failure_response(const RequestContext& ctx, std::exception_ptr failure) const;
     void finish(const RequestContext& ctx, Response& res) const;
 

@@ -55,6 +55,18 @@ struct RequestContext {
     Role role = Role::none;    // set by authentication for protected routes
     asio::ip::address remote;  // peer address of the connection
     std::chrono::steady_clock::time_point started{};
+
+    // What a handler tells the access log (views of string literals): the operation, its
+    // outcome in the original's words, and the log message when it says more than the status
+    // ("No sandboxes available": CloudWatch filters match it).
+    std::string_view action;
+    std::string_view outcome;
+    std::string_view log_message;
+    std::string sandbox_id;  // the sandbox concerned, once known
+
+    // Set by the rate limiter for the X-RateLimit-* headers; negative: not limited.
+    int rate_limit = -1;
+    int rate_limit_remaining = 0;
 };
 
 }  // namespace broker

@@ -4,6 +4,8 @@
 // them is a relaxed atomic add.
 #pragma once
 
+#include "core/breaker_state.hpp"
+
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -26,8 +28,6 @@ struct BrokerMetricsOptions {
 // Buckets of the job duration histograms: jobs take seconds to minutes, not milliseconds.
 inline const std::vector<double> kJobDurationBuckets = {0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600};
 
-// Values of broker_circuit_breaker_state.
-enum class BreakerState { closed = 0, open = 1, half_open = 2 };
 
 struct BrokerMetrics {
     BrokerMetrics(MetricsRegistry& registry, const Clock& clock, BrokerMetricsOptions options = {});

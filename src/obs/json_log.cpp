@@ -1,7 +1,6 @@
 // JSON and text log formatters for spdlog, event encoding, and secret masking.
 #include "obs/json_log.hpp"
 
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -10,6 +9,8 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <random>
+
+#include "obs/buffered_sink.hpp"
 
 namespace broker {
 
@@ -265,7 +266,13 @@ std::string scrub_secrets(std::string_view text, const std::vector<std::string>&
     for (const auto& secret : secrets) {
         if (secret.size() < kMinSecret) continue;
         replace_all(out, secret, kRedacted);
-        const std::string escaped = json_string(secret);  // as it appears inside a JSON line
+        // As it appears inside a JSON line, when escaping changes it (rare for tokens: skip
+        // the allocation for plain ones, this runs for every line).
+        const bool plain = std::all_of(secret.begin(), secret.end(), [](char c) {
+            return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+        });
+        if (plain) continue;
+        const std::string escaped = json_string(secret);
         replace_all(out, std::string_view(escaped).substr(1, escaped.size() - 2), kRedacted);
     }
     mask_after_scheme(out, "Bearer ");
@@ -279,7 +286,7 @@ std::unique_ptr<spdlog::formatter> make_log_formatter(LogFormat format, std::vec
 }
 
 std::shared_ptr<spdlog::logger> configure_logging(const LogConfig& config) {
-    auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+    auto sink = std::make_shared<BufferedSink>(stdout, config.flush_interval);
     auto logger = std::make_shared<spdlog::logger>("broker", std::move(sink));
     logger->set_formatter(make_log_formatter(config.format, config.secrets));
     logger->set_level(config.level);
@@ -312,6 +319,10 @@ void log_event(spdlog::logger& target, spdlog::level::level_enum level, std::str
         // A number, so filters such as { $.latency_ms > 1000 } compare numerically.
         payload += ",\"latency_ms\":";
         payload += nlohmann::json(*fields.latency_ms).dump();
+    }
+    if (fields.status) {
+        payload += ",\"status\":";
+        payload += std::to_string(*fields.status);
     }
     member("error", fields.error);
     for (const auto& [name, value] : fields.extra) {

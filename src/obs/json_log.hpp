@@ -11,6 +11,7 @@
 #include <spdlog/formatter.h>
 #include <spdlog/logger.h>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +40,7 @@ struct LogFields {
     std::optional<std::string> action{};
     std::optional<std::string> outcome{};
     std::optional<double> latency_ms{};
+    std::optional<int> status{};  // HTTP status of an access-log line, written as a number
     std::optional<std::string> error{};
     // Anything else, written after the fields above; values of sensitive names are masked.
     std::vector<std::pair<std::string, std::string>> extra{};
@@ -56,13 +58,16 @@ struct LogConfig {
     LogFormat format = LogFormat::json;
     spdlog::level::level_enum level = spdlog::level::info;
     std::vector<std::string> secrets{};  // values never to print
+    // Lines below warning are written in batches at least this often (see BufferedSink).
+    std::chrono::milliseconds flush_interval{200};
 };
 
 // A formatter for any spdlog sink; lines end with '\n'.
 std::unique_ptr<spdlog::formatter> make_log_formatter(LogFormat format, std::vector<std::string> secrets = {});
 
-// Makes a logger writing to stdout with the configured format and level and installs it as
-// spdlog's default logger, so plain spdlog calls come out in the same format.
+// Makes a logger writing to stdout (through a BufferedSink) with the configured format and
+// level and installs it as spdlog's default logger, so plain spdlog calls come out in the
+// same format.
 std::shared_ptr<spdlog::logger> configure_logging(const LogConfig& config);
 
 // Logs one event. `logger` names the part that speaks ("broker.http", "broker.jobs.sync").

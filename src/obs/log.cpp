@@ -1,25 +1,34 @@
 #include "obs/log.hpp"
 
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include "core/errors.hpp"
 
 namespace broker {
 
-void setup_logging(const std::string& level) {
-    const auto parsed = spdlog::level::from_str(level);
-    // from_str answers "off" for anything it does not know; only accept "off" when asked for.
-    if (parsed == spdlog::level::off && level != "off") {
-        throw ConfigError("LOG_LEVEL=\"" + level +
-                          "\" must be one of trace, debug, info, warn, error, critical, off");
+LogConfig log_config_from(const Config& config) {
+    LogConfig log;
+    const auto level = parse_log_level(config.log_level);
+    if (!level) {
+        throw ConfigError("LOG_LEVEL=\"" + config.log_level +
+                          "\" must be one of trace, debug, info, warning, error, critical, off");
     }
-    auto logger = spdlog::get("broker");
-    if (!logger) logger = spdlog::stdout_logger_mt("broker");
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
-    logger->set_level(parsed);
-    logger->flush_on(spdlog::level::info);
-    spdlog::set_default_logger(logger);
+    log.level = *level;
+    const auto format = parse_log_format(config.log_format);
+    if (!format) throw ConfigError("LOG_FORMAT=\"" + config.log_format + "\" must be json or text");
+    log.format = *format;
+    log.secrets = {config.api_token, config.admin_token};
+    return log;
+}
+
+void setup_logging(const Config& config) {
+    configure_logging(log_config_from(config));
+}
+
+void setup_logging(const std::string& level) {
+    Config config;
+    config.log_level = level;
+    LogConfig log = log_config_from(config);
+    log.secrets.clear();
+    configure_logging(log);
 }
 
 }  // namespace broker

@@ -1,13 +1,22 @@
-// Process-wide logging: spdlog to stdout at LOG_LEVEL. Logs never carry tokens or
-// Authorization headers. (Structured JSON lines come with the observability work.)
+// Process-wide logging set up from the configuration: structured lines (obs/json_log) on
+// stdout at LOG_LEVEL in LOG_FORMAT, with the configured tokens masked wherever they appear.
 #pragma once
 
 #include <string>
 
+#include "core/config.hpp"
+#include "obs/json_log.hpp"
+
 namespace broker {
 
-// Installs the stdout logger at `level` (trace, debug, info, warn, error, critical, off);
-// throws ConfigError naming LOG_LEVEL for anything else.
+// The logging settings of `config`; throws ConfigError naming LOG_LEVEL or LOG_FORMAT.
+LogConfig log_config_from(const Config& config);
+
+// Installs the stdout logger for `config` as spdlog's default logger.
+void setup_logging(const Config& config);
+
+// The same with only a level (JSON lines, no secrets to mask): for commands that hold no
+// tokens. Throws ConfigError naming LOG_LEVEL for an unknown level.
 void setup_logging(const std::string& level);
 
 }  // namespace broker

@@ -7,15 +7,11 @@
 #include <mutex>
 #include <string_view>
 
+#include "core/breaker_state.hpp"
 #include "core/clock.hpp"
 
 namespace broker {
 
-enum class BreakerState {
-    closed,     // calls go through
-    open,       // calls are refused until the open period ends
-    half_open,  // one probe call may go through; its outcome closes or reopens the circuit
-};
 
 std::string_view to_string(BreakerState state);
 

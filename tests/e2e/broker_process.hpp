@@ -108,7 +108,8 @@ class BrokerProcess {
 
     bool running() { return !child_.wait_exit(std::chrono::milliseconds(0)); }
     std::string err() const { return child_.err(); }
-    std::string out() const { return child_.out(); }  // the "listening on" line, then the logs
+    // Everything the broker wrote to stdout so far (its log lines after "listening on").
+    std::string out() const { return child_.out(); }
 
   private:
     ChildProcess child_;

@@ -82,6 +82,7 @@ void ParticipantHandlers::add_routes(Router& router, const std::string& base_pat
 }
 
 asio::awaitable<Response> ParticipantHandlers::allocate(RequestContext& ctx) {
+    ctx.action = "allocate";
     AllocateInput input;
     if (auto error = read_participant(ctx, input.participant)) co_return std::move(*error);
     if (auto error = read_header(ctx, "X-Sandbox-Name-Prefix", input.name_prefix))
@@ -89,10 +90,22 @@ asio::awaitable<Response> ParticipantHandlers::allocate(RequestContext& ctx) {
     if (auto error = read_header(ctx, "Idempotency-Key", input.idempotency_key)) co_return std::move(*error);
 
     auto work = [service = &service_, input = std::move(input)] { return service->allocate(input); };
-    const AllocateResult result = co_await offload(pool_, std::move(work));
+    const auto started = std::chrono::steady_clock::now();
+    std::optional<AllocateResult> outcome;
+    try {
+        outcome = co_await offload(pool_, std::move(work));
+    } catch (...) {
+        // Counted here, answered by the pipeline's one mapping of exceptions.
+        ctx.outcome = metrics_.allocation_failed(std::chrono::steady_clock::now() - started);
+        throw;
+    }
+    const AllocateResult& result = *outcome;
+    ctx.outcome = metrics_.allocation(result.outcome, std::chrono::steady_clock::now() - started);
+    if (result.sandbox) ctx.sandbox_id = result.sandbox->sandbox_id;
 
     switch (result.outcome) {
         case AllocateOutcome::pool_empty:
+            ctx.log_message = "No sandboxes available";
             co_return error_response(ErrorCode::no_sandboxes_available, "no sandboxes available; retry later",
                                      ctx.request_id, no_sandboxes_retry_after_);
         case AllocateOutcome::key_conflict:
@@ -119,6 +132,7 @@ asio::awaitable<Response> ParticipantHandlers::allocate(RequestContext& ctx) {
 }
 
 asio::awaitable<Response> ParticipantHandlers::get(RequestContext& ctx) {
+    ctx.action = "get_sandbox";
     Participant participant;
     if (auto error = read_participant(ctx, participant)) co_return std::move(*error);
 
@@ -151,12 +165,21 @@ asio::awaitable<Response> ParticipantHandlers::get(RequestContext& ctx) {
 }
 
 asio::awaitable<Response> ParticipantHandlers::mark_for_deletion(RequestContext& ctx) {
+    ctx.action = "mark_for_deletion";
     Participant participant;
     if (auto error = read_participant(ctx, participant)) co_return std::move(*error);
 
     auto work = [service = &service_, id = std::string(ctx.params.get("id")),
                  who = std::move(participant.id)] { return service->mark_for_deletion(id, who); };
-    const MarkResult result = co_await offload(pool_, std::move(work));
+    std::optional<MarkResult> outcome;
+    try {
+        outcome = co_await offload(pool_, std::move(work));
+    } catch (...) {
+        ctx.outcome = metrics_.mark_failed();
+        throw;
+    }
+    const MarkResult& result = *outcome;
+    ctx.outcome = metrics_.mark(result.outcome);
 
     switch (result.outcome) {
         case MarkOutcome::not_found:

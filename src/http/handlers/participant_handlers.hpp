@@ -6,6 +6,7 @@
 #include <chrono>
 #include <string>
 
+#include "http/handlers/participant_metrics.hpp"
 #include "http/router.hpp"
 #include "runtime/blocking_pool.hpp"
 #include "service/allocation_service.hpp"
@@ -14,9 +15,13 @@ namespace broker {
 
 class ParticipantHandlers {
   public:
+    // `metrics` may be default-constructed (counts nothing).
     ParticipantHandlers(AllocationService& service, BlockingPool& pool,
-                        std::chrono::seconds no_sandboxes_retry_after)
-        : service_(service), pool_(pool), no_sandboxes_retry_after_(no_sandboxes_retry_after) {}
+                        std::chrono::seconds no_sandboxes_retry_after, ParticipantMetrics metrics = {})
+        : service_(service),
+          pool_(pool),
+          no_sandboxes_retry_after_(no_sandboxes_retry_after),
+          metrics_(std::move(metrics)) {}
 
     // Registers the routes under `base_path` (e.g. "/v1"). This object must outlive the router.
     void add_routes(Router& router, const std::string& base_path);
@@ -29,6 +34,7 @@ class ParticipantHandlers {
     AllocationService& service_;
     BlockingPool& pool_;
     std::chrono::seconds no_sandboxes_retry_after_;
+    ParticipantMetrics metrics_;
 };
 
 }  // namespace broker

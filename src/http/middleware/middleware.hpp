@@ -1,5 +1,5 @@
-// One step of the request pipeline (security headers, access log; later CORS, rate limit,
-// metrics). Each middleware is a small class in its own file, added to the Pipeline in
+// One step of the request pipeline (security headers, CORS, rate limit, request metrics,
+// access log). Each middleware is a small class in its own file, added to the Pipeline in
 // main.cpp; hooks are synchronous so the hot path stays free of extra coroutine frames.
 #pragma once
 
@@ -14,7 +14,8 @@ class Middleware {
   public:
     virtual ~Middleware() = default;
 
-    // Before routing (ctx.route is still null). Returning a response answers the request:
+    // After routing, before authentication: ctx.route is the matched route, null for a path or
+    // method nobody serves (the router answers 404 / 405 later). Returning a response answers the request:
     // the handler and later middlewares' on_request are skipped; every on_response still runs.
     virtual std::optional<Response> on_request(RequestContext& ctx) { return std::nullopt; }
 

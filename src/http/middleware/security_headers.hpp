@@ -1,6 +1,12 @@
 // Security headers on every response (ARCHITECTURE §3): no sniffing, no framing, a CSP
 // that allows nothing (the API serves JSON only), no referrer, HSTS, no browser features.
+// The one exception is the docs page, an HTML page with its own inline script and style:
+// its route gets a policy allowing exactly those (by hash) and fetches of our own origin.
 #pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "http/middleware/middleware.hpp"
 
@@ -8,7 +14,17 @@ namespace broker {
 
 class SecurityHeaders final : public Middleware {
   public:
+    static constexpr std::string_view kDefaultCsp = "default-src 'none'; frame-ancestors 'none'";
+
+    // Answers of the route `path_template` get `policy` instead of the default CSP.
+    void relax_csp_for(std::string path_template, std::string policy) {
+        relaxed_.emplace_back(std::move(path_template), std::move(policy));
+    }
+
     void on_response(const RequestContext& ctx, Response& res) override;
+
+  private:
+    std::vector<std::pair<std::string, std::string>> relaxed_;
 };
 
 }  // namespace broker

@@ -1,0 +1,60 @@
+#include "http/edge.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "http/middleware/access_log.hpp"
+#include "http/middleware/cors.hpp"
+#include "http/middleware/rate_limit.hpp"
+#include "http/middleware/request_metrics.hpp"
+#include "http/middleware/security_headers.hpp"
+#include "http/openapi/openapi_check.hpp"
+
+namespace broker {
+namespace {
+
+BrokerMetricsOptions metrics_options(const Config& config, Store& store) {
+    BrokerMetricsOptions options;
+    options.pool_counts = [&store] { return store.count_by_status(); };
+    options.pool_cache_max_age = config.metrics_pool_cache;
+    return options;
+}
+
+}  // namespace
+
+Edge::Edge(const Config& config, const Clock& clock, Store& store)
+    : config_(config),
+      clock_(clock),
+      trusted_(TrustedProxies::parse(config.trusted_proxies)),
+      metrics_(registry_, clock, metrics_options(config, store)),
+      docs_(config.base_path) {}
+
+void Edge::add_routes(Router& router, BlockingPool& pool) {
+    metrics_handler_ = std::make_unique<MetricsHandler>(registry_, pool);
+    metrics_handler_->add_routes(router);
+    docs_.add_routes(router);
+}
+
+void Edge::add_middlewares(Pipeline& pipeline, const Router& router) {
+    auto security = std::make_unique<SecurityHeaders>();
+    security->relax_csp_for(docs_.docs_path(), docs_.docs_csp());
+    pipeline.use(std::move(security));
+    // Before the rate limit: a preflight is the browser's, not the participant's, request.
+    pipeline.use(std::make_unique<Cors>(CorsPolicy(config_.cors_allowed_origins)));
+    if (config_.rate_limit_enabled) {
+        RateLimitOptions options;
+        options.rps = config_.rate_limit_rps;
+        options.burst = config_.rate_limit_burst;
+        limiter_ = std::make_unique<RateLimiter>(clock_, options);
+        pipeline.use(std::make_unique<RateLimit>(*limiter_, trusted_,
+                                                 std::vector<std::string>{"/healthz", "/readyz", "/metrics"}));
+    }
+    pipeline.use(std::make_unique<RequestMetrics>(metrics_, router));
+    // Last, so it sees the status and headers every other middleware settled on.
+    pipeline.use(std::make_unique<AccessLog>());
+
+    for (const auto& mismatch : route_document_mismatches(router, docs_.document())) {
+        spdlog::error("OpenAPI document out of date: {}", mismatch);
+    }
+}
+
+}  // namespace broker

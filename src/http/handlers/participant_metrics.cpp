@@ -1,0 +1,82 @@
+#include "http/handlers/participant_metrics.hpp"
+
+namespace broker {
+
+ParticipantMetrics::ParticipantMetrics(BrokerMetrics& metrics)
+    : metrics_(&metrics),
+      marked_success_(metrics.deletion_marked_total.with_labels({"success"})),
+      marked_idempotent_(metrics.deletion_marked_total.with_labels({"idempotent"})),
+      marked_not_owner_(metrics.deletion_marked_total.with_labels({"not_owner"})),
+      marked_expired_(metrics.deletion_marked_total.with_labels({"expired"})),
+      marked_not_found_(metrics.deletion_marked_total.with_labels({"not_found"})),
+      marked_error_(metrics.deletion_marked_total.with_labels({"error"})) {}
+
+std::string_view ParticipantMetrics::allocation(AllocateOutcome outcome,
+                                                std::chrono::steady_clock::duration latency) {
+    switch (outcome) {
+        case AllocateOutcome::allocated:
+            if (metrics_) {
+                metrics_->allocate_success.inc();
+                metrics_->allocation_latency_success.observe_duration(latency);
+            }
+            return "success";
+        case AllocateOutcome::existing:
+            if (metrics_) {
+                metrics_->allocate_idempotent.inc();
+                metrics_->allocate_idempotent_hits.inc();
+                metrics_->allocation_latency_idempotent.observe_duration(latency);
+            }
+            return "idempotent";
+        case AllocateOutcome::pool_empty:
+            if (metrics_) {
+                metrics_->allocate_no_sandboxes.inc();
+                metrics_->allocation_latency_no_sandboxes.observe_duration(latency);
+            }
+            return "no_sandboxes";
+        case AllocateOutcome::key_conflict:
+            // Not one of the original's outcomes: a request that allocated nothing through a
+            // misused Idempotency-Key counts as an error, and the log line says which.
+            if (metrics_) {
+                metrics_->allocate_error.inc();
+                metrics_->allocation_latency_error.observe_duration(latency);
+            }
+            return "key_conflict";
+    }
+    return allocation_failed(latency);
+}
+
+std::string_view ParticipantMetrics::allocation_failed(std::chrono::steady_clock::duration latency) {
+    if (metrics_) {
+        metrics_->allocate_error.inc();
+        metrics_->allocation_latency_error.observe_duration(latency);
+    }
+    return "error";
+}
+
+std::string_view ParticipantMetrics::mark(MarkOutcome outcome) {
+    switch (outcome) {
+        case MarkOutcome::marked:
+            marked_success_.inc();
+            return "success";
+        case MarkOutcome::already_marked:
+            marked_idempotent_.inc();
+            return "idempotent";
+        case MarkOutcome::not_owner:
+            marked_not_owner_.inc();
+            return "not_owner";
+        case MarkOutcome::expired:
+            marked_expired_.inc();
+            return "expired";
+        case MarkOutcome::not_found:
+            marked_not_found_.inc();
+            return "not_found";
+    }
+    return mark_failed();
+}
+
+std::string_view ParticipantMetrics::mark_failed() {
+    marked_error_.inc();
+    return "error";
+}
+
+}  // namespace broker

@@ -1,0 +1,34 @@
+// What the participant endpoints count, in the original's metric names: allocations by
+// outcome (success, idempotent, no_sandboxes, error) with their latency, idempotent hits, and
+// mark-for-deletion requests by outcome. Handles are resolved once, at construction; a
+// default-constructed object counts nothing (for tests and tools without a registry).
+// Each method returns the outcome word, which the access log reuses.
+#pragma once
+
+#include <chrono>
+#include <string_view>
+
+#include "obs/broker_metrics.hpp"
+#include "store/store.hpp"
+
+namespace broker {
+
+class ParticipantMetrics {
+  public:
+    ParticipantMetrics() = default;
+    explicit ParticipantMetrics(BrokerMetrics& metrics);
+
+    std::string_view allocation(AllocateOutcome outcome, std::chrono::steady_clock::duration latency);
+    // The allocation failed unexpectedly (store down, overloaded).
+    std::string_view allocation_failed(std::chrono::steady_clock::duration latency);
+
+    std::string_view mark(MarkOutcome outcome);
+    std::string_view mark_failed();
+
+  private:
+    BrokerMetrics* metrics_ = nullptr;
+    Counter marked_success_, marked_idempotent_, marked_not_owner_, marked_expired_, marked_not_found_,
+        marked_error_;
+};
+
+}  // namespace broker

@@ -1,0 +1,225 @@
+// The edge middlewares through a real Pipeline and Router: CORS preflights and headers, the
+// rate limit (on the injected clock) with its exemptions and headers, request metrics by
+// route template, the docs page's relaxed CSP, and one structured access-log line.
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/clock.hpp"
+#include "http/middleware/access_log.hpp"
+#include "http/middleware/cors.hpp"
+#include "http/middleware/rate_limit.hpp"
+#include "http/middleware/request_metrics.hpp"
+#include "http/middleware/security_headers.hpp"
+#include "http_edge_test_support.hpp"
+#include "obs/json_log.hpp"
+
+namespace broker {
+namespace {
+
+using testing::make_request;
+using testing::run_pipeline;
+
+asio::awaitable<Response> ok(RequestContext& ctx) {
+    Response res{bhttp::status::ok, 11};
+    res.body() = "{}";
+    co_return res;
+}
+
+asio::awaitable<Response> pool_empty(RequestContext& ctx) {
+    ctx.action = "allocate";
+    ctx.outcome = "no_sandboxes";
+    ctx.log_message = "No sandboxes available";
+    Response res{bhttp::status::conflict, 11};
+    co_return res;
+}
+
+class EdgeMiddlewareTest : public ::testing::Test {
+  protected:
+    EdgeMiddlewareTest() : auth("participant-token-123456", "admin-token-1234567") {
+        // Access-log lines go to a buffer here, not the test's output.
+        auto quiet = std::make_shared<spdlog::logger>("quiet", std::make_shared<spdlog::sinks::ostream_sink_mt>(sink_));
+        quiet->set_formatter(make_log_formatter(LogFormat::json));
+        spdlog::set_default_logger(quiet);
+        router.add(bhttp::verb::get, "/healthz", Access::open, ok);
+        router.add(bhttp::verb::get, "/v1/sandboxes/{id}", Access::open, ok);
+        router.add(bhttp::verb::post, "/v1/allocate", Access::open, pool_empty);
+        router.add(bhttp::verb::get, "/v1/docs", Access::open, ok);
+    }
+
+    void build(std::vector<std::string> origins, bool limit) {
+        auto security = std::make_unique<SecurityHeaders>();
+        security->relax_csp_for("/v1/docs", "default-src 'none'; script-src 'sha256-x'");
+        pipeline.use(std::move(security));
+        pipeline.use(std::make_unique<Cors>(CorsPolicy(std::move(origins))));
+        if (limit) {
+            pipeline.use(std::make_unique<RateLimit>(limiter, TrustedProxies{}, std::vector<std::string>{"/healthz"}));
+        }
+        pipeline.use(std::make_unique<RequestMetrics>(metrics, router));
+        pipeline.use(std::make_unique<AccessLog>());
+    }
+
+    ~EdgeMiddlewareTest() override { spdlog::set_default_logger(previous_); }
+
+    std::string metrics_text() const { return registry.render(); }
+
+    std::shared_ptr<spdlog::logger> previous_ = spdlog::default_logger();
+    std::ostringstream sink_;
+    ManualClock clock;
+    MetricsRegistry registry;
+    BrokerMetrics metrics{registry, clock, {.process_metrics = false}};
+    RateLimiter limiter{clock, {.rps = 1, .burst = 3}};
+    Router router;
+    Authenticator auth;
+    Pipeline pipeline{router, auth};
+};
+
+TEST_F(EdgeMiddlewareTest, PreflightFromAListedOriginIs204WithTheAllowLists) {
+    build({"https://play.instruqt.com"}, false);
+    const auto res = run_pipeline(pipeline, make_request(bhttp::verb::options, "/v1/allocate",
+                                                         {{"Origin", "https://play.instruqt.com"},
+                                                          {"Access-Control-Request-Method", "POST"}}));
+    EXPECT_EQ(res.result(), bhttp::status::no_content);
+    EXPECT_EQ(res["Access-Control-Allow-Origin"], "https://play.instruqt.com");
+    EXPECT_EQ(res["Access-Control-Allow-Methods"], "GET, POST");
+    const std::string headers(res["Access-Control-Allow-Headers"]);
+    for (const char* name : {"Authorization", "X-Instruqt-Sandbox-ID", "X-Instruqt-Track-ID", "X-Track-ID",
+                             "X-Sandbox-Name-Prefix", "Idempotency-Key", "Content-Type"}) {
+        EXPECT_NE(headers.find(name), std::string::npos) << name;
+    }
+    EXPECT_EQ(res["Access-Control-Max-Age"], "600");
+    EXPECT_EQ(res["Vary"], "Origin");
+    EXPECT_FALSE(res["X-Request-ID"].empty());
+}
+
+TEST_F(EdgeMiddlewareTest, UnlistedOriginGetsNoCorsHeadersAndAPreflightNeverReachesThe405) {
+    build({"https://play.instruqt.com"}, false);
+    const auto preflight = run_pipeline(
+        pipeline, make_request(bhttp::verb::options, "/v1/sandboxes/7",
+                               {{"Origin", "https://evil.example"}, {"Access-Control-Request-Method", "GET"}}));
+    EXPECT_EQ(preflight.result(), bhttp::status::no_content);
+    const auto get =
+        run_pipeline(pipeline, make_request(bhttp::verb::get, "/v1/sandboxes/7", {{"Origin", "https://evil.example"}}));
+    EXPECT_EQ(get.result(), bhttp::status::ok);
+    for (const auto* res : {&preflight, &get}) {
+        for (const auto& field : *res) {
+            EXPECT_FALSE(std::string(field.name_string()).starts_with("Access-Control-")) << field.name_string();
+        }
+    }
+}
+
+TEST_F(EdgeMiddlewareTest, ListedOriginSeesTheExposedHeadersOnAnswers) {
+    build({"*"}, false);
+    const auto res =
+        run_pipeline(pipeline, make_request(bhttp::verb::get, "/v1/sandboxes/7", {{"Origin", "https://any.example"}}));
+    EXPECT_EQ(res["Access-Control-Allow-Origin"], "*");
+    EXPECT_NE(std::string(res["Access-Control-Expose-Headers"]).find("X-RateLimit-Remaining"), std::string::npos);
+}
+
+TEST_F(EdgeMiddlewareTest, RateLimitRefusesPastTheBurstPerClientAndExemptsHealth) {
+    build({}, true);
+    auto ask = [&](const std::string& who) {
+        return run_pipeline(pipeline, make_request(bhttp::verb::get, "/v1/sandboxes/1", {{"X-Instruqt-Sandbox-ID", who}}));
+    };
+    for (int i = 0; i < 3; ++i) {
+        const auto res = ask("alice");
+        ASSERT_EQ(res.result(), bhttp::status::ok) << i;
+        EXPECT_EQ(res["X-RateLimit-Limit"], "3");
+        EXPECT_EQ(res["X-RateLimit-Remaining"], std::to_string(2 - i));
+    }
+    const auto refused = ask("alice");
+    EXPECT_EQ(refused.result(), bhttp::status::too_many_requests);
+    EXPECT_EQ(refused["Retry-After"], "1");
+    const auto body = nlohmann::json::parse(refused.body());
+    EXPECT_EQ(body["error"]["code"], "RATE_LIMIT_EXCEEDED");
+    EXPECT_EQ(body["error"]["retry_after"], 1);
+    EXPECT_EQ(ask("bob").result(), bhttp::status::ok);  // another participant, another bucket
+    for (int i = 0; i < 10; ++i) {
+        const auto health = run_pipeline(pipeline, make_request(bhttp::verb::get, "/healthz"));
+        EXPECT_EQ(health.result(), bhttp::status::ok);
+        EXPECT_FALSE(health.count("X-RateLimit-Limit"));
+    }
+    clock.advance(std::chrono::seconds(1));  // one token back
+    EXPECT_EQ(ask("alice").result(), bhttp::status::ok);
+    // The refusal is labelled by the route it was aimed at.
+    EXPECT_NE(metrics_text().find(R"(broker_request_latency_seconds_count{method="GET",endpoint="/v1/sandboxes/{id}",status="429"} 1)"),
+              std::string::npos)
+        << metrics_text();
+}
+
+TEST_F(EdgeMiddlewareTest, WithoutAParticipantTheClientAddressIsTheKeyAndUntrustedForwardingIsIgnored) {
+    build({}, true);
+    auto from = [&](const std::string& peer, const std::string& forwarded) {
+        return run_pipeline(pipeline, make_request(bhttp::verb::get, "/v1/sandboxes/1", {{"X-Forwarded-For", forwarded}}),
+                            peer);
+    };
+    // Rotating X-Forwarded-For from one untrusted peer does not buy new buckets.
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(from("198.51.100.1", "10.0.0." + std::to_string(i)).result(), bhttp::status::ok);
+    EXPECT_EQ(from("198.51.100.1", "10.0.0.99").result(), bhttp::status::too_many_requests);
+    EXPECT_EQ(from("198.51.100.2", "10.0.0.99").result(), bhttp::status::ok);  // another client
+    // A blank participant header is no participant.
+    const auto blank = run_pipeline(
+        pipeline, make_request(bhttp::verb::get, "/v1/sandboxes/1", {{"X-Instruqt-Sandbox-ID", " "}}), "198.51.100.1");
+    EXPECT_EQ(blank.result(), bhttp::status::too_many_requests);
+}
+
+TEST_F(EdgeMiddlewareTest, RequestMetricsUseTemplatesAndOneLabelForUnmatchedPaths) {
+    build({}, false);
+    for (const char* path : {"/v1/sandboxes/1", "/v1/sandboxes/2", "/v1/sandboxes/3"}) {
+        run_pipeline(pipeline, make_request(bhttp::verb::get, path));
+    }
+    run_pipeline(pipeline, make_request(bhttp::verb::get, "/no/such/path/123"));
+    run_pipeline(pipeline, make_request(bhttp::verb::get, "/another/unknown"));
+    const std::string text = metrics_text();
+    EXPECT_NE(text.find(R"(broker_request_latency_seconds_count{method="GET",endpoint="/v1/sandboxes/{id}",status="200"} 3)"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find(R"(broker_request_latency_seconds_count{method="GET",endpoint="unmatched",status="404"} 2)"),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(text.find("/no/such/path"), std::string::npos);
+}
+
+TEST_F(EdgeMiddlewareTest, OnlyTheDocsPageGetsTheRelaxedPolicy) {
+    build({}, false);
+    EXPECT_EQ(run_pipeline(pipeline, make_request(bhttp::verb::get, "/v1/docs"))["Content-Security-Policy"],
+              "default-src 'none'; script-src 'sha256-x'");
+    EXPECT_EQ(run_pipeline(pipeline, make_request(bhttp::verb::get, "/healthz"))["Content-Security-Policy"],
+              std::string(SecurityHeaders::kDefaultCsp));
+}
+
+TEST_F(EdgeMiddlewareTest, AccessLogWritesOneJsonLineWithoutTheToken) {
+    build({}, false);
+    std::ostringstream out;
+    auto previous = spdlog::default_logger();
+    auto logger = std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+    logger->set_formatter(make_log_formatter(LogFormat::json, {"participant-token-123456"}));
+    spdlog::set_default_logger(logger);
+    run_pipeline(pipeline, make_request(bhttp::verb::post, "/v1/allocate",
+                                        {{"Authorization", "Bearer participant-token-123456"},
+                                         {"X-Instruqt-Sandbox-ID", "lab-42"},
+                                         {"X-Instruqt-Track-ID", "track-7"},
+                                         {"X-Request-ID", "req-1"}}));
+    spdlog::set_default_logger(previous);
+
+    const std::string text = out.str();
+    ASSERT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+    const auto line = nlohmann::json::parse(text);
+    EXPECT_EQ(line["level"], "WARNING");
+    EXPECT_EQ(line["message"], "No sandboxes available");
+    EXPECT_EQ(line["request_id"], "req-1");
+    EXPECT_EQ(line["track_id"], "lab-42");
+    EXPECT_EQ(line["instruqt_track_id"], "track-7");
+    EXPECT_EQ(line["action"], "allocate");
+    EXPECT_EQ(line["outcome"], "no_sandboxes");
+    EXPECT_EQ(line["status"], 409);
+    EXPECT_EQ(line["path"], "/v1/allocate");
+    EXPECT_TRUE(line["latency_ms"].is_number());
+    EXPECT_EQ(text.find("participant-token-123456"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace broker

@@ -1,0 +1,111 @@
+// The OpenAPI document against the routes actually served: a route without documentation
+// or a documented operation nobody serves fails here. The router is built by the real
+// handler groups; the check itself walks Router::routes(), whatever routes exist.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "../store/temp_dir.hpp"
+#include "core/clock.hpp"
+#include "core/errors.hpp"
+#include "app/admin_api.hpp"
+#include "http/handlers/docs_handlers.hpp"
+#include "http/handlers/metrics_handler.hpp"
+#include "http/handlers/ops_handlers.hpp"
+#include "http/handlers/participant_handlers.hpp"
+#include "http/openapi/embedded.hpp"
+#include "http/openapi/openapi_check.hpp"
+#include "runtime/blocking_pool.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace broker {
+namespace {
+
+asio::awaitable<Response> nothing(RequestContext&) {
+    co_return Response{};
+}
+
+// Every handler group main.cpp registers, on a router of its own.
+struct ServedRoutes {
+    explicit ServedRoutes(const std::string& base_path) : docs(base_path) {
+        SqliteOptions options;
+        options.path = (dir.path() / "broker.db").string();
+        store = std::make_unique<SqliteStore>(options);
+        service = std::make_unique<AllocationService>(*store, clock, LeasePolicy{});
+        participant = std::make_unique<ParticipantHandlers>(*service, pool, std::chrono::seconds(30));
+        ops = std::make_unique<OpsHandlers>(*store, pool);
+        metrics = std::make_unique<MetricsHandler>(registry, pool);
+        admin = std::make_unique<AdminApi>(*store, clock, pool, JobConfig{}, nullptr);
+        participant->add_routes(router, base_path);
+        admin->add_routes(router, base_path);
+        ops->add_routes(router);
+        metrics->add_routes(router);
+        docs.add_routes(router);
+    }
+
+    ManualClock clock;
+    testing::TempDir dir;
+    BlockingPool pool{1, 4};
+    MetricsRegistry registry;
+    std::unique_ptr<SqliteStore> store;
+    std::unique_ptr<AllocationService> service;
+    std::unique_ptr<ParticipantHandlers> participant;
+    std::unique_ptr<OpsHandlers> ops;
+    std::unique_ptr<MetricsHandler> metrics;
+    std::unique_ptr<AdminApi> admin;
+    DocsHandlers docs;
+    Router router;
+};
+
+TEST(HttpOpenApi, EveryServedRouteIsDocumentedAndNothingElse) {
+    ServedRoutes served("/v1");
+    const auto mismatches = route_document_mismatches(served.router, served.docs.document());
+    EXPECT_TRUE(mismatches.empty()) << ::testing::PrintToString(mismatches);
+}
+
+TEST(HttpOpenApi, TheCheckNoticesAnUndocumentedRouteAndAnUnservedOperation) {
+    ServedRoutes served("/v1");
+    served.router.add(bhttp::verb::post, "/v1/admin/unlisted", Access::admin, nothing);
+    auto document = nlohmann::json::parse(served.docs.document());
+    document["paths"]["/v1/ghost"]["get"] = {{"responses", nlohmann::json::object()}};
+    const auto mismatches = route_document_mismatches(served.router, document.dump());
+    ASSERT_EQ(mismatches.size(), 2u) << ::testing::PrintToString(mismatches);
+    EXPECT_EQ(mismatches[0], "POST /v1/admin/unlisted: served but not in the OpenAPI document");
+    EXPECT_EQ(mismatches[1], "GET /v1/ghost: in the OpenAPI document but not served");
+}
+
+TEST(HttpOpenApi, AnotherBasePathMovesTheDocumentedPathsWithIt) {
+    ServedRoutes served("/api/v2");
+    EXPECT_TRUE(route_document_mismatches(served.router, served.docs.document()).empty());
+    const auto document = nlohmann::json::parse(served.docs.document());
+    EXPECT_TRUE(document["paths"].contains("/api/v2/allocate"));
+    EXPECT_TRUE(document["paths"].contains("/healthz"));
+}
+
+TEST(HttpOpenApi, DocumentsEveryErrorCodeAndIsOpenApi3) {
+    const auto document = nlohmann::json::parse(embedded_openapi_json());
+    EXPECT_TRUE(document["openapi"].get<std::string>().starts_with("3."));
+    const auto& codes = document["components"]["schemas"]["ErrorCode"]["enum"];
+    for (int i = 0; i <= static_cast<int>(ErrorCode::internal); ++i) {
+        const std::string name(code_name(static_cast<ErrorCode>(i)));
+        EXPECT_NE(std::find(codes.begin(), codes.end(), name), codes.end()) << name;
+    }
+}
+
+TEST(HttpOpenApi, DocsPolicyAllowsExactlyThePagesInlineScriptAndStyle) {
+    DocsHandlers docs("/v1");
+    const std::string& csp = docs.docs_csp();
+    EXPECT_NE(csp.find("script-src 'sha256-"), std::string::npos) << csp;
+    EXPECT_NE(csp.find("style-src 'sha256-"), std::string::npos) << csp;
+    EXPECT_NE(csp.find("connect-src 'self'"), std::string::npos) << csp;
+    EXPECT_EQ(csp.find("unsafe-inline"), std::string::npos) << csp;
+    EXPECT_EQ(csp.find("http"), std::string::npos) << "no external origin: " << csp;
+    // The page loads nothing from elsewhere.
+    const std::string_view page = embedded_docs_html();
+    EXPECT_EQ(page.find("src=\"http"), std::string_view::npos);
+    EXPECT_EQ(page.find("href=\"http"), std::string_view::npos);
+    EXPECT_NE(page.find("fetch(\"openapi.json\")"), std::string_view::npos);
+}
+
+}  // namespace
+}  // namespace broker
