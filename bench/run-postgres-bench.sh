@@ -60,6 +60,25 @@ echo "== PostgreSQL: $(psql_cmd -Atc 'SHOW server_version') at ${pg_url%%\?*}" \
     "(fsync $(psql_cmd -Atc 'SHOW fsync'), synchronous_commit on per session, max_connections" \
     "$(psql_cmd -Atc 'SHOW max_connections'))"
 
+# CPU time (clock ticks) used so far by processes $@ (threads included).
+cpu_ticks() {
+    local total=0 pid
+    for pid in "$@"; do
+        [[ -r /proc/$pid/stat ]] && total=$((total + $(sed 's/.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')))
+    done
+    echo "$total"
+}
+# The same for the whole PostgreSQL server (when it is ours): the postmaster, its live
+# children, and the children it has reaped (counted into its own cutime/cstime).
+pg_ticks() {
+    ((own_cluster)) || { echo 0; return; }
+    local pm total
+    pm=$(head -n1 "$work/pg/data/postmaster.pid")
+    total=$(sed 's/.*) //' "/proc/$pm/stat" | awk '{print $12 + $13 + $14 + $15}')
+    echo $((total + $(cpu_ticks $(pgrep -P "$pm"))))
+}
+hz=$(getconf CLK_TCK)
+
 field() { sed -n "s/.*\"$2\":\([-0-9.e]*\).*/\1/p" <<<"$1"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 
@@ -90,7 +109,7 @@ echo "== pool: $pool_size sandboxes"
 # Per run and phase: rps, p50, p99. Phases: h1 (healthz, one replica), a1_50, a1_200 (one
 # replica), a2_50, a2_200 (two replicas, connections alternating between them).
 phases=(h1 a1_50 a1_200 a2_50 a2_200)
-declare -A rps p50 p99
+declare -A rps p50 p99 cpu_broker cpu_pg
 declare -a bad
 for run in $(seq 1 "$runs"); do
     echo
@@ -113,16 +132,23 @@ for run in $(seq 1 "$runs"); do
     two=(--url "http://127.0.0.1:$port1" --url "http://127.0.0.1:$port2")
     common=(--duration "$phase_sec" --threads "$loadgen_threads")
     alloc=(--path /v1/allocate --method POST --token "$api_token" --unique-participant)
-    declare -A out=()
-    out[h1]=$("$loadgen_bin" "${one[@]}" "${common[@]}" --path /healthz --method GET --connections 50)
-    out[a1_50]=$("$loadgen_bin" "${one[@]}" "${common[@]}" "${alloc[@]}" --run-id "r${run}a" --connections 50 \
-        --grants-out "$dir/g1.txt")
-    out[a1_200]=$("$loadgen_bin" "${one[@]}" "${common[@]}" "${alloc[@]}" --run-id "r${run}b" --connections 200 \
-        --grants-out "$dir/g2.txt")
-    out[a2_50]=$("$loadgen_bin" "${two[@]}" "${common[@]}" "${alloc[@]}" --run-id "r${run}c" --connections 50 \
-        --grants-out "$dir/g3.txt")
-    out[a2_200]=$("$loadgen_bin" "${two[@]}" "${common[@]}" "${alloc[@]}" --run-id "r${run}d" --connections 200 \
-        --grants-out "$dir/g4.txt")
+    declare -A out=() cpu=()
+    # One phase: loadgen with arguments $2...; its output in out[$1], and the CPU the
+    # replicas and the server used meanwhile in cpu[$1] (ticks: replicas, server).
+    phase() {
+        local name=$1; shift
+        local r0 p0
+        r0=$(cpu_ticks "${replica_pids[@]}"); p0=$(pg_ticks)
+        out[$name]=$("$loadgen_bin" "$@")
+        cpu[$name]="$(($(cpu_ticks "${replica_pids[@]}") - r0)) $(($(pg_ticks) - p0))"
+    }
+    phase h1 "${one[@]}" "${common[@]}" --path /healthz --method GET --connections 50
+    phase a1_50 "${one[@]}" "${common[@]}" "${alloc[@]}" --run-id "r${run}a" --connections 50 --grants-out "$dir/g1.txt"
+    phase a1_200 "${one[@]}" "${common[@]}" "${alloc[@]}" --run-id "r${run}b" --connections 200 \
+        --grants-out "$dir/g2.txt"
+    phase a2_50 "${two[@]}" "${common[@]}" "${alloc[@]}" --run-id "r${run}c" --connections 50 --grants-out "$dir/g3.txt"
+    phase a2_200 "${two[@]}" "${common[@]}" "${alloc[@]}" --run-id "r${run}d" --connections 200 \
+        --grants-out "$dir/g4.txt"
     stop_replicas
 
     problems=0
@@ -133,6 +159,13 @@ for run in $(seq 1 "$runs"); do
         rps[$run,$phase]=$(field "$last" rps)
         p50[$run,$phase]=$(field "$last" p50_ms)
         p99[$run,$phase]=$(field "$last" p99_ms)
+        # CPU microseconds per answer, broker replicas and PostgreSQL apart: unlike a rate,
+        # this hardly moves when other processes compete for the cores.
+        read -r rt pt <<<"${cpu[$phase]}"
+        n=$(field "$last" requests)
+        cpu_broker[$run,$phase]=$(awk -v t="$rt" -v n="$n" -v hz="$hz" 'BEGIN {printf "%.0f", n ? t / hz * 1e6 / n : 0}')
+        cpu_pg[$run,$phase]=$(awk -v t="$pt" -v n="$n" -v hz="$hz" 'BEGIN {printf "%.0f", n ? t / hz * 1e6 / n : 0}')
+        echo "  cpu       broker ${cpu_broker[$run,$phase]} us/answer, PostgreSQL ${cpu_pg[$run,$phase]} us/answer"
         problems=$((problems + $(field "$last" non2xx) + $(field "$last" errors) + $(field "$last" duplicates)))
     done
     # All four allocation phases drew from one pool: a sandbox granted twice anywhere is a double allocation.
@@ -174,6 +207,11 @@ row median "$(med rps h1)" \
     "$(med rps a1_200)" "$(med p50 a1_200)" "$(med p99 a1_200)" \
     "$(med rps a2_50)" "$(med p50 a2_50)" "$(med p99 a2_50)" \
     "$(med rps a2_200)" "$(med p50 a2_200)" "$(med p99 a2_200)" "-"
+
+echo
+echo "CPU per answer (medians, us; broker replicas + PostgreSQL server): healthz $(med cpu_broker h1)," \
+    "1r@50 $(med cpu_broker a1_50)+$(med cpu_pg a1_50), 1r@200 $(med cpu_broker a1_200)+$(med cpu_pg a1_200)," \
+    "2r@50 $(med cpu_broker a2_50)+$(med cpu_pg a2_50), 2r@200 $(med cpu_broker a2_200)+$(med cpu_pg a2_200)"
 
 total_bad=0
 for run in $(seq 1 "$runs"); do total_bad=$((total_bad + bad[run])); done

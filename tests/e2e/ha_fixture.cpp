@@ -161,8 +161,8 @@ CommandResult PrivateCluster::pg_ctl(const std::vector<std::string>& args) const
     return run_program(argv, {}, "/", std::chrono::seconds(60));
 }
 
-void PrivateCluster::stop_server() {
-    const auto result = pg_ctl({"-m", "fast", "-w", "-t", "30", "stop"});
+void PrivateCluster::stop_server(const std::string& mode) {
+    const auto result = pg_ctl({"-m", mode, "-w", "-t", "30", "stop"});
     if (result.exit_code != 0) throw std::runtime_error(describe("pg_ctl stop", result));
 }
 

@@ -74,8 +74,9 @@ class PrivateCluster {
 
     const std::string& url() const { return url_; }
 
-    // pg_ctl stop -m fast: sessions are ended, the postmaster exits, the port closes.
-    void stop_server();
+    // pg_ctl stop -m <mode>: "fast" ends the sessions and shuts down cleanly; "immediate"
+    // kills every server process, as a crash would (recovery replays the WAL at start).
+    void stop_server(const std::string& mode = "fast");
     // pg_ctl start -w on the same data directory and port.
     void start_server();
 

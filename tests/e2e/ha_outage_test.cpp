@@ -48,7 +48,11 @@ bool wait_for_status(const BrokerRole& replica, const std::string& path, int sta
     return false;
 }
 
-TEST(HaOutageTest, PostgresRestartedUnderLoadAnswers503ThenRecoversWithoutDoubleHoldings) {
+// The parameter is how the server goes down: "fast" (a clean shutdown that ends the sessions)
+// or "immediate" (every server process killed, as in a crash; the start replays the WAL).
+class HaOutageTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(HaOutageTest, PostgresRestartedUnderLoadAnswers503ThenRecoversWithoutDoubleHoldings) {
     if (!test_postgres_url()) GTEST_SKIP() << kNoPostgres;
     PrivateCluster cluster;
     const PgDatabase db(cluster.url(), "");
@@ -118,7 +122,7 @@ TEST(HaOutageTest, PostgresRestartedUnderLoadAnswers503ThenRecoversWithoutDouble
 
     std::this_thread::sleep_for(seconds(1));
     phase = kOutage;
-    cluster.stop_server();
+    cluster.stop_server(GetParam());
     int ready_down[2] = {0, 0};
     for (int r = 0; r < 2; ++r) {
         auto client = replicas[static_cast<std::size_t>(r)]->client(seconds(8));
@@ -186,11 +190,14 @@ TEST(HaOutageTest, PostgresRestartedUnderLoadAnswers503ThenRecoversWithoutDouble
         EXPECT_EQ(ids.size(), 1U) << participant << " was answered with two sandboxes";
         for (const auto& id : ids) EXPECT_EQ(holder[id], participant) << id << " answered but not held";
     }
-    std::cout << "[ outage   ] answers before: " << statuses[kBefore][201] << "x201; outage: "
+    std::cout << "[ outage   ] " << GetParam() << " stop; answers before: " << statuses[kBefore][201] << "x201; outage: "
               << statuses[kOutage][201] << "x201 " << statuses[kOutage][200] << "x200 " << statuses[kOutage][503]
               << "x503; after: " << statuses[kAfter][201] << "x201 " << statuses[kAfter][503]
               << "x503; both replicas allocating again " << recovery_s << " s after the restart" << std::endl;
 }
+
+INSTANTIATE_TEST_SUITE_P(StopModes, HaOutageTest, ::testing::Values("fast", "immediate"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace
 }  // namespace broker::e2e
