@@ -1,6 +1,7 @@
 // sandbox-broker: subcommands and wiring. The only file that knows every part.
-//   run      API (and, later, the background jobs) in one process, on the embedded store
-//   serve    HTTP API only
+//   run      API and background jobs in one process, on the embedded store
+//   serve    HTTP API only (admin job runs are requested from the workers)
+//   worker   background jobs only (sync, cleanup, auto_expiry, auto_delete_stale)
 //   migrate  create or upgrade the store's schema
 //   import   load a provider account list (CSP format) as available sandboxes
 //   csp-sim  a local stand-in for the provider, with fault injection (demo and tests only)
@@ -18,6 +19,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "app/admin_api.hpp"
+#include "app/background_jobs.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/errors.hpp"
@@ -61,6 +64,11 @@ Config load(const CommonFlags& flags) {
     if (!flags.listen.empty()) config.listen = flags.listen;
     if (!flags.store.empty()) config.store = flags.store;
     return config;
+}
+
+// The environment the settings are read from: the process's, with the .env file beneath it.
+EnvLookup environment(const CommonFlags& flags) {
+    return process_env(read_dotenv(flags.env_file));
 }
 
 // The store named by `url`; PostgreSQL settings (DB_POOL_SIZE, ...) come from the same
@@ -117,6 +125,23 @@ int import_command(const CommonFlags& flags, const std::string& file) {
     return 0;
 }
 
+// The jobs of `run`: all four against the provider when CSP_BASE_URL is set; otherwise the
+// API still serves (a store filled by `import` is a fine first try) with the store-only jobs,
+// and one log line says that sync and cleanup are off. A half-set provider stops start-up.
+std::unique_ptr<BackgroundJobs> make_background_jobs(const EnvLookup& env, const Config& config, Store& store,
+                                                     const Clock& clock) {
+    const BackgroundConfig background = load_background_config(env, config, /*provider_required=*/false);
+    auto jobs =
+        std::make_unique<BackgroundJobs>(lifecycle_side(store), job_state_side(store), clock, background);
+    if (!jobs->provider_enabled()) {
+        spdlog::warn(
+            "provider jobs disabled: CSP_BASE_URL is not set, so sync and cleanup do not run "
+            "(auto_expiry and auto_delete_stale do); set CSP_BASE_URL and CSP_API_TOKEN, "
+            "or run `sandbox-broker worker` with them");
+    }
+    return jobs;
+}
+
 int serve_command(const CommonFlags& flags, bool with_jobs) {
     // Signals are taken synchronously by sigwait below; block them before any thread
     // starts so that every thread inherits the mask.
@@ -138,11 +163,16 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     AllocationService service(*store, clock, config.lease);
     BlockingPool pool(config.store_threads, static_cast<std::size_t>(config.store_queue_max));
 
+    // `run` only. Without CSP_BASE_URL it runs the store-only jobs and says so.
+    const auto jobs = with_jobs ? make_background_jobs(environment(flags), config, *store, clock) : nullptr;
+
     Router router;
     ParticipantHandlers participant(service, pool, std::chrono::seconds(config.no_sandboxes_retry_after_sec));
     participant.add_routes(router, config.base_path);
     OpsHandlers ops(*store, pool);
     ops.add_routes(router);
+    AdminApi admin(*store, clock, pool, load_job_config(environment(flags)), jobs.get());
+    admin.add_routes(router, config.base_path);
 
     const Authenticator auth(config.api_token, config.admin_token);
     Pipeline pipeline(router, auth);
@@ -160,13 +190,44 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     std::cout << "listening on " << endpoint_url(bound) << std::endl;
     spdlog::info("serving {} store={} http_threads={} store_threads={}{}", endpoint_url(bound),
                  redact_store_url(config.store), config.http_threads, config.store_threads,
-                 with_jobs ? " (background jobs: none yet)" : "");
+                 with_jobs ? " with background jobs" : "");
+    if (jobs) jobs->start();
 
     int received = 0;
     sigwait(&signals, &received);
     spdlog::info("received {}, stopping", received == SIGINT ? "SIGINT" : "SIGTERM");
+    if (jobs) jobs->interrupt();  // waits in job runs (also admin-started ones) end now
     server.stop();
+    if (jobs) jobs->stop();  // the item in hand finishes
     pool.stop();
+    spdlog::info("stopped");
+    return 0;
+}
+
+// `sandbox-broker worker`: the background jobs alone. Needs the provider (CSP_BASE_URL,
+// CSP_API_TOKEN); several workers may share one store, each job still runs once per interval.
+int worker_command(const CommonFlags& flags) {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    const Config config = load(flags);
+    const BackgroundConfig background = load_background_config(environment(flags), config, true);
+    setup_logging(config.log_level);
+    auto store = open_store(config.store, flags);
+    store->migrate();
+    SystemClock clock;
+    BackgroundJobs jobs(lifecycle_side(*store), job_state_side(*store), clock, background);
+    jobs.start();
+    // A line on stdout the end-to-end tests and scripts wait for.
+    std::cout << "worker " << jobs.worker_id() << " started on " << redact_store_url(config.store) << std::endl;
+
+    int received = 0;
+    sigwait(&signals, &received);
+    spdlog::info("received {}, stopping the worker", received == SIGINT ? "SIGINT" : "SIGTERM");
+    jobs.stop();
     spdlog::info("stopped");
     return 0;
 }
@@ -186,13 +247,17 @@ int run_main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("sandbox-broker ") + BROKER_VERSION);
     app.require_subcommand(1);
 
-    CommonFlags run_flags, serve_flags, migrate_flags, import_flags;
+    CommonFlags run_flags, serve_flags, migrate_flags, import_flags, worker_flags;
     std::string import_file;
     auto* run = app.add_subcommand("run", "API and background jobs in one process, on the embedded store");
     add_common_flags(*run, run_flags, true);
     auto* serve =
         app.add_subcommand("serve", "HTTP API only (stateless; run several behind a load balancer)");
     add_common_flags(*serve, serve_flags, true);
+    auto* worker = app.add_subcommand(
+        "worker",
+        "background jobs only (sync, cleanup, expiry, stale); needs CSP_BASE_URL and CSP_API_TOKEN");
+    add_common_flags(*worker, worker_flags, false);
     auto* migrate = app.add_subcommand("migrate", "create or upgrade the store's schema");
     add_common_flags(*migrate, migrate_flags, false);
     auto* import = app.add_subcommand("import", "load a CSP account list (JSON) as available sandboxes");
@@ -214,6 +279,7 @@ int run_main(int argc, char** argv) {
     try {
         if (run->parsed()) return serve_command(run_flags, true);
         if (serve->parsed()) return serve_command(serve_flags, false);
+        if (worker->parsed()) return worker_command(worker_flags);
         if (migrate->parsed()) return migrate_command(migrate_flags);
         if (import->parsed()) return import_command(import_flags, import_file);
         if (csp_sim->parsed()) return run_csp_sim(sim_options);

@@ -19,6 +19,8 @@ std::string_view code_name(ErrorCode code) {
         case ErrorCode::headers_too_large: return "HEADERS_TOO_LARGE";
         case ErrorCode::rate_limit_exceeded: return "RATE_LIMIT_EXCEEDED";
         case ErrorCode::service_unavailable: return "SERVICE_UNAVAILABLE";
+        case ErrorCode::job_not_found: return "JOB_NOT_FOUND";
+        case ErrorCode::job_paused: return "JOB_PAUSED";
         case ErrorCode::internal: return "INTERNAL_ERROR";
     }
     return "INTERNAL_ERROR";

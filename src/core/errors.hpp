@@ -28,6 +28,8 @@ enum class ErrorCode {
     headers_too_large,
     rate_limit_exceeded,
     service_unavailable,       // overloaded or the store is down; retry later
+    job_not_found,             // admin API: no background job of that name
+    job_paused,                // admin API: a paused job does not run, not even on request
     internal,                  // a bug; logged with the request id
 };
 

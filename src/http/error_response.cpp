@@ -18,11 +18,13 @@ bhttp::status http_status(ErrorCode code) {
             return S::forbidden;
         case ErrorCode::sandbox_not_found:
         case ErrorCode::route_not_found:
+        case ErrorCode::job_not_found:
             return S::not_found;
         case ErrorCode::method_not_allowed:
             return S::method_not_allowed;
         case ErrorCode::no_sandboxes_available:
         case ErrorCode::idempotency_key_conflict:
+        case ErrorCode::job_paused:
             return S::conflict;
         case ErrorCode::payload_too_large:
             return S::payload_too_large;

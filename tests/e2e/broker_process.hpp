@@ -108,6 +108,7 @@ class BrokerProcess {
 
     bool running() { return !child_.wait_exit(std::chrono::milliseconds(0)); }
     std::string err() const { return child_.err(); }
+    std::string out() const { return child_.out(); }  // the "listening on" line, then the logs
 
   private:
     ChildProcess child_;

@@ -26,6 +26,8 @@ TEST(ErrorResponse, StatusForEveryCode) {
         {ErrorCode::headers_too_large, S::request_header_fields_too_large},
         {ErrorCode::rate_limit_exceeded, S::too_many_requests},
         {ErrorCode::service_unavailable, S::service_unavailable},
+        {ErrorCode::job_not_found, S::not_found},
+        {ErrorCode::job_paused, S::conflict},
         {ErrorCode::internal, S::internal_server_error},
     };
     for (const auto& [code, status] : expected) EXPECT_EQ(http_status(code), status) << code_name(code);

@@ -1,0 +1,24 @@
+// Wiring of the admin API: see admin_api.hpp.
+#include "app/admin_api.hpp"
+
+namespace broker {
+namespace {
+
+LocalJobs local_jobs(BackgroundJobs* jobs) {
+    LocalJobs local;
+    if (!jobs) return local;
+    local.jobs = jobs->jobs();
+    // Its own holder name, so the job list tells a run an operator asked for from a scheduled one.
+    local.holder = jobs->worker_id() + "-admin";
+    local.wake = [jobs] { jobs->wake(); };
+    return local;
+}
+
+}  // namespace
+
+AdminApi::AdminApi(Store& store, const Clock& clock, BlockingPool& pool, const JobConfig& config,
+                   BackgroundJobs* jobs)
+    : service_(store, lifecycle_side(store), job_state_side(store), clock, config, local_jobs(jobs)),
+      handlers_(service_, pool) {}
+
+}  // namespace broker

@@ -1,0 +1,29 @@
+// The admin API wired for one process: the AdminService over the store, with the jobs this
+// process runs (`run`) or none (`serve`: runs are then requested from the workers), and its
+// handlers on the router.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "app/background_jobs.hpp"
+#include "http/handlers/admin_handlers.hpp"
+#include "service/admin_service.hpp"
+
+namespace broker {
+
+class AdminApi {
+  public:
+    // Everything given outlives this object; `jobs` may be null.
+    AdminApi(Store& store, const Clock& clock, BlockingPool& pool, const JobConfig& config,
+             BackgroundJobs* jobs);
+
+    void add_routes(Router& router, const std::string& base_path) { handlers_.add_routes(router, base_path); }
+    AdminService& service() { return service_; }
+
+  private:
+    AdminService service_;
+    AdminHandlers handlers_;
+};
+
+}  // namespace broker

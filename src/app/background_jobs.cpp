@@ -1,0 +1,101 @@
+// Wiring of the background jobs: see background_jobs.hpp.
+#include "app/background_jobs.hpp"
+
+#include "app/provider_wiring.hpp"
+#include "core/errors.hpp"
+#include "service/admin_service.hpp"
+
+namespace broker {
+namespace {
+
+CleanupSettings cleanup_settings(const JobConfig& c) {
+    CleanupSettings s;
+    s.batch_size = c.cleanup_batch_size;
+    s.batch_delay = c.cleanup_batch_delay;
+    s.per_sandbox_delay = c.cleanup_per_sandbox_delay;
+    s.max_attempts = c.deletion_retry_max_attempts;
+    s.retry_base = c.deletion_retry_base;
+    s.failed_retry = c.deletion_failed_retry;
+    s.claim_lease = c.cleanup_claim_lease;
+    return s;
+}
+
+}  // namespace
+
+BackgroundConfig load_background_config(const EnvLookup& env, const Config& config, bool provider_required) {
+    BackgroundConfig out;
+    out.jobs = load_job_config(env);
+    out.lease = config.lease;
+    check_provider_config(env, provider_required);
+    out.provider_env = env;
+    out.provider_required = provider_required;
+    return out;
+}
+
+LifecycleStore& lifecycle_side(Store& store) {
+    auto* side = dynamic_cast<LifecycleStore*>(&store);
+    if (!side) throw ConfigError("this store cannot run the background jobs (no lifecycle operations)");
+    return *side;
+}
+
+JobStateStore& job_state_side(Store& store) {
+    auto* side = dynamic_cast<JobStateStore*>(&store);
+    if (!side) throw ConfigError("this store cannot run the background jobs (no job state)");
+    return *side;
+}
+
+BackgroundJobs::BackgroundJobs(LifecycleStore& lifecycle, JobStateStore& job_states, const Clock& clock,
+                               const BackgroundConfig& config, BrokerMetrics* metrics) {
+    WorkerOptions options;
+    options.worker_id = make_worker_id();
+    options.job_lease = config.jobs.job_lease;
+    options.poll = config.jobs.worker_poll;
+    options.shutdown = &shutdown_;
+
+    if (auto parts =
+            make_provider(config.provider_env, config.provider_required, clock, shutdown_.as_function())) {
+        provider_ = std::move(parts->provider);
+        cleaner_ = std::move(parts->cleaner);
+        jobs_.push_back(std::make_unique<SyncJob>(*provider_, lifecycle, clock, metrics));
+        jobs_.push_back(std::make_unique<CleanupJob>(*provider_, cleaner_.get(), lifecycle, clock,
+                                                     cleanup_settings(config.jobs), options.worker_id,
+                                                     shutdown_.as_function(), metrics));
+    }
+    jobs_.push_back(std::make_unique<AutoExpiryJob>(
+        lifecycle, clock, ExpirySettings{config.lease, config.jobs.expiry_batch_size}, metrics));
+    jobs_.push_back(std::make_unique<AutoDeleteStaleJob>(
+        lifecycle, clock, StaleSettings{config.jobs.stale_grace, config.jobs.history_retention_days}));
+
+    std::vector<ScheduledJob> scheduled;
+    for (const auto& [name, interval] : job_intervals(config.jobs)) {
+        for (const auto& job : jobs_) {
+            if (job->name() == name) scheduled.push_back({job.get(), interval});
+        }
+    }
+    worker_ = std::make_unique<Worker>(job_states, clock, std::move(scheduled), std::move(options));
+}
+
+BackgroundJobs::~BackgroundJobs() {
+    stop();
+}
+
+void BackgroundJobs::start() {
+    worker_->start();
+}
+
+void BackgroundJobs::interrupt() {
+    shutdown_.stop();
+}
+
+void BackgroundJobs::stop() {
+    interrupt();
+    worker_->stop();
+}
+
+std::vector<Job*> BackgroundJobs::jobs() const {
+    std::vector<Job*> out;
+    for (const auto& job : jobs_) out.push_back(job.get());
+    return out;
+}
+
+}  // namespace broker

@@ -1,0 +1,31 @@
+// Building the provider: see provider_wiring.hpp.
+#include "app/provider_wiring.hpp"
+
+#include "provider/csp_client.hpp"
+#include "provider/http_client.hpp"
+#include "provider/niosxaas_client.hpp"
+#include "provider/provider_config.hpp"
+
+namespace broker {
+
+bool check_provider_config(const EnvLookup& env, bool required) {
+    const CspClientOptions csp = load_csp_options(env);
+    load_niosxaas_options(env);  // throws for a half-set NIOSXaaS configuration
+    if (!required && csp.base_url.empty()) return false;
+    validate_csp_options(csp);
+    return true;
+}
+
+std::optional<ProviderParts> make_provider(const EnvLookup& env, bool required, const Clock& clock,
+                                           SleepFunction sleep) {
+    if (!check_provider_config(env, required)) return std::nullopt;
+    http_global_init();
+    ProviderParts parts;
+    parts.provider =
+        std::make_unique<CspClient>(load_csp_options(env), clock, std::move(sleep), make_random_source());
+    const NiosxaasOptions niosxaas = load_niosxaas_options(env);
+    if (niosxaas.enabled) parts.cleaner = std::make_unique<NiosxaasClient>(niosxaas);
+    return parts;
+}
+
+}  // namespace broker

@@ -1,0 +1,261 @@
+// The admin endpoints: see admin_handlers.hpp. Answers are JSON; time fields are Unix
+// seconds or null, string fields never null.
+#include "http/handlers/admin_handlers.hpp"
+
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "http/error_response.hpp"
+#include "http/offload.hpp"
+#include "http/query.hpp"
+
+namespace broker {
+namespace {
+
+using nlohmann::json;
+
+json time_or_null(const std::optional<UnixSeconds>& t) {
+    return t ? json(*t) : json(nullptr);
+}
+
+std::string dump(const json& body) {
+    return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Response ok(const json& body) {
+    return json_response(bhttp::status::ok, dump(body));
+}
+
+Response refused(const Refusal& refusal, const RequestContext& ctx) {
+    return error_response(refusal.code, refusal.message, ctx.request_id);
+}
+
+json sandbox_json(const Sandbox& s) {
+    return {
+        {"sandbox_id", s.sandbox_id},
+        {"name", s.name},
+        {"external_id", s.external_id},
+        {"sfdc_account_id", s.sfdc_account_id},
+        {"status", to_string(s.status)},
+        {"allocated_to_track", s.allocated_to_track},
+        {"track_name", s.track_name},
+        {"allocated_at", time_or_null(s.allocated_at)},
+        {"expires_at", time_or_null(s.expires_at)},
+        {"deletion_requested_at", time_or_null(s.deletion_requested_at)},
+        {"deletion_retry_count", s.deletion_retry_count},
+        {"created_at", s.created_at},
+        {"updated_at", s.updated_at},
+    };
+}
+
+json status_or_null(const std::optional<SandboxStatus>& status) {
+    return status ? json(to_string(*status)) : json(nullptr);
+}
+
+json event_json(const SandboxEvent& e) {
+    return {{"at", e.at},
+            {"from", status_or_null(e.from)},
+            {"to", status_or_null(e.to)},
+            {"actor", e.actor},
+            {"reason", e.reason}};
+}
+
+// The stored last result is the run's JSON summary; kept as text when it is not JSON.
+json last_result_json(const std::string& text) {
+    if (text.empty()) return nullptr;
+    json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    return parsed.is_discarded() ? json(text) : parsed;
+}
+
+json job_json(const JobView& view, UnixSeconds now) {
+    const JobState& s = view.state;
+    const bool leased = !s.holder.empty() && s.lease_until > now;
+    // A job that never ran (or was asked to run) is due at the next poll.
+    const json next_run = !view.known_to_store || s.run_requested ? json(now) : json(s.next_run_at);
+    return {
+        {"name", view.name},
+        {"interval_sec", view.interval.count()},
+        {"paused", s.paused},
+        {"runs_here", view.runs_here},
+        {"run_requested", s.run_requested},
+        {"running", leased},
+        {"lease_holder", leased ? json(s.holder) : json(nullptr)},
+        {"lease_until", leased ? json(s.lease_until) : json(nullptr)},
+        {"last_started_at", time_or_null(s.last_started_at)},
+        {"last_finished_at", time_or_null(s.last_finished_at)},
+        {"last_ok", s.last_finished_at ? json(s.last_ok) : json(nullptr)},
+        {"last_result", last_result_json(s.last_result)},
+        {"next_run_at", s.paused ? json(nullptr) : next_run},
+    };
+}
+
+std::string_view outcome_name(JobRunOutcome outcome) {
+    switch (outcome) {
+        case JobRunOutcome::ran:
+            return "ran";
+        case JobRunOutcome::queued:
+            return "queued";
+        case JobRunOutcome::requested:
+            return "requested";
+    }
+    return "requested";
+}
+
+// The query's parameters, or the 400 answer for a malformed query.
+std::optional<QueryParams> read_query(const RequestContext& ctx, std::optional<Response>& error) {
+    auto params = parse_query(ctx.query);
+    if (!params) {
+        error = error_response(ErrorCode::invalid_request,
+                               "the query string is malformed (a bad %-escape or a control character)",
+                               ctx.request_id);
+    }
+    return params;
+}
+
+}  // namespace
+
+void AdminHandlers::add_routes(Router& router, const std::string& base_path) {
+    const std::string admin = base_path + "/admin";
+    using V = bhttp::verb;
+    const auto add = [&](V method, const std::string& path,
+                         asio::awaitable<Response> (AdminHandlers::*fn)(RequestContext&)) {
+        router.add(method, admin + path, Access::admin,
+                   [this, fn](RequestContext& ctx) { return (this->*fn)(ctx); });
+    };
+    add(V::get, "/sandboxes", &AdminHandlers::list_sandboxes);
+    add(V::get, "/sandboxes/{id}", &AdminHandlers::get_sandbox);
+    add(V::get, "/stats", &AdminHandlers::stats);
+    add(V::post, "/bulk-delete", &AdminHandlers::bulk_delete);
+    add(V::post, "/auto-delete-stale", &AdminHandlers::auto_delete_stale);
+    add(V::get, "/jobs", &AdminHandlers::list_jobs);
+    add(V::post, "/jobs/{name}/pause", &AdminHandlers::pause_job);
+    add(V::post, "/jobs/{name}/resume", &AdminHandlers::resume_job);
+    add(V::post, "/jobs/{name}/run", &AdminHandlers::run_job);
+    router.add(V::post, admin + "/sync", Access::admin,
+               [this](RequestContext& ctx) { return run_named(ctx, std::string(kSyncJobName)); });
+    router.add(V::post, admin + "/cleanup", Access::admin,
+               [this](RequestContext& ctx) { return run_named(ctx, std::string(kCleanupJobName)); });
+}
+
+asio::awaitable<Response> AdminHandlers::list_sandboxes(RequestContext& ctx) {
+    std::optional<Response> error;
+    const auto params = read_query(ctx, error);
+    if (!params) co_return std::move(*error);
+    auto query = AdminService::parse_list_query(query_value(*params, "status"), query_value(*params, "limit"),
+                                                query_value(*params, "cursor"));
+    if (query.refusal) co_return refused(*query.refusal, ctx);
+
+    auto work = [service = &service_, q = std::move(*query.value)] { return service->list(q); };
+    const AdminPage page = co_await offload(pool_, std::move(work));
+
+    json items = json::array();
+    for (const auto& s : page.items) items.push_back(sandbox_json(s));
+    const std::size_t count = page.items.size();
+    co_return ok({{"sandboxes", std::move(items)},
+                  {"count", count},
+                  {"next_cursor", page.next_cursor ? json(*page.next_cursor) : json(nullptr)}});
+}
+
+asio::awaitable<Response> AdminHandlers::get_sandbox(RequestContext& ctx) {
+    auto work = [service = &service_, id = std::string(ctx.params.get("id"))] {
+        return service->sandbox(id);
+    };
+    const std::optional<SandboxDetail> detail = co_await offload(pool_, std::move(work));
+    if (!detail) co_return error_response(ErrorCode::sandbox_not_found, "no such sandbox", ctx.request_id);
+
+    json body = sandbox_json(detail->sandbox);
+    json history = json::array();
+    for (const auto& event : detail->history) history.push_back(event_json(event));
+    body["history"] = std::move(history);
+    co_return ok(body);
+}
+
+asio::awaitable<Response> AdminHandlers::stats(RequestContext& ctx) {
+    auto work = [service = &service_] { return service->stats(); };
+    const StatusCounts counts = co_await offload(pool_, std::move(work));
+    json body = json::object();
+    for (const auto status : kAllStatuses) body[std::string(to_string(status))] = counts[status];
+    body["total"] = counts.total();
+    co_return ok(body);
+}
+
+asio::awaitable<Response> AdminHandlers::bulk_delete(RequestContext& ctx) {
+    std::optional<Response> error;
+    const auto params = read_query(ctx, error);
+    if (!params) co_return std::move(*error);
+    const auto status = AdminService::parse_bulk_delete_status(query_value(*params, "status"));
+    if (status.refusal) co_return refused(*status.refusal, ctx);
+
+    auto work = [service = &service_, s = *status.value] { return service->bulk_delete(s); };
+    const std::int64_t removed = co_await offload(pool_, std::move(work));
+    co_return ok({{"status", to_string(*status.value)}, {"removed", removed}});
+}
+
+asio::awaitable<Response> AdminHandlers::auto_delete_stale(RequestContext& ctx) {
+    std::optional<Response> error;
+    const auto params = read_query(ctx, error);
+    if (!params) co_return std::move(*error);
+    const auto grace = service_.parse_grace_hours(query_value(*params, "grace_period_hours"));
+    if (grace.refusal) co_return refused(*grace.refusal, ctx);
+
+    auto work = [service = &service_, g = *grace.value] { return service->delete_stale(g); };
+    const JobRunResult result = co_await offload(pool_, std::move(work));
+    json body = result.to_json();
+    body["grace_period_hours"] = static_cast<double>(grace.value->count()) / 3600.0;
+    co_return ok(body);
+}
+
+asio::awaitable<Response> AdminHandlers::list_jobs(RequestContext& ctx) {
+    auto work = [service = &service_] { return service->jobs(); };
+    const std::vector<JobView> views = co_await offload(pool_, std::move(work));
+    const UnixSeconds now = service_.now();
+    json jobs = json::array();
+    for (const auto& view : views) jobs.push_back(job_json(view, now));
+    co_return ok({{"jobs", std::move(jobs)}, {"now", now}});
+}
+
+asio::awaitable<Response> AdminHandlers::pause_job(RequestContext& ctx) {
+    return set_paused(ctx, true);
+}
+
+asio::awaitable<Response> AdminHandlers::resume_job(RequestContext& ctx) {
+    return set_paused(ctx, false);
+}
+
+asio::awaitable<Response> AdminHandlers::set_paused(RequestContext& ctx, bool paused) {
+    const auto name = AdminService::check_job_name(ctx.params.get("name"));
+    if (name.refusal) co_return refused(*name.refusal, ctx);
+    auto work = [service = &service_, n = *name.value, paused] { return service->set_paused(n, paused); };
+    const JobView view = co_await offload(pool_, std::move(work));
+    co_return ok(job_json(view, service_.now()));
+}
+
+asio::awaitable<Response> AdminHandlers::run_job(RequestContext& ctx) {
+    const auto name = AdminService::check_job_name(ctx.params.get("name"));
+    if (name.refusal) co_return refused(*name.refusal, ctx);
+    co_return co_await run_named(ctx, *name.value);
+}
+
+asio::awaitable<Response> AdminHandlers::run_named(RequestContext& ctx, std::string job) {
+    auto work = [service = &service_, job] { return service->run(job); };
+    const Checked<JobRunReport> report = co_await offload(pool_, std::move(work));
+    if (report.refusal) co_return refused(*report.refusal, ctx);
+
+    const JobRunReport& r = *report.value;
+    json body = {{"job", r.job}, {"outcome", outcome_name(r.outcome)}};
+    switch (r.outcome) {
+        case JobRunOutcome::ran:
+            body["result"] = r.result ? r.result->to_json() : json(nullptr);
+            co_return ok(body);
+        case JobRunOutcome::queued:
+            body["message"] = "the job is running in another worker; it runs again as soon as that run ends";
+            break;
+        case JobRunOutcome::requested:
+            body["message"] = "this process does not run " + r.job +
+                              "; the request was recorded for the worker process that does";
+            break;
+    }
+    co_return json_response(bhttp::status::accepted, dump(body));
+}
+
+}  // namespace broker

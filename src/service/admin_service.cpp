@@ -1,0 +1,243 @@
+// The admin operations: see admin_service.hpp.
+#include "service/admin_service.hpp"
+
+#include <charconv>
+#include <cmath>
+
+#include "jobs/stale_job.hpp"
+#include "jobs/worker.hpp"
+#include "service/cursor.hpp"
+
+namespace broker {
+namespace {
+
+constexpr std::string_view kAdminActor = "admin";
+constexpr double kMaxGraceHours = 24.0 * 366;
+
+std::string status_names() {
+    std::string names;
+    for (const auto status : kAllStatuses) {
+        if (!names.empty()) names += ", ";
+        names += to_string(status);
+    }
+    return names;
+}
+
+std::optional<std::int64_t> whole_number(std::string_view text) {
+    std::int64_t value = 0;
+    const auto* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+    return value;
+}
+
+std::optional<double> decimal_number(std::string_view text) {
+    double value = 0;
+    const auto* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, value, std::chars_format::fixed);
+    if (text.empty() || ec != std::errc() || ptr != end || !std::isfinite(value)) return std::nullopt;
+    return value;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::chrono::seconds>> job_intervals(const JobConfig& config) {
+    return {
+        {std::string(kSyncJobName), config.sync_interval},
+        {std::string(kCleanupJobName), config.cleanup_interval},
+        {std::string(kAutoExpiryJobName), config.auto_expiry_interval},
+        {std::string(kAutoDeleteStaleJobName), config.auto_delete_stale_interval},
+    };
+}
+
+AdminService::AdminService(Store& store, LifecycleStore& lifecycle, JobStateStore& job_states,
+                           const Clock& clock, JobConfig config, LocalJobs local)
+    : store_(store),
+      lifecycle_(lifecycle),
+      job_states_(job_states),
+      clock_(clock),
+      config_(std::move(config)),
+      local_(std::move(local)) {}
+
+Checked<ListQuery> AdminService::parse_list_query(const std::optional<std::string>& status,
+                                                  const std::optional<std::string>& limit,
+                                                  const std::optional<std::string>& cursor) {
+    ListQuery query;
+    query.limit = kDefaultLimit;
+    if (status && !status->empty()) {
+        query.status = parse_status(*status);
+        if (!query.status) {
+            return Checked<ListQuery>::refuse(ErrorCode::invalid_request,
+                                              "status must be one of: " + status_names());
+        }
+    }
+    if (limit) {
+        const auto n = whole_number(*limit);
+        if (!n || *n < 1 || *n > kMaxLimit) {
+            return Checked<ListQuery>::refuse(
+                ErrorCode::invalid_request,
+                "limit must be a whole number from 1 to " + std::to_string(kMaxLimit));
+        }
+        query.limit = static_cast<int>(*n);
+    }
+    if (cursor && !cursor->empty()) {
+        auto after = decode_cursor(*cursor);
+        if (!after) {
+            return Checked<ListQuery>::refuse(
+                ErrorCode::invalid_request,
+                "cursor is not valid: pass the next_cursor of a previous page unchanged");
+        }
+        query.after_sandbox_id = std::move(*after);
+    }
+    return Checked<ListQuery>::ok(std::move(query));
+}
+
+AdminPage AdminService::list(const ListQuery& query) {
+    ListPage page = store_.list(query);
+    AdminPage out;
+    out.items = std::move(page.items);
+    if (page.next_after) out.next_cursor = encode_cursor(*page.next_after);
+    return out;
+}
+
+std::optional<SandboxDetail> AdminService::sandbox(const std::string& sandbox_id) {
+    auto found = store_.get(sandbox_id);
+    if (!found) return std::nullopt;
+    return SandboxDetail{std::move(*found), lifecycle_.history(sandbox_id)};
+}
+
+StatusCounts AdminService::stats() {
+    return store_.count_by_status();
+}
+
+Checked<SandboxStatus> AdminService::parse_bulk_delete_status(const std::optional<std::string>& status) {
+    if (!status || status->empty()) {
+        return Checked<SandboxStatus>::refuse(
+            ErrorCode::invalid_request, "status is required: which sandboxes to remove (e.g. status=stale)");
+    }
+    const auto parsed = parse_status(*status);
+    if (!parsed) {
+        return Checked<SandboxStatus>::refuse(ErrorCode::invalid_request,
+                                              "status must be one of: " + status_names());
+    }
+    if (*parsed == SandboxStatus::allocated) {
+        return Checked<SandboxStatus>::refuse(
+            ErrorCode::invalid_request,
+            "allocated sandboxes cannot be removed in bulk: they are in use by participants");
+    }
+    return Checked<SandboxStatus>::ok(*parsed);
+}
+
+std::int64_t AdminService::bulk_delete(SandboxStatus status) {
+    return lifecycle_.bulk_remove(status, clock_.now(), std::string(kAdminActor));
+}
+
+Checked<std::chrono::seconds> AdminService::parse_grace_hours(const std::optional<std::string>& hours) const {
+    if (!hours || hours->empty()) return Checked<std::chrono::seconds>::ok(config_.stale_grace);
+    const auto value = decimal_number(*hours);
+    if (!value || *value < 0 || *value > kMaxGraceHours) {
+        return Checked<std::chrono::seconds>::refuse(
+            ErrorCode::invalid_request, "grace_period_hours must be a number of hours from 0 to 8784");
+    }
+    return Checked<std::chrono::seconds>::ok(std::chrono::seconds(std::llround(*value * 3600)));
+}
+
+JobRunResult AdminService::delete_stale(std::chrono::seconds grace) {
+    // Outside the job's lease: removing stale rows is one conditional change per row, so a
+    // scheduled run at the same moment removes nothing twice.
+    AutoDeleteStaleJob job(lifecycle_, clock_, {grace, config_.history_retention_days});
+    return job.run_with_grace(grace);
+}
+
+Checked<std::string> AdminService::check_job_name(std::string_view name) {
+    for (const auto known : {kSyncJobName, kCleanupJobName, kAutoExpiryJobName, kAutoDeleteStaleJobName}) {
+        if (name == known) return Checked<std::string>::ok(std::string(name));
+    }
+    return Checked<std::string>::refuse(
+        ErrorCode::job_not_found,
+        "no job named '" + std::string(name) + "'; jobs: sync, cleanup, auto_expiry, auto_delete_stale");
+}
+
+std::vector<JobView> AdminService::jobs() {
+    const std::vector<JobState> states = job_states_.job_states();
+    std::vector<JobView> views;
+    for (const auto& [name, interval] : job_intervals(config_)) {
+        JobView view;
+        view.name = name;
+        view.interval = interval;
+        view.runs_here = local_job(name) != nullptr;
+        view.state.job = name;
+        for (const auto& state : states) {
+            if (state.job == name) {
+                view.state = state;
+                view.known_to_store = true;
+            }
+        }
+        views.push_back(std::move(view));
+    }
+    return views;
+}
+
+JobView AdminService::job(const std::string& name) {
+    for (auto& view : jobs()) {
+        if (view.name == name) return std::move(view);
+    }
+    throw std::logic_error("job " + name + " is not in the job list");
+}
+
+JobView AdminService::set_paused(const std::string& name, bool paused) {
+    job_states_.set_job_paused(name, paused, clock_.now());
+    wake();
+    return job(name);
+}
+
+Checked<JobRunReport> AdminService::run(const std::string& name) {
+    const auto paused = [&] {
+        for (const auto& state : job_states_.job_states()) {
+            if (state.job == name) return state.paused;
+        }
+        return false;
+    };
+    const auto refuse_paused = [&] {
+        return Checked<JobRunReport>::refuse(ErrorCode::job_paused,
+                                             name + " is paused; resume it before asking for a run");
+    };
+    Job* job = local_job(name);
+    if (!job) {
+        if (paused()) return refuse_paused();
+        job_states_.request_job_run(name, clock_.now());
+        return Checked<JobRunReport>::ok({name, JobRunOutcome::requested, std::nullopt});
+    }
+    RunNowResult result =
+        run_job_now(job_states_, clock_, *job, local_.holder, interval_of(name), config_.job_lease);
+    switch (result.outcome) {
+        case RunNowOutcome::paused:
+            return refuse_paused();
+        case RunNowOutcome::busy:
+            wake();
+            return Checked<JobRunReport>::ok({name, JobRunOutcome::queued, std::nullopt});
+        case RunNowOutcome::ran:
+            break;
+    }
+    return Checked<JobRunReport>::ok({name, JobRunOutcome::ran, std::move(result.result)});
+}
+
+Job* AdminService::local_job(std::string_view name) const {
+    for (Job* job : local_.jobs) {
+        if (job->name() == name) return job;
+    }
+    return nullptr;
+}
+
+std::chrono::seconds AdminService::interval_of(std::string_view name) const {
+    for (const auto& [job, interval] : job_intervals(config_)) {
+        if (job == name) return interval;
+    }
+    return config_.sync_interval;
+}
+
+void AdminService::wake() const {
+    if (local_.wake) local_.wake();
+}
+
+}  // namespace broker

@@ -1,0 +1,132 @@
+// `sandbox-broker worker` end to end: two workers on one SQLite file run sync once per
+// interval between them (the simulator's list_calls tells), an API-only `serve` on the same
+// file hands a run request to them, configuration errors name the variable, and SIGTERM ends
+// a worker promptly with status 0.
+#include <gtest/gtest.h>
+
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include "e2e/jobs_fixture.hpp"
+
+namespace broker::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::int64_t list_calls(const SimProcess& sim) {
+    return sim.stats()["list_calls"].get<std::int64_t>();
+}
+
+TEST(JobsWorker, TwoWorkersOnOneStoreRunSyncOncePerInterval) {
+    SimProcess sim(sim_flags(10));
+    TempDir dir;
+    const std::string store = "sqlite:" + (dir.path() / "broker.db").string();
+    Environment env = jobs_env(sim);
+    env["SYNC_INTERVAL_SEC"] = "2";
+    env["WORKER_POLL_MS"] = "50";
+
+    // One after the other: the second must not race the first's schema creation.
+    WorkerProcess a(store, env, dir.path());
+    ASSERT_TRUE(wait_until([&] { return list_calls(sim) >= 1; }, 5s));
+    WorkerProcess b(store, env, dir.path());
+
+    const auto before = list_calls(sim);
+    const auto started = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(7s);
+    const auto during = list_calls(sim) - before;
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    // One sync per 2 s interval between both: 3 or 4 in 7 s (one more at a boundary); each
+    // worker syncing on its own would make about 7.
+    EXPECT_GE(during, 3) << "in " << seconds << " s";
+    EXPECT_LE(during, 5) << "in " << seconds << " s: both workers ran sync in the same interval";
+    std::cout << "[ figures  ] two workers, sync interval 2 s: " << during << " list calls in " << seconds
+              << " s" << std::endl;
+
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(a.stop(), 0) << a.err();
+    EXPECT_EQ(b.stop(), 0) << b.err();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s) << "SIGTERM must end a worker promptly";
+}
+
+TEST(JobsWorker, ServeHandsRunRequestsToTheWorkers) {
+    SimProcess sim(sim_flags(4));
+    TempDir dir;
+    const std::string store = "sqlite:" + (dir.path() / "broker.db").string();
+    Environment env = jobs_env(sim);
+    env["WORKER_POLL_MS"] = "50";
+    WorkerProcess worker(store, env, dir.path());
+    ASSERT_TRUE(wait_until([&] { return list_calls(sim) == 1; }, 5s)) << "the start-up sync";
+
+    ChildProcess serve({BROKER_BINARY, "serve", "--listen", "127.0.0.1:0", "--store", store}, env,
+                       dir.path());
+    const auto line = serve.wait_for_line("listening on http://", 10s);
+    ASSERT_TRUE(line) << serve.err();
+    const auto port = static_cast<unsigned short>(std::stoi(line->substr(line->rfind(':') + 1)));
+    HttpClient http("127.0.0.1", port);
+
+    const auto stats = admin_stats(http);
+    EXPECT_EQ(stats["available"], 4) << "serve reads what the worker synced";
+    const auto run = admin_post(http, "/v1/admin/sync");
+    ASSERT_EQ(run.status, 202) << run.body;
+    EXPECT_EQ(run.json["outcome"], "requested");
+    EXPECT_TRUE(wait_until([&] { return list_calls(sim) == 2; }, 5s)) << "the worker ran the requested sync";
+
+    const auto jobs = admin_get(http, "/v1/admin/jobs");
+    ASSERT_EQ(jobs.status, 200);
+    for (const auto& job : jobs.json["jobs"]) EXPECT_EQ(job["runs_here"], false) << job.dump();
+
+    EXPECT_EQ(serve.terminate(5s), 0) << serve.err();
+    EXPECT_EQ(worker.stop(), 0) << worker.err();
+}
+
+TEST(JobsWorker, ConfigurationErrorsNameTheVariable) {
+    TempDir dir;
+    const std::string store = "sqlite:" + (dir.path() / "broker.db").string();
+    Environment env = serving_env();
+
+    auto result = run_broker_command({"worker", "--store", store}, env, dir.path());
+    EXPECT_EQ(result.exit_code, 2);
+    EXPECT_NE(result.err.find("CSP_BASE_URL"), std::string::npos) << result.err;
+
+    env["CSP_BASE_URL"] = "http://127.0.0.1:9/v2";
+    result = run_broker_command({"worker", "--store", store}, env, dir.path());
+    EXPECT_EQ(result.exit_code, 2);
+    EXPECT_NE(result.err.find("CSP_API_TOKEN"), std::string::npos) << result.err;
+
+    // `run` with half a provider configuration refuses too, rather than silently not cleaning up.
+    result = run_broker_command({"run", "--listen", "127.0.0.1:0", "--store", store}, env, dir.path());
+    EXPECT_EQ(result.exit_code, 2);
+    EXPECT_NE(result.err.find("CSP_API_TOKEN"), std::string::npos) << result.err;
+
+    env["CSP_API_TOKEN"] = "t";
+    env["SYNC_INTERVAL_SEC"] = "soon";
+    result = run_broker_command({"worker", "--store", store}, env, dir.path());
+    EXPECT_EQ(result.exit_code, 2);
+    EXPECT_NE(result.err.find("SYNC_INTERVAL_SEC"), std::string::npos) << result.err;
+}
+
+TEST(JobsWorker, RunWithoutAProviderServesAndSaysTheProviderJobsAreOff) {
+    TempDir dir;
+    Environment env = serving_env();
+    env["LOG_FORMAT"] = "text";
+    BrokerProcess broker("sqlite:" + (dir.path() / "broker.db").string(), env, dir.path());
+    HttpClient http(broker.host(), broker.port());
+    EXPECT_EQ(http.get("/healthz").status, 200);
+    EXPECT_TRUE(
+        wait_until([&] { return broker.out().find("provider jobs disabled") != std::string::npos; }, 5s))
+        << broker.out();
+
+    const auto jobs = admin_get(http, "/v1/admin/jobs");
+    ASSERT_EQ(jobs.status, 200);
+    std::map<std::string, bool> here;
+    for (const auto& job : jobs.json["jobs"]) here[job["name"]] = job["runs_here"];
+    EXPECT_EQ(here,
+              (std::map<std::string, bool>{
+                  {"sync", false}, {"cleanup", false}, {"auto_expiry", true}, {"auto_delete_stale", true}}));
+    EXPECT_EQ(broker.stop(), 0) << broker.err();
+}
+
+}  // namespace
+}  // namespace broker::e2e

@@ -1,0 +1,239 @@
+// The AdminService against a real SQLite store, the real jobs and the fake provider: query
+// validation, pagination that visits every row once, the bulk-delete refusals, history, and
+// job control (pause refuses runs, run-now runs here or is queued / requested).
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "jobs/cleanup_job.hpp"
+#include "jobs/stale_job.hpp"
+#include "jobs/sync_job.hpp"
+#include "service/admin_service.hpp"
+#include "service/cursor.hpp"
+#include "unit/support/jobs_fixture.hpp"
+
+namespace broker::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class AdminServiceTest : public JobsTest {
+  protected:
+    // A service that runs `local` jobs itself, as the `run` process does.
+    AdminService service(std::vector<Job*> local = {}) {
+        LocalJobs jobs;
+        jobs.jobs = std::move(local);
+        jobs.holder = "test-admin";
+        jobs.wake = [this] { ++wakes_; };
+        return AdminService(*store_, *store_, *store_, clock_, config_, std::move(jobs));
+    }
+
+    std::vector<std::string> every_id(AdminService& admin, std::optional<std::string> status, int limit) {
+        std::vector<std::string> ids;
+        std::optional<std::string> cursor;
+        for (int pages = 0; pages < 1000; ++pages) {
+            auto query = AdminService::parse_list_query(status, std::to_string(limit), cursor);
+            EXPECT_FALSE(query.refusal);
+            if (!query.value) break;
+            const AdminPage page = admin.list(*query.value);
+            EXPECT_LE(page.items.size(), static_cast<std::size_t>(limit));
+            for (const auto& s : page.items) ids.push_back(s.sandbox_id);
+            if (!page.next_cursor) break;
+            cursor = page.next_cursor;
+        }
+        return ids;
+    }
+
+    JobConfig config_;
+    int wakes_ = 0;
+};
+
+TEST_F(AdminServiceTest, ListQueryValidation) {
+    auto q = AdminService::parse_list_query(std::nullopt, std::nullopt, std::nullopt);
+    ASSERT_TRUE(q.value);
+    EXPECT_FALSE(q.value->status) << "no status: every status but deleted";
+    EXPECT_EQ(q.value->limit, AdminService::kDefaultLimit);
+
+    q = AdminService::parse_list_query("stale", "7", encode_cursor("100004"));
+    ASSERT_TRUE(q.value);
+    EXPECT_EQ(q.value->status, SandboxStatus::stale);
+    EXPECT_EQ(q.value->limit, 7);
+    EXPECT_EQ(q.value->after_sandbox_id, "100004");
+
+    for (const char* limit : {"0", "-1", "1001", "abc", "10.5", ""}) {
+        q = AdminService::parse_list_query(std::nullopt, std::string(limit), std::nullopt);
+        ASSERT_TRUE(q.refusal) << limit;
+        EXPECT_EQ(q.refusal->code, ErrorCode::invalid_request);
+        EXPECT_NE(q.refusal->message.find("limit"), std::string::npos);
+    }
+    q = AdminService::parse_list_query("sleeping", std::nullopt, std::nullopt);
+    ASSERT_TRUE(q.refusal);
+    EXPECT_NE(q.refusal->message.find("pending_deletion"), std::string::npos) << "names the valid statuses";
+    q = AdminService::parse_list_query(std::nullopt, std::nullopt, "100004");
+    ASSERT_TRUE(q.refusal);
+    EXPECT_NE(q.refusal->message.find("cursor"), std::string::npos);
+}
+
+TEST_F(AdminServiceTest, SmallPagesVisitEveryRowOnceAndSkipDeletedByDefault) {
+    fill_pool(23);
+    const Sandbox returned = give_back("p1");
+    ASSERT_TRUE(store_->claim_for_deletion({"w", clock_.now(), clock_.now() + 60, 10}).size() == 1);
+    ASSERT_TRUE(store_->record_deleted(returned.sandbox_id, "cleanup", clock_.now()));
+    auto admin = service();
+
+    const auto ids = every_id(admin, std::nullopt, 5);
+    EXPECT_EQ(ids.size(), 22u);
+    EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size()) << "a row seen twice";
+    EXPECT_EQ(std::count(ids.begin(), ids.end(), returned.sandbox_id), 0) << "deleted rows are history";
+
+    const auto deleted = every_id(admin, "deleted", 5);
+    EXPECT_EQ(deleted, std::vector<std::string>{returned.sandbox_id});
+    EXPECT_EQ(every_id(admin, std::nullopt, 1000).size(), 22u);
+}
+
+TEST_F(AdminServiceTest, SandboxDetailCarriesItsHistory) {
+    fill_pool(2);
+    const Sandbox s = give_back("p1");
+    auto admin = service();
+    const auto detail = admin.sandbox(s.sandbox_id);
+    ASSERT_TRUE(detail);
+    EXPECT_EQ(detail->sandbox.status, SandboxStatus::pending_deletion);
+    ASSERT_GE(detail->history.size(), 3u) << "created, allocated, returned";
+    EXPECT_EQ(detail->history.back().to, SandboxStatus::pending_deletion);
+    EXPECT_EQ(detail->history.back().actor, "p1");
+    EXPECT_FALSE(admin.sandbox("no-such-id"));
+}
+
+TEST_F(AdminServiceTest, BulkDeleteRefusesAllocatedAndMissingStatus) {
+    for (const std::optional<std::string>& bad :
+         {std::optional<std::string>(), std::optional<std::string>(""),
+          std::optional<std::string>("allocated"), std::optional<std::string>("gone")}) {
+        const auto status = AdminService::parse_bulk_delete_status(bad);
+        ASSERT_TRUE(status.refusal) << bad.value_or("(absent)");
+        EXPECT_EQ(status.refusal->code, ErrorCode::invalid_request);
+    }
+    EXPECT_EQ(AdminService::parse_bulk_delete_status("stale").value, SandboxStatus::stale);
+}
+
+TEST_F(AdminServiceTest, BulkDeleteRemovesOnlyThatStatusAndRecordsTheAdmin) {
+    fill_pool(6);
+    provider_.vanish("100001");
+    provider_.vanish("100002");
+    SyncJob sync(provider_, *store_, clock_);
+    ASSERT_EQ(sync.run_once().count("marked_stale"), 2);
+    allocate("holder");
+    auto admin = service();
+
+    EXPECT_EQ(admin.bulk_delete(SandboxStatus::stale), 2);
+    const StatusCounts counts = admin.stats();
+    EXPECT_EQ(counts[SandboxStatus::stale], 0);
+    EXPECT_EQ(counts[SandboxStatus::allocated], 1);
+    EXPECT_EQ(counts[SandboxStatus::available], 3);
+    EXPECT_EQ(counts.total(), 4);
+    EXPECT_FALSE(store_->get("100001"));
+    const auto history = store_->history("100001");
+    ASSERT_FALSE(history.empty());
+    EXPECT_EQ(history.back().actor, "admin");
+    EXPECT_FALSE(history.back().to) << "removed";
+    EXPECT_EQ(provider_.delete_calls(), 0) << "bulk delete never touches the provider";
+}
+
+TEST_F(AdminServiceTest, GracePeriodHours) {
+    auto admin = service();
+    EXPECT_EQ(admin.parse_grace_hours(std::nullopt).value, config_.stale_grace);
+    EXPECT_EQ(admin.parse_grace_hours("0").value, 0s);
+    EXPECT_EQ(admin.parse_grace_hours("1.5").value, 5400s);
+    for (const char* bad : {"-1", "abc", "1e3", "9000", "nan"}) {
+        EXPECT_TRUE(admin.parse_grace_hours(std::string(bad)).refusal) << bad;
+    }
+}
+
+TEST_F(AdminServiceTest, DeleteStaleHonoursTheGivenGrace) {
+    fill_pool(3);
+    provider_.vanish("100000");
+    SyncJob sync(provider_, *store_, clock_);
+    ASSERT_EQ(sync.run_once().count("marked_stale"), 1);
+    clock_.advance(2h);
+    auto admin = service();
+    EXPECT_EQ(admin.delete_stale(3h).count("removed"), 0) << "stale for 2 h, grace 3 h";
+    EXPECT_EQ(admin.delete_stale(1h).count("removed"), 1);
+    EXPECT_FALSE(store_->get("100000"));
+}
+
+TEST_F(AdminServiceTest, UnknownJobNames) {
+    EXPECT_TRUE(AdminService::check_job_name("sync").value);
+    EXPECT_TRUE(AdminService::check_job_name("auto_delete_stale").value);
+    const auto unknown = AdminService::check_job_name("backup");
+    ASSERT_TRUE(unknown.refusal);
+    EXPECT_EQ(unknown.refusal->code, ErrorCode::job_not_found);
+}
+
+TEST_F(AdminServiceTest, JobsListEveryJobWithItsInterval) {
+    config_.sync_interval = 42s;
+    SyncJob sync(provider_, *store_, clock_);
+    auto admin = service({&sync});
+    const auto views = admin.jobs();
+    ASSERT_EQ(views.size(), 4u);
+    EXPECT_EQ(views[0].name, "sync");
+    EXPECT_EQ(views[0].interval, 42s);
+    EXPECT_TRUE(views[0].runs_here);
+    EXPECT_FALSE(views[0].known_to_store);
+    EXPECT_EQ(views[1].name, "cleanup");
+    EXPECT_FALSE(views[1].runs_here);
+}
+
+TEST_F(AdminServiceTest, RunNowRunsHereAndRecordsTheResult) {
+    provider_.add_accounts(4);
+    SyncJob sync(provider_, *store_, clock_);
+    auto admin = service({&sync});
+    const auto report = admin.run("sync");
+    ASSERT_TRUE(report.value);
+    EXPECT_EQ(report.value->outcome, JobRunOutcome::ran);
+    ASSERT_TRUE(report.value->result);
+    EXPECT_EQ(report.value->result->count("inserted"), 4);
+    const JobView view = admin.job("sync");
+    EXPECT_TRUE(view.state.last_finished_at);
+    EXPECT_NE(view.state.last_result.find("\"inserted\":4"), std::string::npos);
+    EXPECT_EQ(view.state.holder, "") << "the lease is released";
+}
+
+TEST_F(AdminServiceTest, PausedJobsRefuseRunsUntilResumed) {
+    provider_.add_accounts(2);
+    SyncJob sync(provider_, *store_, clock_);
+    auto admin = service({&sync});
+    EXPECT_TRUE(admin.set_paused("sync", true).state.paused);
+    EXPECT_EQ(wakes_, 1) << "the local worker is told";
+    const auto refused = admin.run("sync");
+    ASSERT_TRUE(refused.refusal);
+    EXPECT_EQ(refused.refusal->code, ErrorCode::job_paused);
+    EXPECT_EQ(provider_.list_calls(), 0);
+
+    EXPECT_FALSE(admin.set_paused("sync", false).state.paused);
+    EXPECT_EQ(admin.run("sync").value->outcome, JobRunOutcome::ran);
+    EXPECT_EQ(provider_.list_calls(), 1);
+}
+
+TEST_F(AdminServiceTest, RunWhileAnotherWorkerHoldsTheLeaseIsQueued) {
+    SyncJob sync(provider_, *store_, clock_);
+    ASSERT_TRUE(store_->try_start_job({"sync", "other-worker", clock_.now(), 600, 60}));
+    auto admin = service({&sync});
+    const auto report = admin.run("sync");
+    ASSERT_TRUE(report.value);
+    EXPECT_EQ(report.value->outcome, JobRunOutcome::queued);
+    EXPECT_EQ(provider_.list_calls(), 0);
+    EXPECT_TRUE(admin.job("sync").state.run_requested) << "the other worker runs it again after";
+}
+
+TEST_F(AdminServiceTest, RunOfAJobThisProcessDoesNotHaveIsRequested) {
+    auto admin = service();  // an API-only process
+    const auto report = admin.run("cleanup");
+    ASSERT_TRUE(report.value);
+    EXPECT_EQ(report.value->outcome, JobRunOutcome::requested);
+    EXPECT_TRUE(admin.job("cleanup").state.run_requested);
+
+    admin.set_paused("cleanup", true);
+    EXPECT_TRUE(admin.run("cleanup").refusal);
+}
+
+}  // namespace
+}  // namespace broker::testing
