@@ -218,7 +218,8 @@ int run_load(Options& options) {
         try {
             target.endpoints = tcp::resolver(io).resolve(target.host, target.port);
         } catch (const std::exception& e) {
-            std::cerr << "loadgen: cannot resolve " << target.host << ":" << target.port << ": " << e.what() << "\n";
+            std::cerr << "loadgen: cannot resolve " << target.host << ":" << target.port << ": " << e.what()
+                      << "\n";
             return 2;
         }
     }

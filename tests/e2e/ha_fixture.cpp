@@ -19,8 +19,8 @@ namespace {
 
 std::string describe(const std::string& what, const CommandResult& result) {
     return what + " exited with status " + std::to_string(result.exit_code) +
-           (result.timed_out ? " (timed out)" : "") + "\n--- stdout ---\n" + result.out + "\n--- stderr ---\n" +
-           result.err;
+           (result.timed_out ? " (timed out)" : "") + "\n--- stdout ---\n" + result.out +
+           "\n--- stderr ---\n" + result.err;
 }
 
 // Like run_broker_command, for any program.
@@ -52,7 +52,8 @@ std::optional<std::string> test_postgres_url() {
     return std::string(url);
 }
 
-PgDatabase::PgDatabase(std::string url, std::string schema) : url_(std::move(url)), schema_(std::move(schema)) {}
+PgDatabase::PgDatabase(std::string url, std::string schema)
+    : url_(std::move(url)), schema_(std::move(schema)) {}
 
 Environment PgDatabase::env(const Environment& extra) const {
     Environment env = serving_env();
@@ -80,13 +81,14 @@ long long PgDatabase::scalar(const std::string& sql) const {
     return std::stoll(rows[0][0]);
 }
 
-void PgDatabase::migrate_and_import(const std::vector<PoolEntry>& pool, const std::filesystem::path& dir) const {
+void PgDatabase::migrate_and_import(const std::vector<PoolEntry>& pool,
+                                    const std::filesystem::path& dir) const {
     const auto migrated = run_broker_command({"migrate", "--store", url_}, env(), dir);
     if (migrated.exit_code != 0) throw std::runtime_error(describe("migrate", migrated));
     const auto file = dir / "pool.json";
     std::ofstream(file) << csp_accounts_json(pool);
-    const auto imported = run_broker_command({"import", file.string(), "--store", url_}, env(), dir,
-                                             std::chrono::seconds(60));
+    const auto imported =
+        run_broker_command({"import", file.string(), "--store", url_}, env(), dir, std::chrono::seconds(60));
     if (imported.exit_code != 0) throw std::runtime_error(describe("import", imported));
 }
 
@@ -122,14 +124,15 @@ PgSchema::~PgSchema() {
 
 PrivateCluster::PrivateCluster() : state_(dir_.path() / "pg") {
     // The server may run as another user (root may not run PostgreSQL): it must reach its directory.
-    std::filesystem::permissions(dir_.path(), std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
-                                                  std::filesystem::perms::group_exec |
-                                                  std::filesystem::perms::others_read |
-                                                  std::filesystem::perms::others_exec);
+    std::filesystem::permissions(
+        dir_.path(), std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                         std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                         std::filesystem::perms::others_exec);
     const auto started = script("start");
     if (started.exit_code != 0) throw std::runtime_error(describe("pg-test-cluster.sh start", started));
     url_ = started.out.substr(0, started.out.find('\n'));
-    if (url_.rfind("postgresql://", 0) != 0) throw std::runtime_error(describe("pg-test-cluster.sh start", started));
+    if (url_.rfind("postgresql://", 0) != 0)
+        throw std::runtime_error(describe("pg-test-cluster.sh start", started));
 }
 
 PrivateCluster::~PrivateCluster() {
@@ -139,8 +142,8 @@ PrivateCluster::~PrivateCluster() {
 CommandResult PrivateCluster::script(const std::string& verb) const {
     Environment env{{"BROKER_PG_DIR", state_.string()}};
     if (const char* bin = std::getenv("BROKER_PG_BIN")) env["BROKER_PG_BIN"] = bin;
-    return run_program({"/bin/bash", std::string(BROKER_SOURCE_DIR) + "/scripts/pg-test-cluster.sh", verb}, env,
-                       dir_.path(), std::chrono::seconds(90));
+    return run_program({"/bin/bash", std::string(BROKER_SOURCE_DIR) + "/scripts/pg-test-cluster.sh", verb},
+                       env, dir_.path(), std::chrono::seconds(90));
 }
 
 // pg_ctl as the owner of the data directory: the script runs the server as a system user
@@ -193,8 +196,9 @@ BrokerRole::BrokerRole(const std::string& role, const std::string& store_url, co
     const auto line = child_.wait_for_line(needle, timeout);
     if (!line) {
         const int status = child_.terminate(std::chrono::seconds(2));
-        throw std::runtime_error("sandbox-broker " + role + " did not start (status " + std::to_string(status) +
-                                 ")\n--- stdout ---\n" + child_.out() + "\n--- stderr ---\n" + child_.err());
+        throw std::runtime_error("sandbox-broker " + role + " did not start (status " +
+                                 std::to_string(status) + ")\n--- stdout ---\n" + child_.out() +
+                                 "\n--- stderr ---\n" + child_.err());
     }
     if (role != "worker") {
         const auto address = line->substr(line->find(kListening) + kListening.size());

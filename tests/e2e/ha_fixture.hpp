@@ -25,7 +25,8 @@ std::optional<std::string> test_postgres_url();
 // The reason a PostgreSQL test skips when there is no server.
 inline const char* const kNoPostgres =
     "BROKER_TEST_POSTGRES_URL is not set: no PostgreSQL server to run the high-availability tests on "
-    "(scripts/test.sh starts one; by hand: export BROKER_TEST_POSTGRES_URL=$(scripts/pg-test-cluster.sh start))";
+    "(scripts/test.sh starts one; by hand: export BROKER_TEST_POSTGRES_URL=$(scripts/pg-test-cluster.sh "
+    "start))";
 
 // One database as the broker processes of a test see it: a URL and, optionally, a schema.
 // `query` and `scalar` read it directly (not through the broker) so tests can check what
@@ -97,7 +98,8 @@ class BrokerRole {
     // the line that says it is up ("listening on" for serve, "worker" for worker); throws with
     // its output when that line does not come within `timeout`.
     BrokerRole(const std::string& role, const std::string& store_url, const Environment& env,
-               const std::filesystem::path& cwd, std::chrono::milliseconds timeout = std::chrono::seconds(15));
+               const std::filesystem::path& cwd,
+               std::chrono::milliseconds timeout = std::chrono::seconds(15));
     ~BrokerRole();
 
     unsigned short port() const { return port_; }

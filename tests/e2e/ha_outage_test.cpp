@@ -66,7 +66,8 @@ TEST_P(HaOutageTest, PostgresRestartedUnderLoadAnswers503ThenRecoversWithoutDoub
                                     {"DB_STATEMENT_TIMEOUT_MS", "2000"},
                                     {"DB_CONNECT_TIMEOUT_SEC", "2"}});
     std::vector<std::unique_ptr<BrokerRole>> replicas;
-    for (int i = 0; i < 2; ++i) replicas.push_back(std::make_unique<BrokerRole>("serve", db.url(), env, dir.path()));
+    for (int i = 0; i < 2; ++i)
+        replicas.push_back(std::make_unique<BrokerRole>("serve", db.url(), env, dir.path()));
 
     std::atomic<int> phase{kBefore};
     std::atomic<bool> done{false};
@@ -86,7 +87,9 @@ TEST_P(HaOutageTest, PostgresRestartedUnderLoadAnswers503ThenRecoversWithoutDoub
                 answer.participant = participant;
                 try {
                     // Longer than any bound the broker applies (pool wait, connect, statement).
-                    if (!client) client.emplace("127.0.0.1", replicas[static_cast<std::size_t>(replica)]->port(), seconds(8));
+                    if (!client)
+                        client.emplace("127.0.0.1", replicas[static_cast<std::size_t>(replica)]->port(),
+                                       seconds(8));
                     const auto res = allocate(*client, participant);
                     answer.status = res.status;
                     answer.retry_after = res.has_header("Retry-After");
@@ -190,10 +193,11 @@ TEST_P(HaOutageTest, PostgresRestartedUnderLoadAnswers503ThenRecoversWithoutDoub
         EXPECT_EQ(ids.size(), 1U) << participant << " was answered with two sandboxes";
         for (const auto& id : ids) EXPECT_EQ(holder[id], participant) << id << " answered but not held";
     }
-    std::cout << "[ outage   ] " << GetParam() << " stop; answers before: " << statuses[kBefore][201] << "x201; outage: "
-              << statuses[kOutage][201] << "x201 " << statuses[kOutage][200] << "x200 " << statuses[kOutage][503]
-              << "x503; after: " << statuses[kAfter][201] << "x201 " << statuses[kAfter][503]
-              << "x503; both replicas allocating again " << recovery_s << " s after the restart" << std::endl;
+    std::cout << "[ outage   ] " << GetParam() << " stop; answers before: " << statuses[kBefore][201]
+              << "x201; outage: " << statuses[kOutage][201] << "x201 " << statuses[kOutage][200] << "x200 "
+              << statuses[kOutage][503] << "x503; after: " << statuses[kAfter][201] << "x201 "
+              << statuses[kAfter][503] << "x503; both replicas allocating again " << recovery_s
+              << " s after the restart" << std::endl;
 }
 
 INSTANTIATE_TEST_SUITE_P(StopModes, HaOutageTest, ::testing::Values("fast", "immediate"),

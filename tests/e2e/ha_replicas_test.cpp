@@ -23,7 +23,8 @@ class HaReplicasTest : public ::testing::Test {
         db_->migrate_and_import(sandboxes("ha-sandbox-", kPool, 7'000'000), dir_.path());
         // Small pools on purpose: two replicas share the server with the other tests.
         const Environment env = db_->env({{"DB_POOL_SIZE", "8"}, {"STORE_THREADS", "16"}});
-        for (int i = 0; i < 2; ++i) replicas_.push_back(std::make_unique<BrokerRole>("serve", db_->url(), env, dir_.path()));
+        for (int i = 0; i < 2; ++i)
+            replicas_.push_back(std::make_unique<BrokerRole>("serve", db_->url(), env, dir_.path()));
     }
 
     // Who holds what, as committed: sandbox_id -> participant, allocated rows only.
@@ -126,8 +127,9 @@ TEST_F(HaReplicasTest, OneParticipantRacingItselfOverBothReplicasGetsOneSandbox)
         }
         EXPECT_EQ(created, 1) << "round " << round << ": one request allocates, the others find it";
         EXPECT_EQ(ids.size(), 1U) << "round " << round << ": every answer names the same sandbox";
-        EXPECT_EQ(db_->scalar("SELECT count(*) FROM sandboxes WHERE status = 'allocated' AND allocated_to_track = '" +
-                              participant + "'"),
+        EXPECT_EQ(db_->scalar(
+                      "SELECT count(*) FROM sandboxes WHERE status = 'allocated' AND allocated_to_track = '" +
+                      participant + "'"),
                   1);
     }
 }
@@ -169,7 +171,8 @@ TEST_F(HaReplicasTest, ReplicaKilledWithSigkillLeavesTheOtherServing) {
                 } catch (const std::exception& e) {
                     client.reset();
                     if (!on_survivor) {
-                        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the dead replica refuses
+                        std::this_thread::sleep_for(
+                            std::chrono::milliseconds(20));  // the dead replica refuses
                         continue;
                     }
                     std::lock_guard lock(mutex);

@@ -3,7 +3,6 @@
 // both workers (the simulator counts one account list per sync interval, not two), and
 // sandboxes returned through both replicas are deleted at the provider exactly once each.
 #include <gtest/gtest.h>
-
 #include <signal.h>
 
 #include <functional>
@@ -108,11 +107,13 @@ TEST_F(HaWorkersTest, FiftyReturnedSandboxesAreDeletedExactlyOnceAtTheProvider) 
             const std::string participant = unique_participant("returning");
             auto first = replicas_[static_cast<std::size_t>(i % 2)]->client();
             const auto granted = allocate(first, participant);
-            if (granted.status != 201) throw std::runtime_error("allocate answered " + std::to_string(granted.status));
+            if (granted.status != 201)
+                throw std::runtime_error("allocate answered " + std::to_string(granted.status));
             const auto sandbox_id = granted.json["sandbox_id"].get<std::string>();
             auto second = replicas_[static_cast<std::size_t>((i + 1) % 2)]->client();
             const auto marked = mark_for_deletion(second, sandbox_id, participant);
-            if (marked.status != 200) throw std::runtime_error("mark answered " + std::to_string(marked.status));
+            if (marked.status != 200)
+                throw std::runtime_error("mark answered " + std::to_string(marked.status));
             returned[static_cast<std::size_t>(i)] = sandbox_id;
         } catch (const std::exception& e) {
             failures[static_cast<std::size_t>(i)] = e.what();
@@ -120,7 +121,9 @@ TEST_F(HaWorkersTest, FiftyReturnedSandboxesAreDeletedExactlyOnceAtTheProvider) 
     });
     for (const auto& failure : failures) ASSERT_EQ(failure, "");
 
-    const auto deleted = [&] { return db_->scalar("SELECT count(*) FROM sandboxes WHERE status = 'deleted'"); };
+    const auto deleted = [&] {
+        return db_->scalar("SELECT count(*) FROM sandboxes WHERE status = 'deleted'");
+    };
     ASSERT_TRUE(wait_until([&] { return deleted() == kReturned; }, seconds(30)))
         << deleted() << " of " << kReturned << " deleted";
     // A second deleter would show up within a cleanup interval or two.
