@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <set>
@@ -93,19 +94,147 @@ std::string joined(const std::vector<std::string>& lines) {
 }
 
 // Allocation must seek in the (status, name) index: a scan would make every allocation
-// cost O(pool) under the write lock.
+// cost O(pool) under the write lock. The UPDATE then finds the picked row by primary key.
 TEST_F(SqliteStoreTest, AllocationSeeksTheStatusNameIndex) {
-    for (auto sql : {sqlite::kAllocateAnySql, sqlite::kAllocatePrefixSql, sqlite::kAllocateFromPrefixSql}) {
+    for (auto sql :
+         {sqlite::kPickAvailableSql, sqlite::kPickAvailablePrefixSql, sqlite::kPickAvailableFromPrefixSql}) {
         const auto lines = plan(sql);
         const std::string text = joined(lines);
         ASSERT_FALSE(lines.empty());
-        EXPECT_NE(text.find("USING COVERING INDEX sandboxes_status_name (status=?"), std::string::npos)
-            << text;
+        EXPECT_NE(text.find("INDEX sandboxes_status_name (status=?"), std::string::npos) << text;
         EXPECT_EQ(text.find("SCAN"), std::string::npos) << text;
         EXPECT_EQ(text.find("TEMP B-TREE"), std::string::npos) << text;
     }
-    EXPECT_NE(joined(plan(sqlite::kAllocatePrefixSql)).find("(status=? AND name>? AND name<?)"),
+    EXPECT_NE(joined(plan(sqlite::kPickAvailablePrefixSql)).find("(status=? AND name>? AND name<?)"),
               std::string::npos);
+    const std::string update = joined(plan(sqlite::kAllocateByIdSql));
+    EXPECT_NE(update.find("USING PRIMARY KEY (sandbox_id=?)"), std::string::npos) << update;
+}
+
+// The opcodes SQLite compiles `sql` to.
+std::vector<std::string> opcodes(Connection& conn, std::string_view sql) {
+    std::vector<std::string> ops;
+    auto q = conn.query("EXPLAIN " + std::string(sql));
+    while (q.step()) ops.push_back(q.text(1));
+    return ops;
+}
+
+// The writes of an allocation build no ephemeral table: neither for RETURNING nor for the
+// status CHECK (schema step 3 writes it without IN, which SQLite would materialise per row).
+TEST_F(SqliteStoreTest, AllocationWritesOpenNoEphemeralTable) {
+    auto conn = raw();
+    for (auto sql : {sqlite::kPickAvailableSql, sqlite::kAllocateByIdSql, sqlite::kInsertEventSql,
+                     sqlite::kFindByKeySql, sqlite::kMarkSql}) {
+        const auto ops = opcodes(*conn, sql);
+        ASSERT_FALSE(ops.empty());
+        if (sql == sqlite::kMarkSql) continue;  // RETURNING: checked below for the CHECK alone
+        EXPECT_EQ(std::count(ops.begin(), ops.end(), "OpenEphemeral"), 0) << sql;
+    }
+    // The CHECK's list alone: a status change without RETURNING.
+    const auto ops = opcodes(*conn, "UPDATE sandboxes SET status = ?2 WHERE sandbox_id = ?1");
+    EXPECT_EQ(std::count(ops.begin(), ops.end(), "OpenEphemeral"), 0);
+    // Still enforced.
+    store_->upsert_provider_sandboxes(pool(1), kNow);
+    EXPECT_THROW(raw()->exec("UPDATE sandboxes SET status = 'lent' WHERE sandbox_id = '100000'"),
+                 StoreUnavailable);
+    EXPECT_EQ(store_->get("100000")->status, SandboxStatus::available);
+}
+
+// The tables of a version-2 file, as steps 1 and 2 left them (the status CHECK with IN).
+constexpr const char* kVersionTwoSchema = R"sql(
+CREATE TABLE sandboxes (
+    sandbox_id TEXT NOT NULL PRIMARY KEY CHECK (sandbox_id <> ''), name TEXT NOT NULL DEFAULT '',
+    external_id TEXT NOT NULL DEFAULT '', sfdc_account_id TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL CHECK (status IN ('available', 'allocated', 'pending_deletion', 'stale',
+                                           'deletion_failed', 'deleted')),
+    allocated_to_track TEXT NOT NULL DEFAULT '', track_name TEXT NOT NULL DEFAULT '',
+    idempotency_key TEXT NOT NULL DEFAULT '', allocated_at INTEGER, expires_at INTEGER,
+    deletion_requested_at INTEGER, deletion_retry_count INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, version INTEGER NOT NULL DEFAULT 1,
+    last_seen_at INTEGER, stale_since INTEGER, claim_owner TEXT NOT NULL DEFAULT '',
+    claim_until INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER, last_error TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+CREATE INDEX sandboxes_status_name ON sandboxes (status, name);
+CREATE UNIQUE INDEX sandboxes_allocated_key ON sandboxes (idempotency_key) WHERE status = 'allocated';
+CREATE INDEX sandboxes_allocated_at ON sandboxes (allocated_at) WHERE status = 'allocated';
+CREATE INDEX sandboxes_pending_requested ON sandboxes (deletion_requested_at) WHERE status = 'pending_deletion';
+CREATE INDEX sandboxes_failed_next_attempt ON sandboxes (next_attempt_at) WHERE status = 'deletion_failed';
+CREATE INDEX sandboxes_stale_since ON sandboxes (stale_since) WHERE status = 'stale';
+CREATE TABLE sandbox_events (id INTEGER PRIMARY KEY, sandbox_id TEXT NOT NULL, at INTEGER NOT NULL,
+    from_status TEXT, to_status TEXT, actor TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '');
+CREATE INDEX sandbox_events_sandbox ON sandbox_events (sandbox_id, id);
+CREATE INDEX sandbox_events_at ON sandbox_events (at);
+CREATE TABLE job_state (job TEXT NOT NULL PRIMARY KEY, paused INTEGER NOT NULL DEFAULT 0,
+    run_requested INTEGER NOT NULL DEFAULT 0, holder TEXT NOT NULL DEFAULT '',
+    lease_until INTEGER NOT NULL DEFAULT 0, next_run_at INTEGER NOT NULL DEFAULT 0, last_started_at INTEGER,
+    last_finished_at INTEGER, last_result TEXT NOT NULL DEFAULT '', last_ok INTEGER NOT NULL DEFAULT 1,
+    updated_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+INSERT INTO sandboxes (sandbox_id, name, external_id, status, allocated_to_track, idempotency_key,
+                       allocated_at, expires_at, created_at, updated_at, version, claim_owner, last_error)
+    VALUES ('1', 'a', 'identity/accounts/1', 'available', '', '', NULL, NULL, 10, 11, 1, '', ''),
+           ('2', 'b', 'identity/accounts/2', 'allocated', 'p2', 'k2', 20, 30, 12, 20, 4, '', ''),
+           ('3', 'c', 'identity/accounts/3', 'deletion_failed', 'p3', 'k3', 5, 6, 7, 8, 9, 'w1', 'HTTP 500');
+PRAGMA user_version = 2;
+)sql";
+
+// Step 3 rebuilds the sandboxes table: the rows, columns and indexes of a version-2 file
+// survive it, and the store works on the result (the partial unique key index included).
+TEST_F(SqliteStoreTest, StepThreeKeepsRowsAndIndexes) {
+    TempDir other;
+    const std::string file = other.file("v2.db");
+    const std::string all_columns = "SELECT * FROM sandboxes ORDER BY sandbox_id";
+    std::vector<std::string> before;
+    {
+        Connection conn(file, Connection::Mode::read_write, 10'000);
+        conn.exec(kVersionTwoSchema);
+        auto q = conn.query(all_columns);
+        while (q.step()) {
+            std::string row;
+            for (int c = 0; c < 21; ++c) row += q.text(c) + "|";
+            before.push_back(row);
+        }
+    }
+    SqliteStore store({.path = file});
+    store.migrate();
+
+    Connection conn(file, Connection::Mode::read_write, 10'000);
+    std::vector<std::string> after;
+    {
+        auto q = conn.query(all_columns);
+        while (q.step()) {
+            std::string row;
+            for (int c = 0; c < 21; ++c) row += q.text(c) + "|";
+            after.push_back(row);
+        }
+    }
+    EXPECT_EQ(after, before);
+    ASSERT_EQ(after.size(), 3u);
+    {
+        auto q = conn.query("SELECT sql FROM sqlite_schema WHERE name = 'sandboxes'");
+        ASSERT_TRUE(q.step());
+        EXPECT_EQ(q.text(0).find(" IN ("), std::string::npos) << q.text(0);
+    }
+    std::vector<std::string> indexes;
+    {
+        auto q = conn.query(
+            "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'sandboxes' "
+            "AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name");
+        while (q.step()) indexes.push_back(q.text(0));
+    }
+    EXPECT_EQ(indexes,
+              (std::vector<std::string>{"sandboxes_allocated_at", "sandboxes_allocated_key",
+                                        "sandboxes_failed_next_attempt", "sandboxes_pending_requested",
+                                        "sandboxes_stale_since", "sandboxes_status_name"}));
+    // The key k2 still holds sandbox 2, through the rebuilt unique index.
+    auto held = request("p2");
+    held.idempotency_key = "k2";
+    const auto again = store.allocate(held);
+    EXPECT_EQ(again.outcome, AllocateOutcome::existing);
+    EXPECT_EQ(again.sandbox->sandbox_id, "2");
+    const auto fresh = store.allocate(request("p9"));
+    ASSERT_EQ(fresh.outcome, AllocateOutcome::allocated);
+    EXPECT_EQ(fresh.sandbox->sandbox_id, "1");
+    EXPECT_EQ(store.allocate(request("p10")).outcome, AllocateOutcome::pool_empty);
 }
 
 TEST_F(SqliteStoreTest, KeyLookupAndCountsUseTheirIndexes) {

@@ -6,6 +6,21 @@
 #include "core/errors.hpp"
 
 namespace broker::sqlite {
+namespace {
+
+// Once per process, before the first connection: SQLite's memory statistics (which nothing
+// here reads) put a global mutex and counter updates around every allocation, shared by the
+// writer and all readers; switching them off took about a tenth of the instructions of an
+// allocation's writes. Fails harmlessly (SQLITE_MISUSE) if SQLite was already initialised.
+void configure_sqlite_once() {
+    static const bool configured = [] {
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+        return true;
+    }();
+    (void)configured;
+}
+
+}  // namespace
 
 Query::~Query() {
     sqlite3_reset(stmt_);
@@ -72,6 +87,7 @@ void Connection::StatementDeleter::operator()(sqlite3_stmt* stmt) const {
 }
 
 Connection::Connection(const std::string& path, Mode mode, int busy_timeout_ms) : path_(path) {
+    configure_sqlite_once();
     // NOMUTEX: each connection is confined to one thread at a time by its owner, so SQLite's
     // per-connection mutex would only cost time.
     int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READWRITE;

@@ -82,17 +82,25 @@ void GroupCommitWriter::loop() {
 void GroupCommitWriter::run_batch(std::vector<Job>& batch) {
     try {
         conn_->query("BEGIN IMMEDIATE").run();
-        for (auto& job : batch) run_in_savepoint(job);
+        if (!run_without_savepoints(batch)) {
+            // An op threw, perhaps halfway through its writes, and without a savepoint of its
+            // own it cannot be undone alone: undo the whole transaction and run the others
+            // again, each in a savepoint this time. The failed op keeps its error and is not
+            // run again. Rare, so the common path pays for no savepoint at all.
+            rollback();
+            conn_->query("BEGIN IMMEDIATE").run();
+            for (auto& job : batch) {
+                if (!job.error) run_in_savepoint(job);
+            }
+        }
         conn_->query("COMMIT").run();
     } catch (const std::exception& e) {
         // The transaction as a whole failed (the write lock not obtained, an I/O error, a
         // failed COMMIT): nothing of the batch is durable, so nobody may be told otherwise.
-        if (conn_->in_transaction()) {
-            try {
-                conn_->exec("ROLLBACK");
-            } catch (const std::exception&) {
-                // The connection may be unusable; the next batch's BEGIN will report it.
-            }
+        try {
+            rollback();
+        } catch (const std::exception&) {
+            // The connection may be unusable; the next batch's BEGIN will report it.
         }
         const auto error = std::make_exception_ptr(StoreUnavailable(e.what()));
         for (auto& job : batch) job.error = error;
@@ -105,6 +113,18 @@ void GroupCommitWriter::run_batch(std::vector<Job>& batch) {
     }
 }
 
+bool GroupCommitWriter::run_without_savepoints(std::vector<Job>& batch) {
+    for (auto& job : batch) {
+        try {
+            (*job.work)(*conn_);
+        } catch (...) {
+            job.error = std::current_exception();
+            return false;
+        }
+    }
+    return true;
+}
+
 void GroupCommitWriter::run_in_savepoint(Job& job) {
     conn_->query("SAVEPOINT op").run();
     try {
@@ -115,6 +135,11 @@ void GroupCommitWriter::run_in_savepoint(Job& job) {
         conn_->query("ROLLBACK TO op").run();
     }
     conn_->query("RELEASE op").run();
+}
+
+void GroupCommitWriter::rollback() {
+    // SQLite may have rolled back on its own (some I/O and memory errors do).
+    if (conn_->in_transaction()) conn_->exec("ROLLBACK");
 }
 
 }  // namespace broker::sqlite

@@ -24,8 +24,10 @@ using WriterStats = SqliteWriteStats;
 
 class GroupCommitWriter {
   public:
-    // A write: runs inside the batch's transaction, in a savepoint of its own. May throw;
-    // then only its own changes are rolled back and the exception goes back to its caller.
+    // A write: runs inside the batch's transaction. May throw; then only its own changes are
+    // lost and the exception goes back to its caller. Its neighbours in the batch may be run
+    // a second time for that (see run_batch), so a Work must only touch the connection and
+    // its own result, which the later run overwrites.
     using Work = std::function<void(Connection&)>;
 
     GroupCommitWriter(std::unique_ptr<Connection> conn, std::size_t max_batch, std::size_t max_queue);
@@ -47,7 +49,10 @@ class GroupCommitWriter {
 
     void loop();
     void run_batch(std::vector<Job>& batch);
+    // Runs the jobs in order until one throws (false; its error recorded) or all ran (true).
+    bool run_without_savepoints(std::vector<Job>& batch);
     void run_in_savepoint(Job& job);
+    void rollback();
 
     std::unique_ptr<Connection> conn_;
     const std::size_t max_batch_;

@@ -18,28 +18,50 @@ std::optional<Sandbox> first_row(Query& q) {
     return read_sandbox(q);
 }
 
-std::optional<Sandbox> take_available(Connection& conn, const AllocateRequest& r) {
-    const UnixSeconds expires = r.lease.expires_at(r.now);
-    auto bind_common = [&](Query& q) {
-        q.bind(1, r.participant_id).bind(2, r.track_name).bind(3, r.idempotency_key);
-        q.bind(4, r.now).bind(5, expires);
-    };
-    if (r.name_prefix.empty()) {
-        auto q = conn.query(kAllocateAnySql);
-        bind_common(q);
+std::optional<Sandbox> pick_available(Connection& conn, const std::string& name_prefix) {
+    if (name_prefix.empty()) {
+        auto q = conn.query(kPickAvailableSql);
         return first_row(q);
     }
-    const std::string upper = prefix_upper_bound(r.name_prefix);
+    const std::string upper = prefix_upper_bound(name_prefix);
     if (upper.empty()) {
-        auto q = conn.query(kAllocateFromPrefixSql);
-        bind_common(q);
-        q.bind(6, r.name_prefix);
+        auto q = conn.query(kPickAvailableFromPrefixSql);
+        q.bind(1, name_prefix);
         return first_row(q);
     }
-    auto q = conn.query(kAllocatePrefixSql);
-    bind_common(q);
-    q.bind(6, r.name_prefix).bind(7, upper);
+    auto q = conn.query(kPickAvailablePrefixSql);
+    q.bind(1, name_prefix).bind(2, upper);
     return first_row(q);
+}
+
+// Picks the first available sandbox and allocates it: a SELECT from the (status, name) index
+// and an UPDATE by primary key that repeats the status condition. The row answered is the one
+// read, changed as the UPDATE changed it.
+std::optional<Sandbox> take_available(Connection& conn, const AllocateRequest& r) {
+    std::optional<Sandbox> row = pick_available(conn, r.name_prefix);
+    if (!row) return std::nullopt;
+    const UnixSeconds expires = r.lease.expires_at(r.now);
+    {
+        auto q = conn.query(kAllocateByIdSql);
+        q.bind(1, row->sandbox_id).bind(2, r.participant_id).bind(3, r.track_name);
+        q.bind(4, r.idempotency_key).bind(5, r.now).bind(6, expires);
+        q.run();
+    }
+    // The pick and the UPDATE share the writer's transaction, so nobody can have taken the
+    // row in between; should it happen anyway, nothing was changed and the op fails.
+    if (conn.changes() != 1) {
+        throw StoreUnavailable("SQLite: sandbox " + row->sandbox_id + " picked as available was not");
+    }
+    row->status = SandboxStatus::allocated;
+    row->allocated_to_track = r.participant_id;
+    row->track_name = r.track_name;
+    row->idempotency_key = r.idempotency_key;
+    row->allocated_at = r.now;
+    row->expires_at = expires;
+    row->deletion_requested_at = std::nullopt;
+    row->version += 1;
+    row->updated_at = r.now;
+    return row;
 }
 
 }  // namespace

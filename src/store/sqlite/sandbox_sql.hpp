@@ -19,19 +19,25 @@ namespace broker::sqlite {
     "created_at, updated_at, version"
 
 // Allocation picks the first available sandbox by name straight from the (status, name)
-// index; with a prefix the pick is an index range [prefix, upper bound). ?1 participant,
-// ?2 track name, ?3 idempotency key, ?4 now, ?5 expires_at, ?6 prefix, ?7 upper bound.
-#define BROKER_ALLOCATE_SQL(name_range)                                                        \
-    "UPDATE sandboxes SET status = 'allocated', allocated_to_track = ?1, track_name = ?2, "    \
-    "idempotency_key = ?3, allocated_at = ?4, expires_at = ?5, deletion_requested_at = NULL, " \
-    "version = version + 1, updated_at = ?4 "                                                  \
-    "WHERE status = 'available' AND sandbox_id = (SELECT sandbox_id FROM sandboxes "           \
-    "WHERE status = 'available'" name_range " ORDER BY name LIMIT 1) RETURNING " BROKER_SANDBOX_COLUMNS
+// index; with a prefix the pick is an index range [prefix, upper bound). ?1 prefix, ?2 upper
+// bound. The pick reads the whole row, so the UPDATE below needs no RETURNING (which would
+// fill an ephemeral table on every allocation): the writer knows what it wrote.
+#define BROKER_PICK_AVAILABLE_SQL(name_range)                                                \
+    "SELECT " BROKER_SANDBOX_COLUMNS " FROM sandboxes WHERE status = 'available'" name_range \
+    " ORDER BY name LIMIT 1"
 
-inline constexpr std::string_view kAllocateAnySql = BROKER_ALLOCATE_SQL("");
-inline constexpr std::string_view kAllocatePrefixSql = BROKER_ALLOCATE_SQL(" AND name >= ?6 AND name < ?7");
+inline constexpr std::string_view kPickAvailableSql = BROKER_PICK_AVAILABLE_SQL("");
+inline constexpr std::string_view kPickAvailablePrefixSql =
+    BROKER_PICK_AVAILABLE_SQL(" AND name >= ?1 AND name < ?2");
 // For a prefix without an upper bound (every byte 0xFF): everything from the prefix on.
-inline constexpr std::string_view kAllocateFromPrefixSql = BROKER_ALLOCATE_SQL(" AND name >= ?6");
+inline constexpr std::string_view kPickAvailableFromPrefixSql = BROKER_PICK_AVAILABLE_SQL(" AND name >= ?1");
+
+// Takes the picked sandbox, by primary key, still only if it is available. ?1 sandbox id,
+// ?2 participant, ?3 track name, ?4 idempotency key, ?5 now, ?6 expires_at.
+inline constexpr std::string_view kAllocateByIdSql =
+    "UPDATE sandboxes SET status = 'allocated', allocated_to_track = ?2, track_name = ?3, "
+    "idempotency_key = ?4, allocated_at = ?5, expires_at = ?6, deletion_requested_at = NULL, "
+    "version = version + 1, updated_at = ?5 WHERE sandbox_id = ?1 AND status = 'available'";
 
 // Answered from the partial unique index on allocated keys.
 inline constexpr std::string_view kFindByKeySql =
@@ -60,7 +66,7 @@ inline constexpr std::string_view kListByStatusSql = "SELECT " BROKER_SANDBOX_CO
                                                      " FROM sandboxes WHERE sandbox_id > ?1 AND status = ?3 "
                                                      "ORDER BY sandbox_id LIMIT ?2";
 
-#undef BROKER_ALLOCATE_SQL
+#undef BROKER_PICK_AVAILABLE_SQL
 #undef BROKER_SANDBOX_COLUMNS
 
 // The smallest string greater than every string that starts with `prefix` (byte order, as
