@@ -5,6 +5,7 @@
 //   loadgen --url http://127.0.0.1:8080 --path /v1/allocate --method POST --connections 50
 //           --duration 5 --token T --unique-participant
 //   loadgen --url http://127.0.0.1:8080 --path /healthz --connections 50 --duration 5
+//   loadgen --url http://127.0.0.1:8081 --url http://127.0.0.1:8082 ...   (connections alternate)
 //   loadgen --make-pool 200000 --out pool.json
 #include "http/asio.hpp"
 
@@ -28,8 +29,16 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using asio::ip::tcp;
 
+// One server the connections are spread over (connection i uses target i mod count).
+struct Target {
+    std::string url;
+    std::string host;
+    std::string port;
+    tcp::resolver::results_type endpoints;
+};
+
 struct Options {
-    std::string url = "http://127.0.0.1:8080";
+    std::vector<std::string> urls{"http://127.0.0.1:8080"};
     std::string path = "/healthz";
     std::string method = "GET";
     int connections = 50;
@@ -42,8 +51,7 @@ struct Options {
     double timeout_sec = 10;
     std::string grants_out;  // file for "sandbox_id participant" lines of every grant
     // derived
-    std::string host;
-    std::string port;
+    std::vector<Target> targets;
     bhttp::verb verb = bhttp::verb::get;
     bool check_allocations = false;
 };
@@ -55,11 +63,11 @@ struct ConnectionStats {
     long errors = 0;  // connect, write, read or timeout failures
     std::vector<std::pair<std::string, std::string>> grants;  // (sandbox_id, participant)
     std::string first_error;
+    std::size_t target = 0;
 };
 
 struct Shared {
     const Options& options;
-    tcp::resolver::results_type endpoints;
     Clock::time_point deadline;
     std::atomic<long> tickets{0};  // requests started, checked against --requests
 };
@@ -88,8 +96,8 @@ struct RequestTemplate {
     std::string head;  // request line and fixed headers, ending in "X-Instruqt-Sandbox-ID: "
     std::string tail;  // rest of the headers and the blank line
 
-    explicit RequestTemplate(const Options& options) {
-        head = options.method + " " + options.path + " HTTP/1.1\r\nHost: " + options.host +
+    RequestTemplate(const Options& options, const Target& target) {
+        head = options.method + " " + options.path + " HTTP/1.1\r\nHost: " + target.host +
                "\r\nUser-Agent: sandbox-broker-loadgen\r\n";
         if (!options.token.empty()) head += "Authorization: Bearer " + options.token + "\r\n";
         head += "X-Instruqt-Sandbox-ID: ";
@@ -102,7 +110,8 @@ struct RequestTemplate {
 asio::awaitable<void> run_connection(Shared& shared, int index, ConnectionStats& stats) {
     const Options& options = shared.options;
     auto executor = co_await asio::this_coro::executor;
-    const RequestTemplate request_template(options);
+    const Target& target = options.targets[stats.target];
+    const RequestTemplate request_template(options, target);
     const std::string fixed_participant = "bench-" + options.run_id + "-" + std::to_string(index);
     long sequence = 0;
 
@@ -120,7 +129,7 @@ asio::awaitable<void> run_connection(Shared& shared, int index, ConnectionStats&
     std::string request;
     beast::error_code ec;
     while (take_ticket(shared)) {
-        co_await asio::async_connect(socket, shared.endpoints, asio::redirect_error(asio::use_awaitable, ec));
+        co_await asio::async_connect(socket, target.endpoints, asio::redirect_error(asio::use_awaitable, ec));
         if (ec) {
             ++stats.errors;
             if (stats.first_error.empty()) stats.first_error = "connect: " + ec.message();
@@ -179,15 +188,20 @@ double percentile_ms(const std::vector<std::uint32_t>& sorted, double p) {
 int run_load(Options& options) {
     // Only plain http://host[:port]: the broker is measured on loopback, TLS ends in front of it.
     constexpr std::string_view kScheme = "http://";
-    if (options.url.rfind(kScheme, 0) != 0) {
-        std::cerr << "loadgen: --url must start with http://\n";
-        return 2;
+    for (const auto& url : options.urls) {
+        if (url.rfind(kScheme, 0) != 0) {
+            std::cerr << "loadgen: --url must start with http://\n";
+            return 2;
+        }
+        std::string authority = url.substr(kScheme.size());
+        if (auto slash = authority.find('/'); slash != std::string::npos) authority.resize(slash);
+        const auto colon = authority.rfind(':');
+        Target target;
+        target.url = url;
+        target.host = colon == std::string::npos ? authority : authority.substr(0, colon);
+        target.port = colon == std::string::npos ? "80" : authority.substr(colon + 1);
+        options.targets.push_back(std::move(target));
     }
-    std::string authority = options.url.substr(kScheme.size());
-    if (auto slash = authority.find('/'); slash != std::string::npos) authority.resize(slash);
-    const auto colon = authority.rfind(':');
-    options.host = colon == std::string::npos ? authority : authority.substr(0, colon);
-    options.port = colon == std::string::npos ? "80" : authority.substr(colon + 1);
     options.verb = bhttp::string_to_verb(options.method);
     if (options.verb == bhttp::verb::unknown) {
         std::cerr << "loadgen: unknown --method " << options.method << "\n";
@@ -199,15 +213,19 @@ int run_load(Options& options) {
     }
 
     asio::io_context io(options.threads);
-    Shared shared{options, {}, {}};
-    try {
-        shared.endpoints = tcp::resolver(io).resolve(options.host, options.port);
-    } catch (const std::exception& e) {
-        std::cerr << "loadgen: cannot resolve " << options.host << ":" << options.port << ": " << e.what() << "\n";
-        return 2;
+    Shared shared{options, {}};
+    for (auto& target : options.targets) {
+        try {
+            target.endpoints = tcp::resolver(io).resolve(target.host, target.port);
+        } catch (const std::exception& e) {
+            std::cerr << "loadgen: cannot resolve " << target.host << ":" << target.port << ": " << e.what()
+                      << "\n";
+            return 2;
+        }
     }
 
     std::vector<ConnectionStats> stats(static_cast<std::size_t>(options.connections));
+    for (std::size_t i = 0; i < stats.size(); ++i) stats[i].target = i % options.targets.size();
     const auto started = Clock::now();
     shared.deadline = started + std::chrono::milliseconds(static_cast<long>(options.duration_sec * 1000));
     for (int i = 0; i < options.connections; ++i) {
@@ -224,6 +242,7 @@ int run_load(Options& options) {
     std::map<unsigned, long> statuses;
     long errors = 0;
     std::string first_error;
+    std::vector<long> per_target(options.targets.size(), 0);  // answers per target
     std::unordered_map<std::string, std::string> holder;  // sandbox_id -> participant
     long duplicates = 0;
     long missing_ids = 0;
@@ -231,6 +250,7 @@ int run_load(Options& options) {
         latencies.insert(latencies.end(), s.latencies_us.begin(), s.latencies_us.end());
         for (const auto& [status, count] : s.statuses) statuses[status] += count;
         errors += s.errors;
+        per_target[s.target] += static_cast<long>(s.latencies_us.size());
         if (first_error.empty()) first_error = s.first_error;
         for (auto& [sandbox_id, participant] : s.grants) {
             if (sandbox_id.empty()) {
@@ -257,8 +277,16 @@ int run_load(Options& options) {
     const double p50 = percentile_ms(latencies, 0.50), p90 = percentile_ms(latencies, 0.90);
     const double p99 = percentile_ms(latencies, 0.99), max = percentile_ms(latencies, 1.0);
 
-    std::printf("%s %s%s: %d connections, %d thread(s), %.2f s\n", options.method.c_str(), options.url.c_str(),
+    std::string urls;
+    for (const auto& target : options.targets) urls += (urls.empty() ? "" : ",") + target.url;
+    std::printf("%s %s%s: %d connections, %d thread(s), %.2f s\n", options.method.c_str(), urls.c_str(),
                 options.path.c_str(), options.connections, options.threads, elapsed);
+    if (options.targets.size() > 1) {
+        std::printf("  answers  ");
+        for (std::size_t i = 0; i < options.targets.size(); ++i)
+            std::printf(" %s:%ld", options.targets[i].url.c_str(), per_target[i]);
+        std::printf("\n");
+    }
     std::printf("  requests  %ld (%.0f/s), transport errors %ld%s%s\n", total, rps, errors,
                 first_error.empty() ? "" : ", first: ", first_error.c_str());
     std::printf("  latency   p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  max %.3f ms\n", p50, p90, p99, max);
@@ -272,8 +300,9 @@ int run_load(Options& options) {
     std::printf(
         "{\"rps\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"requests\":%ld,"
         "\"non2xx\":%ld,\"errors\":%ld,\"duplicates\":%ld,\"distinct_sandboxes\":%zu,\"connections\":%d,"
-        "\"duration_s\":%.3f}\n",
-        rps, p50, p90, p99, max, total, non2xx, errors, duplicates, holder.size(), options.connections, elapsed);
+        "\"duration_s\":%.3f,\"targets\":%zu}\n",
+        rps, p50, p90, p99, max, total, non2xx, errors, duplicates, holder.size(), options.connections, elapsed,
+        options.targets.size());
     std::fflush(stdout);
     return total > 0 ? 0 : 1;
 }
@@ -332,7 +361,10 @@ int main(int argc, char** argv) {
     std::string pool_prefix = "bench-sandbox-";
 
     CLI::App app{"HTTP load generator for sandbox-broker"};
-    app.add_option("--url", options.url, "http://HOST:PORT of the server")->capture_default_str();
+    app.add_option("--url", options.urls,
+                   "http://HOST:PORT of the server; repeat it to spread the connections over several "
+                   "(connection i goes to URL i mod count)")
+        ->capture_default_str();
     app.add_option("--path", options.path, "request path, e.g. /v1/allocate or /healthz")->capture_default_str();
     app.add_option("--method", options.method, "GET or POST")->capture_default_str();
     app.add_option("--connections,-c", options.connections, "keep-alive connections kept busy")

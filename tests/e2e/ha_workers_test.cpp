@@ -1,0 +1,146 @@
+// The whole deployment of the issue, as real processes: one PostgreSQL schema, the provider
+// simulator, two `serve` replicas and two `worker`s. Each job runs once per interval across
+// both workers (the simulator counts one account list per sync interval, not two), and
+// sandboxes returned through both replicas are deleted at the provider exactly once each.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <functional>
+#include <iostream>
+#include <thread>
+
+#include "e2e/ha_fixture.hpp"
+#include "e2e/sim_process.hpp"
+
+namespace broker::e2e {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using SteadyClock = std::chrono::steady_clock;
+
+const std::string kProviderToken = "ha-sim-csp-token-7";
+constexpr int kSyncIntervalSec = 2;
+
+bool wait_until(const std::function<bool()>& done, milliseconds limit) {
+    const auto deadline = SteadyClock::now() + limit;
+    while (SteadyClock::now() < deadline) {
+        if (done()) return true;
+        std::this_thread::sleep_for(milliseconds(50));
+    }
+    return done();
+}
+
+class HaWorkersTest : public ::testing::Test {
+  protected:
+    static constexpr int kPool = 200;
+
+    void SetUp() override {
+        const auto url = test_postgres_url();
+        if (!url) GTEST_SKIP() << kNoPostgres;
+        db_ = std::make_unique<PgSchema>(*url);
+        sim_ = std::make_unique<SimProcess>(std::vector<std::string>{
+            "--sandboxes", std::to_string(kPool), "--name-prefix", "ha-w-", "--token", kProviderToken});
+        const Environment env = db_->env({
+            {"CSP_BASE_URL", sim_->url() + "/v2"},
+            {"CSP_API_TOKEN", kProviderToken},
+            {"SYNC_INTERVAL_SEC", std::to_string(kSyncIntervalSec)},
+            {"CLEANUP_INTERVAL_SEC", "1"},
+            {"AUTO_EXPIRY_INTERVAL_SEC", "1"},
+            {"CLEANUP_BATCH_SIZE", "25"},
+            {"CLEANUP_BATCH_DELAY_SEC", "0"},
+            {"CLEANUP_PER_SANDBOX_DELAY_SEC", "0"},
+            {"CLEANUP_CLAIM_LEASE_SEC", "5"},
+            {"JOB_LEASE_SEC", "5"},
+            {"WORKER_POLL_MS", "100"},
+            {"PROVIDER_RATE_LIMIT_RPS", "0"},
+            {"DB_POOL_SIZE", "4"},
+            {"STORE_THREADS", "8"},
+        });
+        // Migrations once, before any process of the deployment starts.
+        const auto migrated = run_broker_command({"migrate", "--store", db_->url()}, env, dir_.path());
+        ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
+        for (int i = 0; i < 2; ++i) {
+            replicas_.push_back(std::make_unique<BrokerRole>("serve", db_->url(), env, dir_.path()));
+            workers_.push_back(std::make_unique<BrokerRole>("worker", db_->url(), env, dir_.path()));
+        }
+        // The first sync fills the pool from the simulator.
+        ASSERT_TRUE(wait_until([&] { return available() == kPool; }, seconds(20)))
+            << available() << " of " << kPool << " sandboxes after the first sync\n"
+            << workers_[0]->err();
+    }
+
+    long long available() const {
+        return db_->scalar("SELECT count(*) FROM sandboxes WHERE status = 'available'");
+    }
+    long long sim_stat(const char* name) const { return sim_->stats().value(name, -1LL); }
+
+    TempDir dir_;
+    std::unique_ptr<PgSchema> db_;
+    std::unique_ptr<SimProcess> sim_;
+    std::vector<std::unique_ptr<BrokerRole>> replicas_;  // stopped before the schema and simulator go
+    std::vector<std::unique_ptr<BrokerRole>> workers_;
+};
+
+TEST_F(HaWorkersTest, TwoWorkersListTheProviderOncePerSyncInterval) {
+    constexpr int kIntervals = 4;
+    const long long before = sim_stat("list_calls");
+    std::this_thread::sleep_for(seconds(kIntervals * kSyncIntervalSec));
+    const long long lists = sim_stat("list_calls") - before;
+    std::cout << "[ workers  ] " << lists << " account lists in " << kIntervals * kSyncIntervalSec
+              << " s with a " << kSyncIntervalSec << " s sync interval and two workers" << std::endl;
+    // One run per interval, give or take one for where the window falls; two workers each
+    // syncing on their own would list about twice as often.
+    EXPECT_GE(lists, kIntervals - 1);
+    EXPECT_LE(lists, kIntervals + 1);
+    // Both workers are alive: the lease, not a crash, is why only one of them listed.
+    for (const auto& worker : workers_) EXPECT_EQ(::kill(worker->pid(), 0), 0);
+}
+
+TEST_F(HaWorkersTest, FiftyReturnedSandboxesAreDeletedExactlyOnceAtTheProvider) {
+    constexpr int kReturned = 50;
+    std::vector<std::string> returned(kReturned);
+    std::vector<std::string> failures(kReturned);
+    run_together(kReturned, [&](int i) {
+        try {
+            // Allocated through one replica, returned through the other.
+            const std::string participant = unique_participant("returning");
+            auto first = replicas_[static_cast<std::size_t>(i % 2)]->client();
+            const auto granted = allocate(first, participant);
+            if (granted.status != 201)
+                throw std::runtime_error("allocate answered " + std::to_string(granted.status));
+            const auto sandbox_id = granted.json["sandbox_id"].get<std::string>();
+            auto second = replicas_[static_cast<std::size_t>((i + 1) % 2)]->client();
+            const auto marked = mark_for_deletion(second, sandbox_id, participant);
+            if (marked.status != 200)
+                throw std::runtime_error("mark answered " + std::to_string(marked.status));
+            returned[static_cast<std::size_t>(i)] = sandbox_id;
+        } catch (const std::exception& e) {
+            failures[static_cast<std::size_t>(i)] = e.what();
+        }
+    });
+    for (const auto& failure : failures) ASSERT_EQ(failure, "");
+
+    const auto deleted = [&] {
+        return db_->scalar("SELECT count(*) FROM sandboxes WHERE status = 'deleted'");
+    };
+    ASSERT_TRUE(wait_until([&] { return deleted() == kReturned; }, seconds(30)))
+        << deleted() << " of " << kReturned << " deleted";
+    // A second deleter would show up within a cleanup interval or two.
+    std::this_thread::sleep_for(milliseconds(2500));
+
+    const auto stats = sim_->stats();
+    EXPECT_EQ(stats.value("delete_calls", -1LL), kReturned) << stats.dump();
+    EXPECT_EQ(stats.value("deleted", -1LL), kReturned) << stats.dump();
+    EXPECT_EQ(stats.value("delete_not_found", -1LL), 0) << stats.dump();
+    EXPECT_EQ(deleted(), kReturned);
+    for (const auto& id : returned) {
+        EXPECT_EQ(db_->scalar("SELECT count(*) FROM sandbox_events WHERE sandbox_id = '" + id +
+                              "' AND to_status = 'deleted'"),
+                  1)
+            << id;
+    }
+}
+
+}  // namespace
+}  // namespace broker::e2e
