@@ -110,7 +110,8 @@ std::map<std::string, std::string> read_dotenv(const std::string& path) {
             throw ConfigError(path + ":" + std::to_string(number) + ": expected KEY=VALUE");
         }
         std::string value = trim(line.substr(eq + 1));
-        if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
+        if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+            value.back() == value.front()) {
             value = value.substr(1, value.size() - 2);
         }
         values[trim(line.substr(0, eq))] = value;
@@ -127,6 +128,9 @@ Config load_config(const EnvLookup& env) {
     set_string(env, "BROKER_ADMIN_TOKEN", c.admin_token);
     set_string(env, "LOG_LEVEL", c.log_level);
     set_string(env, "LOG_FORMAT", c.log_format);
+    for (const char* name : {"CSP_API_TOKEN", "NIOSXAAS_PASSWORD"}) {
+        if (auto value = env(name); value && !trim(*value).empty()) c.other_secrets.push_back(trim(*value));
+    }
 
     // The *_SEC forms are precise and take precedence over the hour/minute forms.
     constexpr std::int64_t kYear = 366LL * 24 * 3600;
@@ -146,9 +150,12 @@ Config load_config(const EnvLookup& env) {
     if (auto v = parse_number<int>(env, "STORE_QUEUE_MAX", 1, 1'000'000)) c.store_queue_max = *v;
     if (auto v = parse_number<std::size_t>(env, "MAX_BODY_BYTES", 0, 64 << 20)) c.max_body_bytes = *v;
     if (auto v = parse_number<std::size_t>(env, "MAX_HEADER_BYTES", 1024, 1 << 20)) c.max_header_bytes = *v;
-    if (auto v = parse_number<int>(env, "HTTP_READ_TIMEOUT_SEC", 1, 3600)) c.read_timeout = std::chrono::seconds(*v);
-    if (auto v = parse_number<int>(env, "HTTP_IDLE_TIMEOUT_SEC", 1, 3600)) c.idle_timeout = std::chrono::seconds(*v);
-    if (auto v = parse_number<int>(env, "NO_SANDBOXES_RETRY_AFTER_SEC", 1, 3600)) c.no_sandboxes_retry_after_sec = *v;
+    if (auto v = parse_number<int>(env, "HTTP_READ_TIMEOUT_SEC", 1, 3600))
+        c.read_timeout = std::chrono::seconds(*v);
+    if (auto v = parse_number<int>(env, "HTTP_IDLE_TIMEOUT_SEC", 1, 3600))
+        c.idle_timeout = std::chrono::seconds(*v);
+    if (auto v = parse_number<int>(env, "NO_SANDBOXES_RETRY_AFTER_SEC", 1, 3600))
+        c.no_sandboxes_retry_after_sec = *v;
     if (auto v = parse_bool(env, "RATE_LIMIT_ENABLED")) c.rate_limit_enabled = *v;
     if (auto v = parse_number<double>(env, "RATE_LIMIT_RPS", 0.001, 1e9)) c.rate_limit_rps = *v;
     if (auto v = parse_number<double>(env, "RATE_LIMIT_BURST", 1, 1e9)) c.rate_limit_burst = *v;
@@ -158,8 +165,10 @@ Config load_config(const EnvLookup& env) {
     if (auto v = env("CORS_ALLOWED_ORIGINS")) c.cors_allowed_origins = parse_origins(*v);
     set_string(env, "TRUSTED_PROXIES", c.trusted_proxies);
 
-    if (c.base_path.empty() || c.base_path.front() != '/' || (c.base_path.size() > 1 && c.base_path.back() == '/')) {
-        throw ConfigError("BROKER_BASE_PATH=\"" + c.base_path + "\" must start with '/' and not end with one");
+    if (c.base_path.empty() || c.base_path.front() != '/' ||
+        (c.base_path.size() > 1 && c.base_path.back() == '/')) {
+        throw ConfigError("BROKER_BASE_PATH=\"" + c.base_path +
+                          "\" must start with '/' and not end with one");
     }
     if (c.log_format != "json" && c.log_format != "text") {
         throw ConfigError("LOG_FORMAT=\"" + c.log_format + "\" must be json or text");
@@ -168,8 +177,10 @@ Config load_config(const EnvLookup& env) {
 }
 
 void validate_for_serving(const Config& c) {
-    if (c.api_token.empty()) throw ConfigError("BROKER_API_TOKEN is not set: participants could not authenticate");
-    if (c.admin_token.empty()) throw ConfigError("BROKER_ADMIN_TOKEN is not set: admins could not authenticate");
+    if (c.api_token.empty())
+        throw ConfigError("BROKER_API_TOKEN is not set: participants could not authenticate");
+    if (c.admin_token.empty())
+        throw ConfigError("BROKER_ADMIN_TOKEN is not set: admins could not authenticate");
     if (c.api_token == c.admin_token) {
         throw ConfigError("BROKER_API_TOKEN and BROKER_ADMIN_TOKEN must differ");
     }

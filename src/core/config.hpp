@@ -15,30 +15,33 @@
 namespace broker {
 
 struct Config {
-    std::string listen = "0.0.0.0:8080";              // BROKER_LISTEN
-    std::string store = "sqlite:data/broker.db";      // BROKER_STORE
-    std::string base_path = "/v1";                    // BROKER_BASE_PATH
-    std::string api_token;                            // BROKER_API_TOKEN
-    std::string admin_token;                          // BROKER_ADMIN_TOKEN
-    LeasePolicy lease;                                // LAB_DURATION_*, GRACE_PERIOD_*
-    int http_threads = 2;                             // HTTP_THREADS
-    int store_threads = 64;                           // STORE_THREADS: blocking-work pool
-    int store_queue_max = 4096;                       // STORE_QUEUE_MAX: beyond it, 503
-    std::size_t max_body_bytes = 64 * 1024;           // MAX_BODY_BYTES
-    std::size_t max_header_bytes = 16 * 1024;         // MAX_HEADER_BYTES
-    std::chrono::seconds read_timeout{30};            // HTTP_READ_TIMEOUT_SEC
-    std::chrono::seconds idle_timeout{75};            // HTTP_IDLE_TIMEOUT_SEC
-    int no_sandboxes_retry_after_sec = 30;            // NO_SANDBOXES_RETRY_AFTER_SEC
-    bool rate_limit_enabled = true;                   // RATE_LIMIT_ENABLED
-    double rate_limit_rps = 50;                       // RATE_LIMIT_RPS
-    double rate_limit_burst = 200;                    // RATE_LIMIT_BURST
-    std::string log_level = "info";                   // LOG_LEVEL
-    std::string log_format = "json";                  // LOG_FORMAT
+    std::string listen = "0.0.0.0:8080";          // BROKER_LISTEN
+    std::string store = "sqlite:data/broker.db";  // BROKER_STORE
+    std::string base_path = "/v1";                // BROKER_BASE_PATH
+    std::string api_token;                        // BROKER_API_TOKEN
+    std::string admin_token;                      // BROKER_ADMIN_TOKEN
+    LeasePolicy lease;                            // LAB_DURATION_*, GRACE_PERIOD_*
+    int http_threads = 2;                         // HTTP_THREADS
+    int store_threads = 64;                       // STORE_THREADS: blocking-work pool
+    int store_queue_max = 4096;                   // STORE_QUEUE_MAX: beyond it, 503
+    std::size_t max_body_bytes = 64 * 1024;       // MAX_BODY_BYTES
+    std::size_t max_header_bytes = 16 * 1024;     // MAX_HEADER_BYTES
+    std::chrono::seconds read_timeout{30};        // HTTP_READ_TIMEOUT_SEC
+    std::chrono::seconds idle_timeout{75};        // HTTP_IDLE_TIMEOUT_SEC
+    int no_sandboxes_retry_after_sec = 30;        // NO_SANDBOXES_RETRY_AFTER_SEC
+    bool rate_limit_enabled = true;               // RATE_LIMIT_ENABLED
+    double rate_limit_rps = 50;                   // RATE_LIMIT_RPS
+    double rate_limit_burst = 200;                // RATE_LIMIT_BURST
+    std::string log_level = "info";               // LOG_LEVEL
+    std::string log_format = "json";              // LOG_FORMAT
+    // Other credentials the process may hold (CSP_API_TOKEN, NIOSXAAS_PASSWORD): never used
+    // from here, only masked wherever a log line would carry them.
+    std::vector<std::string> other_secrets;
     // CORS_ALLOWED_ORIGINS: origins (`scheme://host[:port]`) browsers may call from; "*" is
     // any origin; empty: no cross-origin access.
     std::vector<std::string> cors_allowed_origins;
-    std::string trusted_proxies;                      // TRUSTED_PROXIES: CIDRs, checked by obs/client_key
-    std::chrono::seconds metrics_pool_cache{60};      // METRICS_POOL_CACHE_SEC
+    std::string trusted_proxies;                  // TRUSTED_PROXIES: CIDRs, checked by obs/client_key
+    std::chrono::seconds metrics_pool_cache{60};  // METRICS_POOL_CACHE_SEC
 };
 
 // Looks a variable up; empty optional when unset.

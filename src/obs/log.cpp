@@ -16,6 +16,7 @@ LogConfig log_config_from(const Config& config) {
     if (!format) throw ConfigError("LOG_FORMAT=\"" + config.log_format + "\" must be json or text");
     log.format = *format;
     log.secrets = {config.api_token, config.admin_token};
+    log.secrets.insert(log.secrets.end(), config.other_secrets.begin(), config.other_secrets.end());
     return log;
 }
 

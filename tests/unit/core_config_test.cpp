@@ -161,3 +161,19 @@ TEST_F(DotenvTest, FileValuesFeedTheConfiguration) {
 
 }  // namespace
 }  // namespace broker
+
+namespace broker {
+namespace {
+
+TEST(ConfigSecrets, ProviderCredentialsAreCollectedForMasking) {
+    const std::map<std::string, std::string> env = {{"CSP_API_TOKEN", " csp-secret "},
+                                                    {"NIOSXAAS_PASSWORD", "nios-secret"}};
+    const Config config = load_config([&](const std::string& name) -> std::optional<std::string> {
+        if (auto it = env.find(name); it != env.end()) return it->second;
+        return std::nullopt;
+    });
+    EXPECT_EQ(config.other_secrets, (std::vector<std::string>{"csp-secret", "nios-secret"}));
+}
+
+}  // namespace
+}  // namespace broker
