@@ -65,6 +65,12 @@ TEST_F(ProtocolTest, MissingParticipantHeadersIs400) {
     expect_error_envelope(response, 400, "MISSING_SANDBOX_ID");
 }
 
+TEST_F(ProtocolTest, ParticipantIdThatIsNotUtf8Is400) {
+    auto response = client_.post("/v1/allocate", {{"Authorization", "Bearer " + kApiToken},
+                                                  {"X-Instruqt-Sandbox-ID", "lab-\xC3\x28"}});
+    expect_error_envelope(response, 400, "INVALID_REQUEST");
+}
+
 TEST_F(ProtocolTest, EmptyParticipantHeaderIs400) {
     auto instruqt = client_.post("/v1/allocate",
                                  {{"Authorization", "Bearer " + kApiToken}, {"X-Instruqt-Sandbox-ID", ""}});

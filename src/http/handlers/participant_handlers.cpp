@@ -4,6 +4,7 @@
 #include <optional>
 #include <string_view>
 
+#include "core/utf8.hpp"
 #include "http/error_response.hpp"
 #include "http/offload.hpp"
 
@@ -29,10 +30,11 @@ bool has_control_chars(std::string_view s) {
 // Reads an optional identifying header; an error response when its value is unusable.
 std::optional<Response> read_header(const RequestContext& ctx, std::string_view name, std::string& out) {
     const std::string_view value = trim(to_std(ctx.request[to_beast(name)]));
-    if (value.size() > kMaxHeaderValue || has_control_chars(value)) {
+    if (value.size() > kMaxHeaderValue || has_control_chars(value) || !is_valid_utf8(value)) {
         return error_response(
             ErrorCode::invalid_request,
-            std::string(name) + " must be at most 256 characters without control characters", ctx.request_id);
+            std::string(name) + " must be at most 256 characters of UTF-8 without control characters",
+            ctx.request_id);
     }
     out.assign(value);
     return std::nullopt;

@@ -332,16 +332,6 @@ SandboxEvent read_event(const pqxx::row& row) {
     return e;
 }
 
-bool is_valid_utf8(std::string_view text) {
-    char32_t cp = 0;
-    for (std::size_t i = 0; i < text.size();) {
-        const std::size_t n = sequence_length(text, i, cp);
-        if (n == 0) return false;
-        i += n;
-    }
-    return true;
-}
-
 std::optional<std::string> utf8_prefix_upper_bound(std::string_view prefix) {
     std::vector<char32_t> code_points;
     char32_t cp = 0;

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "core/sandbox.hpp"
+#include "core/utf8.hpp"
 #include "store/lifecycle_store.hpp"
 
 namespace broker::pg {
@@ -60,8 +61,7 @@ SandboxEvent read_event(const pqxx::row& row);
 // when `prefix` is not valid UTF-8 (then no stored name can start with it).
 std::optional<std::string> utf8_prefix_upper_bound(std::string_view prefix);
 
-// Whether `text` is well-formed UTF-8 (what a UTF8 database accepts, NUL excluded).
-bool is_valid_utf8(std::string_view text);
+// is_valid_utf8 (core/utf8.hpp) tells what a UTF8 database accepts.
 
 // A PostgreSQL array literal ({"a","b"}) of the strings, for a text[] parameter: one
 // parameter carries a whole provider list instead of one round trip per sandbox.
