@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <string_view>
 
 #include "core/clock.hpp"
 #include "core/sandbox.hpp"
@@ -31,5 +32,19 @@ struct LeasePolicy {
         return s.allocated_at && now >= expired_from(*s.allocated_at);
     }
 };
+
+enum class MarkOutcome {
+    marked,          // allocated -> pending_deletion by its owner
+    already_marked,  // the owner asked before; the same answer again, nothing changed
+    not_found,
+    not_owner,  // held by someone else, or not held at all
+    expired,    // the owner's lease ran out; the expiry job takes it back
+};
+
+// The rule of a participant's mark-for-deletion, decided on the row the store read inside
+// its transaction (null when there is none): `marked` means "move it now"; the store then
+// applies that as one conditional change. Every store answers by this one rule.
+MarkOutcome decide_mark_for_deletion(const Sandbox* row, std::string_view participant_id, UnixSeconds now,
+                                     const LeasePolicy& lease);
 
 }  // namespace broker

@@ -45,14 +45,6 @@ struct MarkForDeletionRequest {
     LeasePolicy lease;
 };
 
-enum class MarkOutcome {
-    marked,          // allocated -> pending_deletion by its owner
-    already_marked,  // the owner asked before; the same answer again, nothing changed
-    not_found,
-    not_owner,       // held by someone else, or not held at all
-    expired,         // the owner's lease ran out; the expiry job takes it back
-};
-
 struct MarkResult {
     MarkOutcome outcome = MarkOutcome::not_found;
     std::optional<Sandbox> sandbox;  // the row after the change, for marked / already_marked

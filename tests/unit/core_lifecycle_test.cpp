@@ -72,3 +72,35 @@ TEST(LeasePolicy, ExpiryCutoffAgreesWithIsExpired) {
 
 }  // namespace
 }  // namespace broker
+
+namespace broker {
+namespace {
+
+TEST(CoreMarkDecision, FollowsTheLifecycleForTheOwnerAndRefusesEveryoneElse) {
+    const LeasePolicy lease{std::chrono::hours(2), std::chrono::minutes(10)};
+    Sandbox row;
+    row.allocated_to_track = "p1";
+    row.status = SandboxStatus::allocated;
+    row.allocated_at = 1000;
+    const UnixSeconds fresh = 1000 + 60;
+    const UnixSeconds late = lease.expired_from(1000);
+
+    EXPECT_EQ(decide_mark_for_deletion(nullptr, "p1", fresh, lease), MarkOutcome::not_found);
+    EXPECT_EQ(decide_mark_for_deletion(&row, "p1", fresh, lease), MarkOutcome::marked);
+    EXPECT_EQ(decide_mark_for_deletion(&row, "p2", fresh, lease), MarkOutcome::not_owner);
+    EXPECT_EQ(decide_mark_for_deletion(&row, "", fresh, lease), MarkOutcome::not_owner);
+    EXPECT_EQ(decide_mark_for_deletion(&row, "p1", late, lease), MarkOutcome::expired);
+    for (auto status :
+         {SandboxStatus::pending_deletion, SandboxStatus::deletion_failed, SandboxStatus::deleted}) {
+        row.status = status;
+        EXPECT_EQ(decide_mark_for_deletion(&row, "p1", late, lease), MarkOutcome::already_marked);
+    }
+    Sandbox unheld;  // available, no owner: an empty participant id must not match it
+    EXPECT_EQ(decide_mark_for_deletion(&unheld, "", fresh, lease), MarkOutcome::not_owner);
+    unheld.allocated_to_track = "p1";
+    unheld.status = SandboxStatus::stale;
+    EXPECT_EQ(decide_mark_for_deletion(&unheld, "p1", fresh, lease), MarkOutcome::not_owner);
+}
+
+}  // namespace
+}  // namespace broker

@@ -68,29 +68,15 @@ MarkResult mark_for_deletion(pqxx::connection& conn, const MarkForDeletionReques
     // The row lock makes the decision and the change one step: a concurrent repeat waits here
     // and then reads the already-marked row.
     std::optional<Sandbox> row = first_row(tx.exec_prepared(stmt::kFindByIdForUpdate, request.sandbox_id));
-    if (!row) return {MarkOutcome::not_found, std::nullopt};
-    // An empty participant id would match every unheld row's empty owner.
-    if (request.participant_id.empty() || row->allocated_to_track != request.participant_id) {
-        return {MarkOutcome::not_owner, std::nullopt};
-    }
-    switch (row->status) {
-        case SandboxStatus::allocated: {
-            if (request.lease.is_expired(*row, request.now)) return {MarkOutcome::expired, std::nullopt};
-            auto marked = first_row(
-                tx.exec_prepared(stmt::kMark, request.sandbox_id, request.participant_id, request.now));
-            if (!marked) return {MarkOutcome::not_owner, std::nullopt};
-            tx.commit();
-            return {MarkOutcome::marked, std::move(marked)};
-        }
-        case SandboxStatus::pending_deletion:
-        case SandboxStatus::deletion_failed:
-        case SandboxStatus::deleted:
-            return {MarkOutcome::already_marked, std::move(row)};
-        case SandboxStatus::available:
-        case SandboxStatus::stale:
-            break;
-    }
-    return {MarkOutcome::not_owner, std::nullopt};
+    const MarkOutcome decision =
+        decide_mark_for_deletion(row ? &*row : nullptr, request.participant_id, request.now, request.lease);
+    if (decision == MarkOutcome::already_marked) return {decision, std::move(row)};
+    if (decision != MarkOutcome::marked) return {decision, std::nullopt};
+    auto marked =
+        first_row(tx.exec_prepared(stmt::kMark, request.sandbox_id, request.participant_id, request.now));
+    if (!marked) return {MarkOutcome::not_owner, std::nullopt};
+    tx.commit();
+    return {MarkOutcome::marked, std::move(marked)};
 }
 
 namespace {

@@ -87,33 +87,19 @@ AllocateResult allocate(Connection& conn, const AllocateRequest& request) {
 
 MarkResult mark_for_deletion(Connection& conn, const MarkForDeletionRequest& request) {
     std::optional<Sandbox> row = find_sandbox(conn, request.sandbox_id);
-    if (!row) return {MarkOutcome::not_found, std::nullopt};
-    // An empty participant id would match every unheld row's empty owner.
-    if (request.participant_id.empty() || row->allocated_to_track != request.participant_id) {
-        return {MarkOutcome::not_owner, std::nullopt};
-    }
-    switch (row->status) {
-        case SandboxStatus::allocated: {
-            if (request.lease.is_expired(*row, request.now)) return {MarkOutcome::expired, std::nullopt};
-            auto q = conn.query(kMarkSql);
-            q.bind(1, request.sandbox_id).bind(2, request.participant_id).bind(3, request.now);
-            auto marked = first_row(q);
-            // Unreachable while the transaction holds the write lock; kept as the guard of the
-            // conditional UPDATE rather than trusting the read above.
-            if (!marked) return {MarkOutcome::not_owner, std::nullopt};
-            record_event(conn, marked->sandbox_id, request.now, SandboxStatus::allocated,
-                         SandboxStatus::pending_deletion, request.participant_id, "mark-for-deletion");
-            return {MarkOutcome::marked, std::move(marked)};
-        }
-        case SandboxStatus::pending_deletion:
-        case SandboxStatus::deletion_failed:
-        case SandboxStatus::deleted:
-            return {MarkOutcome::already_marked, std::move(row)};
-        case SandboxStatus::available:
-        case SandboxStatus::stale:
-            break;
-    }
-    return {MarkOutcome::not_owner, std::nullopt};
+    const MarkOutcome decision =
+        decide_mark_for_deletion(row ? &*row : nullptr, request.participant_id, request.now, request.lease);
+    if (decision == MarkOutcome::already_marked) return {decision, std::move(row)};
+    if (decision != MarkOutcome::marked) return {decision, std::nullopt};
+    auto q = conn.query(kMarkSql);
+    q.bind(1, request.sandbox_id).bind(2, request.participant_id).bind(3, request.now);
+    auto marked = first_row(q);
+    // Unreachable while the transaction holds the write lock; kept as the guard of the
+    // conditional UPDATE rather than trusting the read above.
+    if (!marked) return {MarkOutcome::not_owner, std::nullopt};
+    record_event(conn, marked->sandbox_id, request.now, SandboxStatus::allocated,
+                 SandboxStatus::pending_deletion, request.participant_id, "mark-for-deletion");
+    return {MarkOutcome::marked, std::move(marked)};
 }
 
 UpsertSummary upsert_provider_sandboxes(Connection& conn, std::span<const ProviderSandbox> sandboxes,
