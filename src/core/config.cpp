@@ -5,48 +5,14 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "core/env_value.hpp"
 #include "core/errors.hpp"
 
 namespace broker {
 namespace {
 
-std::string trim(std::string s) {
-    const auto first = s.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos) return {};
-    const auto last = s.find_last_not_of(" \t\r\n");
-    return s.substr(first, last - first + 1);
-}
-
-template <class T>
-std::optional<T> parse_number(const EnvLookup& env, const std::string& name, T min, T max) {
-    auto raw = env(name);
-    if (!raw) return std::nullopt;
-    const std::string text = trim(*raw);
-    T value{};
-    const auto* end = text.data() + text.size();
-    auto [ptr, ec] = std::from_chars(text.data(), end, value);
-    if (ec != std::errc() || ptr != end || text.empty()) {
-        throw ConfigError(name + "=\"" + text + "\" is not a number");
-    }
-    if (value < min || value > max) {
-        throw ConfigError(name + "=" + text + " is out of range [" + std::to_string(min) + ", " +
-                          std::to_string(max) + "]");
-    }
-    return value;
-}
-
-std::optional<bool> parse_bool(const EnvLookup& env, const std::string& name) {
-    auto raw = env(name);
-    if (!raw) return std::nullopt;
-    std::string text = trim(*raw);
-    for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (text == "1" || text == "true" || text == "yes" || text == "on") return true;
-    if (text == "0" || text == "false" || text == "no" || text == "off") return false;
-    throw ConfigError(name + "=\"" + *raw + "\" is not a boolean (true/false)");
-}
-
 void set_string(const EnvLookup& env, const std::string& name, std::string& target) {
-    if (auto value = env(name)) target = trim(*value);
+    if (auto value = env_text(env, name)) target = *value;
 }
 
 // An origin as browsers send it: scheme://host[:port], nothing after (no path, no slash).
@@ -72,7 +38,7 @@ std::vector<std::string> parse_origins(const std::string& list) {
     while (start <= list.size()) {
         auto comma = list.find(',', start);
         if (comma == std::string::npos) comma = list.size();
-        const std::string origin = trim(list.substr(start, comma - start));
+        const std::string origin = trim_setting(list.substr(start, comma - start));
         start = comma + 1;
         if (origin.empty()) continue;
         if (origin != "*" && !is_origin(origin)) {
@@ -102,19 +68,19 @@ std::map<std::string, std::string> read_dotenv(const std::string& path) {
     int number = 0;
     while (std::getline(in, line)) {
         ++number;
-        line = trim(line);
+        line = trim_setting(line);
         if (line.empty() || line[0] == '#') continue;
-        if (line.rfind("export ", 0) == 0) line = trim(line.substr(7));
+        if (line.rfind("export ", 0) == 0) line = trim_setting(line.substr(7));
         const auto eq = line.find('=');
         if (eq == std::string::npos || eq == 0) {
             throw ConfigError(path + ":" + std::to_string(number) + ": expected KEY=VALUE");
         }
-        std::string value = trim(line.substr(eq + 1));
+        std::string value = trim_setting(line.substr(eq + 1));
         if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
             value.back() == value.front()) {
             value = value.substr(1, value.size() - 2);
         }
-        values[trim(line.substr(0, eq))] = value;
+        values[trim_setting(line.substr(0, eq))] = value;
     }
     return values;
 }
@@ -129,37 +95,38 @@ Config load_config(const EnvLookup& env) {
     set_string(env, "LOG_LEVEL", c.log_level);
     set_string(env, "LOG_FORMAT", c.log_format);
     for (const char* name : {"CSP_API_TOKEN", "NIOSXAAS_PASSWORD"}) {
-        if (auto value = env(name); value && !trim(*value).empty()) c.other_secrets.push_back(trim(*value));
+        if (auto value = env(name); value && !trim_setting(*value).empty())
+            c.other_secrets.push_back(trim_setting(*value));
     }
 
     // The *_SEC forms are precise and take precedence over the hour/minute forms.
     constexpr std::int64_t kYear = 366LL * 24 * 3600;
-    if (auto sec = parse_number<std::int64_t>(env, "LAB_DURATION_SEC", 1, kYear)) {
+    if (auto sec = env_number<std::int64_t>(env, "LAB_DURATION_SEC", 1, kYear)) {
         c.lease.lab_duration = std::chrono::seconds(*sec);
-    } else if (auto hours = parse_number<double>(env, "LAB_DURATION_HOURS", 0.001, 24.0 * 366)) {
+    } else if (auto hours = env_number<double>(env, "LAB_DURATION_HOURS", 0.001, 24.0 * 366)) {
         c.lease.lab_duration = std::chrono::seconds(static_cast<std::int64_t>(*hours * 3600));
     }
-    if (auto sec = parse_number<std::int64_t>(env, "GRACE_PERIOD_SEC", 0, kYear)) {
+    if (auto sec = env_number<std::int64_t>(env, "GRACE_PERIOD_SEC", 0, kYear)) {
         c.lease.grace_period = std::chrono::seconds(*sec);
-    } else if (auto minutes = parse_number<double>(env, "GRACE_PERIOD_MINUTES", 0, 60.0 * 24 * 366)) {
+    } else if (auto minutes = env_number<double>(env, "GRACE_PERIOD_MINUTES", 0, 60.0 * 24 * 366)) {
         c.lease.grace_period = std::chrono::seconds(static_cast<std::int64_t>(*minutes * 60));
     }
 
-    if (auto v = parse_number<int>(env, "HTTP_THREADS", 1, 256)) c.http_threads = *v;
-    if (auto v = parse_number<int>(env, "STORE_THREADS", 1, 1024)) c.store_threads = *v;
-    if (auto v = parse_number<int>(env, "STORE_QUEUE_MAX", 1, 1'000'000)) c.store_queue_max = *v;
-    if (auto v = parse_number<std::size_t>(env, "MAX_BODY_BYTES", 0, 64 << 20)) c.max_body_bytes = *v;
-    if (auto v = parse_number<std::size_t>(env, "MAX_HEADER_BYTES", 1024, 1 << 20)) c.max_header_bytes = *v;
-    if (auto v = parse_number<int>(env, "HTTP_READ_TIMEOUT_SEC", 1, 3600))
+    if (auto v = env_number<int>(env, "HTTP_THREADS", 1, 256)) c.http_threads = *v;
+    if (auto v = env_number<int>(env, "STORE_THREADS", 1, 1024)) c.store_threads = *v;
+    if (auto v = env_number<int>(env, "STORE_QUEUE_MAX", 1, 1'000'000)) c.store_queue_max = *v;
+    if (auto v = env_number<std::size_t>(env, "MAX_BODY_BYTES", 0, 64 << 20)) c.max_body_bytes = *v;
+    if (auto v = env_number<std::size_t>(env, "MAX_HEADER_BYTES", 1024, 1 << 20)) c.max_header_bytes = *v;
+    if (auto v = env_number<int>(env, "HTTP_READ_TIMEOUT_SEC", 1, 3600))
         c.read_timeout = std::chrono::seconds(*v);
-    if (auto v = parse_number<int>(env, "HTTP_IDLE_TIMEOUT_SEC", 1, 3600))
+    if (auto v = env_number<int>(env, "HTTP_IDLE_TIMEOUT_SEC", 1, 3600))
         c.idle_timeout = std::chrono::seconds(*v);
-    if (auto v = parse_number<int>(env, "NO_SANDBOXES_RETRY_AFTER_SEC", 1, 3600))
+    if (auto v = env_number<int>(env, "NO_SANDBOXES_RETRY_AFTER_SEC", 1, 3600))
         c.no_sandboxes_retry_after_sec = *v;
-    if (auto v = parse_bool(env, "RATE_LIMIT_ENABLED")) c.rate_limit_enabled = *v;
-    if (auto v = parse_number<double>(env, "RATE_LIMIT_RPS", 0.001, 1e9)) c.rate_limit_rps = *v;
-    if (auto v = parse_number<double>(env, "RATE_LIMIT_BURST", 1, 1e9)) c.rate_limit_burst = *v;
-    if (auto v = parse_number<int>(env, "METRICS_POOL_CACHE_SEC", 0, 86400)) {
+    if (auto v = env_bool(env, "RATE_LIMIT_ENABLED")) c.rate_limit_enabled = *v;
+    if (auto v = env_number<double>(env, "RATE_LIMIT_RPS", 0.001, 1e9)) c.rate_limit_rps = *v;
+    if (auto v = env_number<double>(env, "RATE_LIMIT_BURST", 1, 1e9)) c.rate_limit_burst = *v;
+    if (auto v = env_number<int>(env, "METRICS_POOL_CACHE_SEC", 0, 86400)) {
         c.metrics_pool_cache = std::chrono::seconds(*v);
     }
     if (auto v = env("CORS_ALLOWED_ORIGINS")) c.cors_allowed_origins = parse_origins(*v);

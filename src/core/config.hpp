@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/env_value.hpp"
 #include "core/lifecycle.hpp"
 
 namespace broker {
@@ -43,9 +44,6 @@ struct Config {
     std::string trusted_proxies;                  // TRUSTED_PROXIES: CIDRs, checked by obs/client_key
     std::chrono::seconds metrics_pool_cache{60};  // METRICS_POOL_CACHE_SEC
 };
-
-// Looks a variable up; empty optional when unset.
-using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 
 // The process environment, with values from `dotenv` (KEY=VALUE lines) beneath it.
 EnvLookup process_env(const std::map<std::string, std::string>& dotenv = {});

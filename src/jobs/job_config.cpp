@@ -5,35 +5,18 @@
 #include <cmath>
 #include <string>
 
+#include "core/env_value.hpp"
 #include "core/errors.hpp"
 
 namespace broker {
 namespace {
 
-std::string trim(const std::string& s) {
-    const auto first = s.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos) return {};
-    return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-}
-
-// The variable as a number in [min, max]; nothing when unset.
+// The variable as a number in [min, max]; nothing when unset. `integral`: a whole number.
 std::optional<double> read_number(const EnvLookup& env, const std::string& name, double min, double max,
                                   bool integral) {
-    const auto raw = env(name);
-    if (!raw) return std::nullopt;
-    const std::string text = trim(*raw);
-    double value = 0;
-    const auto* end = text.data() + text.size();
-    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-    if (text.empty() || ec != std::errc() || ptr != end || !std::isfinite(value)) {
-        throw ConfigError(name + "=\"" + text + "\" is not a number");
-    }
-    if (integral && value != std::floor(value))
-        throw ConfigError(name + "=" + text + " must be a whole number");
-    if (value < min || value > max) {
-        throw ConfigError(name + "=" + text + " is out of range [" +
-                          std::to_string(static_cast<long long>(min)) + ", " +
-                          std::to_string(static_cast<long long>(max)) + "]");
+    const auto value = env_number<double>(env, name, min, max);
+    if (value && integral && *value != std::floor(*value)) {
+        throw ConfigError(name + "=" + *env_text(env, name) + " must be a whole number");
     }
     return value;
 }

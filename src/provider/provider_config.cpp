@@ -5,51 +5,23 @@
 #include <cctype>
 #include <charconv>
 
+#include "core/env_value.hpp"
 #include "core/errors.hpp"
 
 namespace broker {
 namespace {
 
-std::string trim(std::string s) {
-    const auto first = s.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos) return {};
-    const auto last = s.find_last_not_of(" \t\r\n");
-    return s.substr(first, last - first + 1);
-}
-
 template <class T>
 void read_number(const EnvLookup& env, const std::string& name, T min, T max, T& target) {
-    const auto raw = env(name);
-    if (!raw) return;
-    const std::string text = trim(*raw);
-    T value{};
-    const auto* end = text.data() + text.size();
-    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-    if (text.empty() || ec != std::errc() || ptr != end)
-        throw ConfigError(name + "=\"" + text + "\" is not a number");
-    if (value < min || value > max) {
-        throw ConfigError(name + "=" + text + " is out of range [" + std::to_string(min) + ", " +
-                          std::to_string(max) + "]");
-    }
-    target = value;
+    if (auto value = env_number<T>(env, name, min, max)) target = *value;
 }
 
 void read_bool(const EnvLookup& env, const std::string& name, bool& target) {
-    const auto raw = env(name);
-    if (!raw) return;
-    std::string text = trim(*raw);
-    for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (text == "1" || text == "true" || text == "yes" || text == "on") {
-        target = true;
-    } else if (text == "0" || text == "false" || text == "no" || text == "off") {
-        target = false;
-    } else {
-        throw ConfigError(name + "=\"" + *raw + "\" is not a boolean (true/false)");
-    }
+    if (auto value = env_bool(env, name)) target = *value;
 }
 
 void read_string(const EnvLookup& env, const std::string& name, std::string& target) {
-    if (auto value = env(name)) target = trim(*value);
+    if (auto value = env_text(env, name)) target = *value;
 }
 
 void read_seconds_as_ms(const EnvLookup& env, const std::string& name, std::chrono::milliseconds& target) {

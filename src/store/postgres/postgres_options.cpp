@@ -4,21 +4,17 @@
 #include <charconv>
 #include <optional>
 
+#include "core/env_value.hpp"
 #include "core/errors.hpp"
 
 namespace broker {
 namespace {
 
+// An empty value counts as unset here (DB_POOL_SIZE= in a .env file keeps the default).
 std::optional<long> number(const EnvLookup& env, const std::string& name, long min, long max) {
     const auto text = env(name);
     if (!text || text->empty()) return std::nullopt;
-    long value = 0;
-    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-    if (ec != std::errc() || end != text->data() + text->size() || value < min || value > max) {
-        throw ConfigError(name + "=\"" + *text + "\": expected a whole number from " + std::to_string(min) +
-                          " to " + std::to_string(max));
-    }
-    return value;
+    return env_number<long>(env, name, min, max);
 }
 
 }  // namespace
