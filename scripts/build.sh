@@ -10,5 +10,12 @@ case "$preset" in
     *) echo "usage: scripts/build.sh [release|debug-asan]" >&2; exit 2 ;;
 esac
 
-cmake --preset "$preset"
+# A compiler cache makes rebuilds (and builds in other checkouts of the tree) compile only
+# what changed; CCACHE_BASEDIR makes its entries independent of the checkout's path.
+launcher=()
+if command -v ccache >/dev/null; then
+    export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
+    launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+cmake --preset "$preset" "${launcher[@]}"
 cmake --build --preset "$preset" -j"$(nproc)"
