@@ -125,8 +125,7 @@ CleanupJob::Step CleanupJob::clean_one(const Sandbox& sandbox, JobRunResult& r) 
     fields.sandbox_id = sandbox.sandbox_id;
     fields.outcome = "failed";
     fields.error = deleted.reason;
-    fields.extra = {{"attempt", std::to_string(attempts)},
-                    {"next_attempt_in_sec", std::to_string(delay.count())}};
+    fields.extra = {{"attempt", attempts}, {"next_attempt_in_sec", delay.count()}};
     if (!recorded) fields.extra.emplace_back("claim", "lost before the failure was recorded");
     log_event(spdlog::level::warn, kLogger, "sandbox deletion failed", fields);
     return Step::next;

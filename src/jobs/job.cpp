@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <exception>
 
 #include "obs/json_log.hpp"
@@ -25,9 +26,12 @@ void JobRunResult::add_error(std::string message) {
 }
 
 nlohmann::json JobRunResult::to_json() const {
-    nlohmann::json j = {
-        {"job", job},       {"ok", ok},        {"started_at", started_at}, {"duration_ms", duration.count()},
-        {"counts", counts}, {"errors", errors}};
+    nlohmann::json j = {{"job", job},
+                        {"ok", ok},
+                        {"started_at", started_at},
+                        {"duration_ms", std::round(duration.count() * 1000) / 1000},
+                        {"counts", counts},
+                        {"errors", errors}};
     if (errors_dropped > 0) j["errors_dropped"] = errors_dropped;
     if (stopped_early) {
         j["stopped_early"] = true;
@@ -48,14 +52,15 @@ JobRunResult run_job_body(std::string_view name, const Clock& clock,
         result.ok = false;
         result.add_error(std::string("run failed: ") + e.what());
     }
-    result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(clock.steady_now() - started);
+    result.duration = std::chrono::duration_cast<std::chrono::microseconds>(clock.steady_now() - started);
 
     LogFields fields;
     fields.action = result.job;
     fields.outcome = result.ok ? "success" : "error";
-    fields.latency_ms = static_cast<double>(result.duration.count());
+    fields.latency_ms = result.duration.count();
     if (!result.errors.empty()) fields.error = result.errors.front();
-    for (const auto& [key, value] : result.counts) fields.extra.emplace_back(key, std::to_string(value));
+    // Counts as numbers, so a filter such as `{ $.deleted > 0 }` matches.
+    for (const auto& [key, value] : result.counts) fields.extra.emplace_back(key, value);
     if (result.stopped_early) fields.extra.emplace_back("stopped_early", result.stop_reason);
     const auto level = result.ok ? spdlog::level::info : spdlog::level::warn;
     log_event(level, "broker.jobs." + result.job, "job run finished", fields);

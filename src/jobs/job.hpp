@@ -32,7 +32,7 @@ struct JobRunResult {
     std::vector<std::string> errors;             // the first kMaxErrors problems, readable
     std::int64_t errors_dropped = 0;             // problems beyond those
     UnixSeconds started_at = 0;
-    std::chrono::milliseconds duration{0};
+    std::chrono::duration<double, std::milli> duration{0};  // to the microsecond, not rounded
 
     void add(std::string_view key, std::int64_t n = 1) { counts[std::string(key)] += n; }
     // The count under `key`, zero when nothing was counted there.

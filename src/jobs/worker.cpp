@@ -116,7 +116,7 @@ int Worker::run_due_jobs() {
 
 void Worker::loop() {
     log_event(spdlog::level::info, kLogger, "worker started",
-              {.extra = {{"worker_id", id_}, {"jobs", std::to_string(jobs_.size())}}});
+              {.extra = {{"worker_id", id_}, {"jobs", jobs_.size()}}});
     while (!stopping()) {
         run_due_jobs();
         std::unique_lock lock(mutex_);

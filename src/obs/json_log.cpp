@@ -7,9 +7,12 @@
 #include <array>
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <type_traits>
+#include <variant>
 
 #include "obs/buffered_sink.hpp"
 
@@ -41,6 +44,16 @@ void append_json_string(std::string& out, std::string_view text) {
         return;
     }
     out += nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// A JSON number with microsecond precision for durations in milliseconds; JSON has no
+// spelling for NaN or infinity, so those become null rather than a line that does not parse.
+void append_json_number(std::string& out, double value) {
+    if (!std::isfinite(value)) {
+        out += "null";
+        return;
+    }
+    fmt::format_to(std::back_inserter(out), "{:.3f}", value);
 }
 
 std::string json_string(std::string_view text) {
@@ -337,7 +350,7 @@ void log_event(spdlog::logger& target, spdlog::level::level_enum level, std::str
     if (fields.latency_ms) {
         // A number, so filters such as { $.latency_ms > 1000 } compare numerically.
         payload += ",\"latency_ms\":";
-        fmt::format_to(std::back_inserter(payload), "{:.3f}", *fields.latency_ms);
+        append_json_number(payload, *fields.latency_ms);
     }
     if (fields.status) {
         payload += ",\"status\":";
@@ -348,7 +361,24 @@ void log_event(spdlog::logger& target, spdlog::level::level_enum level, std::str
         payload += ',';
         append_json_string(payload, name);
         payload += ':';
-        append_json_string(payload, is_sensitive_field_name(name) ? kRedacted : std::string_view(value));
+        if (is_sensitive_field_name(name)) {
+            append_json_string(payload, kRedacted);
+            continue;
+        }
+        std::visit(
+            [&](const auto& v) {
+                using T = std::decay_t<decltype(v)>;
+                if constexpr (std::is_same_v<T, std::string>) {
+                    append_json_string(payload, v);
+                } else if constexpr (std::is_same_v<T, bool>) {
+                    payload += v ? "true" : "false";
+                } else if constexpr (std::is_same_v<T, double>) {
+                    append_json_number(payload, v);
+                } else {
+                    payload += std::to_string(v);
+                }
+            },
+            value.value());
     }
     payload += kSep;
     payload += message;

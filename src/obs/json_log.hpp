@@ -12,11 +12,14 @@
 #include <spdlog/logger.h>
 
 #include <chrono>
+#include <concepts>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace broker {
@@ -32,6 +35,25 @@ std::string_view level_name(spdlog::level::level_enum level);
 
 inline constexpr std::string_view kRedacted = "[REDACTED]";
 
+// The value of an extra field: text is written as a JSON string, counts and durations as JSON
+// numbers, so metric filters such as `{ $.deleted > 0 }` compare numerically.
+class LogValue {
+  public:
+    LogValue(std::string text) : value_(std::move(text)) {}
+    LogValue(std::string_view text) : value_(std::string(text)) {}
+    LogValue(const char* text) : value_(std::string(text)) {}
+    template <std::integral T>
+    requires(!std::same_as<T, bool> && !std::same_as<T, char>) LogValue(T number)
+        : value_(static_cast<std::int64_t>(number)) {}
+    LogValue(double number) : value_(number) {}
+    LogValue(bool flag) : value_(flag) {}
+
+    const std::variant<std::string, std::int64_t, double, bool>& value() const { return value_; }
+
+  private:
+    std::variant<std::string, std::int64_t, double, bool> value_;
+};
+
 struct LogFields {
     std::optional<std::string> request_id{};
     std::optional<std::string> track_id{};           // participant id
@@ -43,7 +65,7 @@ struct LogFields {
     std::optional<int> status{};  // HTTP status of an access-log line, written as a number
     std::optional<std::string> error{};
     // Anything else, written after the fields above; values of sensitive names are masked.
-    std::vector<std::pair<std::string, std::string>> extra{};
+    std::vector<std::pair<std::string, LogValue>> extra{};
 };
 
 // True for names that hold credentials (token, password, secret, authorization, cookie,

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
 
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -184,6 +185,48 @@ TEST(ObsJsonLog, ParsesConfigValues) {
     EXPECT_EQ(parse_log_level("Error"), spdlog::level::err);
     EXPECT_FALSE(parse_log_level("loud"));
     EXPECT_EQ(level_name(spdlog::level::critical), "CRITICAL");
+}
+
+TEST(ObsJsonLog, ExtraNumbersAreJsonNumbers) {
+    CapturedLogger cap(LogFormat::json);
+    log_event(*cap.logger, spdlog::level::info, "broker.jobs.cleanup", "job run finished",
+              {.latency_ms = 0.125,
+               .extra = {{"deleted", std::int64_t{0}},
+                         {"attempt", 2},
+                         {"ratio", 0.5},
+                         {"stopped_early", true},
+                         {"reason", "text stays text"},
+                         {"api_token", 12345}}});
+    const auto j = cap.only_json();
+    ASSERT_TRUE(j["deleted"].is_number_integer()) << j.dump();
+    EXPECT_EQ(j["deleted"].get<int>(), 0);
+    EXPECT_EQ(j["attempt"].get<int>(), 2);
+    ASSERT_TRUE(j["ratio"].is_number_float()) << j.dump();
+    EXPECT_DOUBLE_EQ(j["ratio"].get<double>(), 0.5);
+    EXPECT_EQ(j["stopped_early"], true);
+    EXPECT_EQ(j["reason"], "text stays text");
+    EXPECT_EQ(j["api_token"], std::string(kRedacted));  // masked whatever its type
+    EXPECT_DOUBLE_EQ(j["latency_ms"].get<double>(), 0.125);
+}
+
+TEST(ObsJsonLog, NonFiniteNumbersKeepTheLineValidJson) {
+    CapturedLogger cap(LogFormat::json);
+    log_event(*cap.logger, spdlog::level::info, "broker.test", "odd",
+              {.latency_ms = std::numeric_limits<double>::infinity(),
+               .extra = {{"ratio", std::numeric_limits<double>::quiet_NaN()}}});
+    const auto j = cap.only_json();
+    EXPECT_TRUE(j["latency_ms"].is_null());
+    EXPECT_TRUE(j["ratio"].is_null());
+}
+
+TEST(ObsJsonLog, TextFormatWritesNumbersBare) {
+    CapturedLogger cap(LogFormat::text);
+    log_event(*cap.logger, spdlog::level::info, "broker.jobs.sync", "job run finished",
+              {.extra = {{"listed", 12}, {"name", "a b"}}});
+    const auto lines = cap.lines();
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_NE(lines[0].find(" listed=12"), std::string::npos) << lines[0];
+    EXPECT_NE(lines[0].find(" name=\"a b\""), std::string::npos) << lines[0];
 }
 
 }  // namespace
