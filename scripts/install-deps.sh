@@ -14,6 +14,12 @@ PACKAGES=(
     # the PostgreSQL store's conformance run, and clang for the fuzz target
     postgresql clang libclang-rt-14-dev
 )
+# Node.js and npm run the OpenAPI validator (tools/openapi-validate). Debian's packages, unless
+# the machine already has a node and an npm of its own (another distribution's nodejs
+# conflicts with Debian's npm package).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for package in "${PACKAGES[@]}"; do
@@ -23,21 +29,33 @@ for package in "${PACKAGES[@]}"; do
     fi
 done
 
-if [[ ${#missing[@]} -eq 0 ]]; then
-    echo "install-deps: all ${#PACKAGES[@]} packages already installed"
-    exit 0
-fi
+install_packages() {
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+        return 0
+    fi
 
-echo "install-deps: installing ${missing[*]}"
-if [[ $(id -u) -eq 0 ]]; then
-    as_root=()
-elif command -v sudo >/dev/null; then
-    as_root=(sudo)
-else
-    echo "install-deps: not root and no sudo; install these packages: ${missing[*]}" >&2
-    exit 1
-fi
+    echo "install-deps: installing ${missing[*]}"
+    if [[ $(id -u) -eq 0 ]]; then
+        as_root=()
+    elif command -v sudo >/dev/null; then
+        as_root=(sudo)
+    else
+        echo "install-deps: not root and no sudo; install these packages: ${missing[*]}" >&2
+        exit 1
+    fi
 
-export DEBIAN_FRONTEND=noninteractive
-"${as_root[@]}" apt-get update
-"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+    export DEBIAN_FRONTEND=noninteractive
+    "${as_root[@]}" apt-get update
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+}
+install_packages
+
+# The OpenAPI validator's npm packages, exactly as locked; skipped (offline) when the
+# installed tree already matches the lock file.
+validator="$(dirname "$0")/../tools/openapi-validate"
+if [[ ! -f "$validator/node_modules/.package-lock.json" ||
+      "$validator/package-lock.json" -nt "$validator/node_modules/.package-lock.json" ]]; then
+    echo "install-deps: npm ci in tools/openapi-validate"
+    (cd "$validator" && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -4,11 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "../store/temp_dir.hpp"
+#include "app/admin_api.hpp"
 #include "core/clock.hpp"
 #include "core/errors.hpp"
-#include "app/admin_api.hpp"
 #include "http/handlers/docs_handlers.hpp"
 #include "http/handlers/metrics_handler.hpp"
 #include "http/handlers/ops_handlers.hpp"
@@ -105,6 +106,47 @@ TEST(HttpOpenApi, DocsPolicyAllowsExactlyThePagesInlineScriptAndStyle) {
     EXPECT_EQ(page.find("src=\"http"), std::string_view::npos);
     EXPECT_EQ(page.find("href=\"http"), std::string_view::npos);
     EXPECT_NE(page.find("fetch(\"openapi.json\")"), std::string_view::npos);
+}
+
+// What the edge answers on every route is in the document: 405/413/431 everywhere, 429 on every
+// rate-limited route, Retry-After on 409/429/503, and the job routes' own error codes.
+TEST(HttpOpenApi, DocumentsTheEdgeAnswersAndTheJobErrors) {
+    const auto document = nlohmann::json::parse(embedded_openapi_json());
+    EXPECT_EQ(document["openapi"], "3.1.0");
+    EXPECT_EQ(std::string(embedded_openapi_json()).find("\"nullable\""), std::string::npos)
+        << "3.1 spells nullable as a type array";
+    const auto& responses = document["components"]["responses"];
+    for (const char* name : {"Conflict", "RateLimited", "Unavailable"}) {
+        EXPECT_TRUE(responses[name]["headers"].contains("Retry-After")) << name;
+    }
+    auto resolve = [&](const nlohmann::json& r) -> const nlohmann::json& {
+        if (!r.contains("$ref")) return r;
+        const std::string ref = r["$ref"];
+        return responses[ref.substr(ref.rfind('/') + 1)];
+    };
+    const std::set<std::string> exempt = {"/healthz", "/readyz", "/metrics"};
+    for (const auto& [path, item] : document["paths"].items()) {
+        for (const auto& [method, op] : item.items()) {
+            if (method == "parameters") continue;
+            const auto& r = op["responses"];
+            const std::string where = method + " " + path;
+            for (const char* status : {"405", "413", "431"})
+                EXPECT_TRUE(r.contains(status)) << where << " " << status;
+            EXPECT_EQ(r.contains("429"), !exempt.contains(path)) << where;
+            if (path.starts_with("/v1/admin/jobs/{name}")) {
+                ASSERT_TRUE(r.contains("404")) << where;
+                EXPECT_NE(resolve(r["404"])["description"].get<std::string>().find("JOB_NOT_FOUND"),
+                          std::string::npos)
+                    << where;
+            }
+            if (r.contains("409") && (path.starts_with("/v1/admin/jobs/") || path == "/v1/admin/sync" ||
+                                      path == "/v1/admin/cleanup")) {
+                EXPECT_NE(resolve(r["409"])["description"].get<std::string>().find("JOB_PAUSED"),
+                          std::string::npos)
+                    << where;
+            }
+        }
+    }
 }
 
 }  // namespace
