@@ -50,7 +50,7 @@ void Edge::add_middlewares(Pipeline& pipeline, const Router& router) {
     }
     pipeline.use(std::make_unique<RequestMetrics>(metrics_, router));
     // Last, so it sees the status and headers every other middleware settled on.
-    pipeline.use(std::make_unique<AccessLog>());
+    pipeline.use(std::make_unique<AccessLog>(&router));
 
     for (const auto& mismatch : route_document_mismatches(router, docs_.document())) {
         spdlog::error("OpenAPI document out of date: {}", mismatch);

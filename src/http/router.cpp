@@ -57,6 +57,14 @@ void Router::add(bhttp::verb method, std::string path_template, Access access, H
     routes_.push_back(std::move(route));
 }
 
+const Route* Router::route_for_path(std::string_view path) const {
+    PathParams scratch;
+    for (const auto& route : routes_) {
+        if (segments_match(route, path, scratch)) return &route;
+    }
+    return nullptr;
+}
+
 RouteMatch Router::match(bhttp::verb method, std::string_view path, PathParams& params) const {
     RouteMatch result;
     for (const auto& route : routes_) {

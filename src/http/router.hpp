@@ -48,6 +48,10 @@ class Router {
     // Finds the route for `path` (no query string); fills `params` on success.
     RouteMatch match(bhttp::verb method, std::string_view path, PathParams& params) const;
 
+    // The first route whose template matches `path`, whatever its method: what a 405 (or a
+    // request refused before routing) was aimed at. Null when no route has the path.
+    const Route* route_for_path(std::string_view path) const;
+
     // Every registered route, in registration order (stable addresses).
     const std::deque<Route>& routes() const { return routes_; }
 

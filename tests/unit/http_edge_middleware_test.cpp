@@ -221,5 +221,40 @@ TEST_F(EdgeMiddlewareTest, AccessLogWritesOneJsonLineWithoutTheToken) {
     EXPECT_EQ(text.find("participant-token-123456"), std::string::npos);
 }
 
+// A 405 names the route it was aimed at, in its log line and its latency series, instead of
+// "unmatched" (which stays for paths no route has).
+TEST_F(EdgeMiddlewareTest, MethodNotAllowedIsLoggedAndCountedWithItsRoute) {
+    pipeline.use(std::make_unique<RequestMetrics>(metrics, router));
+    pipeline.use(std::make_unique<AccessLog>(&router));
+    std::ostringstream out;
+    auto previous = spdlog::default_logger();
+    auto logger =
+        std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+    logger->set_formatter(make_log_formatter(LogFormat::json));
+    spdlog::set_default_logger(logger);
+    EXPECT_EQ(run_pipeline(pipeline, make_request(bhttp::verb::delete_, "/v1/sandboxes/42")).result_int(),
+              405u);
+    EXPECT_EQ(run_pipeline(pipeline, make_request(bhttp::verb::get, "/v1/nowhere")).result_int(), 404u);
+    spdlog::set_default_logger(previous);
+
+    std::istringstream lines(out.str());
+    std::string first, second;
+    ASSERT_TRUE(std::getline(lines, first));
+    ASSERT_TRUE(std::getline(lines, second));
+    EXPECT_EQ(nlohmann::json::parse(first)["path"], "/v1/sandboxes/{id}") << first;
+    EXPECT_EQ(nlohmann::json::parse(first)["status"], 405);
+    EXPECT_EQ(nlohmann::json::parse(second)["path"], "unmatched") << second;
+    EXPECT_NE(
+        metrics_text().find(
+            R"(broker_request_latency_seconds_count{method="DELETE",endpoint="/v1/sandboxes/{id}",status="405"} 1)"),
+        std::string::npos)
+        << metrics_text();
+    EXPECT_NE(
+        metrics_text().find(
+            R"(broker_request_latency_seconds_count{method="GET",endpoint="unmatched",status="404"} 1)"),
+        std::string::npos)
+        << metrics_text();
+}
+
 }  // namespace
 }  // namespace broker

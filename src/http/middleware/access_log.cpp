@@ -26,8 +26,12 @@ std::string_view default_outcome(int status) {
 
 }  // namespace
 
-std::string_view endpoint_label(const RequestContext& ctx) {
-    return ctx.route ? std::string_view(ctx.route->path_template) : kUnmatchedEndpoint;
+std::string_view endpoint_label(const RequestContext& ctx, const Router* router) {
+    if (ctx.route) return ctx.route->path_template;
+    if (router) {
+        if (const Route* same_path = router->route_for_path(ctx.path)) return same_path->path_template;
+    }
+    return kUnmatchedEndpoint;
 }
 
 void AccessLog::on_response(const RequestContext& ctx, Response& res) {
@@ -53,7 +57,7 @@ void AccessLog::on_response(const RequestContext& ctx, Response& res) {
     fields.status = status;
     const std::string_view method = to_std(ctx.request.method_string());
     fields.extra = {{"method", std::string(method.empty() ? std::string_view("-") : method.substr(0, 16))},
-                    {"path", std::string(endpoint_label(ctx))}};
+                    {"path", std::string(endpoint_label(ctx, router_))}};
 
     std::string_view message = ctx.log_message;
     if (message.empty()) message = "request completed";

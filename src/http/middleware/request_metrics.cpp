@@ -28,7 +28,8 @@ std::string_view method_label(const RequestContext& ctx) {
 
 }  // namespace
 
-RequestMetrics::RequestMetrics(BrokerMetrics& metrics, const Router& router) : metrics_(metrics) {
+RequestMetrics::RequestMetrics(BrokerMetrics& metrics, const Router& router)
+    : metrics_(metrics), router_(router) {
     std::size_t index = 0;
     for (const auto& route : router.routes()) route_index_.emplace(&route, index++);
     const std::size_t rows = route_index_.size() + kVerbs;
@@ -64,8 +65,11 @@ Histogram& RequestMetrics::resolve(std::size_t slot, std::string_view method, st
 void RequestMetrics::on_response(const RequestContext& ctx, Response& res) {
     const int status = static_cast<int>(res.result_int());
     const auto latency = std::chrono::steady_clock::now() - ctx.started;
-    const std::string_view endpoint = endpoint_label(ctx);
-    const std::size_t index = slot(ctx, status);
+    const std::string_view endpoint = endpoint_label(ctx, &router_);
+    // A request that matched no route but has a known path (a 405) is labelled by that path's
+    // template, which the per-method slots of unmatched requests cannot tell apart: slow path.
+    const std::size_t index =
+        !ctx.route && endpoint != kUnmatchedEndpoint ? std::string::npos : slot(ctx, status);
     if (index == std::string::npos) {
         metrics_.observe_request(method_label(ctx), endpoint, status, latency);
         return;

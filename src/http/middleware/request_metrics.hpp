@@ -30,6 +30,7 @@ class RequestMetrics final : public Middleware {
                              int status);
 
     BrokerMetrics& metrics_;
+    const Router& router_;
     std::unordered_map<const Route*, std::size_t> route_index_;
     std::unique_ptr<std::atomic<Histogram*>[]> slots_;
     std::mutex resolve_mutex_;
