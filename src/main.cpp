@@ -3,6 +3,7 @@
 //   serve    HTTP API only (admin job runs are requested from the workers)
 //   worker   background jobs only (sync, cleanup, auto_expiry, auto_delete_stale)
 //   migrate  create or upgrade the store's schema
+//   backup   copy the embedded store to a file while it serves; restore copies one back
 //   import   load a provider account list (CSP format) as available sandboxes
 //   csp-sim  a local stand-in for the provider, with fault injection (demo and tests only)
 // Exit codes: 0 success, 2 bad usage or configuration (message names the problem), 1 runtime failure.
@@ -37,6 +38,7 @@
 #include "runtime/blocking_pool.hpp"
 #include "service/allocation_service.hpp"
 #include "store/postgres/postgres_store.hpp"
+#include "store/sqlite/backup.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "store/store_url.hpp"
 
@@ -55,11 +57,18 @@ class UsageError : public std::runtime_error {
 struct CommonFlags {
     std::string listen;
     std::string store;
-    std::string env_file = ".env";
+    std::string env_file;  // empty: .env in the working directory, when there is one
 };
 
+// The KEY=VALUE file beneath the environment: .env when present, or the file --env-file
+// names, which must exist (a mistyped name must not silently mean "no settings").
+std::map<std::string, std::string> dotenv(const CommonFlags& flags) {
+    return flags.env_file.empty() ? read_dotenv(".env") : read_required_dotenv(flags.env_file);
+}
+
 Config load(const CommonFlags& flags) {
-    Config config = load_config(process_env(read_dotenv(flags.env_file)));
+    const auto file = dotenv(flags);
+    Config config = load_config(process_env(file), present_setting_names(file));
     if (!flags.listen.empty()) config.listen = flags.listen;
     if (!flags.store.empty()) config.store = flags.store;
     return config;
@@ -67,7 +76,7 @@ Config load(const CommonFlags& flags) {
 
 // The environment the settings are read from: the process's, with the .env file beneath it.
 EnvLookup environment(const CommonFlags& flags) {
-    return process_env(read_dotenv(flags.env_file));
+    return process_env(dotenv(flags));
 }
 
 // The store named by `url`; PostgreSQL settings (DB_POOL_SIZE, ...) come from the same
@@ -75,11 +84,11 @@ EnvLookup environment(const CommonFlags& flags) {
 std::unique_ptr<Store> open_store(const std::string& url, const CommonFlags& flags) {
     const StoreUrl parsed = parse_store_url(url);
     if (parsed.kind == StoreUrl::Kind::postgresql) {
-        return std::make_unique<PostgresStore>(
-            postgres_options_from_env(parsed.target, process_env(read_dotenv(flags.env_file))));
+        return std::make_unique<PostgresStore>(postgres_options_from_env(parsed.target, environment(flags)));
     }
     SqliteOptions options;
     options.path = parsed.target;
+    options.create_dir = parsed.create_dir;
     return std::make_unique<SqliteStore>(options);
 }
 
@@ -93,8 +102,54 @@ int migrate_command(const CommonFlags& flags) {
     const Config config = load(flags);
     setup_logging(config);
     auto store = open_store(config.store, flags);
-    store->migrate();
-    std::cout << "store " << config.store << " is at the current schema" << std::endl;
+    const MigrationReport report = store->migrate();
+    const std::string where = redact_store_url(config.store);
+    if (report.created()) {
+        std::cout << "store " << where << ": created the schema (version " << report.to_version << ")"
+                  << std::endl;
+    } else if (report.up_to_date()) {
+        std::cout << "store " << where << ": schema up to date (version " << report.to_version << ")"
+                  << std::endl;
+    } else {
+        std::cout << "store " << where << ": applied schema steps " << report.from_version + 1 << " to "
+                  << report.to_version << " (version " << report.from_version << " -> " << report.to_version
+                  << ")" << std::endl;
+    }
+    return 0;
+}
+
+// The file path of an embedded store URL; backup and restore work on SQLite files only.
+StoreUrl sqlite_store(const std::string& url, std::string_view command) {
+    const StoreUrl parsed = parse_store_url(url);
+    if (parsed.kind != StoreUrl::Kind::sqlite) {
+        throw UsageError(std::string(command) +
+                         " works on the embedded store (sqlite:PATH); back up PostgreSQL " +
+                         "with its own tools (pg_dump, base backups)");
+    }
+    return parsed;
+}
+
+std::string describe(const sqlite::StoreFileSummary& summary) {
+    return std::to_string(summary.sandboxes) + " sandboxes (" + std::to_string(summary.allocated) +
+           " allocated), " + std::to_string(summary.history_events) + " history events, schema version " +
+           std::to_string(summary.schema_version);
+}
+
+// `backup`: reads only, so it runs beside the broker that serves the store.
+int backup_command(const CommonFlags& flags, const std::string& target) {
+    const Config config = load(flags);
+    const StoreUrl store = sqlite_store(config.store, "backup");
+    const auto summary = sqlite::backup_store(store.target, target);
+    std::cout << "backed up " << store.target << " to " << target << ": " << describe(summary) << std::endl;
+    return 0;
+}
+
+// `restore`: takes the store's lock, so it refuses while a broker uses the store.
+int restore_command(const CommonFlags& flags, const std::string& from) {
+    const Config config = load(flags);
+    const StoreUrl store = sqlite_store(config.store, "restore");
+    const auto summary = sqlite::restore_store(from, store.target, store.create_dir);
+    std::cout << "restored " << store.target << " from " << from << ": " << describe(summary) << std::endl;
     return 0;
 }
 
@@ -238,19 +293,34 @@ int worker_command(const CommonFlags& flags) {
     return 0;
 }
 
+// What was wrong with the command line, in the operator's words: CLI11 reports a first word
+// that is no command as "A subcommand is required", which hides the typo.
+std::string usage_problem(const CLI::App& app, int argc, char** argv, const CLI::ParseError& e) {
+    if (!app.get_subcommands().empty()) return e.what();  // a command's own flags: CLI11 names them
+    std::string commands;
+    for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+        commands += (commands.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (argc < 2) return "a command is required (commands: " + commands + ")";
+    const std::string first = argv[1];
+    if (first.starts_with("-")) return "unknown option " + first + " (commands: " + commands + ")";
+    return "unknown command \"" + first + "\" (commands: " + commands + ")";
+}
+
 void add_common_flags(CLI::App& command, CommonFlags& flags, bool with_listen) {
     if (with_listen) {
         command.add_option("--listen", flags.listen,
                            "HOST:PORT to listen on (env BROKER_LISTEN; port 0: any free port)");
     }
     command.add_option("--store", flags.store, "store URL, e.g. sqlite:data/broker.db (env BROKER_STORE)");
-    command.add_option("--env-file", flags.env_file, "KEY=VALUE file read beneath the environment")
-        ->capture_default_str();
+    command.add_option("--env-file", flags.env_file,
+                       "KEY=VALUE file read beneath the environment (default: .env, when present)");
 }
 
 int run_main(int argc, char** argv) {
     CLI::App app{"sandbox-broker: hands out pre-created cloud sandbox accounts to lab participants"};
-    app.set_version_flag("--version", std::string("sandbox-broker ") + BROKER_VERSION);
+    app.set_version_flag("--version",
+                         std::string("sandbox-broker ") + BROKER_VERSION + " (commit " + BROKER_COMMIT + ")");
     app.require_subcommand(1);
 
     CommonFlags run_flags, serve_flags, migrate_flags, import_flags, worker_flags;
@@ -269,6 +339,16 @@ int run_main(int argc, char** argv) {
     auto* import = app.add_subcommand("import", "load a CSP account list (JSON) as available sandboxes");
     import->add_option("FILE", import_file, "the account list, {\"results\": [...]}")->required();
     add_common_flags(*import, import_flags, false);
+    CommonFlags backup_flags, restore_flags;
+    std::string backup_to, restore_from;
+    auto* backup = app.add_subcommand(
+        "backup", "copy the embedded store (sqlite:PATH) to a new file, consistently, while it serves");
+    backup->add_option("--to", backup_to, "the backup file to create (never overwritten)")->required();
+    add_common_flags(*backup, backup_flags, false);
+    auto* restore = app.add_subcommand(
+        "restore", "copy a backup into the embedded store; refused while a broker uses the store");
+    restore->add_option("--from", restore_from, "the backup file (made by `backup`)")->required();
+    add_common_flags(*restore, restore_flags, false);
     CspSimOptions sim_options;
     auto* csp_sim =
         app.add_subcommand("csp-sim", "a local stand-in for the provider API, with fault injection");
@@ -278,7 +358,8 @@ int run_main(int argc, char** argv) {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-        std::cerr << "sandbox-broker: " << e.what() << " (see sandbox-broker --help)" << std::endl;
+        std::cerr << "sandbox-broker: " << usage_problem(app, argc, argv, e) << " (see sandbox-broker --help)"
+                  << std::endl;
         return kExitUsage;
     }
 
@@ -288,6 +369,8 @@ int run_main(int argc, char** argv) {
         if (worker->parsed()) return worker_command(worker_flags);
         if (migrate->parsed()) return migrate_command(migrate_flags);
         if (import->parsed()) return import_command(import_flags, import_file);
+        if (backup->parsed()) return backup_command(backup_flags, backup_to);
+        if (restore->parsed()) return restore_command(restore_flags, restore_from);
         if (csp_sim->parsed()) return run_csp_sim(sim_options);
     } catch (const ConfigError& e) {
         std::cerr << "sandbox-broker: " << e.what() << std::endl;

@@ -1,12 +1,17 @@
 #include "core/config.hpp"
 
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 
 #include "core/env_value.hpp"
 #include "core/errors.hpp"
+#include "core/legacy_settings.hpp"
+
+extern char** environ;
 
 namespace broker {
 namespace {
@@ -53,11 +58,27 @@ std::vector<std::string> parse_origins(const std::string& list) {
 }  // namespace
 
 EnvLookup process_env(const std::map<std::string, std::string>& dotenv) {
-    return [dotenv](const std::string& name) -> std::optional<std::string> {
+    return with_legacy_aliases([dotenv](const std::string& name) -> std::optional<std::string> {
         if (const char* value = std::getenv(name.c_str())) return std::string(value);
         if (auto it = dotenv.find(name); it != dotenv.end()) return it->second;
         return std::nullopt;
-    };
+    });
+}
+
+std::vector<std::string> present_setting_names(const std::map<std::string, std::string>& dotenv) {
+    std::vector<std::string> names;
+    for (char** entry = environ; entry && *entry; ++entry) {
+        const std::string_view text(*entry);
+        names.emplace_back(text.substr(0, text.find('=')));
+    }
+    for (const auto& [name, value] : dotenv) names.push_back(name);
+    return names;
+}
+
+std::map<std::string, std::string> read_required_dotenv(const std::string& path) {
+    std::ifstream probe(path);
+    if (!probe) throw ConfigError("cannot read the env file " + path + ": " + std::strerror(errno));
+    return read_dotenv(path);
 }
 
 std::map<std::string, std::string> read_dotenv(const std::string& path) {
@@ -85,8 +106,9 @@ std::map<std::string, std::string> read_dotenv(const std::string& path) {
     return values;
 }
 
-Config load_config(const EnvLookup& env) {
+Config load_config(const EnvLookup& env, const std::vector<std::string>& present) {
     Config c;
+    c.setting_notes = check_legacy_settings(present, env);
     set_string(env, "BROKER_LISTEN", c.listen);
     set_string(env, "BROKER_STORE", c.store);
     set_string(env, "BROKER_BASE_PATH", c.base_path);
@@ -124,7 +146,14 @@ Config load_config(const EnvLookup& env) {
     if (auto v = env_number<int>(env, "NO_SANDBOXES_RETRY_AFTER_SEC", 1, 3600))
         c.no_sandboxes_retry_after_sec = *v;
     if (auto v = env_bool(env, "RATE_LIMIT_ENABLED")) c.rate_limit_enabled = *v;
-    if (auto v = env_number<double>(env, "RATE_LIMIT_RPS", 0.001, 1e9)) c.rate_limit_rps = *v;
+    // 0 turns the limit off, as PROVIDER_RATE_LIMIT_RPS=0 does toward the provider.
+    if (auto v = env_number<double>(env, "RATE_LIMIT_RPS", 0, 1e9)) {
+        if (*v == 0) {
+            c.rate_limit_enabled = false;
+        } else {
+            c.rate_limit_rps = *v;
+        }
+    }
     if (auto v = env_number<double>(env, "RATE_LIMIT_BURST", 1, 1e9)) c.rate_limit_burst = *v;
     if (auto v = env_number<int>(env, "METRICS_POOL_CACHE_SEC", 0, 86400)) {
         c.metrics_pool_cache = std::chrono::seconds(*v);

@@ -43,16 +43,28 @@ struct Config {
     std::vector<std::string> cors_allowed_origins;
     std::string trusted_proxies;                  // TRUSTED_PROXIES: CIDRs, checked by obs/client_key
     std::chrono::seconds metrics_pool_cache{60};  // METRICS_POOL_CACHE_SEC
+    // Settings of the original service accepted but ignored here (core/legacy_settings), one
+    // line each, logged once when logging is set up.
+    std::vector<std::string> setting_notes;
 };
 
-// The process environment, with values from `dotenv` (KEY=VALUE lines) beneath it.
+// The process environment, with values from `dotenv` (KEY=VALUE lines) beneath it, and the
+// original service's other names for settings resolved (core/legacy_settings).
 EnvLookup process_env(const std::map<std::string, std::string>& dotenv = {});
+
+// The names set in the process environment or in `dotenv`.
+std::vector<std::string> present_setting_names(const std::map<std::string, std::string>& dotenv = {});
 
 // Parses a .env file; a missing file is an empty map, a malformed line a ConfigError.
 std::map<std::string, std::string> read_dotenv(const std::string& path);
 
-// Builds the configuration from defaults and the environment; throws ConfigError.
-Config load_config(const EnvLookup& env);
+// The same for a file the operator named (--env-file): a missing one is a ConfigError.
+std::map<std::string, std::string> read_required_dotenv(const std::string& path);
+
+// Builds the configuration from defaults and the environment; throws ConfigError. `present`
+// (the names set, see present_setting_names) is checked against the original's settings: a
+// refused one stops start-up with a message naming its replacement.
+Config load_config(const EnvLookup& env, const std::vector<std::string>& present = {});
 
 // Checks what the API needs to serve (tokens set, sane sizes); throws ConfigError.
 void validate_for_serving(const Config& config);

@@ -93,8 +93,10 @@ CleanupJob::Step CleanupJob::clean_one(const Sandbox& sandbox, JobRunResult& r) 
     const DeleteResult deleted = provider_.delete_sandbox(sandbox.external_id);
     if (deleted.gone()) {
         // 404 is done too: we deleted it before a crash, or someone did by hand.
-        r.add(deleted.status == DeleteStatus::already_gone ? "already_gone" : "deleted");
-        if (!store_.record_deleted(sandbox.sandbox_id, std::string(kCleanupJobName), clock_.now())) {
+        const bool already_gone = deleted.status == DeleteStatus::already_gone;
+        r.add(already_gone ? "already_gone" : "deleted");
+        if (!store_.record_deleted(sandbox.sandbox_id, std::string(kCleanupJobName), clock_.now(),
+                                   already_gone ? DeletedHow::already_gone : DeletedHow::deleted_by_broker)) {
             // Removed from the store meanwhile (bulk delete): nothing left to record.
             r.add_error(sandbox.sandbox_id + ": deleted at the provider, but no longer pending in the store");
         }

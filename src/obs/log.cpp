@@ -1,5 +1,7 @@
 #include "obs/log.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include "core/errors.hpp"
 
 namespace broker {
@@ -22,6 +24,7 @@ LogConfig log_config_from(const Config& config) {
 
 void setup_logging(const Config& config) {
     configure_logging(log_config_from(config));
+    for (const auto& note : config.setting_notes) log_event(spdlog::level::info, "broker.config", note);
 }
 
 void setup_logging(const std::string& level) {

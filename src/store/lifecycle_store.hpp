@@ -8,11 +8,23 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "store/store.hpp"
 
 namespace broker {
+
+// How the cleanup job learned that a sandbox is gone, for the reason its history records.
+enum class DeletedHow {
+    deleted_by_broker,  // the provider accepted our delete
+    already_gone,       // the provider answered 404: deleted earlier (before a crash, or by hand)
+};
+
+inline std::string_view deleted_reason(DeletedHow how) {
+    return how == DeletedHow::already_gone ? "already gone at the provider (404 on delete)"
+                                           : "deleted at the provider by the broker";
+}
 
 struct SyncSummary {
     UpsertSummary upsert;
@@ -67,7 +79,9 @@ public:
 
     // The provider no longer has the sandbox: pending_deletion or deletion_failed -> deleted,
     // whoever holds the claim (the deletion happened). False when it is in another status.
-    virtual bool record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now) = 0;
+    // `how` becomes the history event's reason (deleted_reason).
+    virtual bool record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now,
+                                DeletedHow how = DeletedHow::deleted_by_broker) = 0;
 
     // A failed provider delete: counts the attempt, schedules the next, releases the claim;
     // the attempt reaching max_attempts moves the sandbox to deletion_failed. False when

@@ -68,12 +68,20 @@ struct ListPage {
     std::optional<std::string> next_after;  // pass as after_sandbox_id for the next page
 };
 
+// What migrate() found and left: schema versions (0: no schema yet, a new store).
+struct MigrationReport {
+    int from_version = 0;
+    int to_version = 0;
+    bool created() const { return from_version == 0 && to_version > 0; }
+    bool up_to_date() const { return from_version == to_version; }
+};
+
 class Store {
 public:
     virtual ~Store() = default;
 
     // Creates or upgrades the schema; safe to call on every start.
-    virtual void migrate() = 0;
+    virtual MigrationReport migrate() = 0;
 
     // Atomically hands one available sandbox to the request's key, or returns the one the
     // key already holds. Never gives one sandbox to two keys; one key never holds two.

@@ -11,8 +11,8 @@ namespace broker {
 namespace {
 
 constexpr std::string_view kAcceptedForms =
-    "expected sqlite:PATH, sqlite://PATH or postgresql://USER:PASSWORD@HOST:PORT/DATABASE (also "
-    "postgres://...)";
+    "expected sqlite:PATH, sqlite://PATH (optionally ?create_dir=true) or "
+    "postgresql://USER:PASSWORD@HOST:PORT/DATABASE (also postgres://...)";
 
 bool starts_with_nocase(std::string_view text, std::string_view prefix) {
     return text.size() >= prefix.size() &&
@@ -59,10 +59,29 @@ StoreUrl parse_store_url(const std::string& url) {
         // sqlite://PATH: the two slashes only mark the form, so sqlite:///abs is /abs and
         // sqlite://data/x.db is relative, as in sqlite:data/x.db.
         if (path.substr(0, 2) == "//") path.remove_prefix(2);
+        StoreUrl parsed{StoreUrl::Kind::sqlite, {}, false};
+        if (const auto question = path.find('?'); question != std::string_view::npos) {
+            std::string_view params = path.substr(question + 1);
+            path = path.substr(0, question);
+            while (!params.empty()) {
+                const auto amp = params.find('&');
+                const std::string_view param = params.substr(0, amp);
+                params = amp == std::string_view::npos ? std::string_view() : params.substr(amp + 1);
+                if (param == "create_dir=true" || param == "create_dir=1") {
+                    parsed.create_dir = true;
+                } else if (param == "create_dir=false" || param == "create_dir=0") {
+                    parsed.create_dir = false;
+                } else {
+                    reject(url, "has an unknown parameter \"" + std::string(param) +
+                                    "\" (the one sqlite parameter is create_dir=true)");
+                }
+            }
+        }
         if (path.empty()) reject(url, "has no file path");
         // Each connection of the store would get a database of its own.
         if (path == ":memory:") reject(url, "names an in-memory database, which the store cannot share");
-        return {StoreUrl::Kind::sqlite, std::string(path)};
+        parsed.target = std::string(path);
+        return parsed;
     }
     reject(url, "has an unsupported scheme");
 }

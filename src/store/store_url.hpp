@@ -1,5 +1,6 @@
 // Store locations as written in BROKER_STORE / --store: `sqlite:PATH` (also
-// `sqlite://PATH`), and `postgresql://user:pass@host:port/db` (also `postgres://`).
+// `sqlite://PATH`, and `?create_dir=true` to create a missing directory), and
+// `postgresql://user:pass@host:port/db` (also `postgres://`).
 #pragma once
 
 #include <string>
@@ -10,6 +11,9 @@ struct StoreUrl {
     enum class Kind { sqlite, postgresql };
     Kind kind = Kind::sqlite;
     std::string target;  // the file path for sqlite; the whole URL (libpq form) for postgresql
+    // sqlite: create the file's directory when it is missing. Off by default, so a mistyped
+    // directory is an error instead of a new, empty store somewhere unexpected.
+    bool create_dir = false;
 };
 
 // Throws ConfigError with a message naming the accepted forms.

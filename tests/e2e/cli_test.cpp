@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 
 #include "e2e/broker_fixture.hpp"
@@ -116,6 +117,87 @@ TEST_F(CliTest, RunWithoutTheAdminTokenFails) {
     env.erase("BROKER_ADMIN_TOKEN");
     expect_refused(run({"run", "--listen", "127.0.0.1:0", "--store", store_url()}, env),
                    "BROKER_ADMIN_TOKEN");
+}
+
+TEST_F(CliTest, AnUnknownCommandOrOptionIsNamed) {
+    auto command = run({"frobnicate"});
+    EXPECT_EQ(command.exit_code, 2);
+    EXPECT_NE(command.err.find("unknown command \"frobnicate\""), std::string::npos) << command.err;
+    EXPECT_NE(command.err.find("backup"), std::string::npos) << "lists the commands: " << command.err;
+
+    auto option = run({"--frobnicate"});
+    EXPECT_EQ(option.exit_code, 2);
+    EXPECT_NE(option.err.find("unknown option --frobnicate"), std::string::npos) << option.err;
+
+    auto flag = run({"migrate", "--frobnicate", "--store", store_url()});
+    EXPECT_EQ(flag.exit_code, 2);
+    EXPECT_NE(flag.err.find("--frobnicate"), std::string::npos) << flag.err;
+
+    auto none = run({});
+    EXPECT_EQ(none.exit_code, 2);
+    EXPECT_NE(none.err.find("a command is required"), std::string::npos) << none.err;
+}
+
+TEST_F(CliTest, AMissingEnvFileStopsWithItsName) {
+    const auto missing = (dir_.path() / "prod.env").string();
+    expect_refused(run({"migrate", "--store", store_url(), "--env-file", missing}), "prod.env");
+    EXPECT_FALSE(std::filesystem::exists(dir_.path() / "cli.db")) << "nothing done without the settings";
+}
+
+TEST_F(CliTest, SimulatorRefusesANegativePool) {
+    auto result = run({"csp-sim", "--listen", "127.0.0.1:0", "--sandboxes", "-3"});
+    EXPECT_EQ(result.exit_code, 2);
+    EXPECT_NE(result.err.find("--sandboxes must be at least 0"), std::string::npos) << result.err;
+}
+
+TEST_F(CliTest, MigrateSaysWhetherItCreatedTheSchemaOrFoundItUpToDate) {
+    auto created = run({"migrate", "--store", store_url()});
+    ASSERT_EQ(created.exit_code, 0) << created.err;
+    EXPECT_NE(created.out.find("created the schema"), std::string::npos) << created.out;
+    auto again = run({"migrate", "--store", store_url()});
+    ASSERT_EQ(again.exit_code, 0) << again.err;
+    EXPECT_NE(again.out.find("schema up to date"), std::string::npos) << again.out;
+}
+
+TEST_F(CliTest, VersionNamesTheCommit) {
+    auto result = run({"--version"});
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(result.out.rfind("sandbox-broker ", 0), 0u) << result.out;
+    EXPECT_NE(result.out.find("(commit "), std::string::npos) << result.out;
+}
+
+TEST_F(CliTest, AMissingStoreDirectoryIsRefusedUnlessAskedToCreateIt) {
+    const auto typo = dir_.path() / "dtaa" / "broker.db";
+    expect_refused(run({"migrate", "--store", "sqlite:" + typo.string()}), "create_dir=true");
+    EXPECT_FALSE(std::filesystem::exists(typo.parent_path()));
+
+    auto created = run({"migrate", "--store", "sqlite:" + typo.string() + "?create_dir=true"});
+    EXPECT_EQ(created.exit_code, 0) << created.err;
+    EXPECT_TRUE(std::filesystem::exists(typo));
+}
+
+TEST_F(CliTest, SettingsOfTheOriginalServiceAreRefusedNamingTheirReplacement) {
+    Environment env = serving_env();
+    env["METRICS_PORT"] = "9100";
+    expect_refused(run({"run", "--listen", "127.0.0.1:0", "--store", store_url()}, env), "METRICS_LISTEN");
+
+    // In a .env file as well as in the environment.
+    const auto file = write_file("old.env", "DDB_TABLE_NAME=sandboxes\n");
+    expect_refused(run({"run", "--listen", "127.0.0.1:0", "--store", store_url(), "--env-file", file}),
+                   "BROKER_STORE");
+}
+
+TEST_F(CliTest, AcceptedOldSettingsKeepTheirMeaning) {
+    Environment env = serving_env();
+    env["API_BASE_PATH"] = "/api";
+    env["K_CANDIDATES"] = "5";
+    env["LOG_LEVEL"] = "info";
+    BrokerProcess broker(store_url(), env, dir_.path());
+    HttpClient client(broker.host(), broker.port());
+    EXPECT_EQ(client.get("/api/openapi.json").status, 200);
+    EXPECT_EQ(client.get("/v1/openapi.json").status, 404);
+    EXPECT_EQ(broker.stop(), 0);
+    EXPECT_NE(broker.out().find("K_CANDIDATES is accepted and ignored"), std::string::npos) << broker.out();
 }
 
 }  // namespace

@@ -1,13 +1,14 @@
-// `sandbox-broker worker` end to end: two workers on one SQLite file run sync once per
+// `sandbox-broker worker` end to end: two workers on one PostgreSQL store run sync once per
 // interval between them (the simulator's list_calls tells), an API-only `serve` on the same
-// file hands a run request to them, configuration errors name the variable, and SIGTERM ends
-// a worker promptly with status 0.
+// store hands a run request to them, a second process on one SQLite file is refused,
+// configuration errors name the variable, and SIGTERM ends a worker promptly with status 0.
 #include <gtest/gtest.h>
 
 #include <iostream>
 #include <map>
 #include <thread>
 
+#include "e2e/ha_fixture.hpp"
 #include "e2e/jobs_fixture.hpp"
 
 namespace broker::e2e {
@@ -20,10 +21,13 @@ std::int64_t list_calls(const SimProcess& sim) {
 }
 
 TEST(JobsWorker, TwoWorkersOnOneStoreRunSyncOncePerInterval) {
+    const auto url = test_postgres_url();
+    if (!url) GTEST_SKIP() << kNoPostgres;
+    PgSchema db(*url);
     SimProcess sim(sim_flags(10));
     TempDir dir;
-    const std::string store = "sqlite:" + (dir.path() / "broker.db").string();
-    Environment env = jobs_env(sim);
+    const std::string store = db.url();
+    Environment env = db.env(jobs_env(sim));
     env["SYNC_INTERVAL_SEC"] = "2";
     env["WORKER_POLL_MS"] = "50";
 
@@ -51,10 +55,13 @@ TEST(JobsWorker, TwoWorkersOnOneStoreRunSyncOncePerInterval) {
 }
 
 TEST(JobsWorker, ServeHandsRunRequestsToTheWorkers) {
+    const auto url = test_postgres_url();
+    if (!url) GTEST_SKIP() << kNoPostgres;
+    PgSchema db(*url);
     SimProcess sim(sim_flags(4));
     TempDir dir;
-    const std::string store = "sqlite:" + (dir.path() / "broker.db").string();
-    Environment env = jobs_env(sim);
+    const std::string store = db.url();
+    Environment env = db.env(jobs_env(sim));
     env["WORKER_POLL_MS"] = "50";
     WorkerProcess worker(store, env, dir.path());
     ASSERT_TRUE(wait_until([&] { return list_calls(sim) == 1; }, 5s)) << "the start-up sync";
@@ -79,6 +86,33 @@ TEST(JobsWorker, ServeHandsRunRequestsToTheWorkers) {
 
     EXPECT_EQ(serve.terminate(5s), 0) << serve.err();
     EXPECT_EQ(worker.stop(), 0) << worker.err();
+}
+
+// The embedded store serves one process: a worker (or a second broker) on a SQLite file that
+// a running broker holds stops at once with a message saying so.
+TEST(JobsWorker, ASecondProcessOnOneSqliteFileIsRefused) {
+    SimProcess sim(sim_flags(2));
+    TempDir dir;
+    const std::string store = "sqlite:" + (dir.path() / "broker.db").string();
+    const Environment env = jobs_env(sim);
+    WorkerProcess first(store, env, dir.path());
+
+    auto second = run_broker_command({"worker", "--store", store}, env, dir.path(), 10s);
+    EXPECT_FALSE(second.timed_out);
+    EXPECT_EQ(second.exit_code, 1) << second.err;
+    EXPECT_NE(second.err.find("in use by another process (pid " + std::to_string(first.pid()) + ")"),
+              std::string::npos)
+        << second.err;
+    auto serve =
+        run_broker_command({"serve", "--listen", "127.0.0.1:0", "--store", store}, env, dir.path(), 10s);
+    EXPECT_NE(serve.exit_code, 0);
+    EXPECT_NE(serve.err.find("in use by another process"), std::string::npos) << serve.err;
+    EXPECT_EQ(serve.out.find("listening on"), std::string::npos) << serve.out;
+
+    // Once the first has stopped the file is free again.
+    EXPECT_EQ(first.stop(), 0) << first.err();
+    WorkerProcess again(store, env, dir.path());
+    EXPECT_EQ(again.stop(), 0) << again.err();
 }
 
 TEST(JobsWorker, ConfigurationErrorsNameTheVariable) {

@@ -258,6 +258,18 @@ TEST_P(LifecycleConformance, RecordDeletedEndsInHistoryOutsideThePool) {
     EXPECT_EQ(events.back().from, SandboxStatus::pending_deletion);
     EXPECT_EQ(events.back().to, SandboxStatus::deleted);
     EXPECT_EQ(events.back().actor, "cleanup");
+    EXPECT_EQ(events.back().reason, "deleted at the provider by the broker");
+}
+
+TEST_P(LifecycleConformance, RecordDeletedSaysWhenTheProviderHadItGoneAlready) {
+    seed(2);
+    const auto sbx = returned("p", kNow);
+    ASSERT_EQ(claim("w", kNow + 1).size(), 1u);
+    EXPECT_TRUE(lifecycle().record_deleted(sbx, "cleanup", kNow + 2, DeletedHow::already_gone));
+    const auto events = lifecycle().history(sbx);
+    ASSERT_FALSE(events.empty());
+    EXPECT_EQ(events.back().to, SandboxStatus::deleted);
+    EXPECT_EQ(events.back().reason, "already gone at the provider (404 on delete)");
 }
 
 TEST_P(LifecycleConformance, FailuresRetryThenFailThenRetrySlowly) {

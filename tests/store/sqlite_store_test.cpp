@@ -4,9 +4,12 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <future>
 #include <set>
 #include <thread>
@@ -298,24 +301,65 @@ TEST_F(SqliteStoreTest, UsesWalAndTheLatestSchemaVersion) {
     EXPECT_GE(sqlite::latest_schema_version(), 1);
 }
 
-TEST_F(SqliteStoreTest, MigrateIsIdempotentAndSafeFromTwoProcessesAtOnce) {
+TEST_F(SqliteStoreTest, MigrateIsIdempotentAndSaysWhatItDid) {
     TempDir other;
-    const std::string file = other.file("nested/dir/shared.db");  // directories are created
-    SqliteStore a({.path = file});
-    SqliteStore b({.path = file});
+    const std::string file = other.file("nested/dir/shared.db");
+    SqliteStore a({.path = file, .create_dir = true});
     EXPECT_THROW(a.ping(), StoreUnavailable);  // not migrated yet: not ready
+    std::vector<MigrationReport> reports(4);
     {
         std::vector<std::jthread> threads;
-        for (int i = 0; i < 4; ++i) {
-            threads.emplace_back([&, i] { (i % 2 ? a : b).migrate(); });
-        }
+        for (int i = 0; i < 4; ++i) threads.emplace_back([&, i] { reports[i] = a.migrate(); });
     }
-    a.migrate();
+    // Exactly one call created the schema; the others found it up to date.
+    EXPECT_EQ(std::count_if(reports.begin(), reports.end(), [](auto r) { return r.created(); }), 1);
+    EXPECT_EQ(std::count_if(reports.begin(), reports.end(), [](auto r) { return r.up_to_date(); }), 3);
+    const auto again = a.migrate();
+    EXPECT_EQ(again.from_version, sqlite::latest_schema_version());
+    EXPECT_TRUE(again.up_to_date());
     EXPECT_NO_THROW(a.ping());
     a.upsert_provider_sandboxes(pool(2), kNow);
-    EXPECT_EQ(b.allocate(request("p1")).outcome, AllocateOutcome::allocated);
+    EXPECT_EQ(a.allocate(request("p1")).outcome, AllocateOutcome::allocated);
     EXPECT_EQ(a.allocate(request("p1")).outcome, AllocateOutcome::existing);
     EXPECT_EQ(a.count_by_status().total(), 2);
+}
+
+// The lock file: a second store on the same file is refused while the first lives, with a
+// message saying so; once the first is gone the file opens again.
+TEST_F(SqliteStoreTest, ASecondStoreOnOneFileIsRefusedWhileTheFirstHoldsIt) {
+    try {
+        SqliteStore second({.path = path_});
+        FAIL() << "a second store opened a file in use";
+    } catch (const StoreUnavailable& e) {
+        EXPECT_NE(std::string(e.what()).find("in use by another process"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("pid " + std::to_string(::getpid())), std::string::npos)
+            << e.what();
+    }
+    store_.reset();
+    EXPECT_NO_THROW(SqliteStore({.path = path_}));
+}
+
+TEST_F(SqliteStoreTest, FilesAreCreatedOwnerOnly) {
+    store_->upsert_provider_sandboxes(pool(1), kNow);  // the WAL exists once something is written
+    for (const std::string suffix : {"", "-wal", "-shm", "-lock"}) {
+        struct stat info {};
+        ASSERT_EQ(::stat((path_ + suffix).c_str(), &info), 0) << path_ + suffix;
+        EXPECT_EQ(info.st_mode & 0777, 0600u) << path_ + suffix;
+    }
+}
+
+TEST_F(SqliteStoreTest, AMissingDirectoryIsRefusedUnlessAskedToCreateIt) {
+    TempDir other;
+    const std::string file = other.file("typo/broker.db");
+    try {
+        SqliteStore refused({.path = file});
+        FAIL() << "a missing directory was created";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("create_dir=true"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(std::filesystem::exists(other.file("typo")));
+    SqliteStore created({.path = file, .create_dir = true});
+    EXPECT_TRUE(std::filesystem::exists(file));
 }
 
 TEST_F(SqliteStoreTest, RefusesASchemaNewerThanItKnows) {
@@ -325,7 +369,7 @@ TEST_F(SqliteStoreTest, RefusesASchemaNewerThanItKnows) {
 
 TEST_F(SqliteStoreTest, OpeningAnUnusablePathThrowsStoreUnavailable) {
     EXPECT_THROW(SqliteStore({.path = dir_.path().string()}), StoreUnavailable);  // a directory
-    EXPECT_THROW(SqliteStore({.path = "/proc/no-such-dir/x.db"}), StoreUnavailable);
+    EXPECT_THROW(SqliteStore({.path = "/proc/no-such-dir/x.db", .create_dir = true}), StoreUnavailable);
 }
 
 TEST_F(SqliteStoreTest, UpsertRevivesStaleSandboxes) {

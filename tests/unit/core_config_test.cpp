@@ -175,5 +175,25 @@ TEST(ConfigSecrets, ProviderCredentialsAreCollectedForMasking) {
     EXPECT_EQ(config.other_secrets, (std::vector<std::string>{"csp-secret", "nios-secret"}));
 }
 
+// 0 means "off" here as PROVIDER_RATE_LIMIT_RPS=0 does toward the provider.
+TEST(Config, RateLimitOfZeroTurnsTheLimitOff) {
+    const Config off = load_config(env_of({{"RATE_LIMIT_RPS", "0"}}));
+    EXPECT_FALSE(off.rate_limit_enabled);
+    EXPECT_TRUE(load_config(env_of({{"RATE_LIMIT_RPS", "0.5"}})).rate_limit_enabled);
+    EXPECT_NE(error_of({{"RATE_LIMIT_RPS", "-1"}}).find("RATE_LIMIT_RPS"), std::string::npos);
+}
+
+TEST(Config, ANamedEnvFileMustExist) {
+    testing::TempDir dir;
+    try {
+        read_required_dotenv(dir.file("missing.env"));
+        ADD_FAILURE() << "a missing env file was read as empty";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("missing.env"), std::string::npos) << e.what();
+    }
+    std::ofstream(dir.file("present.env")) << "LOG_LEVEL=debug\n";
+    EXPECT_EQ(read_required_dotenv(dir.file("present.env")).at("LOG_LEVEL"), "debug");
+}
+
 }  // namespace
 }  // namespace broker

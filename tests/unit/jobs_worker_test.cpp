@@ -45,11 +45,12 @@ class JobsWorkerTest : public JobsTest {
 
 TEST_F(JobsWorkerTest, TwoWorkersOnOneStoreFileRunSyncOncePerInterval) {
     provider_.add_accounts(3);
-    auto other_process_store = open_store();
+    // Two workers with their own ids share the store: its lease row decides which runs, as
+    // between processes on PostgreSQL (a SQLite file admits one process, see store_file).
     SyncJob sync_a(provider_, *store_, clock_);
-    SyncJob sync_b(provider_, *other_process_store, clock_);
+    SyncJob sync_b(provider_, *store_, clock_);
     Worker a(*store_, clock_, {{&sync_a, 600s}}, options("worker-a"));
-    Worker b(*other_process_store, clock_, {{&sync_b, 600s}}, options("worker-b"));
+    Worker b(*store_, clock_, {{&sync_b, 600s}}, options("worker-b"));
     a.start();
     b.start();
 

@@ -67,5 +67,22 @@ TEST(StoreUrl, ErrorsNeverRepeatAPassword) {
     }
 }
 
+TEST(StoreUrl, SqliteCreatesADirectoryOnlyWhenAsked) {
+    EXPECT_FALSE(parse_store_url("sqlite:data/broker.db").create_dir);
+    const auto asked = parse_store_url("sqlite:data/broker.db?create_dir=true");
+    EXPECT_TRUE(asked.create_dir);
+    EXPECT_EQ(asked.target, "data/broker.db");
+    EXPECT_TRUE(parse_store_url("sqlite:///var/lib/b.db?create_dir=1").create_dir);
+    EXPECT_EQ(parse_store_url("sqlite:///var/lib/b.db?create_dir=1").target, "/var/lib/b.db");
+    EXPECT_FALSE(parse_store_url("sqlite:b.db?create_dir=false").create_dir);
+    try {
+        parse_store_url("sqlite:b.db?mode=ro");
+        ADD_FAILURE() << "an unknown parameter was accepted";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("create_dir"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(parse_store_url("sqlite:?create_dir=true"), ConfigError);
+}
+
 }  // namespace
 }  // namespace broker

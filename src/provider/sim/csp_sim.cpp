@@ -21,9 +21,11 @@
 namespace broker {
 namespace {
 
-constexpr std::uint64_t kMaxSandboxes = 1'000'000;
+constexpr std::int64_t kMaxSandboxes = 1'000'000;
 
 void validate(const CspSimOptions& o) {
+    if (o.sandboxes < 0)
+        throw ConfigError("--sandboxes must be at least 0, not " + std::to_string(o.sandboxes));
     if (o.sandboxes > kMaxSandboxes) {
         throw ConfigError("--sandboxes must be at most " + std::to_string(kMaxSandboxes));
     }
@@ -75,7 +77,7 @@ int run_csp_sim(const CspSimOptions& options) {
 
     SystemClock clock;
     sim::SimState state(options.seed, clock);
-    state.add_sandboxes(options.sandboxes, options.name_prefix);
+    state.add_sandboxes(static_cast<std::uint64_t>(options.sandboxes), options.name_prefix);
     state.add_ignored_accounts();
     sim::FaultSettings fault_settings;
     fault_settings.fail_rate = options.fail_rate;

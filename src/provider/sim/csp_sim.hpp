@@ -14,7 +14,7 @@ namespace broker {
 
 struct CspSimOptions {
     std::string listen = "127.0.0.1:0";  // loopback unless told otherwise
-    std::uint64_t sandboxes = 50;
+    std::int64_t sandboxes = 50;  // signed, so that -3 is refused by name instead of by CLI11's converter
     std::string name_prefix = "sandbox-";
     double fail_rate = 0.0;
     std::int64_t latency_ms = 0;

@@ -39,9 +39,9 @@ std::vector<Sandbox> claim_for_deletion(pqxx::connection& conn, const DeletionCl
 }
 
 bool record_deleted(pqxx::connection& conn, const std::string& sandbox_id, const std::string& actor,
-                    UnixSeconds now) {
+                    UnixSeconds now, std::string_view reason) {
     pqxx::nontransaction tx(conn);
-    return !tx.exec_prepared(stmt::kRecordDeleted, sandbox_id, actor, now).empty();
+    return !tx.exec_prepared(stmt::kRecordDeleted, sandbox_id, actor, now, std::string(reason)).empty();
 }
 
 bool record_deletion_failure(pqxx::connection& conn, const DeletionFailure& f) {

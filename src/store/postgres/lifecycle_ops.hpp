@@ -16,7 +16,7 @@ std::vector<Sandbox> expire_allocations(pqxx::connection& conn, UnixSeconds now,
                                         int limit);
 std::vector<Sandbox> claim_for_deletion(pqxx::connection& conn, const DeletionClaim& claim);
 bool record_deleted(pqxx::connection& conn, const std::string& sandbox_id, const std::string& actor,
-                    UnixSeconds now);
+                    UnixSeconds now, std::string_view reason);
 bool record_deletion_failure(pqxx::connection& conn, const DeletionFailure& failure);
 std::int64_t remove_stale(pqxx::connection& conn, UnixSeconds stale_before, UnixSeconds now,
                           const std::string& actor);

@@ -128,7 +128,7 @@ constexpr const char* kClaimSql =
     "  AND s.status IN ('pending_deletion', 'deletion_failed') RETURNING s.*, due.kind, due.due_at) "
     "SELECT " COLS " FROM claimed ORDER BY kind, due_at, sandbox_id";
 
-// $1 id, $2 actor, $3 now. Result: one row when the sandbox moved to deleted.
+// $1 id, $2 actor, $3 now, $4 reason. Result: one row when the sandbox moved to deleted.
 constexpr const char* kRecordDeletedSql =
     "WITH old AS (SELECT sandbox_id, status FROM sandboxes WHERE sandbox_id = $1 "
     "  AND status IN ('pending_deletion', 'deletion_failed') FOR UPDATE), "
@@ -138,7 +138,7 @@ constexpr const char* kRecordDeletedSql =
     "  version = s.version + 1, updated_at = $3 FROM old WHERE s.sandbox_id = old.sandbox_id "
     "  RETURNING s.sandbox_id, old.status AS from_status), "
     "event AS (INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor, reason) "
-    "  SELECT sandbox_id, $3::bigint, from_status, 'deleted', $2::text, 'gone at the provider' FROM moved) "
+    "  SELECT sandbox_id, $3::bigint, from_status, 'deleted', $2::text, $4::text FROM moved) "
     "SELECT sandbox_id FROM moved";
 
 // $1 id, $2 worker, $3 now, $4 next attempt at, $5 max attempts, $6 reason.

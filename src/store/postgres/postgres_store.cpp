@@ -52,8 +52,9 @@ PostgresStore::PostgresStore(PostgresOptions options)
 
 PostgresStore::~PostgresStore() = default;
 
-void PostgresStore::migrate() {
-    run("migrate", [](pqxx::connection& c) { pg::apply_migrations(c); });
+MigrationReport PostgresStore::migrate() {
+    const int from = run("migrate", [](pqxx::connection& c) { return pg::apply_migrations(c); });
+    return {from, pg::latest_schema_version()};
 }
 
 AllocateResult PostgresStore::allocate(const AllocateRequest& request) {
@@ -102,9 +103,11 @@ std::vector<Sandbox> PostgresStore::claim_for_deletion(const DeletionClaim& clai
     return run("claim", [&](pqxx::connection& c) { return pg::claim_for_deletion(c, claim); });
 }
 
-bool PostgresStore::record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now) {
-    return run("record-deleted",
-               [&](pqxx::connection& c) { return pg::record_deleted(c, sandbox_id, actor, now); });
+bool PostgresStore::record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now,
+                                   DeletedHow how) {
+    return run("record-deleted", [&](pqxx::connection& c) {
+        return pg::record_deleted(c, sandbox_id, actor, now, deleted_reason(how));
+    });
 }
 
 bool PostgresStore::record_deletion_failure(const DeletionFailure& failure) {

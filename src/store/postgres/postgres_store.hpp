@@ -25,7 +25,7 @@ class PostgresStore final : public Store, public LifecycleStore, public JobState
     ~PostgresStore() override;
 
     // Store
-    void migrate() override;
+    MigrationReport migrate() override;
     AllocateResult allocate(const AllocateRequest& request) override;
     std::optional<Sandbox> get(const std::string& sandbox_id) override;
     MarkResult mark_for_deletion(const MarkForDeletionRequest& request) override;
@@ -39,7 +39,8 @@ class PostgresStore final : public Store, public LifecycleStore, public JobState
     SyncSummary sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) override;
     std::vector<Sandbox> expire_allocations(UnixSeconds now, const LeasePolicy& lease, int limit) override;
     std::vector<Sandbox> claim_for_deletion(const DeletionClaim& claim) override;
-    bool record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now) override;
+    bool record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now,
+                        DeletedHow how = DeletedHow::deleted_by_broker) override;
     bool record_deletion_failure(const DeletionFailure& failure) override;
     std::int64_t remove_stale(UnixSeconds stale_before, UnixSeconds now, const std::string& actor) override;
     std::int64_t bulk_remove(SandboxStatus status, UnixSeconds now, const std::string& actor) override;

@@ -97,7 +97,7 @@ int latest_schema_version() {
     return static_cast<int>(migrations().size());
 }
 
-void apply_migrations(pqxx::connection& conn) {
+int apply_migrations(pqxx::connection& conn) {
     pqxx::work tx(conn);
     // Keyed by the schema, so migrations of different schemas (one per test) do not queue.
     tx.exec(
@@ -117,6 +117,7 @@ void apply_migrations(pqxx::connection& conn) {
         tx.exec_params("INSERT INTO schema_migrations (version) VALUES ($1)", version + 1);
     }
     tx.commit();
+    return current;
 }
 
 }  // namespace broker::pg

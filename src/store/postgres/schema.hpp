@@ -11,6 +11,7 @@ int latest_schema_version();
 // Brings the schema (of the connection's search_path) to the latest version in one
 // transaction under an advisory lock, so two processes migrating at once take turns and the
 // second finds nothing to do. Throws StoreUnavailable when the schema is newer than this binary.
-void apply_migrations(pqxx::connection& conn);
+// Returns the version found (0: none).
+int apply_migrations(pqxx::connection& conn);
 
 }  // namespace broker::pg

@@ -106,14 +106,14 @@ std::vector<Sandbox> claim_for_deletion(Connection& conn, const DeletionClaim& c
 }
 
 bool record_deleted(Connection& conn, const std::string& sandbox_id, const std::string& actor,
-                    UnixSeconds now) {
+                    UnixSeconds now, std::string_view reason) {
     auto row = find_sandbox(conn, sandbox_id);
     if (!row) return false;
     auto q = conn.query(kRecordDeletedSql);
     q.bind(1, sandbox_id).bind(2, now);
     q.run();
     if (conn.changes() != 1) return false;
-    record_event(conn, sandbox_id, now, row->status, SandboxStatus::deleted, actor, "gone at the provider");
+    record_event(conn, sandbox_id, now, row->status, SandboxStatus::deleted, actor, reason);
     return true;
 }
 

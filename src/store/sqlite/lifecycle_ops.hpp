@@ -18,7 +18,7 @@ std::vector<Sandbox> expire_allocations(Connection& conn, UnixSeconds now, const
                                         int limit);
 std::vector<Sandbox> claim_for_deletion(Connection& conn, const DeletionClaim& claim);
 bool record_deleted(Connection& conn, const std::string& sandbox_id, const std::string& actor,
-                    UnixSeconds now);
+                    UnixSeconds now, std::string_view reason);
 bool record_deletion_failure(Connection& conn, const DeletionFailure& failure);
 std::int64_t remove_stale(Connection& conn, UnixSeconds stale_before, UnixSeconds now,
                           const std::string& actor);

@@ -166,7 +166,7 @@ int latest_schema_version() {
     return static_cast<int>(migrations().size());
 }
 
-void apply_migrations(Connection& conn) {
+int apply_migrations(Connection& conn) {
     const int current = user_version(conn);
     const int latest = latest_schema_version();
     if (current > latest) {
@@ -178,6 +178,7 @@ void apply_migrations(Connection& conn) {
     }
     // user_version lives in the file header and is part of the transaction like any page.
     if (current != latest) conn.exec("PRAGMA user_version = " + std::to_string(latest));
+    return current;
 }
 
 }  // namespace broker::sqlite

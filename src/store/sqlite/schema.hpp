@@ -10,7 +10,8 @@ int latest_schema_version();
 
 // Brings the schema to the latest version. Must run inside a write transaction begun with
 // BEGIN IMMEDIATE, so two processes migrating at once take turns and the second finds
-// nothing to do. Throws StoreUnavailable when the file is newer than this binary.
-void apply_migrations(Connection& conn);
+// nothing to do. Throws StoreUnavailable when the file is newer than this binary. Returns
+// the version found (0: a new file).
+int apply_migrations(Connection& conn);
 
 }  // namespace broker::sqlite

@@ -2,14 +2,13 @@
 // SQL of sandbox_ops together.
 #include "store/sqlite/sqlite_store.hpp"
 
-#include <filesystem>
-
 #include "core/errors.hpp"
 #include "store/sqlite/group_commit.hpp"
 #include "store/sqlite/lifecycle_ops.hpp"
 #include "store/sqlite/reader_pool.hpp"
 #include "store/sqlite/sandbox_ops.hpp"
 #include "store/sqlite/schema.hpp"
+#include "store/sqlite/store_file.hpp"
 
 namespace broker {
 
@@ -18,15 +17,6 @@ using sqlite::Connection;
 namespace {
 
 std::unique_ptr<Connection> open_writer(const SqliteOptions& options) {
-    const std::filesystem::path file(options.path);
-    if (file.has_parent_path()) {
-        std::error_code ec;
-        std::filesystem::create_directories(file.parent_path(), ec);
-        if (ec) {
-            throw StoreUnavailable("cannot create directory " + file.parent_path().string() + ": " +
-                                   ec.message());
-        }
-    }
     auto conn =
         std::make_unique<Connection>(options.path, Connection::Mode::read_write, options.busy_timeout_ms);
     {
@@ -48,8 +38,15 @@ std::unique_ptr<Connection> open_writer(const SqliteOptions& options) {
 
 struct SqliteStore::Impl {
     explicit Impl(const SqliteOptions& options)
-        : writer(open_writer(options), options.max_batch, options.max_queue),
+        : lock(locked_file(options)),
+          writer(open_writer(options), options.max_batch, options.max_queue),
           readers(options.path, options.read_connections, options.busy_timeout_ms) {}
+
+    // The file ready to open, and locked before any connection touches it.
+    static std::unique_ptr<sqlite::StoreLock> locked_file(const SqliteOptions& options) {
+        sqlite::prepare_database_file(options.path, options.create_dir);
+        return std::make_unique<sqlite::StoreLock>(options.path);
+    }
 
     // Runs `fn` on the write connection in the next batch and returns its result once the
     // batch has committed.
@@ -60,6 +57,7 @@ struct SqliteStore::Impl {
         return std::move(*result);
     }
 
+    std::unique_ptr<sqlite::StoreLock> lock;  // first in, last out: held while any connection is open
     sqlite::GroupCommitWriter writer;
     sqlite::ReaderPool readers;
 };
@@ -68,8 +66,11 @@ SqliteStore::SqliteStore(SqliteOptions options) : impl_(std::make_unique<Impl>(o
 
 SqliteStore::~SqliteStore() = default;
 
-void SqliteStore::migrate() {
-    impl_->writer.run([](Connection& conn) { sqlite::apply_migrations(conn); });
+MigrationReport SqliteStore::migrate() {
+    MigrationReport report;
+    impl_->writer.run([&](Connection& conn) { report.from_version = sqlite::apply_migrations(conn); });
+    report.to_version = sqlite::latest_schema_version();
+    return report;
 }
 
 AllocateResult SqliteStore::allocate(const AllocateRequest& request) {
@@ -119,8 +120,11 @@ std::vector<Sandbox> SqliteStore::claim_for_deletion(const DeletionClaim& claim)
     return impl_->write([&](Connection& conn) { return sqlite::claim_for_deletion(conn, claim); });
 }
 
-bool SqliteStore::record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now) {
-    return impl_->write([&](Connection& conn) { return sqlite::record_deleted(conn, sandbox_id, actor, now); });
+bool SqliteStore::record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now,
+                                 DeletedHow how) {
+    return impl_->write([&](Connection& conn) {
+        return sqlite::record_deleted(conn, sandbox_id, actor, now, deleted_reason(how));
+    });
 }
 
 bool SqliteStore::record_deletion_failure(const DeletionFailure& failure) {

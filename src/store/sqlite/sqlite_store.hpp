@@ -15,7 +15,8 @@
 namespace broker {
 
 struct SqliteOptions {
-    std::string path;                  // database file; its directory is created if missing
+    std::string path;                  // database file, created owner-only (0600) when missing
+    bool create_dir = false;           // create a missing directory; otherwise a ConfigError
     std::size_t max_batch = 256;       // writes per transaction at most
     std::size_t max_queue = 16384;     // queued writes at most; beyond it, Overloaded
     int busy_timeout_ms = 5000;        // another process holding the write lock
@@ -33,12 +34,14 @@ struct SqliteWriteStats {
 
 class SqliteStore final : public Store, public LifecycleStore, public JobStateStore {
   public:
-    // Opens (creating if needed) the database; throws StoreUnavailable when it cannot.
+    // Opens (creating if needed) the database and holds its lock file (store_file.hpp) for
+    // its life; throws StoreUnavailable when it cannot, or when another process holds the
+    // lock, and ConfigError when the directory is missing and may not be created.
     // Call migrate() before use.
     explicit SqliteStore(SqliteOptions options);
     ~SqliteStore() override;
 
-    void migrate() override;
+    MigrationReport migrate() override;
     AllocateResult allocate(const AllocateRequest& request) override;
     std::optional<Sandbox> get(const std::string& sandbox_id) override;
     MarkResult mark_for_deletion(const MarkForDeletionRequest& request) override;
@@ -52,7 +55,8 @@ class SqliteStore final : public Store, public LifecycleStore, public JobStateSt
     SyncSummary sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) override;
     std::vector<Sandbox> expire_allocations(UnixSeconds now, const LeasePolicy& lease, int limit) override;
     std::vector<Sandbox> claim_for_deletion(const DeletionClaim& claim) override;
-    bool record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now) override;
+    bool record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now,
+                        DeletedHow how = DeletedHow::deleted_by_broker) override;
     bool record_deletion_failure(const DeletionFailure& failure) override;
     std::int64_t remove_stale(UnixSeconds stale_before, UnixSeconds now, const std::string& actor) override;
     std::int64_t bulk_remove(SandboxStatus status, UnixSeconds now, const std::string& actor) override;
