@@ -6,7 +6,7 @@ namespace broker {
 SyncJob::SyncJob(Provider& provider, LifecycleStore& store, const Clock& clock, BrokerMetrics* metrics)
     : provider_(provider), store_(store), clock_(clock), metrics_(metrics) {}
 
-JobRunResult SyncJob::run_once() {
+JobRunResult SyncJob::run(RunControl&) {
     auto result = run_job_body(name(), clock_, [&](JobRunResult& r) {
         const ListResult list = provider_.list_sandboxes();
         if (!list.ok()) {

@@ -17,7 +17,7 @@ class SyncJob final : public Job {
 
     std::string_view name() const override { return kSyncJobName; }
     // Counts: listed, ignored, inserted, revived, refreshed, skipped, marked_stale.
-    JobRunResult run_once() override;
+    JobRunResult run(RunControl& control) override;
 
   private:
     Provider& provider_;
