@@ -1,12 +1,17 @@
 // The cleanup job against a real SQLite store and a fake provider: deletion exactly once,
 // retries with backoff -> deletion_failed -> slow retry -> deleted, the NIOSXaaS step never
-// blocking, an open circuit ending the run, crash safety, and delays that are stoppable waits.
+// blocking, an open circuit ending the run (its claims given back), crash safety, delays that
+// are stoppable waits, claims renewed by the heartbeat, and idle runs logged at debug.
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
+#include <sstream>
+#include <string>
 
 #include "jobs/cleanup_job.hpp"
 #include "unit/support/jobs_fixture.hpp"
+#include "unit/support/log_capture.hpp"
 
 namespace broker::testing {
 namespace {
@@ -288,6 +293,28 @@ TEST_F(JobsCleanupTest, ManyFailuresKeepTheSummarySmall) {
     EXPECT_EQ(r.errors.size(), JobRunResult::kMaxErrors);
     EXPECT_EQ(r.errors_dropped, 10);
     EXPECT_EQ(r.to_json()["errors_dropped"], 10);
+}
+
+// The line "job run finished" of the run logged while `run` ran.
+std::string finished_line(const std::function<void()>& run) {
+    LogCapture capture;
+    run();
+    std::istringstream lines(capture.text());
+    for (std::string line; std::getline(lines, line);) {
+        if (line.find("job run finished") != std::string::npos) return line;
+    }
+    return "";
+}
+
+TEST_F(JobsCleanupTest, ARunThatDidNothingLogsAtDebugOnly) {
+    auto cleanup = job();
+    const std::string idle = finished_line([&] { cleanup.run_once(); });
+    EXPECT_NE(idle.find("[debug]"), std::string::npos) << idle;
+
+    fill_pool(1);
+    give_back("p1");
+    const std::string busy = finished_line([&] { cleanup.run_once(); });
+    EXPECT_NE(busy.find("[info]"), std::string::npos) << busy;
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ struct SqliteOptions {
     // pruning): each chunk is a write of its own, taking turns with the batches of small
     // writes, so an allocation waits behind one chunk at most. 0: each large write in one
     // transaction (for comparison in benchmarks).
-    std::size_t bulk_chunk_rows = 2000;
+    std::size_t bulk_chunk_rows = 1000;
 };
 
 // What the writer has done so far: for tests and benchmarks (ops / batches = group size).
