@@ -21,7 +21,8 @@ class AutoExpiryJob final : public Job {
                   BrokerMetrics* metrics = nullptr);
 
     std::string_view name() const override { return kAutoExpiryJobName; }
-    // Counts: expired, batches (store transactions that expired something).
+    // Counts: expired, batches (store transactions that expired something). Reports progress
+    // after each batch; stops between batches once the job's lease is lost.
     JobRunResult run(RunControl& control) override;
 
   private:
