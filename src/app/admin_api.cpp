@@ -8,8 +8,7 @@ LocalJobs local_jobs(BackgroundJobs* jobs) {
     LocalJobs local;
     if (!jobs) return local;
     local.jobs = jobs->jobs();
-    // Its own holder name, so the job list tells a run an operator asked for from a scheduled one.
-    local.holder = jobs->worker_id() + "-admin";
+    local.start_run = [jobs](const std::string& job) { jobs->start_run_now(job); };
     local.wake = [jobs] { jobs->wake(); };
     return local;
 }

@@ -1,6 +1,8 @@
 // Wiring of the background jobs: see background_jobs.hpp.
 #include "app/background_jobs.hpp"
 
+#include <algorithm>
+
 #include "app/provider_wiring.hpp"
 #include "core/errors.hpp"
 #include "service/admin_service.hpp"
@@ -49,6 +51,11 @@ BackgroundJobs::BackgroundJobs(LifecycleStore& lifecycle, JobStateStore& job_sta
     WorkerOptions options;
     options.worker_id = make_worker_id();
     options.job_lease = config.jobs.job_lease;
+    // Claims on the sandboxes in hand are renewed by the same heartbeat: beat often enough
+    // for the shorter of the two leases.
+    options.heartbeat = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::min(config.jobs.job_lease, config.jobs.cleanup_claim_lease)) /
+                        3;
     options.poll = config.jobs.worker_poll;
     options.shutdown = &shutdown_;
 

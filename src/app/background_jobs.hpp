@@ -62,6 +62,8 @@ class BackgroundJobs {
     // The jobs this process runs, in run order (for the admin API's run-now).
     std::vector<Job*> jobs() const;
     void wake() { worker_->wake(); }
+    // Starts a run of the job asked for through the admin API (see Worker::start_run_now).
+    bool start_run_now(std::string_view job) { return worker_->start_run_now(job); }
 
   private:
     StoppableSleep shutdown_;

@@ -48,10 +48,15 @@ bool CleanupJob::wait(std::chrono::milliseconds delay) {
     return true;
 }
 
-JobRunResult CleanupJob::run_once() {
+JobRunResult CleanupJob::run(RunControl& control) {
     auto result = run_job_body(name(), clock_, [&](JobRunResult& r) {
         for (const auto* key : {"claimed", "deleted", "already_gone", "failed"}) r.add(key, 0);
         for (int batch = 0; batch < settings_.max_batches_per_run; ++batch) {
+            if (!control.keep_going()) {
+                r.stopped_early = true;
+                r.stop_reason = "job lease lost";
+                return;
+            }
             if (!wait(batch == 0 ? std::chrono::milliseconds(0) : settings_.batch_delay)) {
                 r.stopped_early = true;
                 r.stop_reason = "stopping";
@@ -60,23 +65,34 @@ JobRunResult CleanupJob::run_once() {
             const UnixSeconds now = clock_.now();
             const auto claimed = store_.claim_for_deletion(
                 {worker_id_, now, now + settings_.claim_lease.count(), settings_.batch_size});
+            hold(claimed);
+            if (!claimed.empty()) control.renew_now();
             r.add("claimed", static_cast<std::int64_t>(claimed.size()));
+            control.report_progress(r.counts);
             for (std::size_t i = 0; i < claimed.size(); ++i) {
-                const auto left = static_cast<std::int64_t>(claimed.size() - i);
+                if (i > 0 && !control.keep_going()) {
+                    r.stopped_early = true;
+                    r.stop_reason = "job lease lost";
+                    release(claimed, i, r);
+                    return;
+                }
                 if (i > 0 && !wait(settings_.per_sandbox_delay)) {
                     r.stopped_early = true;
                     r.stop_reason = "stopping";
-                    r.add("left_claimed", left);
+                    release(claimed, i, r);
                     return;
                 }
                 if (clean_one(claimed[i], r) == Step::stop) {
-                    r.add("left_claimed", left);
+                    release(claimed, i, r);
                     return;
                 }
+                control.report_progress(r.counts);
             }
+            hold({});
             if (static_cast<int>(claimed.size()) < settings_.batch_size) return;
         }
     });
+    hold({});
     if (metrics_) {
         metrics_->cleanup_total.with_labels({result.ok ? "success" : "error"}).inc();
         metrics_->cleanup_deleted.inc(
@@ -85,6 +101,43 @@ JobRunResult CleanupJob::run_once() {
         metrics_->cleanup_duration.observe(std::chrono::duration<double>(result.duration).count());
     }
     return result;
+}
+
+void CleanupJob::hold(const std::vector<Sandbox>& batch) {
+    std::vector<std::string> ids;
+    ids.reserve(batch.size());
+    for (const auto& s : batch) ids.push_back(s.sandbox_id);
+    std::lock_guard lock(held_mutex_);
+    held_ = std::move(ids);
+}
+
+void CleanupJob::release(const std::vector<Sandbox>& batch, std::size_t from, JobRunResult& r) {
+    std::vector<std::string> ids;
+    for (std::size_t i = from; i < batch.size(); ++i) ids.push_back(batch[i].sandbox_id);
+    r.add("left_claimed", static_cast<std::int64_t>(ids.size()));
+    hold({});
+    try {
+        store_.release_deletion_claims(ids, worker_id_, clock_.now());
+    } catch (const std::exception& e) {
+        // The claims then run out on their own (CLEANUP_CLAIM_LEASE_SEC).
+        r.add_error(std::string("claims not given back: ") + e.what());
+    }
+}
+
+void CleanupJob::on_heartbeat() {
+    std::vector<std::string> ids;
+    {
+        std::lock_guard lock(held_mutex_);
+        ids = held_;
+    }
+    if (ids.empty()) return;
+    try {
+        const UnixSeconds now = clock_.now();
+        store_.renew_deletion_claims(ids, worker_id_, now, now + settings_.claim_lease.count());
+    } catch (const std::exception& e) {
+        log_event(spdlog::level::warn, kLogger, "could not renew cleanup claims",
+                  {.action = "renew_claims", .outcome = "error", .error = e.what()});
+    }
 }
 
 CleanupJob::Step CleanupJob::clean_one(const Sandbox& sandbox, JobRunResult& r) {

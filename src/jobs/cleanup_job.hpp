@@ -8,7 +8,9 @@
 #pragma once
 
 #include <chrono>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "jobs/job.hpp"
 #include "obs/broker_metrics.hpp"
@@ -25,7 +27,7 @@ struct CleanupSettings {
     int max_attempts = 5;                              // DELETION_RETRY_MAX_ATTEMPTS
     std::chrono::seconds retry_base{60};               // DELETION_RETRY_BASE_SEC
     std::chrono::seconds failed_retry{3600};           // DELETION_FAILED_RETRY_SEC
-    std::chrono::seconds claim_lease{300};             // CLEANUP_CLAIM_LEASE_SEC
+    std::chrono::seconds claim_lease{30};              // CLEANUP_CLAIM_LEASE_SEC
     int max_batches_per_run = 100;                     // the rest waits for the next run
 };
 
@@ -46,13 +48,21 @@ class CleanupJob final : public Job {
 
     std::string_view name() const override { return kCleanupJobName; }
     // Counts: claimed, deleted, already_gone, failed, now_deletion_failed, left_claimed (not
-    // attempted because the run stopped early; their claims run out and another run takes
-    // them), niosxaas_cleaned, niosxaas_shadow, niosxaas_failed, niosxaas_services.
-    JobRunResult run_once() override;
+    // attempted because the run stopped early: shutdown, an open circuit, or the job's lease
+    // lost; their claims are given back at once, so the next run takes them), niosxaas_cleaned,
+    // niosxaas_shadow, niosxaas_failed, niosxaas_services. Progress is reported after each
+    // sandbox; `control.keep_going()` is asked before each.
+    JobRunResult run(RunControl& control) override;
+    // Renews the claims on the batch in hand (the claim lease is short: a killed worker's
+    // sandboxes pass to another quickly, a live one keeps them however slow the provider is).
+    void on_heartbeat() override;
 
   private:
     enum class Step { next, stop };
     Step clean_one(const Sandbox& sandbox, JobRunResult& r);
+    void hold(const std::vector<Sandbox>& batch);
+    // Gives back the claims on batch[from..] (not attempted) and counts them as left_claimed.
+    void release(const std::vector<Sandbox>& batch, std::size_t from, JobRunResult& r);
     void niosxaas_step(const Sandbox& sandbox, JobRunResult& r);
     bool wait(std::chrono::milliseconds delay);
 
@@ -64,6 +74,9 @@ class CleanupJob final : public Job {
     std::string worker_id_;
     SleepFunction sleep_;
     BrokerMetrics* metrics_;
+
+    std::mutex held_mutex_;
+    std::vector<std::string> held_;  // ids of the batch in hand, for on_heartbeat()
 };
 
 }  // namespace broker

@@ -12,13 +12,20 @@ AutoExpiryJob::AutoExpiryJob(LifecycleStore& store, const Clock& clock, ExpirySe
     settings_.max_batches_per_run = std::max(1, settings_.max_batches_per_run);
 }
 
-JobRunResult AutoExpiryJob::run_once() {
+JobRunResult AutoExpiryJob::run(RunControl& control) {
     auto result = run_job_body(name(), clock_, [&](JobRunResult& r) {
         r.add("expired", 0);
         for (int batch = 0; batch < settings_.max_batches_per_run; ++batch) {
+            if (!control.keep_going()) {  // the job's lease was lost: another worker goes on
+                r.stopped_early = true;
+                r.stop_reason = "job lease lost";
+                break;
+            }
             const auto moved = store_.expire_allocations(clock_.now(), settings_.lease, settings_.batch_size);
-            r.add("batches");
+            // Only batches that moved something count: an idle run reports all zeros.
+            if (!moved.empty()) r.add("batches");
             r.add("expired", static_cast<std::int64_t>(moved.size()));
+            control.report_progress(r.counts);
             if (static_cast<int>(moved.size()) < settings_.batch_size) break;
         }
     });

@@ -21,8 +21,9 @@ class AutoExpiryJob final : public Job {
                   BrokerMetrics* metrics = nullptr);
 
     std::string_view name() const override { return kAutoExpiryJobName; }
-    // Counts: expired, batches.
-    JobRunResult run_once() override;
+    // Counts: expired, batches (store transactions that expired something). Reports progress
+    // after each batch; stops between batches once the job's lease is lost.
+    JobRunResult run(RunControl& control) override;
 
   private:
     LifecycleStore& store_;

@@ -40,6 +40,11 @@ nlohmann::json JobRunResult::to_json() const {
     return j;
 }
 
+JobRunResult Job::run_once() {
+    RunControl defaults;
+    return run(defaults);
+}
+
 JobRunResult run_job_body(std::string_view name, const Clock& clock,
                           const std::function<void(JobRunResult&)>& body) {
     JobRunResult result;
@@ -62,7 +67,10 @@ JobRunResult run_job_body(std::string_view name, const Clock& clock,
     // Counts as numbers, so a filter such as `{ $.deleted > 0 }` matches.
     for (const auto& [key, value] : result.counts) fields.extra.emplace_back(key, value);
     if (result.stopped_early) fields.extra.emplace_back("stopped_early", result.stop_reason);
-    const auto level = result.ok ? spdlog::level::info : spdlog::level::warn;
+    // A run that found nothing to do (every few seconds for cleanup) is not news.
+    bool idle = result.ok && result.errors.empty() && !result.stopped_early;
+    for (const auto& [key, value] : result.counts) idle = idle && value == 0;
+    const auto level = !result.ok ? spdlog::level::warn : idle ? spdlog::level::debug : spdlog::level::info;
     log_event(level, "broker.jobs." + result.job, "job run finished", fields);
     return result;
 }

@@ -42,13 +42,36 @@ struct JobRunResult {
     nlohmann::json to_json() const;
 };
 
+// What a run may ask of whoever started it. The worker's answers come from the job's lease,
+// renewed by a heartbeat while the run goes on; a run started by hand (tests, the admin API's
+// auto-delete-stale) gets the defaults: go on, report to nobody.
+class RunControl {
+  public:
+    virtual ~RunControl() = default;
+    // False once the run should stop after the item in hand: its lease was lost, so another
+    // worker may already be doing the same work.
+    virtual bool keep_going() const { return true; }
+    // The run's counts so far, shown as its progress while it runs. Cheap: kept in memory and
+    // written by the next heartbeat.
+    virtual void report_progress(const std::map<std::string, std::int64_t>& counts) { (void)counts; }
+    // A heartbeat now, on the calling thread: after the job took something new under a lease
+    // of its own (cleanup's claims), so that it never outlives the job's lease, and a killed
+    // worker's claims have run out when its job may be taken over.
+    virtual void renew_now() {}
+};
+
 class Job {
   public:
     virtual ~Job() = default;
     virtual std::string_view name() const = 0;
     // Runs the job once, now, whatever its schedule (the caller holds its lease, or is an
     // operator asking to run it). Blocks until done; never throws.
-    virtual JobRunResult run_once() = 0;
+    virtual JobRunResult run(RunControl& control) = 0;
+    // run() with the defaults of RunControl.
+    JobRunResult run_once();
+    // Called by the heartbeat of a run in progress (from another thread): renew what the run
+    // holds besides the job's lease (cleanup's claims on the sandboxes in hand). Never throws.
+    virtual void on_heartbeat() {}
 };
 
 // Runs `body` as one run of job `name`: times it with `clock`, turns an exception into a

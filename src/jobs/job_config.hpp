@@ -20,10 +20,12 @@ struct JobConfig {
     int deletion_retry_max_attempts = 5;                       // DELETION_RETRY_MAX_ATTEMPTS
     std::chrono::seconds deletion_retry_base{60};              // DELETION_RETRY_BASE_SEC: doubles per attempt
     std::chrono::seconds deletion_failed_retry{3600};          // DELETION_FAILED_RETRY_SEC: the slow pace
-    std::chrono::seconds cleanup_claim_lease{300};             // CLEANUP_CLAIM_LEASE_SEC
-    // JOB_LEASE_SEC: how long a run may take before another worker may start the job again.
-    // Longer than a cleanup run normally takes; an overrun is safe (claims), only wasteful.
-    std::chrono::seconds job_lease{900};
+    // CLEANUP_CLAIM_LEASE_SEC and JOB_LEASE_SEC: how long a claim on a sandbox, and a job's
+    // lease, outlive the last heartbeat of the worker holding them. A live worker renews both
+    // every third of the shorter one, however long its run takes; a killed worker's work
+    // passes to another once they run out. Short, so that is within a minute.
+    std::chrono::seconds cleanup_claim_lease{30};
+    std::chrono::seconds job_lease{30};
     int history_retention_days = 30;              // HISTORY_RETENTION_DAYS
     int expiry_batch_size = 100;                  // AUTO_EXPIRY_BATCH_SIZE
     std::chrono::milliseconds worker_poll{1000};  // WORKER_POLL_MS: how often leases are tried

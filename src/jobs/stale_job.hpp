@@ -22,7 +22,7 @@ class AutoDeleteStaleJob final : public Job {
 
     std::string_view name() const override { return kAutoDeleteStaleJobName; }
     // Counts: removed, history_pruned.
-    JobRunResult run_once() override { return run_with_grace(settings_.grace); }
+    JobRunResult run(RunControl&) override { return run_with_grace(settings_.grace); }
     // The same with another grace period: the admin API's `grace_period_hours`.
     JobRunResult run_with_grace(std::chrono::seconds grace);
 

@@ -6,7 +6,7 @@ namespace broker {
 SyncJob::SyncJob(Provider& provider, LifecycleStore& store, const Clock& clock, BrokerMetrics* metrics)
     : provider_(provider), store_(store), clock_(clock), metrics_(metrics) {}
 
-JobRunResult SyncJob::run_once() {
+JobRunResult SyncJob::run(RunControl& control) {
     auto result = run_job_body(name(), clock_, [&](JobRunResult& r) {
         const ListResult list = provider_.list_sandboxes();
         if (!list.ok()) {
@@ -18,6 +18,7 @@ JobRunResult SyncJob::run_once() {
         }
         r.add("listed", static_cast<std::int64_t>(list.sandboxes.size()));
         r.add("ignored", static_cast<std::int64_t>(list.ignored));
+        control.report_progress(r.counts);  // the store's part of a large sync takes a while
         const SyncSummary s = store_.sync_pool(list.sandboxes, clock_.now());
         r.add("inserted", s.upsert.inserted);
         r.add("revived", s.upsert.revived);

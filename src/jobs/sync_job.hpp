@@ -16,8 +16,9 @@ class SyncJob final : public Job {
     SyncJob(Provider& provider, LifecycleStore& store, const Clock& clock, BrokerMetrics* metrics = nullptr);
 
     std::string_view name() const override { return kSyncJobName; }
-    // Counts: listed, ignored, inserted, revived, refreshed, skipped, marked_stale.
-    JobRunResult run_once() override;
+    // Counts: listed, ignored, inserted, revived, refreshed, skipped, marked_stale. Reports
+    // listed and ignored as progress before the store writes.
+    JobRunResult run(RunControl& control) override;
 
   private:
     Provider& provider_;

@@ -3,7 +3,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <atomic>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "obs/json_log.hpp"
@@ -13,15 +16,111 @@ namespace {
 
 constexpr std::string_view kLogger = "broker.jobs.worker";
 
-// Starts the job's run if its lease is ours to take, runs it, records the result. Returns the
-// result when it ran. Store failures are logged and answered as "did not run".
-std::optional<JobRunResult> run_if_due(JobStateStore& store, const Clock& clock, Job& job,
-                                       const std::string& holder, std::chrono::seconds interval,
-                                       std::chrono::seconds lease) {
+// The RunControl of a leased run: a thread renewing the job's lease every `heartbeat`, writing
+// the progress the run reported, and renewing what the job holds (on_heartbeat). The lease is
+// lost when the store says another holds it, or when it could not be renewed before it ran out.
+class Heartbeat final : public RunControl {
+  public:
+    Heartbeat(JobStateStore& store, const Clock& clock, Job& job, std::string holder, LeaseSettings lease)
+        : store_(store),
+          clock_(clock),
+          job_(job),
+          name_(job.name()),
+          holder_(std::move(holder)),
+          lease_(lease),
+          lease_until_(clock.now() + lease.lease.count()),
+          thread_([this] { loop(); }) {}
+    ~Heartbeat() override {
+        {
+            std::lock_guard lock(mutex_);
+            done_ = true;
+        }
+        wake_.notify_all();
+        thread_.join();
+    }
+    Heartbeat(const Heartbeat&) = delete;
+    Heartbeat& operator=(const Heartbeat&) = delete;
+
+    bool keep_going() const override { return !lost_.load(); }
+    void renew_now() override {
+        std::unique_lock lock(mutex_);
+        const std::string progress = progress_;
+        lock.unlock();
+        beat(progress);
+    }
+    void report_progress(const std::map<std::string, std::int64_t>& counts) override {
+        std::string text = nlohmann::json(counts).dump();
+        std::lock_guard lock(mutex_);
+        progress_ = std::move(text);
+    }
+
+  private:
+    void loop() {
+        std::unique_lock lock(mutex_);
+        while (!wake_.wait_for(lock, lease_.heartbeat, [this] { return done_; })) {
+            const std::string progress = progress_;
+            lock.unlock();
+            beat(progress);
+            lock.lock();
+        }
+    }
+
+    // Both the run thread (renew_now) and the heartbeat thread beat: one at a time.
+    void beat(const std::string& progress) {
+        std::lock_guard beating(beat_mutex_);
+        if (lost_) return;
+        // What the job holds first, then the job's lease: a claim never outlives the lease, so
+        // whoever takes over a killed worker's job finds its claims run out too.
+        job_.on_heartbeat();
+        const UnixSeconds now = clock_.now();
+        try {
+            if (store_.renew_job_lease(name_, holder_, now, now + lease_.lease.count(), progress)) {
+                lease_until_ = now + lease_.lease.count();
+            } else {
+                lost_ = true;
+            }
+        } catch (const std::exception& e) {
+            // The store is down: the lease still holds until it runs out.
+            log_event(spdlog::level::warn, kLogger, "could not renew the job lease",
+                      {.action = name_, .outcome = "error", .error = e.what()});
+            if (now >= lease_until_) lost_ = true;
+        }
+        if (lost_) {
+            log_event(spdlog::level::warn, kLogger, "job lease lost; the run stops after the item in hand",
+                      {.action = name_, .outcome = "lease_lost", .extra = {{"worker_id", holder_}}});
+        }
+    }
+
+    JobStateStore& store_;
+    const Clock& clock_;
+    Job& job_;
+    const std::string name_;
+    const std::string holder_;
+    const LeaseSettings lease_;
+    std::mutex beat_mutex_;
+    UnixSeconds lease_until_;  // under beat_mutex_
+    std::atomic<bool> lost_{false};
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool done_ = false;
+    std::string progress_;
+    std::thread thread_;  // last: starts after everything it uses exists
+};
+
+}  // namespace
+
+std::optional<JobRunResult> run_under_lease(JobStateStore& store, const Clock& clock, Job& job,
+                                            const std::string& holder, std::chrono::seconds interval,
+                                            const LeaseSettings& lease) {
     const std::string name(job.name());
-    if (!store.try_start_job({name, holder, clock.now(), interval.count(), lease.count()}))
+    if (!store.try_start_job({name, holder, clock.now(), interval.count(), lease.lease.count()}))
         return std::nullopt;
-    JobRunResult result = job.run_once();
+    JobRunResult result;
+    {
+        Heartbeat heartbeat(store, clock, job, holder, lease);
+        result = job.run(heartbeat);
+    }
     if (!store.finish_job(name, holder, clock.now(), result.ok, result.to_json().dump())) {
         log_event(spdlog::level::warn, kLogger, "job lease lost before the run finished; result not recorded",
                   {.action = name, .outcome = "lease_lost", .extra = {{"worker_id", holder}}});
@@ -29,7 +128,10 @@ std::optional<JobRunResult> run_if_due(JobStateStore& store, const Clock& clock,
     return result;
 }
 
-}  // namespace
+struct Worker::Slot {
+    ScheduledJob scheduled;
+    std::mutex running;  // one run of the job at a time in this process
+};
 
 std::string make_worker_id() {
     std::array<char, 256> host{};
@@ -46,9 +148,18 @@ Worker::Worker(JobStateStore& store, const Clock& clock, std::vector<ScheduledJo
                WorkerOptions options)
     : store_(store),
       clock_(clock),
-      jobs_(std::move(jobs)),
       options_(std::move(options)),
-      id_(options_.worker_id.empty() ? make_worker_id() : options_.worker_id) {}
+      id_(options_.worker_id.empty() ? make_worker_id() : options_.worker_id) {
+    if (options_.heartbeat.count() <= 0) {
+        options_.heartbeat = std::chrono::duration_cast<std::chrono::milliseconds>(options_.job_lease) / 3;
+    }
+    options_.heartbeat = std::max(options_.heartbeat, std::chrono::milliseconds(1));
+    for (auto& job : jobs) {
+        auto slot = std::make_unique<Slot>();
+        slot->scheduled = job;
+        slots_.push_back(std::move(slot));
+    }
+}
 
 Worker::~Worker() {
     stop();
@@ -68,6 +179,52 @@ void Worker::stop() {
     if (options_.shutdown) options_.shutdown->stop();
     wake_.notify_all();
     if (thread_.joinable()) thread_.join();
+    std::vector<RunNowThread> runs;
+    {
+        std::lock_guard lock(mutex_);
+        runs.swap(run_now_threads_);
+    }
+    for (auto& r : runs) r.thread.join();
+}
+
+bool Worker::run_slot(Slot& slot, const std::string& holder) {
+    std::unique_lock running(slot.running, std::try_to_lock);
+    if (!running.owns_lock()) return false;
+    return run_under_lease(store_, clock_, *slot.scheduled.job, holder, slot.scheduled.interval,
+                           {options_.job_lease, options_.heartbeat})
+        .has_value();
+}
+
+bool Worker::start_run_now(std::string_view job_name) {
+    Slot* slot = nullptr;
+    for (auto& s : slots_) {
+        if (s->scheduled.job->name() == job_name) slot = s.get();
+    }
+    if (!slot) return false;
+    std::lock_guard lock(mutex_);
+    if (stopping_) return true;  // recorded; a worker serves it
+    // Finished run-now threads are joined here: one thread per request at most lives on.
+    std::erase_if(run_now_threads_, [](RunNowThread& r) {
+        if (!r.done->load()) return false;
+        r.thread.join();
+        return true;
+    });
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    std::thread thread([this, slot, done] {
+        try {
+            if (run_slot(*slot, id_ + "-admin")) {
+                std::lock_guard inner(mutex_);
+                ++runs_;
+            }
+        } catch (const std::exception& e) {
+            log_event(
+                spdlog::level::err, kLogger, "could not start the requested run",
+                {.action = std::string(slot->scheduled.job->name()), .outcome = "error", .error = e.what()});
+        }
+        done->store(true);
+    });
+    run_now_threads_.push_back({std::move(thread), std::move(done)});
+    return true;
 }
 
 void Worker::wake() {
@@ -95,18 +252,19 @@ std::uint64_t Worker::passes() const {
 
 int Worker::run_due_jobs() {
     int ran = 0;
-    for (const auto& scheduled : jobs_) {
+    for (const auto& slot : slots_) {
         if (stopping()) break;
         try {
-            if (run_if_due(store_, clock_, *scheduled.job, id_, scheduled.interval, options_.job_lease)) {
+            if (run_slot(*slot, id_)) {
                 ++ran;
                 std::lock_guard lock(mutex_);
                 ++runs_;
             }
         } catch (const std::exception& e) {
             // The store is down: the lease is not ours or will run out; try again next poll.
-            log_event(spdlog::level::err, kLogger, "could not schedule job",
-                      {.action = std::string(scheduled.job->name()), .outcome = "error", .error = e.what()});
+            log_event(
+                spdlog::level::err, kLogger, "could not schedule job",
+                {.action = std::string(slot->scheduled.job->name()), .outcome = "error", .error = e.what()});
         }
     }
     std::lock_guard lock(mutex_);
@@ -116,7 +274,7 @@ int Worker::run_due_jobs() {
 
 void Worker::loop() {
     log_event(spdlog::level::info, kLogger, "worker started",
-              {.extra = {{"worker_id", id_}, {"jobs", jobs_.size()}}});
+              {.extra = {{"worker_id", id_}, {"jobs", slots_.size()}}});
     while (!stopping()) {
         run_due_jobs();
         std::unique_lock lock(mutex_);
@@ -124,25 +282,6 @@ void Worker::loop() {
         woken_ = false;
     }
     log_event(spdlog::level::info, kLogger, "worker stopped", {.extra = {{"worker_id", id_}}});
-}
-
-RunNowResult run_job_now(JobStateStore& store, const Clock& clock, Job& job, const std::string& holder,
-                         std::chrono::seconds interval, std::chrono::seconds lease) {
-    const std::string name(job.name());
-    const auto is_paused = [&] {
-        for (const auto& state : store.job_states()) {
-            if (state.job == name) return state.paused;
-        }
-        return false;
-    };
-    // Checked first so a refused request does not stay queued and fire on resume.
-    if (is_paused()) return {RunNowOutcome::paused, std::nullopt};
-    store.request_job_run(name, clock.now());
-    if (auto result = run_if_due(store, clock, job, holder, interval, lease)) {
-        return {RunNowOutcome::ran, std::move(result)};
-    }
-    // Paused in between, or running elsewhere: that run (or the next after it) serves the request.
-    return {is_paused() ? RunNowOutcome::paused : RunNowOutcome::busy, std::nullopt};
 }
 
 }  // namespace broker

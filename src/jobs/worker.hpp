@@ -1,11 +1,16 @@
 // The Worker: one thread that keeps the jobs running on schedule. For each job it asks the
 // JobStateStore for the job's lease (so among any number of worker processes sharing the
 // store, one runs it per interval, and pause / run-now act on all of them), runs it, and
-// records the result; then it waits a short, stoppable poll before trying again.
+// records the result; then it waits a short, stoppable poll before trying again. While a run
+// goes on, a heartbeat renews its lease (and the job's own claims) and writes its progress;
+// a run whose lease was lost stops after the item in hand. Runs asked for through the admin
+// API start on a thread of their own, so a long cleanup does not hold up a requested sync.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -27,8 +32,10 @@ struct ScheduledJob {
 };
 
 struct WorkerOptions {
-    std::string worker_id;                 // empty: make_worker_id()
-    std::chrono::seconds job_lease{900};   // JOB_LEASE_SEC
+    std::string worker_id;               // empty: make_worker_id()
+    std::chrono::seconds job_lease{30};  // JOB_LEASE_SEC
+    // How often a run renews its lease and reports progress; zero: a third of job_lease.
+    std::chrono::milliseconds heartbeat{0};
     std::chrono::milliseconds poll{1000};  // how often due jobs are looked for
     // Stopped together with the worker, so waits inside jobs (cleanup delays, provider
     // retries) end at once. May be null.
@@ -50,6 +57,11 @@ class Worker {
     void stop();
     // Ends the current poll wait early (after a pause/resume/run-now, or a moved test clock).
     void wake();
+    // Tries to run the job now on a thread of its own (an operator asked for a run, already
+    // recorded in the store): under the holder name `<id>-admin`, if its lease is free. When
+    // it is not (running elsewhere, or here), the recorded request is served by the lease
+    // holder's next run. False for a job this worker does not have.
+    bool start_run_now(std::string_view job_name);
 
     // One pass over the jobs on the calling thread: each job whose lease this worker gets is
     // run and finished. Returns how many ran. What the thread does in a loop.
@@ -61,14 +73,16 @@ class Worker {
     std::uint64_t passes() const;
 
   private:
+    struct Slot;  // a job with what keeps two runs of it in this process apart
     void loop();
     bool stopping() const;
+    bool run_slot(Slot& slot, const std::string& holder);
 
     JobStateStore& store_;
     const Clock& clock_;
-    std::vector<ScheduledJob> jobs_;
     WorkerOptions options_;
     std::string id_;
+    std::vector<std::unique_ptr<Slot>> slots_;
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;
@@ -76,24 +90,25 @@ class Worker {
     bool woken_ = false;
     std::uint64_t runs_ = 0;
     std::uint64_t passes_ = 0;
+    struct RunNowThread {
+        std::thread thread;
+        std::shared_ptr<std::atomic<bool>> done;
+    };
+    std::vector<RunNowThread> run_now_threads_;
     std::thread thread_;
 };
 
-enum class RunNowOutcome {
-    ran,     // the job ran here; see the result
-    busy,    // another worker holds its lease (running right now); the request stays queued for after it
-    paused,  // paused jobs do not run, not even on request
+// The lease settings of one run.
+struct LeaseSettings {
+    std::chrono::seconds lease{30};
+    std::chrono::milliseconds heartbeat{10000};
 };
 
-struct RunNowResult {
-    RunNowOutcome outcome = RunNowOutcome::busy;
-    std::optional<JobRunResult> result;  // set when ran
-};
-
-// The admin API's "run now and report what happened": takes the job's lease like a worker
-// would (after asking for a run, so the interval does not stand in the way), runs the job on
-// the calling thread, records the result. Blocking; call it off the I/O threads.
-RunNowResult run_job_now(JobStateStore& store, const Clock& clock, Job& job, const std::string& holder,
-                         std::chrono::seconds interval, std::chrono::seconds lease);
+// Starts the job's run if its lease is ours to take, runs it with a heartbeat renewing the
+// lease (and the job's claims, and writing progress) every `heartbeat`, records the result.
+// Returns the result when it ran. `stop` (may be null) ends the heartbeat's waits at shutdown.
+std::optional<JobRunResult> run_under_lease(JobStateStore& store, const Clock& clock, Job& job,
+                                            const std::string& holder, std::chrono::seconds interval,
+                                            const LeaseSettings& lease);
 
 }  // namespace broker

@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include "jobs/stale_job.hpp"
-#include "jobs/worker.hpp"
 #include "service/cursor.hpp"
 
 namespace broker {
@@ -192,34 +191,51 @@ JobView AdminService::set_paused(const std::string& name, bool paused) {
 }
 
 Checked<JobRunReport> AdminService::run(const std::string& name) {
-    const auto paused = [&] {
-        for (const auto& state : job_states_.job_states()) {
-            if (state.job == name) return state.paused;
+    for (const auto& state : job_states_.job_states()) {
+        if (state.job == name && state.paused) {
+            // Checked first so a refused request does not stay queued and fire on resume.
+            return Checked<JobRunReport>::refuse(ErrorCode::job_paused,
+                                                 name + " is paused; resume it before asking for a run");
         }
-        return false;
-    };
-    const auto refuse_paused = [&] {
-        return Checked<JobRunReport>::refuse(ErrorCode::job_paused,
-                                             name + " is paused; resume it before asking for a run");
-    };
-    Job* job = local_job(name);
-    if (!job) {
-        if (paused()) return refuse_paused();
-        job_states_.request_job_run(name, clock_.now());
-        return Checked<JobRunReport>::ok({name, JobRunOutcome::requested, std::nullopt});
     }
-    RunNowResult result =
-        run_job_now(job_states_, clock_, *job, local_.holder, interval_of(name), config_.job_lease);
-    switch (result.outcome) {
-        case RunNowOutcome::paused:
-            return refuse_paused();
-        case RunNowOutcome::busy:
-            wake();
-            return Checked<JobRunReport>::ok({name, JobRunOutcome::queued, std::nullopt});
-        case RunNowOutcome::ran:
-            break;
+    const UnixSeconds now = clock_.now();
+    const std::int64_t id = job_states_.request_job_run(name, now);
+    JobRunReport report;
+    report.runs_here = local_job(name) != nullptr;
+    if (report.runs_here && local_.start_run) local_.start_run(name);
+    wake();
+    if (auto recorded = job_states_.job_run(name, id)) {
+        report.run = std::move(*recorded);
+    } else {  // already forgotten: only a flood of requests does that
+        report.run.id = id;
+        report.run.job = name;
+        report.run.requested_at = now;
     }
-    return Checked<JobRunReport>::ok({name, JobRunOutcome::ran, std::move(result.result)});
+    return Checked<JobRunReport>::ok(std::move(report));
+}
+
+std::optional<JobRun> AdminService::run_status(const std::string& name, std::int64_t run_id) {
+    return job_states_.job_run(name, run_id);
+}
+
+Checked<std::chrono::seconds> AdminService::parse_run_wait(const std::optional<std::string>& wait) {
+    if (!wait || wait->empty()) return Checked<std::chrono::seconds>::ok(std::chrono::seconds(0));
+    const auto n = whole_number(*wait);
+    if (!n || *n < 0 || *n > kMaxRunWaitSec) {
+        return Checked<std::chrono::seconds>::refuse(
+            ErrorCode::invalid_request,
+            "wait must be a whole number of seconds from 0 to " + std::to_string(kMaxRunWaitSec));
+    }
+    return Checked<std::chrono::seconds>::ok(std::chrono::seconds(*n));
+}
+
+Checked<std::int64_t> AdminService::parse_run_id(std::string_view text) {
+    const auto n = whole_number(text);
+    if (!n || *n < 1) {
+        return Checked<std::int64_t>::refuse(ErrorCode::invalid_request,
+                                             "a run id is the positive whole number a run request answered");
+    }
+    return Checked<std::int64_t>::ok(*n);
 }
 
 Job* AdminService::local_job(std::string_view name) const {
@@ -227,13 +243,6 @@ Job* AdminService::local_job(std::string_view name) const {
         if (job->name() == name) return job;
     }
     return nullptr;
-}
-
-std::chrono::seconds AdminService::interval_of(std::string_view name) const {
-    for (const auto& [job, interval] : job_intervals(config_)) {
-        if (job == name) return interval;
-    }
-    return config_.sync_interval;
 }
 
 void AdminService::wake() const {

@@ -45,12 +45,13 @@ struct Checked {
 // Every job's name with its configured interval, in the order a worker runs them.
 std::vector<std::pair<std::string, std::chrono::seconds>> job_intervals(const JobConfig& config);
 
-// Jobs this process can run itself (the `run` and `worker` processes), and how to nudge its
-// worker after a pause, resume or run request. An API-only process has none.
+// Jobs this process can run itself (the `run` and `worker` processes), how to start a run
+// asked for (off the request: it answers at once), and how to nudge its worker after a pause,
+// resume or run request. An API-only process has none.
 struct LocalJobs {
     std::vector<Job*> jobs;
-    std::string holder;          // lease holder for runs started from the API; not the worker's id
-    std::function<void()> wake;  // may be empty
+    std::function<void(const std::string&)> start_run;  // may be empty
+    std::function<void()> wake;                         // may be empty
 };
 
 struct AdminPage {
@@ -72,16 +73,10 @@ struct JobView {
     bool known_to_store = false;
 };
 
-enum class JobRunOutcome {
-    ran,        // ran here, now; see result
-    queued,     // another worker holds the lease: it runs again right after (the request stays)
-    requested,  // no job runner in this process: the request waits for a worker process
-};
-
+// A run asked for: as recorded in the store, and whether this process started it itself.
 struct JobRunReport {
-    std::string job;
-    JobRunOutcome outcome = JobRunOutcome::requested;
-    std::optional<JobRunResult> result;
+    JobRun run;
+    bool runs_here = false;  // this process has the job; otherwise a worker process picks it up
 };
 
 class AdminService {
@@ -125,16 +120,25 @@ class AdminService {
     JobView job(const std::string& name);
     // Pauses or resumes the job for every worker; returns its view after the change.
     JobView set_paused(const std::string& name, bool paused);
-    // Runs the job now when this process has it; otherwise records the request for the
-    // worker that has it. Refused (job_paused) while the job is paused.
+    // Records a run of the job (queued, with an id) and returns at once: this process starts
+    // it on a thread of its own when it has the job and its lease is free; otherwise the
+    // lease holder, or the worker process that has the job, runs it next. Refused
+    // (job_paused) while the job is paused.
     Checked<JobRunReport> run(const std::string& name);
+    // A run asked for earlier: queued, running (with its progress) or finished (with its
+    // result). Nothing when the store has no such run of that job.
+    std::optional<JobRun> run_status(const std::string& name, std::int64_t run_id);
+    // `wait` as given in the query: whole seconds from 0 to kMaxRunWaitSec; absent: 0.
+    static constexpr int kMaxRunWaitSec = 60;
+    static Checked<std::chrono::seconds> parse_run_wait(const std::optional<std::string>& wait);
+    // A run id as given in the path.
+    static Checked<std::int64_t> parse_run_id(std::string_view text);
 
     // The service's clock: answers state times relative to it.
     UnixSeconds now() const { return clock_.now(); }
 
   private:
     Job* local_job(std::string_view name) const;
-    std::chrono::seconds interval_of(std::string_view name) const;
     void wake() const;
 
     Store& store_;

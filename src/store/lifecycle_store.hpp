@@ -42,10 +42,10 @@ struct DeletionClaim {
 
 struct DeletionFailure {
     std::string sandbox_id;
-    std::string worker_id;       // only the claim's holder may record a failure
+    std::string worker_id;  // only the claim's holder may record a failure
     UnixSeconds now = 0;
     UnixSeconds next_attempt_at = 0;
-    int max_attempts = 5;        // the attempt that reaches it moves the sandbox to deletion_failed
+    int max_attempts = 5;  // the attempt that reaches it moves the sandbox to deletion_failed
     std::string reason;
 };
 
@@ -61,7 +61,7 @@ struct SandboxEvent {
 };
 
 class LifecycleStore {
-public:
+  public:
     virtual ~LifecycleStore() = default;
 
     // One transaction: upserts the provider's list as upsert_provider_sandboxes does, then marks
@@ -83,13 +83,25 @@ public:
     virtual bool record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now,
                                 DeletedHow how = DeletedHow::deleted_by_broker) = 0;
 
+    // The claimant's heartbeat: extends its claims on `sandbox_ids` (those it still holds) to
+    // lease_until. Returns how many it still held.
+    virtual std::int64_t renew_deletion_claims(std::span<const std::string> sandbox_ids,
+                                               const std::string& worker_id, UnixSeconds now,
+                                               UnixSeconds lease_until) = 0;
+
+    // Gives the worker's claims on `sandbox_ids` back at once (a run that stops early), so the
+    // next run takes them without waiting for the lease. Returns how many it held.
+    virtual std::int64_t release_deletion_claims(std::span<const std::string> sandbox_ids,
+                                                 const std::string& worker_id, UnixSeconds now) = 0;
+
     // A failed provider delete: counts the attempt, schedules the next, releases the claim;
     // the attempt reaching max_attempts moves the sandbox to deletion_failed. False when
     // the worker no longer holds the claim.
     virtual bool record_deletion_failure(const DeletionFailure& failure) = 0;
 
     // Removes sandboxes stale since before `stale_before` (their history stays). Returns how many.
-    virtual std::int64_t remove_stale(UnixSeconds stale_before, UnixSeconds now, const std::string& actor) = 0;
+    virtual std::int64_t remove_stale(UnixSeconds stale_before, UnixSeconds now,
+                                      const std::string& actor) = 0;
 
     // Removes every sandbox in `status` from the store, never touching the provider; the
     // caller refuses `allocated`. Returns how many.

@@ -26,6 +26,7 @@ const std::vector<AdminCall> kAdminCalls = {
     {"POST", "/v1/admin/jobs/sync/pause"},
     {"POST", "/v1/admin/jobs/sync/resume"},
     {"POST", "/v1/admin/jobs/sync/run"},
+    {"GET", "/v1/admin/jobs/sync/runs/1"},
 };
 
 class AdminApi : public ::testing::Test {
@@ -114,15 +115,33 @@ TEST_F(AdminApi, JobControlWithoutAProvider) {
     EXPECT_EQ(jobs.json["jobs"][0]["name"], "sync");
     EXPECT_EQ(jobs.json["jobs"][0]["interval_sec"], 600);
 
-    // No provider here: the request is recorded for a worker that has one.
-    const auto sync = admin_post(http_, "/v1/admin/sync");
+    // No provider here: the request is recorded for a worker that has one, even when waited for.
+    const auto sync = admin_post(http_, "/v1/admin/sync?wait=1");
     EXPECT_EQ(sync.status, 202) << sync.body;
-    EXPECT_EQ(sync.json["outcome"], "requested");
+    EXPECT_EQ(sync.json["status"], "queued");
+    EXPECT_TRUE(sync.json["run_id"].is_number_integer());
+    EXPECT_EQ(sync.json["status_url"], "/v1/admin/jobs/sync/runs/" + sync.json["run_id"].dump());
+    const auto still = admin_get(http_, sync.json["status_url"].get<std::string>());
+    ASSERT_EQ(still.status, 200) << still.body;
+    EXPECT_EQ(still.json["status"], "queued");
+    EXPECT_TRUE(still.json["result"].is_null());
 
-    // auto_expiry runs here: run-now runs it and reports its counts.
-    const auto expiry = admin_post(http_, "/v1/admin/jobs/auto_expiry/run");
-    ASSERT_TRUE(expiry.status == 200 || expiry.status == 202) << expiry.body;
-    if (expiry.status == 200) EXPECT_EQ(expiry.json["result"]["counts"].value("expired", 0), 0);
+    // auto_expiry runs here: answered at once with its run id; waited for, with its result.
+    const auto expiry = admin_post(http_, "/v1/admin/jobs/auto_expiry/run?wait=30");
+    ASSERT_EQ(expiry.status, 200) << expiry.body;
+    EXPECT_EQ(expiry.json["status"], "finished");
+    EXPECT_EQ(expiry.json["ok"], true);
+    EXPECT_EQ(expiry.json["result"]["counts"].value("expired", -1), 0) << expiry.body;
+    const auto again = admin_get(http_, "/v1/admin/jobs/auto_expiry/runs/" + expiry.json["run_id"].dump());
+    ASSERT_EQ(again.status, 200);
+    EXPECT_EQ(again.json, expiry.json);
+
+    // Unknown runs and bad parameters.
+    EXPECT_EQ(admin_get(http_, "/v1/admin/jobs/auto_expiry/runs/999999").status, 404);
+    EXPECT_EQ(admin_get(http_, "/v1/admin/jobs/auto_expiry/runs/first").status, 400);
+    EXPECT_EQ(admin_get(http_, "/v1/admin/jobs/backup/runs/1").status, 404);
+    EXPECT_EQ(admin_post(http_, "/v1/admin/jobs/auto_expiry/run?wait=61").status, 400);
+    EXPECT_EQ(admin_post(http_, "/v1/admin/sync?wait=soon").status, 400);
 
     const auto paused = admin_post(http_, "/v1/admin/jobs/auto_expiry/pause");
     ASSERT_EQ(paused.status, 200);

@@ -40,9 +40,9 @@ TEST(JobsSync, VanishedSandboxesBecomeStaleAndBulkDeleteRemovesThem) {
     const std::vector<std::string> vanished = {"2009522", "2009525", "2009530"};
     for (const auto& id : vanished) ASSERT_EQ(sim_http.post("/_sim/accounts/" + id + "/vanish").status, 200);
 
-    const auto sync = admin_post(http, "/v1/admin/sync");
+    const auto sync = admin_post(http, "/v1/admin/sync?wait=30");
     ASSERT_EQ(sync.status, 200) << sync.body;
-    EXPECT_EQ(sync.json["outcome"], "ran");
+    EXPECT_EQ(sync.json["status"], "finished");
     EXPECT_EQ(sync.json["result"]["counts"]["marked_stale"], 3) << sync.body;
     EXPECT_EQ(sync.json["result"]["ok"], true);
 

@@ -75,10 +75,12 @@ TEST(JobsWorker, ServeHandsRunRequestsToTheWorkers) {
 
     const auto stats = admin_stats(http);
     EXPECT_EQ(stats["available"], 4) << "serve reads what the worker synced";
-    const auto run = admin_post(http, "/v1/admin/sync");
-    ASSERT_EQ(run.status, 202) << run.body;
-    EXPECT_EQ(run.json["outcome"], "requested");
-    EXPECT_TRUE(wait_until([&] { return list_calls(sim) == 2; }, 5s)) << "the worker ran the requested sync";
+    // Waited for: the worker process runs it, and the run's record (in the store) tells serve.
+    const auto run = admin_post(http, "/v1/admin/sync?wait=10");
+    ASSERT_EQ(run.status, 200) << run.body;
+    EXPECT_EQ(run.json["status"], "finished");
+    EXPECT_EQ(run.json["result"]["counts"]["listed"], 4) << run.body;
+    EXPECT_EQ(list_calls(sim), 2) << "the worker ran the requested sync";
 
     const auto jobs = admin_get(http, "/v1/admin/jobs");
     ASSERT_EQ(jobs.status, 200);

@@ -159,6 +159,102 @@ TEST_P(JobStateConformance, AnExpiredLeaseIsTakenOverAndTheOldHolderCannotFinish
     EXPECT_FALSE(jobs().finish_job("never-ran", "w2", kNow, true, "{}"));
 }
 
+TEST_P(JobStateConformance, HeartbeatRenewsTheLeaseOfItsHolderOnly) {
+    ASSERT_TRUE(start("w1", kNow));
+    EXPECT_FALSE(jobs().renew_job_lease("sync", "w2", kNow + 10, kNow + 10 + kLease, "{}"));
+    EXPECT_FALSE(jobs().renew_job_lease("sync", "", kNow + 10, kNow + 10 + kLease, "{}"));
+    ASSERT_TRUE(jobs().renew_job_lease("sync", "w1", kNow + 100, kNow + 100 + kLease, R"({"deleted":4})"));
+    auto s = state();
+    EXPECT_EQ(s->lease_until, kNow + 100 + kLease);
+    EXPECT_EQ(s->progress, R"({"deleted":4})");
+    // Far past the lease it started with, but renewed: nobody takes it, even once due.
+    ASSERT_TRUE(jobs().renew_job_lease("sync", "w1", kNow + 500, kNow + 500 + kLease, "{}"));
+    EXPECT_FALSE(start("w2", kNow + kInterval));
+    ASSERT_TRUE(jobs().finish_job("sync", "w1", kNow + kInterval + 1, true, "{}"));
+    EXPECT_EQ(state()->progress, "") << "progress belongs to a run in progress";
+    EXPECT_FALSE(jobs().renew_job_lease("sync", "w1", kNow + kInterval + 2, kNow + 999999, "{}"))
+        << "a finished run has no lease to renew";
+}
+
+TEST_P(JobStateConformance, AnAbandonedRunIsDueAgainAsSoonAsItsLeaseRunsOut) {
+    ASSERT_TRUE(start("killed", kNow));
+    EXPECT_FALSE(start("w2", kNow + kLease - 1));
+    // Long before the interval: the killed worker's run is done again, not skipped to the next.
+    ASSERT_TRUE(start("w2", kNow + kLease));
+    EXPECT_FALSE(jobs().renew_job_lease("sync", "killed", kNow + kLease + 1, kNow + 9999, "{}"));
+    ASSERT_TRUE(jobs().finish_job("sync", "w2", kNow + kLease + 2, true, "{}"));
+    EXPECT_FALSE(start("w3", kNow + kLease + 3)) << "a finished run is not due before its interval";
+}
+
+TEST_P(JobStateConformance, RequestedRunsAreAdoptedByTheNextRunAndGetItsResult) {
+    const std::int64_t first = jobs().request_job_run("sync", kNow);
+    const std::int64_t second = jobs().request_job_run("sync", kNow + 1);
+    const std::int64_t other = jobs().request_job_run("cleanup", kNow + 1);
+    EXPECT_GT(second, first);
+    EXPECT_NE(other, second);
+    auto run = jobs().job_run("sync", first);
+    ASSERT_TRUE(run);
+    EXPECT_EQ(run->job, "sync");
+    EXPECT_EQ(run->status, JobRunStatus::queued);
+    EXPECT_EQ(run->requested_at, kNow);
+    EXPECT_FALSE(run->started_at);
+    EXPECT_EQ(run->holder, "");
+    EXPECT_FALSE(jobs().job_run("cleanup", first)) << "a run belongs to its job";
+    EXPECT_FALSE(jobs().job_run("sync", other));
+
+    // One run serves both requests.
+    ASSERT_TRUE(start("w1", kNow + 2));
+    run = jobs().job_run("sync", second);
+    EXPECT_EQ(run->status, JobRunStatus::running);
+    EXPECT_EQ(run->holder, "w1");
+    EXPECT_EQ(run->started_at, kNow + 2);
+    ASSERT_TRUE(jobs().renew_job_lease("sync", "w1", kNow + 3, kNow + 3 + kLease, R"({"listed":7})"));
+    EXPECT_EQ(jobs().job_run("sync", first)->progress, R"({"listed":7})");
+
+    // A request while it runs waits for the next run, which starts right after.
+    const std::int64_t late = jobs().request_job_run("sync", kNow + 4);
+    ASSERT_TRUE(jobs().finish_job("sync", "w1", kNow + 5, false, R"({"ok":false})"));
+    for (const auto id : {first, second}) {
+        run = jobs().job_run("sync", id);
+        EXPECT_EQ(run->status, JobRunStatus::finished) << id;
+        EXPECT_EQ(run->finished_at, kNow + 5);
+        EXPECT_FALSE(run->ok);
+        EXPECT_EQ(run->result, R"({"ok":false})");
+        EXPECT_EQ(run->progress, "");
+    }
+    EXPECT_EQ(jobs().job_run("sync", late)->status, JobRunStatus::queued);
+    EXPECT_TRUE(state()->run_requested);
+    ASSERT_TRUE(start("w2", kNow + 6));
+    EXPECT_EQ(jobs().job_run("sync", late)->holder, "w2");
+    EXPECT_EQ(jobs().job_run("cleanup", other)->status, JobRunStatus::queued) << "jobs are independent";
+}
+
+TEST_P(JobStateConformance, ARunOfAKilledHolderIsAdoptedByTheNextOne) {
+    const std::int64_t id = jobs().request_job_run("sync", kNow);
+    ASSERT_TRUE(start("killed", kNow + 1));
+    ASSERT_TRUE(start("w2", kNow + 1 + kLease));
+    EXPECT_EQ(jobs().job_run("sync", id)->holder, "w2");
+    ASSERT_TRUE(jobs().finish_job("sync", "w2", kNow + 2 + kLease, true, "{}"));
+    EXPECT_EQ(jobs().job_run("sync", id)->status, JobRunStatus::finished);
+    EXPECT_FALSE(state()->run_requested);
+}
+
+TEST_P(JobStateConformance, RunHistoryIsBoundedPerJob) {
+    std::vector<std::int64_t> ids;
+    for (int i = 0; i < kJobRunHistory + 5; ++i) {
+        ids.push_back(jobs().request_job_run("sync", kNow + i));
+        ASSERT_TRUE(start("w", kNow + i));
+        ASSERT_TRUE(jobs().finish_job("sync", "w", kNow + i, true, "{}"));
+    }
+    const std::int64_t cleanup = jobs().request_job_run("cleanup", kNow);
+    int kept = 0;
+    for (const auto id : ids) kept += jobs().job_run("sync", id).has_value();
+    EXPECT_EQ(kept, kJobRunHistory);
+    EXPECT_FALSE(jobs().job_run("sync", ids.front())) << "the oldest are forgotten";
+    EXPECT_TRUE(jobs().job_run("sync", ids.back()));
+    EXPECT_TRUE(jobs().job_run("cleanup", cleanup)) << "another job's runs are not counted";
+}
+
 TEST_P(JobStateConformance, StateSurvivesAReopen) {
     ASSERT_TRUE(start("w1", kNow, "cleanup"));
     jobs().set_job_paused("sync", true, kNow);

@@ -211,6 +211,37 @@ TEST_P(LifecycleConformance, ClaimsAreExclusiveUntilTheirLeaseRunsOut) {
     EXPECT_EQ(c.size(), 5u);
 }
 
+TEST_P(LifecycleConformance, ClaimsAreRenewedAndGivenBackOnlyByTheirHolder) {
+    seed(5);
+    std::vector<std::string> back;
+    for (int i = 0; i < 4; ++i) back.push_back(returned("p" + std::to_string(i), kNow + i));
+    const auto a = claim("worker-a", kNow + 10, 4, 30);
+    ASSERT_EQ(a.size(), 4u);
+    const std::vector<std::string> first_two{a[0].sandbox_id, a[1].sandbox_id};
+    const std::vector<std::string> last_two{a[2].sandbox_id, a[3].sandbox_id};
+
+    // The holder's heartbeat keeps its claims past their lease; another worker's does nothing.
+    EXPECT_EQ(lifecycle().renew_deletion_claims(first_two, "worker-b", kNow + 30, kNow + 1000), 0);
+    EXPECT_EQ(lifecycle().renew_deletion_claims(first_two, "", kNow + 30, kNow + 1000), 0);
+    EXPECT_EQ(lifecycle().renew_deletion_claims(first_two, "worker-a", kNow + 30, kNow + 70), 2);
+    const auto b = claim("worker-b", kNow + 45);
+    EXPECT_EQ(ids_of(b), (std::set<std::string>(last_two.begin(), last_two.end())))
+        << "the renewed two stay with worker-a, the others ran out";
+
+    // Giving back: only the holder's own claims, at once, and only while they are still due
+    // for deletion.
+    EXPECT_EQ(lifecycle().release_deletion_claims(first_two, "worker-b", kNow + 46), 0);
+    ASSERT_TRUE(lifecycle().record_deleted(first_two[0], "cleanup", kNow + 46));
+    EXPECT_EQ(lifecycle().release_deletion_claims(first_two, "worker-a", kNow + 47), 1);
+    EXPECT_EQ(lifecycle().renew_deletion_claims(first_two, "worker-a", kNow + 47, kNow + 1000), 0)
+        << "a claim given back is no longer the worker's";
+    const auto c = claim("worker-c", kNow + 48);
+    ASSERT_EQ(c.size(), 1u);
+    EXPECT_EQ(c[0].sandbox_id, first_two[1]);
+    EXPECT_EQ(status_of(first_two[0]), SandboxStatus::deleted);
+    EXPECT_EQ(lifecycle().release_deletion_claims({}, "worker-c", kNow + 49), 0);
+}
+
 TEST_P(LifecycleConformance, ConcurrentClaimersNeverShareASandbox) {
     seed(40);
     for (int i = 0; i < 40; ++i) returned("p" + std::to_string(i), kNow);

@@ -1,11 +1,13 @@
 // The group-commit writer's failure path: ops run without a savepoint each, so when one throws
-// the batch's transaction is rolled back and the others re-run, each in a savepoint. These
-// tests drive GroupCommitWriter directly with ops that count their runs and write rows.
+// the batch's transaction is rolled back and the others re-run, each in a savepoint; and bulk
+// writes, which run alone, taking turns with the batches of small writes. These tests drive
+// GroupCommitWriter directly with ops that count their runs and write rows.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -159,6 +161,56 @@ TEST_F(GroupCommitTest, AConstraintFailureMidOpLeavesNoPartialWrite) {
     EXPECT_THROW(results[1].get(), StoreUnavailable);
     EXPECT_NO_THROW(results[2].get());
     EXPECT_EQ(rows(), (std::vector<std::string>{"a=1", "z=26"}));
+}
+
+TEST_F(GroupCommitTest, BulkWritesRunAloneTakingTurnsWithBatchesOfSmallWrites) {
+    std::mutex mutex;
+    std::vector<std::string> order;
+    std::atomic<int> small_runs{0};
+    const auto op = [&](std::string name, bool fail = false) -> GroupCommitWriter::Work {
+        return [&, name, fail](Connection& conn) {
+            {
+                std::lock_guard lock(mutex);
+                order.push_back(name);
+            }
+            auto q = conn.query("INSERT INTO t (k, v) VALUES (?1, 1)");
+            q.bind(1, name);
+            q.run();
+            if (fail) throw std::runtime_error("bulk chunk failed after writing");
+            if (name.starts_with("small")) ++small_runs;
+        };
+    };
+    std::promise<void> release;
+    auto gate = release.get_future().share();
+    GroupCommitWriter::Work hold = [gate](Connection&) { gate.wait(); };
+    auto first = std::async(std::launch::async, [&] { writer_->run(hold); });
+    ASSERT_TRUE(eventually([&] { return writer_->stats().in_batch == 1; }));
+
+    // Queued while the writer is busy: two bulk chunks (the first fails), then three small writes.
+    const std::vector<std::pair<GroupCommitWriter::Work, GroupCommitWriter::Kind>> ops = {
+        {op("bulk-1", true), GroupCommitWriter::Kind::bulk}, {op("bulk-2"), GroupCommitWriter::Kind::bulk},
+        {op("small-a"), GroupCommitWriter::Kind::small},     {op("small-b"), GroupCommitWriter::Kind::small},
+        {op("small-c"), GroupCommitWriter::Kind::small},
+    };
+    std::vector<std::future<void>> results;
+    for (const auto& [work, kind] : ops) {
+        results.push_back(std::async(std::launch::async, [this, &work, kind] { writer_->run(work, kind); }));
+        const auto queued = results.size();
+        ASSERT_TRUE(eventually([&] { return writer_->stats().queued == queued; }));
+    }
+    const auto batches_before = writer_->stats().batches;
+    release.set_value();
+    first.get();
+    EXPECT_THROW(results[0].get(), std::runtime_error);
+    for (std::size_t i = 1; i < results.size(); ++i) EXPECT_NO_THROW(results[i].get());
+
+    // A bulk chunk, then the small writes that waited behind it (one batch), then the next
+    // chunk: a small write waits behind one chunk at most. The failed chunk was undone alone
+    // and made nobody run twice.
+    EXPECT_EQ(order, (std::vector<std::string>{"bulk-1", "small-a", "small-b", "small-c", "bulk-2"}));
+    EXPECT_EQ(small_runs, 3);
+    EXPECT_EQ(rows(), (std::vector<std::string>{"bulk-2=1", "small-a=1", "small-b=1", "small-c=1"}));
+    EXPECT_EQ(writer_->stats().batches - batches_before, 4u);  // holder, bulk-1, the small ones, bulk-2
 }
 
 }  // namespace

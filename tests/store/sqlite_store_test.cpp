@@ -483,7 +483,7 @@ TEST_F(SqliteStoreTest, AFailingWriteDoesNotSpoilItsBatch) {
     ASSERT_TRUE(eventually([&] { return store_->write_stats().in_batch == 1; }));
 
     // An empty sandbox id breaks a CHECK constraint halfway through the upsert: all of
-    // that upsert is undone, nothing of its neighbours.
+    // that upsert (one chunk) is undone, nothing of the allocations around it.
     const std::vector<ProviderSandbox> bad = {{"new-1", "n1", "", ""}, {"", "broken", "", ""}};
     std::vector<std::future<AllocateResult>> allocations;
     for (int i = 0; i < 5; ++i) {
@@ -504,7 +504,9 @@ TEST_F(SqliteStoreTest, AFailingWriteDoesNotSpoilItsBatch) {
     EXPECT_THROW(failing.get(), StoreUnavailable);
     EXPECT_EQ(first.get().outcome, AllocateOutcome::allocated);
     for (auto& f : allocations) EXPECT_EQ(f.get().outcome, AllocateOutcome::allocated);
-    EXPECT_EQ(store_->write_stats().batches - before.batches, 2u);
+    // The upsert is a bulk write, a transaction of its own between the batches: the first
+    // allocation's, the upsert's (rolled back), then the ten allocations queued around it.
+    EXPECT_EQ(store_->write_stats().batches - before.batches, 3u);
     EXPECT_FALSE(store_->get("new-1"));
     EXPECT_EQ(store_->count_by_status()[SandboxStatus::allocated], 11);
     EXPECT_EQ(store_->count_by_status().total(), 20);
@@ -567,6 +569,42 @@ TEST_F(SqliteStoreTest, UpsertsTwoHundredThousandSandboxesInOneGo) {
                 static_cast<long long>(ms(inserted_in)), static_cast<long long>(ms(total)));
     // Generous enough for a sanitizer build on a busy machine; a release build takes ~1-2 s.
     EXPECT_LT(ms(total), 60'000);
+}
+
+TEST_F(SqliteStoreTest, LargeWritesGoInBoundedChunksWithTheSameOutcome) {
+    SqliteOptions options;
+    options.bulk_chunk_rows = 3;
+    open(options);
+    auto& lifecycle = static_cast<LifecycleStore&>(*store_);
+    const auto before = store_->write_stats().batches;
+    const UpsertSummary first = store_->upsert_provider_sandboxes(pool(10), kNow);
+    EXPECT_EQ(first.inserted, 10);
+    EXPECT_EQ(store_->write_stats().batches - before, 4u) << "10 rows in chunks of 3";
+    EXPECT_EQ(store_->write_stats().largest_batch, 1u) << "each chunk a transaction of its own";
+    // Importing the same list again is safe: nothing is duplicated.
+    EXPECT_EQ(store_->upsert_provider_sandboxes(pool(10), kNow + 1).refreshed, 10);
+    ASSERT_EQ(store_->allocate(request("p1")).outcome, AllocateOutcome::allocated);
+
+    // The provider now lists the first 3 only (the first of them is allocated): the other 7
+    // available ones become stale, the allocated one is left alone.
+    ASSERT_EQ(store_->get("100000")->status, SandboxStatus::allocated);
+    const SyncSummary sync = lifecycle.sync_pool(pool(3), kNow + 2);
+    EXPECT_EQ(sync.upsert.refreshed, 2);
+    EXPECT_EQ(sync.upsert.skipped, 1);
+    EXPECT_EQ(sync.marked_stale, 7);
+    auto counts = store_->count_by_status();
+    EXPECT_EQ(counts[SandboxStatus::stale], 7);
+    EXPECT_EQ(counts[SandboxStatus::allocated], 1);
+    EXPECT_EQ(counts[SandboxStatus::available], 2);
+
+    // Removal and pruning in chunks count every row once, and record each removal.
+    EXPECT_EQ(lifecycle.remove_stale(kNow + 3, kNow + 3, "auto_delete_stale"), 7);
+    EXPECT_EQ(lifecycle.history("100009").back().actor, "auto_delete_stale");
+    EXPECT_EQ(lifecycle.bulk_remove(SandboxStatus::available, kNow + 4, "admin"), 2);
+    counts = store_->count_by_status();
+    EXPECT_EQ(counts.total(), 1);
+    EXPECT_GT(lifecycle.prune_history(kNow + 100), 10);
+    EXPECT_TRUE(lifecycle.history("100009").empty());
 }
 
 }  // namespace

@@ -1,12 +1,17 @@
 // The cleanup job against a real SQLite store and a fake provider: deletion exactly once,
 // retries with backoff -> deletion_failed -> slow retry -> deleted, the NIOSXaaS step never
-// blocking, an open circuit ending the run, crash safety, and delays that are stoppable waits.
+// blocking, an open circuit ending the run (its claims given back), crash safety, delays that
+// are stoppable waits, claims renewed by the heartbeat, and idle runs logged at debug.
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
+#include <sstream>
+#include <string>
 
 #include "jobs/cleanup_job.hpp"
 #include "unit/support/jobs_fixture.hpp"
+#include "unit/support/log_capture.hpp"
 
 namespace broker::testing {
 namespace {
@@ -179,10 +184,9 @@ TEST_F(JobsCleanupTest, OpenCircuitStopsTheRunWithoutCountingAttempts) {
     }
     EXPECT_EQ(metrics_.cleanup_total.with_labels({"error"}).value(), 1u);
 
-    // Once the claims ran out and the provider is back, everything goes.
+    // The claims were given back at once: as soon as the provider is back, everything goes,
+    // without waiting for the claim lease.
     provider_.circuit_open(false);
-    EXPECT_EQ(cleanup.run_once().count("claimed"), 0) << "still claimed";
-    clock_.advance(std::chrono::seconds(300));
     r = cleanup.run_once();
     EXPECT_EQ(r.count("deleted"), 3);
 }
@@ -245,6 +249,35 @@ TEST_F(JobsCleanupTest, StopEndsTheRunAfterTheItemInHand) {
     EXPECT_EQ(r.count("left_claimed"), 2);
     EXPECT_EQ(provider_.delete_calls(), 2);
     EXPECT_EQ(store_->count_by_status()[SandboxStatus::pending_deletion], 2);
+    // Given back at once: another worker claims them now, not a claim lease later.
+    EXPECT_EQ(store_->claim_for_deletion({"w2", clock_.now(), clock_.now() + 30, 10}).size(), 2u);
+}
+
+TEST_F(JobsCleanupTest, HeartbeatRenewsTheClaimsOnTheBatchInHand) {
+    fill_pool(4);
+    for (int i = 0; i < 3; ++i) give_back("p" + std::to_string(i));
+    auto s = settings();
+    s.claim_lease = std::chrono::seconds(30);
+    s.per_sandbox_delay = std::chrono::milliseconds(1);
+    CleanupJob* self = nullptr;
+    bool beat = false;
+    // The wait after the first sandbox is where the heartbeat comes, far past the claim lease.
+    auto cleanup = job(nullptr, s, "w1", [&](std::chrono::milliseconds d) {
+        if (d.count() > 0 && !beat) {
+            beat = true;
+            clock_.advance(std::chrono::seconds(100));
+            self->on_heartbeat();
+            // The two still in hand are claimed for 30 s from now: nobody else takes them.
+            EXPECT_TRUE(store_->claim_for_deletion({"w2", clock_.now(), clock_.now() + 30, 10}).empty());
+        }
+        return true;
+    });
+    self = &cleanup;
+    const auto r = cleanup.run_once();
+    EXPECT_TRUE(beat);
+    EXPECT_EQ(r.count("deleted"), 3);
+    for (const auto& [account, times] : provider_.removals()) EXPECT_EQ(times, 1) << account;
+    cleanup.on_heartbeat();  // nothing in hand: nothing to renew
 }
 
 TEST_F(JobsCleanupTest, ManyFailuresKeepTheSummarySmall) {
@@ -260,6 +293,28 @@ TEST_F(JobsCleanupTest, ManyFailuresKeepTheSummarySmall) {
     EXPECT_EQ(r.errors.size(), JobRunResult::kMaxErrors);
     EXPECT_EQ(r.errors_dropped, 10);
     EXPECT_EQ(r.to_json()["errors_dropped"], 10);
+}
+
+// The line "job run finished" of the run logged while `run` ran.
+std::string finished_line(const std::function<void()>& run) {
+    LogCapture capture;
+    run();
+    std::istringstream lines(capture.text());
+    for (std::string line; std::getline(lines, line);) {
+        if (line.find("job run finished") != std::string::npos) return line;
+    }
+    return "";
+}
+
+TEST_F(JobsCleanupTest, ARunThatDidNothingLogsAtDebugOnly) {
+    auto cleanup = job();
+    const std::string idle = finished_line([&] { cleanup.run_once(); });
+    EXPECT_NE(idle.find("[debug]"), std::string::npos) << idle;
+
+    fill_pool(1);
+    give_back("p1");
+    const std::string busy = finished_line([&] { cleanup.run_once(); });
+    EXPECT_NE(busy.find("[info]"), std::string::npos) << busy;
 }
 
 }  // namespace

@@ -30,7 +30,9 @@ TEST(JobsConfig, DefaultsAreTheOriginals) {
     EXPECT_EQ(c.deletion_retry_max_attempts, 5);
     EXPECT_EQ(c.deletion_retry_base, std::chrono::seconds(60));
     EXPECT_EQ(c.deletion_failed_retry, std::chrono::seconds(3600));
-    EXPECT_EQ(c.cleanup_claim_lease, std::chrono::seconds(300));
+    // Short leases, renewed by a heartbeat: a killed worker's work resumes within a minute.
+    EXPECT_EQ(c.cleanup_claim_lease, std::chrono::seconds(30));
+    EXPECT_EQ(c.job_lease, std::chrono::seconds(30));
     EXPECT_EQ(c.history_retention_days, 30);
 }
 

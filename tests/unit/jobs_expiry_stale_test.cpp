@@ -1,7 +1,11 @@
 // The auto_expiry and auto_delete_stale jobs against a real SQLite store and a moved clock:
-// only expired allocations move, a return is never clobbered, batches are bounded; stale
+// only expired allocations move, a return is never clobbered, batches are bounded (and a lost
+// lease stops the run between them); stale
 // sandboxes go after the grace, history after its retention.
 #include <gtest/gtest.h>
+
+#include <map>
+#include <string>
 
 #include "jobs/expiry_job.hpp"
 #include "jobs/stale_job.hpp"
@@ -63,6 +67,32 @@ TEST_F(JobsExpiryTest, WorksInBoundedBatches) {
     EXPECT_EQ(r.count("expired"), 5);
     EXPECT_EQ(r.count("batches"), 1);
     EXPECT_EQ(store_->count_by_status()[SandboxStatus::pending_deletion], 25);
+}
+
+// Answers keep_going() true `batches` times, then false: the lease lost after that many.
+class LeaseLostAfter final : public RunControl {
+  public:
+    explicit LeaseLostAfter(int batches) : left_(batches) {}
+    bool keep_going() const override { return left_-- > 0; }
+    void report_progress(const std::map<std::string, std::int64_t>& counts) override { last = counts; }
+    std::map<std::string, std::int64_t> last;
+
+  private:
+    mutable int left_;
+};
+
+TEST_F(JobsExpiryTest, StopsBetweenBatchesOnceTheLeaseIsLost) {
+    fill_pool(25);
+    for (int i = 0; i < 25; ++i) allocate("p" + std::to_string(i));
+    clock_.advance(std::chrono::hours(3));
+    auto bounded = job(10, 5);
+    LeaseLostAfter control(1);
+    const auto r = bounded.run(control);
+    EXPECT_TRUE(r.stopped_early);
+    EXPECT_EQ(r.stop_reason, "job lease lost");
+    EXPECT_EQ(r.count("expired"), 10) << "the batch in hand, no other";
+    EXPECT_EQ(control.last.at("expired"), 10);
+    EXPECT_EQ(store_->count_by_status()[SandboxStatus::allocated], 15);
 }
 
 class JobsStaleTest : public JobsTest {};

@@ -1,6 +1,10 @@
 // The sync job against a real SQLite store: new, vanished and reappearing accounts; held ones
-// untouched; a failed list changes nothing; metrics and the run summary.
+// untouched; a failed list changes nothing; metrics, the run summary and its progress.
 #include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
 
 #include "jobs/sync_job.hpp"
 #include "store/sqlite/connection.hpp"
@@ -85,6 +89,27 @@ TEST_F(JobsSyncTest, AStoreFailureIsAFailedRunNotAnException) {
     ASSERT_FALSE(r.errors.empty());
     EXPECT_NE(r.errors[0].find("run failed"), std::string::npos) << r.errors[0];
     EXPECT_EQ(metrics_.sync_total.with_labels({"error"}).value(), 1u);
+}
+
+// A RunControl that keeps what the run reported, and answers keep_going() as told.
+class RecordingControl final : public RunControl {
+  public:
+    bool keep_going() const override { return go_on; }
+    void report_progress(const std::map<std::string, std::int64_t>& counts) override {
+        reports.push_back(counts);
+    }
+    bool go_on = true;
+    std::vector<std::map<std::string, std::int64_t>> reports;
+};
+
+TEST_F(JobsSyncTest, ReportsWhatItListedBeforeTheStoreWrites) {
+    provider_.add_accounts(3);
+    SyncJob sync(provider_, *store_, clock_);
+    RecordingControl control;
+    ASSERT_TRUE(sync.run(control).ok);
+    ASSERT_EQ(control.reports.size(), 1u);
+    EXPECT_EQ(control.reports[0].at("listed"), 3);
+    EXPECT_FALSE(control.reports[0].contains("inserted")) << "reported before the store's part";
 }
 
 }  // namespace

@@ -1,9 +1,15 @@
 // The Worker and run-now against real SQLite stores: two workers on one store file run a job
-// once per interval, pause stops runs for every worker, run-now forces one, stop() is bounded.
+// once per interval, pause stops runs for every worker, run-now forces one on its own thread,
+// the heartbeat keeps a long run's lease and writes its progress, a run that lost its lease
+// stops after the item in hand, stop() is bounded.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "jobs/cleanup_job.hpp"
 #include "jobs/sync_job.hpp"
@@ -61,7 +67,7 @@ TEST_F(JobsWorkerTest, TwoWorkersOnOneStoreFileRunSyncOncePerInterval) {
         clock_.advance(599s);
         let_poll({&a, &b});
         EXPECT_EQ(provider_.list_calls(), interval) << "ran before its interval was over";
-        clock_.advance(1s);
+        if (interval < 3) clock_.advance(1s);  // not after the last: a fourth run would race stop()
     }
     a.stop();
     b.stop();
@@ -112,31 +118,143 @@ TEST_F(JobsWorkerTest, RunNowRequestForcesARunBeforeTheInterval) {
     EXPECT_EQ(provider_.list_calls(), 2) << "one request, one run";
 }
 
-TEST_F(JobsWorkerTest, RunJobNowReportsRanBusyOrPaused) {
+TEST_F(JobsWorkerTest, RunNowStartsOnAThreadOfItsOwnAndLeavesItsResultInTheRun) {
     provider_.add_accounts(2);
     SyncJob sync(provider_, *store_, clock_);
+    Worker w(*store_, clock_, {{&sync, 600s}}, options("w"));  // its poll thread is not started
 
-    auto r = run_job_now(*store_, clock_, sync, "admin-api", 600s, 60s);
-    ASSERT_EQ(r.outcome, RunNowOutcome::ran);
-    ASSERT_TRUE(r.result);
-    EXPECT_EQ(r.result->count("inserted"), 2);
-    // The interval does not stand in the way of an operator, twice in a row.
-    r = run_job_now(*store_, clock_, sync, "admin-api", 600s, 60s);
-    EXPECT_EQ(r.outcome, RunNowOutcome::ran);
+    const auto id = store_->request_job_run("sync", clock_.now());
+    ASSERT_TRUE(w.start_run_now("sync"));
+    ASSERT_TRUE(eventually([&] {
+        const auto run = store_->job_run("sync", id);
+        return run && run->status == JobRunStatus::finished;
+    }));
+    const auto run = store_->job_run("sync", id);
+    EXPECT_EQ(run->holder, "w-admin") << "its own holder name: the job list tells it from a scheduled run";
+    EXPECT_TRUE(run->ok);
+    EXPECT_EQ(nlohmann::json::parse(run->result)["counts"]["inserted"], 2);
+    EXPECT_FALSE(w.start_run_now("cleanup")) << "not a job of this worker";
+
+    // Running elsewhere (worker-x took the lease for a first request): a request made now stays
+    // queued through that run, and the next run after it serves it.
+    const auto first = store_->request_job_run("sync", clock_.now());
+    ASSERT_TRUE(store_->try_start_job({"sync", "worker-x", clock_.now(), 600, 60}));
+    const auto queued = store_->request_job_run("sync", clock_.now());
+    ASSERT_TRUE(w.start_run_now("sync"));
+    ASSERT_TRUE(store_->finish_job("sync", "worker-x", clock_.now(), true, "{}"));
+    EXPECT_EQ(store_->job_run("sync", first)->holder, "worker-x");
+    w.run_due_jobs();
+    ASSERT_TRUE(
+        eventually([&] { return store_->job_run("sync", queued)->status == JobRunStatus::finished; }));
     EXPECT_EQ(provider_.list_calls(), 2);
-    EXPECT_EQ(nlohmann::json::parse(state("sync")->last_result)["counts"]["refreshed"], 2);
+}
 
-    // Running elsewhere: busy, and the request stays for after that run.
-    ASSERT_TRUE(store_->try_start_job({"cleanup", "worker-x", clock_.now(), 300, 60}));
-    CleanupJob cleanup(provider_, nullptr, *store_, clock_, {}, "admin-api");
-    EXPECT_EQ(run_job_now(*store_, clock_, cleanup, "admin-api", 300s, 60s).outcome, RunNowOutcome::busy);
-    EXPECT_TRUE(state("cleanup")->run_requested);
+// A job of `items` items, each let through by the test: what a long cleanup is to the worker.
+// It asks keep_going() before each item and reports its progress after each.
+class GatedJob final : public Job {
+  public:
+    explicit GatedJob(int items) : items_(items) {}
+    std::string_view name() const override { return "gated"; }
+    JobRunResult run(RunControl& control) override {
+        control_ = &control;
+        JobRunResult r;
+        r.job = "gated";
+        r.add("done", 0);
+        for (int i = 0; i < items_; ++i) {
+            if (!control.keep_going()) {
+                r.stopped_early = true;
+                r.stop_reason = "job lease lost";
+                break;
+            }
+            started = i + 1;
+            std::unique_lock lock(mutex_);
+            gate_.wait(lock, [&] { return allowed_ > i; });
+            lock.unlock();
+            r.add("done");
+            control.report_progress(r.counts);
+        }
+        return r;
+    }
+    void on_heartbeat() override { ++heartbeats; }
+    void allow(int items) {
+        {
+            std::lock_guard lock(mutex_);
+            allowed_ = items;
+        }
+        gate_.notify_all();
+    }
+    bool lease_lost() const {
+        RunControl* control = control_.load();
+        return control && !control->keep_going();
+    }
 
-    store_->set_job_paused("sync", true, clock_.now());
-    r = run_job_now(*store_, clock_, sync, "admin-api", 600s, 60s);
-    EXPECT_EQ(r.outcome, RunNowOutcome::paused);
-    EXPECT_FALSE(state("sync")->run_requested) << "a refused request must not fire on resume";
-    EXPECT_EQ(provider_.list_calls(), 2);
+    std::atomic<int> started{0};
+    std::atomic<int> heartbeats{0};
+
+  private:
+    const int items_;
+    std::atomic<RunControl*> control_{nullptr};
+    std::mutex mutex_;
+    std::condition_variable gate_;
+    int allowed_ = 0;
+};
+
+TEST_F(JobsWorkerTest, HeartbeatKeepsTheLeaseAndWritesProgressWhileARunGoesOn) {
+    GatedJob job(3);
+    auto o = options("w");
+    o.job_lease = 30s;
+    o.heartbeat = 2ms;
+    Worker w(*store_, clock_, {{&job, 600s}}, o);
+    const auto run_id = store_->request_job_run("gated", clock_.now());
+    std::thread runner([&] { w.run_due_jobs(); });
+    ASSERT_TRUE(eventually([&] { return job.started == 1; }));
+    job.allow(1);
+    ASSERT_TRUE(eventually([&] { return job.started == 2; }));
+
+    // Far past the 30 s the run's lease was taken for: the heartbeat has kept it.
+    clock_.advance(100s);
+    ASSERT_TRUE(eventually([&] { return state("gated")->lease_until == clock_.now() + 30; }));
+    EXPECT_FALSE(store_->try_start_job({"gated", "other", clock_.now(), 600, 30})) << "still held";
+    EXPECT_EQ(state("gated")->holder, "w");
+    EXPECT_GT(job.heartbeats.load(), 0) << "the job renews what it holds on the same beat";
+    ASSERT_TRUE(eventually([&] { return state("gated")->progress == R"({"done":1})"; }));
+    const auto running = store_->job_run("gated", run_id);
+    EXPECT_EQ(running->status, JobRunStatus::running);
+    EXPECT_EQ(running->progress, R"({"done":1})");
+
+    job.allow(3);
+    runner.join();
+    const auto s = state("gated");
+    EXPECT_EQ(s->holder, "");
+    EXPECT_EQ(s->progress, "");
+    EXPECT_EQ(nlohmann::json::parse(s->last_result)["counts"]["done"], 3);
+    const auto finished = store_->job_run("gated", run_id);
+    EXPECT_EQ(finished->status, JobRunStatus::finished);
+    EXPECT_EQ(nlohmann::json::parse(finished->result)["counts"]["done"], 3);
+}
+
+TEST_F(JobsWorkerTest, ARunThatLostItsLeaseStopsAfterTheItemInHand) {
+    GatedJob job(5);
+    auto o = options("w");
+    o.job_lease = 30s;
+    o.heartbeat = 2ms;
+    Worker w(*store_, clock_, {{&job, 600s}}, o);
+    std::thread runner([&] { w.run_due_jobs(); });
+    ASSERT_TRUE(eventually([&] { return job.started == 1; }));
+
+    // Another worker has taken the job over (to the store, a takeover after the lease ran
+    // out looks the same: the row names another holder).
+    ASSERT_TRUE(store_->finish_job("gated", "w", clock_.now(), false, "taken over"));
+    store_->request_job_run("gated", clock_.now());
+    ASSERT_TRUE(store_->try_start_job({"gated", "thief", clock_.now(), 600, 30}));
+    ASSERT_TRUE(eventually([&] { return job.lease_lost(); }));
+
+    job.allow(5);
+    runner.join();
+    EXPECT_EQ(job.started.load(), 1) << "the item in hand was finished, no other started";
+    const auto s = state("gated");
+    EXPECT_EQ(s->holder, "thief");
+    EXPECT_EQ(s->last_result, "taken over") << "the lost run's result is not recorded";
 }
 
 TEST_F(JobsWorkerTest, StopFinishesTheItemInHandAndReturnsPromptly) {
@@ -164,6 +282,8 @@ TEST_F(JobsWorkerTest, StopFinishesTheItemInHandAndReturnsPromptly) {
     ASSERT_TRUE(s);
     EXPECT_EQ(s->holder, "") << "the run was finished and its lease released";
     EXPECT_TRUE(nlohmann::json::parse(s->last_result)["stopped_early"].get<bool>());
+    // The claims on the sandboxes not attempted were given back at once.
+    EXPECT_EQ(store_->claim_for_deletion({"w2", clock_.now(), clock_.now() + 30, 10}).size(), 3u);
 }
 
 TEST(JobsWorkerId, UniquePerWorkerAndNamesTheProcess) {

@@ -1,13 +1,16 @@
 // The AdminService against a real SQLite store, the real jobs and the fake provider: query
 // validation, pagination that visits every row once, the bulk-delete refusals, history, and
-// job control (pause refuses runs, run-now runs here or is queued / requested).
+// job control (pause refuses runs; run-now is recorded, handed to the local worker, and
+// answered at once, its result read back from the store once a run has served it).
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "jobs/cleanup_job.hpp"
 #include "jobs/stale_job.hpp"
 #include "jobs/sync_job.hpp"
+#include "jobs/worker.hpp"
 #include "service/admin_service.hpp"
 #include "service/cursor.hpp"
 #include "unit/support/jobs_fixture.hpp"
@@ -23,7 +26,7 @@ class AdminServiceTest : public JobsTest {
     AdminService service(std::vector<Job*> local = {}) {
         LocalJobs jobs;
         jobs.jobs = std::move(local);
-        jobs.holder = "test-admin";
+        jobs.start_run = [this](const std::string& job) { started_.push_back(job); };
         jobs.wake = [this] { ++wakes_; };
         return AdminService(*store_, *store_, *store_, clock_, config_, std::move(jobs));
     }
@@ -46,6 +49,7 @@ class AdminServiceTest : public JobsTest {
 
     JobConfig config_;
     int wakes_ = 0;
+    std::vector<std::string> started_;  // runs handed to the local worker
 };
 
 TEST_F(AdminServiceTest, ListQueryValidation) {
@@ -182,19 +186,33 @@ TEST_F(AdminServiceTest, JobsListEveryJobWithItsInterval) {
     EXPECT_FALSE(views[1].runs_here);
 }
 
-TEST_F(AdminServiceTest, RunNowRunsHereAndRecordsTheResult) {
+TEST_F(AdminServiceTest, RunNowIsRecordedAndHandedToTheLocalWorkerWithoutRunningInTheCall) {
     provider_.add_accounts(4);
     SyncJob sync(provider_, *store_, clock_);
     auto admin = service({&sync});
     const auto report = admin.run("sync");
     ASSERT_TRUE(report.value);
-    EXPECT_EQ(report.value->outcome, JobRunOutcome::ran);
-    ASSERT_TRUE(report.value->result);
-    EXPECT_EQ(report.value->result->count("inserted"), 4);
-    const JobView view = admin.job("sync");
-    EXPECT_TRUE(view.state.last_finished_at);
-    EXPECT_NE(view.state.last_result.find("\"inserted\":4"), std::string::npos);
-    EXPECT_EQ(view.state.holder, "") << "the lease is released";
+    EXPECT_TRUE(report.value->runs_here);
+    const JobRun queued = report.value->run;
+    EXPECT_GT(queued.id, 0);
+    EXPECT_EQ(queued.status, JobRunStatus::queued);
+    EXPECT_EQ(queued.requested_at, clock_.now());
+    EXPECT_EQ(started_, std::vector<std::string>{"sync"});
+    EXPECT_EQ(provider_.list_calls(), 0) << "nothing runs inside the request";
+    EXPECT_TRUE(admin.job("sync").state.run_requested);
+
+    // Whoever takes the lease next serves the request and leaves its result in the run.
+    clock_.advance(2s);
+    ASSERT_TRUE(run_under_lease(*store_, clock_, sync, "w", 600s, {60s, 3600s}));
+    const auto done = admin.run_status("sync", queued.id);
+    ASSERT_TRUE(done);
+    EXPECT_EQ(done->status, JobRunStatus::finished);
+    EXPECT_EQ(done->holder, "w");
+    EXPECT_EQ(done->started_at, clock_.now());
+    EXPECT_TRUE(done->ok);
+    EXPECT_EQ(nlohmann::json::parse(done->result)["counts"]["inserted"], 4);
+    EXPECT_FALSE(admin.run_status("sync", queued.id + 1000));
+    EXPECT_FALSE(admin.run_status("cleanup", queued.id)) << "a run belongs to its job";
 }
 
 TEST_F(AdminServiceTest, PausedJobsRefuseRunsUntilResumed) {
@@ -206,33 +224,35 @@ TEST_F(AdminServiceTest, PausedJobsRefuseRunsUntilResumed) {
     const auto refused = admin.run("sync");
     ASSERT_TRUE(refused.refusal);
     EXPECT_EQ(refused.refusal->code, ErrorCode::job_paused);
-    EXPECT_EQ(provider_.list_calls(), 0);
+    EXPECT_TRUE(started_.empty());
+    EXPECT_FALSE(admin.job("sync").state.run_requested) << "a refused request must not fire on resume";
 
     EXPECT_FALSE(admin.set_paused("sync", false).state.paused);
-    EXPECT_EQ(admin.run("sync").value->outcome, JobRunOutcome::ran);
-    EXPECT_EQ(provider_.list_calls(), 1);
+    EXPECT_EQ(admin.run("sync").value->run.status, JobRunStatus::queued);
+    EXPECT_EQ(started_.size(), 1u);
 }
 
-TEST_F(AdminServiceTest, RunWhileAnotherWorkerHoldsTheLeaseIsQueued) {
-    SyncJob sync(provider_, *store_, clock_);
-    ASSERT_TRUE(store_->try_start_job({"sync", "other-worker", clock_.now(), 600, 60}));
-    auto admin = service({&sync});
-    const auto report = admin.run("sync");
-    ASSERT_TRUE(report.value);
-    EXPECT_EQ(report.value->outcome, JobRunOutcome::queued);
-    EXPECT_EQ(provider_.list_calls(), 0);
-    EXPECT_TRUE(admin.job("sync").state.run_requested) << "the other worker runs it again after";
-}
-
-TEST_F(AdminServiceTest, RunOfAJobThisProcessDoesNotHaveIsRequested) {
+TEST_F(AdminServiceTest, RunOfAJobThisProcessDoesNotHaveIsLeftToTheWorkers) {
     auto admin = service();  // an API-only process
     const auto report = admin.run("cleanup");
     ASSERT_TRUE(report.value);
-    EXPECT_EQ(report.value->outcome, JobRunOutcome::requested);
+    EXPECT_FALSE(report.value->runs_here);
+    EXPECT_EQ(report.value->run.status, JobRunStatus::queued);
+    EXPECT_TRUE(started_.empty());
     EXPECT_TRUE(admin.job("cleanup").state.run_requested);
 
     admin.set_paused("cleanup", true);
     EXPECT_TRUE(admin.run("cleanup").refusal);
+}
+
+TEST_F(AdminServiceTest, RunWaitAndIdValidation) {
+    EXPECT_EQ(AdminService::parse_run_wait(std::nullopt).value, 0s);
+    EXPECT_EQ(AdminService::parse_run_wait("60").value, 60s);
+    for (const char* bad : {"61", "-1", "1.5", "soon"}) {
+        EXPECT_TRUE(AdminService::parse_run_wait(std::string(bad)).refusal) << bad;
+    }
+    EXPECT_EQ(AdminService::parse_run_id("17").value, 17);
+    for (const char* bad : {"0", "-3", "x", ""}) EXPECT_TRUE(AdminService::parse_run_id(bad).refusal) << bad;
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // seconds or null, string fields never null.
 #include "http/handlers/admin_handlers.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -86,19 +88,47 @@ json job_json(const JobView& view, UnixSeconds now) {
         {"last_ok", s.last_finished_at ? json(s.last_ok) : json(nullptr)},
         {"last_result", last_result_json(s.last_result)},
         {"next_run_at", s.paused ? json(nullptr) : next_run},
+        {"progress", leased && !s.progress.empty() ? last_result_json(s.progress) : json(nullptr)},
     };
 }
 
-std::string_view outcome_name(JobRunOutcome outcome) {
-    switch (outcome) {
-        case JobRunOutcome::ran:
-            return "ran";
-        case JobRunOutcome::queued:
+std::string_view status_name(JobRunStatus status) {
+    switch (status) {
+        case JobRunStatus::queued:
             return "queued";
-        case JobRunOutcome::requested:
-            return "requested";
+        case JobRunStatus::running:
+            return "running";
+        case JobRunStatus::finished:
+            return "finished";
     }
-    return "requested";
+    return "queued";
+}
+
+// Progress and result are stored as JSON text; null when empty.
+json stored_json(const std::string& text) {
+    return text.empty() ? json(nullptr) : last_result_json(text);
+}
+
+json run_json(const JobRun& run) {
+    const bool finished = run.status == JobRunStatus::finished;
+    return {
+        {"job", run.job},
+        {"run_id", run.id},
+        {"status", status_name(run.status)},
+        {"requested_at", run.requested_at},
+        {"started_at", time_or_null(run.started_at)},
+        {"finished_at", time_or_null(run.finished_at)},
+        {"holder", run.holder.empty() ? json(nullptr) : json(run.holder)},
+        {"progress", run.status == JobRunStatus::running ? stored_json(run.progress) : json(nullptr)},
+        {"ok", finished ? json(run.ok) : json(nullptr)},
+        {"result", finished ? stored_json(run.result) : json(nullptr)},
+    };
+}
+
+// How long to wait between two looks at a run being waited for: short at first (quick runs
+// answer quickly), then a few reads a second at most.
+std::chrono::milliseconds next_poll(std::chrono::milliseconds previous) {
+    return std::min(previous * 2, std::chrono::milliseconds(500));
 }
 
 // The query's parameters, or the 400 answer for a malformed query.
@@ -131,6 +161,7 @@ void AdminHandlers::add_routes(Router& router, const std::string& base_path) {
     add(V::post, "/jobs/{name}/pause", &AdminHandlers::pause_job);
     add(V::post, "/jobs/{name}/resume", &AdminHandlers::resume_job);
     add(V::post, "/jobs/{name}/run", &AdminHandlers::run_job);
+    add(V::get, "/jobs/{name}/runs/{id}", &AdminHandlers::get_run);
     router.add(V::post, admin + "/sync", Access::admin,
                [this](RequestContext& ctx) { return run_named(ctx, std::string(kSyncJobName)); });
     router.add(V::post, admin + "/cleanup", Access::admin,
@@ -237,25 +268,62 @@ asio::awaitable<Response> AdminHandlers::run_job(RequestContext& ctx) {
 }
 
 asio::awaitable<Response> AdminHandlers::run_named(RequestContext& ctx, std::string job) {
+    std::optional<Response> error;
+    const auto params = read_query(ctx, error);
+    if (!params) co_return std::move(*error);
+    const auto wait = AdminService::parse_run_wait(query_value(*params, "wait"));
+    if (wait.refusal) co_return refused(*wait.refusal, ctx);
+
     auto work = [service = &service_, job] { return service->run(job); };
     const Checked<JobRunReport> report = co_await offload(pool_, std::move(work));
     if (report.refusal) co_return refused(*report.refusal, ctx);
+    JobRun run = report.value->run;
 
-    const JobRunReport& r = *report.value;
-    json body = {{"job", r.job}, {"outcome", outcome_name(r.outcome)}};
-    switch (r.outcome) {
-        case JobRunOutcome::ran:
-            body["result"] = r.result ? r.result->to_json() : json(nullptr);
-            co_return ok(body);
-        case JobRunOutcome::queued:
-            body["message"] = "the job is running in another worker; it runs again as soon as that run ends";
-            break;
-        case JobRunOutcome::requested:
-            body["message"] = "this process does not run " + r.job +
-                              "; the request was recorded for the worker process that does";
-            break;
+    // Waiting happens here, on the I/O side: a timer between short store reads, so a slow run
+    // holds no pool thread however many operators wait for it.
+    if (wait.value->count() > 0) {
+        const auto deadline = std::chrono::steady_clock::now() + *wait.value;
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        std::chrono::milliseconds pause(25);
+        while (run.status != JobRunStatus::finished && std::chrono::steady_clock::now() < deadline) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
+            timer.expires_after(std::min(pause, std::max(left, std::chrono::milliseconds(1))));
+            co_await timer.async_wait(asio::use_awaitable);
+            pause = next_poll(pause);
+            auto look = [service = &service_, job, id = run.id] { return service->run_status(job, id); };
+            if (auto now = co_await offload(pool_, std::move(look))) run = std::move(*now);
+        }
     }
+
+    json body = run_json(run);
+    // 200 only to a caller who waited: without `wait` the answer is always 202, whatever the pace.
+    if (run.status == JobRunStatus::finished && wait.value->count() > 0) co_return ok(body);
+    const auto admin_at = ctx.path.find("/admin/");
+    const std::string base(ctx.path.substr(0, admin_at == std::string_view::npos ? 0 : admin_at));
+    body["status_url"] = base + "/admin/jobs/" + job + "/runs/" + std::to_string(run.id);
+    body["message"] =
+        report.value->runs_here
+            ? "the run was accepted; GET status_url for its progress and result"
+            : "this process does not run " + job + "; a worker process runs it at its next poll";
     co_return json_response(bhttp::status::accepted, dump(body));
+}
+
+asio::awaitable<Response> AdminHandlers::get_run(RequestContext& ctx) {
+    const auto name = AdminService::check_job_name(ctx.params.get("name"));
+    if (name.refusal) co_return refused(*name.refusal, ctx);
+    const auto id = AdminService::parse_run_id(ctx.params.get("id"));
+    if (id.refusal) co_return refused(*id.refusal, ctx);
+    auto work = [service = &service_, n = *name.value, i = *id.value] { return service->run_status(n, i); };
+    const std::optional<JobRun> run = co_await offload(pool_, std::move(work));
+    if (!run) {
+        co_return error_response(ErrorCode::job_not_found,
+                                 "no run " + std::to_string(*id.value) + " of " + *name.value +
+                                     " (the newest " + std::to_string(kJobRunHistory) +
+                                     " runs of each job are kept)",
+                                 ctx.request_id);
+    }
+    co_return ok(run_json(*run));
 }
 
 }  // namespace broker

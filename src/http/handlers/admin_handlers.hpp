@@ -1,8 +1,10 @@
 // The admin endpoints of ARCHITECTURE §3 (admin token only): the pool (list, one sandbox with
 // its history, stats), store maintenance (bulk-delete, auto-delete-stale), and the background
-// jobs (list, pause, resume, run now; sync and cleanup as shortcuts for running those). Query
-// parameters are validated by the AdminService; everything that touches the store or runs a
-// job goes to the blocking pool, never the I/O threads.
+// jobs (list, pause, resume, run now; sync and cleanup as shortcuts for running those; a run's
+// progress). Query parameters are validated by the AdminService; everything that touches the
+// store goes to the blocking pool, never the I/O threads. A run is never done inside the
+// request: it is answered 202 with its id at once, or, with ?wait=N, after polling its record
+// from an I/O-side timer (no pool thread is held while waiting).
 #pragma once
 
 #include <string>
@@ -31,6 +33,8 @@ class AdminHandlers {
     asio::awaitable<Response> run_job(RequestContext& ctx);
     // POST /admin/sync and /admin/cleanup: run that job now.
     asio::awaitable<Response> run_named(RequestContext& ctx, std::string job);
+    // GET /admin/jobs/{name}/runs/{id}: a run asked for, with its progress or result.
+    asio::awaitable<Response> get_run(RequestContext& ctx);
 
   private:
     asio::awaitable<Response> set_paused(RequestContext& ctx, bool paused);

@@ -53,6 +53,25 @@ bool record_deletion_failure(pqxx::connection& conn, const DeletionFailure& f) {
                 .empty();
 }
 
+std::int64_t renew_deletion_claims(pqxx::connection& conn, std::span<const std::string> sandbox_ids,
+                                   const std::string& worker_id, UnixSeconds lease_until) {
+    if (worker_id.empty() || sandbox_ids.empty()) return 0;
+    pqxx::nontransaction tx(conn);
+    const auto ids =
+        text_array_literal(sandbox_ids, [](const std::string& id) { return std::string_view(id); });
+    return static_cast<std::int64_t>(
+        tx.exec_prepared(stmt::kRenewClaims, ids, worker_id, lease_until).affected_rows());
+}
+
+std::int64_t release_deletion_claims(pqxx::connection& conn, std::span<const std::string> sandbox_ids,
+                                     const std::string& worker_id) {
+    if (worker_id.empty() || sandbox_ids.empty()) return 0;
+    pqxx::nontransaction tx(conn);
+    const auto ids =
+        text_array_literal(sandbox_ids, [](const std::string& id) { return std::string_view(id); });
+    return static_cast<std::int64_t>(tx.exec_prepared(stmt::kReleaseClaims, ids, worker_id).affected_rows());
+}
+
 std::int64_t remove_stale(pqxx::connection& conn, UnixSeconds stale_before, UnixSeconds now,
                           const std::string& actor) {
     pqxx::nontransaction tx(conn);
@@ -86,6 +105,13 @@ bool try_start_job(pqxx::connection& conn, const JobStartRequest& r) {
     return !tx.exec_prepared(stmt::kStartJob, r.job, r.holder, r.now, r.interval_sec, r.lease_sec).empty();
 }
 
+bool renew_job_lease(pqxx::connection& conn, const std::string& job, const std::string& holder,
+                     UnixSeconds lease_until, const std::string& progress) {
+    if (holder.empty()) return false;
+    pqxx::nontransaction tx(conn);
+    return !tx.exec_prepared(stmt::kRenewJob, job, holder, lease_until, progress).empty();
+}
+
 bool finish_job(pqxx::connection& conn, const std::string& job, const std::string& holder, UnixSeconds now,
                 bool ok, const std::string& result) {
     if (holder.empty()) return false;
@@ -98,9 +124,31 @@ void set_job_paused(pqxx::connection& conn, const std::string& job, bool paused)
     tx.exec_prepared(stmt::kPauseJob, job, paused);
 }
 
-void request_job_run(pqxx::connection& conn, const std::string& job) {
+std::int64_t request_job_run(pqxx::connection& conn, const std::string& job, UnixSeconds now) {
     pqxx::nontransaction tx(conn);
-    tx.exec_prepared(stmt::kRequestJob, job);
+    return tx.exec_prepared1(stmt::kRequestJob, job, now, kJobRunHistory)[0].as<std::int64_t>();
+}
+
+std::optional<JobRun> job_run(pqxx::connection& conn, const std::string& job, std::int64_t run_id) {
+    pqxx::nontransaction tx(conn);
+    const auto rows = tx.exec_prepared(stmt::kJobRun, job, run_id);
+    if (rows.empty()) return std::nullopt;
+    const auto& row = rows[0];
+    JobRun r;
+    r.id = row[0].as<std::int64_t>();
+    r.job = row[1].as<std::string>();
+    const auto status = row[2].as<std::string>();
+    r.status = status == "finished"  ? JobRunStatus::finished
+               : status == "running" ? JobRunStatus::running
+                                     : JobRunStatus::queued;
+    r.requested_at = row[3].as<std::int64_t>();
+    r.started_at = optional_integer(row[4]);
+    r.finished_at = optional_integer(row[5]);
+    r.holder = row[6].as<std::string>();
+    r.progress = row[7].as<std::string>();
+    r.ok = row[8].as<bool>();
+    r.result = row[9].as<std::string>();
+    return r;
 }
 
 std::vector<JobState> job_states(pqxx::connection& conn) {
@@ -118,6 +166,7 @@ std::vector<JobState> job_states(pqxx::connection& conn) {
         s.last_finished_at = optional_integer(row[7]);
         s.last_result = row[8].as<std::string>();
         s.last_ok = row[9].as<bool>();
+        s.progress = row[10].as<std::string>();
         states.push_back(std::move(s));
     }
     return states;

@@ -172,18 +172,66 @@ constexpr const char* kBulkRemoveSql =
 
 #define JOB_COLS                                                                                        \
     "job, paused, run_requested, holder, lease_until, next_run_at, last_started_at, last_finished_at, " \
-    "last_result, last_ok"
+    "last_result, last_ok, progress"
 
 // $1 job, $2 holder, $3 now, $4 interval, $5 lease. One statement: the first use creates the
-// row already started; otherwise the row is updated only when the run may start.
+// row already started; otherwise the row is updated only when the run may start (due,
+// requested, or abandoned by a holder whose lease ran out). The new holder adopts the job's
+// requested runs: queued ones, and running ones of a holder that lost the lease.
 constexpr const char* kStartJobSql =
-    "INSERT INTO job_states AS j (job, holder, lease_until, last_started_at, next_run_at) "
+    "WITH started AS (INSERT INTO job_states AS j (job, holder, lease_until, last_started_at, next_run_at) "
     "VALUES ($1, $2, $3::bigint + $5::bigint, $3, $3::bigint + $4::bigint) "
     "ON CONFLICT (job) DO UPDATE SET holder = EXCLUDED.holder, lease_until = EXCLUDED.lease_until, "
-    "  last_started_at = EXCLUDED.last_started_at, next_run_at = EXCLUDED.next_run_at, run_requested = false "
+    "  last_started_at = EXCLUDED.last_started_at, next_run_at = EXCLUDED.next_run_at, run_requested = "
+    "false, "
+    "  progress = '' "
     "WHERE NOT j.paused AND (j.holder = '' OR j.lease_until <= $3) "
-    "  AND (j.next_run_at <= $3 OR j.run_requested) "
-    "RETURNING job";
+    "  AND (j.next_run_at <= $3 OR j.run_requested OR j.holder <> '') "
+    "RETURNING job), "
+    "adopted AS (UPDATE job_runs r SET status = 'running', holder = $2, started_at = $3, progress = '' "
+    "  WHERE r.job = $1 AND r.status IN ('queued', 'running') AND EXISTS (SELECT 1 FROM started)) "
+    "SELECT job FROM started";
+
+// $1 job, $2 holder, $3 now, $4 ok, $5 result. The runs it adopted get the result; runs
+// requested meanwhile keep the job requested (they may have been queued after this
+// statement's snapshot was taken: finish re-checks them).
+constexpr const char* kFinishJobSql =
+    "WITH finished AS (UPDATE job_states SET holder = '', lease_until = 0, last_finished_at = $3, "
+    "  last_ok = $4, last_result = $5, progress = '', "
+    "  run_requested = run_requested OR EXISTS (SELECT 1 FROM job_runs WHERE job = $1 AND status = 'queued') "
+    "  WHERE job = $1 AND holder = $2 RETURNING job), "
+    "runs AS (UPDATE job_runs SET status = 'finished', finished_at = $3, ok = $4, result = $5, progress = '' "
+    "  WHERE job = $1 AND holder = $2 AND status = 'running' AND EXISTS (SELECT 1 FROM finished)) "
+    "SELECT job FROM finished";
+
+// $1 job, $2 holder, $3 lease until, $4 progress.
+constexpr const char* kRenewJobSql =
+    "WITH renewed AS (UPDATE job_states SET lease_until = $3, progress = $4 "
+    "  WHERE job = $1 AND holder = $2 AND holder <> '' RETURNING job), "
+    "runs AS (UPDATE job_runs SET progress = $4 WHERE job = $1 AND holder = $2 AND status = 'running' "
+    "  AND EXISTS (SELECT 1 FROM renewed)) "
+    "SELECT job FROM renewed";
+
+// $1 job, $2 now, $3 runs kept. Records the request and the queued run, forgets the job's
+// oldest finished runs beyond $3. Result: the run's id.
+constexpr const char* kRequestJobSql =
+    "WITH requested AS (INSERT INTO job_states (job, run_requested) VALUES ($1, true) "
+    "  ON CONFLICT (job) DO UPDATE SET run_requested = true RETURNING job), "
+    "run AS (INSERT INTO job_runs (job, status, requested_at) VALUES ($1, 'queued', $2) RETURNING id), "
+    "pruned AS (DELETE FROM job_runs WHERE job = $1 AND status = 'finished' AND id NOT IN "
+    "  (SELECT id FROM job_runs WHERE job = $1 ORDER BY id DESC LIMIT $3::int - 1)) "
+    "SELECT id FROM run, requested";
+
+// $1 ids (text[]), $2 worker, $3 claim until.
+constexpr const char* kRenewClaimsSql =
+    "UPDATE sandboxes SET deletion_claim_until = $3 WHERE sandbox_id = ANY($1::text[]) "
+    "AND deletion_claimed_by = $2 AND status IN ('pending_deletion', 'deletion_failed')";
+
+// $1 ids (text[]), $2 worker.
+constexpr const char* kReleaseClaimsSql =
+    "UPDATE sandboxes SET deletion_claimed_by = '', deletion_claim_until = 0 WHERE sandbox_id = "
+    "ANY($1::text[]) "
+    "AND deletion_claimed_by = $2 AND status IN ('pending_deletion', 'deletion_failed')";
 
 void prepare_all(pqxx::connection& conn) {
     conn.prepare(stmt::kAllocateAny, ALLOCATE_SQL(""));
@@ -214,15 +262,18 @@ void prepare_all(pqxx::connection& conn) {
                  "FROM sandbox_events WHERE sandbox_id = $1 ORDER BY id");
     conn.prepare(stmt::kPruneHistory, "DELETE FROM sandbox_events WHERE at < $1");
     conn.prepare(stmt::kStartJob, kStartJobSql);
-    conn.prepare(stmt::kFinishJob,
-                 "UPDATE job_states SET holder = '', lease_until = 0, last_finished_at = $3, last_ok = $4, "
-                 "last_result = $5 WHERE job = $1 AND holder = $2 RETURNING job");
+    conn.prepare(stmt::kFinishJob, kFinishJobSql);
+    conn.prepare(stmt::kRenewJob, kRenewJobSql);
+    conn.prepare(stmt::kRenewClaims, kRenewClaimsSql);
+    conn.prepare(stmt::kReleaseClaims, kReleaseClaimsSql);
+    conn.prepare(
+        stmt::kJobRun,
+        "SELECT id, job, status, requested_at, started_at, finished_at, holder, progress, ok, result "
+        "FROM job_runs WHERE job = $1 AND id = $2");
     conn.prepare(stmt::kPauseJob,
                  "INSERT INTO job_states (job, paused) VALUES ($1, $2) "
                  "ON CONFLICT (job) DO UPDATE SET paused = EXCLUDED.paused");
-    conn.prepare(stmt::kRequestJob,
-                 "INSERT INTO job_states (job, run_requested) VALUES ($1, true) "
-                 "ON CONFLICT (job) DO UPDATE SET run_requested = true");
+    conn.prepare(stmt::kRequestJob, kRequestJobSql);
     conn.prepare(stmt::kJobStates, "SELECT " JOB_COLS " FROM job_states ORDER BY job");
     // Touches the sandboxes table: a database that answers but was never migrated is not ready.
     conn.prepare(stmt::kPing, "SELECT 1 FROM sandboxes LIMIT 1");

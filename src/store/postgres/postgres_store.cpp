@@ -115,6 +115,20 @@ bool PostgresStore::record_deletion_failure(const DeletionFailure& failure) {
                [&](pqxx::connection& c) { return pg::record_deletion_failure(c, failure); });
 }
 
+std::int64_t PostgresStore::renew_deletion_claims(std::span<const std::string> sandbox_ids,
+                                                  const std::string& worker_id, UnixSeconds,
+                                                  UnixSeconds lease_until) {
+    return run("renew-claims", [&](pqxx::connection& c) {
+        return pg::renew_deletion_claims(c, sandbox_ids, worker_id, lease_until);
+    });
+}
+
+std::int64_t PostgresStore::release_deletion_claims(std::span<const std::string> sandbox_ids,
+                                                    const std::string& worker_id, UnixSeconds) {
+    return run("release-claims",
+               [&](pqxx::connection& c) { return pg::release_deletion_claims(c, sandbox_ids, worker_id); });
+}
+
 std::int64_t PostgresStore::remove_stale(UnixSeconds stale_before, UnixSeconds now,
                                          const std::string& actor) {
     return run("remove-stale",
@@ -137,6 +151,13 @@ bool PostgresStore::try_start_job(const JobStartRequest& request) {
     return run("start-job", [&](pqxx::connection& c) { return pg::try_start_job(c, request); });
 }
 
+bool PostgresStore::renew_job_lease(const std::string& job, const std::string& holder, UnixSeconds,
+                                    UnixSeconds lease_until, const std::string& progress) {
+    return run("renew-job", [&](pqxx::connection& c) {
+        return pg::renew_job_lease(c, job, holder, lease_until, progress);
+    });
+}
+
 bool PostgresStore::finish_job(const std::string& job, const std::string& holder, UnixSeconds now, bool ok,
                                const std::string& result) {
     return run("finish-job",
@@ -147,8 +168,12 @@ void PostgresStore::set_job_paused(const std::string& job, bool paused, UnixSeco
     run("pause-job", [&](pqxx::connection& c) { pg::set_job_paused(c, job, paused); });
 }
 
-void PostgresStore::request_job_run(const std::string& job, UnixSeconds) {
-    run("request-job", [&](pqxx::connection& c) { pg::request_job_run(c, job); });
+std::int64_t PostgresStore::request_job_run(const std::string& job, UnixSeconds now) {
+    return run("request-job", [&](pqxx::connection& c) { return pg::request_job_run(c, job, now); });
+}
+
+std::optional<JobRun> PostgresStore::job_run(const std::string& job, std::int64_t run_id) {
+    return run("job-run", [&](pqxx::connection& c) { return pg::job_run(c, job, run_id); });
 }
 
 std::vector<JobState> PostgresStore::job_states() {

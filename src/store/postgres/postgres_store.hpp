@@ -42,6 +42,10 @@ class PostgresStore final : public Store, public LifecycleStore, public JobState
     bool record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now,
                         DeletedHow how = DeletedHow::deleted_by_broker) override;
     bool record_deletion_failure(const DeletionFailure& failure) override;
+    std::int64_t renew_deletion_claims(std::span<const std::string> sandbox_ids, const std::string& worker_id,
+                                       UnixSeconds now, UnixSeconds lease_until) override;
+    std::int64_t release_deletion_claims(std::span<const std::string> sandbox_ids,
+                                         const std::string& worker_id, UnixSeconds now) override;
     std::int64_t remove_stale(UnixSeconds stale_before, UnixSeconds now, const std::string& actor) override;
     std::int64_t bulk_remove(SandboxStatus status, UnixSeconds now, const std::string& actor) override;
     std::vector<SandboxEvent> history(const std::string& sandbox_id) override;
@@ -49,10 +53,13 @@ class PostgresStore final : public Store, public LifecycleStore, public JobState
 
     // JobStateStore
     bool try_start_job(const JobStartRequest& request) override;
+    bool renew_job_lease(const std::string& job, const std::string& holder, UnixSeconds now,
+                         UnixSeconds lease_until, const std::string& progress) override;
     bool finish_job(const std::string& job, const std::string& holder, UnixSeconds now, bool ok,
                     const std::string& result) override;
     void set_job_paused(const std::string& job, bool paused, UnixSeconds now) override;
-    void request_job_run(const std::string& job, UnixSeconds now) override;
+    std::int64_t request_job_run(const std::string& job, UnixSeconds now) override;
+    std::optional<JobRun> job_run(const std::string& job, std::int64_t run_id) override;
     std::vector<JobState> job_states() override;
 
     pg::PoolStats pool_stats() const { return pool_.stats(); }

@@ -87,6 +87,24 @@ CREATE TABLE job_states (
     last_ok          boolean NOT NULL DEFAULT true
 );
 )sql",
+        // 2: runs asked for through the admin API, seen by every replica and worker, and the
+        // running job's progress as its holder's heartbeat reports it.
+        R"sql(
+ALTER TABLE job_states ADD COLUMN progress text NOT NULL DEFAULT '';
+CREATE TABLE job_runs (
+    id           bigserial PRIMARY KEY,
+    job          text COLLATE "C" NOT NULL,
+    status       text   NOT NULL CHECK (status IN ('queued', 'running', 'finished')),
+    requested_at bigint NOT NULL,
+    started_at   bigint,
+    finished_at  bigint,
+    holder       text   NOT NULL DEFAULT '',
+    progress     text   NOT NULL DEFAULT '',
+    ok           boolean NOT NULL DEFAULT true,
+    result       text   NOT NULL DEFAULT ''
+);
+CREATE INDEX job_runs_job ON job_runs (job, id);
+)sql",
     };
     return steps;
 }

@@ -21,17 +21,19 @@ GroupCommitWriter::~GroupCommitWriter() {
     thread_.join();
 }
 
-void GroupCommitWriter::run(const Work& work) {
+void GroupCommitWriter::run(const Work& work, Kind kind) {
     std::future<void> done;
     {
         std::lock_guard lock(mutex_);
         if (stopping_) throw StoreUnavailable("SQLite store is shutting down");
-        if (queue_.size() >= max_queue_) {
+        // Bulk writers are a few jobs and admin calls, each waiting for its chunk: no bound.
+        auto& queue = kind == Kind::bulk ? bulk_queue_ : queue_;
+        if (kind == Kind::small && queue_.size() >= max_queue_) {
             throw Overloaded("SQLite write queue is full (" + std::to_string(max_queue_) + " writes)",
                              std::chrono::seconds(1));
         }
-        queue_.push_back(Job{&work, {}, nullptr});
-        done = queue_.back().done.get_future();
+        queue.push_back(Job{&work, {}, nullptr});
+        done = queue.back().done.get_future();
     }
     wake_.notify_one();
     done.get();
@@ -43,7 +45,7 @@ WriterStats GroupCommitWriter::stats() const {
     s.ops = ops_.load();
     s.largest_batch = largest_batch_.load();
     std::lock_guard lock(mutex_);
-    s.queued = queue_.size();
+    s.queued = queue_.size() + bulk_queue_.size();
     s.in_batch = in_batch_;
     return s;
 }
@@ -54,11 +56,19 @@ void GroupCommitWriter::loop() {
     for (;;) {
         {
             std::unique_lock lock(mutex_);
-            wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-            if (queue_.empty()) return;  // stopping, and everything queued has been answered
-            while (!queue_.empty() && batch.size() < max_batch_) {
-                batch.push_back(std::move(queue_.front()));
-                queue_.pop_front();
+            wake_.wait(lock, [&] { return stopping_ || !queue_.empty() || !bulk_queue_.empty(); });
+            // Stopping, and everything queued has been answered.
+            if (queue_.empty() && bulk_queue_.empty()) return;
+            if (!bulk_queue_.empty() && (queue_.empty() || !last_was_bulk_)) {
+                batch.push_back(std::move(bulk_queue_.front()));
+                bulk_queue_.pop_front();
+                last_was_bulk_ = true;
+            } else {
+                while (!queue_.empty() && batch.size() < max_batch_) {
+                    batch.push_back(std::move(queue_.front()));
+                    queue_.pop_front();
+                }
+                last_was_bulk_ = false;
             }
             in_batch_ = batch.size();
         }

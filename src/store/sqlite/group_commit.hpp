@@ -1,6 +1,10 @@
 // Group commit: one thread owns the write connection and runs queued writes in batches, one
 // transaction per batch, so a single fsync makes many callers' changes durable. A caller
 // blocks until its batch has committed: no answer is given before it is on disk.
+//
+// Bulk writes (a chunk of a sync, an import, a bulk removal) queue apart and run alone, one per
+// transaction, taking turns with the batches of small writes: a small write waits behind at
+// most one bulk chunk, and a failing bulk chunk never makes its neighbours run again.
 #pragma once
 
 #include <atomic>
@@ -34,9 +38,15 @@ class GroupCommitWriter {
     // Runs what is queued, then stops the thread.
     ~GroupCommitWriter();
 
+    enum class Kind {
+        small,  // an allocation, a return, a claim: batched with its like
+        bulk,   // a bounded chunk of a large write: a transaction of its own
+    };
+
     // Queues `work` and waits until its batch committed. Throws Overloaded at once when the
-    // queue is full, StoreUnavailable when the batch failed, or whatever `work` threw.
-    void run(const Work& work);
+    // queue of small writes is full, StoreUnavailable when the batch failed, or whatever
+    // `work` threw.
+    void run(const Work& work, Kind kind = Kind::small);
 
     WriterStats stats() const;
 
@@ -61,6 +71,8 @@ class GroupCommitWriter {
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<Job> queue_;
+    std::deque<Job> bulk_queue_;
+    bool last_was_bulk_ = false;  // turns: after a bulk chunk, queued small writes go first
     bool stopping_ = false;
     std::size_t in_batch_ = 0;
 

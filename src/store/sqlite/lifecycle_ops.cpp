@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <unordered_set>
 
 #include "core/errors.hpp"
 #include "store/sqlite/lifecycle_sql.hpp"
@@ -66,6 +67,33 @@ SyncSummary sync_pool(Connection& conn, std::span<const ProviderSandbox> listed,
     }
     summary.marked_stale = static_cast<std::int64_t>(stale.size());
     return summary;
+}
+
+std::vector<std::string> unlisted_available(Connection& conn, std::span<const ProviderSandbox> listed) {
+    std::unordered_set<std::string_view> seen;
+    seen.reserve(listed.size());
+    for (const auto& p : listed) seen.insert(p.sandbox_id);
+    std::vector<std::string> unlisted;
+    auto q = conn.query(kAvailableIdsSql);
+    while (q.step()) {
+        std::string id = q.text(0);
+        if (!seen.contains(id)) unlisted.push_back(std::move(id));
+    }
+    return unlisted;
+}
+
+std::int64_t mark_stale(Connection& conn, std::span<const std::string> sandbox_ids, UnixSeconds now) {
+    std::int64_t marked = 0;
+    for (const auto& id : sandbox_ids) {
+        auto q = conn.query(kMarkOneStaleSql);
+        q.bind(1, id).bind(2, now);
+        q.run();
+        if (conn.changes() != 1) continue;  // allocated (or gone) meanwhile: left alone
+        record_event(conn, id, now, SandboxStatus::available, SandboxStatus::stale, kSyncActor,
+                     "not listed by provider");
+        ++marked;
+    }
+    return marked;
 }
 
 std::vector<Sandbox> expire_allocations(Connection& conn, UnixSeconds now, const LeasePolicy& lease,
@@ -148,22 +176,55 @@ bool record_deletion_failure(Connection& conn, const DeletionFailure& failure) {
     return true;
 }
 
+namespace {
+
+// Runs `sql` (?1 id, ?2 worker, ?3 optional value) once per id; how many rows it changed.
+std::int64_t per_claim(Connection& conn, std::string_view sql, std::span<const std::string> sandbox_ids,
+                       const std::string& worker_id, std::optional<UnixSeconds> value) {
+    // An empty worker id would match every unclaimed row's empty claim.
+    if (worker_id.empty()) return 0;
+    std::int64_t changed = 0;
+    for (const auto& id : sandbox_ids) {
+        auto q = conn.query(sql);
+        q.bind(1, id).bind(2, worker_id);
+        if (value) q.bind(3, *value);
+        q.run();
+        changed += conn.changes();
+    }
+    return changed;
+}
+
+}  // namespace
+
+std::int64_t renew_deletion_claims(Connection& conn, std::span<const std::string> sandbox_ids,
+                                   const std::string& worker_id, UnixSeconds lease_until) {
+    return per_claim(conn, kRenewClaimSql, sandbox_ids, worker_id, lease_until);
+}
+
+std::int64_t release_deletion_claims(Connection& conn, std::span<const std::string> sandbox_ids,
+                                     const std::string& worker_id) {
+    return per_claim(conn, kReleaseClaimSql, sandbox_ids, worker_id, std::nullopt);
+}
+
 std::int64_t remove_stale(Connection& conn, UnixSeconds stale_before, UnixSeconds now,
-                          const std::string& actor) {
-    auto q = conn.query(kRemoveStaleSql);
+                          const std::string& actor, int limit) {
+    auto q = conn.query(limit > 0 ? kRemoveStaleChunkSql : kRemoveStaleSql);
     q.bind(1, stale_before);
+    if (limit > 0) q.bind(2, static_cast<std::int64_t>(limit));
     const auto ids = returned_ids(q);
     for (const auto& id : ids)
         record_removal(conn, id, now, SandboxStatus::stale, actor, "stale past the grace period");
     return static_cast<std::int64_t>(ids.size());
 }
 
-std::int64_t bulk_remove(Connection& conn, SandboxStatus status, UnixSeconds now, const std::string& actor) {
+std::int64_t bulk_remove(Connection& conn, SandboxStatus status, UnixSeconds now, const std::string& actor,
+                         int limit) {
     // A participant's sandbox must never vanish under them; the admin API refuses it first.
     if (status == SandboxStatus::allocated)
         throw std::invalid_argument("bulk_remove refuses allocated sandboxes");
-    auto q = conn.query(kBulkRemoveSql);
+    auto q = conn.query(limit > 0 ? kBulkRemoveChunkSql : kBulkRemoveSql);
     q.bind(1, to_string(status));
+    if (limit > 0) q.bind(2, static_cast<std::int64_t>(limit));
     const auto ids = returned_ids(q);
     for (const auto& id : ids) record_removal(conn, id, now, status, actor, "bulk remove");
     return static_cast<std::int64_t>(ids.size());
@@ -187,9 +248,10 @@ std::vector<SandboxEvent> history(Connection& conn, const std::string& sandbox_i
     return events;
 }
 
-std::int64_t prune_history(Connection& conn, UnixSeconds before) {
-    auto q = conn.query(kPruneHistorySql);
+std::int64_t prune_history(Connection& conn, UnixSeconds before, int limit) {
+    auto q = conn.query(limit > 0 ? kPruneHistoryChunkSql : kPruneHistorySql);
     q.bind(1, before);
+    if (limit > 0) q.bind(2, static_cast<std::int64_t>(limit));
     q.run();
     return conn.changes();
 }
@@ -202,20 +264,55 @@ bool try_start_job(Connection& conn, const JobStartRequest& request) {
         q.bind(1, request.job).bind(2, request.now);
         q.run();
     }
-    auto q = conn.query(kStartJobSql);
+    {
+        auto q = conn.query(kStartJobSql);
+        q.bind(1, request.job).bind(2, request.holder).bind(3, request.now);
+        q.bind(4, request.now + request.lease_sec).bind(5, request.now + request.interval_sec);
+        q.run();
+        if (conn.changes() != 1) return false;
+    }
+    auto q = conn.query(kAdoptRunsSql);
     q.bind(1, request.job).bind(2, request.holder).bind(3, request.now);
-    q.bind(4, request.now + request.lease_sec).bind(5, request.now + request.interval_sec);
     q.run();
-    return conn.changes() == 1;
+    return true;
+}
+
+bool renew_job_lease(Connection& conn, const std::string& job, const std::string& holder, UnixSeconds now,
+                     UnixSeconds lease_until, const std::string& progress) {
+    if (holder.empty()) return false;
+    {
+        auto q = conn.query(kRenewJobSql);
+        q.bind(1, job).bind(2, holder).bind(3, now).bind(4, lease_until).bind(5, progress);
+        q.run();
+        if (conn.changes() != 1) return false;
+    }
+    auto q = conn.query(kRunProgressSql);
+    q.bind(1, job).bind(2, holder).bind(3, progress);
+    q.run();
+    return true;
 }
 
 bool finish_job(Connection& conn, const std::string& job, const std::string& holder, UnixSeconds now, bool ok,
                 const std::string& result) {
     if (holder.empty()) return false;
-    auto q = conn.query(kFinishJobSql);
-    q.bind(1, job).bind(2, holder).bind(3, now).bind(4, static_cast<std::int64_t>(ok)).bind(5, result);
+    const auto bind_all = [&](Query& q) {
+        q.bind(1, job).bind(2, holder).bind(3, now).bind(4, static_cast<std::int64_t>(ok)).bind(5, result);
+    };
+    {
+        auto q = conn.query(kFinishJobSql);
+        bind_all(q);
+        q.run();
+        if (conn.changes() != 1) return false;
+    }
+    {
+        auto q = conn.query(kFinishRunsSql);
+        bind_all(q);
+        q.run();
+    }
+    auto q = conn.query(kRequeueJobSql);
+    q.bind(1, job);
     q.run();
-    return conn.changes() == 1;
+    return true;
 }
 
 void set_job_paused(Connection& conn, const std::string& job, bool paused, UnixSeconds now) {
@@ -224,10 +321,44 @@ void set_job_paused(Connection& conn, const std::string& job, bool paused, UnixS
     q.run();
 }
 
-void request_job_run(Connection& conn, const std::string& job, UnixSeconds now) {
-    auto q = conn.query(kRequestRunSql);
-    q.bind(1, job).bind(2, now);
+std::int64_t request_job_run(Connection& conn, const std::string& job, UnixSeconds now) {
+    {
+        auto q = conn.query(kRequestRunSql);
+        q.bind(1, job).bind(2, now);
+        q.run();
+    }
+    std::int64_t id = 0;
+    {
+        auto q = conn.query(kInsertRunSql);
+        q.bind(1, job).bind(2, now);
+        if (!q.step()) throw StoreUnavailable("SQLite job_runs insert returned no id");
+        id = q.integer(0);
+    }
+    auto q = conn.query(kPruneRunsSql);
+    q.bind(1, job).bind(2, static_cast<std::int64_t>(kJobRunHistory));
     q.run();
+    return id;
+}
+
+std::optional<JobRun> job_run(Connection& conn, const std::string& job, std::int64_t run_id) {
+    auto q = conn.query(kJobRunSql);
+    q.bind(1, job).bind(2, run_id);
+    if (!q.step()) return std::nullopt;
+    JobRun r;
+    r.id = q.integer(0);
+    r.job = q.text(1);
+    const std::string status = q.text(2);
+    r.status = status == "finished"  ? JobRunStatus::finished
+               : status == "running" ? JobRunStatus::running
+                                     : JobRunStatus::queued;
+    r.requested_at = q.integer(3);
+    r.started_at = q.optional_integer(4);
+    r.finished_at = q.optional_integer(5);
+    r.holder = q.text(6);
+    r.progress = q.text(7);
+    r.ok = q.integer(8) != 0;
+    r.result = q.text(9);
+    return r;
 }
 
 std::vector<JobState> job_states(Connection& conn) {
@@ -245,6 +376,7 @@ std::vector<JobState> job_states(Connection& conn) {
         s.last_finished_at = q.optional_integer(7);
         s.last_result = q.text(8);
         s.last_ok = q.integer(9) != 0;
+        s.progress = q.text(10);
         states.push_back(std::move(s));
     }
     return states;

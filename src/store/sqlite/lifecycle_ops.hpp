@@ -14,23 +14,36 @@
 namespace broker::sqlite {
 
 SyncSummary sync_pool(Connection& conn, std::span<const ProviderSandbox> listed, UnixSeconds now);
+// Sync in chunks: the available sandboxes not in `listed` (read on a reader connection), and
+// marking some of them stale, if still available (on the writer). Returns how many it marked.
+std::vector<std::string> unlisted_available(Connection& conn, std::span<const ProviderSandbox> listed);
+std::int64_t mark_stale(Connection& conn, std::span<const std::string> sandbox_ids, UnixSeconds now);
 std::vector<Sandbox> expire_allocations(Connection& conn, UnixSeconds now, const LeasePolicy& lease,
                                         int limit);
 std::vector<Sandbox> claim_for_deletion(Connection& conn, const DeletionClaim& claim);
 bool record_deleted(Connection& conn, const std::string& sandbox_id, const std::string& actor,
                     UnixSeconds now, std::string_view reason);
 bool record_deletion_failure(Connection& conn, const DeletionFailure& failure);
+std::int64_t renew_deletion_claims(Connection& conn, std::span<const std::string> sandbox_ids,
+                                   const std::string& worker_id, UnixSeconds lease_until);
+std::int64_t release_deletion_claims(Connection& conn, std::span<const std::string> sandbox_ids,
+                                     const std::string& worker_id);
+// With `limit` > 0, at most that many rows (one chunk); otherwise all of them.
 std::int64_t remove_stale(Connection& conn, UnixSeconds stale_before, UnixSeconds now,
-                          const std::string& actor);
-std::int64_t bulk_remove(Connection& conn, SandboxStatus status, UnixSeconds now, const std::string& actor);
+                          const std::string& actor, int limit = 0);
+std::int64_t bulk_remove(Connection& conn, SandboxStatus status, UnixSeconds now, const std::string& actor,
+                         int limit = 0);
 std::vector<SandboxEvent> history(Connection& conn, const std::string& sandbox_id);
-std::int64_t prune_history(Connection& conn, UnixSeconds before);
+std::int64_t prune_history(Connection& conn, UnixSeconds before, int limit = 0);
 
 bool try_start_job(Connection& conn, const JobStartRequest& request);
+bool renew_job_lease(Connection& conn, const std::string& job, const std::string& holder, UnixSeconds now,
+                     UnixSeconds lease_until, const std::string& progress);
 bool finish_job(Connection& conn, const std::string& job, const std::string& holder, UnixSeconds now, bool ok,
                 const std::string& result);
 void set_job_paused(Connection& conn, const std::string& job, bool paused, UnixSeconds now);
-void request_job_run(Connection& conn, const std::string& job, UnixSeconds now);
+std::int64_t request_job_run(Connection& conn, const std::string& job, UnixSeconds now);
+std::optional<JobRun> job_run(Connection& conn, const std::string& job, std::int64_t run_id);
 std::vector<JobState> job_states(Connection& conn);
 
 }  // namespace broker::sqlite

@@ -151,6 +151,24 @@ CREATE INDEX sandboxes_pending_requested ON sandboxes (deletion_requested_at) WH
 CREATE INDEX sandboxes_failed_next_attempt ON sandboxes (next_attempt_at) WHERE status = 'deletion_failed';
 CREATE INDEX sandboxes_stale_since ON sandboxes (stale_since) WHERE status = 'stale';
 )sql",
+        // 4: runs asked for through the admin API, seen by every process sharing the file, and
+        // the running job's progress as its holder's heartbeat reports it.
+        R"sql(
+ALTER TABLE job_state ADD COLUMN progress TEXT NOT NULL DEFAULT '';
+CREATE TABLE job_runs (
+    id           INTEGER PRIMARY KEY,
+    job          TEXT    NOT NULL,
+    status       TEXT    NOT NULL CHECK (status = 'queued' OR status = 'running' OR status = 'finished'),
+    requested_at INTEGER NOT NULL,
+    started_at   INTEGER,
+    finished_at  INTEGER,
+    holder       TEXT    NOT NULL DEFAULT '',
+    progress     TEXT    NOT NULL DEFAULT '',
+    ok           INTEGER NOT NULL DEFAULT 1,
+    result       TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX job_runs_job ON job_runs (job, id);
+)sql",
     };
     return steps;
 }

@@ -2,6 +2,9 @@
 // SQL of sandbox_ops together.
 #include "store/sqlite/sqlite_store.hpp"
 
+#include <algorithm>
+#include <filesystem>
+
 #include "core/errors.hpp"
 #include "store/sqlite/group_commit.hpp"
 #include "store/sqlite/lifecycle_ops.hpp"
@@ -40,7 +43,8 @@ struct SqliteStore::Impl {
     explicit Impl(const SqliteOptions& options)
         : lock(locked_file(options)),
           writer(open_writer(options), options.max_batch, options.max_queue),
-          readers(options.path, options.read_connections, options.busy_timeout_ms) {}
+          readers(options.path, options.read_connections, options.busy_timeout_ms),
+          chunk(options.bulk_chunk_rows) {}
 
     // The file ready to open, and locked before any connection touches it.
     static std::unique_ptr<sqlite::StoreLock> locked_file(const SqliteOptions& options) {
@@ -58,8 +62,47 @@ struct SqliteStore::Impl {
     }
 
     std::unique_ptr<sqlite::StoreLock> lock;  // first in, last out: held while any connection is open
+
+    // The same for one chunk of a large write: a transaction of its own, between batches.
+    template <class Fn>
+    auto bulk_write(Fn&& fn) {
+        std::optional<decltype(fn(std::declval<Connection&>()))> result;
+        writer.run([&](Connection& conn) { result = fn(conn); }, sqlite::GroupCommitWriter::Kind::bulk);
+        return std::move(*result);
+    }
+
+    // Runs `chunk_fn(conn, limit)` (which removes at most `limit` rows and says how many) as
+    // bulk writes until a chunk comes back short. Without chunking, once with no limit.
+    template <class Fn>
+    std::int64_t in_chunks(Fn&& chunk_fn) {
+        if (chunk == 0) return bulk_write([&](Connection& conn) { return chunk_fn(conn, 0); });
+        const int limit = static_cast<int>(chunk);
+        std::int64_t total = 0;
+        for (;;) {
+            const std::int64_t n = bulk_write([&](Connection& conn) { return chunk_fn(conn, limit); });
+            total += n;
+            if (n < limit) return total;
+        }
+    }
+
+    UpsertSummary upsert(std::span<const ProviderSandbox> sandboxes, UnixSeconds now) {
+        UpsertSummary total;
+        const std::size_t step = chunk == 0 ? std::max<std::size_t>(sandboxes.size(), 1) : chunk;
+        for (std::size_t at = 0; at < sandboxes.size(); at += step) {
+            const auto part = sandboxes.subspan(at, std::min(step, sandboxes.size() - at));
+            const UpsertSummary s = bulk_write(
+                [&](Connection& conn) { return sqlite::upsert_provider_sandboxes(conn, part, now); });
+            total.inserted += s.inserted;
+            total.revived += s.revived;
+            total.refreshed += s.refreshed;
+            total.skipped += s.skipped;
+        }
+        return total;
+    }
+
     sqlite::GroupCommitWriter writer;
     sqlite::ReaderPool readers;
+    const std::size_t chunk;
 };
 
 SqliteStore::SqliteStore(SqliteOptions options) : impl_(std::make_unique<Impl>(options)) {}
@@ -88,8 +131,7 @@ MarkResult SqliteStore::mark_for_deletion(const MarkForDeletionRequest& request)
 
 UpsertSummary SqliteStore::upsert_provider_sandboxes(std::span<const ProviderSandbox> sandboxes,
                                                      UnixSeconds now) {
-    return impl_->write(
-        [&](Connection& conn) { return sqlite::upsert_provider_sandboxes(conn, sandboxes, now); });
+    return impl_->upsert(sandboxes, now);
 }
 
 StatusCounts SqliteStore::count_by_status() {
@@ -109,11 +151,30 @@ void SqliteStore::ping() {
 }
 
 SyncSummary SqliteStore::sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) {
-    return impl_->write([&](Connection& conn) { return sqlite::sync_pool(conn, listed, now); });
+    if (impl_->chunk == 0) {
+        return impl_->bulk_write([&](Connection& conn) { return sqlite::sync_pool(conn, listed, now); });
+    }
+    // The upsert in chunks, then the available sandboxes the list lacks, read on a reader
+    // (never holding the writer), marked stale in chunks, each only if still available.
+    SyncSummary summary;
+    summary.upsert = impl_->upsert(listed, now);
+    std::vector<std::string> unlisted;
+    {
+        auto conn = impl_->readers.acquire();
+        unlisted = sqlite::unlisted_available(*conn, listed);
+    }
+    const std::span<const std::string> all(unlisted);
+    for (std::size_t at = 0; at < all.size(); at += impl_->chunk) {
+        const auto part = all.subspan(at, std::min(impl_->chunk, all.size() - at));
+        summary.marked_stale +=
+            impl_->bulk_write([&](Connection& conn) { return sqlite::mark_stale(conn, part, now); });
+    }
+    return summary;
 }
 
 std::vector<Sandbox> SqliteStore::expire_allocations(UnixSeconds now, const LeasePolicy& lease, int limit) {
-    return impl_->write([&](Connection& conn) { return sqlite::expire_allocations(conn, now, lease, limit); });
+    return impl_->write(
+        [&](Connection& conn) { return sqlite::expire_allocations(conn, now, lease, limit); });
 }
 
 std::vector<Sandbox> SqliteStore::claim_for_deletion(const DeletionClaim& claim) {
@@ -131,12 +192,29 @@ bool SqliteStore::record_deletion_failure(const DeletionFailure& failure) {
     return impl_->write([&](Connection& conn) { return sqlite::record_deletion_failure(conn, failure); });
 }
 
+std::int64_t SqliteStore::renew_deletion_claims(std::span<const std::string> sandbox_ids,
+                                                const std::string& worker_id, UnixSeconds,
+                                                UnixSeconds lease_until) {
+    return impl_->write([&](Connection& conn) {
+        return sqlite::renew_deletion_claims(conn, sandbox_ids, worker_id, lease_until);
+    });
+}
+
+std::int64_t SqliteStore::release_deletion_claims(std::span<const std::string> sandbox_ids,
+                                                  const std::string& worker_id, UnixSeconds) {
+    return impl_->write(
+        [&](Connection& conn) { return sqlite::release_deletion_claims(conn, sandbox_ids, worker_id); });
+}
+
 std::int64_t SqliteStore::remove_stale(UnixSeconds stale_before, UnixSeconds now, const std::string& actor) {
-    return impl_->write([&](Connection& conn) { return sqlite::remove_stale(conn, stale_before, now, actor); });
+    return impl_->in_chunks([&](Connection& conn, int limit) {
+        return sqlite::remove_stale(conn, stale_before, now, actor, limit);
+    });
 }
 
 std::int64_t SqliteStore::bulk_remove(SandboxStatus status, UnixSeconds now, const std::string& actor) {
-    return impl_->write([&](Connection& conn) { return sqlite::bulk_remove(conn, status, now, actor); });
+    return impl_->in_chunks(
+        [&](Connection& conn, int limit) { return sqlite::bulk_remove(conn, status, now, actor, limit); });
 }
 
 std::vector<SandboxEvent> SqliteStore::history(const std::string& sandbox_id) {
@@ -145,24 +223,38 @@ std::vector<SandboxEvent> SqliteStore::history(const std::string& sandbox_id) {
 }
 
 std::int64_t SqliteStore::prune_history(UnixSeconds before) {
-    return impl_->write([&](Connection& conn) { return sqlite::prune_history(conn, before); });
+    return impl_->in_chunks(
+        [&](Connection& conn, int limit) { return sqlite::prune_history(conn, before, limit); });
 }
 
 bool SqliteStore::try_start_job(const JobStartRequest& request) {
     return impl_->write([&](Connection& conn) { return sqlite::try_start_job(conn, request); });
 }
 
+bool SqliteStore::renew_job_lease(const std::string& job, const std::string& holder, UnixSeconds now,
+                                  UnixSeconds lease_until, const std::string& progress) {
+    return impl_->write([&](Connection& conn) {
+        return sqlite::renew_job_lease(conn, job, holder, now, lease_until, progress);
+    });
+}
+
 bool SqliteStore::finish_job(const std::string& job, const std::string& holder, UnixSeconds now, bool ok,
                              const std::string& result) {
-    return impl_->write([&](Connection& conn) { return sqlite::finish_job(conn, job, holder, now, ok, result); });
+    return impl_->write(
+        [&](Connection& conn) { return sqlite::finish_job(conn, job, holder, now, ok, result); });
 }
 
 void SqliteStore::set_job_paused(const std::string& job, bool paused, UnixSeconds now) {
     impl_->writer.run([&](Connection& conn) { sqlite::set_job_paused(conn, job, paused, now); });
 }
 
-void SqliteStore::request_job_run(const std::string& job, UnixSeconds now) {
-    impl_->writer.run([&](Connection& conn) { sqlite::request_job_run(conn, job, now); });
+std::int64_t SqliteStore::request_job_run(const std::string& job, UnixSeconds now) {
+    return impl_->write([&](Connection& conn) { return sqlite::request_job_run(conn, job, now); });
+}
+
+std::optional<JobRun> SqliteStore::job_run(const std::string& job, std::int64_t run_id) {
+    auto conn = impl_->readers.acquire();
+    return sqlite::job_run(*conn, job, run_id);
 }
 
 std::vector<JobState> SqliteStore::job_states() {

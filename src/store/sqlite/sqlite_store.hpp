@@ -21,6 +21,11 @@ struct SqliteOptions {
     std::size_t max_queue = 16384;     // queued writes at most; beyond it, Overloaded
     int busy_timeout_ms = 5000;        // another process holding the write lock
     std::size_t read_connections = 4;  // reader pool size; readers beyond it wait their turn
+    // Rows per transaction of the large writes (sync, import, bulk and stale removal, history
+    // pruning): each chunk is a write of its own, taking turns with the batches of small
+    // writes, so an allocation waits behind one chunk at most. 0: each large write in one
+    // transaction (for comparison in benchmarks).
+    std::size_t bulk_chunk_rows = 1000;
 };
 
 // What the writer has done so far: for tests and benchmarks (ops / batches = group size).
@@ -51,6 +56,9 @@ class SqliteStore final : public Store, public LifecycleStore, public JobStateSt
     ListPage list(const ListQuery& query) override;
     void ping() override;
 
+    // upsert_provider_sandboxes and sync_pool write in chunks of bulk_chunk_rows, each its own
+    // transaction: a failure leaves the chunks before it written, and running the same
+    // list again is safe (an upsert of what is there changes nothing).
     // LifecycleStore: writes through the group-commit writer, reads from the reader pool.
     SyncSummary sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) override;
     std::vector<Sandbox> expire_allocations(UnixSeconds now, const LeasePolicy& lease, int limit) override;
@@ -58,6 +66,10 @@ class SqliteStore final : public Store, public LifecycleStore, public JobStateSt
     bool record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now,
                         DeletedHow how = DeletedHow::deleted_by_broker) override;
     bool record_deletion_failure(const DeletionFailure& failure) override;
+    std::int64_t renew_deletion_claims(std::span<const std::string> sandbox_ids, const std::string& worker_id,
+                                       UnixSeconds now, UnixSeconds lease_until) override;
+    std::int64_t release_deletion_claims(std::span<const std::string> sandbox_ids,
+                                         const std::string& worker_id, UnixSeconds now) override;
     std::int64_t remove_stale(UnixSeconds stale_before, UnixSeconds now, const std::string& actor) override;
     std::int64_t bulk_remove(SandboxStatus status, UnixSeconds now, const std::string& actor) override;
     std::vector<SandboxEvent> history(const std::string& sandbox_id) override;
@@ -65,10 +77,13 @@ class SqliteStore final : public Store, public LifecycleStore, public JobStateSt
 
     // JobStateStore.
     bool try_start_job(const JobStartRequest& request) override;
+    bool renew_job_lease(const std::string& job, const std::string& holder, UnixSeconds now,
+                         UnixSeconds lease_until, const std::string& progress) override;
     bool finish_job(const std::string& job, const std::string& holder, UnixSeconds now, bool ok,
                     const std::string& result) override;
     void set_job_paused(const std::string& job, bool paused, UnixSeconds now) override;
-    void request_job_run(const std::string& job, UnixSeconds now) override;
+    std::int64_t request_job_run(const std::string& job, UnixSeconds now) override;
+    std::optional<JobRun> job_run(const std::string& job, std::int64_t run_id) override;
     std::vector<JobState> job_states() override;
 
     SqliteWriteStats write_stats() const;
