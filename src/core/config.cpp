@@ -123,6 +123,8 @@ Config load_config(const EnvLookup& env) {
         c.idle_timeout = std::chrono::seconds(*v);
     if (auto v = env_number<int>(env, "NO_SANDBOXES_RETRY_AFTER_SEC", 1, 3600))
         c.no_sandboxes_retry_after_sec = *v;
+    if (auto v = env_number<int>(env, "MAX_SANDBOXES_PER_PARTICIPANT", 1, 1000))
+        c.max_sandboxes_per_participant = *v;
     if (auto v = env_bool(env, "RATE_LIMIT_ENABLED")) c.rate_limit_enabled = *v;
     if (auto v = env_number<double>(env, "RATE_LIMIT_RPS", 0.001, 1e9)) c.rate_limit_rps = *v;
     if (auto v = env_number<double>(env, "RATE_LIMIT_BURST", 1, 1e9)) c.rate_limit_burst = *v;

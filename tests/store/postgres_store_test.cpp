@@ -286,7 +286,7 @@ TEST_F(PostgresStoreTest, APrefixThatIsNotUtf8MatchesNothingButStillFindsTheHold
     seed(*store, 2);
     auto r = request("p");
     r.name_prefix = "sbx-\xFF";
-    EXPECT_EQ(store->allocate(r).outcome, AllocateOutcome::pool_empty);
+    EXPECT_EQ(store->allocate(r).outcome, AllocateOutcome::no_prefix_match);
     r.name_prefix = "";
     ASSERT_EQ(store->allocate(r).outcome, AllocateOutcome::allocated);
     r.name_prefix = "\xC0";

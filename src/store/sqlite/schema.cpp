@@ -151,6 +151,14 @@ CREATE INDEX sandboxes_pending_requested ON sandboxes (deletion_requested_at) WH
 CREATE INDEX sandboxes_failed_next_attempt ON sandboxes (next_attempt_at) WHERE status = 'deletion_failed';
 CREATE INDEX sandboxes_stale_since ON sandboxes (stale_since) WHERE status = 'stale';
 )sql",
+        // 4: idempotency keys belong to the participant that sent them: unique per participant
+        // among allocated sandboxes, so one participant's key never locks out another's. The
+        // same index answers "what does this participant hold" for the per-participant limit.
+        R"sql(
+DROP INDEX sandboxes_allocated_key;
+CREATE UNIQUE INDEX sandboxes_allocated_participant_key ON sandboxes (allocated_to_track, idempotency_key)
+    WHERE status = 'allocated';
+)sql",
     };
     return steps;
 }
