@@ -65,5 +65,20 @@ TEST(AllocationParticipantKeys, UsingAnotherParticipantsIdAsTheKeyDoesNotLockItO
     EXPECT_EQ(again.json["sandbox_id"], mine.json["sandbox_id"]);
 }
 
+TEST(AllocationParticipantKeys, ARaisedLimitIsKeptAndBeyondItIsAClear409) {
+    Environment env = serving_env();
+    env["MAX_SANDBOXES_PER_PARTICIPANT"] = "2";
+    BrokerInstance broker(sandboxes("pair-", 5, 743000), env);
+    auto client = broker.client();
+    const std::string participant = unique_participant("migration-lab");
+    EXPECT_EQ(allocate(client, participant, {{"Idempotency-Key", "source"}}).status, 201);
+    EXPECT_EQ(allocate(client, participant, {{"Idempotency-Key", "target"}}).status, 201);
+    EXPECT_EQ(allocate(client, participant, {{"Idempotency-Key", "target"}}).status, 200);
+    const auto third = allocate(client, participant, {{"Idempotency-Key", "extra"}});
+    EXPECT_EQ(third.status, 409) << third.body;
+    EXPECT_EQ(error_code(third), "PARTICIPANT_LIMIT_REACHED");
+    EXPECT_FALSE(third.has_header("Retry-After"));
+}
+
 }  // namespace
 }  // namespace broker::e2e

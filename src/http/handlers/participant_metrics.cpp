@@ -37,19 +37,19 @@ std::string_view ParticipantMetrics::allocation(AllocateOutcome outcome,
         // or holds counts as an error (not as an empty pool: no pool alert for a typo), and the
         // log line says which.
         case AllocateOutcome::no_prefix_match:
-            allocation_refused(latency);
+            count_error(latency);
             return "no_prefix_match";
         case AllocateOutcome::expired:
-            allocation_refused(latency);
+            count_error(latency);
             return "expired";
         case AllocateOutcome::limit_reached:
-            allocation_refused(latency);
+            count_error(latency);
             return "limit_reached";
     }
     return allocation_failed(latency);
 }
 
-void ParticipantMetrics::allocation_refused(std::chrono::steady_clock::duration latency) {
+void ParticipantMetrics::count_error(std::chrono::steady_clock::duration latency) {
     if (metrics_) {
         metrics_->allocate_error.inc();
         metrics_->allocation_latency_error.observe_duration(latency);
@@ -57,10 +57,7 @@ void ParticipantMetrics::allocation_refused(std::chrono::steady_clock::duration 
 }
 
 std::string_view ParticipantMetrics::allocation_failed(std::chrono::steady_clock::duration latency) {
-    if (metrics_) {
-        metrics_->allocate_error.inc();
-        metrics_->allocation_latency_error.observe_duration(latency);
-    }
+    count_error(latency);
     return "error";
 }
 

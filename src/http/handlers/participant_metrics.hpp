@@ -26,7 +26,8 @@ class ParticipantMetrics {
     std::string_view mark_failed();
 
   private:
-    void allocation_refused(std::chrono::steady_clock::duration latency);
+    // An allocation that ended without a sandbox, other than an empty pool.
+    void count_error(std::chrono::steady_clock::duration latency);
 
     BrokerMetrics* metrics_ = nullptr;
     Counter marked_success_, marked_idempotent_, marked_not_owner_, marked_expired_, marked_not_found_,
