@@ -214,7 +214,7 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     auto store = open_store(config.store, flags);
     store->migrate();
     SystemClock clock;
-    AllocationService service(*store, clock, config.lease);
+    AllocationService service(*store, clock, config.lease, config.max_sandboxes_per_participant);
     BlockingPool pool(config.store_threads, static_cast<std::size_t>(config.store_queue_max));
 
     // Edge and observability: metrics first (handlers and jobs count into them), routes,

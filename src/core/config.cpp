@@ -145,6 +145,8 @@ Config load_config(const EnvLookup& env, const std::vector<std::string>& present
         c.idle_timeout = std::chrono::seconds(*v);
     if (auto v = env_number<int>(env, "NO_SANDBOXES_RETRY_AFTER_SEC", 1, 3600))
         c.no_sandboxes_retry_after_sec = *v;
+    if (auto v = env_number<int>(env, "MAX_SANDBOXES_PER_PARTICIPANT", 1, 1000))
+        c.max_sandboxes_per_participant = *v;
     if (auto v = env_bool(env, "RATE_LIMIT_ENABLED")) c.rate_limit_enabled = *v;
     // 0 turns the limit off, as PROVIDER_RATE_LIMIT_RPS=0 does toward the provider.
     if (auto v = env_number<double>(env, "RATE_LIMIT_RPS", 0, 1e9)) {

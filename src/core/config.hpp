@@ -30,6 +30,7 @@ struct Config {
     std::chrono::seconds read_timeout{30};        // HTTP_READ_TIMEOUT_SEC
     std::chrono::seconds idle_timeout{75};        // HTTP_IDLE_TIMEOUT_SEC
     int no_sandboxes_retry_after_sec = 30;        // NO_SANDBOXES_RETRY_AFTER_SEC
+    int max_sandboxes_per_participant = 1;        // MAX_SANDBOXES_PER_PARTICIPANT: live allocations each
     bool rate_limit_enabled = true;               // RATE_LIMIT_ENABLED
     double rate_limit_rps = 50;                   // RATE_LIMIT_RPS
     double rate_limit_burst = 200;                // RATE_LIMIT_BURST

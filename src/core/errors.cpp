@@ -14,7 +14,8 @@ std::string_view code_name(ErrorCode code) {
         case ErrorCode::route_not_found: return "NOT_FOUND";
         case ErrorCode::method_not_allowed: return "METHOD_NOT_ALLOWED";
         case ErrorCode::no_sandboxes_available: return "NO_SANDBOXES_AVAILABLE";
-        case ErrorCode::idempotency_key_conflict: return "IDEMPOTENCY_KEY_CONFLICT";
+        case ErrorCode::no_sandboxes_for_prefix: return "NO_SANDBOXES_FOR_PREFIX";
+        case ErrorCode::participant_limit: return "PARTICIPANT_LIMIT_REACHED";
         case ErrorCode::payload_too_large: return "PAYLOAD_TOO_LARGE";
         case ErrorCode::headers_too_large: return "HEADERS_TOO_LARGE";
         case ErrorCode::rate_limit_exceeded: return "RATE_LIMIT_EXCEEDED";

@@ -22,8 +22,9 @@ enum class ErrorCode {
     sandbox_not_found,         // no such sandbox
     route_not_found,           // no such path
     method_not_allowed,        // path exists, method does not
-    no_sandboxes_available,    // the pool (or the prefix's part of it) is empty
-    idempotency_key_conflict,  // the Idempotency-Key holds another participant's sandbox
+    no_sandboxes_available,    // the pool (or the prefix's part of it) has nothing available now
+    no_sandboxes_for_prefix,   // no sandbox in the pool has a name with that prefix (a typo?)
+    participant_limit,         // the participant holds MAX_SANDBOXES_PER_PARTICIPANT sandboxes already
     payload_too_large,
     headers_too_large,
     rate_limit_exceeded,

@@ -1,5 +1,9 @@
 #include "core/lifecycle.hpp"
 
+#include <algorithm>
+#include <cstdint>
+#include <tuple>
+
 namespace broker {
 
 bool is_allowed_transition(SandboxStatus from, SandboxStatus to) {
@@ -39,6 +43,26 @@ MarkOutcome decide_mark_for_deletion(const Sandbox* row, std::string_view partic
             break;
     }
     return MarkOutcome::not_owner;
+}
+
+AllocateVerdict decide_allocation(std::span<const Sandbox> holdings, std::string_view key, UnixSeconds now,
+                                  const LeasePolicy& lease, int max_per_participant) {
+    auto answer = [&](const Sandbox& held) {
+        return AllocateVerdict{
+            lease.is_expired(held, now) ? AllocateDecision::expired : AllocateDecision::existing, &held};
+    };
+    for (const Sandbox& held : holdings) {
+        if (held.idempotency_key == key) return answer(held);
+    }
+    if (static_cast<std::int64_t>(holdings.size()) < std::max(1, max_per_participant)) return {};
+    if (max_per_participant > 1) return {AllocateDecision::limit_reached, nullptr};
+    // Several holdings under a limit of 1 exist only from before the limit: the oldest answers.
+    const Sandbox* oldest = &holdings.front();
+    for (const Sandbox& held : holdings) {
+        if (std::tie(held.allocated_at, held.sandbox_id) < std::tie(oldest->allocated_at, oldest->sandbox_id))
+            oldest = &held;
+    }
+    return answer(*oldest);
 }
 
 }  // namespace broker

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <span>
 #include <string_view>
 
 #include "core/clock.hpp"
@@ -46,5 +47,29 @@ enum class MarkOutcome {
 // applies that as one conditional change. Every store answers by this one rule.
 MarkOutcome decide_mark_for_deletion(const Sandbox* row, std::string_view participant_id, UnixSeconds now,
                                      const LeasePolicy& lease);
+
+// What an allocation request gets. Decided on what the store read inside its allocation
+// step: every sandbox the participant holds (status allocated, expired or not: the expiry
+// job takes those back). Idempotency keys are the participant's own: a key means something
+// only together with the participant that sent it.
+enum class AllocateDecision {
+    take,           // allocate an available sandbox to the participant under the key
+    existing,       // answer `holding` again, change nothing
+    expired,        // the holding that would answer ran past lab duration + grace: refused
+    limit_reached,  // the participant holds its limit (above 1) under other keys: refused
+};
+
+struct AllocateVerdict {
+    AllocateDecision decision = AllocateDecision::take;
+    const Sandbox* holding = nullptr;  // for existing and expired: one of `holdings`
+};
+
+// The rule every store applies: the holding under the same key answers (unless expired);
+// else a participant below `max_per_participant` holdings takes a new sandbox; at the limit,
+// a limit of 1 answers the one sandbox held (the lab's "my sandbox", whatever key a retry
+// sent), a larger limit refuses. An expired holding is never handed out again: the lab's
+// time is over, and the sandbox is about to be reclaimed.
+AllocateVerdict decide_allocation(std::span<const Sandbox> holdings, std::string_view key, UnixSeconds now,
+                                  const LeasePolicy& lease, int max_per_participant);
 
 }  // namespace broker

@@ -23,7 +23,8 @@ bhttp::status http_status(ErrorCode code) {
         case ErrorCode::method_not_allowed:
             return S::method_not_allowed;
         case ErrorCode::no_sandboxes_available:
-        case ErrorCode::idempotency_key_conflict:
+        case ErrorCode::no_sandboxes_for_prefix:
+        case ErrorCode::participant_limit:
         case ErrorCode::job_paused:
             return S::conflict;
         case ErrorCode::payload_too_large:

@@ -26,6 +26,12 @@ asio::awaitable<Response> Pipeline::handle(RequestContext& ctx) const {
     // Routing comes first so middlewares can label a refusal by its route template.
     const RouteMatch match = router_.match(ctx.request.method(), ctx.path, ctx.params);
     ctx.route = match.route;
+    // Authentication comes before the middlewares so the rate limit knows whether the
+    // participant a request names was vouched for by a valid token; a refusal for a missing
+    // or wrong token is answered in dispatch, after the limit counted the request per address.
+    if (match.route && match.route->access != Access::open) {
+        ctx.role = auth_.authenticate(to_std(ctx.request[bhttp::field::authorization]));
+    }
 
     std::optional<Response> early;
     std::exception_ptr failure;
@@ -61,7 +67,6 @@ asio::awaitable<Response> Pipeline::dispatch(RequestContext& ctx, const RouteMat
     }
 
     if (match.route->access != Access::open) {
-        ctx.role = auth_.authenticate(to_std(ctx.request[bhttp::field::authorization]));
         if (ctx.role == Role::none) {
             co_return error_response(ErrorCode::unauthorized, "missing or invalid bearer token",
                                      ctx.request_id);

@@ -1,4 +1,4 @@
-// The request pipeline: request id, middlewares, routing, authentication, the handler, and
+// The request pipeline: request id, routing, authentication, middlewares, the handler, and
 // the one place where exceptions escaping a handler become answers (Overloaded and
 // StoreUnavailable: 503 with Retry-After; anything else: one log line and a 500).
 #pragma once

@@ -1,7 +1,9 @@
 // Who a request counts against for rate limiting: the participant when the request names
-// one, else the client's IP address. X-Forwarded-For is believed only when the peer is a
-// configured trusted proxy (TRUSTED_PROXIES), and then only up to the right-most address
-// no trusted proxy vouches for: anything further left was written by the client itself.
+// one the caller authenticated (the rate-limit middleware passes participant ids only for
+// requests with a valid participant token), else the client's IP address. X-Forwarded-For
+// is believed only when the peer is a configured trusted proxy (TRUSTED_PROXIES), and then
+// only up to the right-most address no trusted proxy vouches for: anything further left
+// was written by the client itself.
 #pragma once
 
 #include <array>

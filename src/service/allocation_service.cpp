@@ -10,6 +10,7 @@ AllocateResult AllocationService::allocate(const AllocateInput& input) {
     request.name_prefix = input.name_prefix;
     request.now = clock_.now();
     request.lease = lease_;
+    request.max_per_participant = max_per_participant_;
     return store_.allocate(request);
 }
 

@@ -31,10 +31,12 @@ struct LookupResult {
 
 class AllocationService {
 public:
-    AllocationService(Store& store, const Clock& clock, LeasePolicy lease)
-        : store_(store), clock_(clock), lease_(lease) {}
+    // `max_per_participant`: MAX_SANDBOXES_PER_PARTICIPANT, at least 1.
+    AllocationService(Store& store, const Clock& clock, LeasePolicy lease, int max_per_participant = 1)
+        : store_(store), clock_(clock), lease_(lease), max_per_participant_(max_per_participant) {}
 
-    // Gives the participant a sandbox, or the one its idempotency key already holds.
+    // Gives the participant a sandbox, or the one its idempotency key (or, with a limit of
+    // one sandbox per participant, the participant) already holds.
     AllocateResult allocate(const AllocateInput& input);
 
     // The sandbox, if the participant holds (or held) it.
@@ -49,6 +51,7 @@ private:
     Store& store_;
     const Clock& clock_;
     LeasePolicy lease_;
+    int max_per_participant_;
 };
 
 }  // namespace broker

@@ -19,23 +19,26 @@ namespace broker {
 
 struct AllocateRequest {
     std::string participant_id;   // X-Instruqt-Sandbox-ID (or legacy X-Track-ID)
-    std::string idempotency_key;  // Idempotency-Key header, else the participant id
+    std::string idempotency_key;  // Idempotency-Key header, else the participant id; the participant's own
     std::string track_name;       // X-Instruqt-Track-ID, may be empty
-    std::string name_prefix;      // only sandboxes whose name starts with it; empty = any
+    std::string name_prefix;      // only sandboxes whose name starts with it, byte for byte; empty = any
     UnixSeconds now = 0;
     LeasePolicy lease;
+    int max_per_participant = 1;  // MAX_SANDBOXES_PER_PARTICIPANT
 };
 
 enum class AllocateOutcome {
-    allocated,     // a sandbox went from available to allocated for this request
-    existing,      // the key already held a sandbox: that one is returned, nothing changed
-    pool_empty,    // no available sandbox (matching the prefix)
-    key_conflict,  // the key holds a sandbox of another participant
+    allocated,        // a sandbox went from available to allocated for this request
+    existing,         // the participant's key (with a limit of 1: the participant) holds it; nothing changed
+    pool_empty,       // no available sandbox (matching the prefix)
+    no_prefix_match,  // no sandbox of the pool, in any status, has a name starting with the prefix
+    expired,          // the holding that would answer ran past its lease (decide_allocation)
+    limit_reached,    // the participant holds max_per_participant sandboxes under other keys
 };
 
 struct AllocateResult {
     AllocateOutcome outcome = AllocateOutcome::pool_empty;
-    std::optional<Sandbox> sandbox;  // set for allocated and existing
+    std::optional<Sandbox> sandbox;  // set for allocated, existing and expired
 };
 
 struct MarkForDeletionRequest {
@@ -83,8 +86,11 @@ public:
     // Creates or upgrades the schema; safe to call on every start.
     virtual MigrationReport migrate() = 0;
 
-    // Atomically hands one available sandbox to the request's key, or returns the one the
-    // key already holds. Never gives one sandbox to two keys; one key never holds two.
+    // Atomically hands one available sandbox to the participant under the request's key, or
+    // answers by decide_allocation (core/lifecycle) on what the participant holds. Never gives
+    // one sandbox to two requests; one participant's key never holds two; a participant never
+    // holds more than max_per_participant, however many requests race. Only when nothing is
+    // available and a prefix was given does it look whether any sandbox matches the prefix.
     virtual AllocateResult allocate(const AllocateRequest& request) = 0;
 
     // The sandbox with this id, whatever its status.

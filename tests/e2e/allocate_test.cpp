@@ -142,15 +142,19 @@ TEST_F(AllocateTest, IdempotencyKeyIsDistinctFromTheParticipantId) {
     EXPECT_EQ(keyed_again.status, 200) << keyed_again.body;
     EXPECT_EQ(keyed_again.json["sandbox_id"], keyed.json["sandbox_id"]);
 
-    // Without the header the key is the participant id: another key, another sandbox.
+    // Without the header the key is the participant id: another key, but one sandbox per
+    // participant (MAX_SANDBOXES_PER_PARTICIPANT=1), so the one held answers.
     auto unkeyed = allocate(client, participant);
-    ASSERT_EQ(unkeyed.status, 201) << unkeyed.body;
-    EXPECT_NE(unkeyed.json["sandbox_id"], keyed.json["sandbox_id"]);
+    ASSERT_EQ(unkeyed.status, 200) << unkeyed.body;
+    EXPECT_EQ(unkeyed.json["sandbox_id"], keyed.json["sandbox_id"]);
 
-    // Someone else presenting the key does not get the sandbox it holds.
+    // Keys are the participant's own: someone else presenting the key gets a sandbox of its
+    // own, and the first participant keeps its.
     auto stranger = allocate(client, unique_participant("stranger"), {{"Idempotency-Key", key}});
-    EXPECT_EQ(stranger.status, 409) << stranger.body;
-    EXPECT_EQ(error_code(stranger), "IDEMPOTENCY_KEY_CONFLICT");
+    EXPECT_EQ(stranger.status, 201) << stranger.body;
+    EXPECT_NE(stranger.json["sandbox_id"], keyed.json["sandbox_id"]);
+    EXPECT_EQ(allocate(client, participant, {{"Idempotency-Key", key}}).json["sandbox_id"],
+              keyed.json["sandbox_id"]);
 }
 
 TEST_F(AllocateTest, TrackNameIsStoredFromInstruqtTrackId) {
@@ -183,6 +187,14 @@ TEST(AllocatePoolTest, PrefixFilterGivesOnlyMatchingNamesAnd409WhenItsPartIsEmpt
     auto exhausted = allocate(client, unique_participant("blue"), {{"X-Sandbox-Name-Prefix", "blue-"}});
     EXPECT_EQ(exhausted.status, 409) << exhausted.body;
     EXPECT_EQ(error_code(exhausted), "NO_SANDBOXES_AVAILABLE");
+    EXPECT_EQ(exhausted.header("Retry-After"), "30");
+
+    // A prefix no sandbox has (a typo) is told apart, without a Retry-After: waiting won't help.
+    auto typo = allocate(client, unique_participant("blue"), {{"X-Sandbox-Name-Prefix", "bleu-"}});
+    EXPECT_EQ(typo.status, 409) << typo.body;
+    EXPECT_EQ(error_code(typo), "NO_SANDBOXES_FOR_PREFIX");
+    EXPECT_FALSE(typo.has_header("Retry-After"));
+    EXPECT_FALSE(typo.json["error"].contains("retry_after"));
 
     // The rest of the pool is still there for anyone without the prefix.
     auto unfiltered = allocate(client, unique_participant("blue"));

@@ -73,7 +73,7 @@ TEST(PoolExhaustionTest, ContendedSmallPoolGivesEachSandboxOnceAndTheRest409) {
         << "a sandbox went to two participants";
 }
 
-TEST(LeaseExpiryTest, MarkAfterTheLeaseRanOutIs403AllocationExpired) {
+TEST(LeaseExpiryTest, MarkOrAllocateAfterTheLeaseRanOutIs403AllocationExpired) {
     auto env = serving_env();
     env["LAB_DURATION_SEC"] = "1";
     env["GRACE_PERIOD_SEC"] = "0";
@@ -92,6 +92,10 @@ TEST(LeaseExpiryTest, MarkAfterTheLeaseRanOutIs403AllocationExpired) {
 
     EXPECT_EQ(marked.status, 403) << marked.body;
     EXPECT_EQ(error_code(marked), "ALLOCATION_EXPIRED");
+    // A repeated allocate answers the same, instead of handing the expired sandbox out again.
+    auto repeated = allocate(client, participant);
+    EXPECT_EQ(repeated.status, 403) << repeated.body;
+    EXPECT_EQ(error_code(repeated), "ALLOCATION_EXPIRED");
 }
 
 TEST(RestartTest, AllocationsSurviveARestartOnTheSameStore) {

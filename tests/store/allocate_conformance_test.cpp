@@ -74,17 +74,34 @@ TEST_P(AllocateConformance, SameKeyAgainReturnsTheSameSandboxAndChangesNothing) 
     EXPECT_EQ(counts[SandboxStatus::available], 2);
 }
 
-TEST_P(AllocateConformance, ExplicitKeyHeldByAnotherParticipantIsAConflict) {
+TEST_P(AllocateConformance, AKeyBelongsToItsParticipant) {
     seed(3);
     auto first = allocate("p1", "lab-key");
     ASSERT_EQ(first.outcome, AllocateOutcome::allocated);
     EXPECT_EQ(first.sandbox->idempotency_key, "lab-key");
 
     EXPECT_EQ(allocate("p1", "lab-key").outcome, AllocateOutcome::existing);
-    auto conflict = allocate("p2", "lab-key");
-    EXPECT_EQ(conflict.outcome, AllocateOutcome::key_conflict);
-    EXPECT_FALSE(conflict.sandbox);
-    EXPECT_EQ(store().count_by_status()[SandboxStatus::allocated], 1);
+    // Another participant sending the same key gets a sandbox of its own.
+    auto other = allocate("p2", "lab-key");
+    ASSERT_EQ(other.outcome, AllocateOutcome::allocated);
+    EXPECT_NE(other.sandbox->sandbox_id, first.sandbox->sandbox_id);
+    EXPECT_EQ(other.sandbox->allocated_to_track, "p2");
+    EXPECT_EQ(allocate("p1", "lab-key").sandbox->sandbox_id, first.sandbox->sandbox_id);
+    EXPECT_EQ(store().count_by_status()[SandboxStatus::allocated], 2);
+}
+
+TEST_P(AllocateConformance, UsingAnotherParticipantsIdAsTheKeyDoesNotLockItOut) {
+    seed(3);
+    // A takes B's id (B's default key) as its key before B arrives.
+    auto a = allocate("participant-a", "participant-b");
+    ASSERT_EQ(a.outcome, AllocateOutcome::allocated);
+    auto b = allocate("participant-b");
+    ASSERT_EQ(b.outcome, AllocateOutcome::allocated);
+    EXPECT_EQ(b.sandbox->allocated_to_track, "participant-b");
+    EXPECT_NE(b.sandbox->sandbox_id, a.sandbox->sandbox_id);
+    auto b_again = allocate("participant-b");
+    EXPECT_EQ(b_again.outcome, AllocateOutcome::existing);
+    EXPECT_EQ(b_again.sandbox->sandbox_id, b.sandbox->sandbox_id);
 }
 
 TEST_P(AllocateConformance, KeyOfAReturnedSandboxMayAllocateAgain) {
@@ -162,7 +179,7 @@ TEST_P(AllocateConformance, PrefixHandsOutOnlyMatchingNames) {
     }
     EXPECT_EQ(names, (std::set<std::string>{"lab-a-1", "lab-a-2"}));
     EXPECT_EQ(allocate("p9", "", "lab-a-").outcome, AllocateOutcome::pool_empty);
-    EXPECT_EQ(allocate("p10", "", "zzz").outcome, AllocateOutcome::pool_empty);
+    EXPECT_EQ(allocate("p10", "", "zzz").outcome, AllocateOutcome::no_prefix_match);
     // The rest of the pool is untouched, and reachable without a prefix.
     EXPECT_EQ(store().count_by_status()[SandboxStatus::available], 6);
     auto any = allocate("p11");
@@ -171,8 +188,8 @@ TEST_P(AllocateConformance, PrefixHandsOutOnlyMatchingNames) {
 }
 
 TEST_P(AllocateConformance, PrefixCharactersAreLiteral) {
-    // LIKE wildcards and the prefix's own end must not widen the match.
-    seed_named({"lab_1", "labX1", "lab%1", "lab%", "lab"});
+    // LIKE and GLOB wildcards, escapes and the prefix's own end must not widen the match.
+    seed_named({"lab_1", "labX1", "lab%1", "lab%", "lab", "lab*1", "lab\\1", "lab\\", "labY\\"});
     auto r = allocate("p1", "", "lab_");
     ASSERT_EQ(r.outcome, AllocateOutcome::allocated);
     EXPECT_EQ(r.sandbox->name, "lab_1");
@@ -185,6 +202,25 @@ TEST_P(AllocateConformance, PrefixCharactersAreLiteral) {
         percent.insert(p.sandbox->name);
     }
     EXPECT_EQ(percent, (std::set<std::string>{"lab%1", "lab%"}));
+
+    auto star = allocate("s1", "", "lab*");
+    ASSERT_EQ(star.outcome, AllocateOutcome::allocated);
+    EXPECT_EQ(star.sandbox->name, "lab*1");
+    std::set<std::string> backslash;
+    for (int i = 0; i < 3; ++i) {
+        auto b = allocate("b" + std::to_string(i), "", "lab\\");
+        if (b.outcome != AllocateOutcome::allocated) break;
+        backslash.insert(b.sandbox->name);
+    }
+    EXPECT_EQ(backslash, (std::set<std::string>{"lab\\1", "lab\\"}));
+    // The failure path is literal too: nothing is named like these, whatever a pattern would match.
+    for (const char* pattern : {"lab_%", "lab*X", "%", "_", "*", "\\", "lab\\%"}) {
+        EXPECT_EQ(allocate("w", "", pattern).outcome, AllocateOutcome::no_prefix_match) << pattern;
+    }
+    // "lab_" names a sandbox that is taken now: nothing available, but not a typo.
+    EXPECT_EQ(allocate("x1", "", "lab_").outcome, AllocateOutcome::pool_empty);
+    EXPECT_EQ(store().count_by_status()[SandboxStatus::available],
+              3);  // labX1, lab and labY with a backslash
 }
 
 TEST_P(AllocateConformance, PrefixEndingInTheHighestCodePoint) {

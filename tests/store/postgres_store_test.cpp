@@ -286,11 +286,51 @@ TEST_F(PostgresStoreTest, APrefixThatIsNotUtf8MatchesNothingButStillFindsTheHold
     seed(*store, 2);
     auto r = request("p");
     r.name_prefix = "sbx-\xFF";
-    EXPECT_EQ(store->allocate(r).outcome, AllocateOutcome::pool_empty);
+    EXPECT_EQ(store->allocate(r).outcome, AllocateOutcome::no_prefix_match);
     r.name_prefix = "";
     ASSERT_EQ(store->allocate(r).outcome, AllocateOutcome::allocated);
     r.name_prefix = "\xC0";
     EXPECT_EQ(store->allocate(r).outcome, AllocateOutcome::existing);
+}
+
+// Allocations made before schema step 3 have no participant slot. They still count toward
+// the limit, and new allocations take the free slots around them.
+TEST_F(PostgresStoreTest, HoldingsWithoutASlotCountTowardTheLimit) {
+    auto store = open();
+    seed(*store, 6);
+    auto r = request("p");
+    r.max_per_participant = 3;
+    r.idempotency_key = "a";
+    ASSERT_EQ(store->allocate(r).outcome, AllocateOutcome::allocated);
+    r.idempotency_key = "b";
+    ASSERT_EQ(store->allocate(r).outcome, AllocateOutcome::allocated);
+    schema_->exec("UPDATE sandboxes SET participant_slot = NULL WHERE allocated_to_track = 'p'");
+
+    r.idempotency_key = "c";
+    const auto third = store->allocate(r);
+    ASSERT_EQ(third.outcome, AllocateOutcome::allocated);
+    {
+        Locker look(*schema_);
+        EXPECT_EQ(look.tx
+                      .exec1("SELECT count(*) FROM sandboxes WHERE participant_slot IS NULL "
+                             "AND status = 'allocated'")[0]
+                      .as<int>(),
+                  2);
+        EXPECT_EQ(look.tx
+                      .exec1("SELECT participant_slot FROM sandboxes WHERE sandbox_id = " +
+                             look.tx.quote(third.sandbox->sandbox_id))[0]
+                      .as<int>(),
+                  0);
+    }
+    r.idempotency_key = "d";
+    EXPECT_EQ(store->allocate(r).outcome, AllocateOutcome::limit_reached);
+    // Under a limit of 1, the oldest of several holdings answers a new key.
+    r.max_per_participant = 1;
+    r.idempotency_key = "e";
+    const auto one = store->allocate(r);
+    ASSERT_EQ(one.outcome, AllocateOutcome::existing);
+    EXPECT_EQ(one.sandbox->idempotency_key, "a");
+    EXPECT_EQ(store->count_by_status()[SandboxStatus::allocated], 3);
 }
 
 }  // namespace

@@ -127,7 +127,7 @@ std::vector<std::string> opcodes(Connection& conn, std::string_view sql) {
 TEST_F(SqliteStoreTest, AllocationWritesOpenNoEphemeralTable) {
     auto conn = raw();
     for (auto sql : {sqlite::kPickAvailableSql, sqlite::kAllocateByIdSql, sqlite::kInsertEventSql,
-                     sqlite::kFindByKeySql, sqlite::kMarkSql}) {
+                     sqlite::kHoldingsSql, sqlite::kMarkSql}) {
         const auto ops = opcodes(*conn, sql);
         ASSERT_FALSE(ops.empty());
         if (sql == sqlite::kMarkSql) continue;  // RETURNING: checked below for the CHECK alone
@@ -225,12 +225,14 @@ TEST_F(SqliteStoreTest, StepThreeKeepsRowsAndIndexes) {
         while (q.step()) indexes.push_back(q.text(0));
     }
     EXPECT_EQ(indexes,
-              (std::vector<std::string>{"sandboxes_allocated_at", "sandboxes_allocated_key",
+              (std::vector<std::string>{"sandboxes_allocated_at", "sandboxes_allocated_participant_key",
                                         "sandboxes_failed_next_attempt", "sandboxes_pending_requested",
                                         "sandboxes_stale_since", "sandboxes_status_name"}));
-    // The key k2 still holds sandbox 2, through the rebuilt unique index.
+    // The key k2 still holds sandbox 2, through the rebuilt unique index (asked while its
+    // lease, from allocated_at 20, runs).
     auto held = request("p2");
     held.idempotency_key = "k2";
+    held.now = 21;
     const auto again = store.allocate(held);
     EXPECT_EQ(again.outcome, AllocateOutcome::existing);
     EXPECT_EQ(again.sandbox->sandbox_id, "2");
@@ -241,9 +243,16 @@ TEST_F(SqliteStoreTest, StepThreeKeepsRowsAndIndexes) {
 }
 
 TEST_F(SqliteStoreTest, KeyLookupAndCountsUseTheirIndexes) {
-    const std::string key_plan = joined(plan(sqlite::kFindByKeySql));
-    EXPECT_NE(key_plan.find("sandboxes_allocated_key"), std::string::npos) << key_plan;
+    const std::string key_plan = joined(plan(sqlite::kHoldingsSql));
+    EXPECT_NE(key_plan.find("sandboxes_allocated_participant_key"), std::string::npos) << key_plan;
     EXPECT_EQ(key_plan.find("SCAN"), std::string::npos) << key_plan;
+
+    // The failure path's "does the prefix match anything": index ranges, never a table scan.
+    for (auto sql : {sqlite::kPrefixKnownSql, sqlite::kPrefixKnownFromSql}) {
+        const std::string prefix_plan = joined(plan(sql));
+        EXPECT_NE(prefix_plan.find("sandboxes_status_name"), std::string::npos) << prefix_plan;
+        EXPECT_EQ(prefix_plan.find("SCAN"), std::string::npos) << prefix_plan;
+    }
 
     const std::string counts_plan = joined(plan(sqlite::kCountByStatusSql));
     EXPECT_NE(counts_plan.find("COVERING INDEX sandboxes_status_name"), std::string::npos) << counts_plan;

@@ -90,6 +90,7 @@ AllocateRequest StoreConformance::request(const std::string& participant, const 
     r.name_prefix = prefix;
     r.now = now;
     r.lease = lease_;
+    r.max_per_participant = max_per_participant_;
     return r;
 }
 

@@ -67,6 +67,7 @@ class StoreConformance : public ::testing::TestWithParam<StoreFactory> {
     MarkResult mark(const std::string& sandbox_id, const std::string& participant, UnixSeconds now = kNow);
 
     LeasePolicy lease_{std::chrono::hours(2), std::chrono::minutes(10)};
+    int max_per_participant_ = 1;  // what request() asks the store to keep
 
   private:
     std::unique_ptr<StoreHarness> harness_;

@@ -68,6 +68,13 @@ TEST(Config, SecondsTakePrecedenceOverHoursAndMinutes) {
     EXPECT_EQ(c.lease.grace_period, std::chrono::seconds(0));
 }
 
+TEST(Config, SandboxesPerParticipantDefaultsToOneAndStaysPositive) {
+    EXPECT_EQ(load_config(env_of({})).max_sandboxes_per_participant, 1);
+    EXPECT_EQ(load_config(env_of({{"MAX_SANDBOXES_PER_PARTICIPANT", "3"}})).max_sandboxes_per_participant, 3);
+    EXPECT_NE(error_of({{"MAX_SANDBOXES_PER_PARTICIPANT", "0"}}).find("MAX_SANDBOXES_PER_PARTICIPANT"),
+              std::string::npos);
+}
+
 TEST(Config, BadValuesNameTheVariable) {
     EXPECT_NE(error_of({{"LAB_DURATION_HOURS", "two"}}).find("LAB_DURATION_HOURS"), std::string::npos);
     EXPECT_NE(error_of({{"LAB_DURATION_SEC", "0"}}).find("LAB_DURATION_SEC"), std::string::npos);

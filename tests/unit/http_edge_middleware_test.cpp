@@ -46,6 +46,7 @@ class EdgeMiddlewareTest : public ::testing::Test {
         spdlog::set_default_logger(quiet);
         router.add(bhttp::verb::get, "/healthz", Access::open, ok);
         router.add(bhttp::verb::get, "/v1/sandboxes/{id}", Access::open, ok);
+        router.add(bhttp::verb::get, "/v1/own/{id}", Access::participant, ok);
         router.add(bhttp::verb::post, "/v1/allocate", Access::open, pool_empty);
         router.add(bhttp::verb::get, "/v1/docs", Access::open, ok);
     }
@@ -122,7 +123,9 @@ TEST_F(EdgeMiddlewareTest, ListedOriginSeesTheExposedHeadersOnAnswers) {
 TEST_F(EdgeMiddlewareTest, RateLimitRefusesPastTheBurstPerClientAndExemptsHealth) {
     build({}, true);
     auto ask = [&](const std::string& who) {
-        return run_pipeline(pipeline, make_request(bhttp::verb::get, "/v1/sandboxes/1", {{"X-Instruqt-Sandbox-ID", who}}));
+        return run_pipeline(pipeline, make_request(bhttp::verb::get, "/v1/own/1",
+                                                   {{"Authorization", "Bearer participant-token-123456"},
+                                                    {"X-Instruqt-Sandbox-ID", who}}));
     };
     for (int i = 0; i < 3; ++i) {
         const auto res = ask("alice");
@@ -145,9 +148,32 @@ TEST_F(EdgeMiddlewareTest, RateLimitRefusesPastTheBurstPerClientAndExemptsHealth
     clock.advance(std::chrono::seconds(1));  // one token back
     EXPECT_EQ(ask("alice").result(), bhttp::status::ok);
     // The refusal is labelled by the route it was aimed at.
-    EXPECT_NE(metrics_text().find(R"(broker_request_latency_seconds_count{method="GET",endpoint="/v1/sandboxes/{id}",status="429"} 1)"),
+    EXPECT_NE(metrics_text().find(R"(broker_request_latency_seconds_count{method="GET",endpoint="/v1/own/{id}",status="429"} 1)"),
               std::string::npos)
         << metrics_text();
+}
+
+TEST_F(EdgeMiddlewareTest, ANamedParticipantCountsOnlyWithAValidParticipantToken) {
+    build({}, true);
+    auto ask = [&](const std::string& authorization, const std::string& who) {
+        return run_pipeline(pipeline,
+                            make_request(bhttp::verb::get, "/v1/own/1",
+                                         {{"Authorization", authorization}, {"X-Instruqt-Sandbox-ID", who}}),
+                            "198.51.100.7");
+    };
+    // Without a token, with a wrong one, or with the admin token, naming a new participant on
+    // every request does not buy a new bucket: the address's is spent.
+    EXPECT_EQ(ask("", "victim-0").result(), bhttp::status::unauthorized);
+    EXPECT_EQ(ask("Bearer wrong-token-0000000", "victim-1").result(), bhttp::status::unauthorized);
+    EXPECT_EQ(ask("Bearer admin-token-1234567", "victim-2").result(), bhttp::status::ok);
+    const auto refused = ask("Bearer wrong-token-0000000", "victim-3");
+    EXPECT_EQ(refused.result(), bhttp::status::too_many_requests);
+    EXPECT_EQ(refused["Retry-After"], "1");
+    // The participants named were never charged: their own authenticated requests pass.
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(ask("Bearer participant-token-123456", "victim-" + std::to_string(i)).result(),
+                  bhttp::status::ok);
+    }
 }
 
 TEST_F(EdgeMiddlewareTest, WithoutAParticipantTheClientAddressIsTheKeyAndUntrustedForwardingIsIgnored) {

@@ -110,9 +110,18 @@ asio::awaitable<Response> ParticipantHandlers::allocate(RequestContext& ctx) {
             ctx.log_message = "No sandboxes available";
             co_return error_response(ErrorCode::no_sandboxes_available, "no sandboxes available; retry later",
                                      ctx.request_id, no_sandboxes_retry_after_);
-        case AllocateOutcome::key_conflict:
-            co_return error_response(ErrorCode::idempotency_key_conflict,
-                                     "the Idempotency-Key is already used by another participant",
+        case AllocateOutcome::no_prefix_match:
+            // No retry_after: no sandbox of the pool has such a name, so waiting will not help.
+            co_return error_response(ErrorCode::no_sandboxes_for_prefix,
+                                     "no sandbox in the pool has a name starting with X-Sandbox-Name-Prefix",
+                                     ctx.request_id);
+        case AllocateOutcome::expired:
+            co_return error_response(ErrorCode::allocation_expired,
+                                     "your allocation has expired; the sandbox is being reclaimed",
+                                     ctx.request_id);
+        case AllocateOutcome::limit_reached:
+            co_return error_response(ErrorCode::participant_limit,
+                                     "you hold as many sandboxes as one participant may; return one first",
                                      ctx.request_id);
         case AllocateOutcome::allocated:
         case AllocateOutcome::existing:

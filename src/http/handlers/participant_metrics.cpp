@@ -33,23 +33,31 @@ std::string_view ParticipantMetrics::allocation(AllocateOutcome outcome,
                 metrics_->allocation_latency_no_sandboxes.observe_duration(latency);
             }
             return "no_sandboxes";
-        case AllocateOutcome::key_conflict:
-            // Not one of the original's outcomes: a request that allocated nothing through a
-            // misused Idempotency-Key counts as an error, and the log line says which.
-            if (metrics_) {
-                metrics_->allocate_error.inc();
-                metrics_->allocation_latency_error.observe_duration(latency);
-            }
-            return "key_conflict";
+        // Not among the original's outcomes: a request refused for what the participant sent
+        // or holds counts as an error (not as an empty pool: no pool alert for a typo), and the
+        // log line says which.
+        case AllocateOutcome::no_prefix_match:
+            count_error(latency);
+            return "no_prefix_match";
+        case AllocateOutcome::expired:
+            count_error(latency);
+            return "expired";
+        case AllocateOutcome::limit_reached:
+            count_error(latency);
+            return "limit_reached";
     }
     return allocation_failed(latency);
 }
 
-std::string_view ParticipantMetrics::allocation_failed(std::chrono::steady_clock::duration latency) {
+void ParticipantMetrics::count_error(std::chrono::steady_clock::duration latency) {
     if (metrics_) {
         metrics_->allocate_error.inc();
         metrics_->allocation_latency_error.observe_duration(latency);
     }
+}
+
+std::string_view ParticipantMetrics::allocation_failed(std::chrono::steady_clock::duration latency) {
+    count_error(latency);
     return "error";
 }
 

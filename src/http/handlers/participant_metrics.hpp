@@ -26,6 +26,9 @@ class ParticipantMetrics {
     std::string_view mark_failed();
 
   private:
+    // An allocation that ended without a sandbox, other than an empty pool.
+    void count_error(std::chrono::steady_clock::duration latency);
+
     BrokerMetrics* metrics_ = nullptr;
     Counter marked_success_, marked_idempotent_, marked_not_owner_, marked_expired_, marked_not_found_,
         marked_error_;

@@ -14,9 +14,11 @@ class Middleware {
   public:
     virtual ~Middleware() = default;
 
-    // After routing, before authentication: ctx.route is the matched route, null for a path or
-    // method nobody serves (the router answers 404 / 405 later). Returning a response answers the request:
-    // the handler and later middlewares' on_request are skipped; every on_response still runs.
+    // After routing and authentication: ctx.route is the matched route, null for a path or
+    // method nobody serves (the router answers 404 / 405 later); ctx.role is what the bearer
+    // token grants on a protected route (Role::none: missing or wrong, refused with 401 later). Returning a
+    // response answers the request: the handler and later middlewares' on_request are skipped; every
+    // on_response still runs.
     virtual std::optional<Response> on_request(RequestContext& ctx) { return std::nullopt; }
 
     // Decorates every response, in registration order: handlers' answers, errors, and

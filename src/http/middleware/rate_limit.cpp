@@ -31,7 +31,16 @@ RateLimit::RateLimit(RateLimiter& limiter, TrustedProxies trusted, std::vector<s
 std::optional<Response> RateLimit::on_request(RequestContext& ctx) {
     if (std::find(exempt_.begin(), exempt_.end(), ctx.path) != exempt_.end()) return std::nullopt;
 
-    ClientKeyInput input{to_std(ctx.request["X-Instruqt-Sandbox-ID"]), to_std(ctx.request["X-Track-ID"])};
+    // The participant a request names is only believed once its token proved it a
+    // participant: otherwise anyone could spend a victim's bucket by naming it, or escape
+    // the per-address limit by naming someone new on every request. Requests without a valid
+    // participant token (none, a wrong one, the admin token, an open route) count against the
+    // client address.
+    ClientKeyInput input;
+    if (ctx.role == Role::participant) {
+        input.instruqt_sandbox_id = to_std(ctx.request["X-Instruqt-Sandbox-ID"]);
+        input.track_id = to_std(ctx.request["X-Track-ID"]);
+    }
     // The address only matters without a participant id: skip formatting it otherwise.
     std::string peer, xff;
     if (is_blank(input.instruqt_sandbox_id) && is_blank(input.track_id)) {

@@ -1,5 +1,8 @@
-// Per-client rate limit (ARCHITECTURE §3): a token bucket per participant, else per client IP
-// (X-Forwarded-For believed only from TRUSTED_PROXIES). Health, readiness and metrics are
+// Per-client rate limit (ARCHITECTURE §3): a token bucket per participant for requests the
+// participant token authenticated, else per client IP (X-Forwarded-For believed only from
+// TRUSTED_PROXIES): unauthenticated, wrongly authenticated and admin requests count against
+// their address, so naming a participant spends its bucket only with a valid token. Runs
+// after the pipeline's authentication (ctx.role). Health, readiness and metrics are
 // exempt so probes and scrapes never get refused. Answers carry X-RateLimit-Limit and
 // X-RateLimit-Remaining; a refusal is 429 RATE_LIMIT_EXCEEDED with Retry-After.
 #pragma once

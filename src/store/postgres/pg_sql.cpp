@@ -13,24 +13,38 @@ namespace {
     "idempotency_key, allocated_at, expires_at, deletion_requested_at, deletion_retry_count, " \
     "created_at, updated_at, version"
 
-// Allocation in one statement: the key's current holding if any, else the first available
+// Allocation in one statement: what the participant holds; unless that already decides the
+// answer (a holding under the same key, or the participant at its limit), the first available
 // sandbox by name that no concurrent allocation has locked (SKIP LOCKED: callers spread over
-// the index instead of queueing on one row). The partial unique index on allocated keys
-// stops a racing twin of the same key; the store then re-reads and answers `existing`.
-// $1 participant, $2 track, $3 key, $4 now, $5 expires_at, $6 prefix, $7 upper bound.
-// Result: taken (bool), then the sandbox columns.
+// the index instead of queueing on one row), taken in the participant's lowest free slot. The
+// partial unique indexes on allocated (participant, key) and (participant, slot) stop a racing
+// twin; the store then runs the statement again and decides on what the winner left.
+// $1 participant, $2 track, $3 key, $4 now, $5 expires_at, $6 limit, $7 prefix, $8 upper bound.
+// Result: taken (bool), then the sandbox columns: the sandbox taken, or every holding when
+// the holdings decide (decide_allocation picks the answer).
 #define ALLOCATE_SQL(name_range)                                                                        \
     "WITH held AS (SELECT " COLS                                                                        \
-    " FROM sandboxes WHERE idempotency_key = $3 AND status = 'allocated'), "                            \
+    ", participant_slot"                                                                                \
+    " FROM sandboxes WHERE allocated_to_track = $1 AND status = 'allocated'), "                         \
+    "decided AS (SELECT 1 FROM held WHERE idempotency_key = $3 OR (SELECT count(*) FROM held) >= $6), " \
+    "slot AS (SELECT min(g) AS n FROM generate_series(0, $6::integer - 1) AS g "                        \
+    " WHERE NOT EXISTS (SELECT 1 FROM held WHERE participant_slot = g)), "                              \
     "pick AS (SELECT sandbox_id FROM sandboxes WHERE status = 'available'" name_range                   \
-    " AND NOT EXISTS (SELECT 1 FROM held) ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED), "              \
+    " AND NOT EXISTS (SELECT 1 FROM decided) ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED), "           \
     "taken AS (UPDATE sandboxes s SET status = 'allocated', allocated_to_track = $1, track_name = $2, " \
     "idempotency_key = $3, allocated_at = $4, expires_at = $5, deletion_requested_at = NULL, "          \
-    "version = s.version + 1, updated_at = $4 FROM pick "                                               \
+    "participant_slot = (SELECT n FROM slot), version = s.version + 1, updated_at = $4 FROM pick "      \
     "WHERE s.sandbox_id = pick.sandbox_id AND s.status = 'available' RETURNING s.*), "                  \
     "event AS (INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor, reason) "     \
     "SELECT sandbox_id, $4, 'available', 'allocated', $1, 'allocate' FROM taken) "                      \
-    "SELECT true, " COLS " FROM taken UNION ALL SELECT false, " COLS " FROM held"
+    "SELECT true, " COLS " FROM taken UNION ALL SELECT false, " COLS                                    \
+    " FROM held WHERE EXISTS (SELECT 1 FROM decided)"
+
+// Whether any sandbox of the pool (every status but deleted) has a name in the prefix's
+// range: asked only when allocation found nothing available. $1 prefix, $2 upper bound.
+#define PREFIX_KNOWN_SQL(name_range)                                                     \
+    "SELECT EXISTS (SELECT 1 FROM sandboxes WHERE status IN ('available', 'allocated', " \
+    "'pending_deletion', 'stale', 'deletion_failed')" name_range ")"
 
 // Sync's upsert in one statement. The provider list comes as four text[] parameters ($1 ids,
 // $2 names, $3 external ids, $4 sfdc ids; $5 now); a repeated id counts once with its last
@@ -235,10 +249,12 @@ constexpr const char* kReleaseClaimsSql =
 
 void prepare_all(pqxx::connection& conn) {
     conn.prepare(stmt::kAllocateAny, ALLOCATE_SQL(""));
-    conn.prepare(stmt::kAllocateRange, ALLOCATE_SQL(" AND name >= $6 AND name < $7"));
-    conn.prepare(stmt::kAllocateFrom, ALLOCATE_SQL(" AND name >= $6 AND $7::text = ''"));
-    conn.prepare(stmt::kFindByKey,
-                 "SELECT " COLS " FROM sandboxes WHERE idempotency_key = $1 AND status = 'allocated'");
+    conn.prepare(stmt::kAllocateRange, ALLOCATE_SQL(" AND name >= $7 AND name < $8"));
+    conn.prepare(stmt::kAllocateFrom, ALLOCATE_SQL(" AND name >= $7 AND $8::text = ''"));
+    conn.prepare(stmt::kHoldings, "SELECT false, " COLS
+                                  " FROM sandboxes WHERE allocated_to_track = $1 AND status = 'allocated'");
+    conn.prepare(stmt::kPrefixKnownRange, PREFIX_KNOWN_SQL(" AND name >= $1 AND name < $2"));
+    conn.prepare(stmt::kPrefixKnownFrom, PREFIX_KNOWN_SQL(" AND name >= $1 AND $2::text = ''"));
     conn.prepare(stmt::kFindById, "SELECT " COLS " FROM sandboxes WHERE sandbox_id = $1");
     conn.prepare(stmt::kFindByIdForUpdate, "SELECT " COLS " FROM sandboxes WHERE sandbox_id = $1 FOR UPDATE");
     conn.prepare(stmt::kMark, kMarkSql);
@@ -280,6 +296,7 @@ void prepare_all(pqxx::connection& conn) {
 }
 
 #undef ALLOCATE_SQL
+#undef PREFIX_KNOWN_SQL
 #undef JOB_COLS
 #undef COLS
 

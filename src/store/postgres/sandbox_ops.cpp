@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <pqxx/pqxx>
+#include <vector>
 
 #include "core/errors.hpp"
 #include "store/postgres/pg_sql.hpp"
@@ -17,48 +18,78 @@ std::optional<Sandbox> first_row(const pqxx::result& rows) {
     return read_sandbox(rows[0]);
 }
 
-AllocateResult answer_for_holding(const Sandbox& held, const AllocateRequest& request) {
-    if (held.allocated_to_track != request.participant_id)
-        return {AllocateOutcome::key_conflict, std::nullopt};
-    return {AllocateOutcome::existing, held};
+// The answer when the participant's holdings decide it (the statement's rows, taken = false).
+AllocateResult answer_from_holdings(const pqxx::result& rows, const AllocateRequest& r,
+                                    AllocateOutcome when_free) {
+    std::vector<Sandbox> holdings;
+    holdings.reserve(rows.size());
+    for (const auto& row : rows) holdings.push_back(read_sandbox(row));
+    const AllocateVerdict verdict =
+        decide_allocation(holdings, r.idempotency_key, r.now, r.lease, r.max_per_participant);
+    switch (verdict.decision) {
+        case AllocateDecision::existing:
+            return {AllocateOutcome::existing, *verdict.holding};
+        case AllocateDecision::expired:
+            return {AllocateOutcome::expired, *verdict.holding};
+        case AllocateDecision::limit_reached:
+            return {AllocateOutcome::limit_reached, std::nullopt};
+        case AllocateDecision::take:
+            break;
+    }
+    return {when_free, std::nullopt};
 }
 
-// One attempt: the statement either returns the key's holding, takes a sandbox, or finds none.
+// Nothing was available: whether that is because no sandbox matches the prefix at all.
+AllocateOutcome nothing_available(pqxx::transaction_base& tx, const AllocateRequest& r,
+                                  const std::string& upper) {
+    if (r.name_prefix.empty()) return AllocateOutcome::pool_empty;
+    const bool known = tx.exec_prepared1(upper.empty() ? stmt::kPrefixKnownFrom : stmt::kPrefixKnownRange,
+                                         r.name_prefix, upper)[0]
+                           .as<bool>();
+    return known ? AllocateOutcome::pool_empty : AllocateOutcome::no_prefix_match;
+}
+
+// One attempt: the statement either takes a sandbox, returns the holdings that decide the
+// answer, or finds nothing available.
 AllocateResult allocate_once(pqxx::connection& conn, const AllocateRequest& r) {
     const UnixSeconds expires = r.lease.expires_at(r.now);
+    const int limit = std::max(1, r.max_per_participant);
     pqxx::nontransaction tx(conn);
     pqxx::result rows;
+    std::string upper;
     if (r.name_prefix.empty()) {
         rows = tx.exec_prepared(stmt::kAllocateAny, r.participant_id, r.track_name, r.idempotency_key, r.now,
-                                expires);
-    } else if (auto upper = utf8_prefix_upper_bound(r.name_prefix)) {
-        rows = upper->empty() ? tx.exec_prepared(stmt::kAllocateFrom, r.participant_id, r.track_name,
-                                                 r.idempotency_key, r.now, expires, r.name_prefix, *upper)
-                              : tx.exec_prepared(stmt::kAllocateRange, r.participant_id, r.track_name,
-                                                 r.idempotency_key, r.now, expires, r.name_prefix, *upper);
+                                expires, limit);
+    } else if (auto bound = utf8_prefix_upper_bound(r.name_prefix)) {
+        upper = std::move(*bound);
+        rows = upper.empty()
+                   ? tx.exec_prepared(stmt::kAllocateFrom, r.participant_id, r.track_name, r.idempotency_key,
+                                      r.now, expires, limit, r.name_prefix, upper)
+                   : tx.exec_prepared(stmt::kAllocateRange, r.participant_id, r.track_name, r.idempotency_key,
+                                      r.now, expires, limit, r.name_prefix, upper);
     } else {
-        // Not UTF-8: no stored name starts with it; only the key's holding can answer.
-        rows = tx.exec_prepared(stmt::kFindByKey, r.idempotency_key);
-        if (rows.empty()) return {AllocateOutcome::pool_empty, std::nullopt};
-        return answer_for_holding(read_sandbox(rows[0]), r);
+        // Not UTF-8: no stored name starts with it; only the participant's holdings can answer.
+        return answer_from_holdings(tx.exec_prepared(stmt::kHoldings, r.participant_id), r,
+                                    AllocateOutcome::no_prefix_match);
     }
-    if (rows.empty()) return {AllocateOutcome::pool_empty, std::nullopt};
-    Sandbox sandbox = read_sandbox(rows[0]);
-    if (rows[0][0].as<bool>()) return {AllocateOutcome::allocated, std::move(sandbox)};
-    return answer_for_holding(sandbox, r);
+    if (rows.empty()) return {nothing_available(tx, r, upper), std::nullopt};
+    if (rows[0][0].as<bool>()) return {AllocateOutcome::allocated, read_sandbox(rows[0])};
+    // The statement returns holdings only when they decide, so `take` cannot come back here.
+    return answer_from_holdings(rows, r, AllocateOutcome::pool_empty);
 }
 
 }  // namespace
 
 AllocateResult allocate(pqxx::connection& conn, const AllocateRequest& request) {
-    // A twin request with the same key may commit its allocation while ours runs; the unique
-    // index then refuses ours, and the next attempt finds the twin's holding.
-    constexpr int kAttempts = 3;
+    // Racing allocations of one participant may commit while ours runs; a unique index then
+    // refuses ours, and the next attempt decides on what they left. Each round lets at least
+    // one racer through, so the limit plus two rounds always reach an answer.
+    const int attempts = std::max(1, request.max_per_participant) + 2;
     for (int attempt = 1;; ++attempt) {
         try {
             return allocate_once(conn, request);
         } catch (const pqxx::unique_violation&) {
-            if (attempt == kAttempts) throw;
+            if (attempt == attempts) throw;
         }
     }
 }

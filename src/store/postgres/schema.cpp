@@ -105,6 +105,20 @@ CREATE TABLE job_runs (
 );
 CREATE INDEX job_runs_job ON job_runs (job, id);
 )sql",
+        // 3: idempotency keys belong to the participant that sent them: unique per participant
+        // among allocated sandboxes (this index also answers "what does this participant hold").
+        // The per-participant limit is kept by the slot each allocation takes, 0 up to the limit,
+        // unique per participant among allocated sandboxes: two racing allocations of one
+        // participant that both saw room take the same slot, and the index refuses the second.
+        // Allocations made before this step have no slot (NULL, never a conflict).
+        R"sql(
+ALTER TABLE sandboxes ADD COLUMN participant_slot integer;
+DROP INDEX sandboxes_allocated_key;
+CREATE UNIQUE INDEX sandboxes_allocated_participant_key ON sandboxes (allocated_to_track, idempotency_key)
+    WHERE status = 'allocated';
+CREATE UNIQUE INDEX sandboxes_allocated_participant_slot ON sandboxes (allocated_to_track, participant_slot)
+    WHERE status = 'allocated';
+)sql",
     };
     return steps;
 }

@@ -4,6 +4,7 @@
 #include "store/sqlite/sandbox_ops.hpp"
 
 #include <algorithm>
+#include <vector>
 
 #include "core/errors.hpp"
 #include "store/sqlite/sandbox_sql.hpp"
@@ -32,6 +33,15 @@ std::optional<Sandbox> pick_available(Connection& conn, const std::string& name_
     auto q = conn.query(kPickAvailablePrefixSql);
     q.bind(1, name_prefix).bind(2, upper);
     return first_row(q);
+}
+
+// Whether any sandbox of the pool has a name starting with the prefix, whatever its status.
+bool prefix_known(Connection& conn, const std::string& name_prefix) {
+    const std::string upper = prefix_upper_bound(name_prefix);
+    auto q = conn.query(upper.empty() ? kPrefixKnownFromSql : kPrefixKnownSql);
+    q.bind(1, name_prefix);
+    if (!upper.empty()) q.bind(2, upper);
+    return q.step();
 }
 
 // Picks the first available sandbox and allocates it: a SELECT from the (status, name) index
@@ -67,19 +77,31 @@ std::optional<Sandbox> take_available(Connection& conn, const AllocateRequest& r
 }  // namespace
 
 AllocateResult allocate(Connection& conn, const AllocateRequest& request) {
+    // The read, the decision and the change share the writer's transaction: racing requests
+    // of one participant are decided one after the other, each on what the previous left.
+    std::vector<Sandbox> holdings;
     {
-        auto q = conn.query(kFindByKeySql);
-        q.bind(1, request.idempotency_key);
-        if (auto held = first_row(q)) {
-            const auto outcome = held->allocated_to_track == request.participant_id
-                                     ? AllocateOutcome::existing
-                                     : AllocateOutcome::key_conflict;
-            if (outcome == AllocateOutcome::key_conflict) return {outcome, std::nullopt};
-            return {outcome, std::move(held)};
-        }
+        auto q = conn.query(kHoldingsSql);
+        q.bind(1, request.participant_id);
+        while (q.step()) holdings.push_back(read_sandbox(q));
+    }
+    const AllocateVerdict verdict = decide_allocation(holdings, request.idempotency_key, request.now,
+                                                      request.lease, request.max_per_participant);
+    switch (verdict.decision) {
+        case AllocateDecision::existing:
+            return {AllocateOutcome::existing, *verdict.holding};
+        case AllocateDecision::expired:
+            return {AllocateOutcome::expired, *verdict.holding};
+        case AllocateDecision::limit_reached:
+            return {AllocateOutcome::limit_reached, std::nullopt};
+        case AllocateDecision::take:
+            break;
     }
     auto taken = take_available(conn, request);
-    if (!taken) return {AllocateOutcome::pool_empty, std::nullopt};
+    if (!taken) {
+        const bool known = request.name_prefix.empty() || prefix_known(conn, request.name_prefix);
+        return {known ? AllocateOutcome::pool_empty : AllocateOutcome::no_prefix_match, std::nullopt};
+    }
     record_event(conn, taken->sandbox_id, request.now, SandboxStatus::available, SandboxStatus::allocated,
                  request.participant_id, "allocate");
     return {AllocateOutcome::allocated, std::move(taken)};

@@ -39,9 +39,20 @@ inline constexpr std::string_view kAllocateByIdSql =
     "idempotency_key = ?4, allocated_at = ?5, expires_at = ?6, deletion_requested_at = NULL, "
     "version = version + 1, updated_at = ?5 WHERE sandbox_id = ?1 AND status = 'available'";
 
-// Answered from the partial unique index on allocated keys.
-inline constexpr std::string_view kFindByKeySql =
-    "SELECT " BROKER_SANDBOX_COLUMNS " FROM sandboxes WHERE idempotency_key = ?1 AND status = 'allocated'";
+// Everything the participant holds, answered from the partial unique index on allocated
+// (participant, key). ?1 participant.
+inline constexpr std::string_view kHoldingsSql =
+    "SELECT " BROKER_SANDBOX_COLUMNS " FROM sandboxes WHERE allocated_to_track = ?1 AND status = 'allocated'";
+
+// Whether any sandbox of the pool (every status but deleted) has a name in the prefix's
+// range: asked only when allocation found nothing available. One (status, name) index range
+// per status. ?1 prefix, ?2 upper bound.
+#define BROKER_PREFIX_KNOWN_SQL(name_range)                                                   \
+    "SELECT 1 FROM sandboxes WHERE status IN ('available', 'allocated', 'pending_deletion', " \
+    "'stale', 'deletion_failed')" name_range " LIMIT 1"
+inline constexpr std::string_view kPrefixKnownSql = BROKER_PREFIX_KNOWN_SQL(" AND name >= ?1 AND name < ?2");
+inline constexpr std::string_view kPrefixKnownFromSql = BROKER_PREFIX_KNOWN_SQL(" AND name >= ?1");
+#undef BROKER_PREFIX_KNOWN_SQL
 
 inline constexpr std::string_view kFindByIdSql =
     "SELECT " BROKER_SANDBOX_COLUMNS " FROM sandboxes WHERE sandbox_id = ?1";

@@ -169,6 +169,14 @@ CREATE TABLE job_runs (
 );
 CREATE INDEX job_runs_job ON job_runs (job, id);
 )sql",
+        // 5: idempotency keys belong to the participant that sent them: unique per participant
+        // among allocated sandboxes, so one participant's key never locks out another's. The
+        // same index answers "what does this participant hold" for the per-participant limit.
+        R"sql(
+DROP INDEX sandboxes_allocated_key;
+CREATE UNIQUE INDEX sandboxes_allocated_participant_key ON sandboxes (allocated_to_track, idempotency_key)
+    WHERE status = 'allocated';
+)sql",
     };
     return steps;
 }
