@@ -16,7 +16,7 @@
 namespace broker {
 
 struct Config {
-    std::string listen = "0.0.0.0:8080";          // BROKER_LISTEN
+    std::string listen = "127.0.0.1:8080";        // BROKER_LISTEN: loopback unless told otherwise
     std::string store = "sqlite:data/broker.db";  // BROKER_STORE
     std::string base_path = "/v1";                // BROKER_BASE_PATH
     std::string api_token;                        // BROKER_API_TOKEN
@@ -43,6 +43,11 @@ struct Config {
     std::vector<std::string> cors_allowed_origins;
     std::string trusted_proxies;                  // TRUSTED_PROXIES: CIDRs, checked by obs/client_key
     std::chrono::seconds metrics_pool_cache{60};  // METRICS_POOL_CACHE_SEC
+    // The edge's own bounds and the metrics endpoint's exposure.
+    std::size_t max_connections = 4096;      // MAX_CONNECTIONS: beyond it, 503 and close
+    double access_log_refused_per_sec = 20;  // ACCESS_LOG_REFUSED_PER_SEC: refused anonymous lines
+    std::string metrics_listen;              // METRICS_LISTEN: HOST:PORT of a /metrics listener
+    std::string metrics_token;               // METRICS_TOKEN: bearer token /metrics requires
 };
 
 // The process environment, with values from `dotenv` (KEY=VALUE lines) beneath it.
@@ -54,7 +59,11 @@ std::map<std::string, std::string> read_dotenv(const std::string& path);
 // Builds the configuration from defaults and the environment; throws ConfigError.
 Config load_config(const EnvLookup& env);
 
-// Checks what the API needs to serve (tokens set, sane sizes); throws ConfigError.
+// Checks what the API needs to serve (tokens set, long enough, usable in a header, and
+// distinct); throws ConfigError naming the setting, never showing the token.
 void validate_for_serving(const Config& config);
+
+// Tokens shorter than this are refused at start-up: guessable.
+inline constexpr std::size_t kMinTokenLength = 16;
 
 }  // namespace broker
