@@ -49,6 +49,9 @@ std::string_view parse_error_message(const error_code& ec) {
         return "Transfer-Encoding is malformed, repeated, or sent with Content-Length";
     if (ec == bhttp::error::bad_content_length)
         return "Content-Length is malformed, repeated with another value, or sent with Transfer-Encoding";
+    if (ec == bhttp::error::bad_value)
+        return "a header field value holds a byte HTTP does not allow (a control character, CR, LF or NUL)";
+    if (ec == bhttp::error::bad_field) return "a header field name is malformed";
     return "malformed HTTP request";
 }
 
