@@ -63,6 +63,7 @@ for target in "${targets[@]}"; do
     mkdir -p "$corpus"
     cp -n tests/fuzz/corpus/"$target"/* "$corpus/" 2>/dev/null || true
     echo "fuzzing $target for ${seconds}s"
+    # A finding must fail the run: libFuzzer's own exit code for one (77) means "skipped" to ctest.
     "$binary" -max_total_time="$seconds" -runs="$runs" -max_len=20000 -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 -artifact_prefix="$out/${target}-" "$corpus"
+        -error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1 -artifact_prefix="$out/${target}-" "$corpus"
 done
