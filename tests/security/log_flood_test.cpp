@@ -1,7 +1,7 @@
 // Threat: filling the disk (and the log pipeline's bill) for free. Each refused anonymous
 // request used to write a ~500-byte access-log line, so a client without any token could
 // make the broker write as fast as it could send. Defence: the access log rate-limits lines
-// of refused anonymous requests (ACCESS_LOG_REFUSED_PER_SEC); the next line written says how
+// of refused anonymous requests (ACCESS_LOG_REFUSED_PER_SEC); the next such line written says how
 // many were left out, broker_access_log_suppressed_total counts them, and the request
 // metrics still count every request.
 #include <gtest/gtest.h>

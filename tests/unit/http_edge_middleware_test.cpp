@@ -255,6 +255,22 @@ TEST_F(EdgeMiddlewareTest, AccessLogLinesOfAnonymousRefusalsAreRateLimitedAndCou
     EXPECT_NE(metrics_text().find("broker_test_suppressed_total 95"), std::string::npos) << metrics_text();
 }
 
+TEST(AccessLogRefusals, ABudgetOfZeroLetsNoLineThrough) {
+    ManualClock clock;
+    LineBudget none(clock, 0);
+    std::uint64_t suppressed = 0;
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_FALSE(none.take(suppressed));
+        clock.advance(std::chrono::seconds(5));
+    }
+    LineBudget fractional(clock, 0.5);  // one line now, the next after two seconds
+    EXPECT_TRUE(fractional.take(suppressed));
+    EXPECT_FALSE(fractional.take(suppressed));
+    clock.advance(std::chrono::seconds(2));
+    EXPECT_TRUE(fractional.take(suppressed));
+    EXPECT_EQ(suppressed, 1u);
+}
+
 TEST(AccessLogRefusals, OnlyAnonymousClientErrorsAndUnroutedRequestsCount) {
     const Request request;
     RequestContext ctx(request);

@@ -50,14 +50,18 @@ bool is_anonymous_refusal(const RequestContext& ctx, int status) {
 }
 
 LineBudget::LineBudget(const Clock& clock, double per_second)
-    : clock_(clock), per_second_(per_second), tokens_(std::max(per_second, 1.0)), last_(clock.steady_now()) {}
+    : clock_(clock),
+      per_second_(per_second),
+      capacity_(per_second > 0 ? std::max(per_second, 1.0) : 0.0),
+      tokens_(capacity_),
+      last_(clock.steady_now()) {}
 
 bool LineBudget::take(std::uint64_t& suppressed) {
     std::lock_guard lock(mutex_);
     const auto now = clock_.steady_now();
     const double elapsed = std::chrono::duration<double>(now - last_).count();
     last_ = now;
-    tokens_ = std::min(std::max(per_second_, 1.0), tokens_ + elapsed * per_second_);
+    tokens_ = std::min(capacity_, tokens_ + elapsed * per_second_);
     if (tokens_ < 1.0) {
         ++suppressed_;
         return false;
@@ -74,7 +78,9 @@ AccessLog::AccessLog(const Clock& clock, double refused_per_second, Counter supp
 void AccessLog::on_response(const RequestContext& ctx, Response& res) {
     const int status = static_cast<int>(res.result_int());
     const bool pool_empty = ctx.outcome == "no_sandboxes";
-    const auto level = status >= 500 ? spdlog::level::err : pool_empty ? spdlog::level::warn : spdlog::level::info;
+    const auto level = status >= 500 ? spdlog::level::err
+                       : pool_empty  ? spdlog::level::warn
+                                     : spdlog::level::info;
     if (!spdlog::should_log(level)) return;
     std::uint64_t suppressed = 0;
     if (is_anonymous_refusal(ctx, status) && !refusals_.take(suppressed)) {
@@ -95,7 +101,8 @@ void AccessLog::on_response(const RequestContext& ctx, Response& res) {
     fields.action = std::string(ctx.action.empty() ? std::string_view("http_request") : ctx.action);
     fields.outcome = std::string(ctx.outcome.empty() ? default_outcome(status) : ctx.outcome);
     const auto elapsed = std::chrono::steady_clock::now() - ctx.started;
-    fields.latency_ms = static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()) / 1000.0;
+    fields.latency_ms =
+        static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()) / 1000.0;
     fields.status = status;
     const std::string_view method = to_std(ctx.request.method_string());
     fields.extra = {{"method", std::string(method.empty() ? std::string_view("-") : method.substr(0, 16))},

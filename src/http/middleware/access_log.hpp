@@ -7,8 +7,8 @@
 //
 // Refusals of anonymous requests (a 4xx without a valid token, or a request no route
 // serves) cost the sender nothing, so their lines are rate-limited: at most
-// ACCESS_LOG_REFUSED_PER_SEC per second (a burst of one second's worth); the next line
-// written carries `suppressed` (how many were left out since), and every left-out line is
+// ACCESS_LOG_REFUSED_PER_SEC per second (a burst of one second's worth; 0: none); the next
+// such line written carries `suppressed` (how many were left out since), and every left-out line is
 // counted in broker_access_log_suppressed_total. Request metrics still count every request.
 #pragma once
 
@@ -29,7 +29,8 @@ inline constexpr std::string_view kUnmatchedEndpoint = "unmatched";
 // Whether an answer refuses a request nobody authenticated: the lines an anonymous flood makes.
 bool is_anonymous_refusal(const RequestContext& ctx, int status);
 
-// A token bucket of log lines: `per_second` lines sustained, as many at once. Thread-safe.
+// A token bucket of log lines: `per_second` lines sustained, as many at once (0: no line).
+// Thread-safe.
 class LineBudget {
   public:
     LineBudget(const Clock& clock, double per_second);
@@ -41,6 +42,7 @@ class LineBudget {
   private:
     const Clock& clock_;
     const double per_second_;
+    const double capacity_;  // one second's worth, at least one line; none when the rate is 0
     std::mutex mutex_;
     double tokens_;
     std::chrono::steady_clock::time_point last_;
