@@ -50,13 +50,20 @@ fi
 mkdir -p "$out"
 for target in "${targets[@]}"; do
     binary=$out/${target}_fuzz
+    deps=$binary.deps  # the sources and the project headers they include, one per line
     read -r -a files <<<"tests/fuzz/${target}_fuzz.cpp ${sources[$target]}"
-    # Rebuilt when any source, or any header under src/ or tests/fuzz/, is newer.
-    if [[ ! -x "$binary" ]] || [[ -n "$(find "${files[@]}" src tests/fuzz -name '*.hpp' -newer "$binary" 2>/dev/null |
-        head -1)" ]] || [[ -n "$(find "${files[@]}" -newer "$binary" 2>/dev/null | head -1)" ]]; then
+    # Rebuilt when it is missing or anything it was built from is newer (or gone).
+    stale=1
+    if [[ -x "$binary" && -f "$deps" ]]; then
+        mapfile -t built_from <"$deps"
+        if [[ -z "$(find "${built_from[@]}" -newer "$binary" 2>&1 | head -1)" ]]; then stale=0; fi
+    fi
+    if [[ $stale == 1 ]]; then
         echo "building $binary with $clang"
         "$clang" -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
             -Isrc -Itests/fuzz "${files[@]}" -o "$binary.tmp"
+        "$clang" -std=c++20 -Isrc -Itests/fuzz -MM "${files[@]}" |
+            sed -e 's/^[^:]*://' -e 's/\\$//' | tr ' ' '\n' | grep -v '^$' | sort -u >"$deps"
         mv "$binary.tmp" "$binary"
     fi
     corpus=$out/corpus/$target
