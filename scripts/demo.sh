@@ -17,7 +17,7 @@ scripts/build.sh release
 
 binary=build/sandbox-broker
 store=sqlite:data/demo.db
-listen=${BROKER_LISTEN:-0.0.0.0:8080}
+listen=${BROKER_LISTEN:-127.0.0.1:8080}  # loopback unless told otherwise
 sandboxes=${DEMO_SANDBOXES:-100}
 tokens_file=data/demo-tokens.env
 mkdir -p data

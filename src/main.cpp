@@ -16,6 +16,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -181,20 +182,26 @@ int import_command(const CommonFlags& flags, const std::string& file) {
 
 // The jobs of `run`: all four against the provider when CSP_BASE_URL is set; otherwise the
 // API still serves (a store filled by `import` is a fine first try) with the store-only jobs,
-// and one log line says that sync and cleanup are off. A half-set provider stops start-up.
+// and one log line says that sync and cleanup are off (see warn_without_provider). A half-set
+// provider stops start-up.
 std::unique_ptr<BackgroundJobs> make_background_jobs(const EnvLookup& env, const Config& config, Store& store,
                                                      const Clock& clock, BrokerMetrics* metrics) {
     const BackgroundConfig background = load_background_config(env, config, /*provider_required=*/false);
-    auto jobs =
-        std::make_unique<BackgroundJobs>(lifecycle_side(store), job_state_side(store), clock, background, metrics);
-    if (!jobs->provider_enabled()) {
-        spdlog::warn(
-            "provider jobs disabled: CSP_BASE_URL is not set, so sync and cleanup do not run "
-            "(auto_expiry and auto_delete_stale do); set CSP_BASE_URL and CSP_API_TOKEN, "
-            "or run `sandbox-broker worker` with them");
-    }
-    return jobs;
+    return std::make_unique<BackgroundJobs>(lifecycle_side(store), job_state_side(store), clock, background,
+                                            metrics);
 }
+
+void warn_without_provider(const BackgroundJobs* jobs) {
+    if (!jobs || jobs->provider_enabled()) return;
+    spdlog::warn(
+        "provider jobs disabled: CSP_BASE_URL is not set, so sync and cleanup do not run "
+        "(auto_expiry and auto_delete_stale do); set CSP_BASE_URL and CSP_API_TOKEN, "
+        "or run `sandbox-broker worker` with them");
+}
+
+// Descriptors besides the API's connections: store files and connections, log output,
+// provider calls, the metrics listener.
+constexpr std::size_t kReservedDescriptors = 256;
 
 int serve_command(const CommonFlags& flags, bool with_jobs) {
     // Signals are taken synchronously by sigwait below; block them before any thread
@@ -239,18 +246,34 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     Pipeline pipeline(router, auth);
     edge.add_middlewares(pipeline, router);
 
-    HttpServer server(ServerOptions::from(config), pipeline);
+    ServerOptions server_options = ServerOptions::from(config);
+    const DescriptorFit descriptors = fit_descriptor_limit(config.max_connections, kReservedDescriptors);
+    server_options.max_connections = descriptors.max_connections;
+    HttpServer server(server_options, pipeline);
     asio::ip::tcp::endpoint bound;
+    std::optional<asio::ip::tcp::endpoint> metrics_bound;
     try {
         bound = server.start(where);
     } catch (const boost::system::system_error& e) {
         throw std::runtime_error("cannot listen on " + config.listen + ": " + e.code().message());
     }
-    // The first line on stdout: the end-to-end tests read the port from it.
+    try {
+        metrics_bound = edge.start_metrics_listener();
+    } catch (const boost::system::system_error& e) {
+        throw std::runtime_error("cannot listen on METRICS_LISTEN=" + config.metrics_listen + ": " +
+                                 e.code().message());
+    }
+    // The first line on stdout, before any log line: tests and scripts read the port from it.
     std::cout << "listening on " << endpoint_url(bound) << std::endl;
-    spdlog::info("serving {} store={} http_threads={} store_threads={}{}", endpoint_url(bound),
-                 redact_store_url(config.store), config.http_threads, config.store_threads,
-                 with_jobs ? " with background jobs" : "");
+    spdlog::info("listening on {}", endpoint_url(bound));
+    if (metrics_bound) spdlog::info("metrics listening on {}", endpoint_url(*metrics_bound));
+    spdlog::info("serving {} store={} http_threads={} store_threads={} max_connections={}{}{}",
+                 endpoint_url(bound), redact_store_url(config.store), config.http_threads,
+                 config.store_threads, server_options.max_connections,
+                 with_jobs ? " with background jobs" : "",
+                 config.metrics_token.empty() ? "" : " metrics behind METRICS_TOKEN");
+    if (descriptors.warning) spdlog::warn("{}", *descriptors.warning);
+    warn_without_provider(jobs.get());
     if (jobs) jobs->start();
 
     int received = 0;
@@ -258,6 +281,7 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     spdlog::info("received {}, stopping", received == SIGINT ? "SIGINT" : "SIGTERM");
     if (jobs) jobs->interrupt();  // waits in job runs (also admin-started ones) end now
     server.stop();
+    edge.stop_metrics_listener();
     if (jobs) jobs->stop();  // the item in hand finishes
     pool.stop();
     spdlog::info("stopped");

@@ -55,6 +55,24 @@ std::vector<std::string> parse_origins(const std::string& list) {
     return origins;
 }
 
+// A bearer token must be sendable in `Authorization: Bearer <token>` (visible ASCII, no
+// spaces: the header parser refuses anything else, so such a token could never work) and
+// long enough not to be guessed. The message names the setting, never the value.
+void check_token(const char* name, const std::string& token) {
+    for (char ch : token) {
+        const auto u = static_cast<unsigned char>(ch);
+        if (u <= 0x20 || u >= 0x7f) {
+            throw ConfigError(std::string(name) +
+                              " contains a space, a control character or a non-ASCII byte: a bearer token "
+                              "is visible ASCII only");
+        }
+    }
+    if (token.size() < kMinTokenLength) {
+        throw ConfigError(std::string(name) + " is shorter than " + std::to_string(kMinTokenLength) +
+                          " characters: use a long random value (e.g. openssl rand -hex 32)");
+    }
+}
+
 }  // namespace
 
 EnvLookup process_env(const std::map<std::string, std::string>& dotenv) {
@@ -160,6 +178,12 @@ Config load_config(const EnvLookup& env, const std::vector<std::string>& present
     if (auto v = env_number<int>(env, "METRICS_POOL_CACHE_SEC", 0, 86400)) {
         c.metrics_pool_cache = std::chrono::seconds(*v);
     }
+    if (auto v = env_number<std::size_t>(env, "MAX_CONNECTIONS", 1, 1'000'000)) c.max_connections = *v;
+    if (auto v = env_number<double>(env, "ACCESS_LOG_REFUSED_PER_SEC", 0, 1e6))
+        c.access_log_refused_per_sec = *v;
+    set_string(env, "METRICS_LISTEN", c.metrics_listen);
+    set_string(env, "METRICS_TOKEN", c.metrics_token);
+    if (!c.metrics_token.empty()) c.other_secrets.push_back(c.metrics_token);
     if (auto v = env("CORS_ALLOWED_ORIGINS")) c.cors_allowed_origins = parse_origins(*v);
     set_string(env, "TRUSTED_PROXIES", c.trusted_proxies);
 
@@ -179,6 +203,9 @@ void validate_for_serving(const Config& c) {
         throw ConfigError("BROKER_API_TOKEN is not set: participants could not authenticate");
     if (c.admin_token.empty())
         throw ConfigError("BROKER_ADMIN_TOKEN is not set: admins could not authenticate");
+    check_token("BROKER_API_TOKEN", c.api_token);
+    check_token("BROKER_ADMIN_TOKEN", c.admin_token);
+    if (!c.metrics_token.empty()) check_token("METRICS_TOKEN", c.metrics_token);
     if (c.api_token == c.admin_token) {
         throw ConfigError("BROKER_API_TOKEN and BROKER_ADMIN_TOKEN must differ");
     }

@@ -16,7 +16,7 @@
 namespace broker {
 
 struct Config {
-    std::string listen = "0.0.0.0:8080";          // BROKER_LISTEN
+    std::string listen = "127.0.0.1:8080";        // BROKER_LISTEN: loopback unless told otherwise
     std::string store = "sqlite:data/broker.db";  // BROKER_STORE
     std::string base_path = "/v1";                // BROKER_BASE_PATH
     std::string api_token;                        // BROKER_API_TOKEN
@@ -47,6 +47,11 @@ struct Config {
     // Settings of the original service accepted but ignored here (core/legacy_settings), one
     // line each, logged once when logging is set up.
     std::vector<std::string> setting_notes;
+    // The edge's own bounds and the metrics endpoint's exposure.
+    std::size_t max_connections = 4096;      // MAX_CONNECTIONS: beyond it, 503 and close
+    double access_log_refused_per_sec = 20;  // ACCESS_LOG_REFUSED_PER_SEC: refused anonymous lines
+    std::string metrics_listen;              // METRICS_LISTEN: HOST:PORT of a /metrics listener
+    std::string metrics_token;               // METRICS_TOKEN: bearer token /metrics requires
 };
 
 // The process environment, with values from `dotenv` (KEY=VALUE lines) beneath it, and the
@@ -67,7 +72,11 @@ std::map<std::string, std::string> read_required_dotenv(const std::string& path)
 // refused one stops start-up with a message naming its replacement.
 Config load_config(const EnvLookup& env, const std::vector<std::string>& present = {});
 
-// Checks what the API needs to serve (tokens set, sane sizes); throws ConfigError.
+// Checks what the API needs to serve (tokens set, long enough, usable in a header, and
+// distinct); throws ConfigError naming the setting, never showing the token.
 void validate_for_serving(const Config& config);
+
+// Tokens shorter than this are refused at start-up: guessable.
+inline constexpr std::size_t kMinTokenLength = 16;
 
 }  // namespace broker

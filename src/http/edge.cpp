@@ -12,6 +12,10 @@
 namespace broker {
 namespace {
 
+// The separate metrics listener is for a scraper or two, not for load.
+constexpr std::size_t kMetricsMaxConnections = 32;
+constexpr std::string_view kMetricsPath = "GET /metrics:";
+
 BrokerMetricsOptions metrics_options(const Config& config, Store& store) {
     BrokerMetricsOptions options;
     options.pool_counts = [&store] { return store.count_by_status(); };
@@ -29,8 +33,8 @@ Edge::Edge(const Config& config, const Clock& clock, Store& store)
       docs_(config.base_path) {}
 
 void Edge::add_routes(Router& router, BlockingPool& pool) {
-    metrics_handler_ = std::make_unique<MetricsHandler>(registry_, pool);
-    metrics_handler_->add_routes(router);
+    metrics_handler_ = std::make_unique<MetricsHandler>(registry_, pool, config_.metrics_token);
+    metrics_handler_->add_routes(config_.metrics_listen.empty() ? router : metrics_router_);
     docs_.add_routes(router);
 }
 
@@ -50,11 +54,42 @@ void Edge::add_middlewares(Pipeline& pipeline, const Router& router) {
     }
     pipeline.use(std::make_unique<RequestMetrics>(metrics_, router));
     // Last, so it sees the status and headers every other middleware settled on.
-    pipeline.use(std::make_unique<AccessLog>(&router));
+    pipeline.use(std::make_unique<AccessLog>(clock_, config_.access_log_refused_per_sec, suppressed_lines(),
+                                             &router));
 
     for (const auto& mismatch : route_document_mismatches(router, docs_.document())) {
+        // /metrics is documented, and served by the metrics listener when there is one.
+        if (!config_.metrics_listen.empty() && mismatch.starts_with(kMetricsPath)) continue;
         spdlog::error("OpenAPI document out of date: {}", mismatch);
     }
+}
+
+Counter Edge::suppressed_lines() {
+    if (!suppressed_) {
+        suppressed_ =
+            registry_.counter("broker_access_log_suppressed_total",
+                              "Access-log lines of refused anonymous requests left out by the rate limit "
+                              "(ACCESS_LOG_REFUSED_PER_SEC)");
+    }
+    return *suppressed_;
+}
+
+std::optional<asio::ip::tcp::endpoint> Edge::start_metrics_listener() {
+    if (config_.metrics_listen.empty()) return std::nullopt;
+    const auto where = parse_listen_address(config_.metrics_listen);
+    metrics_pipeline_ = std::make_unique<Pipeline>(metrics_router_, no_tokens_);
+    metrics_pipeline_->use(std::make_unique<SecurityHeaders>());
+    metrics_pipeline_->use(
+        std::make_unique<AccessLog>(clock_, config_.access_log_refused_per_sec, suppressed_lines()));
+    ServerOptions options = ServerOptions::from(config_);
+    options.threads = 1;
+    options.max_connections = kMetricsMaxConnections;
+    metrics_server_ = std::make_unique<HttpServer>(options, *metrics_pipeline_);
+    return metrics_server_->start(where);
+}
+
+void Edge::stop_metrics_listener() {
+    if (metrics_server_) metrics_server_->stop();
 }
 
 }  // namespace broker

@@ -3,11 +3,16 @@
 // and docs page, the rate limiter, and the middlewares around every handler in their order:
 // security headers, CORS, rate limit, request metrics, access log.
 //
+// /metrics is served on the API's port, or — with METRICS_LISTEN — only on a listener of its
+// own (one I/O thread, a few connections), so scrapes and floods of them never compete with
+// allocations; either way behind METRICS_TOKEN when that is set.
+//
 // Two steps, because handlers count into the metrics (so those exist first) and the request
 // metrics resolve label sets per route (so every route must be registered before).
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include "core/clock.hpp"
 #include "core/config.hpp"
@@ -15,6 +20,7 @@
 #include "http/handlers/metrics_handler.hpp"
 #include "http/pipeline.hpp"
 #include "http/router.hpp"
+#include "http/server.hpp"
 #include "obs/broker_metrics.hpp"
 #include "obs/client_key.hpp"
 #include "obs/metrics.hpp"
@@ -32,14 +38,25 @@ class Edge {
     MetricsRegistry& registry() { return registry_; }
     BrokerMetrics& metrics() { return metrics_; }
 
-    // GET /metrics, {base}/openapi.json, {base}/docs. `pool` runs the scrape.
+    // GET /metrics (unless METRICS_LISTEN is set), {base}/openapi.json, {base}/docs. `pool`
+    // runs the scrape.
     void add_routes(Router& router, BlockingPool& pool);
 
     // The middlewares, after every route is registered. Logs an error for each route the
     // OpenAPI document lacks (and each documented operation that is not served).
     void add_middlewares(Pipeline& pipeline, const Router& router);
 
+    // With METRICS_LISTEN: starts the metrics listener and returns the endpoint it bound;
+    // nothing when /metrics is on the API's port. Throws ConfigError for an unreadable
+    // address, boost::system::system_error when it cannot bind. Call after add_routes.
+    std::optional<asio::ip::tcp::endpoint> start_metrics_listener();
+    // Stops it (no-op without one). Call from a non-I/O thread.
+    void stop_metrics_listener();
+
   private:
+    // broker_access_log_suppressed_total, registered on first use (both listeners share it).
+    Counter suppressed_lines();
+
     const Config& config_;
     const Clock& clock_;
     TrustedProxies trusted_;
@@ -48,6 +65,13 @@ class Edge {
     DocsHandlers docs_;
     std::unique_ptr<MetricsHandler> metrics_handler_;
     std::unique_ptr<RateLimiter> limiter_;
+    // The separate metrics listener: its own routes and pipeline (no tokens: the handler
+    // checks METRICS_TOKEN itself).
+    Router metrics_router_;
+    Authenticator no_tokens_{"", ""};
+    std::unique_ptr<Pipeline> metrics_pipeline_;
+    std::unique_ptr<HttpServer> metrics_server_;
+    std::optional<Counter> suppressed_;
 };
 
 }  // namespace broker

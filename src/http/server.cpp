@@ -1,11 +1,14 @@
 #include "http/server.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 
 #include "core/errors.hpp"
+#include "http/request_framing.hpp"
 
 namespace broker {
 namespace {
@@ -16,6 +19,15 @@ using boost::system::error_code;
 constexpr std::size_t kFirstReadBytes = 4096;
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr std::size_t kLingerBytes = 1 << 20;
+// Beyond the connection cap: 503s written at once at most; more connections close at once
+// (a flood must not turn the polite refusal into another way to hold descriptors).
+constexpr std::size_t kMaxTurningAway = 64;
+constexpr std::chrono::seconds kTurnAwayRetryAfter{1};
+// Accept errors (EMFILE, ENFILE, ENOBUFS): pauses double from the first to the last, and
+// one log line at most this often says how many there were.
+constexpr std::chrono::milliseconds kFirstAcceptPause{10};
+constexpr std::chrono::milliseconds kLastAcceptPause{1000};
+constexpr std::chrono::seconds kLogAtMostEvery{10};
 
 // A request that never arrived whole: stands in for ctx.request when refusing it.
 const Request& empty_request() {
@@ -29,6 +41,18 @@ bool is_parse_error(const error_code& ec) {
     // The peer closing (cleanly or mid-message) is not a malformed request.
     return ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message &&
            ec != bhttp::error::short_read;
+}
+
+// What a client is told about a request Beast could not parse: the framing errors by name.
+std::string_view parse_error_message(const error_code& ec) {
+    if (ec == bhttp::error::bad_transfer_encoding)
+        return "Transfer-Encoding is malformed, repeated, or sent with Content-Length";
+    if (ec == bhttp::error::bad_content_length)
+        return "Content-Length is malformed, repeated with another value, or sent with Transfer-Encoding";
+    if (ec == bhttp::error::bad_value)
+        return "a header field value holds a byte HTTP does not allow (a control character, CR, LF or NUL)";
+    if (ec == bhttp::error::bad_field) return "a header field name is malformed";
+    return "malformed HTTP request";
 }
 
 void log_escaped(std::exception_ptr e, const char* what) {
@@ -57,6 +81,7 @@ ServerOptions ServerOptions::from(const Config& config) {
     o.max_body_bytes = config.max_body_bytes;
     o.read_timeout = config.read_timeout;
     o.idle_timeout = config.idle_timeout;
+    o.max_connections = config.max_connections;
     return o;
 }
 
@@ -105,20 +130,70 @@ asio::awaitable<void> HttpServer::accept_loop() {
         co_await acceptor_.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
         if (stopping_ || !acceptor_.is_open()) co_return;
         if (ec) {
-            // Out of descriptors and the like: back off briefly instead of spinning.
-            spdlog::warn("accept failed: {}", ec.message());
-            asio::steady_timer pause(acceptor_strand_, std::chrono::milliseconds(50));
-            co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            co_await back_off_after_accept_error(ec);
             continue;
         }
+        accept_backoff_ = std::chrono::milliseconds(0);
         socket.set_option(tcp::no_delay(true), ec);
         auto connection = std::make_shared<Connection>(std::move(socket));
+        bool admitted = false;
         {
             std::lock_guard lock(connections_mutex_);
-            connections_.insert(connection);
+            admitted = connections_.size() < options_.max_connections;
+            if (admitted) connections_.insert(connection);
         }
-        asio::co_spawn(strand, serve(connection), [](std::exception_ptr e) { log_escaped(e, "connection"); });
+        if (admitted) {
+            asio::co_spawn(strand, serve(connection),
+                           [](std::exception_ptr e) { log_escaped(e, "connection"); });
+            continue;
+        }
+
+        ++turned_away_;
+        ++turned_away_unlogged_;
+        const auto now = std::chrono::steady_clock::now();
+        if (now - turned_away_logged_ >= kLogAtMostEvery) {
+            spdlog::warn(
+                "connection limit reached: {} connections open (MAX_CONNECTIONS); {} refused since the last "
+                "line",
+                options_.max_connections, turned_away_unlogged_);
+            turned_away_unlogged_ = 0;
+            turned_away_logged_ = now;
+        }
+        if (turning_away_.load() < kMaxTurningAway) {
+            ++turning_away_;
+            asio::co_spawn(strand, turn_away(connection),
+                           [](std::exception_ptr e) { log_escaped(e, "refusal"); });
+        } else {
+            connection->stream.close();
+        }
     }
+}
+
+asio::awaitable<void> HttpServer::back_off_after_accept_error(const error_code& failure) {
+    // Out of descriptors and the like: the pending connection stays queued, so retrying at
+    // once would spin. Pause, longer while it lasts, and log a line now and then.
+    accept_backoff_ = std::clamp(accept_backoff_ * 2, kFirstAcceptPause, kLastAcceptPause);
+    ++accept_errors_unlogged_;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - accept_error_logged_ >= kLogAtMostEvery) {
+        spdlog::warn("accept failed: {} ({} time(s) since the last line); pausing accepts for {} ms",
+                     failure.message(), accept_errors_unlogged_, accept_backoff_.count());
+        accept_errors_unlogged_ = 0;
+        accept_error_logged_ = now;
+    }
+    error_code ec;
+    asio::steady_timer pause(acceptor_strand_, accept_backoff_);
+    co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+asio::awaitable<void> HttpServer::turn_away(std::shared_ptr<Connection> connection) {
+    struct Release {
+        std::atomic<std::size_t>& count;
+        ~Release() { --count; }
+    } release{turning_away_};
+    co_await refuse(*connection, ErrorCode::service_unavailable, "too many open connections; retry shortly",
+                    kTurnAwayRetryAfter);
+    connection->stream.close();
 }
 
 asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> connection) {
@@ -143,7 +218,20 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> connection) 
         parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
         parser.body_limit(options_.max_body_bytes);
         stream.expires_after(options_.read_timeout);
-        co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+        co_await bhttp::async_read_header(stream, buffer, parser,
+                                          asio::redirect_error(asio::use_awaitable, ec));
+        if (!ec) {
+            // Framing the peer and a proxy in front could read differently: 400 and close
+            // before any of the body is read (RFC 9112 §6.3).
+            if (const auto problem = request_header_problem(parser.get(), parser.chunked())) {
+                co_await refuse(*connection, ErrorCode::invalid_request, *problem);
+                break;
+            }
+            if (!parser.is_done()) {
+                co_await bhttp::async_read(stream, buffer, parser,
+                                           asio::redirect_error(asio::use_awaitable, ec));
+            }
+        }
         if (ec == bhttp::error::header_limit) {
             co_await refuse(*connection, ErrorCode::headers_too_large, "request headers are too large");
             break;
@@ -153,7 +241,7 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> connection) 
             break;
         }
         if (is_parse_error(ec)) {
-            co_await refuse(*connection, ErrorCode::invalid_request, "malformed HTTP request");
+            co_await refuse(*connection, ErrorCode::invalid_request, parse_error_message(ec));
             break;
         }
         if (ec) break;  // timeout, peer gone, or cancelled by stop()
@@ -175,11 +263,13 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> connection) 
     forget(connection);
 }
 
-asio::awaitable<void> HttpServer::refuse(Connection& connection, ErrorCode code, std::string_view message) {
+asio::awaitable<void> HttpServer::refuse(Connection& connection, ErrorCode code, std::string_view message,
+                                         std::optional<std::chrono::seconds> retry_after) {
     RequestContext ctx(empty_request());
     error_code ec;
     ctx.remote = connection.stream.socket().remote_endpoint(ec).address();
     Response res = pipeline_.reject(ctx, code, message);
+    if (retry_after) res.set(bhttp::field::retry_after, std::to_string(retry_after->count()));
     res.keep_alive(false);
     res.prepare_payload();
     connection.stream.expires_after(options_.read_timeout);
@@ -240,6 +330,27 @@ void HttpServer::stop() {
         if (t.joinable()) t.join();
     }
     threads_.clear();
+}
+
+DescriptorFit fit_descriptor_limit(std::size_t max_connections, std::size_t reserve) {
+    DescriptorFit fit{max_connections, std::nullopt};
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return fit;
+    const rlim_t needed = static_cast<rlim_t>(max_connections + reserve);
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed) {
+        rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max == RLIM_INFINITY ? needed : std::min(needed, limit.rlim_max);
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    }
+    if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= needed) return fit;
+    const auto soft = static_cast<std::size_t>(limit.rlim_cur);
+    fit.max_connections = soft > reserve * 2 ? soft - reserve : std::max<std::size_t>(soft / 2, 1);
+    fit.warning = "the file descriptor limit (RLIMIT_NOFILE " + std::to_string(soft) +
+                  ") is lower than MAX_CONNECTIONS=" + std::to_string(max_connections) + " plus " +
+                  std::to_string(reserve) + " for the store, logs and provider calls: serving at most " +
+                  std::to_string(fit.max_connections) +
+                  " connections; raise the limit (ulimit -n, systemd LimitNOFILE=) or lower MAX_CONNECTIONS";
+    return fit;
 }
 
 tcp::endpoint parse_listen_address(const std::string& text) {

@@ -1,6 +1,7 @@
 // The HTTP/1.1 server: one acceptor, one C++20 coroutine per connection on its own strand,
 // a few I/O threads sharing one io_context. Keep-alive, a timeout on every read (idle
-// between requests, read while a request arrives), header and body limits, and a graceful
+// between requests, read while a request arrives), header and body limits, request framing
+// as RFC 9112 requires (http/request_framing), a cap on open connections, and a graceful
 // stop that lets requests in flight finish within a bound.
 #pragma once
 
@@ -8,8 +9,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -27,6 +31,8 @@ struct ServerOptions {
     std::chrono::steady_clock::duration read_timeout = std::chrono::seconds(30);
     std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds(75);
     std::chrono::steady_clock::duration shutdown_grace = std::chrono::seconds(10);
+    // Connections served at once; one more is answered 503 with Retry-After and closed.
+    std::size_t max_connections = 4096;
 
     static ServerOptions from(const Config& config);
 };
@@ -50,12 +56,18 @@ class HttpServer {
     // Open connections right now (for tests and diagnostics).
     std::size_t connection_count() const;
 
+    // Connections refused so far because max_connections were open.
+    std::uint64_t turned_away_count() const { return turned_away_.load(); }
+
   private:
     struct Connection;
 
     asio::awaitable<void> accept_loop();
     asio::awaitable<void> serve(std::shared_ptr<Connection> connection);
-    asio::awaitable<void> refuse(Connection& connection, ErrorCode code, std::string_view message);
+    asio::awaitable<void> refuse(Connection& connection, ErrorCode code, std::string_view message,
+                                 std::optional<std::chrono::seconds> retry_after = std::nullopt);
+    asio::awaitable<void> turn_away(std::shared_ptr<Connection> connection);
+    asio::awaitable<void> back_off_after_accept_error(const boost::system::error_code& ec);
     void forget(const std::shared_ptr<Connection>& connection);
 
     const ServerOptions options_;
@@ -66,6 +78,15 @@ class HttpServer {
     asio::ip::tcp::acceptor acceptor_;
     std::vector<std::thread> threads_;
     std::atomic<bool> stopping_{false};
+    std::atomic<std::uint64_t> turned_away_{0};
+    std::atomic<std::size_t> turning_away_{0};  // 503s being written right now
+    // Accept errors (descriptors exhausted): the current pause, failures not yet logged and
+    // when the last line was written. Only touched on the acceptor's strand.
+    std::chrono::milliseconds accept_backoff_{0};
+    std::uint64_t accept_errors_unlogged_ = 0;
+    std::chrono::steady_clock::time_point accept_error_logged_{};
+    std::uint64_t turned_away_unlogged_ = 0;
+    std::chrono::steady_clock::time_point turned_away_logged_{};
     bool stopped_ = false;  // guarded by stop_mutex_
 
     mutable std::mutex connections_mutex_;
@@ -73,6 +94,16 @@ class HttpServer {
     std::unordered_set<std::shared_ptr<Connection>> connections_;
     std::mutex stop_mutex_;
 };
+
+// How many connections the process's descriptors allow. The soft RLIMIT_NOFILE is raised
+// towards the hard one so that `max_connections` sockets and `reserve` other descriptors
+// (store, logs, provider calls) fit; when they still do not, the cap is lowered to what fits
+// and `warning` says so, naming MAX_CONNECTIONS and the limit.
+struct DescriptorFit {
+    std::size_t max_connections = 0;
+    std::optional<std::string> warning;
+};
+DescriptorFit fit_descriptor_limit(std::size_t max_connections, std::size_t reserve);
 
 // Parses "HOST:PORT" ("[::1]:8080" for IPv6; HOST must be a numeric address). Throws
 // ConfigError naming the value.

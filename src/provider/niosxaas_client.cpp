@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "provider/niosxaas_answers.hpp"
+
 namespace broker {
 namespace {
 
@@ -24,37 +26,25 @@ std::string excerpt(std::string_view body) {
     return out;
 }
 
-struct Service {
-    std::string id;
-    std::string name;
-};
-
-// One step's answer as JSON, or why there is none.
-struct JsonAnswer {
-    json body;
+// One step's answer body, or why there is none.
+struct Answer {
+    std::string body;
     std::string error;
 };
 
-JsonAnswer exchange(const HttpClient& http, const HttpRequest& request, const char* step) {
+Answer exchange(const HttpClient& http, const HttpRequest& request, const char* step) {
     const HttpResult result = http.perform(request);
-    if (!result.ok()) return {json(), std::string(step) + ": " + result.error->message};
+    if (!result.ok()) return {{}, std::string(step) + ": " + result.error->message};
     const auto& response = *result.response;
     if (response.status < 200 || response.status >= 300) {
-        return {json(), std::string(step) + ": HTTP " + std::to_string(response.status) + ": " +
-                            excerpt(response.body)};
+        return {
+            {},
+            std::string(step) + ": HTTP " + std::to_string(response.status) + ": " + excerpt(response.body)};
     }
-    json body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
-    if (body.is_discarded() || !body.is_object()) {
-        return {json(), std::string(step) + ": answer is not a JSON object: " + excerpt(response.body)};
+    if (!is_json_object(response.body)) {
+        return {{}, std::string(step) + ": answer is not a JSON object: " + excerpt(response.body)};
     }
-    return {std::move(body), {}};
-}
-
-std::optional<std::string> read_jwt(const json& body) {
-    const auto it = body.find("jwt");
-    if (it == body.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
-        return std::nullopt;
-    return it->get<std::string>();
+    return {response.body, {}};
 }
 
 HttpRequest json_post(const std::string& url, const json& body, const std::string& jwt) {
@@ -97,46 +87,35 @@ CleanupResult NiosxaasClient::cleanup(const std::string& external_id) {
                                         {{"email", options_.email}, {"password", options_.password}}, {}),
                               "sign_in");
     if (!signed_in.error.empty()) return failed(signed_in.error);
-    const auto user_jwt = read_jwt(signed_in.body);
+    const auto user_jwt = read_niosxaas_jwt(signed_in.body);
     if (!user_jwt) return failed("sign_in: answer has no jwt");
 
     auto switched =
         exchange(http_, json_post(base + "/v2/session/account_switch", {{"id", external_id}}, *user_jwt),
                  "account_switch");
     if (!switched.error.empty()) return failed(switched.error);
-    const auto account_jwt = read_jwt(switched.body);
+    const auto account_jwt = read_niosxaas_jwt(switched.body);
     if (!account_jwt) return failed("account_switch: answer has no jwt");
 
     const std::string services_url = base + "/api/universalinfra/v1/universalservices";
     auto listed = exchange(http_, bearer("GET", services_url, *account_jwt), "list services");
     if (!listed.error.empty()) return failed(listed.error);
-    const auto results = listed.body.find("results");
-    if (results == listed.body.end() || !results->is_array()) {
-        return failed("list services: answer has no \"results\" array");
-    }
-
-    std::vector<Service> matched;
-    for (const auto& entry : *results) {
-        if (!entry.is_object()) continue;
-        const auto name = entry.value("name", json()).is_string() ? entry["name"].get<std::string>() : "";
-        const auto id = entry.value("id", json()).is_string() ? entry["id"].get<std::string>() : "";
-        if (!name.empty() && name.find(options_.service_name) != std::string::npos)
-            matched.push_back({id, name});
-    }
+    const auto matched = read_niosxaas_services(listed.body, options_.service_name);
+    if (!matched) return failed("list services: answer has no \"results\" array");
     std::vector<std::string> names;
-    for (const auto& s : matched) names.push_back(s.name);
+    for (const auto& s : *matched) names.push_back(s.name);
 
     if (options_.shadow_mode) {
-        for (const auto& s : matched) {
+        for (const auto& s : *matched) {
             spdlog::info("niosxaas shadow mode: would delete service \"{}\" ({}) in {}", s.name, s.id,
                          external_id);
         }
-        return {CleanupOutcome::shadow, static_cast<int>(matched.size()), std::move(names), {}};
+        return {CleanupOutcome::shadow, static_cast<int>(matched->size()), std::move(names), {}};
     }
 
     int cleaned = 0;
     std::vector<std::string> errors;
-    for (const auto& s : matched) {
+    for (const auto& s : *matched) {
         const std::string uuid = safe_last_segment(s.id);
         if (uuid.empty()) {
             errors.push_back("service \"" + s.name + "\" has unusable id \"" + s.id + "\"");
@@ -155,7 +134,7 @@ CleanupResult NiosxaasClient::cleanup(const std::string& external_id) {
         }
     }
     if (!errors.empty()) {
-        std::string reason = std::to_string(errors.size()) + " of " + std::to_string(matched.size()) +
+        std::string reason = std::to_string(errors.size()) + " of " + std::to_string(matched->size()) +
                              " service deletions failed: " + errors.front();
         return failed(std::move(reason), cleaned, std::move(names));
     }

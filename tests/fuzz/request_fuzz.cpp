@@ -1,7 +1,8 @@
 // libFuzzer target: bytes off the wire through Beast's request parser with the server's
-// limits, then through the pure parts of the pipeline that read headers: the target split,
-// the request-id rule, the participant / client-IP rate-limit key (X-Forwarded-For and
-// trusted proxies), and the CORS decision. Built with clang by scripts/fuzz.sh.
+// limits and the server's framing rules (http/request_framing: Transfer-Encoding, Host,
+// repeated single-value fields), then through the pure parts of the pipeline that read headers: the target
+// split, the request-id rule, the participant / client-IP rate-limit key (X-Forwarded-For and trusted
+// proxies), and the CORS decision. Built with clang by scripts/fuzz.sh.
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <cstddef>
@@ -12,6 +13,7 @@
 
 #include "core/errors.hpp"
 #include "http/cors_policy.hpp"
+#include "http/request_framing.hpp"
 #include "http/request_id.hpp"
 #include "obs/client_key.hpp"
 
@@ -23,18 +25,32 @@ namespace bhttp = boost::beast::http;
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
 constexpr std::uint64_t kBodyLimit = 64 * 1024;
 
-std::string_view sv(boost::beast::string_view s) { return {s.data(), s.size()}; }
+std::string_view sv(boost::beast::string_view s) {
+    return {s.data(), s.size()};
+}
 
 void check(bool condition) {
     if (!condition) std::abort();  // a broken invariant is a finding
 }
 
 const broker::TrustedProxies& trusted() {
-    static const broker::TrustedProxies proxies = broker::TrustedProxies::parse("10.0.0.0/8, fd00::/8, 127.0.0.1");
+    static const broker::TrustedProxies proxies =
+        broker::TrustedProxies::parse("10.0.0.0/8, fd00::/8, 127.0.0.1");
     return proxies;
 }
 
-void exercise_headers(const bhttp::request<bhttp::string_body>& req) {
+void exercise_headers(const bhttp::request<bhttp::string_body>& req, bool chunked) {
+    // The framing rules: a request that passes them has at most one of each field the broker
+    // reads once, a Host when it is HTTP/1.1, and no Transfer-Encoding but a lone chunked.
+    if (!broker::request_header_problem(req, chunked)) {
+        check(req.count(bhttp::field::authorization) <= 1);
+        check(req.count(bhttp::field::host) <= 1);
+        check(req.version() < 11 || req.count(bhttp::field::host) == 1);
+        check(req.count(bhttp::field::transfer_encoding) == 0 || chunked);
+        check(req.count(bhttp::field::transfer_encoding) == 0 ||
+              req.count(bhttp::field::content_length) == 0);
+    }
+
     // The target split of the pipeline.
     const std::string_view target = sv(req.target());
     const auto question = target.find('?');
@@ -84,7 +100,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (n == 0) break;
         used += n;
     }
-    if (parser.is_header_done()) exercise_headers(parser.get());
+    if (parser.is_header_done()) exercise_headers(parser.get(), parser.chunked());
 
     // The same pure parts straight on the bytes, as if they were one header value.
     (void)broker::parse_ip(bytes);

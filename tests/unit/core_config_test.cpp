@@ -1,6 +1,7 @@
 // Unit tests of configuration: defaults, precedence, errors that name the setting, .env files.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 
@@ -31,7 +32,7 @@ std::string error_of(std::map<std::string, std::string> values) {
 
 TEST(Config, DefaultsWithAnEmptyEnvironment) {
     const Config c = load_config(env_of({}));
-    EXPECT_EQ(c.listen, "0.0.0.0:8080");
+    EXPECT_EQ(c.listen, "127.0.0.1:8080") << "loopback unless told otherwise";
     EXPECT_EQ(c.store, "sqlite:data/broker.db");
     EXPECT_EQ(c.base_path, "/v1");
     EXPECT_EQ(c.lease.lab_duration, std::chrono::hours(48));
@@ -89,16 +90,79 @@ TEST(Config, BadValuesNameTheVariable) {
 TEST(Config, ServingNeedsTwoDifferentTokens) {
     Config c = load_config(env_of({}));
     EXPECT_THROW(validate_for_serving(c), ConfigError);
-    c.api_token = "same";
-    c.admin_token = "same";
+    c.api_token = "the-same-token-0123456789";
+    c.admin_token = "the-same-token-0123456789";
     try {
         validate_for_serving(c);
         FAIL() << "expected ConfigError";
     } catch (const ConfigError& e) {
         EXPECT_NE(std::string(e.what()).find("BROKER_ADMIN_TOKEN"), std::string::npos);
     }
-    c.admin_token = "other";
+    c.admin_token = "another-token-0123456789";
     EXPECT_NO_THROW(validate_for_serving(c));
+}
+
+// A token that can never be sent in a header, or that is short enough to guess, stops
+// start-up with a message naming the setting and not showing the value.
+TEST(Config, ServingRefusesUnusableOrShortTokensNamingTheSetting) {
+    const auto refusal = [](const std::string& api, const std::string& admin) -> std::string {
+        Config c;
+        c.api_token = api;
+        c.admin_token = admin;
+        try {
+            validate_for_serving(c);
+        } catch (const ConfigError& e) {
+            return e.what();
+        }
+        return "";
+    };
+    const std::string good = "participant-token-0123456789";
+    const std::string admin = "admin-token-0123456789";
+    EXPECT_EQ(refusal(good, admin), "");
+    EXPECT_EQ(refusal(std::string(16, 'a'), admin), "") << "16 characters are enough";
+
+    for (const std::string& bad :
+         {std::string("with space-0123456789"), std::string("tab\tinside-0123456789"),
+          std::string("nul\0inside-0123456789", 21), std::string("caf\xc3\xa9-token-0123456789"),
+          std::string("del\x7finside-0123456789")}) {
+        const std::string message = refusal(bad, admin);
+        EXPECT_NE(message.find("BROKER_API_TOKEN"), std::string::npos) << message;
+        EXPECT_EQ(message.find(bad), std::string::npos) << "the token itself is never shown";
+    }
+    const std::string short_api = refusal("fifteen-chars-x", admin);
+    EXPECT_NE(short_api.find("BROKER_API_TOKEN"), std::string::npos) << short_api;
+    EXPECT_NE(short_api.find("16"), std::string::npos) << short_api;
+    EXPECT_NE(refusal(good, "short").find("BROKER_ADMIN_TOKEN"), std::string::npos);
+
+    Config c;
+    c.api_token = good;
+    c.admin_token = admin;
+    c.metrics_token = "tiny";
+    try {
+        validate_for_serving(c);
+        ADD_FAILURE() << "a short METRICS_TOKEN was accepted";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("METRICS_TOKEN"), std::string::npos) << e.what();
+    }
+}
+
+TEST(Config, EdgeBoundsAndMetricsExposureAreRead) {
+    const Config defaults = load_config(env_of({}));
+    EXPECT_EQ(defaults.max_connections, 4096u);
+    EXPECT_TRUE(defaults.metrics_listen.empty());
+    EXPECT_TRUE(defaults.metrics_token.empty());
+    const Config c = load_config(env_of({{"MAX_CONNECTIONS", "64"},
+                                         {"ACCESS_LOG_REFUSED_PER_SEC", "5"},
+                                         {"METRICS_LISTEN", "127.0.0.1:9100"},
+                                         {"METRICS_TOKEN", "metrics-token-0123456789"}}));
+    EXPECT_EQ(c.max_connections, 64u);
+    EXPECT_DOUBLE_EQ(c.access_log_refused_per_sec, 5);
+    EXPECT_EQ(c.metrics_listen, "127.0.0.1:9100");
+    EXPECT_EQ(c.metrics_token, "metrics-token-0123456789");
+    // Masked in logs like every other credential.
+    EXPECT_NE(std::find(c.other_secrets.begin(), c.other_secrets.end(), c.metrics_token),
+              c.other_secrets.end());
+    EXPECT_THROW(load_config(env_of({{"MAX_CONNECTIONS", "0"}})), ConfigError);
 }
 
 class DotenvTest : public ::testing::Test {

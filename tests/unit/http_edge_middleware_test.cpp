@@ -60,7 +60,8 @@ class EdgeMiddlewareTest : public ::testing::Test {
             pipeline.use(std::make_unique<RateLimit>(limiter, TrustedProxies{}, std::vector<std::string>{"/healthz"}));
         }
         pipeline.use(std::make_unique<RequestMetrics>(metrics, router));
-        pipeline.use(std::make_unique<AccessLog>());
+        pipeline.use(std::make_unique<AccessLog>(
+            clock, 1000, registry.counter("broker_access_log_suppressed_total", "left out")));
     }
 
     ~EdgeMiddlewareTest() override { spdlog::set_default_logger(previous_); }
@@ -251,7 +252,7 @@ TEST_F(EdgeMiddlewareTest, AccessLogWritesOneJsonLineWithoutTheToken) {
 // "unmatched" (which stays for paths no route has).
 TEST_F(EdgeMiddlewareTest, MethodNotAllowedIsLoggedAndCountedWithItsRoute) {
     pipeline.use(std::make_unique<RequestMetrics>(metrics, router));
-    pipeline.use(std::make_unique<AccessLog>(&router));
+    pipeline.use(std::make_unique<AccessLog>(clock, 1e9, Counter{}, &router));
     std::ostringstream out;
     auto previous = spdlog::default_logger();
     auto logger =
@@ -280,6 +281,92 @@ TEST_F(EdgeMiddlewareTest, MethodNotAllowedIsLoggedAndCountedWithItsRoute) {
             R"(broker_request_latency_seconds_count{method="GET",endpoint="unmatched",status="404"} 1)"),
         std::string::npos)
         << metrics_text();
+}
+
+// A flood of anonymous refusals writes a bounded number of lines: one second's worth at
+// once, then the sustained rate; the next line written says how many were left out, and the
+// counter has every one of them. Requests are still counted by the request metrics.
+TEST_F(EdgeMiddlewareTest, AccessLogLinesOfAnonymousRefusalsAreRateLimitedAndCounted) {
+    auto* limited = new AccessLog(clock, 5, registry.counter("broker_test_suppressed_total", "left out"));
+    pipeline.use(std::unique_ptr<Middleware>(limited));
+    std::ostringstream out;
+    auto previous = spdlog::default_logger();
+    auto logger =
+        std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+    logger->set_formatter(make_log_formatter(LogFormat::json));
+    spdlog::set_default_logger(logger);
+    for (int i = 0; i < 100; ++i) run_pipeline(pipeline, make_request(bhttp::verb::get, "/no/such/path"));
+    const auto lines_of = [&] {
+        const std::string text = out.str();
+        return std::count(text.begin(), text.end(), '\n');
+    };
+    EXPECT_EQ(lines_of(), 5);
+    // Served requests are not refusals: always logged.
+    run_pipeline(pipeline, make_request(bhttp::verb::get, "/healthz"));
+    EXPECT_EQ(lines_of(), 6);
+    clock.advance(std::chrono::seconds(1));
+    run_pipeline(pipeline, make_request(bhttp::verb::get, "/no/such/path"));
+    spdlog::set_default_logger(previous);
+    EXPECT_EQ(lines_of(), 7);
+
+    std::string last = out.str();
+    last.pop_back();
+    last = last.substr(last.rfind('\n') + 1);
+    EXPECT_EQ(nlohmann::json::parse(last)["suppressed"], 95) << last;
+    EXPECT_NE(metrics_text().find("broker_test_suppressed_total 95"), std::string::npos) << metrics_text();
+}
+
+TEST(AccessLogRefusals, ABudgetOfZeroLetsNoLineThrough) {
+    ManualClock clock;
+    LineBudget none(clock, 0);
+    std::uint64_t suppressed = 0;
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_FALSE(none.take(suppressed));
+        clock.advance(std::chrono::seconds(5));
+    }
+    LineBudget fractional(clock, 0.5);  // one line now, the next after two seconds
+    EXPECT_TRUE(fractional.take(suppressed));
+    EXPECT_FALSE(fractional.take(suppressed));
+    clock.advance(std::chrono::seconds(2));
+    EXPECT_TRUE(fractional.take(suppressed));
+    EXPECT_EQ(suppressed, 1u);
+}
+
+TEST(AccessLogRefusals, OnlyAnonymousClientErrorsAndUnroutedRequestsCount) {
+    const Request request;
+    RequestContext ctx(request);
+    Route route{bhttp::verb::get, "/v1/x", Access::participant, {}, {}};
+    EXPECT_TRUE(is_anonymous_refusal(ctx, 404));
+    EXPECT_TRUE(is_anonymous_refusal(ctx, 503)) << "a connection turned away has no route";
+    ctx.route = &route;
+    EXPECT_TRUE(is_anonymous_refusal(ctx, 401));
+    EXPECT_TRUE(is_anonymous_refusal(ctx, 429));
+    EXPECT_FALSE(is_anonymous_refusal(ctx, 200));
+    EXPECT_FALSE(is_anonymous_refusal(ctx, 503));
+    ctx.role = Role::participant;
+    EXPECT_FALSE(is_anonymous_refusal(ctx, 409)) << "pool-empty warnings are never sampled";
+    EXPECT_FALSE(is_anonymous_refusal(ctx, 403));
+}
+
+// Ids the handlers refuse never reach a line as sent: a forged line, a terminal escape or a
+// megabyte of them becomes "(invalid)".
+TEST_F(EdgeMiddlewareTest, AccessLogWritesMalformedIdsAsInvalid) {
+    build({}, false);
+    std::ostringstream out;
+    auto previous = spdlog::default_logger();
+    auto logger =
+        std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+    logger->set_formatter(make_log_formatter(LogFormat::json));
+    spdlog::set_default_logger(logger);
+    run_pipeline(pipeline, make_request(bhttp::verb::post, "/v1/allocate",
+                                        {{"X-Instruqt-Sandbox-ID", "lab\x1b[31m-escape"},
+                                         {"X-Instruqt-Track-ID", "caf\xff\xfe"},
+                                         {"X-Track-ID", std::string(300, 'a')}}));
+    spdlog::set_default_logger(previous);
+    const auto line = nlohmann::json::parse(out.str());
+    EXPECT_EQ(line["track_id"], "(invalid)");
+    EXPECT_EQ(line["instruqt_track_id"], "(invalid)");
+    EXPECT_EQ(out.str().find("\\u001b"), std::string::npos) << out.str();
 }
 
 }  // namespace

@@ -92,7 +92,7 @@ int run_csp_sim(const CspSimOptions& options) {
     sim::add_control_routes(router, simulator);
     const Authenticator no_bearer_tokens("", "");  // every route is open; handlers check credentials
     Pipeline pipeline(router, no_bearer_tokens);
-    pipeline.use(std::make_unique<AccessLog>());
+    pipeline.use(std::make_unique<AccessLog>(clock, /*refused_per_second=*/1e9));  // test traffic only
 
     ServerOptions server_options;
     server_options.threads = options.threads;
