@@ -2,13 +2,14 @@
 // of a cleanup and started again deletes every returned sandbox within two minutes, each
 // exactly once at the provider (the real simulator counts). Nothing here shortens a lease or
 // an interval: the short default leases, renewed by a heartbeat while a run goes on, are what
-// is under test. The run asked for through `serve` (202 with a run id) is followed to its end.
+// is under test. A `serve` and a `worker` share a PostgreSQL store, as in a deployment. The run asked for through `serve` (202 with a run id) is followed to its end.
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <iostream>
 #include <set>
 
+#include "e2e/ha_fixture.hpp"
 #include "e2e/jobs_fixture.hpp"
 
 namespace broker::e2e {
@@ -22,12 +23,16 @@ std::int64_t sim_deleted(const SimProcess& sim) {
 }
 
 TEST(JobsLeases, AKilledWorkersCleanupIsFinishedWithinTwoMinutesWithDefaultLeases) {
+    // A `serve` and a `worker` share the store: PostgreSQL (a SQLite file admits one process).
+    const auto url = test_postgres_url();
+    if (!url) GTEST_SKIP() << kNoPostgres;
+    PgSchema db(*url);
     constexpr int kReturned = 30;
     SimProcess sim(sim_flags(kReturned + 5));
     TempDir dir;
-    const std::string store = "sqlite:" + (dir.path() / "broker.db").string();
-    // The provider and the tokens only: every job and lease setting is its default.
-    Environment env = serving_env();
+    const std::string store = db.url();
+    // The provider, the tokens and the store only: every job and lease setting is its default.
+    Environment env = db.env(serving_env());
     env["CSP_BASE_URL"] = sim.url() + "/v2";
     env["CSP_API_TOKEN"] = kSimToken;
 

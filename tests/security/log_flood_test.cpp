@@ -69,7 +69,7 @@ TEST(LogFlood, TheNextLineWrittenSaysHowManyWereLeftOut) {
     client.get("/no/such/path");
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     const std::string out = broker.process().out();
-    EXPECT_TRUE(std::regex_search(out, std::regex(R"("suppressed":"1[89]")"))) << out;
+    EXPECT_TRUE(std::regex_search(out, std::regex(R"("suppressed":1[89][,}])"))) << out;
 }
 
 }  // namespace
