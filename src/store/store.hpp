@@ -41,6 +41,25 @@ struct AllocateResult {
     std::optional<Sandbox> sandbox;  // set for allocated, existing and expired
 };
 
+// The answer the participant's current holdings give (core's decide_allocation over them),
+// or nothing when a new sandbox is to be taken. Each store calls it inside its allocation step.
+inline std::optional<AllocateResult> answer_from_holdings(std::span<const Sandbox> holdings,
+                                                          const AllocateRequest& r) {
+    const AllocateVerdict verdict =
+        decide_allocation(holdings, r.idempotency_key, r.now, r.lease, r.max_per_participant);
+    switch (verdict.decision) {
+        case AllocateDecision::existing:
+            return AllocateResult{AllocateOutcome::existing, *verdict.holding};
+        case AllocateDecision::expired:
+            return AllocateResult{AllocateOutcome::expired, *verdict.holding};
+        case AllocateDecision::limit_reached:
+            return AllocateResult{AllocateOutcome::limit_reached, std::nullopt};
+        case AllocateDecision::take:
+            break;
+    }
+    return std::nullopt;
+}
+
 struct MarkForDeletionRequest {
     std::string sandbox_id;
     std::string participant_id;

@@ -19,23 +19,12 @@ std::optional<Sandbox> first_row(const pqxx::result& rows) {
 }
 
 // The answer when the participant's holdings decide it (the statement's rows, taken = false).
-AllocateResult answer_from_holdings(const pqxx::result& rows, const AllocateRequest& r,
-                                    AllocateOutcome when_free) {
+AllocateResult answer_from_rows(const pqxx::result& rows, const AllocateRequest& r,
+                                AllocateOutcome when_free) {
     std::vector<Sandbox> holdings;
     holdings.reserve(rows.size());
     for (const auto& row : rows) holdings.push_back(read_sandbox(row));
-    const AllocateVerdict verdict =
-        decide_allocation(holdings, r.idempotency_key, r.now, r.lease, r.max_per_participant);
-    switch (verdict.decision) {
-        case AllocateDecision::existing:
-            return {AllocateOutcome::existing, *verdict.holding};
-        case AllocateDecision::expired:
-            return {AllocateOutcome::expired, *verdict.holding};
-        case AllocateDecision::limit_reached:
-            return {AllocateOutcome::limit_reached, std::nullopt};
-        case AllocateDecision::take:
-            break;
-    }
+    if (auto answer = answer_from_holdings(holdings, r)) return std::move(*answer);
     return {when_free, std::nullopt};
 }
 
@@ -69,13 +58,13 @@ AllocateResult allocate_once(pqxx::connection& conn, const AllocateRequest& r) {
                                       r.now, expires, limit, r.name_prefix, upper);
     } else {
         // Not UTF-8: no stored name starts with it; only the participant's holdings can answer.
-        return answer_from_holdings(tx.exec_prepared(stmt::kHoldings, r.participant_id), r,
-                                    AllocateOutcome::no_prefix_match);
+        return answer_from_rows(tx.exec_prepared(stmt::kHoldings, r.participant_id), r,
+                                AllocateOutcome::no_prefix_match);
     }
     if (rows.empty()) return {nothing_available(tx, r, upper), std::nullopt};
     if (rows[0][0].as<bool>()) return {AllocateOutcome::allocated, read_sandbox(rows[0])};
     // The statement returns holdings only when they decide, so `take` cannot come back here.
-    return answer_from_holdings(rows, r, AllocateOutcome::pool_empty);
+    return answer_from_rows(rows, r, AllocateOutcome::pool_empty);
 }
 
 }  // namespace

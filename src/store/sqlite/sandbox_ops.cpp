@@ -85,18 +85,7 @@ AllocateResult allocate(Connection& conn, const AllocateRequest& request) {
         q.bind(1, request.participant_id);
         while (q.step()) holdings.push_back(read_sandbox(q));
     }
-    const AllocateVerdict verdict = decide_allocation(holdings, request.idempotency_key, request.now,
-                                                      request.lease, request.max_per_participant);
-    switch (verdict.decision) {
-        case AllocateDecision::existing:
-            return {AllocateOutcome::existing, *verdict.holding};
-        case AllocateDecision::expired:
-            return {AllocateOutcome::expired, *verdict.holding};
-        case AllocateDecision::limit_reached:
-            return {AllocateOutcome::limit_reached, std::nullopt};
-        case AllocateDecision::take:
-            break;
-    }
+    if (auto answer = answer_from_holdings(holdings, request)) return std::move(*answer);
     auto taken = take_available(conn, request);
     if (!taken) {
         const bool known = request.name_prefix.empty() || prefix_known(conn, request.name_prefix);
