@@ -8,13 +8,15 @@
 # BUILD_DIR/fuzz/corpus/<target>/, and a finding is written to BUILD_DIR/fuzz/ as crash-*.
 # Exits 77 (ctest: skipped) when clang or its fuzzer runtime is missing;
 # scripts/install-deps.sh installs both. Knobs: BUILD_DIR (build), FUZZ_RUNS (bound on
-# executions per target, default 2000000).
+# executions per target; default none: SECONDS alone bounds the run; ctest sets one),
+# FUZZ_KEEP=1 (after the run, merge what it found into tests/fuzz/corpus/<target>/, minimised,
+# so that a long run's corpus can be committed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${1:-20}
 only=${2:-}
-runs=${FUZZ_RUNS:-2000000}
+runs=${FUZZ_RUNS:--1}
 out=${BUILD_DIR:-build}/fuzz
 
 # Each target's sources besides tests/fuzz/<target>_fuzz.cpp: the parser and what it needs.
@@ -73,4 +75,9 @@ for target in "${targets[@]}"; do
     # A finding must fail the run: libFuzzer's own exit code for one (77) means "skipped" to ctest.
     "$binary" -max_total_time="$seconds" -runs="$runs" -max_len=20000 -timeout=10 -rss_limit_mb=2048 \
         -error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1 -artifact_prefix="$out/${target}-" "$corpus"
+    if [[ "${FUZZ_KEEP:-0}" == "1" ]]; then
+        before=$(ls tests/fuzz/corpus/"$target" | wc -l)
+        "$binary" -merge=1 -max_len=20000 -timeout=10 tests/fuzz/corpus/"$target" "$corpus" 2>/dev/null
+        echo "kept $(($(ls tests/fuzz/corpus/"$target" | wc -l) - before)) new inputs in tests/fuzz/corpus/$target"
+    fi
 done

@@ -72,6 +72,7 @@ Config load(const CommonFlags& flags) {
     Config config = load_config(process_env(file), present_setting_names(file));
     if (!flags.listen.empty()) config.listen = flags.listen;
     if (!flags.store.empty()) config.store = flags.store;
+    for (auto& password : store_url_passwords(config.store)) config.other_secrets.push_back(std::move(password));
     return config;
 }
 
@@ -238,7 +239,8 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     participant.add_routes(router, config.base_path);
     OpsHandlers ops(*store, pool);
     ops.add_routes(router);
-    AdminApi admin(*store, clock, pool, load_job_config(environment(flags)), jobs.get());
+    const bool exclusive_store = parse_store_url(config.store).kind == StoreUrl::Kind::sqlite;
+    AdminApi admin(*store, clock, pool, load_job_config(environment(flags)), jobs.get(), exclusive_store);
     admin.add_routes(router, config.base_path);
     edge.add_routes(router, pool);
 

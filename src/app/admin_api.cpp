@@ -4,8 +4,9 @@
 namespace broker {
 namespace {
 
-LocalJobs local_jobs(BackgroundJobs* jobs) {
+LocalJobs local_jobs(BackgroundJobs* jobs, bool exclusive_store) {
     LocalJobs local;
+    local.exclusive_store = exclusive_store;
     if (!jobs) return local;
     local.jobs = jobs->jobs();
     local.start_run = [jobs](const std::string& job) { jobs->start_run_now(job); };
@@ -16,8 +17,9 @@ LocalJobs local_jobs(BackgroundJobs* jobs) {
 }  // namespace
 
 AdminApi::AdminApi(Store& store, const Clock& clock, BlockingPool& pool, const JobConfig& config,
-                   BackgroundJobs* jobs)
-    : service_(store, lifecycle_side(store), job_state_side(store), clock, config, local_jobs(jobs)),
+                   BackgroundJobs* jobs, bool exclusive_store)
+    : service_(store, lifecycle_side(store), job_state_side(store), clock, config,
+               local_jobs(jobs, exclusive_store)),
       handlers_(service_, pool) {}
 
 }  // namespace broker

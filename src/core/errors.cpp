@@ -22,6 +22,7 @@ std::string_view code_name(ErrorCode code) {
         case ErrorCode::service_unavailable: return "SERVICE_UNAVAILABLE";
         case ErrorCode::job_not_found: return "JOB_NOT_FOUND";
         case ErrorCode::job_paused: return "JOB_PAUSED";
+        case ErrorCode::job_unavailable: return "JOB_UNAVAILABLE";
         case ErrorCode::internal: return "INTERNAL_ERROR";
     }
     return "INTERNAL_ERROR";

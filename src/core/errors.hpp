@@ -31,6 +31,7 @@ enum class ErrorCode {
     service_unavailable,       // overloaded or the store is down; retry later
     job_not_found,             // admin API: no background job of that name
     job_paused,                // admin API: a paused job does not run, not even on request
+    job_unavailable,           // admin API: no process sharing the store can run that job
     internal,                  // a bug; logged with the request id
 };
 

@@ -26,6 +26,7 @@ bhttp::status http_status(ErrorCode code) {
         case ErrorCode::no_sandboxes_for_prefix:
         case ErrorCode::participant_limit:
         case ErrorCode::job_paused:
+        case ErrorCode::job_unavailable:
             return S::conflict;
         case ErrorCode::payload_too_large:
             return S::payload_too_large;

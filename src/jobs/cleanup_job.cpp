@@ -69,24 +69,32 @@ JobRunResult CleanupJob::run(RunControl& control) {
             if (!claimed.empty()) control.renew_now();
             r.add("claimed", static_cast<std::int64_t>(claimed.size()));
             control.report_progress(r.counts);
-            for (std::size_t i = 0; i < claimed.size(); ++i) {
-                if (i > 0 && !control.keep_going()) {
-                    r.stopped_early = true;
-                    r.stop_reason = "job lease lost";
-                    release(claimed, i, r);
-                    return;
+            std::size_t i = 0;
+            try {
+                for (; i < claimed.size(); ++i) {
+                    if (!control.keep_going()) {
+                        r.stopped_early = true;
+                        r.stop_reason = "job lease lost";
+                        release(claimed, i, r);
+                        return;
+                    }
+                    if (i > 0 && !wait(settings_.per_sandbox_delay)) {
+                        r.stopped_early = true;
+                        r.stop_reason = "stopping";
+                        release(claimed, i, r);
+                        return;
+                    }
+                    if (clean_one(claimed[i], r) == Step::stop) {
+                        release(claimed, i, r);
+                        return;
+                    }
+                    control.report_progress(r.counts);
                 }
-                if (i > 0 && !wait(settings_.per_sandbox_delay)) {
-                    r.stopped_early = true;
-                    r.stop_reason = "stopping";
-                    release(claimed, i, r);
-                    return;
-                }
-                if (clean_one(claimed[i], r) == Step::stop) {
-                    release(claimed, i, r);
-                    return;
-                }
-                control.report_progress(r.counts);
+            } catch (...) {
+                // A failing store ends the run: what was not done is given back (best effort),
+                // not left claimed until the claims run out.
+                release(claimed, i, r);
+                throw;
             }
             hold({});
             if (static_cast<int>(claimed.size()) < settings_.batch_size) return;
@@ -156,7 +164,7 @@ CleanupJob::Step CleanupJob::clean_one(const Sandbox& sandbox, JobRunResult& r) 
         return Step::next;
     }
     if (deleted.failure == ProviderFailureKind::circuit_open) {
-        // Not this sandbox's fault: no attempt is counted; its claim runs out and a later run
+        // Not this sandbox's fault: no attempt is counted; its claim is given back and a later run
         // takes it, after the breaker has had time to close.
         r.ok = false;
         r.stopped_early = true;

@@ -198,6 +198,13 @@ Checked<JobRunReport> AdminService::run(const std::string& name) {
                                                  name + " is paused; resume it before asking for a run");
         }
     }
+    if (local_.exclusive_store && local_job(name) == nullptr) {
+        return Checked<JobRunReport>::refuse(
+            ErrorCode::job_unavailable,
+            name + " does not run in this process, and the embedded store admits no worker process" +
+                (name == "sync" || name == "cleanup" ? ": set CSP_BASE_URL and CSP_API_TOKEN and restart"
+                                                     : ": use `run`, or a PostgreSQL store with workers"));
+    }
     const UnixSeconds now = clock_.now();
     const std::int64_t id = job_states_.request_job_run(name, now);
     JobRunReport report;

@@ -52,6 +52,9 @@ struct LocalJobs {
     std::vector<Job*> jobs;
     std::function<void(const std::string&)> start_run;  // may be empty
     std::function<void()> wake;                         // may be empty
+    // The store admits no other process (the embedded SQLite file): a job that does not run
+    // here runs nowhere, so asking for it is refused instead of queued forever.
+    bool exclusive_store = false;
 };
 
 struct AdminPage {

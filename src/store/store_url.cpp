@@ -29,24 +29,46 @@ bool starts_with_nocase(std::string_view text, std::string_view prefix) {
 
 }  // namespace
 
-std::string redact_store_url(const std::string& url) {
-    std::string out = url;
-    const auto scheme_end = out.find("://");
+namespace {
+
+// Where the URL carries a password: the `user:PASSWORD@` part and each `password=` value.
+std::vector<std::pair<std::size_t, std::size_t>> password_spans(const std::string& url) {
+    std::vector<std::pair<std::size_t, std::size_t>> spans;
+    const auto scheme_end = url.find("://");
     if (scheme_end != std::string::npos) {
         const auto authority = scheme_end + 3;
-        const auto at = out.find('@', authority);
-        const auto slash = out.find('/', authority);
+        const auto at = url.find('@', authority);
+        const auto slash = url.find('/', authority);
         if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
-            const auto colon = out.find(':', authority);
-            if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+            const auto colon = url.find(':', authority);
+            if (colon != std::string::npos && colon < at) spans.emplace_back(colon + 1, at - colon - 1);
         }
     }
-    for (auto pos = out.find("password="); pos != std::string::npos; pos = out.find("password=", pos + 1)) {
+    for (auto pos = url.find("password="); pos != std::string::npos; pos = url.find("password=", pos + 1)) {
         const auto value = pos + 9;
-        const auto end = out.find('&', value);
-        out.replace(value, (end == std::string::npos ? out.size() : end) - value, "***");
+        const auto end = url.find('&', value);
+        spans.emplace_back(value, (end == std::string::npos ? url.size() : end) - value);
     }
+    return spans;
+}
+
+}  // namespace
+
+std::string redact_store_url(const std::string& url) {
+    std::string out = url;
+    auto spans = password_spans(url);
+    // From the back, so that each replacement leaves the positions before it valid.
+    std::sort(spans.begin(), spans.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+    for (const auto& [at, length] : spans) out.replace(at, length, "***");
     return out;
+}
+
+std::vector<std::string> store_url_passwords(const std::string& url) {
+    std::vector<std::string> passwords;
+    for (const auto& [at, length] : password_spans(url)) {
+        if (length > 0) passwords.push_back(url.substr(at, length));
+    }
+    return passwords;
 }
 
 StoreUrl parse_store_url(const std::string& url) {

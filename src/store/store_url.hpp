@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace broker {
 
@@ -22,5 +23,9 @@ StoreUrl parse_store_url(const std::string& url);
 // The URL with any password (`user:PASSWORD@`, `password=` parameter) replaced by `***`:
 // the only form of a store URL that may be logged or shown in an error.
 std::string redact_store_url(const std::string& url);
+
+// The passwords the URL carries (what redact_store_url hides), for the log's list of secrets
+// to mask wherever they appear (a driver's error message may quote them).
+std::vector<std::string> store_url_passwords(const std::string& url);
 
 }  // namespace broker

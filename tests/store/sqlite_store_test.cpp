@@ -357,6 +357,18 @@ TEST_F(SqliteStoreTest, FilesAreCreatedOwnerOnly) {
     }
 }
 
+// A file an older version left readable by others is made owner-only when opened.
+TEST_F(SqliteStoreTest, AnExistingWorldReadableFileIsMadeOwnerOnly) {
+    TempDir other;
+    const std::string file = other.file("old.db");
+    { SqliteStore first({.path = file}); }
+    ASSERT_EQ(::chmod(file.c_str(), 0644), 0);
+    SqliteStore reopened({.path = file});
+    struct stat info {};
+    ASSERT_EQ(::stat(file.c_str(), &info), 0);
+    EXPECT_EQ(info.st_mode & 0777, 0600u);
+}
+
 TEST_F(SqliteStoreTest, AMissingDirectoryIsRefusedUnlessAskedToCreateIt) {
     TempDir other;
     const std::string file = other.file("typo/broker.db");

@@ -36,7 +36,7 @@ struct ServedRoutes {
         participant = std::make_unique<ParticipantHandlers>(*service, pool, std::chrono::seconds(30));
         ops = std::make_unique<OpsHandlers>(*store, pool);
         metrics = std::make_unique<MetricsHandler>(registry, pool);
-        admin = std::make_unique<AdminApi>(*store, clock, pool, JobConfig{}, nullptr);
+        admin = std::make_unique<AdminApi>(*store, clock, pool, JobConfig{}, nullptr, true);
         participant->add_routes(router, base_path);
         admin->add_routes(router, base_path);
         ops->add_routes(router);

@@ -245,6 +245,19 @@ TEST_F(AdminServiceTest, RunOfAJobThisProcessDoesNotHaveIsLeftToTheWorkers) {
     EXPECT_TRUE(admin.run("cleanup").refusal);
 }
 
+// On a store no other process may share, a job this process does not run would stay queued
+// forever: refused instead, and nothing is recorded.
+TEST_F(AdminServiceTest, RunOfAJobNoProcessCanRunIsRefusedOnAnExclusiveStore) {
+    LocalJobs jobs;
+    jobs.exclusive_store = true;
+    AdminService admin(*store_, *store_, *store_, clock_, config_, std::move(jobs));
+    const auto report = admin.run("sync");
+    ASSERT_TRUE(report.refusal);
+    EXPECT_EQ(report.refusal->code, ErrorCode::job_unavailable);
+    EXPECT_NE(report.refusal->message.find("CSP_BASE_URL"), std::string::npos);
+    EXPECT_FALSE(admin.job("sync").state.run_requested);
+}
+
 TEST_F(AdminServiceTest, RunWaitAndIdValidation) {
     EXPECT_EQ(AdminService::parse_run_wait(std::nullopt).value, 0s);
     EXPECT_EQ(AdminService::parse_run_wait("60").value, 60s);

@@ -67,6 +67,18 @@ TEST(StoreUrl, ErrorsNeverRepeatAPassword) {
     }
 }
 
+// The passwords redact_store_url hides, for the log's masking of secrets (a driver's message
+// may quote the URL it was given).
+TEST(StoreUrl, PasswordsAreTheSpansRedactionHides) {
+    EXPECT_EQ(store_url_passwords("postgresql://broker:s3cret@db:5432/app"), std::vector<std::string>{"s3cret"});
+    EXPECT_EQ(store_url_passwords("postgres://u:one@db/app?sslmode=require&password=two&x=1"),
+              (std::vector<std::string>{"one", "two"}));
+    EXPECT_EQ(redact_store_url("postgres://u:one@db/app?sslmode=require&password=two&x=1"),
+              "postgres://u:***@db/app?sslmode=require&password=***&x=1");
+    EXPECT_TRUE(store_url_passwords("postgresql://broker@db/app").empty());
+    EXPECT_TRUE(store_url_passwords("sqlite:data/broker.db").empty());
+}
+
 TEST(StoreUrl, SqliteCreatesADirectoryOnlyWhenAsked) {
     EXPECT_FALSE(parse_store_url("sqlite:data/broker.db").create_dir);
     const auto asked = parse_store_url("sqlite:data/broker.db?create_dir=true");

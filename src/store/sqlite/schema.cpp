@@ -151,7 +151,7 @@ CREATE INDEX sandboxes_pending_requested ON sandboxes (deletion_requested_at) WH
 CREATE INDEX sandboxes_failed_next_attempt ON sandboxes (next_attempt_at) WHERE status = 'deletion_failed';
 CREATE INDEX sandboxes_stale_since ON sandboxes (stale_since) WHERE status = 'stale';
 )sql",
-        // 4: runs asked for through the admin API, seen by every process sharing the file, and
+        // 4: runs asked for through the admin API, seen by the requests and the worker alike, and
         // the running job's progress as its holder's heartbeat reports it.
         R"sql(
 ALTER TABLE job_state ADD COLUMN progress TEXT NOT NULL DEFAULT '';

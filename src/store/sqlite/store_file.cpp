@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -48,7 +49,16 @@ void prepare_database_file(const std::string& path, bool create_dir) {
     // gives the -wal and -shm files the mode of the database file.
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, kOwnerOnly);
     if (fd < 0) throw StoreUnavailable("cannot create SQLite database " + path + ": " + os_error());
+    // A file of an older version may be readable by others: owner-only from now on, with the
+    // -wal and -shm files it already has.
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && (st.st_mode & 077) != 0) ::fchmod(fd, kOwnerOnly);
     ::close(fd);
+    for (const char* suffix : {"-wal", "-shm"}) {
+        const std::string companion = path + suffix;
+        if (::stat(companion.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
+            ::chmod(companion.c_str(), kOwnerOnly);
+    }
 }
 
 std::string lock_file_path(const std::string& path) {
