@@ -15,17 +15,9 @@ phase_sec=${SECONDS_PER_PHASE:-5}
 loadgen_threads=${LOADGEN_THREADS:-1}
 workdir_parent=${BENCH_WORKDIR:-$repo/out}
 
-# --- build what is missing or stale -------------------------------------------------------
-if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
-    cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
-fi
-cmake --build "$build_dir" -j"$(nproc)" --target sandbox-broker loadgen
-broker_bin=$repo/$build_dir/sandbox-broker
-loadgen_bin=$repo/$build_dir/bench/loadgen
-
-# The store lives on the real disk (not a tmpfs) so every commit pays for its fsync.
-mkdir -p "$workdir_parent"
-work=$(mktemp -d "$workdir_parent/allocation-bench.XXXXXX")
+source bench/lib.sh
+bench_build
+bench_workdir allocation-bench
 broker_pid=""
 cleanup() {
     if [[ -n "$broker_pid" ]]; then kill "$broker_pid" 2>/dev/null || true; wait "$broker_pid" 2>/dev/null || true; fi
@@ -33,11 +25,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The value of a numeric field in loadgen's JSON line.
-field() { sed -n "s/.*\"$2\":\([-0-9.e]*\).*/\1/p" <<<"$1"; }
-
-# Middle value of the arguments (for 3 runs: the median).
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 
 api_token=bench-api-token-$RANDOM$RANDOM
 admin_token=bench-admin-token-$RANDOM$RANDOM
@@ -64,16 +51,8 @@ for run in $(seq 1 "$runs"); do
     RATE_LIMIT_ENABLED=${RATE_LIMIT_ENABLED:-false} BROKER_API_TOKEN=$api_token BROKER_ADMIN_TOKEN=$admin_token \
         "$broker_bin" run --listen 127.0.0.1:0 --store "$store" >"$dir/broker.log" 2>&1 &
     broker_pid=$!
-    port=""
-    for _ in $(seq 1 100); do
-        # The background job may not have created its log yet: not an error under set -e.
-        port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$dir/broker.log" 2>/dev/null || true)
-        [[ -n "$port" ]] && break
-        if ! kill -0 "$broker_pid" 2>/dev/null; then echo "broker exited:"; cat "$dir/broker.log"; exit 1; fi
-        sleep 0.1
-    done
-    [[ -n "$port" ]] && curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" ||
-        { echo "broker not up after 10 s:"; cat "$dir/broker.log"; exit 1; }
+    port=$(bench_port "$dir/broker.log" "$broker_pid")
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" || { cat "$dir/broker.log"; exit 1; }
 
     common=(--url "http://127.0.0.1:$port" --duration "$phase_sec" --threads "$loadgen_threads")
     health=$("$loadgen_bin" "${common[@]}" --path /healthz --method GET --connections 50)

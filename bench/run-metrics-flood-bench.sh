@@ -14,15 +14,9 @@ pool_size=${POOL:-60000}
 phase_sec=${SECONDS_PER_PHASE:-5}
 workdir_parent=${BENCH_WORKDIR:-$repo/out}
 
-if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
-    cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
-fi
-cmake --build "$build_dir" -j"$(nproc)" --target sandbox-broker loadgen
-broker_bin=$repo/$build_dir/sandbox-broker
-loadgen_bin=$repo/$build_dir/bench/loadgen
-
-mkdir -p "$workdir_parent"
-work=$(mktemp -d "$workdir_parent/metrics-flood-bench.XXXXXX")
+source bench/lib.sh
+bench_build
+bench_workdir metrics-flood-bench
 broker_pid=""
 flood_pid=""
 cleanup() {
@@ -31,7 +25,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-field() { sed -n "s/.*\"$2\":\([-0-9.e]*\).*/\1/p" <<<"$1"; }
 
 # A loopback port nobody listens on right now.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -49,13 +42,8 @@ run_case() {
     METRICS_LISTEN=$metrics_listen METRICS_TOKEN=$token \
         "$broker_bin" run --listen 127.0.0.1:0 --store "sqlite:$dir/broker.db" >"$dir/broker.log" 2>&1 &
     broker_pid=$!
-    local url=""
-    for _ in $(seq 100); do
-        url=$(sed -n 's/^listening on \(http:\/\/[^ ]*\)$/\1/p' "$dir/broker.log" | head -n 1)
-        [[ -n "$url" ]] && break
-        sleep 0.1
-    done
-    [[ -n "$url" ]] || { cat "$dir/broker.log"; exit 1; }
+    local url
+    url=http://127.0.0.1:$(bench_port "$dir/broker.log" "$broker_pid")
     local metrics_url=$url
     [[ -n "$metrics_listen" ]] && metrics_url=http://$metrics_listen
     if [[ $flood == yes ]]; then

@@ -22,16 +22,9 @@ workdir_parent=${BENCH_WORKDIR:-$repo/out}
 with_sqlite=${WITH_SQLITE:-1}
 pg_bin=${BROKER_PG_BIN:-/usr/lib/postgresql/15/bin}
 
-# --- build what is missing or stale -------------------------------------------------------
-if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
-    cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
-fi
-cmake --build "$build_dir" -j"$(nproc)" --target sandbox-broker loadgen
-broker_bin=$repo/$build_dir/sandbox-broker
-loadgen_bin=$repo/$build_dir/bench/loadgen
-
-mkdir -p "$workdir_parent"
-work=$(mktemp -d "$workdir_parent/postgres-bench.XXXXXX")
+source bench/lib.sh
+bench_build
+bench_workdir postgres-bench
 chmod 0755 "$work"  # the private cluster's server may run as another user
 replica_pids=()
 own_cluster=0
@@ -79,8 +72,6 @@ pg_ticks() {
 }
 hz=$(getconf CLK_TCK)
 
-field() { sed -n "s/.*\"$2\":\([-0-9.e]*\).*/\1/p" <<<"$1"; }
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 
 api_token=bench-api-token-$RANDOM$RANDOM
 admin_token=bench-admin-token-$RANDOM$RANDOM
@@ -93,13 +84,8 @@ start_replica() {
     DB_SCHEMA=$schema RATE_LIMIT_ENABLED=false BROKER_API_TOKEN=$api_token BROKER_ADMIN_TOKEN=$admin_token \
         LOG_LEVEL=${LOG_LEVEL:-warn} "$broker_bin" serve --listen 127.0.0.1:0 --store "$pg_url" >"$log" 2>&1 &
     replica_pids+=($!)
-    for _ in $(seq 1 100); do
-        port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$log")
-        [[ -n "$port" ]] && break
-        sleep 0.1
-    done
-    [[ -n "$port" ]] && curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" ||
-        { echo "replica not ready after 10 s:" >&2; cat "$log" >&2; exit 1; }
+    port=$(bench_port "$log" "${replica_pids[-1]}")
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" || { echo "replica not ready:" >&2; cat "$log" >&2; exit 1; }
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)

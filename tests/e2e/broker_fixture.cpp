@@ -7,6 +7,7 @@
 #include <fstream>
 #include <latch>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -150,6 +151,14 @@ std::string error_code(const HttpResponse& response) {
     if (!json.is_object() || !json.contains("error") || !json["error"].is_object()) return "";
     const auto& code = json["error"]["code"];
     return code.is_string() ? code.get<std::string>() : "";
+}
+
+double metric_sample(const std::string& metrics, const std::string& series) {
+    std::istringstream in(metrics);
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+    }
+    return -1;
 }
 
 }  // namespace broker::e2e

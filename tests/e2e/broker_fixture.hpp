@@ -94,4 +94,8 @@ BurstResult burst(const BrokerInstance& broker, int connections,
 // The error code of an error answer, "" when the body is not the envelope.
 std::string error_code(const HttpResponse& response);
 
+// The value of the Prometheus sample line starting with `series` ("name{labels}", never a
+// # HELP line) in a /metrics answer; -1 when absent.
+double metric_sample(const std::string& metrics, const std::string& series);
+
 }  // namespace broker::e2e

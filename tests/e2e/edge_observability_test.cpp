@@ -13,15 +13,6 @@
 namespace broker::e2e {
 namespace {
 
-// The value of the sample line starting with `series` ("name{labels}"); -1 when absent.
-double sample(const std::string& text, const std::string& series) {
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) {
-        if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-    }
-    return -1;
-}
-
 Environment logging_env() {
     Environment env = serving_env();
     env["LOG_LEVEL"] = "info";
@@ -73,14 +64,14 @@ TEST_F(EdgeObservabilityTest, MetricsCountAllocationsAndLabelByRouteTemplate) {
     const auto res = client_.get("/metrics");
     ASSERT_EQ(res.status, 200);
     EXPECT_NE(res.header("Content-Type").find("text/plain; version=0.0.4"), std::string::npos);
-    EXPECT_GE(sample(res.body, R"(broker_allocate_total{outcome="success"})"), 3) << res.body;
-    EXPECT_GE(sample(res.body, R"(broker_allocation_latency_seconds_count{outcome="success"})"), 3);
-    EXPECT_GE(sample(res.body, R"(broker_request_latency_seconds_count{method="POST",endpoint="/v1/allocate",status="201"})"), 3);
-    EXPECT_GE(sample(res.body, R"(broker_request_latency_seconds_count{method="GET",endpoint="/v1/sandboxes/{id}",status="403"})"), 1);
+    EXPECT_GE(metric_sample(res.body, R"(broker_allocate_total{outcome="success"})"), 3) << res.body;
+    EXPECT_GE(metric_sample(res.body, R"(broker_allocation_latency_seconds_count{outcome="success"})"), 3);
+    EXPECT_GE(metric_sample(res.body, R"(broker_request_latency_seconds_count{method="POST",endpoint="/v1/allocate",status="201"})"), 3);
+    EXPECT_GE(metric_sample(res.body, R"(broker_request_latency_seconds_count{method="GET",endpoint="/v1/sandboxes/{id}",status="403"})"), 1);
     EXPECT_EQ(res.body.find("/v1/sandboxes/" + first_id), std::string::npos) << "a raw path became a label";
-    EXPECT_GE(sample(res.body, "broker_pool_allocated"), 3);
-    EXPECT_GE(sample(res.body, "broker_pool_total"), 10);
-    EXPECT_GT(sample(res.body, "process_resident_memory_bytes"), 0);
+    EXPECT_GE(metric_sample(res.body, "broker_pool_allocated"), 3);
+    EXPECT_GE(metric_sample(res.body, "broker_pool_total"), 10);
+    EXPECT_GT(metric_sample(res.body, "process_resident_memory_bytes"), 0);
 }
 
 TEST_F(EdgeObservabilityTest, OpenApiDocumentListsTheParticipantPathsAndTheDocsPageRendersIt) {
@@ -137,7 +128,7 @@ TEST(EdgeObservabilityPoolEmpty, PoolEmptyIsLoggedAsNoSandboxesAvailable) {
     const auto refused = allocate(client, unique_participant("second"));
     ASSERT_EQ(refused.status, 409);
     const auto metrics = client.get("/metrics");
-    EXPECT_GE(sample(metrics.body, R"(broker_allocate_total{outcome="no_sandboxes"})"), 1);
+    EXPECT_GE(metric_sample(metrics.body, R"(broker_allocate_total{outcome="no_sandboxes"})"), 1);
     std::string out;
     for (int i = 0; i < 50 && out.find("No sandboxes available") == std::string::npos; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -20,12 +20,6 @@ long count_of(const std::string& text, const std::string& needle) {
     return n;
 }
 
-// The value of the sample line `series value` (never the # HELP line); -1 when absent.
-double sample(const std::string& metrics, const std::string& series) {
-    const auto at = metrics.find("\n" + series + " ");
-    return at == std::string::npos ? -1 : std::stod(metrics.substr(at + series.size() + 2));
-}
-
 TEST(LogFlood, LinesOfRefusedAnonymousRequestsAreBoundedAndCounted) {
     Environment env = serving_env();
     env["LOG_LEVEL"] = "info";
@@ -49,11 +43,11 @@ TEST(LogFlood, LinesOfRefusedAnonymousRequestsAreBoundedAndCounted) {
     // One second's worth at once, then 5 a second.
     EXPECT_LE(lines_401, static_cast<long>(5 + 5 * seconds + 2)) << "over " << seconds << " s";
     EXPECT_GE(lines_401, 5);
-    const double suppressed = sample(metrics, "broker_access_log_suppressed_total");
+    const double suppressed = metric_sample(metrics, "broker_access_log_suppressed_total");
     EXPECT_EQ(static_cast<long>(suppressed) + lines_401, kRequests) << metrics.substr(0, 500);
     // Every request is still counted by the request metrics.
     EXPECT_EQ(
-        sample(metrics,
+        metric_sample(metrics,
                R"(broker_request_latency_seconds_count{method="POST",endpoint="/v1/allocate",status="401"})"),
         kRequests);
 }

@@ -15,11 +15,13 @@
 #include "http/middleware/request_metrics.hpp"
 #include "http/middleware/security_headers.hpp"
 #include "http_edge_test_support.hpp"
+#include "unit/support/log_capture.hpp"
 #include "obs/json_log.hpp"
 
 namespace broker {
 namespace {
 
+using testing::LogCapture;
 using testing::make_request;
 using testing::run_pipeline;
 
@@ -220,19 +222,14 @@ TEST_F(EdgeMiddlewareTest, OnlyTheDocsPageGetsTheRelaxedPolicy) {
 
 TEST_F(EdgeMiddlewareTest, AccessLogWritesOneJsonLineWithoutTheToken) {
     build({}, false);
-    std::ostringstream out;
-    auto previous = spdlog::default_logger();
-    auto logger = std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
-    logger->set_formatter(make_log_formatter(LogFormat::json, {"participant-token-123456"}));
-    spdlog::set_default_logger(logger);
+    LogCapture capture(LogCapture::Format::json, {"participant-token-123456"});
     run_pipeline(pipeline, make_request(bhttp::verb::post, "/v1/allocate",
                                         {{"Authorization", "Bearer participant-token-123456"},
                                          {"X-Instruqt-Sandbox-ID", "lab-42"},
                                          {"X-Instruqt-Track-ID", "track-7"},
                                          {"X-Request-ID", "req-1"}}));
-    spdlog::set_default_logger(previous);
 
-    const std::string text = out.str();
+    const std::string text = capture.text();
     ASSERT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
     const auto line = nlohmann::json::parse(text);
     EXPECT_EQ(line["level"], "WARNING");
@@ -253,18 +250,12 @@ TEST_F(EdgeMiddlewareTest, AccessLogWritesOneJsonLineWithoutTheToken) {
 TEST_F(EdgeMiddlewareTest, MethodNotAllowedIsLoggedAndCountedWithItsRoute) {
     pipeline.use(std::make_unique<RequestMetrics>(metrics, router));
     pipeline.use(std::make_unique<AccessLog>(clock, 1e9, Counter{}, &router));
-    std::ostringstream out;
-    auto previous = spdlog::default_logger();
-    auto logger =
-        std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
-    logger->set_formatter(make_log_formatter(LogFormat::json));
-    spdlog::set_default_logger(logger);
+    LogCapture capture(LogCapture::Format::json);
     EXPECT_EQ(run_pipeline(pipeline, make_request(bhttp::verb::delete_, "/v1/sandboxes/42")).result_int(),
               405u);
     EXPECT_EQ(run_pipeline(pipeline, make_request(bhttp::verb::get, "/v1/nowhere")).result_int(), 404u);
-    spdlog::set_default_logger(previous);
 
-    std::istringstream lines(out.str());
+    std::istringstream lines(capture.text());
     std::string first, second;
     ASSERT_TRUE(std::getline(lines, first));
     ASSERT_TRUE(std::getline(lines, second));
@@ -289,15 +280,10 @@ TEST_F(EdgeMiddlewareTest, MethodNotAllowedIsLoggedAndCountedWithItsRoute) {
 TEST_F(EdgeMiddlewareTest, AccessLogLinesOfAnonymousRefusalsAreRateLimitedAndCounted) {
     auto* limited = new AccessLog(clock, 5, registry.counter("broker_test_suppressed_total", "left out"));
     pipeline.use(std::unique_ptr<Middleware>(limited));
-    std::ostringstream out;
-    auto previous = spdlog::default_logger();
-    auto logger =
-        std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
-    logger->set_formatter(make_log_formatter(LogFormat::json));
-    spdlog::set_default_logger(logger);
+    LogCapture capture(LogCapture::Format::json);
     for (int i = 0; i < 100; ++i) run_pipeline(pipeline, make_request(bhttp::verb::get, "/no/such/path"));
     const auto lines_of = [&] {
-        const std::string text = out.str();
+        const std::string text = capture.text();
         return std::count(text.begin(), text.end(), '\n');
     };
     EXPECT_EQ(lines_of(), 5);
@@ -306,10 +292,9 @@ TEST_F(EdgeMiddlewareTest, AccessLogLinesOfAnonymousRefusalsAreRateLimitedAndCou
     EXPECT_EQ(lines_of(), 6);
     clock.advance(std::chrono::seconds(1));
     run_pipeline(pipeline, make_request(bhttp::verb::get, "/no/such/path"));
-    spdlog::set_default_logger(previous);
     EXPECT_EQ(lines_of(), 7);
 
-    std::string last = out.str();
+    std::string last = capture.text();
     last.pop_back();
     last = last.substr(last.rfind('\n') + 1);
     EXPECT_EQ(nlohmann::json::parse(last)["suppressed"], 95) << last;
@@ -352,21 +337,15 @@ TEST(AccessLogRefusals, OnlyAnonymousClientErrorsAndUnroutedRequestsCount) {
 // megabyte of them becomes "(invalid)".
 TEST_F(EdgeMiddlewareTest, AccessLogWritesMalformedIdsAsInvalid) {
     build({}, false);
-    std::ostringstream out;
-    auto previous = spdlog::default_logger();
-    auto logger =
-        std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
-    logger->set_formatter(make_log_formatter(LogFormat::json));
-    spdlog::set_default_logger(logger);
+    LogCapture capture(LogCapture::Format::json);
     run_pipeline(pipeline, make_request(bhttp::verb::post, "/v1/allocate",
                                         {{"X-Instruqt-Sandbox-ID", "lab\x1b[31m-escape"},
                                          {"X-Instruqt-Track-ID", "caf\xff\xfe"},
                                          {"X-Track-ID", std::string(300, 'a')}}));
-    spdlog::set_default_logger(previous);
-    const auto line = nlohmann::json::parse(out.str());
+    const auto line = nlohmann::json::parse(capture.text());
     EXPECT_EQ(line["track_id"], "(invalid)");
     EXPECT_EQ(line["instruqt_track_id"], "(invalid)");
-    EXPECT_EQ(out.str().find("\\u001b"), std::string::npos) << out.str();
+    EXPECT_EQ(capture.text().find("\\u001b"), std::string::npos) << capture.text();
 }
 
 }  // namespace

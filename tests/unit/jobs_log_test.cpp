@@ -1,18 +1,15 @@
 // The job-run log line as a metric filter reads it: counts and the duration are JSON numbers
 // (the duration to the microsecond), so `{ $.deleted > 0 }` and `{ $.latency_ms > 1000 }` work.
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
-
-#include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "core/clock.hpp"
 #include "jobs/job.hpp"
-#include "obs/json_log.hpp"
+#include "unit/support/log_capture.hpp"
 
 namespace broker {
 namespace {
+
+using testing::LogCapture;
 
 // Each steady_now() call moves by `step`: a run measured by it lasts exactly one step.
 class SteppingClock final : public Clock {
@@ -30,39 +27,15 @@ class SteppingClock final : public Clock {
     mutable std::chrono::microseconds elapsed_{0};
 };
 
-// The default logger, JSON-formatted into a string, for as long as it lives.
-class JsonCapture {
-  public:
-    JsonCapture() : previous_(spdlog::default_logger()) {
-        auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
-        auto logger = std::make_shared<spdlog::logger>("capture", sink);
-        logger->set_formatter(make_log_formatter(LogFormat::json));
-        logger->set_level(spdlog::level::trace);
-        spdlog::set_default_logger(logger);
-    }
-    ~JsonCapture() { spdlog::set_default_logger(previous_); }
-
-    std::vector<nlohmann::json> lines() const {
-        std::vector<nlohmann::json> result;
-        std::istringstream in(out_.str());
-        for (std::string line; std::getline(in, line);) result.push_back(nlohmann::json::parse(line));
-        return result;
-    }
-
-  private:
-    std::ostringstream out_;
-    std::shared_ptr<spdlog::logger> previous_;
-};
-
 TEST(JobsLog, RunLineCarriesCountsAndDurationAsNumbers) {
-    JsonCapture capture;
+    LogCapture capture(LogCapture::Format::json);
     SteppingClock clock(std::chrono::microseconds(1250));
     const auto result = run_job_body("cleanup", clock, [](JobRunResult& r) {
         r.add("deleted", 3);
         r.add("failed", 0);
     });
 
-    const auto lines = capture.lines();
+    const auto lines = capture.json_lines();
     ASSERT_EQ(lines.size(), 1u);
     const auto& line = lines[0];
     EXPECT_EQ(line["message"], "job run finished");
@@ -77,14 +50,14 @@ TEST(JobsLog, RunLineCarriesCountsAndDurationAsNumbers) {
 }
 
 TEST(JobsLog, FailedRunLineStillHasNumericCounts) {
-    JsonCapture capture;
+    LogCapture capture(LogCapture::Format::json);
     SteppingClock clock(std::chrono::microseconds(2'000'500));
     run_job_body("sync", clock, [](JobRunResult& r) {
         r.add("listed", 7);
         throw std::runtime_error("provider down");
     });
 
-    const auto lines = capture.lines();
+    const auto lines = capture.json_lines();
     ASSERT_EQ(lines.size(), 1u);
     EXPECT_EQ(lines[0]["level"], "WARNING");
     EXPECT_EQ(lines[0]["listed"].get<int>(), 7);

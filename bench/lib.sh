@@ -1,0 +1,41 @@
+# What the benchmark scripts share; sourced by them after `cd` to the repository root.
+#   bench_build               builds sandbox-broker and loadgen in $build_dir (configuring it
+#                             when needed); sets broker_bin and loadgen_bin
+#   bench_workdir NAME        a fresh directory under $workdir_parent (on the disk under test,
+#                             not a tmpfs, so every commit pays for its fsync); sets work
+#   bench_port LOG PID        the port the broker process PID announced on its first line of
+#                             LOG (`listening on http://127.0.0.1:PORT`); waits up to 10 s
+#   field JSON NAME           the value of a numeric field in loadgen's JSON line
+#   median N...               the middle value (for 3 runs: the median)
+
+bench_build() {
+    if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
+        cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
+    fi
+    cmake --build "$build_dir" -j"$(nproc)" --target sandbox-broker loadgen
+    broker_bin=$PWD/$build_dir/sandbox-broker
+    loadgen_bin=$PWD/$build_dir/bench/loadgen
+}
+
+bench_workdir() {
+    mkdir -p "$workdir_parent"
+    work=$(mktemp -d "$workdir_parent/$1.XXXXXX")
+}
+
+bench_port() {
+    local log=$1 pid=$2 port=""
+    for _ in $(seq 1 100); do
+        # The background process may not have created its log yet: not an error under set -e.
+        port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$log" 2>/dev/null || true)
+        [[ -n "$port" ]] && { echo "$port"; return 0; }
+        if ! kill -0 "$pid" 2>/dev/null; then echo "broker exited:" >&2; cat "$log" >&2; return 1; fi
+        sleep 0.1
+    done
+    echo "broker not listening after 10 s:" >&2
+    cat "$log" >&2
+    return 1
+}
+
+field() { sed -n "s/.*\"$2\":\([-0-9.e]*\).*/\1/p" <<<"$1"; }
+
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
