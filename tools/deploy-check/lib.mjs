@@ -319,6 +319,12 @@ export function checkContainer(c, facts) {
   }
   for (const probe of c.probes) {
     if (!facts.routes.some((r) => r.test(probe.path))) problems.push(`${c.where}: ${probe.kind} path ${probe.path} is not a route of the broker`);
+    // /readyz fails while the store is down: as liveness it would restart every replica.
+    if (probe.kind === "livenessProbe" && probe.path === "/readyz")
+      problems.push(`${c.where}: livenessProbe on /readyz restarts every replica when the store is down; use /healthz`);
+    // /healthz stays 200 without the store: as readiness it keeps a replica that cannot answer.
+    if (probe.kind === "readinessProbe" && (role === "serve" || role === "run") && probe.path !== "/readyz")
+      problems.push(`${c.where}: readinessProbe of the API on ${probe.path}; use /readyz (503 while the store is unreachable or the replica drains)`);
     if (probe.port !== undefined && !listening.includes(probe.port))
       problems.push(`${c.where}: ${probe.kind} port ${probe.port} is not a port the broker listens on (${listening.join(", ") || "none"})`);
   }

@@ -39,7 +39,7 @@ test("an unknown setting in a Compose service fails, naming it", () => {
   assert.ok(!problems.some((p) => p.includes("port")), problems.join("\n"));
 });
 
-test("a wrong probe path, port, loopback listen, plain secret and Service targetPort fail", () => {
+test("a wrong probe path or port, a liveness on /readyz, a loopback listen, a plain secret and a wrong Service targetPort fail", () => {
   const docs = parseAllDocuments(readFileSync(fixture("broken.k8s.yaml"), "utf8")).map((d) => d.toJS());
   const { containers, problems: found } = kubernetesContainers(docs, "fixture");
   assert.equal(found.length, 0);
@@ -47,6 +47,9 @@ test("a wrong probe path, port, loopback listen, plain secret and Service target
   const expect = [
     "readinessProbe path /ready is not a route",
     "readinessProbe port 8081 is not a port the broker listens on (8080)",
+    "readinessProbe of the API on /ready; use /readyz",
+    "livenessProbe on /readyz restarts every replica",
+    "livenessProbe port 8081 is not a port the broker listens on (8080)",
     "port 8081 is declared but the broker listens on 8080",
     "BROKER_LISTEN=127.0.0.1:8080 is loopback only",
     "BROKER_ADMIN_TOKEN is a secret given as a plain value",
