@@ -21,6 +21,14 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     PACKAGES+=(nodejs npm)
 fi
 
+# The deploy kit's checks: promtool (Debian ships it in the prometheus package) for the alert
+# rules, and kubectl to render the Kubernetes recipes (Debian's kubernetes-client, unless the
+# machine already has a kubectl of its own: the two packages conflict).
+PACKAGES+=(prometheus)
+if ! command -v kubectl >/dev/null; then
+    PACKAGES+=(kubernetes-client)
+fi
+
 missing=()
 for package in "${PACKAGES[@]}"; do
     status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
@@ -51,6 +59,13 @@ install_packages() {
 }
 install_packages
 
+# The prometheus package also installs a server and, where systemd runs, starts it: only its
+# promtool is wanted here, so a server this script's install started is stopped again.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null &&
+    systemctl is-active --quiet prometheus 2>/dev/null; then
+    "${as_root[@]}" systemctl disable --now prometheus || true
+fi
+
 # The OpenAPI validator's npm packages, exactly as locked; skipped (offline) when the
 # installed tree already matches the lock file.
 validator="$(dirname "$0")/../tools/openapi-validate"
@@ -58,4 +73,12 @@ if [[ ! -f "$validator/node_modules/.package-lock.json" ||
       "$validator/package-lock.json" -nt "$validator/node_modules/.package-lock.json" ]]; then
     echo "install-deps: npm ci in tools/openapi-validate"
     (cd "$validator" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The deploy check's npm packages (tools/deploy-check), the same way.
+deploy_check="$(dirname "$0")/../tools/deploy-check"
+if [[ ! -f "$deploy_check/node_modules/.package-lock.json" ||
+      "$deploy_check/package-lock.json" -nt "$deploy_check/node_modules/.package-lock.json" ]]; then
+    echo "install-deps: npm ci in tools/deploy-check"
+    (cd "$deploy_check" && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -6,6 +6,7 @@
 //   backup   copy the embedded store to a file while it serves; restore copies one back
 //   import   load a provider account list (CSP format) as available sandboxes
 //   csp-sim  a local stand-in for the provider, with fault injection (demo and tests only)
+//   settings every environment setting: default, secret or not, meaning (--json for tools)
 // Exit codes: 0 success, 2 bad usage or configuration (message names the problem), 1 runtime failure.
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -23,6 +24,7 @@
 
 #include "app/admin_api.hpp"
 #include "app/background_jobs.hpp"
+#include "app/settings_command.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/errors.hpp"
@@ -379,6 +381,8 @@ int run_main(int argc, char** argv) {
     auto* csp_sim =
         app.add_subcommand("csp-sim", "a local stand-in for the provider API, with fault injection");
     add_csp_sim_flags(*csp_sim, sim_options);
+    SettingsOptions settings_options;
+    auto* settings = add_settings_command(app, settings_options);
 
     try {
         app.parse(argc, argv);
@@ -398,6 +402,7 @@ int run_main(int argc, char** argv) {
         if (backup->parsed()) return backup_command(backup_flags, backup_to);
         if (restore->parsed()) return restore_command(restore_flags, restore_from);
         if (csp_sim->parsed()) return run_csp_sim(sim_options);
+        if (settings->parsed()) return settings_command(settings_options, std::cout);
     } catch (const ConfigError& e) {
         std::cerr << "sandbox-broker: " << e.what() << std::endl;
         return kExitUsage;

@@ -1,0 +1,126 @@
+// The settings catalog (core/settings_catalog) against what the configuration readers ask the
+// environment for: every name a reader reads is in the catalog, and every catalog name is read
+// by a reader, so `sandbox-broker settings` and the deploy recipes checked against it cannot
+// drift from the code.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "app/settings_command.hpp"
+#include "core/config.hpp"
+#include "core/legacy_settings.hpp"
+#include "core/settings_catalog.hpp"
+#include "jobs/job_config.hpp"
+#include "provider/provider_config.hpp"
+#include "store/postgres/postgres_options.hpp"
+
+namespace broker {
+namespace {
+
+// Runs every configuration reader on an empty environment and collects the names it asks for.
+std::set<std::string> names_the_readers_read() {
+    std::set<std::string> asked;
+    const EnvLookup recording = [&asked](const std::string& name) -> std::optional<std::string> {
+        asked.insert(name);
+        return std::nullopt;
+    };
+    load_config(recording);
+    load_job_config(recording);
+    load_csp_options(recording);
+    load_niosxaas_options(recording);
+    postgres_options_from_env("postgresql://broker@127.0.0.1:5432/broker", recording);
+    return asked;
+}
+
+// A name the original service used and this broker handles in its own table (refused with a
+// message, or accepted and ignored) is not one of its settings.
+bool original_name_only(const std::string& name) {
+    const LegacySetting* legacy = find_legacy_setting(name);
+    return legacy && legacy->treatment != LegacyTreatment::same;
+}
+
+TEST(SettingsCatalog, EveryNameAReaderReadsIsInTheCatalog) {
+    for (const auto& name : names_the_readers_read()) {
+        if (original_name_only(name)) continue;
+        EXPECT_NE(find_setting(name), nullptr) << name << " is read but missing from core/settings_catalog";
+    }
+}
+
+TEST(SettingsCatalog, EveryCatalogNameIsRead) {
+    const auto asked = names_the_readers_read();
+    for (const auto& setting : settings_catalog()) {
+        EXPECT_TRUE(asked.contains(std::string(setting.name)))
+            << setting.name << " is in the catalog but no reader reads it";
+    }
+}
+
+TEST(SettingsCatalog, NamesAreUniqueAndEveryEntryIsDescribed) {
+    std::set<std::string_view> seen;
+    for (const auto& setting : settings_catalog()) {
+        EXPECT_TRUE(seen.insert(setting.name).second) << setting.name << " is listed twice";
+        EXPECT_FALSE(setting.meaning.empty()) << setting.name;
+        EXPECT_EQ(setting.meaning.find('\n'), std::string_view::npos) << setting.name;
+    }
+}
+
+TEST(SettingsCatalog, TheCredentialsAreSecrets) {
+    for (const char* name : {"BROKER_API_TOKEN", "BROKER_ADMIN_TOKEN", "CSP_API_TOKEN", "NIOSXAAS_PASSWORD",
+                             "BROKER_STORE", "METRICS_TOKEN"}) {
+        const SettingInfo* setting = find_setting(name);
+        ASSERT_NE(setting, nullptr) << name;
+        EXPECT_TRUE(setting->secret) << name;
+    }
+    EXPECT_FALSE(find_setting("BROKER_LISTEN")->secret);
+}
+
+// The defaults printed are the ones the readers apply (spot checks across the readers).
+TEST(SettingsCatalog, DefaultsAreTheReadersDefaults) {
+    const EnvLookup empty = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+    const Config config = load_config(empty);
+    EXPECT_EQ(find_setting("BROKER_LISTEN")->default_value, config.listen);
+    EXPECT_EQ(find_setting("BROKER_STORE")->default_value, config.store);
+    EXPECT_EQ(find_setting("HTTP_THREADS")->default_value, std::to_string(config.http_threads));
+    EXPECT_EQ(find_setting("LAB_DURATION_SEC")->default_value,
+              std::to_string(config.lease.lab_duration.count()));
+    const JobConfig jobs = load_job_config(empty);
+    EXPECT_EQ(find_setting("SYNC_INTERVAL_SEC")->default_value, std::to_string(jobs.sync_interval.count()));
+    EXPECT_EQ(find_setting("CLEANUP_INTERVAL_SEC")->default_value,
+              std::to_string(jobs.cleanup_interval.count()));
+    EXPECT_EQ(find_setting("AUTO_EXPIRY_INTERVAL_SEC")->default_value,
+              std::to_string(jobs.auto_expiry_interval.count()));
+    const auto pg = postgres_options_from_env("postgresql://broker@127.0.0.1/broker", empty);
+    EXPECT_EQ(find_setting("DB_POOL_SIZE")->default_value, std::to_string(pg.pool_size));
+}
+
+TEST(SettingsCommand, JsonListsTheCatalogAndTheOriginalsAcceptedNames) {
+    std::ostringstream out;
+    EXPECT_EQ(settings_command({.json = true}, out), 0);
+    const auto doc = nlohmann::json::parse(out.str());
+    std::set<std::string> names;
+    for (const auto& s : doc.at("settings")) {
+        names.insert(s.at("name").get<std::string>());
+        EXPECT_FALSE(s.at("meaning").get<std::string>().empty());
+    }
+    EXPECT_EQ(names.size(), doc.at("settings").size());
+    for (const auto& setting : settings_catalog()) EXPECT_TRUE(names.contains(std::string(setting.name)));
+    EXPECT_TRUE(names.contains("API_BASE_PATH"));  // an alias still read
+    EXPECT_FALSE(names.contains("METRICS_PORT"));  // refused at start-up: no setting
+    EXPECT_FALSE(names.contains("DDB_*"));         // a prefix names no variable
+}
+
+TEST(SettingsCommand, TableHasOneLinePerSetting) {
+    std::ostringstream json_out, table_out;
+    settings_command({.json = true}, json_out);
+    settings_command({.json = false}, table_out);
+    const auto count = nlohmann::json::parse(json_out.str()).at("settings").size();
+    std::size_t lines = 0;
+    for (char c : table_out.str()) lines += c == '\n';
+    EXPECT_EQ(lines, count + 2);  // the heading and the closing note
+    EXPECT_NE(table_out.str().find("BROKER_API_TOKEN"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace broker
