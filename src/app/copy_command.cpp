@@ -1,4 +1,4 @@
-// `sandbox-broker copy`: reads the source page by page, status by status (deleted ones too),
+// `sandbox-broker copy`: reads the source page by page (the pool, then the deleted ones),
 // with each sandbox's history, and hands each page to the target's insert_copied, which skips
 // what the target already has; that is what makes a rerun carry on where an interrupted copy
 // stopped. At the end both stores are listed again and compared status by status.
@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <future>
 #include <iomanip>
+#include <optional>
 #include <ostream>
 #include <unordered_set>
 #include <vector>
@@ -21,6 +23,9 @@ namespace broker {
 namespace {
 
 constexpr int kMaxChunk = 1000;  // the stores answer list pages of at most this many
+// Histories are read one sandbox at a time (the interface has no bulk read); a few at once
+// hide the round trips to a database server, within any store's connection pool.
+constexpr std::size_t kHistoryReaders = 4;
 constexpr auto kProgressEvery = std::chrono::seconds(1);
 
 std::int64_t all_of(const StatusCounts& counts) {
@@ -29,9 +34,9 @@ std::int64_t all_of(const StatusCounts& counts) {
     return n;
 }
 
-// Every sandbox id of `status` in `store`, page by page.
+// The sandboxes of `status` in `store` (none: every status but deleted), page by page.
 template <class Fn>
-void each_page(Store& store, SandboxStatus status, int chunk, Fn&& fn) {
+void each_page(Store& store, std::optional<SandboxStatus> status, int chunk, Fn&& fn) {
     ListQuery query;
     query.status = status;
     query.limit = chunk;
@@ -113,26 +118,56 @@ struct StatusCheck {
     std::int64_t missing = 0;  // in the source in this status, not in the target in it
 };
 
-// Lists both stores again, status by status: what each holds, and which of the source's
-// sandboxes the target does not hold in the same status.
+// Every sandbox of `store`, all statuses: the pool in id order, then the deleted ones. Not
+// status by status: the pool's pages follow the primary key whatever the database's
+// statistics say, where a page of one status of a freshly written PostgreSQL table may be
+// planned as a sort of the whole status.
+template <class Fn>
+void each_sandbox(Store& store, int chunk, Fn&& fn) {
+    const auto each = [&](const std::vector<Sandbox>& page) {
+        for (const auto& s : page) fn(s);
+    };
+    each_page(store, std::nullopt, chunk, each);
+    each_page(store, SandboxStatus::deleted, chunk, each);
+}
+
+std::size_t index_of(SandboxStatus status) {
+    return static_cast<std::size_t>(status);
+}
+
+// Lists both stores again: what each holds per status, and which of the source's sandboxes
+// the target does not hold in the same status.
 std::vector<StatusCheck> verify(Store& source, Store& target, int chunk) {
-    std::vector<StatusCheck> checks;
-    for (SandboxStatus status : kAllStatuses) {
-        StatusCheck check;
-        std::unordered_set<std::string> ids;
-        each_page(source, status, chunk, [&](const std::vector<Sandbox>& page) {
-            for (const auto& s : page) ids.insert(s.sandbox_id);
-        });
-        check.source = static_cast<std::int64_t>(ids.size());
-        std::int64_t matched = 0;
-        each_page(target, status, chunk, [&](const std::vector<Sandbox>& page) {
-            check.target += static_cast<std::int64_t>(page.size());
-            for (const auto& s : page) matched += ids.contains(s.sandbox_id) ? 1 : 0;
-        });
-        check.missing = check.source - matched;
-        checks.push_back(check);
+    std::vector<StatusCheck> checks(kAllStatuses.size());
+    std::vector<std::unordered_set<std::string>> ids(kAllStatuses.size());
+    each_sandbox(source, chunk, [&](const Sandbox& s) { ids[index_of(s.status)].insert(s.sandbox_id); });
+    std::vector<std::int64_t> matched(kAllStatuses.size());
+    each_sandbox(target, chunk, [&](const Sandbox& s) {
+        const auto i = index_of(s.status);
+        ++checks[i].target;
+        if (ids[i].contains(s.sandbox_id)) ++matched[i];
+    });
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+        checks[i].source = static_cast<std::int64_t>(ids[i].size());
+        checks[i].missing = checks[i].source - matched[i];
     }
     return checks;
+}
+
+// The page with each sandbox's history, read by a few threads at once.
+std::vector<CopiedSandbox> with_history(const std::vector<Sandbox>& page, LifecycleStore& source) {
+    std::vector<CopiedSandbox> batch(page.size());
+    const std::size_t readers = std::min(kHistoryReaders, page.size());
+    std::vector<std::future<void>> running;
+    for (std::size_t r = 0; r < readers; ++r) {
+        running.push_back(std::async(std::launch::async, [&, r] {
+            for (std::size_t i = r; i < page.size(); i += readers) {
+                batch[i] = {page[i], source.history(page[i].sandbox_id)};
+            }
+        }));
+    }
+    for (auto& f : running) f.get();  // rethrows a reader's StoreUnavailable
+    return batch;
 }
 
 void print_table(std::ostream& out, const std::vector<StatusCheck>& checks) {
@@ -206,16 +241,15 @@ int run_copy(const CopyOptions& options, const StoreOpener& open, const Clock& c
              << std::endl;
     Progress meter(clock, progress, total);
     const int chunk = std::clamp(options.chunk, 1, kMaxChunk);
-    for (SandboxStatus status : kAllStatuses) {
-        each_page(*source, status, chunk, [&](const std::vector<Sandbox>& page) {
-            if (page.empty()) return;
-            std::vector<CopiedSandbox> batch;
-            batch.reserve(page.size());
-            for (const auto& s : page) batch.push_back({s, source_history.history(s.sandbox_id)});
-            const std::int64_t written = target_writer.insert_copied(batch);
-            meter.add(static_cast<std::int64_t>(page.size()), written);
-        });
-    }
+    const auto copy_page = [&](const std::vector<Sandbox>& page) {
+        if (page.empty()) return;
+        const auto batch = with_history(page, source_history);
+        const std::int64_t written = target_writer.insert_copied(batch);
+        meter.add(static_cast<std::int64_t>(page.size()), written);
+    };
+    // Every status: the pool (every status but deleted) in id order, then the deleted ones.
+    each_page(*source, std::nullopt, chunk, copy_page);
+    each_page(*source, SandboxStatus::deleted, chunk, copy_page);
     meter.finish();
 
     const auto checks = verify(*source, *target, chunk);
