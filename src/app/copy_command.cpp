@@ -1,7 +1,7 @@
 // `sandbox-broker copy`: reads the source page by page (the pool, then the deleted ones),
 // with each sandbox's history, and hands each page to the target's insert_copied, which skips
 // what the target already has; that is what makes a rerun carry on where an interrupted copy
-// stopped. At the end both stores are listed again and compared status by status.
+// stopped. At the end both stores are listed again and compared per status.
 #include "app/copy_command.hpp"
 
 #include <algorithm>
