@@ -255,6 +255,32 @@ TEST(AwsCredentials, ConcurrentCallersShareOneFetch) {
     EXPECT_EQ(server.count("GET", "/creds"), 1u);
 }
 
+TEST(AwsCredentials, WithoutCredentialsAFailedFetchAnswersForAFewSeconds) {
+    ScriptedHttpServer server;
+    ManualClock clock;
+    auto slow_failure = ScriptedResponse::json(503, "agent down");
+    slow_failure.delay = milliseconds(150);
+    server.script("GET", "/creds", {slow_failure, credentials_answer("AKIDBACK", clock.now() + 3600)});
+    const auto provider = aws_credential_chain(env_of({{"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds"}}),
+                                               clock, server.base_url(), refused_url());
+    // A burst while the agent is down: one fetch, every caller told why.
+    std::vector<std::string> failures(6);
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < failures.size(); ++i) {
+        threads.emplace_back([&, i] { failures[i] = failure_of(*provider); });
+    }
+    for (auto& thread : threads) thread.join();
+    for (const auto& message : failures) EXPECT_NE(message.find("HTTP 503"), std::string::npos) << message;
+    EXPECT_EQ(server.count("GET", "/creds"), 1u);
+
+    clock.advance(std::chrono::seconds(4));
+    EXPECT_NE(failure_of(*provider).find("HTTP 503"), std::string::npos);
+    EXPECT_EQ(server.count("GET", "/creds"), 1u);
+    clock.advance(std::chrono::seconds(1));
+    EXPECT_EQ(provider->credentials().access_key_id, "AKIDBACK");
+    EXPECT_EQ(server.count("GET", "/creds"), 2u);
+}
+
 TEST(AwsCredentials, NoSourceNamesEverythingTriedAndNoSecret) {
     ManualClock clock;
     const auto imds = refused_url();

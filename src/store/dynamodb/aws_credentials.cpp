@@ -38,6 +38,9 @@ constexpr UnixSeconds kRefreshBefore = 5 * 60;
 // After a failed refresh while the held credentials are still good, the next try waits this
 // long instead of stalling every request on a service that does not answer.
 constexpr UnixSeconds kRetryAfterFailure = 30;
+// With no usable credentials at all, a failed fetch answers every call for this long, so a
+// burst of requests while the service is down costs one wait on it, not one each.
+constexpr UnixSeconds kRetryWithoutCredentials = 5;
 constexpr const char* kImdsTokenTtlSeconds = "21600";
 
 // "2026-11-30T12:00:00Z" (fractional seconds and "+00:00" also accepted), the form both
@@ -219,7 +222,7 @@ class InstanceMetadata final : public CredentialSource {
 
 // Holds the source's credentials and fetches new ones kRefreshBefore their expiry. One
 // thread fetches at a time; while it does, the others keep using the held credentials if
-// they are still valid, and wait for the fetch otherwise.
+// they are still valid, and wait for the fetch otherwise (and share its failure).
 class RefreshingCredentials final : public AwsCredentialProvider {
   public:
     RefreshingCredentials(std::unique_ptr<CredentialSource> source, std::string skipped, const Clock& clock)
@@ -231,9 +234,15 @@ class RefreshingCredentials final : public AwsCredentialProvider {
             const UnixSeconds now = clock_.now();
             const bool valid = held_ && (!held_->expires_at || now < *held_->expires_at);
             if (valid && now < refresh_at_) return *held_;
-            if (!fetching_) break;
+            if (!fetching_) {
+                if (!valid && !last_failure_.empty() && now < retry_fetch_at_) {
+                    throw StoreUnavailable(last_failure_);
+                }
+                break;
+            }
             if (valid) return *held_;  // another thread is refreshing them
-            fetched_.wait(lock);
+            const std::uint64_t generation = fetches_;
+            fetched_.wait(lock, [&] { return fetches_ != generation; });
         }
 
         fetching_ = true;
@@ -247,6 +256,7 @@ class RefreshingCredentials final : public AwsCredentialProvider {
         }
         lock.lock();
         fetching_ = false;
+        ++fetches_;
         fetched_.notify_all();
 
         const UnixSeconds now = clock_.now();
@@ -255,19 +265,22 @@ class RefreshingCredentials final : public AwsCredentialProvider {
             fresh.reset();
         }
         if (fresh) {
+            last_failure_.clear();
             held_ = std::move(fresh);
             refresh_at_ = held_->expires_at ? std::max(*held_->expires_at - kRefreshBefore,
                                                        std::min(now + kRetryAfterFailure, *held_->expires_at))
                                             : std::numeric_limits<UnixSeconds>::max();
             return *held_;
         }
-        if (held_ && (!held_->expires_at || now < *held_->expires_at)) {
+        if (held_ && held_->expires_at && now < *held_->expires_at) {
             spdlog::warn("AWS credentials not refreshed, the held ones stay valid until {}: {}",
                          *held_->expires_at, failure);
             refresh_at_ = now + kRetryAfterFailure;
             return *held_;
         }
-        throw StoreUnavailable("no AWS credentials: " + skipped_ + failure);
+        last_failure_ = "no AWS credentials: " + skipped_ + failure;
+        retry_fetch_at_ = now + kRetryWithoutCredentials;
+        throw StoreUnavailable(last_failure_);
     }
 
   private:
@@ -278,8 +291,11 @@ class RefreshingCredentials final : public AwsCredentialProvider {
     std::mutex mutex_;
     std::condition_variable fetched_;
     bool fetching_ = false;
+    std::uint64_t fetches_ = 0;  // fetches finished, so waiters know theirs is done
     std::optional<AwsCredentials> held_;
     UnixSeconds refresh_at_ = 0;
+    std::string last_failure_;  // of the last fetch, when it left no valid credentials
+    UnixSeconds retry_fetch_at_ = 0;
 };
 
 // A source that is not configured, or was switched off: says so on every call.
