@@ -198,6 +198,7 @@ CLI::App* add_copy_command(CLI::App& app, CopyOptions& options) {
                    "write into a target that already holds sandboxes; also how an interrupted copy "
                    "is resumed");
     copy->add_option("--chunk", options.chunk, "sandboxes per read page and per target write")
+        ->capture_default_str()
         ->check(CLI::Range(1, kMaxChunk));
     copy->add_option("--env-file", options.env_file,
                      "KEY=VALUE file read beneath the environment (default: .env, when present)");
