@@ -105,7 +105,7 @@ TEST(Copy, SqliteToPostgresToSqliteGivesBackTheSameSandboxesStatusesAndHistories
     const auto url = test_postgres_url();
     if (!url) GTEST_SKIP() << kNoPostgres;
     BrokerInstance broker(sandboxes("cp-", 40, 910000));  // serving
-    std::map<std::string, std::string> held;  // participant -> sandbox
+    std::map<std::string, std::string> held;              // participant -> sandbox
     {
         auto client = broker.client();
         for (int i = 0; i < 6; ++i) {
