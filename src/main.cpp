@@ -5,6 +5,7 @@
 //   migrate  create or upgrade the store's schema
 //   backup   copy the embedded store to a file while it serves; restore copies one back
 //   import   load a provider account list (CSP format) as available sandboxes
+//   copy     every sandbox with its history from one store to another (app/copy_command.cpp)
 //   csp-sim  a local stand-in for the provider, with fault injection (demo and tests only)
 //   settings every environment setting: default, secret or not, meaning (--json for tools)
 // Exit codes: 0 success, 2 bad usage or configuration (message names the problem), 1 runtime failure.
@@ -25,6 +26,7 @@
 #include "app/admin_api.hpp"
 #include "app/background_jobs.hpp"
 #include "app/settings_command.hpp"
+#include "app/copy_command.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/errors.hpp"
@@ -377,6 +379,8 @@ int run_main(int argc, char** argv) {
         "restore", "copy a backup into the embedded store; refused while a broker uses the store");
     restore->add_option("--from", restore_from, "the backup file (made by `backup`)")->required();
     add_common_flags(*restore, restore_flags, false);
+    CopyOptions copy_options;
+    auto* copy = add_copy_command(app, copy_options);
     CspSimOptions sim_options;
     auto* csp_sim =
         app.add_subcommand("csp-sim", "a local stand-in for the provider API, with fault injection");
@@ -403,6 +407,12 @@ int run_main(int argc, char** argv) {
         if (restore->parsed()) return restore_command(restore_flags, restore_from);
         if (csp_sim->parsed()) return run_csp_sim(sim_options);
         if (settings->parsed()) return settings_command(settings_options, std::cout);
+        if (copy->parsed()) {
+            CommonFlags flags;
+            flags.env_file = copy_options.env_file;
+            const auto open = [&](const std::string& url) { return open_store(url, flags); };
+            return run_copy(copy_options, open, SystemClock(), std::cout, std::cerr);
+        }
     } catch (const ConfigError& e) {
         std::cerr << "sandbox-broker: " << e.what() << std::endl;
         return kExitUsage;

@@ -114,6 +114,16 @@ TEST_F(SqliteStoreTest, AllocationSeeksTheStatusNameIndex) {
     EXPECT_NE(update.find("USING PRIMARY KEY (sandbox_id=?)"), std::string::npos) << update;
 }
 
+// Paging through a status follows the primary key from the cursor: no sort of the whole
+// status per page (which made listing a large status quadratic).
+TEST_F(SqliteStoreTest, ListingAStatusWalksThePrimaryKey) {
+    for (auto sql : {sqlite::kListByStatusSql, sqlite::kListAllSql}) {
+        const std::string text = joined(plan(sql));
+        EXPECT_NE(text.find("USING PRIMARY KEY (sandbox_id>?)"), std::string::npos) << text;
+        EXPECT_EQ(text.find("TEMP B-TREE"), std::string::npos) << text;
+    }
+}
+
 // The opcodes SQLite compiles `sql` to.
 std::vector<std::string> opcodes(Connection& conn, std::string_view sql) {
     std::vector<std::string> ops;
