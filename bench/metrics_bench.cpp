@@ -84,7 +84,7 @@ void BM_ScrapeBrokerMetrics(benchmark::State& state) {
     BrokerMetrics m(r, clock, {.pool_counts = [] { return StatusCounts{}; }});
     for (const char* endpoint : {"/v1/allocate", "/v1/sandboxes/{id}", "/v1/sandboxes/{id}/mark-for-deletion"}) {
         for (int status : {200, 201, 403, 404, 409, 429}) {
-            m.observe_request("POST", endpoint, status, std::chrono::milliseconds(3));
+            m.api()->observe_request("POST", endpoint, status, std::chrono::milliseconds(3));
         }
     }
     std::size_t bytes = 0;

@@ -2,7 +2,8 @@
 //   run      API and background jobs in one process, on the embedded store
 //   serve    HTTP API only (admin job runs are requested from the workers)
 //   worker   background jobs only (sync, cleanup, auto_expiry, auto_delete_stale)
-//   migrate  create or upgrade the store's schema
+//   migrate  create or upgrade the store's schema (--status: what it would do, changing nothing)
+//   version  version, commit and the schema version of each store this binary needs
 //   backup   copy the embedded store to a file while it serves; restore copies one back
 //   import   load a provider account list (CSP format) as available sandboxes
 //   copy     every sandbox with its history from one store to another (app/copy_command.cpp)
@@ -15,6 +16,7 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -25,8 +27,10 @@
 
 #include "app/admin_api.hpp"
 #include "app/background_jobs.hpp"
-#include "app/settings_command.hpp"
 #include "app/copy_command.hpp"
+#include "app/schema_check.hpp"
+#include "app/settings_command.hpp"
+#include "app/version_command.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/errors.hpp"
@@ -44,6 +48,7 @@
 #include "service/allocation_service.hpp"
 #include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/backup.hpp"
+#include "store/sqlite/schema.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "store/store_url.hpp"
 
@@ -104,23 +109,22 @@ std::string endpoint_url(const asio::ip::tcp::endpoint& endpoint) {
     return "http://" + host + ":" + std::to_string(endpoint.port());
 }
 
-int migrate_command(const CommonFlags& flags) {
+int migrate_command(const CommonFlags& flags, bool status_only) {
     const Config config = load(flags);
     setup_logging(config);
-    auto store = open_store(config.store, flags);
-    const MigrationReport report = store->migrate();
     const std::string where = redact_store_url(config.store);
-    if (report.created()) {
-        std::cout << "store " << where << ": created the schema (version " << report.to_version << ")"
-                  << std::endl;
-    } else if (report.up_to_date()) {
-        std::cout << "store " << where << ": schema up to date (version " << report.to_version << ")"
-                  << std::endl;
-    } else {
-        std::cout << "store " << where << ": applied schema steps " << report.from_version + 1 << " to "
-                  << report.to_version << " (version " << report.from_version << " -> " << report.to_version
-                  << ")" << std::endl;
+    if (status_only) {
+        // A SQLite file that is not there stays so: opening the store would create it.
+        const StoreUrl parsed = parse_store_url(config.store);
+        if (parsed.kind == StoreUrl::Kind::sqlite && !std::filesystem::exists(parsed.target)) {
+            print_schema_status(schema_status_of(sqlite::schema_steps(), 0, std::nullopt), where, std::cout);
+            return 0;
+        }
+        print_schema_status(open_store(config.store, flags)->schema_status(), where, std::cout);
+        return 0;
     }
+    auto store = open_store(config.store, flags);
+    migrate_store(*store, where, std::cout);
     return 0;
 }
 
@@ -175,7 +179,7 @@ int import_command(const CommonFlags& flags, const std::string& file) {
         throw UsageError(file + " is not a CSP account list: " + e.what());
     }
     auto store = open_store(config.store, flags);
-    store->migrate();
+    prepare_store(*store, redact_store_url(config.store), "import");
     SystemClock clock;
     const UpsertSummary summary = store->upsert_provider_sandboxes(accounts.sandboxes, clock.now());
     std::cout << "imported " << accounts.sandboxes.size() << " sandboxes from " << file << ": "
@@ -190,7 +194,7 @@ int import_command(const CommonFlags& flags, const std::string& file) {
 // and one log line says that sync and cleanup are off (see warn_without_provider). A half-set
 // provider stops start-up.
 std::unique_ptr<BackgroundJobs> make_background_jobs(const EnvLookup& env, const Config& config, Store& store,
-                                                     const Clock& clock, BrokerMetrics* metrics) {
+                                                     const Clock& clock, JobMetrics* metrics) {
     const BackgroundConfig background = load_background_config(env, config, /*provider_required=*/false);
     return std::make_unique<BackgroundJobs>(lifecycle_side(store), job_state_side(store), clock, background,
                                             metrics);
@@ -224,22 +228,23 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
 
     // Declared in dependency order: each object outlives everything that uses it.
     auto store = open_store(config.store, flags);
-    store->migrate();
+    prepare_store(*store, redact_store_url(config.store), with_jobs ? "run" : "serve");
     SystemClock clock;
     AllocationService service(*store, clock, config.lease, config.max_sandboxes_per_participant);
     BlockingPool pool(config.store_threads, static_cast<std::size_t>(config.store_queue_max));
 
     // Edge and observability: metrics first (handlers and jobs count into them), routes,
     // then the middlewares once every route is registered.
-    Edge edge(config, clock, *store);
+    Edge edge(config, clock, *store, with_jobs);
 
     // `run` only. Without CSP_BASE_URL it runs the store-only jobs and says so.
     const auto jobs =
-        with_jobs ? make_background_jobs(environment(flags), config, *store, clock, &edge.metrics()) : nullptr;
+        with_jobs ? make_background_jobs(environment(flags), config, *store, clock, edge.metrics().jobs())
+                  : nullptr;
 
     Router router;
     ParticipantHandlers participant(service, pool, std::chrono::seconds(config.no_sandboxes_retry_after_sec),
-                                    ParticipantMetrics(edge.metrics()));
+                                    ParticipantMetrics(*edge.metrics().api()));
     participant.add_routes(router, config.base_path);
     OpsHandlers ops(*store, pool);
     ops.add_routes(router);
@@ -308,9 +313,12 @@ int worker_command(const CommonFlags& flags) {
     const BackgroundConfig background = load_background_config(environment(flags), config, true);
     setup_logging(config);
     auto store = open_store(config.store, flags);
-    store->migrate();
+    prepare_store(*store, redact_store_url(config.store), "worker");
     SystemClock clock;
-    BackgroundJobs jobs(lifecycle_side(*store), job_state_side(*store), clock, background);
+    // The worker's metrics: the jobs' and the provider's only (it serves no API).
+    MetricsRegistry registry;
+    BrokerMetrics metrics(registry, clock, {.api = false, .jobs = true});
+    BackgroundJobs jobs(lifecycle_side(*store), job_state_side(*store), clock, background, metrics.jobs());
     jobs.start();
     // A line on stdout the end-to-end tests and scripts wait for.
     std::cout << "worker " << jobs.worker_id() << " started on " << redact_store_url(config.store) << std::endl;
@@ -366,6 +374,14 @@ int run_main(int argc, char** argv) {
     add_common_flags(*worker, worker_flags, false);
     auto* migrate = app.add_subcommand("migrate", "create or upgrade the store's schema");
     add_common_flags(*migrate, migrate_flags, false);
+    bool migrate_status = false;
+    migrate->add_flag(
+        "--status", migrate_status,
+        "print the store's schema version, this binary's and the pending steps; change nothing");
+    bool version_json = false;
+    auto* version =
+        app.add_subcommand("version", "print version, commit and the schema version each store needs");
+    version->add_flag("--json", version_json, "as one JSON object");
     auto* import = app.add_subcommand("import", "load a CSP account list (JSON) as available sandboxes");
     import->add_option("FILE", import_file, "the account list, {\"results\": [...]}")->required();
     add_common_flags(*import, import_flags, false);
@@ -401,7 +417,11 @@ int run_main(int argc, char** argv) {
         if (run->parsed()) return serve_command(run_flags, true);
         if (serve->parsed()) return serve_command(serve_flags, false);
         if (worker->parsed()) return worker_command(worker_flags);
-        if (migrate->parsed()) return migrate_command(migrate_flags);
+        if (migrate->parsed()) return migrate_command(migrate_flags, migrate_status);
+        if (version->parsed()) {
+            print_version(BROKER_VERSION, BROKER_COMMIT, version_json, std::cout);
+            return 0;
+        }
         if (import->parsed()) return import_command(import_flags, import_file);
         if (backup->parsed()) return backup_command(backup_flags, backup_to);
         if (restore->parsed()) return restore_command(restore_flags, restore_from);

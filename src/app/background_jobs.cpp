@@ -47,7 +47,7 @@ JobStateStore& job_state_side(Store& store) {
 }
 
 BackgroundJobs::BackgroundJobs(LifecycleStore& lifecycle, JobStateStore& job_states, const Clock& clock,
-                               const BackgroundConfig& config, BrokerMetrics* metrics) {
+                               const BackgroundConfig& config, JobMetrics* metrics) {
     WorkerOptions options;
     options.worker_id = make_worker_id();
     options.job_lease = config.jobs.job_lease;
@@ -58,9 +58,11 @@ BackgroundJobs::BackgroundJobs(LifecycleStore& lifecycle, JobStateStore& job_sta
                         3;
     options.poll = config.jobs.worker_poll;
     options.shutdown = &shutdown_;
+    options.metrics = metrics;
 
-    if (auto parts =
-            make_provider(config.provider_env, config.provider_required, clock, shutdown_.as_function())) {
+    if (auto parts = make_provider(config.provider_env, config.provider_required, clock,
+                                   shutdown_.as_function(), metrics)) {
+        provider_observer_ = std::move(parts->observer);
         provider_ = std::move(parts->provider);
         cleaner_ = std::move(parts->cleaner);
         jobs_.push_back(std::make_unique<SyncJob>(*provider_, lifecycle, clock, metrics));

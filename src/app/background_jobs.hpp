@@ -18,6 +18,7 @@
 #include "jobs/sync_job.hpp"
 #include "jobs/worker.hpp"
 #include "provider/provider.hpp"
+#include "provider/provider_observer.hpp"
 #include "store/job_state_store.hpp"
 #include "store/lifecycle_store.hpp"
 #include "store/store.hpp"
@@ -45,7 +46,7 @@ class BackgroundJobs {
   public:
     // The store and clock outlive this object. Nothing runs until start().
     BackgroundJobs(LifecycleStore& lifecycle, JobStateStore& job_states, const Clock& clock,
-                   const BackgroundConfig& config, BrokerMetrics* metrics = nullptr);
+                   const BackgroundConfig& config, JobMetrics* metrics = nullptr);
     ~BackgroundJobs();  // stop()
     BackgroundJobs(const BackgroundJobs&) = delete;
     BackgroundJobs& operator=(const BackgroundJobs&) = delete;
@@ -67,6 +68,7 @@ class BackgroundJobs {
 
   private:
     StoppableSleep shutdown_;
+    std::unique_ptr<ProviderObserver> provider_observer_;  // outlives the clients reporting to it
     std::unique_ptr<Provider> provider_;
     std::unique_ptr<ServiceCleaner> cleaner_;
     std::vector<std::unique_ptr<Job>> jobs_;

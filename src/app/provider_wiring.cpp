@@ -16,15 +16,24 @@ bool check_provider_config(const EnvLookup& env, bool required) {
     return true;
 }
 
+void MetricsProviderObserver::call_finished(std::string_view operation, ProviderCallOutcome outcome) {
+    metrics_.provider_call(operation, to_string(outcome));
+}
+
+void MetricsProviderObserver::breaker_state(std::string_view breaker, BreakerState state) {
+    metrics_.set_breaker_state(breaker, state);
+}
+
 std::optional<ProviderParts> make_provider(const EnvLookup& env, bool required, const Clock& clock,
-                                           SleepFunction sleep) {
+                                           SleepFunction sleep, JobMetrics* metrics) {
     if (!check_provider_config(env, required)) return std::nullopt;
     http_global_init();
     ProviderParts parts;
-    parts.provider =
-        std::make_unique<CspClient>(load_csp_options(env), clock, std::move(sleep), make_random_source());
+    if (metrics) parts.observer = std::make_unique<MetricsProviderObserver>(*metrics);
+    parts.provider = std::make_unique<CspClient>(load_csp_options(env), clock, std::move(sleep),
+                                                 make_random_source(), parts.observer.get());
     const NiosxaasOptions niosxaas = load_niosxaas_options(env);
-    if (niosxaas.enabled) parts.cleaner = std::make_unique<NiosxaasClient>(niosxaas);
+    if (niosxaas.enabled) parts.cleaner = std::make_unique<NiosxaasClient>(niosxaas, parts.observer.get());
     return parts;
 }
 

@@ -1,6 +1,5 @@
-// The provider the sync and cleanup jobs talk to, built from the CSP_* / NIOSXAAS_* settings.
-// A translation unit of its own: the CSP client's headers and the jobs' headers each declare a
-// BreakerState, so no file may include both.
+// The provider the sync and cleanup jobs talk to, built from the CSP_* / NIOSXAAS_* settings,
+// with its calls and breaker state counted in the job metrics.
 #pragma once
 
 #include <memory>
@@ -8,12 +7,27 @@
 
 #include "core/clock.hpp"
 #include "core/config.hpp"
+#include "obs/broker_metrics.hpp"
 #include "provider/backoff.hpp"
 #include "provider/provider.hpp"
+#include "provider/provider_observer.hpp"
 
 namespace broker {
 
+// Provider calls and breaker states into broker_provider_calls_total and
+// broker_circuit_breaker_state.
+class MetricsProviderObserver final : public ProviderObserver {
+  public:
+    explicit MetricsProviderObserver(JobMetrics& metrics) : metrics_(metrics) {}
+    void call_finished(std::string_view operation, ProviderCallOutcome outcome) override;
+    void breaker_state(std::string_view breaker, BreakerState state) override;
+
+  private:
+    JobMetrics& metrics_;
+};
+
 struct ProviderParts {
+    std::unique_ptr<ProviderObserver> observer;  // first: the clients below report to it
     std::unique_ptr<Provider> provider;       // the CSP client
     std::unique_ptr<ServiceCleaner> cleaner;  // the NIOSXaaS step; null when NIOSXAAS_ENABLED is off
 };
@@ -24,8 +38,9 @@ struct ProviderParts {
 bool check_provider_config(const EnvLookup& env, bool required);
 
 // The provider per the settings, or nothing when it is not configured (see above). Every wait
-// inside goes through `sleep`, so stopping it ends them at shutdown.
+// inside goes through `sleep`, so stopping it ends them at shutdown. With `metrics`, the
+// clients' calls are counted there.
 std::optional<ProviderParts> make_provider(const EnvLookup& env, bool required, const Clock& clock,
-                                           SleepFunction sleep);
+                                           SleepFunction sleep, JobMetrics* metrics = nullptr);
 
 }  // namespace broker

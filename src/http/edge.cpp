@@ -16,8 +16,10 @@ namespace {
 constexpr std::size_t kMetricsMaxConnections = 32;
 constexpr std::string_view kMetricsPath = "GET /metrics:";
 
-BrokerMetricsOptions metrics_options(const Config& config, Store& store) {
+BrokerMetricsOptions metrics_options(const Config& config, Store& store, bool with_jobs) {
     BrokerMetricsOptions options;
+    options.api = true;
+    options.jobs = with_jobs;
     options.pool_counts = [&store] { return store.count_by_status(); };
     options.pool_cache_max_age = config.metrics_pool_cache;
     return options;
@@ -25,11 +27,11 @@ BrokerMetricsOptions metrics_options(const Config& config, Store& store) {
 
 }  // namespace
 
-Edge::Edge(const Config& config, const Clock& clock, Store& store)
+Edge::Edge(const Config& config, const Clock& clock, Store& store, bool with_jobs)
     : config_(config),
       clock_(clock),
       trusted_(TrustedProxies::parse(config.trusted_proxies)),
-      metrics_(registry_, clock, metrics_options(config, store)),
+      metrics_(registry_, clock, metrics_options(config, store, with_jobs)),
       docs_(config.base_path) {}
 
 void Edge::add_routes(Router& router, BlockingPool& pool) {
@@ -52,7 +54,7 @@ void Edge::add_middlewares(Pipeline& pipeline, const Router& router) {
         pipeline.use(std::make_unique<RateLimit>(*limiter_, trusted_,
                                                  std::vector<std::string>{"/healthz", "/readyz", "/metrics"}));
     }
-    pipeline.use(std::make_unique<RequestMetrics>(metrics_, router));
+    pipeline.use(std::make_unique<RequestMetrics>(*metrics_.api(), router));
     // Last, so it sees the status and headers every other middleware settled on.
     pipeline.use(std::make_unique<AccessLog>(clock_, config_.access_log_refused_per_sec, suppressed_lines(),
                                              &router));

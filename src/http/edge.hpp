@@ -32,8 +32,9 @@ namespace broker {
 
 class Edge {
   public:
-    // Throws ConfigError for a TRUSTED_PROXIES entry it cannot read.
-    Edge(const Config& config, const Clock& clock, Store& store);
+    // Throws ConfigError for a TRUSTED_PROXIES entry it cannot read. `with_jobs`: this process
+    // also runs the background jobs, so it exports their metrics too (`run`, not `serve`).
+    Edge(const Config& config, const Clock& clock, Store& store, bool with_jobs);
 
     MetricsRegistry& registry() { return registry_; }
     BrokerMetrics& metrics() { return metrics_; }

@@ -28,7 +28,7 @@ std::chrono::seconds deletion_retry_delay(const CleanupSettings& settings, int a
 
 CleanupJob::CleanupJob(Provider& provider, ServiceCleaner* cleaner, LifecycleStore& store, const Clock& clock,
                        CleanupSettings settings, std::string worker_id, SleepFunction sleep,
-                       BrokerMetrics* metrics)
+                       JobMetrics* metrics)
     : provider_(provider),
       cleaner_(cleaner),
       store_(store),

@@ -44,7 +44,7 @@ class CleanupJob final : public Job {
     // wait asks only that. Empty: real sleeps, never stopped.
     CleanupJob(Provider& provider, ServiceCleaner* cleaner, LifecycleStore& store, const Clock& clock,
                CleanupSettings settings, std::string worker_id, SleepFunction sleep = {},
-               BrokerMetrics* metrics = nullptr);
+               JobMetrics* metrics = nullptr);
 
     std::string_view name() const override { return kCleanupJobName; }
     // Counts: claimed, deleted, already_gone, failed, now_deletion_failed, left_claimed (not
@@ -73,7 +73,7 @@ class CleanupJob final : public Job {
     CleanupSettings settings_;
     std::string worker_id_;
     SleepFunction sleep_;
-    BrokerMetrics* metrics_;
+    JobMetrics* metrics_;
 
     std::mutex held_mutex_;
     std::vector<std::string> held_;  // ids of the batch in hand, for on_heartbeat()

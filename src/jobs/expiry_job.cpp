@@ -6,7 +6,7 @@
 namespace broker {
 
 AutoExpiryJob::AutoExpiryJob(LifecycleStore& store, const Clock& clock, ExpirySettings settings,
-                             BrokerMetrics* metrics)
+                             JobMetrics* metrics)
     : store_(store), clock_(clock), settings_(settings), metrics_(metrics) {
     settings_.batch_size = std::max(1, settings_.batch_size);
     settings_.max_batches_per_run = std::max(1, settings_.max_batches_per_run);

@@ -18,7 +18,7 @@ struct ExpirySettings {
 class AutoExpiryJob final : public Job {
   public:
     AutoExpiryJob(LifecycleStore& store, const Clock& clock, ExpirySettings settings,
-                  BrokerMetrics* metrics = nullptr);
+                  JobMetrics* metrics = nullptr);
 
     std::string_view name() const override { return kAutoExpiryJobName; }
     // Counts: expired, batches (store transactions that expired something). Reports progress
@@ -29,7 +29,7 @@ class AutoExpiryJob final : public Job {
     LifecycleStore& store_;
     const Clock& clock_;
     ExpirySettings settings_;
-    BrokerMetrics* metrics_;
+    JobMetrics* metrics_;
 };
 
 }  // namespace broker

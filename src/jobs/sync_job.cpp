@@ -3,7 +3,7 @@
 
 namespace broker {
 
-SyncJob::SyncJob(Provider& provider, LifecycleStore& store, const Clock& clock, BrokerMetrics* metrics)
+SyncJob::SyncJob(Provider& provider, LifecycleStore& store, const Clock& clock, JobMetrics* metrics)
     : provider_(provider), store_(store), clock_(clock), metrics_(metrics) {}
 
 JobRunResult SyncJob::run(RunControl& control) {

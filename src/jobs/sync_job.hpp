@@ -13,7 +13,7 @@ namespace broker {
 class SyncJob final : public Job {
   public:
     // `metrics` may be null (no counting).
-    SyncJob(Provider& provider, LifecycleStore& store, const Clock& clock, BrokerMetrics* metrics = nullptr);
+    SyncJob(Provider& provider, LifecycleStore& store, const Clock& clock, JobMetrics* metrics = nullptr);
 
     std::string_view name() const override { return kSyncJobName; }
     // Counts: listed, ignored, inserted, revived, refreshed, skipped, marked_stale. Reports
@@ -24,7 +24,7 @@ class SyncJob final : public Job {
     Provider& provider_;
     LifecycleStore& store_;
     const Clock& clock_;
-    BrokerMetrics* metrics_;
+    JobMetrics* metrics_;
 };
 
 }  // namespace broker

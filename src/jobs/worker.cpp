@@ -155,6 +155,7 @@ Worker::Worker(JobStateStore& store, const Clock& clock, std::vector<ScheduledJo
     }
     options_.heartbeat = std::max(options_.heartbeat, std::chrono::milliseconds(1));
     for (auto& job : jobs) {
+        if (options_.metrics) options_.metrics->expect_job(job.job->name());
         auto slot = std::make_unique<Slot>();
         slot->scheduled = job;
         slots_.push_back(std::move(slot));
@@ -190,9 +191,14 @@ void Worker::stop() {
 bool Worker::run_slot(Slot& slot, const std::string& holder) {
     std::unique_lock running(slot.running, std::try_to_lock);
     if (!running.owns_lock()) return false;
-    return run_under_lease(store_, clock_, *slot.scheduled.job, holder, slot.scheduled.interval,
-                           {options_.job_lease, options_.heartbeat})
-        .has_value();
+    const auto result = run_under_lease(store_, clock_, *slot.scheduled.job, holder, slot.scheduled.interval,
+                                        {options_.job_lease, options_.heartbeat});
+    // Every run of this process passes here (scheduled and asked for), so the gauge is the
+    // last success of the job in this process, whichever way it was started.
+    if (result && result->ok && options_.metrics) {
+        options_.metrics->job_succeeded(slot.scheduled.job->name(), clock_.now());
+    }
+    return result.has_value();
 }
 
 bool Worker::start_run_now(std::string_view job_name) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "jobs/job.hpp"
+#include "obs/broker_metrics.hpp"
 #include "provider/backoff.hpp"
 #include "store/job_state_store.hpp"
 
@@ -40,6 +41,9 @@ struct WorkerOptions {
     // Stopped together with the worker, so waits inside jobs (cleanup delays, provider
     // retries) end at once. May be null.
     StoppableSleep* shutdown = nullptr;
+    // Where each successful run's time is recorded (broker_job_last_success_timestamp_seconds).
+    // May be null.
+    JobMetrics* metrics = nullptr;
 };
 
 class Worker {

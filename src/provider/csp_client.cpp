@@ -12,6 +12,7 @@ namespace broker {
 namespace {
 
 constexpr std::size_t kExcerptChars = 120;
+constexpr std::string_view kBreakerName = "csp";
 
 // The start of an answer body on one line, for messages: enough to tell an HTML error page.
 std::string excerpt(std::string_view body) {
@@ -31,7 +32,8 @@ std::string trim_trailing_slashes(std::string url) {
 
 }  // namespace
 
-CspClient::CspClient(CspClientOptions options, const Clock& clock, SleepFunction sleep, RandomSource random)
+CspClient::CspClient(CspClientOptions options, const Clock& clock, SleepFunction sleep, RandomSource random,
+                     ProviderObserver* observer)
     : options_(std::move(options)),
       clock_(clock),
       sleep_(std::move(sleep)),
@@ -39,11 +41,19 @@ CspClient::CspClient(CspClientOptions options, const Clock& clock, SleepFunction
                               .total_timeout = options_.connect_timeout + options_.read_timeout}),
       breaker_(clock, options_.breaker_threshold, options_.breaker_timeout),
       limiter_(clock, options_.rate_limit_rps, options_.rate_limit_burst),
-      backoff_(options_.backoff, std::move(random)) {
+      backoff_(options_.backoff, std::move(random)),
+      observer_(observer) {
     options_.base_url = trim_trailing_slashes(options_.base_url);
     if (options_.base_url.empty()) throw std::invalid_argument("CSP client needs a base URL");
     if (options_.max_attempts < 1) throw std::invalid_argument("CSP client needs max_attempts >= 1");
     if (!sleep_) throw std::invalid_argument("CSP client needs a sleep function");
+    if (observer_) observer_->breaker_state(kBreakerName, breaker_.state());
+}
+
+void CspClient::observe(std::string_view operation, ProviderCallOutcome outcome) {
+    if (!observer_) return;
+    observer_->call_finished(operation, outcome);
+    observer_->breaker_state(kBreakerName, breaker_.state());
 }
 
 CspClient::Attempt CspClient::classify_transport(const HttpResult& result) const {
@@ -87,7 +97,8 @@ CspClient::Attempt CspClient::classify_status(const HttpResponse& response) cons
 }
 
 template <class Classify>
-CspClient::Outcome CspClient::call(const HttpRequest& request, Classify classify) {
+CspClient::Outcome CspClient::call(std::string_view operation, const HttpRequest& request,
+                                   Classify classify) {
     Outcome out;
     for (int attempt = 1;; ++attempt) {
         if (const auto wait = limiter_.acquire(); wait.count() > 0 && !sleep_(wait)) {
@@ -96,6 +107,7 @@ CspClient::Outcome CspClient::call(const HttpRequest& request, Classify classify
             return out;
         }
         if (!breaker_.allow()) {
+            observe(operation, ProviderCallOutcome::circuit_open);
             out.failure =
                 ProviderFailure{ProviderFailureKind::circuit_open,
                                 "circuit open after repeated provider failures", breaker_.retry_after()};
@@ -110,6 +122,11 @@ CspClient::Outcome CspClient::call(const HttpRequest& request, Classify classify
         } else {
             breaker_.record_success();
         }
+        // A 2xx the classifier could not use (an HTML page, an unexpected status) is no "ok".
+        const ProviderCallOutcome seen = classify_call(result);
+        observe(operation, a.success                         ? ProviderCallOutcome::ok
+                           : seen == ProviderCallOutcome::ok ? ProviderCallOutcome::bad_response
+                                                             : seen);
         if (result.ok()) out.response = std::move(result.response);
         if (a.success) {
             out.failure.reset();
@@ -149,7 +166,7 @@ ListResult CspClient::list_sandboxes() {
         }
         return a;
     };
-    Outcome outcome = call(request, classify);
+    Outcome outcome = call("list", request, classify);
     list.attempts = outcome.attempts;
     if (outcome.failure) {
         list.sandboxes.clear();
@@ -183,7 +200,7 @@ DeleteResult CspClient::delete_sandbox(const std::string& external_id) {
         }
         return a;
     };
-    Outcome outcome = call(request, classify);
+    Outcome outcome = call("delete", request, classify);
     result.attempts = outcome.attempts;
     if (!outcome.failure) {
         result.status = outcome.response && outcome.response->status == 404 ? DeleteStatus::already_gone

@@ -11,6 +11,7 @@
 #include "provider/circuit_breaker.hpp"
 #include "provider/http_client.hpp"
 #include "provider/provider.hpp"
+#include "provider/provider_observer.hpp"
 #include "provider/rate_limiter.hpp"
 
 namespace broker {
@@ -34,8 +35,10 @@ struct CspClientOptions {
 class CspClient final : public Provider {
   public:
     // `sleep` does every wait (rate limit, backoff) and may be stopped at shutdown;
-    // `random` drives the backoff jitter.
-    CspClient(CspClientOptions options, const Clock& clock, SleepFunction sleep, RandomSource random);
+    // `random` drives the backoff jitter. `observer` (may be null, outlives the client) hears
+    // of every exchange and of the breaker's state, named "csp".
+    CspClient(CspClientOptions options, const Clock& clock, SleepFunction sleep, RandomSource random,
+              ProviderObserver* observer = nullptr);
 
     ListResult list_sandboxes() override;
     DeleteResult delete_sandbox(const std::string& external_id) override;
@@ -60,7 +63,8 @@ class CspClient final : public Provider {
         int attempts = 0;
     };
     template <class Classify>
-    Outcome call(const HttpRequest& request, Classify classify);
+    Outcome call(std::string_view operation, const HttpRequest& request, Classify classify);
+    void observe(std::string_view operation, ProviderCallOutcome outcome);
     Attempt classify_transport(const HttpResult& result) const;
     Attempt classify_status(const HttpResponse& response) const;
 
@@ -71,6 +75,7 @@ class CspClient final : public Provider {
     CircuitBreaker breaker_;
     ProviderRateLimiter limiter_;
     Backoff backoff_;
+    ProviderObserver* observer_;
 };
 
 }  // namespace broker

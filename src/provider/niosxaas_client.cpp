@@ -32,10 +32,24 @@ struct Answer {
     std::string error;
 };
 
-Answer exchange(const HttpClient& http, const HttpRequest& request, const char* step) {
+void observe(ProviderObserver* observer, std::string_view operation, ProviderCallOutcome outcome) {
+    if (observer) observer->call_finished(operation, outcome);
+}
+
+Answer exchange(const HttpClient& http, ProviderObserver* observer, const HttpRequest& request,
+                const char* step, std::string_view operation) {
     const HttpResult result = http.perform(request);
-    if (!result.ok()) return {{}, std::string(step) + ": " + result.error->message};
+    const ProviderCallOutcome seen = classify_call(result);
+    if (!result.ok()) {
+        observe(observer, operation, seen);
+        return {{}, std::string(step) + ": " + result.error->message};
+    }
     const auto& response = *result.response;
+    // Every answer other than a 2xx JSON object is of no use to the step.
+    observe(observer, operation,
+            seen != ProviderCallOutcome::ok ? seen
+            : is_json_object(response.body) ? ProviderCallOutcome::ok
+                                            : ProviderCallOutcome::bad_response);
     if (response.status < 200 || response.status >= 300) {
         return {
             {},
@@ -72,9 +86,10 @@ CleanupResult failed(std::string reason, int cleaned = 0, std::vector<std::strin
 
 }  // namespace
 
-NiosxaasClient::NiosxaasClient(NiosxaasOptions options)
+NiosxaasClient::NiosxaasClient(NiosxaasOptions options, ProviderObserver* observer)
     : options_(std::move(options)),
-      http_(HttpClientOptions{.connect_timeout = options_.timeout, .total_timeout = options_.timeout}) {
+      http_(HttpClientOptions{.connect_timeout = options_.timeout, .total_timeout = options_.timeout}),
+      observer_(observer) {
     while (!options_.base_url.empty() && options_.base_url.back() == '/') options_.base_url.pop_back();
 }
 
@@ -82,23 +97,24 @@ CleanupResult NiosxaasClient::cleanup(const std::string& external_id) {
     if (!options_.enabled) return {CleanupOutcome::skipped, 0, {}, {}};
     const std::string& base = options_.base_url;
 
-    auto signed_in = exchange(http_,
+    auto signed_in = exchange(http_, observer_,
                               json_post(base + "/v2/session/users/sign_in",
                                         {{"email", options_.email}, {"password", options_.password}}, {}),
-                              "sign_in");
+                              "sign_in", "niosxaas_sign_in");
     if (!signed_in.error.empty()) return failed(signed_in.error);
     const auto user_jwt = read_niosxaas_jwt(signed_in.body);
     if (!user_jwt) return failed("sign_in: answer has no jwt");
 
-    auto switched =
-        exchange(http_, json_post(base + "/v2/session/account_switch", {{"id", external_id}}, *user_jwt),
-                 "account_switch");
+    auto switched = exchange(http_, observer_,
+                             json_post(base + "/v2/session/account_switch", {{"id", external_id}}, *user_jwt),
+                             "account_switch", "niosxaas_account_switch");
     if (!switched.error.empty()) return failed(switched.error);
     const auto account_jwt = read_niosxaas_jwt(switched.body);
     if (!account_jwt) return failed("account_switch: answer has no jwt");
 
     const std::string services_url = base + "/api/universalinfra/v1/universalservices";
-    auto listed = exchange(http_, bearer("GET", services_url, *account_jwt), "list services");
+    auto listed = exchange(http_, observer_, bearer("GET", services_url, *account_jwt), "list services",
+                           "niosxaas_list_services");
     if (!listed.error.empty()) return failed(listed.error);
     const auto matched = read_niosxaas_services(listed.body, options_.service_name);
     if (!matched) return failed("list services: answer has no \"results\" array");
@@ -122,6 +138,10 @@ CleanupResult NiosxaasClient::cleanup(const std::string& external_id) {
             continue;
         }
         const HttpResult result = http_.perform(bearer("DELETE", services_url + "/" + uuid, *account_jwt));
+        const ProviderCallOutcome seen = classify_call(result);
+        // 404: gone already, which is what we wanted.
+        observe(observer_, "niosxaas_delete_service",
+                result.ok() && result.response->status == 404 ? ProviderCallOutcome::ok : seen);
         if (!result.ok()) {
             errors.push_back("delete \"" + s.name + "\": " + result.error->message);
         } else if (const long status = result.response->status;

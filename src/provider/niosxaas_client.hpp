@@ -9,6 +9,7 @@
 
 #include "provider/http_client.hpp"
 #include "provider/provider.hpp"
+#include "provider/provider_observer.hpp"
 
 namespace broker {
 
@@ -24,13 +25,15 @@ struct NiosxaasOptions {
 
 class NiosxaasClient final : public ServiceCleaner {
   public:
-    explicit NiosxaasClient(NiosxaasOptions options);
+    // `observer` (may be null, outlives the client) hears of every exchange.
+    explicit NiosxaasClient(NiosxaasOptions options, ProviderObserver* observer = nullptr);
 
     CleanupResult cleanup(const std::string& external_id) override;
 
   private:
     NiosxaasOptions options_;
     HttpClient http_;
+    ProviderObserver* observer_;
 };
 
 }  // namespace broker

@@ -39,6 +39,9 @@ enum class AllocateOutcome {
 struct AllocateResult {
     AllocateOutcome outcome = AllocateOutcome::pool_empty;
     std::optional<Sandbox> sandbox;  // set for allocated, existing and expired
+    // Races lost to concurrent allocations on the way to this answer, each decided again
+    // (broker_allocate_conflicts_total). Zero where the store decides one allocation at a time.
+    int conflicts = 0;
 };
 
 // The answer the participant's current holdings give (core's decide_allocation over them),
@@ -98,12 +101,25 @@ struct MigrationReport {
     bool up_to_date() const { return from_version == to_version; }
 };
 
+// The store's schema next to this binary's (migrate --status, the start-up check).
+struct SchemaStatus {
+    int store_version = 0;             // steps applied (0: no schema yet)
+    int binary_version = 0;            // steps this binary knows
+    int compatible_from = 0;           // the oldest binary version that can run on the store
+    std::vector<std::string> pending;  // the steps migrate() would apply, one line each
+};
+
 class Store {
 public:
     virtual ~Store() = default;
 
-    // Creates or upgrades the schema; safe to call on every start.
+    // Creates or upgrades the schema; safe to call on every start. Never downgrades: a store
+    // newer than this binary throws StoreUnavailable and is left as it is.
     virtual MigrationReport migrate() = 0;
+
+    // The store's schema next to this binary's (migrate --status, the start-up check).
+    // Reads only; creates nothing, not even on a new store.
+    virtual SchemaStatus schema_status() = 0;
 
     // Atomically hands one available sandbox to the participant under the request's key, or
     // answers by decide_allocation (core/lifecycle) on what the participant holds. Never gives

@@ -34,6 +34,7 @@ TEST_P(AllocateConformance, HandsOutDistinctSandboxesUntilThePoolIsEmpty) {
         EXPECT_FALSE(s.deletion_requested_at);
         EXPECT_FALSE(s.name.empty());
         EXPECT_FALSE(s.external_id.empty());
+        EXPECT_EQ(result.conflicts, 0) << "no concurrent allocation: no race to lose";
         ids.insert(s.sandbox_id);
     }
     EXPECT_EQ(ids.size(), 5u);

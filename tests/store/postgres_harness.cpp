@@ -26,6 +26,15 @@ class PostgresHarness final : public StoreHarness {
         store_.reset();
         open();
     }
+    void record_schema(int version, int compatible_from) override {
+        store_.reset();
+        schema_.exec(
+            "INSERT INTO schema_migrations (version) SELECT v FROM generate_series("
+            "(SELECT max(version) + 1 FROM schema_migrations), " +
+            std::to_string(version) + ") AS v");
+        schema_.exec("UPDATE schema_compat SET compatible_from = " + std::to_string(compatible_from));
+        open();
+    }
 
   private:
     void open() { store_ = std::make_unique<PostgresStore>(schema_.options()); }

@@ -76,6 +76,7 @@ TEST_F(PostgresStoreTest, AllocationSkipsARowAnotherTransactionHoldsInsteadOfWai
     EXPECT_LT(steady_clock::now() - start, milliseconds(1000));
     ASSERT_EQ(r.outcome, AllocateOutcome::allocated);
     EXPECT_EQ(r.sandbox->sandbox_id, "id-000001");  // the first by name is locked: the next one
+    EXPECT_EQ(r.conflicts, 0);                      // skipped, not lost: no race was lost
 }
 
 TEST_F(PostgresStoreTest, ATwinThatCommitsFirstMakesTheAllocationAnswerExisting) {
@@ -97,6 +98,7 @@ TEST_F(PostgresStoreTest, ATwinThatCommitsFirstMakesTheAllocationAnswerExisting)
     auto r = pending.get();
     ASSERT_EQ(r.outcome, AllocateOutcome::existing);
     EXPECT_EQ(r.sandbox->sandbox_id, "id-000000");
+    EXPECT_EQ(r.conflicts, 1);  // lost to the twin once, then decided on what it left
     EXPECT_EQ(store->count_by_status()[SandboxStatus::allocated], 1);
     EXPECT_EQ(store->get("id-000001")->status, SandboxStatus::available);
 }

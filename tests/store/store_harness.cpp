@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "postgres_harness.hpp"
+#include "store/sqlite/connection.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "temp_dir.hpp"
 
@@ -19,6 +20,15 @@ class SqliteHarness final : public StoreHarness {
     JobStateStore& jobs() override { return *store_; }
     void reopen() override {
         store_.reset();
+        open();
+    }
+    void record_schema(int version, int compatible_from) override {
+        store_.reset();
+        {
+            sqlite::Connection raw(dir_.file("broker.db"), sqlite::Connection::Mode::read_write, 10'000);
+            raw.exec("PRAGMA user_version = " + std::to_string(version));
+            raw.exec("UPDATE schema_compat SET compatible_from = " + std::to_string(compatible_from));
+        }
         open();
     }
 

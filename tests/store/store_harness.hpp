@@ -28,6 +28,9 @@ class StoreHarness {
     virtual JobStateStore& jobs() = 0;
     // Closes the store and opens it again on the same data, as a restarted process would.
     virtual void reopen() = 0;
+    // Records, through the store's own bookkeeping tables, that the schema is at `version` and
+    // compatible from `compatible_from`, as a newer release's migrate would (then reopens).
+    virtual void record_schema(int version, int compatible_from) = 0;
 };
 
 struct StoreFactory {

@@ -74,7 +74,7 @@ class EdgeMiddlewareTest : public ::testing::Test {
     std::ostringstream sink_;
     ManualClock clock;
     MetricsRegistry registry;
-    BrokerMetrics metrics{registry, clock, {.process_metrics = false}};
+    ApiMetrics metrics{registry};
     RateLimiter limiter{clock, {.rps = 1, .burst = 3}};
     Router router;
     Authenticator auth;

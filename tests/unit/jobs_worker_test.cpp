@@ -49,6 +49,35 @@ class JobsWorkerTest : public JobsTest {
     }
 };
 
+TEST_F(JobsWorkerTest, RecordsTheTimeOfEachJobsLastSuccess) {
+    provider_.add_accounts(2);
+    SyncJob sync(provider_, *store_, clock_, &metrics_);
+    WorkerOptions o = options("worker-a");
+    o.metrics = &metrics_;
+    Worker worker(*store_, clock_, {{&sync, 600s}}, o);
+    const auto last_success = [&] { return metrics_.job_last_success.with_labels({"sync"}).value(); };
+    EXPECT_EQ(last_success(), 0);  // exported from the start: never succeeded here yet
+
+    const auto first = clock_.now();
+    EXPECT_EQ(worker.run_due_jobs(), 1);
+    EXPECT_EQ(last_success(), static_cast<double>(first));
+
+    // A failed run leaves the last success where it was.
+    clock_.advance(600s);
+    provider_.fail_list(true);
+    EXPECT_EQ(worker.run_due_jobs(), 1);
+    EXPECT_EQ(metrics_.sync_total.with_labels({"error"}).value(), 1u);
+    EXPECT_EQ(last_success(), static_cast<double>(first));
+
+    clock_.advance(600s);
+    provider_.fail_list(false);
+    EXPECT_EQ(worker.run_due_jobs(), 1);
+    EXPECT_EQ(last_success(), static_cast<double>(clock_.now()));
+    EXPECT_NE(registry_.render().find("broker_job_last_success_timestamp_seconds{job=\"sync\"} " +
+                                      std::to_string(clock_.now())),
+              std::string::npos);
+}
+
 TEST_F(JobsWorkerTest, TwoWorkersOnOneStoreFileRunSyncOncePerInterval) {
     provider_.add_accounts(3);
     // Two workers with their own ids share the store: its lease row decides which runs, as

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "core/clock.hpp"
+#include "http/handlers/participant_metrics.hpp"
 #include "obs/broker_metrics.hpp"
 
 namespace broker {
@@ -29,14 +30,16 @@ TEST(ObsBrokerMetrics, ExposesTheOriginalNames) {
     MetricsRegistry registry;
     ManualClock clock;
     BrokerMetrics m(registry, clock, {.process_metrics = false});
-    m.allocate_success.inc(3);
-    m.allocate_idempotent_hits.inc();
-    m.allocation_latency_success.observe(0.002);
-    m.deletion_marked_total.with_labels({"not_owner"}).inc();
-    m.provider_calls_total.with_labels({"delete", "error"}).inc();
-    m.set_breaker_state("csp", BreakerState::open);
-    m.observe_request("POST", "/v1/allocate", 201, std::chrono::milliseconds(30));
-    m.sync_duration.observe(12);
+    ApiMetrics& api = *m.api();
+    JobMetrics& jobs = *m.jobs();
+    api.allocate_success.inc(3);
+    api.allocate_idempotent_hits.inc();
+    api.allocation_latency_success.observe(0.002);
+    api.deletion_marked_total.with_labels({"not_owner"}).inc();
+    jobs.provider_call("delete", "server_error");
+    jobs.set_breaker_state("csp", BreakerState::open);
+    api.observe_request("POST", "/v1/allocate", 201, std::chrono::milliseconds(30));
+    jobs.sync_duration.observe(12);
     const std::string text = registry.render();
 
     EXPECT_TRUE(has_line(text, "broker_allocate_total{outcome=\"success\"} 3"));
@@ -48,8 +51,14 @@ TEST(ObsBrokerMetrics, ExposesTheOriginalNames) {
     EXPECT_TRUE(has_line(text, "broker_sync_total{outcome=\"success\"} 0"));
     EXPECT_TRUE(has_line(text, "broker_cleanup_total{outcome=\"error\"} 0"));
     EXPECT_TRUE(has_line(text, "broker_expiry_total{outcome=\"success\"} 0"));
-    EXPECT_TRUE(has_line(text, "broker_provider_calls_total{operation=\"delete\",outcome=\"error\"} 1"));
+    EXPECT_TRUE(
+        has_line(text, "broker_provider_calls_total{operation=\"delete\",outcome=\"server_error\"} 1"));
     EXPECT_TRUE(has_line(text, "broker_circuit_breaker_state{breaker=\"csp\"} 1"));
+    EXPECT_NE(
+        text.find(
+            "# HELP broker_circuit_breaker_state Circuit breaker state as of its last call: 0 closed, 1 "
+            "open, 2 half-open."),
+        std::string::npos);
     EXPECT_TRUE(has_line(
         text, "broker_request_latency_seconds_bucket{method=\"POST\",endpoint=\"/v1/allocate\",status=\"201\",le=\"0.05\"} 1"));
     EXPECT_TRUE(has_line(text, "broker_request_latency_seconds_count{method=\"POST\",endpoint=\"/v1/allocate\",status=\"201\"} 1"));
@@ -65,6 +74,67 @@ TEST(ObsBrokerMetrics, ExposesTheOriginalNames) {
     // No pool source given: no pool gauges rather than made-up zeros.
     EXPECT_EQ(text.find("broker_pool_"), std::string::npos);
     EXPECT_EQ(text.find("process_"), std::string::npos);
+}
+
+// What only the job side updates, a process without jobs does not export, and the other way
+// round: a sum over every process then counts only processes that do the thing.
+TEST(ObsBrokerMetrics, EachRoleExportsOnlyWhatItUpdates) {
+    const char* job_names[] = {"broker_sync_",
+                               "broker_cleanup_",
+                               "broker_expiry_",
+                               "broker_niosxaas_",
+                               "broker_provider_calls_total",
+                               "broker_circuit_breaker_state",
+                               "broker_job_last_success_timestamp_seconds"};
+    const char* api_names[] = {"broker_allocate_", "broker_allocation_latency_seconds",
+                               "broker_deletion_marked_total", "broker_request_latency_seconds"};
+    ManualClock clock;
+    {
+        MetricsRegistry registry;  // serve
+        BrokerMetrics m(registry, clock, {.api = true, .jobs = false, .process_metrics = false});
+        ASSERT_NE(m.api(), nullptr);
+        EXPECT_EQ(m.jobs(), nullptr);
+        const std::string text = registry.render();
+        for (const char* name : job_names) EXPECT_EQ(text.find(name), std::string::npos) << name;
+        for (const char* name : api_names) EXPECT_NE(text.find(name), std::string::npos) << name;
+    }
+    {
+        MetricsRegistry registry;  // worker
+        BrokerMetrics m(registry, clock, {.api = false, .jobs = true, .process_metrics = false});
+        EXPECT_EQ(m.api(), nullptr);
+        ASSERT_NE(m.jobs(), nullptr);
+        m.jobs()->expect_job("sync");
+        m.jobs()->provider_call("list", "ok");
+        m.jobs()->set_breaker_state("csp", BreakerState::closed);
+        const std::string text = registry.render();
+        for (const char* name : job_names) EXPECT_NE(text.find(name), std::string::npos) << name;
+        for (const char* name : api_names) EXPECT_EQ(text.find(name), std::string::npos) << name;
+    }
+}
+
+TEST(ObsBrokerMetrics, JobLastSuccessIsZeroUntilTheFirstSuccess) {
+    MetricsRegistry registry;
+    JobMetrics jobs(registry);
+    jobs.expect_job("sync");
+    jobs.expect_job("cleanup");
+    EXPECT_TRUE(has_line(registry.render(), "broker_job_last_success_timestamp_seconds{job=\"sync\"} 0"));
+    jobs.job_succeeded("sync", 1'700'000'123);
+    const std::string text = registry.render();
+    EXPECT_TRUE(has_line(text, "broker_job_last_success_timestamp_seconds{job=\"sync\"} 1700000123")) << text;
+    EXPECT_TRUE(has_line(text, "broker_job_last_success_timestamp_seconds{job=\"cleanup\"} 0"));
+    EXPECT_NE(text.find("# TYPE broker_job_last_success_timestamp_seconds gauge"), std::string::npos);
+}
+
+TEST(ObsBrokerMetrics, AllocationConflictsAreCountedFromTheStoresAnswer) {
+    MetricsRegistry registry;
+    ApiMetrics api(registry);
+    ParticipantMetrics participant(api);
+    EXPECT_EQ(participant.allocation(AllocateOutcome::allocated, std::chrono::milliseconds(1), 2), "success");
+    EXPECT_EQ(participant.allocation(AllocateOutcome::existing, std::chrono::milliseconds(1), 1),
+              "idempotent");
+    EXPECT_EQ(participant.allocation(AllocateOutcome::allocated, std::chrono::milliseconds(1)), "success");
+    EXPECT_EQ(api.allocate_conflicts.value(), 3u);
+    EXPECT_TRUE(has_line(registry.render(), "broker_allocate_conflicts_total 3"));
 }
 
 TEST(ObsBrokerMetrics, ProcessMetricsOnRequest) {

@@ -341,5 +341,98 @@ TEST_F(CspClientTest, TheTokenNeverReachesTheLog) {
     EXPECT_EQ(log.find("csp-token-123"), std::string::npos);
 }
 
+// What the metrics are fed: each exchange's outcome and the breaker's state after it.
+struct RecordingObserver final : ProviderObserver {
+    std::vector<std::string> calls;  // "operation outcome"
+    std::vector<BreakerState> states;
+    void call_finished(std::string_view operation, ProviderCallOutcome outcome) override {
+        calls.push_back(std::string(operation) + " " + std::string(to_string(outcome)));
+    }
+    void breaker_state(std::string_view breaker, BreakerState state) override {
+        EXPECT_EQ(breaker, "csp");
+        states.push_back(state);
+    }
+};
+
+TEST_F(CspClientTest, ReportsEveryExchangeToItsObserver) {
+    server_.script(
+        "GET", kListPath,
+        {ScriptedResponse::html(500, "<html>down</html>"),
+         ScriptedResponse::html(200, "<html>maintenance</html>"), ScriptedResponse::json(200, kListBody)});
+    const std::string path = std::string("/v2/sandbox/accounts/") + kUuid;
+    server_.script(
+        "DELETE", path,
+        {ScriptedResponse::json(429, "{}"), ScriptedResponse::json(204, ""),
+         ScriptedResponse::json(404, "{}"), ScriptedResponse::json(403, R"({"error":"forbidden"})")});
+    RecordingObserver observer;
+    CspClient csp(
+        options(), clock_, sleep_.function(), [] { return 1.0; }, &observer);
+    ASSERT_EQ(observer.states,
+              std::vector<BreakerState>{BreakerState::closed});  // the series exists from the start
+
+    ASSERT_TRUE(csp.list_sandboxes().ok());
+    const std::string external_id = std::string("identity/accounts/") + kUuid;
+    EXPECT_EQ(csp.delete_sandbox(external_id).status, DeleteStatus::deleted);
+    EXPECT_EQ(csp.delete_sandbox(external_id).status, DeleteStatus::already_gone);
+    EXPECT_EQ(csp.delete_sandbox(external_id).status, DeleteStatus::failed);
+    EXPECT_EQ(observer.calls, (std::vector<std::string>{"list server_error", "list bad_response", "list ok",
+                                                        "delete throttled", "delete ok", "delete ok",
+                                                        "delete client_error"}));
+}
+
+TEST_F(CspClientTest, ReportsTheBreakerOpeningAndTheCallsItRefuses) {
+    server_.script("GET", kListPath, {ScriptedResponse::html(503, "<html>busy</html>")});
+    auto o = options();
+    o.breaker_threshold = 2;
+    o.max_attempts = 1;
+    RecordingObserver observer;
+    CspClient csp(
+        o, clock_, sleep_.function(), [] { return 1.0; }, &observer);
+
+    EXPECT_FALSE(csp.list_sandboxes().ok());
+    EXPECT_EQ(observer.states.back(), BreakerState::closed);
+    EXPECT_FALSE(csp.list_sandboxes().ok());
+    EXPECT_EQ(observer.states.back(), BreakerState::open);
+    EXPECT_FALSE(csp.list_sandboxes().ok());  // refused: nothing sent
+    EXPECT_EQ(server_.count("GET", kListPath), 2u);
+    EXPECT_EQ(observer.calls,
+              (std::vector<std::string>{"list server_error", "list server_error", "list circuit_open"}));
+    EXPECT_EQ(observer.states.back(), BreakerState::open);
+
+    clock_.advance(o.breaker_timeout);  // the probe goes through, fails, and opens it again
+    EXPECT_FALSE(csp.list_sandboxes().ok());
+    EXPECT_EQ(observer.calls.back(), "list server_error");
+    EXPECT_EQ(observer.states.back(), BreakerState::open);
+    server_.script("GET", kListPath, {ScriptedResponse::json(200, kListBody)});
+    clock_.advance(o.breaker_timeout);
+    EXPECT_TRUE(csp.list_sandboxes().ok());
+    EXPECT_EQ(observer.states.back(), BreakerState::closed);
+}
+
+TEST(ProviderCallOutcome, ClassifiesStatusesAndTransportErrors) {
+    const auto answered = [](long status) {
+        HttpResult r;
+        r.response = HttpResponse{status, {}, ""};
+        return classify_call(r);
+    };
+    const auto failed = [](TransportErrorKind kind) {
+        HttpResult r;
+        r.error = TransportError{kind, "x"};
+        return classify_call(r);
+    };
+    EXPECT_EQ(answered(200), ProviderCallOutcome::ok);
+    EXPECT_EQ(answered(204), ProviderCallOutcome::ok);
+    EXPECT_EQ(answered(302), ProviderCallOutcome::bad_response);
+    EXPECT_EQ(answered(401), ProviderCallOutcome::client_error);
+    EXPECT_EQ(answered(404), ProviderCallOutcome::client_error);
+    EXPECT_EQ(answered(408), ProviderCallOutcome::server_error);
+    EXPECT_EQ(answered(429), ProviderCallOutcome::throttled);
+    EXPECT_EQ(answered(502), ProviderCallOutcome::server_error);
+    EXPECT_EQ(failed(TransportErrorKind::timeout), ProviderCallOutcome::timeout);
+    EXPECT_EQ(failed(TransportErrorKind::connect), ProviderCallOutcome::transport_error);
+    EXPECT_EQ(failed(TransportErrorKind::other), ProviderCallOutcome::transport_error);
+    EXPECT_EQ(to_string(ProviderCallOutcome::circuit_open), "circuit_open");
+}
+
 }  // namespace
 }  // namespace broker

@@ -167,5 +167,31 @@ TEST_F(NiosxaasClientTest, CredentialsAndTokensNeverReachTheLog) {
     EXPECT_EQ(log.find("account-jwt"), std::string::npos);
 }
 
+struct RecordingObserver final : ProviderObserver {
+    std::vector<std::string> calls;  // "operation outcome"
+    void call_finished(std::string_view operation, ProviderCallOutcome outcome) override {
+        calls.push_back(std::string(operation) + " " + std::string(to_string(outcome)));
+    }
+    void breaker_state(std::string_view, BreakerState) override { ADD_FAILURE() << "NIOSXaaS has no breaker"; }
+};
+
+TEST_F(NiosxaasClientTest, ReportsEveryExchangeToItsObserver) {
+    script_session();
+    server_.script("DELETE", std::string(kServices) + "/svc-1", {ScriptedResponse::json(404, "{}")});
+    server_.script("DELETE", std::string(kServices) + "/svc-3", {ScriptedResponse::json(503, "{}")});
+    RecordingObserver observer;
+    NiosxaasClient client(options(false), &observer);
+    EXPECT_EQ(client.cleanup(kExternalId).outcome, CleanupOutcome::failed);
+    EXPECT_EQ(observer.calls,
+              (std::vector<std::string>{"niosxaas_sign_in ok", "niosxaas_account_switch ok", "niosxaas_list_services ok",
+                                        "niosxaas_delete_service ok", "niosxaas_delete_service server_error"}));
+
+    // An HTML page where a JSON object belongs is no "ok".
+    server_.script("POST", kSignIn, {ScriptedResponse::html(200, "<html>login</html>")});
+    observer.calls.clear();
+    EXPECT_EQ(client.cleanup(kExternalId).outcome, CleanupOutcome::failed);
+    EXPECT_EQ(observer.calls, std::vector<std::string>{"niosxaas_sign_in bad_response"});
+}
+
 }  // namespace
 }  // namespace broker

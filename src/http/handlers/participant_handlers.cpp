@@ -102,7 +102,8 @@ asio::awaitable<Response> ParticipantHandlers::allocate(RequestContext& ctx) {
         throw;
     }
     const AllocateResult& result = *outcome;
-    ctx.outcome = metrics_.allocation(result.outcome, std::chrono::steady_clock::now() - started);
+    ctx.outcome =
+        metrics_.allocation(result.outcome, std::chrono::steady_clock::now() - started, result.conflicts);
     if (result.sandbox) ctx.sandbox_id = result.sandbox->sandbox_id;
 
     switch (result.outcome) {

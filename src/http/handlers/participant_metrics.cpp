@@ -2,7 +2,7 @@
 
 namespace broker {
 
-ParticipantMetrics::ParticipantMetrics(BrokerMetrics& metrics)
+ParticipantMetrics::ParticipantMetrics(ApiMetrics& metrics)
     : metrics_(&metrics),
       marked_success_(metrics.deletion_marked_total.with_labels({"success"})),
       marked_idempotent_(metrics.deletion_marked_total.with_labels({"idempotent"})),
@@ -12,7 +12,8 @@ ParticipantMetrics::ParticipantMetrics(BrokerMetrics& metrics)
       marked_error_(metrics.deletion_marked_total.with_labels({"error"})) {}
 
 std::string_view ParticipantMetrics::allocation(AllocateOutcome outcome,
-                                                std::chrono::steady_clock::duration latency) {
+                                                std::chrono::steady_clock::duration latency, int conflicts) {
+    if (metrics_ && conflicts > 0) metrics_->allocate_conflicts.inc(static_cast<std::uint64_t>(conflicts));
     switch (outcome) {
         case AllocateOutcome::allocated:
             if (metrics_) {

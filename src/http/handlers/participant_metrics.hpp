@@ -1,8 +1,8 @@
 // What the participant endpoints count, in the original's metric names: allocations by
-// outcome (success, idempotent, no_sandboxes, error) with their latency, idempotent hits, and
-// mark-for-deletion requests by outcome. Handles are resolved once, at construction; a
-// default-constructed object counts nothing (for tests and tools without a registry).
-// Each method returns the outcome word, which the access log reuses.
+// outcome (success, idempotent, no_sandboxes, error) with their latency, idempotent hits, races lost to
+// concurrent allocations, and mark-for-deletion requests by outcome. Handles are resolved once, at
+// construction; a default-constructed object counts nothing (for tests and tools without a registry). Each
+// method returns the outcome word, which the access log reuses.
 #pragma once
 
 #include <chrono>
@@ -16,9 +16,11 @@ namespace broker {
 class ParticipantMetrics {
   public:
     ParticipantMetrics() = default;
-    explicit ParticipantMetrics(BrokerMetrics& metrics);
+    explicit ParticipantMetrics(ApiMetrics& metrics);
 
-    std::string_view allocation(AllocateOutcome outcome, std::chrono::steady_clock::duration latency);
+    // `conflicts`: races the store reports the allocation lost on the way (AllocateResult).
+    std::string_view allocation(AllocateOutcome outcome, std::chrono::steady_clock::duration latency,
+                                int conflicts = 0);
     // The allocation failed unexpectedly (store down, overloaded).
     std::string_view allocation_failed(std::chrono::steady_clock::duration latency);
 
@@ -29,7 +31,7 @@ class ParticipantMetrics {
     // An allocation that ended without a sandbox, other than an empty pool.
     void count_error(std::chrono::steady_clock::duration latency);
 
-    BrokerMetrics* metrics_ = nullptr;
+    ApiMetrics* metrics_ = nullptr;
     Counter marked_success_, marked_idempotent_, marked_not_owner_, marked_expired_, marked_not_found_,
         marked_error_;
 };

@@ -28,7 +28,7 @@ std::string_view method_label(const RequestContext& ctx) {
 
 }  // namespace
 
-RequestMetrics::RequestMetrics(BrokerMetrics& metrics, const Router& router)
+RequestMetrics::RequestMetrics(ApiMetrics& metrics, const Router& router)
     : metrics_(metrics), router_(router) {
     std::size_t index = 0;
     for (const auto& route : router.routes()) route_index_.emplace(&route, index++);

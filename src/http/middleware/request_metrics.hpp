@@ -19,7 +19,7 @@ namespace broker {
 class RequestMetrics final : public Middleware {
   public:
     // Routes registered after this is built are still measured, through the slower path.
-    RequestMetrics(BrokerMetrics& metrics, const Router& router);
+    RequestMetrics(ApiMetrics& metrics, const Router& router);
 
     void on_response(const RequestContext& ctx, Response& res) override;
 
@@ -29,7 +29,7 @@ class RequestMetrics final : public Middleware {
     Histogram& resolve(std::size_t slot, std::string_view method, std::string_view endpoint,
                              int status);
 
-    BrokerMetrics& metrics_;
+    ApiMetrics& metrics_;
     const Router& router_;
     std::unordered_map<const Route*, std::size_t> route_index_;
     std::unique_ptr<std::atomic<Histogram*>[]> slots_;

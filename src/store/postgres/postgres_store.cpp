@@ -58,6 +58,10 @@ MigrationReport PostgresStore::migrate() {
     return {from, pg::latest_schema_version()};
 }
 
+SchemaStatus PostgresStore::schema_status() {
+    return run("schema status", [](pqxx::connection& c) { return pg::schema_status(c); });
+}
+
 AllocateResult PostgresStore::allocate(const AllocateRequest& request) {
     return run("allocate", [&](pqxx::connection& c) { return pg::allocate(c, request); });
 }

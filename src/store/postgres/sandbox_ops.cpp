@@ -73,10 +73,13 @@ AllocateResult allocate(pqxx::connection& conn, const AllocateRequest& request) 
     // Racing allocations of one participant may commit while ours runs; a unique index then
     // refuses ours, and the next attempt decides on what they left. Each round lets at least
     // one racer through, so the limit plus two rounds always reach an answer.
+    // Each refusal is a race lost to a concurrent allocation: counted in the answer.
     const int attempts = std::max(1, request.max_per_participant) + 2;
     for (int attempt = 1;; ++attempt) {
         try {
-            return allocate_once(conn, request);
+            AllocateResult result = allocate_once(conn, request);
+            result.conflicts = attempt - 1;
+            return result;
         } catch (const pqxx::unique_violation&) {
             if (attempt == attempts) throw;
         }

@@ -6,17 +6,19 @@
 #include <vector>
 
 #include "core/errors.hpp"
+#include "store/schema_steps.hpp"
 
 namespace broker::pg {
 namespace {
 
-// Step i takes the schema from version i to version i + 1.
-const std::vector<std::string>& migrations() {
-    static const std::vector<std::string> steps = {
+// Step i takes the schema from version i to version i + 1. Every new step is expand-only
+// (schema_steps.hpp; tests/unit/store_schema_steps_test.cpp checks each).
+const std::vector<SchemaStep>& migrations() {
+    static const std::vector<SchemaStep> steps = {
         // 1: sandboxes, their history, and job state. Names and ids compare in byte order
         // (COLLATE "C"), as SQLite's BINARY collation does: the prefix range, list pages and
         // ORDER BY name then agree with the other stores whatever the database's locale is.
-        R"sql(
+        {"sandboxes, their history and job state", R"sql(
 CREATE TABLE sandboxes (
     sandbox_id            text COLLATE "C" NOT NULL PRIMARY KEY CHECK (sandbox_id <> ''),
     name                  text COLLATE "C" NOT NULL DEFAULT '',
@@ -87,9 +89,10 @@ CREATE TABLE job_states (
     last_ok          boolean NOT NULL DEFAULT true
 );
 )sql",
+         true},
         // 2: runs asked for through the admin API, seen by every replica and worker, and the
         // running job's progress as its holder's heartbeat reports it.
-        R"sql(
+        {"job runs asked for through the admin API, and a running job's progress", R"sql(
 ALTER TABLE job_states ADD COLUMN progress text NOT NULL DEFAULT '';
 CREATE TABLE job_runs (
     id           bigserial PRIMARY KEY,
@@ -105,13 +108,14 @@ CREATE TABLE job_runs (
 );
 CREATE INDEX job_runs_job ON job_runs (job, id);
 )sql",
+         true},
         // 3: idempotency keys belong to the participant that sent them: unique per participant
         // among allocated sandboxes (this index also answers "what does this participant hold").
         // The per-participant limit is kept by the slot each allocation takes, 0 up to the limit,
         // unique per participant among allocated sandboxes: two racing allocations of one
         // participant that both saw room take the same slot, and the index refuses the second.
         // Allocations made before this step have no slot (NULL, never a conflict).
-        R"sql(
+        {"idempotency keys unique per participant, and the per-participant slot", R"sql(
 ALTER TABLE sandboxes ADD COLUMN participant_slot integer;
 DROP INDEX sandboxes_allocated_key;
 CREATE UNIQUE INDEX sandboxes_allocated_participant_key ON sandboxes (allocated_to_track, idempotency_key)
@@ -119,8 +123,17 @@ CREATE UNIQUE INDEX sandboxes_allocated_participant_key ON sandboxes (allocated_
 CREATE UNIQUE INDEX sandboxes_allocated_participant_slot ON sandboxes (allocated_to_track, participant_slot)
     WHERE status = 'allocated';
 )sql",
+         false},
     };
     return steps;
+}
+
+// The "compatible from" the schema records; nothing for one that predates the record.
+std::optional<int> recorded(pqxx::transaction_base& tx) {
+    if (!tx.exec("SELECT to_regclass('schema_compat') IS NOT NULL")[0][0].as<bool>()) return std::nullopt;
+    const auto rows = tx.exec("SELECT compatible_from FROM schema_compat WHERE id = 1");
+    if (rows.empty()) return std::nullopt;
+    return rows[0][0].as<int>();
 }
 
 }  // namespace
@@ -141,15 +154,40 @@ int apply_migrations(pqxx::connection& conn) {
     const int current = tx.exec("SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0].as<int>();
     const int latest = latest_schema_version();
     if (current > latest) {
-        throw StoreUnavailable("PostgreSQL schema version " + std::to_string(current) +
-                               " is newer than this binary understands (" + std::to_string(latest) + ")");
+        throw StoreUnavailable("PostgreSQL " +
+                               describe_newer_store(schema_status_of(migrations(), current, recorded(tx))) +
+                               "; this binary never downgrades a store");
     }
     for (int version = current; version < latest; ++version) {
-        tx.exec(migrations()[static_cast<std::size_t>(version)]);
+        tx.exec(std::string(migrations()[static_cast<std::size_t>(version)].sql));
         tx.exec_params("INSERT INTO schema_migrations (version) VALUES ($1)", version + 1);
+    }
+    // Bookkeeping beside the version, not a step: the release before this one reads
+    // schema_migrations only, so recording this changes nothing it sees.
+    const int from = compatible_from(migrations(), latest);
+    if (recorded(tx) != from) {
+        tx.exec(
+            "CREATE TABLE IF NOT EXISTS schema_compat (id integer PRIMARY KEY CHECK (id = 1), "
+            "compatible_from integer NOT NULL)");
+        tx.exec_params(
+            "INSERT INTO schema_compat (id, compatible_from) VALUES (1, $1) "
+            "ON CONFLICT (id) DO UPDATE SET compatible_from = excluded.compatible_from",
+            from);
     }
     tx.commit();
     return current;
+}
+
+SchemaStatus schema_status(pqxx::connection& conn) {
+    pqxx::read_transaction tx(conn);
+    const bool exists = tx.exec("SELECT to_regclass('schema_migrations') IS NOT NULL")[0][0].as<bool>();
+    const int version =
+        exists ? tx.exec("SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0].as<int>() : 0;
+    return schema_status_of(migrations(), version, recorded(tx));
+}
+
+std::span<const SchemaStep> schema_steps() {
+    return migrations();
 }
 
 }  // namespace broker::pg

@@ -2,6 +2,9 @@
 #pragma once
 
 #include <pqxx/connection>
+#include <span>
+
+#include "store/schema_steps.hpp"
 
 namespace broker::pg {
 
@@ -10,8 +13,15 @@ int latest_schema_version();
 
 // Brings the schema (of the connection's search_path) to the latest version in one
 // transaction under an advisory lock, so two processes migrating at once take turns and the
-// second finds nothing to do. Throws StoreUnavailable when the schema is newer than this binary.
-// Returns the version found (0: none).
+// second finds nothing to do. Records the version binaries must have to run on the schema
+// (the schema_compat row). Throws StoreUnavailable when the schema is newer than this binary,
+// and leaves it as it is. Returns the version found (0: none).
 int apply_migrations(pqxx::connection& conn);
+
+// The schema's version next to this binary's. Reads only.
+SchemaStatus schema_status(pqxx::connection& conn);
+
+// The steps, in order (for the expand-only check).
+std::span<const SchemaStep> schema_steps();
 
 }  // namespace broker::pg

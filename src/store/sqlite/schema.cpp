@@ -5,15 +5,17 @@
 #include <vector>
 
 #include "core/errors.hpp"
+#include "store/schema_steps.hpp"
 
 namespace broker::sqlite {
 namespace {
 
-// Step i takes the schema from version i to version i + 1.
-const std::vector<std::string>& migrations() {
-    static const std::vector<std::string> steps = {
+// Step i takes the schema from version i to version i + 1. Every new step is expand-only
+// (schema_steps.hpp; tests/unit/store_schema_steps_test.cpp checks each).
+const std::vector<SchemaStep>& migrations() {
+    static const std::vector<SchemaStep> steps = {
         // 1: sandboxes, their transition history, and the indexes allocation depends on.
-        R"sql(
+        {"sandboxes, their history and the allocation indexes", R"sql(
 CREATE TABLE sandboxes (
     sandbox_id            TEXT    NOT NULL PRIMARY KEY CHECK (sandbox_id <> ''),
     name                  TEXT    NOT NULL DEFAULT '',
@@ -53,11 +55,14 @@ CREATE TABLE sandbox_events (
 );
 CREATE INDEX sandbox_events_sandbox ON sandbox_events (sandbox_id, id);
 )sql",
+         true},
         // 2: what the background jobs need. Claims and retry schedule of deletions, the reason of
         // the last failure, one lease row per job. Partial indexes keep each job's pick an index
         // range of its own status (and leave counts by status to sandboxes_status_name). The
         // history is rebuilt so an event may have no `to_status`: the row was removed.
-        R"sql(
+        {"deletion claims and retry schedule, job leases; the history rebuilt so an event may have no "
+         "to_status",
+         R"sql(
 ALTER TABLE sandboxes ADD COLUMN claim_owner     TEXT    NOT NULL DEFAULT '';
 ALTER TABLE sandboxes ADD COLUMN claim_until     INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sandboxes ADD COLUMN next_attempt_at INTEGER;
@@ -102,12 +107,13 @@ CREATE TABLE job_state (
     updated_at      INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 )sql",
+         false},
         // 3: the same sandboxes table with its status CHECK written as equalities. SQLite codes
         // `status IN (...)` in a CHECK as a fresh ephemeral table filled on every row written
         // (six b-tree inserts, a page allocated and zeroed), which cost a status-changing UPDATE
         // about a fifth of its instructions; the OR chain costs a few comparisons. The rows,
         // columns (in their order) and indexes are as before.
-        R"sql(
+        {"the sandboxes table rebuilt with its status CHECK as equalities", R"sql(
 CREATE TABLE sandboxes_v3 (
     sandbox_id            TEXT    NOT NULL PRIMARY KEY CHECK (sandbox_id <> ''),
     name                  TEXT    NOT NULL DEFAULT '',
@@ -151,9 +157,10 @@ CREATE INDEX sandboxes_pending_requested ON sandboxes (deletion_requested_at) WH
 CREATE INDEX sandboxes_failed_next_attempt ON sandboxes (next_attempt_at) WHERE status = 'deletion_failed';
 CREATE INDEX sandboxes_stale_since ON sandboxes (stale_since) WHERE status = 'stale';
 )sql",
+         false},
         // 4: runs asked for through the admin API, seen by the requests and the worker alike, and
         // the running job's progress as its holder's heartbeat reports it.
-        R"sql(
+        {"job runs asked for through the admin API, and a running job's progress", R"sql(
 ALTER TABLE job_state ADD COLUMN progress TEXT NOT NULL DEFAULT '';
 CREATE TABLE job_runs (
     id           INTEGER PRIMARY KEY,
@@ -169,14 +176,16 @@ CREATE TABLE job_runs (
 );
 CREATE INDEX job_runs_job ON job_runs (job, id);
 )sql",
+         true},
         // 5: idempotency keys belong to the participant that sent them: unique per participant
         // among allocated sandboxes, so one participant's key never locks out another's. The
         // same index answers "what does this participant hold" for the per-participant limit.
-        R"sql(
+        {"idempotency keys unique per participant (the index on the key alone replaced)", R"sql(
 DROP INDEX sandboxes_allocated_key;
 CREATE UNIQUE INDEX sandboxes_allocated_participant_key ON sandboxes (allocated_to_track, idempotency_key)
     WHERE status = 'allocated';
 )sql",
+         false},
     };
     return steps;
 }
@@ -184,6 +193,19 @@ CREATE UNIQUE INDEX sandboxes_allocated_participant_key ON sandboxes (allocated_
 int user_version(Connection& conn) {
     auto q = conn.query("PRAGMA user_version");
     return q.step() ? static_cast<int>(q.integer(0)) : 0;
+}
+
+constexpr std::string_view kCompatTable =
+    "CREATE TABLE IF NOT EXISTS schema_compat (id INTEGER PRIMARY KEY CHECK (id = 1), "
+    "compatible_from INTEGER NOT NULL)";
+
+// The "compatible from" the store records; nothing for a store that predates the record.
+std::optional<int> recorded_compatible_from(Connection& conn) {
+    auto table = conn.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_compat'");
+    if (!table.step()) return std::nullopt;
+    auto q = conn.query("SELECT compatible_from FROM schema_compat WHERE id = 1");
+    if (!q.step()) return std::nullopt;
+    return static_cast<int>(q.integer(0));
 }
 
 }  // namespace
@@ -196,15 +218,36 @@ int apply_migrations(Connection& conn) {
     const int current = user_version(conn);
     const int latest = latest_schema_version();
     if (current > latest) {
-        throw StoreUnavailable("SQLite schema version " + std::to_string(current) +
-                               " is newer than this binary understands (" + std::to_string(latest) + ")");
+        throw StoreUnavailable(
+            "SQLite " +
+            describe_newer_store(schema_status_of(migrations(), current, recorded_compatible_from(conn))) +
+            "; this binary never downgrades a store");
     }
     for (int version = current; version < latest; ++version) {
-        conn.exec(migrations()[static_cast<std::size_t>(version)]);
+        conn.exec(std::string(migrations()[static_cast<std::size_t>(version)].sql));
     }
     // user_version lives in the file header and is part of the transaction like any page.
     if (current != latest) conn.exec("PRAGMA user_version = " + std::to_string(latest));
+    const int from = compatible_from(migrations(), latest);
+    if (recorded_compatible_from(conn) != from) {
+        // Bookkeeping beside the version, not a step: the release before this one reads
+        // user_version only, so recording this changes nothing it sees.
+        conn.exec(std::string(kCompatTable));
+        conn.query(
+                "INSERT INTO schema_compat (id, compatible_from) VALUES (1, ?1) "
+                "ON CONFLICT (id) DO UPDATE SET compatible_from = excluded.compatible_from")
+            .bind(1, static_cast<std::int64_t>(from))
+            .run();
+    }
     return current;
+}
+
+SchemaStatus schema_status(Connection& conn) {
+    return schema_status_of(migrations(), user_version(conn), recorded_compatible_from(conn));
+}
+
+std::span<const SchemaStep> schema_steps() {
+    return migrations();
 }
 
 }  // namespace broker::sqlite

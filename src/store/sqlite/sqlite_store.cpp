@@ -117,6 +117,11 @@ MigrationReport SqliteStore::migrate() {
     return report;
 }
 
+SchemaStatus SqliteStore::schema_status() {
+    auto conn = impl_->readers.acquire();
+    return sqlite::schema_status(*conn);
+}
+
 AllocateResult SqliteStore::allocate(const AllocateRequest& request) {
     return impl_->write([&](Connection& conn) { return sqlite::allocate(conn, request); });
 }

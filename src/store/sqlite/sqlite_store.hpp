@@ -47,6 +47,7 @@ class SqliteStore final : public Store, public LifecycleStore, public JobStateSt
     ~SqliteStore() override;
 
     MigrationReport migrate() override;
+    SchemaStatus schema_status() override;
     AllocateResult allocate(const AllocateRequest& request) override;
     std::optional<Sandbox> get(const std::string& sandbox_id) override;
     MarkResult mark_for_deletion(const MarkForDeletionRequest& request) override;

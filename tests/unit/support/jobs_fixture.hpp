@@ -85,7 +85,7 @@ class JobsTest : public ::testing::Test {
     TempDir dir_;
     ManualClock clock_{kStart};
     MetricsRegistry registry_;
-    BrokerMetrics metrics_{registry_, clock_, {.process_metrics = false}};
+    JobMetrics metrics_{registry_};
     FakeProvider provider_;
     LeasePolicy lease_;
     std::unique_ptr<SqliteStore> store_;
