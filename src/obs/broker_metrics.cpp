@@ -65,7 +65,7 @@ JobMetrics::JobMetrics(MetricsRegistry& r)
       job_last_success(r.gauge_family("broker_job_last_success_timestamp_seconds",
                                       "Unix time of the last successful run of each job in this process "
                                       "(0: none yet).",
-                                      {"job"})),
+                                      {"broker_job"})),
       provider_calls_total(
           r.counter_family("broker_provider_calls_total",
                            "HTTP calls to the provider API by operation and outcome (ok, "

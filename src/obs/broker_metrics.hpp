@@ -76,7 +76,7 @@ struct JobMetrics {
     Counter expiry_orphaned;
     CounterFamily& niosxaas_cleanup_total;  // outcome: success, failure, skipped, shadow
     Counter niosxaas_services_deleted;
-    GaugeFamily& job_last_success;  // {job}: unix seconds; 0 until the first success here
+    GaugeFamily& job_last_success;  // {broker_job}: unix seconds; 0 until the first success here
 
     // Provider calls, one per HTTP exchange (retries count each). operation: list, delete,
     // niosxaas_sign_in, niosxaas_account_switch, niosxaas_list_services,

@@ -34,7 +34,7 @@ TEST(MetricsRoles, RunShowsItsJobAndProviderMetricsMoving) {
     ASSERT_TRUE(wait_until(
         [&] {
             metrics = scrape(http);
-            return metric_sample(metrics, R"(broker_job_last_success_timestamp_seconds{job="sync"})") > 0;
+            return metric_sample(metrics, R"(broker_job_last_success_timestamp_seconds{broker_job="sync"})") > 0;
         },
         10s))
         << metrics;
@@ -42,7 +42,7 @@ TEST(MetricsRoles, RunShowsItsJobAndProviderMetricsMoving) {
     EXPECT_GE(metric_sample(metrics, R"(broker_provider_calls_total{operation="list",outcome="ok"})"), 1);
     EXPECT_EQ(metric_sample(metrics, R"(broker_circuit_breaker_state{breaker="csp"})"), 0);
     const double synced_at =
-        metric_sample(metrics, R"(broker_job_last_success_timestamp_seconds{job="sync"})");
+        metric_sample(metrics, R"(broker_job_last_success_timestamp_seconds{broker_job="sync"})");
     EXPECT_GE(synced_at, started - 1);
     EXPECT_LE(synced_at, static_cast<double>(std::time(nullptr)) + 1);
     // The API's metrics are there too: `run` serves the API.
@@ -63,8 +63,8 @@ TEST(MetricsRoles, RunShowsItsJobAndProviderMetricsMoving) {
         10s))
         << metrics;
     EXPECT_EQ(metric_sample(metrics, R"(broker_provider_calls_total{operation="delete",outcome="ok"})"), 1);
-    EXPECT_GT(metric_sample(metrics, R"(broker_job_last_success_timestamp_seconds{job="cleanup"})"), 0);
-    EXPECT_GT(metric_sample(metrics, R"(broker_job_last_success_timestamp_seconds{job="auto_expiry"})"), 0);
+    EXPECT_GT(metric_sample(metrics, R"(broker_job_last_success_timestamp_seconds{broker_job="cleanup"})"), 0);
+    EXPECT_GT(metric_sample(metrics, R"(broker_job_last_success_timestamp_seconds{broker_job="auto_expiry"})"), 0);
 
     // The provider fails: the list calls fail as server errors until the breaker opens and
     // refuses the rest; the sync run fails and its last success stays where it was.
@@ -81,7 +81,7 @@ TEST(MetricsRoles, RunShowsItsJobAndProviderMetricsMoving) {
         << metrics;
     EXPECT_EQ(metric_sample(metrics, R"(broker_circuit_breaker_state{breaker="csp"})"), 1);
     EXPECT_GE(metric_sample(metrics, R"(broker_sync_total{outcome="error"})"), 1);
-    EXPECT_EQ(metric_sample(metrics, R"(broker_job_last_success_timestamp_seconds{job="sync"})"), synced_at);
+    EXPECT_EQ(metric_sample(metrics, R"(broker_job_last_success_timestamp_seconds{broker_job="sync"})"), synced_at);
 }
 
 TEST(MetricsRoles, ServeExportsNoJobOrProviderMetrics) {

@@ -73,7 +73,7 @@ TEST_F(JobsWorkerTest, RecordsTheTimeOfEachJobsLastSuccess) {
     provider_.fail_list(false);
     EXPECT_EQ(worker.run_due_jobs(), 1);
     EXPECT_EQ(last_success(), static_cast<double>(clock_.now()));
-    EXPECT_NE(registry_.render().find("broker_job_last_success_timestamp_seconds{job=\"sync\"} " +
+    EXPECT_NE(registry_.render().find("broker_job_last_success_timestamp_seconds{broker_job=\"sync\"} " +
                                       std::to_string(clock_.now())),
               std::string::npos);
 }

@@ -117,11 +117,11 @@ TEST(ObsBrokerMetrics, JobLastSuccessIsZeroUntilTheFirstSuccess) {
     JobMetrics jobs(registry);
     jobs.expect_job("sync");
     jobs.expect_job("cleanup");
-    EXPECT_TRUE(has_line(registry.render(), "broker_job_last_success_timestamp_seconds{job=\"sync\"} 0"));
+    EXPECT_TRUE(has_line(registry.render(), "broker_job_last_success_timestamp_seconds{broker_job=\"sync\"} 0"));
     jobs.job_succeeded("sync", 1'700'000'123);
     const std::string text = registry.render();
-    EXPECT_TRUE(has_line(text, "broker_job_last_success_timestamp_seconds{job=\"sync\"} 1700000123")) << text;
-    EXPECT_TRUE(has_line(text, "broker_job_last_success_timestamp_seconds{job=\"cleanup\"} 0"));
+    EXPECT_TRUE(has_line(text, "broker_job_last_success_timestamp_seconds{broker_job=\"sync\"} 1700000123")) << text;
+    EXPECT_TRUE(has_line(text, "broker_job_last_success_timestamp_seconds{broker_job=\"cleanup\"} 0"));
     EXPECT_NE(text.find("# TYPE broker_job_last_success_timestamp_seconds gauge"), std::string::npos);
 }
 
