@@ -60,6 +60,12 @@ struct SandboxEvent {
     std::string reason;
 };
 
+// One sandbox as another store holds it, for `sandbox-broker copy`.
+struct CopiedSandbox {
+    Sandbox sandbox;
+    std::vector<SandboxEvent> history;  // oldest first; empty when the source keeps none
+};
+
 class LifecycleStore {
   public:
     virtual ~LifecycleStore() = default;
@@ -112,6 +118,10 @@ class LifecycleStore {
 
     // Forgets transitions recorded before `before`. Returns how many.
     virtual std::int64_t prune_history(UnixSeconds before) = 0;
+
+    // Writes the sandboxes exactly as given (status, owner, key, times, retry count) with their
+    // history, skipping any whose id the store already has. Returns how many were written.
+    virtual std::int64_t insert_copied(std::span<const CopiedSandbox> sandboxes) = 0;
 };
 
 }  // namespace broker

@@ -184,6 +184,30 @@ constexpr const char* kBulkRemoveSql =
     "  SELECT sandbox_id, $2::bigint, status, NULL, $3::text, 'bulk remove' FROM gone) "
     "SELECT count(*) FROM gone";
 
+// `copy`: sandboxes from another store, written as given with their history, each only if
+// its id is not there yet (a rerun carries on). $1..$15 the Sandbox fields in COLS order as
+// arrays; $16..$21 the events (sandbox id, at, from, to, actor, reason), oldest first. A stale
+// sandbox is stale since its last change; a failed deletion is due for its next attempt.
+// Allocations take no participant slot (NULL, as those made before slots existed).
+// Result: how many sandboxes were written.
+constexpr const char* kInsertCopiedSql =
+    "WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
+    "  $6::text[], $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::integer[], "
+    "  $13::bigint[], $14::bigint[], $15::bigint[]) AS u(" COLS
+    ")), "
+    "inserted AS (INSERT INTO sandboxes (" COLS
+    ", stale_since, next_deletion_at) "
+    "  SELECT " COLS
+    ", CASE WHEN status = 'stale' THEN updated_at END, "
+    "  CASE WHEN status = 'deletion_failed' THEN updated_at END FROM input "
+    "  ON CONFLICT (sandbox_id) DO NOTHING RETURNING sandbox_id), "
+    "history AS (SELECT * FROM unnest($16::text[], $17::bigint[], $18::text[], $19::text[], $20::text[], "
+    "  $21::text[]) WITH ORDINALITY AS h(sandbox_id, at, from_status, to_status, actor, reason, ord)), "
+    "events AS (INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor, reason) "
+    "  SELECT h.sandbox_id, h.at, h.from_status, h.to_status, h.actor, h.reason FROM history h "
+    "  JOIN inserted i ON i.sandbox_id = h.sandbox_id ORDER BY h.ord) "
+    "SELECT count(*) FROM inserted";
+
 #define JOB_COLS                                                                                        \
     "job, paused, run_requested, holder, lease_until, next_run_at, last_started_at, last_finished_at, " \
     "last_result, last_ok, progress"
@@ -293,6 +317,7 @@ void prepare_all(pqxx::connection& conn) {
     conn.prepare(stmt::kJobStates, "SELECT " JOB_COLS " FROM job_states ORDER BY job");
     // Touches the sandboxes table: a database that answers but was never migrated is not ready.
     conn.prepare(stmt::kPing, "SELECT 1 FROM sandboxes LIMIT 1");
+    conn.prepare(stmt::kInsertCopied, kInsertCopiedSql);
 }
 
 #undef ALLOCATE_SQL

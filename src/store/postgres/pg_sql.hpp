@@ -50,6 +50,7 @@ inline constexpr const char* kPauseJob = "pause_job";
 inline constexpr const char* kRequestJob = "request_job";
 inline constexpr const char* kJobStates = "job_states";
 inline constexpr const char* kPing = "ping";
+inline constexpr const char* kInsertCopied = "insert_copied";
 }  // namespace stmt
 
 // Registers every statement above on a new connection (libpqxx prepares each on first use).

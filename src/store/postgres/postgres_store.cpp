@@ -6,6 +6,7 @@
 #include <pqxx/nontransaction>
 
 #include "core/errors.hpp"
+#include "store/postgres/copy_ops.hpp"
 #include "store/postgres/lifecycle_ops.hpp"
 #include "store/postgres/pg_sql.hpp"
 #include "store/postgres/sandbox_ops.hpp"
@@ -145,6 +146,11 @@ std::vector<SandboxEvent> PostgresStore::history(const std::string& sandbox_id) 
 
 std::int64_t PostgresStore::prune_history(UnixSeconds before) {
     return run("prune-history", [&](pqxx::connection& c) { return pg::prune_history(c, before); });
+}
+
+std::int64_t PostgresStore::insert_copied(std::span<const CopiedSandbox> sandboxes) {
+    return run("insert-copied",
+               [&](pqxx::connection& c) { return pg::insert_copied(c, sandboxes, bulk_timeout_ms_); });
 }
 
 bool PostgresStore::try_start_job(const JobStartRequest& request) {

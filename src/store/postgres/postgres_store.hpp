@@ -50,6 +50,7 @@ class PostgresStore final : public Store, public LifecycleStore, public JobState
     std::int64_t bulk_remove(SandboxStatus status, UnixSeconds now, const std::string& actor) override;
     std::vector<SandboxEvent> history(const std::string& sandbox_id) override;
     std::int64_t prune_history(UnixSeconds before) override;
+    std::int64_t insert_copied(std::span<const CopiedSandbox> sandboxes) override;
 
     // JobStateStore
     bool try_start_job(const JobStartRequest& request) override;

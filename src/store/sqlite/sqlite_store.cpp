@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "core/errors.hpp"
+#include "store/sqlite/copy_ops.hpp"
 #include "store/sqlite/group_commit.hpp"
 #include "store/sqlite/lifecycle_ops.hpp"
 #include "store/sqlite/reader_pool.hpp"
@@ -225,6 +226,16 @@ std::vector<SandboxEvent> SqliteStore::history(const std::string& sandbox_id) {
 std::int64_t SqliteStore::prune_history(UnixSeconds before) {
     return impl_->in_chunks(
         [&](Connection& conn, int limit) { return sqlite::prune_history(conn, before, limit); });
+}
+
+std::int64_t SqliteStore::insert_copied(std::span<const CopiedSandbox> sandboxes) {
+    const std::size_t step = impl_->chunk == 0 ? std::max<std::size_t>(sandboxes.size(), 1) : impl_->chunk;
+    std::int64_t written = 0;
+    for (std::size_t at = 0; at < sandboxes.size(); at += step) {
+        const auto part = sandboxes.subspan(at, std::min(step, sandboxes.size() - at));
+        written += impl_->bulk_write([&](Connection& conn) { return sqlite::insert_copied(conn, part); });
+    }
+    return written;
 }
 
 bool SqliteStore::try_start_job(const JobStartRequest& request) {

@@ -74,6 +74,8 @@ class SqliteStore final : public Store, public LifecycleStore, public JobStateSt
     std::int64_t bulk_remove(SandboxStatus status, UnixSeconds now, const std::string& actor) override;
     std::vector<SandboxEvent> history(const std::string& sandbox_id) override;
     std::int64_t prune_history(UnixSeconds before) override;
+    // In chunks of bulk_chunk_rows sandboxes, each a transaction of its own with their history.
+    std::int64_t insert_copied(std::span<const CopiedSandbox> sandboxes) override;
 
     // JobStateStore.
     bool try_start_job(const JobStartRequest& request) override;

@@ -1,0 +1,64 @@
+// The SQLite store's side of `copy`: see copy_ops.hpp.
+#include "store/sqlite/copy_ops.hpp"
+
+namespace broker::sqlite {
+namespace {
+
+// ?1..?15 the Sandbox fields in BROKER_SANDBOX_COLUMNS order, ?16 stale_since, ?17
+// next_attempt_at. A row already there is left as it is (a rerun carries on).
+constexpr std::string_view kInsertCopiedSql =
+    "INSERT INTO sandboxes (sandbox_id, name, external_id, sfdc_account_id, status, allocated_to_track, "
+    "track_name, idempotency_key, allocated_at, expires_at, deletion_requested_at, deletion_retry_count, "
+    "created_at, updated_at, version, stale_since, next_attempt_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) "
+    "ON CONFLICT (sandbox_id) DO NOTHING";
+
+// ?1 sandbox id, ?2 at, ?3 from (NULL: created), ?4 to (NULL: removed), ?5 actor, ?6 reason.
+constexpr std::string_view kInsertCopiedEventSql =
+    "INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor, reason) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+void bind_status(Query& q, int index, const std::optional<SandboxStatus>& status) {
+    if (status) {
+        q.bind(index, to_string(*status));
+    } else {
+        q.bind_null(index);
+    }
+}
+
+}  // namespace
+
+std::int64_t insert_copied(Connection& conn, std::span<const CopiedSandbox> sandboxes) {
+    std::int64_t written = 0;
+    for (const auto& copied : sandboxes) {
+        const Sandbox& s = copied.sandbox;
+        {
+            auto q = conn.query(kInsertCopiedSql);
+            q.bind(1, s.sandbox_id).bind(2, s.name).bind(3, s.external_id).bind(4, s.sfdc_account_id);
+            q.bind(5, to_string(s.status)).bind(6, s.allocated_to_track).bind(7, s.track_name);
+            q.bind(8, s.idempotency_key).bind(9, s.allocated_at).bind(10, s.expires_at);
+            q.bind(11, s.deletion_requested_at).bind(12, static_cast<std::int64_t>(s.deletion_retry_count));
+            q.bind(13, s.created_at).bind(14, s.updated_at).bind(15, s.version);
+            // The bookkeeping a Sandbox does not carry, as the jobs need it: a stale sandbox is
+            // stale since its last change (that change made it stale), and a failed deletion is
+            // due for its next attempt now, on the target's schedule.
+            q.bind(16, s.status == SandboxStatus::stale ? std::optional(s.updated_at) : std::nullopt);
+            q.bind(17,
+                   s.status == SandboxStatus::deletion_failed ? std::optional(s.updated_at) : std::nullopt);
+            q.run();
+        }
+        if (conn.changes() != 1) continue;  // already there: neither it nor its history again
+        ++written;
+        for (const auto& event : copied.history) {
+            auto q = conn.query(kInsertCopiedEventSql);
+            q.bind(1, s.sandbox_id).bind(2, event.at);
+            bind_status(q, 3, event.from);
+            bind_status(q, 4, event.to);
+            q.bind(5, event.actor).bind(6, event.reason);
+            q.run();
+        }
+    }
+    return written;
+}
+
+}  // namespace broker::sqlite
