@@ -59,3 +59,11 @@ if [[ ! -f "$validator/node_modules/.package-lock.json" ||
     echo "install-deps: npm ci in tools/openapi-validate"
     (cd "$validator" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# The DynamoDB emulator (dynalite) the DynamoDB store's tests run against, exactly as locked.
+emulator="$(dirname "$0")/../tools/dynalite"
+if [[ ! -f "$emulator/node_modules/.package-lock.json" ||
+      "$emulator/package-lock.json" -nt "$emulator/node_modules/.package-lock.json" ]]; then
+    echo "install-deps: npm ci in tools/dynalite"
+    (cd "$emulator" && npm ci --no-audit --no-fund --loglevel=error)
+fi
