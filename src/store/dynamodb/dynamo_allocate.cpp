@@ -41,6 +41,7 @@ std::string random_token() {
 }
 
 constexpr std::size_t kPositionsKept = 512;
+constexpr std::size_t kPositionsSeed = 64;  // fewer known start points than this: read more
 constexpr std::size_t kCandidatesPerTry = 25;
 constexpr int kRounds = 60;  // rounds of one request before it answers 503
 
@@ -86,6 +87,11 @@ void DynamoStore::remember_position(const std::string& sandbox_id) {
     }
 }
 
+std::size_t DynamoStore::positions_size() {
+    std::lock_guard lock(positions_mutex_);
+    return positions_.size();
+}
+
 std::optional<std::string> DynamoStore::random_position() {
     std::lock_guard lock(positions_mutex_);
     if (positions_.empty()) return std::nullopt;
@@ -96,11 +102,12 @@ std::optional<std::string> DynamoStore::random_position() {
 std::vector<std::string> DynamoStore::find_candidates(const std::string& prefix, std::size_t want,
                                                       const std::vector<std::string>& tried,
                                                       bool from_start) {
-    // The first look reads the index from its beginning and offers the lowest name first (an
-    // uncontended pool is handed out in name order); the rest of the page follows in random
-    // order, so a burst that collides on the first spreads at once. Later looks start at a
-    // random point (a sandbox seen available before) and wrap around: every available
-    // sandbox is reachable, wherever it sits, and concurrent requests look in different places.
+    // A request alone in this process reads the index from its beginning and offers the lowest
+    // name first (an uncontended pool is handed out in name order). Otherwise, and on every
+    // later look, it starts at a random point (a sandbox seen available before; a first burst
+    // reads one larger page for such points) and wraps around, taking the page in random
+    // order: concurrent requests look in different places instead of fighting over the same
+    // first few, and every available sandbox is reachable, wherever it sits.
     json base = {{"TableName", options_.table},
                  {"IndexName", options_.status_index},
                  {"KeyConditionExpression", "#s = :s"},
@@ -114,6 +121,16 @@ std::vector<std::string> DynamoStore::find_candidates(const std::string& prefix,
     }
     const std::set<std::string> skip(tried.begin(), tried.end());
     std::vector<std::pair<std::string, std::string>> found;  // name, id
+    if (!from_start && positions_size() < kPositionsSeed) {
+        // Start points for a burst: one larger page of the index, remembered.
+        json seed = base;
+        seed.erase("FilterExpression");
+        seed["ExpressionAttributeNames"].erase("#n");
+        seed["ExpressionAttributeValues"].erase(":prefix");
+        seed["Limit"] = kPositionsKept;
+        seed["ProjectionExpression"] = "sandbox_id";
+        for (const auto& item : client_.must("Query", seed)["Items"]) remember_position(s_or(item, "sandbox_id"));
+    }
     const auto start = from_start ? std::nullopt : random_position();
     for (int pass = start ? 0 : 1; pass < 2 && found.size() < want; ++pass) {
         json request = base;
@@ -140,9 +157,12 @@ std::vector<std::string> DynamoStore::find_candidates(const std::string& prefix,
     }
     std::vector<std::string> ids;
     if (found.empty()) return ids;
-    const auto lowest = std::min_element(found.begin(), found.end());
-    std::iter_swap(found.begin(), lowest);
-    std::shuffle(found.begin() + 1, found.end(), random_engine());
+    if (from_start) {
+        std::iter_swap(found.begin(), std::min_element(found.begin(), found.end()));
+        std::shuffle(found.begin() + 1, found.end(), random_engine());
+    } else {
+        std::shuffle(found.begin(), found.end(), random_engine());
+    }
     for (auto& f : found) {
         remember_position(f.second);
         ids.push_back(std::move(f.second));
@@ -214,6 +234,13 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
     if (!valid_utf8(r.participant_id) || !valid_utf8(r.idempotency_key) || !valid_utf8(r.track_name)) {
         throw StoreUnavailable("allocation request values are not valid UTF-8");
     }
+    // Alone, the lowest name goes first (an uncontended pool is handed out in name order); in
+    // a burst, requests start at random points instead of all on the same first sandbox.
+    ++allocating_;
+    struct Done {
+        std::atomic<int>& n;
+        ~Done() { --n; }
+    } done{allocating_};
     std::vector<std::string> tried;
     for (int round = 0; round < kRounds; ++round) {
         if (round > 0) {
@@ -259,7 +286,7 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
 
         // 2. Candidates, then a slot naming the first, then the sandbox itself.
         std::vector<std::string> candidates =
-            find_candidates(r.name_prefix, kCandidatesPerTry, tried, /*from_start=*/tried.empty());
+            find_candidates(r.name_prefix, kCandidatesPerTry, tried, tried.empty() && allocating_.load() == 1);
         if (candidates.empty()) return {nothing_available(r.name_prefix), std::nullopt};
         int index = 0;
         while (used.count(index)) ++index;

@@ -15,6 +15,7 @@
 // the item itself. History events are written right after the change they record.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -107,6 +108,7 @@ class DynamoStore final : public Store, public LifecycleStore, public JobStateSt
     std::optional<Sandbox> take(const AllocateRequest& r, const std::string& sandbox_id);
     void remember_position(const std::string& sandbox_id);
     std::optional<std::string> random_position();
+    std::size_t positions_size();
     // Gives an allocation that has no slot (made by the original service, or copied) one.
     void adopt_allocation(const Sandbox& sandbox, UnixSeconds now);
 
@@ -117,6 +119,7 @@ class DynamoStore final : public Store, public LifecycleStore, public JobStateSt
     ddb::DynamoClient client_;
     std::mutex positions_mutex_;
     std::vector<std::string> positions_;  // sandbox ids seen available: random start points
+    std::atomic<int> allocating_{0};      // allocations in progress in this process
 };
 
 }  // namespace broker
