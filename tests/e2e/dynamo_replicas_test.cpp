@@ -4,9 +4,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "e2e/ha_fixture.hpp"
 #include "store/dynamodb/dynamo_store.hpp"
@@ -137,6 +140,56 @@ TEST_F(DynamoReplicasTest, OneParticipantRacingItselfOverBothReplicasGetsOneSand
         EXPECT_EQ(ids.size(), 1U) << "round " << round;
     }
     EXPECT_EQ(direct()->count_by_status()[SandboxStatus::allocated], 3);
+}
+
+TEST_F(DynamoReplicasTest, AReplicaKilledMidAllocationLosesNothingItAnswered) {
+    // Load on both replicas; one is killed with SIGKILL while requests are in flight.
+    std::mutex mutex;
+    std::vector<Grant> answered;
+    std::atomic<bool> done{false};
+    std::vector<std::thread> load;
+    for (int t = 0; t < 16; ++t) {
+        load.emplace_back([&, t] {
+            while (!done) {
+                Grant grant;
+                grant.participant = unique_participant("ddb-kill");
+                try {
+                    auto client =
+                        replicas_[static_cast<std::size_t>(t % 2)]->client(std::chrono::seconds(10));
+                    const auto res = allocate(client, grant.participant);
+                    grant.status = res.status;
+                    if (res.json.is_object() && res.json.contains("sandbox_id"))
+                        grant.sandbox_id = res.json["sandbox_id"].get<std::string>();
+                } catch (const std::exception&) {
+                    continue;  // the killed replica's connections break: no answer, nothing to keep
+                }
+                std::lock_guard lock(mutex);
+                answered.push_back(std::move(grant));
+            }
+        });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    replicas_[0]->kill9();
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    done = true;
+    for (auto& thread : load) thread.join();
+
+    // Every 201 names a sandbox that is allocated to that participant, and no sandbox went to two.
+    const auto store = direct();
+    std::set<std::string> distinct;
+    int created = 0;
+    for (const auto& grant : answered) {
+        if (grant.status != 201) continue;
+        ++created;
+        EXPECT_TRUE(distinct.insert(grant.sandbox_id).second) << grant.sandbox_id << " answered twice";
+        const auto row = store->get(grant.sandbox_id);
+        ASSERT_TRUE(row) << grant.sandbox_id;
+        EXPECT_EQ(row->status, SandboxStatus::allocated);
+        EXPECT_EQ(row->allocated_to_track, grant.participant);
+    }
+    EXPECT_GT(created, 0);
+    // Allocations the killed replica made but never answered are held, not lost or doubled.
+    EXPECT_GE(store->count_by_status()[SandboxStatus::allocated], created);
 }
 
 }  // namespace
