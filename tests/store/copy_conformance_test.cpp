@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "core/errors.hpp"
 #include "store_harness.hpp"
 
 namespace broker::testing {
@@ -152,6 +153,18 @@ TEST_P(CopyConformance, ACopiedAllocationAnswersItsHolderAndNobodyElse) {
     EXPECT_EQ(allocate("a-third").outcome, AllocateOutcome::pool_empty);
     EXPECT_EQ(mark("held", "someone-else").outcome, MarkOutcome::not_owner);
     EXPECT_EQ(mark("held", held.allocated_to_track).outcome, MarkOutcome::marked);
+}
+
+// A source may hold what the broker never makes: one participant's key on two allocations.
+// The store refuses the call whole rather than pick one and hand the other out again.
+TEST_P(CopyConformance, TwoAllocationsUnderOneParticipantKeyAreRefused) {
+    std::vector<CopiedSandbox> twins = {copied("twin-a", SandboxStatus::allocated),
+                                        copied("twin-b", SandboxStatus::allocated)};
+    twins[1].sandbox.allocated_to_track = twins[0].sandbox.allocated_to_track;
+    twins[1].sandbox.idempotency_key = twins[0].sandbox.idempotency_key;
+    EXPECT_THROW(lifecycle().insert_copied(twins), StoreUnavailable);
+    EXPECT_EQ(store().count_by_status().total(), 0);
+    EXPECT_TRUE(lifecycle().history("twin-a").empty());
 }
 
 TEST_P(CopyConformance, TheJobsFindCopiedSandboxesWhereTheirOwnWouldBe) {

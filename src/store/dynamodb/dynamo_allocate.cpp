@@ -16,15 +16,6 @@ namespace broker {
 using namespace ddb;
 using nlohmann::json;
 
-struct DynamoStore::Slot {
-    std::string sort_key;  // SLOT#<n>
-    int index = 0;
-    std::string sandbox_id;
-    std::string key;  // the idempotency key it was taken under
-    std::string token;
-    UnixSeconds taken_at = 0;
-};
-
 namespace {
 
 std::mt19937_64& random_engine() {
@@ -129,7 +120,8 @@ std::vector<std::string> DynamoStore::find_candidates(const std::string& prefix,
         seed["ExpressionAttributeValues"].erase(":prefix");
         seed["Limit"] = kPositionsKept;
         seed["ProjectionExpression"] = "sandbox_id";
-        for (const auto& item : client_.must("Query", seed)["Items"]) remember_position(s_or(item, "sandbox_id"));
+        for (const auto& item : client_.must("Query", seed)["Items"])
+            remember_position(s_or(item, "sandbox_id"));
     }
     const auto start = from_start ? std::nullopt : random_position();
     for (int pass = start ? 0 : 1; pass < 2 && found.size() < want; ++pass) {
@@ -285,8 +277,8 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
         if (!prefix_ok) return {AllocateOutcome::no_prefix_match, std::nullopt};
 
         // 2. Candidates, then a slot naming the first, then the sandbox itself.
-        std::vector<std::string> candidates =
-            find_candidates(r.name_prefix, kCandidatesPerTry, tried, tried.empty() && allocating_.load() == 1);
+        std::vector<std::string> candidates = find_candidates(r.name_prefix, kCandidatesPerTry, tried,
+                                                              tried.empty() && allocating_.load() == 1);
         if (candidates.empty()) return {nothing_available(r.name_prefix), std::nullopt};
         int index = 0;
         while (used.count(index)) ++index;

@@ -2,6 +2,7 @@
 // schema and indexes, each difference named), the broker's schema item, and the copy of
 // sandboxes from another store.
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include "core/errors.hpp"
@@ -154,6 +155,30 @@ MigrationReport DynamoStore::migrate() {
 }
 
 std::int64_t DynamoStore::insert_copied(std::span<const CopiedSandbox> sandboxes) {
+    // A source may hold what the broker never makes: one participant's key on two
+    // allocations. Refused whole, before anything is written, rather than pick one.
+    std::map<std::pair<std::string, std::string>, std::string> keys;  // (participant, key) -> id
+    for (const auto& copied : sandboxes) {
+        const Sandbox& s = copied.sandbox;
+        if (s.status != SandboxStatus::allocated || s.allocated_to_track.empty()) continue;
+        const auto [it, fresh] =
+            keys.emplace(std::pair{s.allocated_to_track, s.idempotency_key}, s.sandbox_id);
+        if (!fresh && it->second != s.sandbox_id) {
+            throw StoreUnavailable("copy refused: sandboxes " + it->second + " and " + s.sandbox_id +
+                                   " are both allocated to one participant under one key");
+        }
+    }
+    for (const auto& [owner, id] : keys) {
+        for (const auto& slot : read_slots(owner.first)) {
+            if (slot.key != owner.second || slot.sandbox_id == id) continue;
+            const auto held = get(slot.sandbox_id);
+            if (held && held->status == SandboxStatus::allocated && held->allocated_to_track == owner.first) {
+                throw StoreUnavailable("copy refused: sandbox " + id +
+                                       " is allocated under a key whose holder " + "here already holds " +
+                                       slot.sandbox_id);
+            }
+        }
+    }
     std::int64_t written = 0;
     for (const auto& copied : sandboxes) {
         const Sandbox& s = copied.sandbox;

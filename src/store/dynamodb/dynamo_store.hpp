@@ -86,8 +86,15 @@ class DynamoStore final : public Store, public LifecycleStore, public JobStateSt
     const DynamoOptions& options() const { return options_; }
 
   private:
-    struct Slot;
-    struct Candidates;
+    // A participant's allocation slot item (PART#<participant> / SLOT#<n>).
+    struct Slot {
+        std::string sort_key;  // SLOT#<n>
+        int index = 0;
+        std::string sandbox_id;
+        std::string key;  // the idempotency key it was taken under
+        std::string token;
+        UnixSeconds taken_at = 0;
+    };
 
     // Reads
     std::optional<ddb::Item> get_item(const std::string& pk, const std::string& sk, bool consistent = true);
