@@ -66,19 +66,16 @@ if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/nul
     "${as_root[@]}" systemctl disable --now prometheus || true
 fi
 
-# The OpenAPI validator's npm packages, exactly as locked; skipped (offline) when the
-# installed tree already matches the lock file.
-validator="$(dirname "$0")/../tools/openapi-validate"
-if [[ ! -f "$validator/node_modules/.package-lock.json" ||
-      "$validator/package-lock.json" -nt "$validator/node_modules/.package-lock.json" ]]; then
-    echo "install-deps: npm ci in tools/openapi-validate"
-    (cd "$validator" && npm ci --no-audit --no-fund --loglevel=error)
-fi
-
-# The deploy check's npm packages (tools/deploy-check), the same way.
-deploy_check="$(dirname "$0")/../tools/deploy-check"
-if [[ ! -f "$deploy_check/node_modules/.package-lock.json" ||
-      "$deploy_check/package-lock.json" -nt "$deploy_check/node_modules/.package-lock.json" ]]; then
-    echo "install-deps: npm ci in tools/deploy-check"
-    (cd "$deploy_check" && npm ci --no-audit --no-fund --loglevel=error)
-fi
+# The project's npm tools, each exactly as its lock file says; skipped (offline) when the
+# installed tree already matches the lock file:
+#   tools/openapi-validate  the OpenAPI document's validator
+#   tools/deploy-check      the deployment recipes' check
+#   tools/dynalite          the DynamoDB emulator the DynamoDB store's tests run against
+for tool in openapi-validate deploy-check dynalite; do
+    dir="$(dirname "$0")/../tools/$tool"
+    if [[ ! -f "$dir/node_modules/.package-lock.json" ||
+          "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+        echo "install-deps: npm ci in tools/$tool"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+done

@@ -12,7 +12,10 @@ scripts/install-deps.sh
 # PostgreSQL end-to-end tests; stopped and removed however the run ends.
 BROKER_TEST_POSTGRES_URL="$(scripts/pg-test-cluster.sh start)"
 export BROKER_TEST_POSTGRES_URL
-trap 'scripts/pg-test-cluster.sh stop' EXIT
+# The same for DynamoDB: a throw-away dynalite on 127.0.0.1 (tools/dynalite).
+BROKER_TEST_DYNAMODB_URL="$(scripts/dynalite.sh start)"
+export BROKER_TEST_DYNAMODB_URL
+trap 'scripts/pg-test-cluster.sh stop; scripts/dynalite.sh stop' EXIT
 
 scripts/build.sh release
 ctest --test-dir build --output-on-failure -j2 --timeout 900 "$@"

@@ -46,6 +46,7 @@
 #include "provider/sim/csp_sim.hpp"
 #include "runtime/blocking_pool.hpp"
 #include "service/allocation_service.hpp"
+#include "store/dynamodb/open_dynamo_store.hpp"
 #include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/backup.hpp"
 #include "store/sqlite/schema.hpp"
@@ -94,8 +95,13 @@ EnvLookup environment(const CommonFlags& flags) {
 // environment and .env file as the rest of the configuration.
 std::unique_ptr<Store> open_store(const std::string& url, const CommonFlags& flags) {
     const StoreUrl parsed = parse_store_url(url);
+    refuse_dynamo_settings_elsewhere(url, environment(flags));
     if (parsed.kind == StoreUrl::Kind::postgresql) {
         return std::make_unique<PostgresStore>(postgres_options_from_env(parsed.target, environment(flags)));
+    }
+    if (parsed.kind == StoreUrl::Kind::dynamodb) {
+        static const SystemClock clock;  // outlives the store: its credentials are refreshed by it
+        return open_dynamo_store(parsed, environment(flags), clock);
     }
     SqliteOptions options;
     options.path = parsed.target;

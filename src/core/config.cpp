@@ -129,6 +129,9 @@ Config load_config(const EnvLookup& env, const std::vector<std::string>& present
     c.setting_notes = check_legacy_settings(present, env);
     set_string(env, "BROKER_LISTEN", c.listen);
     set_string(env, "BROKER_STORE", c.store);
+    // The original service's table setting alone chooses the DynamoDB store (its table and
+    // indexes from the DDB_* settings).
+    if (!env("BROKER_STORE") && env("DDB_TABLE_NAME")) c.store = "dynamodb://";
     set_string(env, "BROKER_BASE_PATH", c.base_path);
     set_string(env, "BROKER_API_TOKEN", c.api_token);
     set_string(env, "BROKER_ADMIN_TOKEN", c.admin_token);

@@ -64,9 +64,16 @@ const std::vector<LegacySetting>& legacy_settings() {
         {"NIOSXAAS_*", refused, "NIOSXAAS_ENABLED",
          "not a NIOSXaaS setting of this broker (NIOSXAAS_ENABLED, NIOSXAAS_BASE_URL, NIOSXAAS_EMAIL, "
          "NIOSXAAS_PASSWORD, NIOSXAAS_SERVICE_NAME, NIOSXAAS_SHADOW_MODE, NIOSXAAS_TIMEOUT_SEC)"},
-        {"DDB_*", refused, "BROKER_STORE",
-         "this broker has no DynamoDB store; set BROKER_STORE to sqlite:PATH (one node) or "
-         "postgresql://USER:PASSWORD@HOST:PORT/DB (several replicas)"},
+        // The DynamoDB store's settings (store/dynamodb/dynamo_options.hpp): DDB_TABLE_NAME
+        // alone (BROKER_STORE unset) chooses that store.
+        {"DDB_TABLE_NAME", same, "", ""},
+        {"DDB_GSI1_NAME", same, "", ""},
+        {"DDB_GSI2_NAME", same, "", ""},
+        {"DDB_GSI3_NAME", same, "", ""},
+        {"DDB_ENDPOINT_URL", same, "", ""},
+        {"DDB_*", refused, "AWS_REGION",
+         "the DynamoDB store reads DDB_TABLE_NAME, DDB_GSI1_NAME, DDB_GSI2_NAME, DDB_GSI3_NAME, "
+         "DDB_ENDPOINT_URL and AWS_REGION, with BROKER_STORE=dynamodb://TABLE"},
     };
     return table;
 }

@@ -1,6 +1,8 @@
 // Store locations as written in BROKER_STORE / --store: `sqlite:PATH` (also
 // `sqlite://PATH`, and `?create_dir=true` to create a missing directory), and
-// `postgresql://user:pass@host:port/db` (also `postgres://`).
+// `postgresql://user:pass@host:port/db` (also `postgres://`), and
+// `dynamodb://TABLE?region=REGION&endpoint=URL` (each part optional: the settings
+// DDB_TABLE_NAME, AWS_REGION, DDB_ENDPOINT_URL fill what it leaves out).
 #pragma once
 
 #include <string>
@@ -9,12 +11,16 @@
 namespace broker {
 
 struct StoreUrl {
-    enum class Kind { sqlite, postgresql };
+    enum class Kind { sqlite, postgresql, dynamodb };
     Kind kind = Kind::sqlite;
     std::string target;  // the file path for sqlite; the whole URL (libpq form) for postgresql
     // sqlite: create the file's directory when it is missing. Off by default, so a mistyped
     // directory is an error instead of a new, empty store somewhere unexpected.
     bool create_dir = false;
+    // dynamodb: `target` is the table (empty: DDB_TABLE_NAME or its default), and the
+    // ?region= and ?endpoint= parameters (empty when not given).
+    std::string region;
+    std::string endpoint;
 };
 
 // Throws ConfigError with a message naming the accepted forms.

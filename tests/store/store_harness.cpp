@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "dynamo_harness.hpp"
 #include "postgres_harness.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -52,6 +53,15 @@ std::vector<StoreFactory> make_factories() {
         factories.push_back(
             {"Postgres", nullptr,
              "BROKER_TEST_POSTGRES_URL is not set (scripts/pg-test-cluster.sh start prints one)"});
+    }
+
+    // DynamoDB joins when BROKER_TEST_DYNAMODB_URL names an emulator (scripts/test.sh starts
+    // dynalite); each test gets a table of its own.
+    if (const std::string dynamo = test_dynamodb_url(); !dynamo.empty()) {
+        factories.push_back({"Dynamo", [dynamo] { return make_dynamo_harness(dynamo); }, ""});
+    } else {
+        factories.push_back({"Dynamo", nullptr,
+                             "BROKER_TEST_DYNAMODB_URL is not set (scripts/dynalite.sh start prints one)"});
     }
     return factories;
 }

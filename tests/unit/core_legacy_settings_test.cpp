@@ -88,9 +88,14 @@ std::vector<Case> original_settings() {
              EXPECT_EQ(l.config.cors_allowed_origins, std::vector<std::string>{"https://play.instruqt.com"});
          },
          ""},
-        {"DDB_TABLE_NAME", "sandboxes", nullptr, "BROKER_STORE"},
-        {"DDB_REGION", "eu-west-1", nullptr, "BROKER_STORE"},
-        {"DDB_ENDPOINT_URL", "http://localhost:8000", nullptr, "BROKER_STORE"},
+        {"DDB_TABLE_NAME", "sandboxes", [](const Loaded& l) { EXPECT_EQ(l.config.store, "dynamodb://"); },
+         ""},
+        {"DDB_GSI1_NAME", "ByStatus", [](const Loaded& l) { EXPECT_EQ(l.config.store, Config{}.store); }, ""},
+        {"DDB_GSI2_NAME", "ByTrack", [](const Loaded& l) { EXPECT_EQ(l.config.store, Config{}.store); }, ""},
+        {"DDB_GSI3_NAME", "ByKey", [](const Loaded& l) { EXPECT_EQ(l.config.store, Config{}.store); }, ""},
+        {"DDB_ENDPOINT_URL", "http://localhost:8000",
+         [](const Loaded& l) { EXPECT_EQ(l.config.store, Config{}.store); }, ""},
+        {"DDB_REGION", "eu-west-1", nullptr, "AWS_REGION"},
         {"NIOSXAAS_ENABLED",
          "true",
          [](const Loaded& l) { EXPECT_TRUE(l.niosxaas.enabled); },
@@ -141,7 +146,7 @@ TEST(LegacySettings, EveryOriginalNameIsAcceptedWithItsMeaningOrRefusedNamingIts
 
 TEST(LegacySettings, RefusedNamesAreFoundInAnEnvFileToo) {
     // Names only the .env file holds reach the check through the list of names set.
-    const std::map<std::string, std::string> values = {{"DDB_ANYTHING_AT_ALL", "x"}};
+    const std::map<std::string, std::string> values = {{"NIOSXAAS_ANYTHING_AT_ALL", "x"}};
     EXPECT_THROW(load_config(env_of(values), names_of(values)), ConfigError);
     EXPECT_NO_THROW(load_config(env_of({{"UNRELATED_SETTING", "x"}}), {"UNRELATED_SETTING"}));
 }

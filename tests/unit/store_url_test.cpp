@@ -98,3 +98,30 @@ TEST(StoreUrl, SqliteCreatesADirectoryOnlyWhenAsked) {
 
 }  // namespace
 }  // namespace broker
+
+namespace broker {
+namespace {
+
+TEST(StoreUrl, DynamoDbNamesTableRegionAndEndpoint) {
+    const auto full =
+        parse_store_url("dynamodb://SandboxPool?region=eu-west-1&endpoint=http://127.0.0.1:4567");
+    EXPECT_EQ(full.kind, StoreUrl::Kind::dynamodb);
+    EXPECT_EQ(full.target, "SandboxPool");
+    EXPECT_EQ(full.region, "eu-west-1");
+    EXPECT_EQ(full.endpoint, "http://127.0.0.1:4567");
+    const auto escaped = parse_store_url("dynamodb://t.b-1?endpoint=https%3A%2F%2Fddb.example");
+    EXPECT_EQ(escaped.target, "t.b-1");
+    EXPECT_EQ(escaped.endpoint, "https://ddb.example");
+    EXPECT_EQ(escaped.region, "");
+    // No table: the settings (DDB_TABLE_NAME, else SandboxPool) name it.
+    EXPECT_EQ(parse_store_url("dynamodb://").target, "");
+    EXPECT_EQ(parse_store_url("dynamodb:Pool").target, "Pool");
+    for (const std::string url :
+         {"dynamodb://a", "dynamodb://bad/name", "dynamodb://t?regoin=x", "dynamodb://tab?endpoint=ftp://x",
+          "dynamodb://tab?region=", "dynamodb://tab?endpoint=%zz"}) {
+        EXPECT_THROW(parse_store_url(url), ConfigError) << url;
+    }
+}
+
+}  // namespace
+}  // namespace broker

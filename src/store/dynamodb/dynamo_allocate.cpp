@@ -1,0 +1,367 @@
+// DynamoStore's allocation: the participant's slot items decide idempotency and the limit
+// (strongly consistent reads of the participant's own partition); the status index only
+// proposes candidates, read from a random start so that concurrent requests spread over the
+// pool; a candidate is taken by a conditional update of its own item. See dynamo_store.hpp
+// for the protocol and how a crash between its steps is repaired.
+#include <algorithm>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "core/errors.hpp"
+#include "store/dynamodb/dynamo_store.hpp"
+
+namespace broker {
+
+using namespace ddb;
+using nlohmann::json;
+
+namespace {
+
+std::mt19937_64& random_engine() {
+    thread_local std::mt19937_64 engine{std::random_device{}()};
+    return engine;
+}
+
+std::string random_token() {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string token;
+    std::uniform_int_distribution<int> digit(0, 15);
+    for (int i = 0; i < 24; ++i) token += kHex[digit(random_engine())];
+    return token;
+}
+
+constexpr std::size_t kPositionsKept = 512;
+constexpr std::size_t kPositionsSeed = 64;  // fewer known start points than this: read more
+constexpr std::size_t kCandidatesPerTry = 25;
+constexpr int kRounds = 60;  // rounds of one request before it answers 503
+
+}  // namespace
+
+std::vector<DynamoStore::Slot> DynamoStore::read_slots(const std::string& participant) {
+    std::vector<Slot> slots;
+    for (const auto& item : query_all(
+             {{"KeyConditionExpression", "PK = :pk AND begins_with(SK, :slot)"},
+              {"ExpressionAttributeValues", {{":pk", S(participant_pk(participant))}, {":slot", S("SLOT#")}}},
+              {"ConsistentRead", true}})) {
+        Slot s;
+        s.sort_key = s_or(item, "SK");
+        s.index = std::atoi(s.sort_key.c_str() + 5);
+        s.sandbox_id = s_or(item, "sandbox");
+        s.key = s_or(item, "ikey");
+        s.token = s_or(item, "claim_token");
+        s.taken_at = n_or(item, "taken_at");
+        slots.push_back(std::move(s));
+    }
+    return slots;
+}
+
+void DynamoStore::drop_slot(const std::string& participant, const Slot& slot, bool with_key) {
+    const json values = {{":t", S(slot.token)}};
+    conditional("DeleteItem", {{"Key", key_of(participant_pk(participant), slot.sort_key)},
+                               {"ConditionExpression", "claim_token = :t"},
+                               {"ExpressionAttributeValues", values}});
+    if (with_key) {
+        conditional("DeleteItem", {{"Key", key_of(participant_pk(participant), "KEY#" + slot.key)},
+                                   {"ConditionExpression", "claim_token = :t"},
+                                   {"ExpressionAttributeValues", values}});
+    }
+}
+
+void DynamoStore::remember_position(const std::string& sandbox_id) {
+    std::lock_guard lock(positions_mutex_);
+    if (positions_.size() < kPositionsKept) {
+        positions_.push_back(sandbox_id);
+    } else {
+        std::uniform_int_distribution<std::size_t> pick(0, positions_.size() - 1);
+        positions_[pick(random_engine())] = sandbox_id;
+    }
+}
+
+std::size_t DynamoStore::positions_size() {
+    std::lock_guard lock(positions_mutex_);
+    return positions_.size();
+}
+
+std::optional<std::string> DynamoStore::random_position() {
+    std::lock_guard lock(positions_mutex_);
+    if (positions_.empty()) return std::nullopt;
+    std::uniform_int_distribution<std::size_t> pick(0, positions_.size() - 1);
+    return positions_[pick(random_engine())];
+}
+
+std::vector<std::string> DynamoStore::find_candidates(const std::string& prefix, std::size_t want,
+                                                      const std::vector<std::string>& tried,
+                                                      bool from_start) {
+    // A request alone in this process reads the index from its beginning and offers the lowest
+    // name first (an uncontended pool is handed out in name order). Otherwise, and on every
+    // later look, it starts at a random point (a sandbox seen available before; a first burst
+    // reads one larger page for such points) and wraps around, taking the page in random
+    // order: concurrent requests look in different places instead of fighting over the same
+    // first few, and every available sandbox is reachable, wherever it sits.
+    json base = {{"TableName", options_.table},
+                 {"IndexName", options_.status_index},
+                 {"KeyConditionExpression", "#s = :s"},
+                 {"ExpressionAttributeNames", {{"#s", "status"}}},
+                 {"ExpressionAttributeValues", {{":s", S("available")}}},
+                 {"Limit", prefix.empty() ? 25 : 1000}};
+    if (!prefix.empty()) {
+        base["FilterExpression"] = "begins_with(#n, :prefix)";
+        base["ExpressionAttributeNames"]["#n"] = "name";
+        base["ExpressionAttributeValues"][":prefix"] = S(prefix);
+    }
+    const std::set<std::string> skip(tried.begin(), tried.end());
+    std::vector<std::pair<std::string, std::string>> found;  // name, id
+    if (!from_start && positions_size() < kPositionsSeed) {
+        // Start points for a burst: one larger page of the index, remembered.
+        json seed = base;
+        seed.erase("FilterExpression");
+        seed["ExpressionAttributeNames"].erase("#n");
+        seed["ExpressionAttributeValues"].erase(":prefix");
+        seed["Limit"] = kPositionsKept;
+        seed["ProjectionExpression"] = "sandbox_id";
+        for (const auto& item : client_.must("Query", seed)["Items"])
+            remember_position(s_or(item, "sandbox_id"));
+    }
+    const auto start = from_start ? std::nullopt : random_position();
+    for (int pass = start ? 0 : 1; pass < 2 && found.size() < want; ++pass) {
+        json request = base;
+        if (pass == 0) {
+            request["ExclusiveStartKey"] = {{"PK", S(sandbox_pk(*start))},
+                                            {"SK", S(kSandboxSort)},
+                                            {"status", S("available")},
+                                            {"allocated_at", N(0)}};
+        }
+        bool wrapped_past_start = false;
+        while (found.size() < want && !wrapped_past_start) {
+            json answer = client_.must("Query", request);
+            for (const auto& item : answer["Items"]) {
+                const std::string id = s_or(item, "sandbox_id");
+                if (pass == 1 && start && id == *start) wrapped_past_start = true;
+                if (id.empty() || skip.count(id) ||
+                    std::any_of(found.begin(), found.end(), [&](const auto& f) { return f.second == id; }))
+                    continue;
+                found.emplace_back(s_or(item, "name"), id);
+            }
+            if (!answer.contains("LastEvaluatedKey")) break;
+            request["ExclusiveStartKey"] = std::move(answer["LastEvaluatedKey"]);
+        }
+    }
+    std::vector<std::string> ids;
+    if (found.empty()) return ids;
+    if (from_start) {
+        std::iter_swap(found.begin(), std::min_element(found.begin(), found.end()));
+        std::shuffle(found.begin() + 1, found.end(), random_engine());
+    } else {
+        std::shuffle(found.begin(), found.end(), random_engine());
+    }
+    for (auto& f : found) {
+        remember_position(f.second);
+        ids.push_back(std::move(f.second));
+    }
+    return ids;
+}
+
+AllocateOutcome DynamoStore::nothing_available(const std::string& prefix) {
+    if (prefix.empty()) return AllocateOutcome::pool_empty;
+    for (const SandboxStatus status : kAllStatuses) {
+        if (status == SandboxStatus::deleted) continue;
+        json request = {{"TableName", options_.table},
+                        {"IndexName", options_.status_index},
+                        {"KeyConditionExpression", "#s = :s"},
+                        {"FilterExpression", "begins_with(#n, :prefix)"},
+                        {"ExpressionAttributeNames", {{"#s", "status"}, {"#n", "name"}}},
+                        {"ExpressionAttributeValues", {{":s", S(to_string(status))}, {":prefix", S(prefix)}}},
+                        {"Select", "COUNT"}};
+        for (;;) {
+            json answer = client_.must("Query", request);
+            if (answer.value("Count", 0) > 0) return AllocateOutcome::pool_empty;
+            if (!answer.contains("LastEvaluatedKey")) break;
+            request["ExclusiveStartKey"] = std::move(answer["LastEvaluatedKey"]);
+        }
+    }
+    return AllocateOutcome::no_prefix_match;
+}
+
+std::optional<Sandbox> DynamoStore::take(const AllocateRequest& r, const std::string& sandbox_id) {
+    json values = {{":avail", S("available")},
+                   {":alloc", S("allocated")},
+                   {":p", S(r.participant_id)},
+                   {":now", N(r.now)},
+                   {":key", S(r.idempotency_key)},
+                   {":hours", N_decimal(static_cast<double>(r.lease.lab_duration.count()) / 3600.0)}};
+    std::string update =
+        "SET #s = :alloc, allocated_to_track = :p, allocated_at = :now, idempotency_key = :key, "
+        "updated_at = :now, lab_duration_hours = :hours";
+    std::string remove = " REMOVE deletion_requested_at";
+    if (r.track_name.empty()) {
+        remove += ", track_name";
+    } else {
+        update += ", track_name = :track";
+        values[":track"] = S(r.track_name);
+    }
+    std::string condition = "attribute_exists(PK) AND #s = :avail";
+    json names = {{"#s", "status"}};
+    if (!r.name_prefix.empty()) {
+        condition += " AND begins_with(#n, :prefix)";
+        names["#n"] = "name";
+        values[":prefix"] = S(r.name_prefix);
+    }
+    DynamoReply reply = client_.call("UpdateItem", {{"TableName", options_.table},
+                                                    {"Key", key_of(sandbox_pk(sandbox_id), kSandboxSort)},
+                                                    {"UpdateExpression", update + remove},
+                                                    {"ConditionExpression", condition},
+                                                    {"ExpressionAttributeNames", names},
+                                                    {"ExpressionAttributeValues", values},
+                                                    {"ReturnValues", "ALL_NEW"}});
+    if (reply.is("ConditionalCheckFailedException")) return std::nullopt;
+    if (!reply.ok()) throw StoreUnavailable("DynamoDB UpdateItem (allocate) failed: " + reply.error_type);
+    return sandbox_from_item(reply.body["Attributes"]);
+}
+
+AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
+    const int limit = std::max(1, r.max_per_participant);
+    const bool keyed = limit > 1;  // with a limit of 1 the one slot is the key's claim as well
+    const bool prefix_ok = valid_utf8(r.name_prefix);
+    if (!valid_utf8(r.participant_id) || !valid_utf8(r.idempotency_key) || !valid_utf8(r.track_name)) {
+        throw StoreUnavailable("allocation request values are not valid UTF-8");
+    }
+    // Alone, the lowest name goes first (an uncontended pool is handed out in name order); in
+    // a burst, requests start at random points instead of all on the same first sandbox.
+    ++allocating_;
+    struct Done {
+        std::atomic<int>& n;
+        ~Done() { --n; }
+    } done{allocating_};
+    std::vector<std::string> tried;
+    for (int round = 0; round < kRounds; ++round) {
+        if (round > 0) {
+            // Another request of this participant is between its steps: let it finish.
+            std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5 * round, 50)));
+        }
+        // 1. What the participant holds: its slots, each checked against its sandbox.
+        const std::vector<Slot> slots = read_slots(r.participant_id);
+        std::vector<Item> keys;
+        for (const auto& slot : slots) keys.push_back(key_of(sandbox_pk(slot.sandbox_id), kSandboxSort));
+        std::map<std::string, Sandbox> items;
+        for (const auto& item : batch_get(keys)) {
+            Sandbox s = sandbox_from_item(item);
+            items.emplace(s.sandbox_id, std::move(s));
+        }
+        std::vector<Sandbox> holdings;
+        std::set<int> used;
+        bool in_progress = false;
+        for (const auto& slot : slots) {
+            const auto it = items.find(slot.sandbox_id);
+            const Sandbox* s = it == items.end() ? nullptr : &it->second;
+            if (s && s->status == SandboxStatus::allocated && s->allocated_to_track == r.participant_id &&
+                s->idempotency_key == slot.key) {
+                holdings.push_back(*s);
+                used.insert(slot.index);
+                continue;
+            }
+            // Ours once and let go since (returned, expired, removed), or a taker that died
+            // between writing the slot and taking the sandbox: the slot is free again.
+            const bool released =
+                !s || (s->allocated_to_track == r.participant_id && s->status != SandboxStatus::available &&
+                       s->allocated_at.value_or(0) >= slot.taken_at);
+            if (released || slot.taken_at + kDynamoSlotTimeout <= r.now) {
+                drop_slot(r.participant_id, slot, keyed);
+                continue;
+            }
+            in_progress = true;
+            used.insert(slot.index);
+        }
+        if (auto answer = answer_from_holdings(holdings, r)) return std::move(*answer);
+        if (in_progress) continue;
+        if (!prefix_ok) return {AllocateOutcome::no_prefix_match, std::nullopt};
+
+        // 2. Candidates, then a slot naming the first, then the sandbox itself.
+        std::vector<std::string> candidates = find_candidates(r.name_prefix, kCandidatesPerTry, tried,
+                                                              tried.empty() && allocating_.load() == 1);
+        if (candidates.empty()) return {nothing_available(r.name_prefix), std::nullopt};
+        int index = 0;
+        while (used.count(index)) ++index;
+        if (index >= limit) continue;  // a racing request took the last free slot meanwhile
+        Slot slot;
+        slot.sort_key = "SLOT#" + std::to_string(index);
+        slot.index = index;
+        slot.key = r.idempotency_key;
+        slot.token = random_token();
+        slot.taken_at = r.now;
+        slot.sandbox_id = candidates.front();
+        const json slot_item = {{"PK", S(participant_pk(r.participant_id))},
+                                {"SK", S(slot.sort_key)},
+                                {"sandbox", S(slot.sandbox_id)},
+                                {"ikey", S(slot.key)},
+                                {"claim_token", S(slot.token)},
+                                {"taken_at", N(r.now)}};
+        if (!conditional("PutItem",
+                         {{"Item", slot_item}, {"ConditionExpression", "attribute_not_exists(PK)"}})) {
+            continue;  // a racing request of the participant took this slot: decide again
+        }
+        if (keyed) {
+            const json key_item = {{"PK", S(participant_pk(r.participant_id))},
+                                   {"SK", S("KEY#" + r.idempotency_key)},
+                                   {"slot", S(slot.sort_key)},
+                                   {"claim_token", S(slot.token)},
+                                   {"taken_at", N(r.now)}};
+            // An orphaned key claim (its taker died) is taken over once its slot is gone.
+            json key_values = {{":dead", N(r.now - kDynamoSlotTimeout)}};
+            if (!conditional("PutItem",
+                             {{"Item", key_item},
+                              {"ConditionExpression", "attribute_not_exists(PK) OR taken_at <= :dead"},
+                              {"ExpressionAttributeValues", key_values}})) {
+                drop_slot(r.participant_id, slot, false);
+                continue;  // the same key is being taken by a racing request
+            }
+        }
+        for (std::size_t i = 0; i < candidates.size(); ++i) {
+            const std::string& id = candidates[i];
+            if (i > 0) {
+                if (!conditional("UpdateItem",
+                                 {{"Key", key_of(participant_pk(r.participant_id), slot.sort_key)},
+                                  {"UpdateExpression", "SET sandbox = :id"},
+                                  {"ConditionExpression", "claim_token = :t"},
+                                  {"ExpressionAttributeValues", {{":id", S(id)}, {":t", S(slot.token)}}}})) {
+                    break;  // the slot was taken for a dead one's: start over
+                }
+                slot.sandbox_id = id;
+            }
+            tried.push_back(id);
+            if (auto taken = take(r, id)) {
+                record(id, r.now, SandboxStatus::available, SandboxStatus::allocated, r.participant_id,
+                       "allocate");
+                return {AllocateOutcome::allocated, std::move(*taken)};
+            }
+        }
+        // Every candidate was taken by someone else: give the slot back, look again.
+        drop_slot(r.participant_id, slot, keyed);
+    }
+    throw StoreUnavailable(
+        "DynamoDB allocation did not settle (other requests of the participant kept it busy)");
+}
+
+void DynamoStore::adopt_allocation(const Sandbox& s, UnixSeconds now) {
+    if (s.status != SandboxStatus::allocated || s.allocated_to_track.empty()) return;
+    const std::vector<Slot> slots = read_slots(s.allocated_to_track);
+    std::set<int> used;
+    for (const auto& slot : slots) {
+        if (slot.sandbox_id == s.sandbox_id) return;  // has its slot
+        used.insert(slot.index);
+    }
+    for (int index = 0;; ++index) {
+        if (used.count(index)) continue;
+        const json item = {{"PK", S(participant_pk(s.allocated_to_track))},
+                           {"SK", S("SLOT#" + std::to_string(index))},
+                           {"sandbox", S(s.sandbox_id)},
+                           {"ikey", S(s.idempotency_key)},
+                           {"claim_token", S(random_token())},
+                           {"taken_at", N(s.allocated_at.value_or(now))}};
+        if (conditional("PutItem", {{"Item", item}, {"ConditionExpression", "attribute_not_exists(PK)"}}))
+            return;
+        used.insert(index);
+    }
+}
+
+}  // namespace broker

@@ -1,0 +1,30 @@
+// Where the DynamoDB store lives and how it reaches it: the table and index names (the
+// original service's settings DDB_TABLE_NAME, DDB_GSI1_NAME..DDB_GSI3_NAME), the endpoint
+// (DDB_ENDPOINT_URL, else the regional one) and the region (AWS_REGION), with the
+// `dynamodb://TABLE?region=..&endpoint=..` store URL taking precedence over the settings.
+#pragma once
+
+#include <string>
+
+#include "core/env_value.hpp"
+#include "store/dynamodb/dynamo_client.hpp"
+
+namespace broker {
+
+struct DynamoOptions {
+    std::string table = "SandboxPool";
+    std::string status_index = "StatusIndex";            // status (S) / allocated_at (N)
+    std::string track_index = "TrackIndex";              // allocated_to_track (S) / allocated_at (N)
+    std::string idempotency_index = "IdempotencyIndex";  // idempotency_key (S) / allocated_at (N)
+    // The lab duration written on sandboxes the store inserts (`lab_duration_hours` is always
+    // present on the original's items); allocation writes the request's own lease.
+    double lab_duration_hours = 48;
+    ddb::DynamoClientOptions client;  // endpoint empty: the regional endpoint
+};
+
+// Settings first, then what the URL names (table, ?region=, ?endpoint=) over them. `table`,
+// `region`, `endpoint` are the URL's parts, empty when it names none.
+DynamoOptions dynamo_options_from_env(const std::string& table, const std::string& region,
+                                      const std::string& endpoint, const EnvLookup& env);
+
+}  // namespace broker

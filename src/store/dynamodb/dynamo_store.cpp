@@ -1,0 +1,353 @@
+// DynamoStore: reads, returns, sync and the shared helpers. Allocation is in
+// dynamo_allocate.cpp, deletion and job state in dynamo_lifecycle.cpp, the table's creation
+// and checks in dynamo_schema.cpp.
+#include "store/dynamodb/dynamo_store.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <set>
+
+#include "core/errors.hpp"
+
+namespace broker {
+
+using namespace ddb;
+using nlohmann::json;
+
+namespace {
+
+// Event ids: increasing within this process and (being microseconds of the wall clock at
+// least) across processes in practice, so a sandbox's events sort in the order written.
+std::int64_t next_event_id() {
+    static std::atomic<std::int64_t> last{0};
+    const std::int64_t wall = std::chrono::duration_cast<std::chrono::microseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+    std::int64_t prev = last.load();
+    std::int64_t next = 0;
+    do {
+        next = std::max(prev + 1, wall);
+    } while (!last.compare_exchange_weak(prev, next));
+    return next;
+}
+
+}  // namespace
+
+DynamoStore::DynamoStore(DynamoOptions options, std::shared_ptr<AwsCredentialProvider> credentials)
+    : options_(std::move(options)), client_(options_.client, std::move(credentials)) {}
+
+DynamoStore::~DynamoStore() = default;
+
+std::optional<Item> DynamoStore::get_item(const std::string& pk, const std::string& sk, bool consistent) {
+    json answer = client_.must(
+        "GetItem", {{"TableName", options_.table}, {"Key", key_of(pk, sk)}, {"ConsistentRead", consistent}});
+    if (!answer.contains("Item")) return std::nullopt;
+    return std::move(answer["Item"]);
+}
+
+std::vector<Item> DynamoStore::query_all(json request, std::size_t max_items) {
+    request["TableName"] = options_.table;
+    std::vector<Item> items;
+    for (;;) {
+        json answer = client_.must("Query", request);
+        for (auto& item : answer["Items"]) {
+            items.push_back(std::move(item));
+            if (items.size() >= max_items) return items;
+        }
+        if (!answer.contains("LastEvaluatedKey")) return items;
+        request["ExclusiveStartKey"] = std::move(answer["LastEvaluatedKey"]);
+    }
+}
+
+std::vector<Item> DynamoStore::by_status(SandboxStatus status, std::size_t max_items) {
+    return query_all({{"IndexName", options_.status_index},
+                      {"KeyConditionExpression", "#s = :s"},
+                      {"ExpressionAttributeNames", {{"#s", "status"}}},
+                      {"ExpressionAttributeValues", {{":s", S(to_string(status))}}}},
+                     max_items);
+}
+
+std::vector<Item> DynamoStore::batch_get(const std::vector<Item>& keys) {
+    std::vector<Item> items;
+    for (std::size_t at = 0; at < keys.size(); at += 100) {
+        json pending = json::array();
+        for (std::size_t i = at; i < std::min(keys.size(), at + 100); ++i) pending.push_back(keys[i]);
+        for (int round = 0; !pending.empty(); ++round) {
+            if (round == 10) throw StoreUnavailable("DynamoDB BatchGetItem: keys left unprocessed");
+            json answer = client_.must(
+                "BatchGetItem",
+                {{"RequestItems", {{options_.table, {{"Keys", pending}, {"ConsistentRead", true}}}}}});
+            for (auto& item : answer["Responses"][options_.table]) items.push_back(std::move(item));
+            pending = json::array();
+            if (answer.contains("UnprocessedKeys") && answer["UnprocessedKeys"].contains(options_.table)) {
+                pending = answer["UnprocessedKeys"][options_.table]["Keys"];
+            }
+        }
+    }
+    return items;
+}
+
+bool DynamoStore::conditional(std::string_view operation, json request) {
+    request["TableName"] = options_.table;
+    DynamoReply reply = client_.call(operation, request);
+    if (reply.ok()) return true;
+    if (reply.is("ConditionalCheckFailedException")) return false;
+    throw StoreUnavailable("DynamoDB " + std::string(operation) + " failed: " + reply.error_type +
+                           (reply.message.empty() ? "" : ": " + reply.message));
+}
+
+void DynamoStore::record(const std::string& sandbox_id, UnixSeconds at, std::optional<SandboxStatus> from,
+                         std::optional<SandboxStatus> to, const std::string& actor,
+                         const std::string& reason) {
+    SandboxEvent e{next_event_id(), sandbox_id, at, from, to, actor, reason};
+    client_.must("PutItem", {{"TableName", options_.table}, {"Item", event_item(e)}});
+}
+
+std::optional<Sandbox> DynamoStore::get(const std::string& sandbox_id) {
+    if (!valid_utf8(sandbox_id) || sandbox_id.empty()) return std::nullopt;
+    auto item = get_item(sandbox_pk(sandbox_id), std::string(kSandboxSort));
+    if (!item) return std::nullopt;
+    return sandbox_from_item(*item);
+}
+
+MarkResult DynamoStore::mark_for_deletion(const MarkForDeletionRequest& r) {
+    // Decide on a strongly consistent read, change conditionally on what was read; a racing
+    // change makes the condition fail and the decision is taken again on the new state.
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        std::optional<Sandbox> row = get(r.sandbox_id);
+        const MarkOutcome decision =
+            decide_mark_for_deletion(row ? &*row : nullptr, r.participant_id, r.now, r.lease);
+        if (decision == MarkOutcome::already_marked) return {decision, std::move(row)};
+        if (decision != MarkOutcome::marked) return {decision, std::nullopt};
+        json answer;
+        json request = {
+            {"Key", key_of(sandbox_pk(r.sandbox_id), kSandboxSort)},
+            {"UpdateExpression", "SET #s = :pending, deletion_requested_at = :now, updated_at = :now"},
+            {"ConditionExpression", "#s = :allocated AND allocated_to_track = :p AND allocated_at = :at"},
+            {"ExpressionAttributeNames", {{"#s", "status"}}},
+            {"ExpressionAttributeValues",
+             {{":pending", S("pending_deletion")},
+              {":allocated", S("allocated")},
+              {":now", N(r.now)},
+              {":p", S(r.participant_id)},
+              {":at", N(row->allocated_at.value_or(0))}}},
+            {"ReturnValues", "ALL_NEW"},
+            {"TableName", options_.table}};
+        DynamoReply reply = client_.call("UpdateItem", request);
+        if (reply.is("ConditionalCheckFailedException")) continue;
+        if (!reply.ok()) throw StoreUnavailable("DynamoDB UpdateItem (mark) failed: " + reply.error_type);
+        Sandbox marked = sandbox_from_item(reply.body["Attributes"]);
+        record(r.sandbox_id, r.now, SandboxStatus::allocated, SandboxStatus::pending_deletion,
+               r.participant_id, "mark-for-deletion");
+        return {MarkOutcome::marked, std::move(marked)};
+    }
+    throw StoreUnavailable("DynamoDB mark-for-deletion: the sandbox kept changing");
+}
+
+UpsertSummary DynamoStore::upsert(std::span<const ProviderSandbox> sandboxes, UnixSeconds now) {
+    UpsertSummary summary;
+    // A repeated id counts once with its last fields; the repeats count as the first
+    // occurrence left it (refreshed unless held or being deleted).
+    std::map<std::string, const ProviderSandbox*> listed;
+    std::map<std::string, std::int64_t> repeats;
+    for (const auto& p : sandboxes) {
+        if (!listed.emplace(p.sandbox_id, &p).second) {
+            listed[p.sandbox_id] = &p;
+            ++repeats[p.sandbox_id];
+        }
+    }
+    std::vector<Item> keys;
+    for (const auto& [id, p] : listed) keys.push_back(key_of(sandbox_pk(id), kSandboxSort));
+    std::map<std::string, Sandbox> known;
+    for (const auto& item : batch_get(keys)) {
+        Sandbox s = sandbox_from_item(item);
+        known.emplace(s.sandbox_id, std::move(s));
+    }
+    for (const auto& [id, p] : listed) {
+        const auto k = known.find(id);
+        const std::int64_t extra = repeats.count(id) ? repeats[id] : 0;
+        if (k == known.end()) {
+            Sandbox s;
+            s.sandbox_id = id;
+            s.name = p->name;
+            s.external_id = p->external_id;
+            s.sfdc_account_id = p->sfdc_account_id;
+            s.status = SandboxStatus::available;
+            s.created_at = now;
+            s.updated_at = now;
+            Item item = sandbox_item(s, options_.lab_duration_hours);
+            item["last_synced"] = N(now);
+            if (conditional("PutItem",
+                            {{"Item", item}, {"ConditionExpression", "attribute_not_exists(PK)"}})) {
+                ++summary.inserted;
+                summary.refreshed += extra;
+                record(id, now, std::nullopt, SandboxStatus::available, "sync", "listed by provider");
+            } else {
+                ++summary.skipped;  // another writer inserted it a moment ago
+            }
+            continue;
+        }
+        const Sandbox& s = k->second;
+        const bool same =
+            s.name == p->name && s.external_id == p->external_id && s.sfdc_account_id == p->sfdc_account_id;
+        json values = {{":name", S(p->name)}, {":ext", S(p->external_id)}, {":now", N(now)}};
+        std::string set = "SET #n = :name, external_id = :ext, updated_at = :now, last_synced = :now";
+        std::string remove;
+        if (p->sfdc_account_id.empty()) {
+            remove = " REMOVE sfdc_account_id";
+        } else {
+            set += ", sfdc_account_id = :sfdc";
+            values[":sfdc"] = S(p->sfdc_account_id);
+        }
+        if (s.status == SandboxStatus::stale) {
+            values[":from"] = S("stale");
+            values[":to"] = S("available");
+            if (conditional("UpdateItem", {{"Key", key_of(sandbox_pk(id), kSandboxSort)},
+                                           {"UpdateExpression", set + ", #s = :to" + remove},
+                                           {"ConditionExpression", "#s = :from"},
+                                           {"ExpressionAttributeNames", {{"#s", "status"}, {"#n", "name"}}},
+                                           {"ExpressionAttributeValues", values}})) {
+                ++summary.revived;
+                summary.refreshed += extra;
+                record(id, now, SandboxStatus::stale, SandboxStatus::available, "sync",
+                       "listed by provider again");
+            } else {
+                ++summary.skipped;
+            }
+        } else if (s.status == SandboxStatus::available) {
+            ++summary.refreshed;
+            summary.refreshed += extra;
+            // Unchanged ones are not written: a sync costs a write only where something changed.
+            if (same) continue;
+            values[":avail"] = S("available");
+            conditional("UpdateItem", {{"Key", key_of(sandbox_pk(id), kSandboxSort)},
+                                       {"UpdateExpression", set + remove},
+                                       {"ConditionExpression", "#s = :avail"},
+                                       {"ExpressionAttributeNames", {{"#s", "status"}, {"#n", "name"}}},
+                                       {"ExpressionAttributeValues", values}});
+        } else {
+            summary.skipped += 1 + extra;
+        }
+    }
+    return summary;
+}
+
+UpsertSummary DynamoStore::upsert_provider_sandboxes(std::span<const ProviderSandbox> sandboxes,
+                                                     UnixSeconds now) {
+    if (sandboxes.empty()) return {};
+    return upsert(sandboxes, now);
+}
+
+SyncSummary DynamoStore::sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) {
+    SyncSummary summary;
+    if (!listed.empty()) summary.upsert = upsert(listed, now);
+    std::set<std::string> ids;
+    for (const auto& p : listed) ids.insert(p.sandbox_id);
+    for (const auto& item : by_status(SandboxStatus::available)) {
+        const std::string id = s_or(item, "sandbox_id");
+        if (id.empty() || ids.count(id)) continue;
+        if (conditional("UpdateItem",
+                        {{"Key", key_of(sandbox_pk(id), kSandboxSort)},
+                         {"UpdateExpression", "SET #s = :stale, updated_at = :now"},
+                         {"ConditionExpression", "#s = :avail"},
+                         {"ExpressionAttributeNames", {{"#s", "status"}}},
+                         {"ExpressionAttributeValues",
+                          {{":stale", S("stale")}, {":avail", S("available")}, {":now", N(now)}}}})) {
+            ++summary.marked_stale;
+            record(id, now, SandboxStatus::available, SandboxStatus::stale, "sync", "not listed by provider");
+        }
+    }
+    return summary;
+}
+
+StatusCounts DynamoStore::count_by_status() {
+    StatusCounts counts;
+    for (const SandboxStatus status : kAllStatuses) {
+        json request = {{"TableName", options_.table},
+                        {"IndexName", options_.status_index},
+                        {"Select", "COUNT"},
+                        {"KeyConditionExpression", "#s = :s"},
+                        {"ExpressionAttributeNames", {{"#s", "status"}}},
+                        {"ExpressionAttributeValues", {{":s", S(to_string(status))}}}};
+        std::int64_t n = 0;
+        for (;;) {
+            json answer = client_.must("Query", request);
+            n += answer.value("Count", 0);
+            if (!answer.contains("LastEvaluatedKey")) break;
+            request["ExclusiveStartKey"] = std::move(answer["LastEvaluatedKey"]);
+        }
+        counts[status] = n;
+    }
+    return counts;
+}
+
+ListPage DynamoStore::list(const ListQuery& query) {
+    constexpr int kMaxLimit = 1000;
+    const int limit = std::clamp(query.limit, 1, kMaxLimit);
+    // The table has no index in id order: the statuses asked are read from the status index
+    // and ordered here (an admin listing; the pool's size bounds it).
+    std::vector<Sandbox> rows;
+    for (const SandboxStatus status : kAllStatuses) {
+        if (query.status ? status != *query.status : status == SandboxStatus::deleted) continue;
+        for (const auto& item : by_status(status)) {
+            Sandbox s = sandbox_from_item(item);
+            if (s.sandbox_id > query.after_sandbox_id) rows.push_back(std::move(s));
+        }
+    }
+    std::sort(rows.begin(), rows.end(),
+              [](const Sandbox& a, const Sandbox& b) { return a.sandbox_id < b.sandbox_id; });
+    ListPage page;
+    for (auto& s : rows) {
+        if (static_cast<int>(page.items.size()) == limit) {
+            page.next_after = page.items.back().sandbox_id;
+            break;
+        }
+        page.items.push_back(std::move(s));
+    }
+    return page;
+}
+
+void DynamoStore::ping() {
+    // A read of the schema item: answers only when the table exists and the credentials work.
+    if (!get_item("BROKER#SCHEMA", "VERSION", false)) {
+        throw StoreUnavailable("DynamoDB table " + options_.table +
+                               " has no broker schema item: run migrate");
+    }
+}
+
+std::vector<SandboxEvent> DynamoStore::history(const std::string& sandbox_id) {
+    if (!valid_utf8(sandbox_id) || sandbox_id.empty()) return {};
+    std::vector<SandboxEvent> events;
+    for (const auto& item : query_all({{"KeyConditionExpression", "PK = :pk"},
+                                       {"ExpressionAttributeValues", {{":pk", S(history_pk(sandbox_id))}}},
+                                       {"ConsistentRead", true}})) {
+        events.push_back(event_from_item(item));
+    }
+    return events;
+}
+
+std::int64_t DynamoStore::prune_history(UnixSeconds before) {
+    // History items are spread over one partition per sandbox: finding the old ones takes a
+    // scan of the table (keys and `at` only), which the stale job does once per interval.
+    json request = {{"TableName", options_.table},
+                    {"FilterExpression", "begins_with(PK, :h) AND #at < :before"},
+                    {"ProjectionExpression", "PK, SK"},
+                    {"ExpressionAttributeNames", {{"#at", "at"}}},
+                    {"ExpressionAttributeValues", {{":h", S("HIST#")}, {":before", N(before)}}}};
+    std::int64_t pruned = 0;
+    for (;;) {
+        json answer = client_.must("Scan", request);
+        for (const auto& item : answer["Items"]) {
+            client_.must("DeleteItem", {{"TableName", options_.table},
+                                        {"Key", key_of(s_or(item, "PK"), s_or(item, "SK"))}});
+            ++pruned;
+        }
+        if (!answer.contains("LastEvaluatedKey")) break;
+        request["ExclusiveStartKey"] = std::move(answer["LastEvaluatedKey"]);
+    }
+    return pruned;
+}
+
+}  // namespace broker

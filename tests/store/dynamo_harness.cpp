@@ -1,0 +1,75 @@
+// Per-test tables on the DynamoDB emulator: see dynamo_harness.hpp.
+#include "dynamo_harness.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+
+#include "store/dynamodb/static_credentials.hpp"
+
+namespace broker::testing {
+namespace {
+
+std::string unique_table_name() {
+    static std::atomic<int> counter{0};
+    return "conformance_" + std::to_string(::getpid()) + "_" + std::to_string(++counter);
+}
+
+class DynamoHarness final : public StoreHarness {
+  public:
+    explicit DynamoHarness(const std::string& endpoint) : table_(endpoint) { open(); }
+    ~DynamoHarness() override { store_.reset(); }
+    Store& store() override { return *store_; }
+    LifecycleStore& lifecycle() override { return *store_; }
+    JobStateStore& jobs() override { return *store_; }
+    void reopen() override {
+        store_.reset();
+        open();
+    }
+
+  private:
+    void open() { store_ = std::make_unique<DynamoStore>(table_.options(), test_aws_credentials()); }
+
+    DynamoTable table_;
+    std::unique_ptr<DynamoStore> store_;
+};
+
+}  // namespace
+
+std::string test_dynamodb_url() {
+    const char* url = std::getenv("BROKER_TEST_DYNAMODB_URL");
+    return url ? url : "";
+}
+
+std::shared_ptr<AwsCredentialProvider> test_aws_credentials() {
+    // The emulator checks that requests are signed, not by whom.
+    return std::make_shared<StaticAwsCredentials>(
+        AwsCredentials{"AKIDTESTONLY", "test-secret", "", std::nullopt});
+}
+
+DynamoTable::DynamoTable(std::string endpoint) : endpoint_(std::move(endpoint)), name_(unique_table_name()) {
+    client_ = std::make_unique<ddb::DynamoClient>(options().client, test_aws_credentials());
+}
+
+DynamoTable::~DynamoTable() {
+    try {
+        client_->call("DeleteTable", {{"TableName", name_}});
+    } catch (const std::exception&) {
+        // An emulator that went away takes its tables with it.
+    }
+}
+
+DynamoOptions DynamoTable::options() const {
+    DynamoOptions options;
+    options.table = name_;
+    options.client.endpoint = endpoint_;
+    options.client.region = "us-east-1";
+    return options;
+}
+
+std::unique_ptr<StoreHarness> make_dynamo_harness(const std::string& endpoint) {
+    return std::make_unique<DynamoHarness>(endpoint);
+}
+
+}  // namespace broker::testing

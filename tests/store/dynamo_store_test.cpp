@@ -1,0 +1,300 @@
+// The DynamoDB store on the original service's table: items in the original's shape are
+// served, the items the broker leaves keep that shape, allocations made before the switch
+// keep their owner, the table's layout is checked, and a crash between the steps of an
+// allocation is repaired by the next request.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "core/errors.hpp"
+#include "dynamo_harness.hpp"
+
+namespace broker::testing {
+namespace {
+
+using ddb::N;
+using ddb::S;
+using nlohmann::json;
+
+constexpr UnixSeconds kNow = 1'700'000'000;
+
+class DynamoStoreTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        const std::string url = test_dynamodb_url();
+        if (url.empty())
+            GTEST_SKIP() << "BROKER_TEST_DYNAMODB_URL is not set (scripts/dynalite.sh start prints one)";
+        table_ = std::make_unique<DynamoTable>(url);
+        store_ = std::make_unique<DynamoStore>(table_->options(), test_aws_credentials());
+    }
+
+    void put(const json& item) {
+        table_->client().must("PutItem", {{"TableName", table_->name()}, {"Item", item}});
+    }
+
+    // An item as the original service writes it.
+    static json old_item(const std::string& id, const std::string& status, UnixSeconds allocated_at = 0) {
+        return {{"PK", S("SBX#" + id)},
+                {"SK", S("META")},
+                {"sandbox_id", S(id)},
+                {"name", S("lab-" + id)},
+                {"external_id", S("identity/accounts/" + id)},
+                {"status", S(status)},
+                {"lab_duration_hours", N(4)},
+                {"deletion_retry_count", N(0)},
+                {"allocated_at", N(allocated_at)},
+                {"created_at", N(kNow - 86400)},
+                {"updated_at", N(kNow - 86400)},
+                {"last_synced", N(kNow - 600)}};
+    }
+
+    std::vector<json> scan_all() {
+        std::vector<json> items;
+        json request = {{"TableName", table_->name()}};
+        for (;;) {
+            json answer = table_->client().must("Scan", request);
+            for (auto& item : answer["Items"]) items.push_back(std::move(item));
+            if (!answer.contains("LastEvaluatedKey")) return items;
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"];
+        }
+    }
+
+    AllocateRequest request(const std::string& participant, UnixSeconds now = kNow) const {
+        AllocateRequest r;
+        r.participant_id = participant;
+        r.idempotency_key = participant;
+        r.track_name = "track-a";
+        r.now = now;
+        r.lease = LeasePolicy{std::chrono::hours(4), std::chrono::minutes(30)};
+        return r;
+    }
+
+    std::unique_ptr<DynamoTable> table_;
+    std::unique_ptr<DynamoStore> store_;
+};
+
+// The attributes (and their types) the original's sandbox items may have: nothing else.
+const std::map<std::string, std::string>& layout_attributes() {
+    static const std::map<std::string, std::string> layout = {{"PK", "S"},
+                                                              {"SK", "S"},
+                                                              {"sandbox_id", "S"},
+                                                              {"name", "S"},
+                                                              {"external_id", "S"},
+                                                              {"status", "S"},
+                                                              {"lab_duration_hours", "N"},
+                                                              {"deletion_retry_count", "N"},
+                                                              {"allocated_at", "N"},
+                                                              {"allocated_to_track", "S"},
+                                                              {"track_name", "S"},
+                                                              {"idempotency_key", "S"},
+                                                              {"deletion_requested_at", "N"},
+                                                              {"last_synced", "N"},
+                                                              {"created_at", "N"},
+                                                              {"updated_at", "N"},
+                                                              {"niosxaas_cleaned_at", "N"},
+                                                              {"niosxaas_cleanup_skipped", "BOOL"},
+                                                              {"niosxaas_cleanup_failed_reason", "S"},
+                                                              {"deleted_at", "N"},
+                                                              {"sfdc_account_id", "S"}};
+    return layout;
+}
+
+TEST_F(DynamoStoreTest, ServesTheOriginalServicesItemsAndLeavesThemInTheirShape) {
+    store_->migrate();
+    for (const char* id : {"100", "101", "102"}) put(old_item(id, "available"));
+    json held = old_item("200", "allocated", kNow - 3600);
+    held["allocated_to_track"] = S("participant-old");
+    held["idempotency_key"] = S("participant-old");
+    held["track_name"] = S("old-track");
+    held["sfdc_account_id"] = S("0015g00000XyZ");
+    put(held);
+    json returned = old_item("300", "pending_deletion", kNow - 7200);
+    returned["allocated_to_track"] = S("someone");
+    returned["deletion_requested_at"] = N(kNow - 100);
+    put(returned);
+    // The switch: migrate on the table as it is gives the old allocation its claim.
+    EXPECT_EQ(store_->migrate().from_version, 1);
+
+    auto counts = store_->count_by_status();
+    EXPECT_EQ(counts[SandboxStatus::available], 3);
+    EXPECT_EQ(counts[SandboxStatus::allocated], 1);
+    EXPECT_EQ(counts[SandboxStatus::pending_deletion], 1);
+
+    // The participant that held one before the switch keeps it, with its fields.
+    auto mine = store_->allocate(request("participant-old"));
+    ASSERT_EQ(mine.outcome, AllocateOutcome::existing);
+    EXPECT_EQ(mine.sandbox->sandbox_id, "200");
+    EXPECT_EQ(mine.sandbox->track_name, "old-track");
+    EXPECT_EQ(mine.sandbox->sfdc_account_id, "0015g00000XyZ");
+    EXPECT_EQ(mine.sandbox->expires_at, kNow - 3600 + 4 * 3600);
+
+    auto fresh = store_->allocate(request("participant-new"));
+    ASSERT_EQ(fresh.outcome, AllocateOutcome::allocated);
+    EXPECT_EQ(fresh.sandbox->name.rfind("lab-10", 0), 0u);
+    auto repeat = store_->allocate(request("participant-new", kNow + 5));
+    ASSERT_EQ(repeat.outcome, AllocateOutcome::existing);
+    EXPECT_EQ(repeat.sandbox->sandbox_id, fresh.sandbox->sandbox_id);
+    EXPECT_EQ(store_->mark_for_deletion({"200", "participant-old", kNow, request("x").lease}).outcome,
+              MarkOutcome::marked);
+
+    counts = store_->count_by_status();
+    EXPECT_EQ(counts[SandboxStatus::available], 2);
+    EXPECT_EQ(counts[SandboxStatus::allocated], 1);
+    EXPECT_EQ(counts[SandboxStatus::pending_deletion], 2);
+
+    // Sync inserts one, a claim and a deletion run: every item kind the broker writes.
+    store_->upsert_provider_sandboxes(
+        std::vector<ProviderSandbox>{{"400", "lab-400", "identity/accounts/400", ""}}, kNow);
+    auto claimed = store_->claim_for_deletion({"w", kNow, kNow + 60, 10});
+    ASSERT_EQ(claimed.size(), 2u);
+    EXPECT_TRUE(store_->record_deleted(claimed[0].sandbox_id, "cleanup", kNow + 1));
+    EXPECT_TRUE(store_->try_start_job({"sync", "w", kNow, 60, 60}));
+
+    int sandboxes = 0;
+    for (const auto& item : scan_all()) {
+        const std::string pk = item["PK"]["S"];
+        if (pk.rfind("SBX#", 0) != 0) {
+            // Broker items stay out of the original's indexes.
+            for (const char* attribute : {"status", "allocated_to_track", "idempotency_key"}) {
+                EXPECT_FALSE(item.contains(attribute)) << pk << " carries " << attribute;
+            }
+            continue;
+        }
+        ++sandboxes;
+        for (const auto& [name, value] : item.items()) {
+            const auto expected = layout_attributes().find(name);
+            ASSERT_NE(expected, layout_attributes().end()) << pk << " has attribute " << name;
+            EXPECT_TRUE(value.contains(expected->second)) << pk << "." << name << " is " << value.dump();
+        }
+        for (const char* always : {"PK", "SK", "sandbox_id", "name", "external_id", "status",
+                                   "lab_duration_hours", "deletion_retry_count", "allocated_at"}) {
+            EXPECT_TRUE(item.contains(always)) << pk << " lacks " << always;
+        }
+        EXPECT_EQ(item["SK"]["S"], "META");
+        const bool available = item["status"]["S"] == "available";
+        EXPECT_EQ(item["allocated_at"]["N"] == "0", available) << pk;
+        if (available) {
+            EXPECT_FALSE(item.contains("allocated_to_track")) << pk;
+        }
+    }
+    EXPECT_EQ(sandboxes, 6);
+}
+
+TEST_F(DynamoStoreTest, ACrashBetweenTheSlotAndTheTakeIsRepairedByTheNextRequest) {
+    store_->migrate();
+    store_->upsert_provider_sandboxes(
+        std::vector<ProviderSandbox>{{"1", "a", "e/1", ""}, {"2", "b", "e/2", ""}}, kNow - 60);
+    // What a process leaves when it dies right after writing the participant's slot: the
+    // slot names sandbox 1, which it never took.
+    put({{"PK", S("PART#p1")},
+         {"SK", S("SLOT#0")},
+         {"sandbox", S("1")},
+         {"ikey", S("p1")},
+         {"claim_token", S("dead-process")},
+         {"taken_at", N(kNow)}});
+    // Sandbox 1 is still free for everyone else.
+    auto other = store_->allocate(request("p2"));
+    ASSERT_EQ(other.outcome, AllocateOutcome::allocated);
+    // Once the slot is older than the timeout, p1's next request clears it and allocates.
+    auto r = store_->allocate(request("p1", kNow + kDynamoSlotTimeout));
+    ASSERT_EQ(r.outcome, AllocateOutcome::allocated);
+    EXPECT_NE(r.sandbox->sandbox_id, other.sandbox->sandbox_id);
+    EXPECT_EQ(store_->allocate(request("p1", kNow + kDynamoSlotTimeout + 1)).outcome,
+              AllocateOutcome::existing);
+}
+
+TEST_F(DynamoStoreTest, ACrashAfterTheTakeLeavesAValidHolding) {
+    store_->migrate();
+    store_->upsert_provider_sandboxes(
+        std::vector<ProviderSandbox>{{"1", "a", "e/1", ""}, {"2", "b", "e/2", ""}}, kNow - 60);
+    // The slot and the sandbox were both written; the process died before answering.
+    put({{"PK", S("PART#p1")},
+         {"SK", S("SLOT#0")},
+         {"sandbox", S("2")},
+         {"ikey", S("p1")},
+         {"claim_token", S("dead-process")},
+         {"taken_at", N(kNow)}});
+    table_->client().must(
+        "UpdateItem",
+        {{"TableName", table_->name()},
+         {"Key", ddb::key_of("SBX#2", "META")},
+         {"UpdateExpression",
+          "SET #s = :a, allocated_to_track = :p, idempotency_key = :p, allocated_at = :now"},
+         {"ExpressionAttributeNames", {{"#s", "status"}}},
+         {"ExpressionAttributeValues", {{":a", S("allocated")}, {":p", S("p1")}, {":now", N(kNow)}}}});
+    // The retry gets that sandbox, never a second one.
+    auto retry = store_->allocate(request("p1", kNow + 1));
+    ASSERT_EQ(retry.outcome, AllocateOutcome::existing);
+    EXPECT_EQ(retry.sandbox->sandbox_id, "2");
+    EXPECT_EQ(store_->count_by_status()[SandboxStatus::allocated], 1);
+}
+
+TEST_F(DynamoStoreTest, APrefixIsFoundBehindManyOthers) {
+    store_->migrate();
+    std::vector<ProviderSandbox> pool;
+    for (int i = 0; i < 120; ++i)
+        pool.push_back({"a" + std::to_string(1000 + i), "common-" + std::to_string(i), "e", ""});
+    pool.push_back({"z9999", "rare-1", "e", ""});
+    store_->upsert_provider_sandboxes(pool, kNow - 60);
+    auto r = request("p");
+    r.name_prefix = "rare-";
+    auto found = store_->allocate(r);
+    ASSERT_EQ(found.outcome, AllocateOutcome::allocated);
+    EXPECT_EQ(found.sandbox->sandbox_id, "z9999");
+    auto again = request("q");
+    again.name_prefix = "rare-";
+    EXPECT_EQ(store_->allocate(again).outcome, AllocateOutcome::pool_empty);
+}
+
+TEST_F(DynamoStoreTest, MigrateNamesWhatDiffersOnATableOfAnotherLayout) {
+    table_->client().must(
+        "CreateTable",
+        {{"TableName", table_->name()},
+         {"AttributeDefinitions", json::array({{{"AttributeName", "id"}, {"AttributeType", "S"}},
+                                               {{"AttributeName", "status"}, {"AttributeType", "S"}},
+                                               {{"AttributeName", "allocated_at"}, {"AttributeType", "N"}}})},
+         {"KeySchema", json::array({{{"AttributeName", "id"}, {"KeyType", "HASH"}}})},
+         {"GlobalSecondaryIndexes",
+          json::array(
+              {{{"IndexName", "StatusIndex"},
+                {"KeySchema", json::array({{{"AttributeName", "status"}, {"KeyType", "HASH"}},
+                                           {{"AttributeName", "allocated_at"}, {"KeyType", "RANGE"}}})},
+                {"Projection", {{"ProjectionType", "KEYS_ONLY"}}}}})},
+         {"BillingMode", "PAY_PER_REQUEST"}});
+    try {
+        store_->migrate();
+        ADD_FAILURE() << "migrate accepted a table of another layout";
+    } catch (const ConfigError& e) {
+        const std::string message = e.what();
+        EXPECT_NE(message.find("key schema is id (HASH), expected PK (HASH), SK (RANGE)"), std::string::npos)
+            << message;
+        EXPECT_NE(message.find("index StatusIndex (DDB_GSI1_NAME) projects KEYS_ONLY"), std::string::npos)
+            << message;
+        EXPECT_NE(message.find("index TrackIndex (DDB_GSI2_NAME) is missing"), std::string::npos) << message;
+        EXPECT_NE(message.find("index IdempotencyIndex (DDB_GSI3_NAME) is missing"), std::string::npos)
+            << message;
+    }
+}
+
+TEST_F(DynamoStoreTest, MigrateCreatesTheTableWithTheIndexesFromSettingsAndKeepsAVersion) {
+    auto options = table_->options();
+    options.status_index = "ByStatus";
+    DynamoStore store(options, test_aws_credentials());
+    const auto created = store.migrate();
+    EXPECT_TRUE(created.created());
+    const auto table = table_->client().must("DescribeTable", {{"TableName", table_->name()}})["Table"];
+    std::set<std::string> indexes;
+    for (const auto& gsi : table["GlobalSecondaryIndexes"]) indexes.insert(gsi["IndexName"]);
+    EXPECT_EQ(indexes, (std::set<std::string>{"ByStatus", "TrackIndex", "IdempotencyIndex"}));
+    EXPECT_EQ(table["BillingModeSummary"]["BillingMode"], "PAY_PER_REQUEST");
+    EXPECT_TRUE(store.migrate().up_to_date());
+    EXPECT_NO_THROW(store.ping());
+}
+
+TEST_F(DynamoStoreTest, PingFailsOnATableNeverMigrated) {
+    EXPECT_THROW(store_->ping(), StoreUnavailable);
+}
+
+}  // namespace
+}  // namespace broker::testing
