@@ -93,6 +93,24 @@ const std::vector<SettingInfo>& settings_catalog() {
          "the same for a whole provider list (sync, import)"},
         {"DB_CONNECT_TIMEOUT_SEC", "5", false, "opening a connection gives up after this"},
         {"DB_SCHEMA", "", false, "schema the tables live in (empty: the server's default)"},
+        // The DynamoDB store (store/dynamodb/dynamo_options): the original service's names.
+        {"DDB_TABLE_NAME", "SandboxPool", false,
+         "DynamoDB table of the pool (set alone, without BROKER_STORE, it selects the DynamoDB store)"},
+        {"DDB_GSI1_NAME", "StatusIndex", false, "index by status and allocated_at"},
+        {"DDB_GSI2_NAME", "TrackIndex", false, "index by allocated_to_track and allocated_at"},
+        {"DDB_GSI3_NAME", "IdempotencyIndex", false, "index by idempotency_key and allocated_at"},
+        {"DDB_ENDPOINT_URL", "", false, "DynamoDB endpoint (empty: the region's AWS endpoint)"},
+        {"AWS_REGION", "us-east-1", false, "region of the DynamoDB table"},
+        // AWS credentials for the DynamoDB store (store/dynamodb/aws_credentials), in the order
+        // the chain tries them; unset on ECS or EC2, where the task or instance role answers.
+        {"AWS_ACCESS_KEY_ID", "", false, "access key id (with AWS_SECRET_ACCESS_KEY)"},
+        {"AWS_SECRET_ACCESS_KEY", "", true, "secret access key"},
+        {"AWS_SESSION_TOKEN", "", true, "session token of temporary keys"},
+        {"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "", false, "set by ECS: the task role's credentials"},
+        {"AWS_CONTAINER_CREDENTIALS_FULL_URI", "", false, "a credentials endpoint (https, or the ECS agent)"},
+        {"AWS_CONTAINER_AUTHORIZATION_TOKEN", "", true, "token sent to the FULL_URI endpoint"},
+        {"AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://169.254.169.254", false, "EC2 instance metadata (IMDSv2)"},
+        {"AWS_EC2_METADATA_DISABLED", "false", false, "true: never ask instance metadata"},
     };
     return table;
 }

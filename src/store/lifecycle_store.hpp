@@ -121,6 +121,7 @@ class LifecycleStore {
 
     // Writes the sandboxes exactly as given (status, owner, key, times, retry count) with their
     // history, skipping any whose id the store already has. Returns how many were written.
+    // `version` (the compare-and-set token) is the target store's own, never copied.
     virtual std::int64_t insert_copied(std::span<const CopiedSandbox> sandboxes) = 0;
 };
 

@@ -27,6 +27,11 @@ class DynamoHarness final : public StoreHarness {
         store_.reset();
         open();
     }
+    void record_schema(int version, int compatible_from) override {
+        store_.reset();
+        table_.put_schema_item(version, compatible_from);
+        open();
+    }
 
   private:
     void open() { store_ = std::make_unique<DynamoStore>(table_.options(), test_aws_credentials()); }
@@ -58,6 +63,15 @@ DynamoTable::~DynamoTable() {
     } catch (const std::exception&) {
         // An emulator that went away takes its tables with it.
     }
+}
+
+void DynamoTable::put_schema_item(int version, int compatible_from) {
+    client_->must("PutItem", {{"TableName", name_},
+                              {"Item",
+                               {{"PK", {{"S", "BROKER#SCHEMA"}}},
+                                {"SK", {{"S", "VERSION"}}},
+                                {"version", {{"N", std::to_string(version)}}},
+                                {"compatible_from", {{"N", std::to_string(compatible_from)}}}}}});
 }
 
 DynamoOptions DynamoTable::options() const {

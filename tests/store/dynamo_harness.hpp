@@ -25,6 +25,8 @@ class DynamoTable {
     // A client on the same emulator, for writing items as another program would.
     ddb::DynamoClient& client() { return *client_; }
     const std::string& name() const { return name_; }
+    // Writes the broker's schema item as a release at `version` would have left it.
+    void put_schema_item(int version, int compatible_from);
 
   private:
     std::string endpoint_;

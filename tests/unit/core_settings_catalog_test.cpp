@@ -14,6 +14,8 @@
 #include "core/legacy_settings.hpp"
 #include "core/settings_catalog.hpp"
 #include "jobs/job_config.hpp"
+#include "store/dynamodb/aws_credentials.hpp"
+#include "store/dynamodb/dynamo_options.hpp"
 #include "provider/provider_config.hpp"
 #include "store/postgres/postgres_options.hpp"
 
@@ -32,6 +34,20 @@ std::set<std::string> names_the_readers_read() {
     load_csp_options(recording);
     load_niosxaas_options(recording);
     postgres_options_from_env("postgresql://broker@127.0.0.1:5432/broker", recording);
+    dynamo_options_from_env("", "", "", recording);
+    // The credential chain reads further names only on some branches: walk each one (keys
+    // given; a full URI given; nothing given, down to instance metadata).
+    const ManualClock clock;
+    for (const char* given : {"AWS_ACCESS_KEY_ID", "AWS_CONTAINER_CREDENTIALS_FULL_URI", ""}) {
+        const EnvLookup branch = [&asked, given](const std::string& name) -> std::optional<std::string> {
+            asked.insert(name);
+            if (name == given || (std::string(given) == "AWS_ACCESS_KEY_ID" && name == "AWS_SECRET_ACCESS_KEY")) {
+                return name == "AWS_CONTAINER_CREDENTIALS_FULL_URI" ? "http://127.0.0.1:1/creds" : "x";
+            }
+            return std::nullopt;
+        };
+        aws_credential_chain(branch, clock);
+    }
     return asked;
 }
 

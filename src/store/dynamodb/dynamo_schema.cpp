@@ -7,6 +7,7 @@
 
 #include "core/errors.hpp"
 #include "store/dynamodb/dynamo_store.hpp"
+#include "store/schema_steps.hpp"
 
 namespace broker {
 
@@ -34,6 +35,23 @@ std::string describe_keys(const json& keys) {
         out += k.value("AttributeName", std::string("?")) + " (" + k.value("KeyType", std::string("?")) + ")";
     }
     return out.empty() ? "none" : out;
+}
+
+// The table's steps, as the SQL stores list theirs (summary only: DynamoDB has no DDL beyond
+// the table). Step 1 creates everything, so no older binary runs without it.
+std::span<const SchemaStep> dynamo_steps() {
+    static const SchemaStep steps[] = {
+        {"the table with its three indexes (DDB_GSI1_NAME..3), time-to-live on ttl, the broker's schema item",
+         "", false},
+    };
+    static_assert(std::size(steps) == kDynamoSchemaVersion);
+    return steps;
+}
+
+// "Compatible from" as the schema item records it; nothing when it predates the record.
+std::optional<int> recorded_compat(const std::optional<Item>& schema) {
+    if (!schema || !schema->contains("compatible_from")) return std::nullopt;
+    return static_cast<int>(n_or(*schema, "compatible_from"));
 }
 
 std::string type_of(const json& definitions, const std::string& attribute) {
@@ -140,18 +158,36 @@ MigrationReport DynamoStore::migrate() {
     // service before the switch) gets one, so idempotency and the limit hold for it.
     const auto schema = get_item("BROKER#SCHEMA", "VERSION");
     const int from = schema ? static_cast<int>(n_or(*schema, "version")) : 0;
+    if (from > kDynamoSchemaVersion) {
+        throw StoreUnavailable("DynamoDB table " + options_.table + ": " +
+                               describe_newer_store(schema_status_of(dynamo_steps(), from, recorded_compat(schema))) +
+                               "; this binary never downgrades a store");
+    }
     const auto now = static_cast<UnixSeconds>(
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
             .count());
     for (const auto& item : by_status(SandboxStatus::allocated))
         adopt_allocation(sandbox_from_item(item), now);
-    if (from < kDynamoSchemaVersion) {
+    const int compat = compatible_from(dynamo_steps(), kDynamoSchemaVersion);
+    if (from < kDynamoSchemaVersion || recorded_compat(schema) != compat) {
         Item version = key_of("BROKER#SCHEMA", "VERSION");
         version["version"] = N(kDynamoSchemaVersion);
+        version["compatible_from"] = N(compat);
         version["migrated_at"] = N(now);
         client_.must("PutItem", {{"TableName", options_.table}, {"Item", version}});
     }
     return {from, kDynamoSchemaVersion};
+}
+
+SchemaStatus DynamoStore::schema_status() {
+    const DynamoReply described = client_.call("DescribeTable", {{"TableName", options_.table}});
+    if (described.is("ResourceNotFoundException")) return schema_status_of(dynamo_steps(), 0, std::nullopt);
+    if (!described.ok()) {
+        throw StoreUnavailable("DynamoDB DescribeTable failed: " + described.error_type + ": " + described.message);
+    }
+    const auto schema = get_item("BROKER#SCHEMA", "VERSION");
+    const int version = schema ? static_cast<int>(n_or(*schema, "version")) : 0;
+    return schema_status_of(dynamo_steps(), version, recorded_compat(schema));
 }
 
 std::int64_t DynamoStore::insert_copied(std::span<const CopiedSandbox> sandboxes) {

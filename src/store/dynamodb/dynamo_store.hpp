@@ -46,6 +46,7 @@ class DynamoStore final : public Store, public LifecycleStore, public JobStateSt
 
     // Store
     MigrationReport migrate() override;
+    SchemaStatus schema_status() override;
     AllocateResult allocate(const AllocateRequest& request) override;
     std::optional<Sandbox> get(const std::string& sandbox_id) override;
     MarkResult mark_for_deletion(const MarkForDeletionRequest& request) override;
