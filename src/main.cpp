@@ -6,6 +6,7 @@
 //   backup   copy the embedded store to a file while it serves; restore copies one back
 //   import   load a provider account list (CSP format) as available sandboxes
 //   csp-sim  a local stand-in for the provider, with fault injection (demo and tests only)
+//   healthcheck  GET /healthz of the local process, for a container's HEALTHCHECK (exit 0 or 1)
 // Exit codes: 0 success, 2 bad usage or configuration (message names the problem), 1 runtime failure.
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -23,6 +24,8 @@
 
 #include "app/admin_api.hpp"
 #include "app/background_jobs.hpp"
+#include "app/healthcheck.hpp"
+#include "app/shutdown_drain.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/errors.hpp"
@@ -72,7 +75,8 @@ Config load(const CommonFlags& flags) {
     Config config = load_config(process_env(file), present_setting_names(file));
     if (!flags.listen.empty()) config.listen = flags.listen;
     if (!flags.store.empty()) config.store = flags.store;
-    for (auto& password : store_url_passwords(config.store)) config.other_secrets.push_back(std::move(password));
+    for (auto& password : store_url_passwords(config.store))
+        config.other_secrets.push_back(std::move(password));
     return config;
 }
 
@@ -215,6 +219,7 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
 
     const Config config = load(flags);
     validate_for_serving(config);
+    const auto drain = load_shutdown_drain(environment(flags));
     setup_logging(config);
     const auto where = parse_listen_address(config.listen);
 
@@ -230,8 +235,9 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     Edge edge(config, clock, *store);
 
     // `run` only. Without CSP_BASE_URL it runs the store-only jobs and says so.
-    const auto jobs =
-        with_jobs ? make_background_jobs(environment(flags), config, *store, clock, &edge.metrics()) : nullptr;
+    const auto jobs = with_jobs
+                          ? make_background_jobs(environment(flags), config, *store, clock, &edge.metrics())
+                          : nullptr;
 
     Router router;
     ParticipantHandlers participant(service, pool, std::chrono::seconds(config.no_sandboxes_retry_after_sec),
@@ -280,7 +286,15 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
 
     int received = 0;
     sigwait(&signals, &received);
-    spdlog::info("received {}, stopping", received == SIGINT ? "SIGINT" : "SIGTERM");
+    if (drain.count() > 0) {
+        spdlog::info("received {}, draining for {} s (/readyz answers 503) before stopping",
+                     received == SIGINT ? "SIGINT" : "SIGTERM", drain.count());
+        ops.start_draining();
+        if (wait_out_drain(signals, drain)) spdlog::info("received another signal, drain cut short");
+        spdlog::info("drained, stopping");
+    } else {
+        spdlog::info("received {}, stopping", received == SIGINT ? "SIGINT" : "SIGTERM");
+    }
     if (jobs) jobs->interrupt();  // waits in job runs (also admin-started ones) end now
     server.stop();
     edge.stop_metrics_listener();
@@ -293,6 +307,7 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
 
 // `sandbox-broker worker`: the background jobs alone. Needs the provider (CSP_BASE_URL,
 // CSP_API_TOKEN); several workers may share one store, each job still runs once per interval.
+// With METRICS_LISTEN it serves /metrics and /healthz there (its only port).
 int worker_command(const CommonFlags& flags) {
     sigset_t signals;
     sigemptyset(&signals);
@@ -306,15 +321,29 @@ int worker_command(const CommonFlags& flags) {
     auto store = open_store(config.store, flags);
     store->migrate();
     SystemClock clock;
-    BackgroundJobs jobs(lifecycle_side(*store), job_state_side(*store), clock, background);
+    Edge edge(config, clock, *store);
+    BlockingPool scrape_pool(1, 16);  // the metrics listener's scrapes read the store
+    edge.add_metrics_listener_routes(scrape_pool);
+    BackgroundJobs jobs(lifecycle_side(*store), job_state_side(*store), clock, background, &edge.metrics());
+    std::optional<asio::ip::tcp::endpoint> metrics_bound;
+    try {
+        metrics_bound = edge.start_metrics_listener();
+    } catch (const boost::system::system_error& e) {
+        throw std::runtime_error("cannot listen on METRICS_LISTEN=" + config.metrics_listen + ": " +
+                                 e.code().message());
+    }
+    if (metrics_bound) spdlog::info("metrics listening on {}", endpoint_url(*metrics_bound));
     jobs.start();
     // A line on stdout the end-to-end tests and scripts wait for.
-    std::cout << "worker " << jobs.worker_id() << " started on " << redact_store_url(config.store) << std::endl;
+    std::cout << "worker " << jobs.worker_id() << " started on " << redact_store_url(config.store)
+              << std::endl;
 
     int received = 0;
     sigwait(&signals, &received);
     spdlog::info("received {}, stopping the worker", received == SIGINT ? "SIGINT" : "SIGTERM");
     jobs.stop();
+    edge.stop_metrics_listener();
+    scrape_pool.stop();
     spdlog::info("stopped");
     return 0;
 }
@@ -379,6 +408,14 @@ int run_main(int argc, char** argv) {
     auto* csp_sim =
         app.add_subcommand("csp-sim", "a local stand-in for the provider API, with fault injection");
     add_csp_sim_flags(*csp_sim, sim_options);
+    CommonFlags healthcheck_flags;
+    std::optional<std::string> healthcheck_url;
+    auto* healthcheck = app.add_subcommand(
+        "healthcheck", "GET /healthz of the local broker (METRICS_LISTEN, else BROKER_LISTEN); exit 0 or 1");
+    healthcheck->add_option("--url", healthcheck_url,
+                            "the URL to GET instead, e.g. http://127.0.0.1:8080/healthz");
+    healthcheck->add_option("--env-file", healthcheck_flags.env_file,
+                            "KEY=VALUE file read beneath the environment (default: .env, when present)");
 
     try {
         app.parse(argc, argv);
@@ -398,6 +435,13 @@ int run_main(int argc, char** argv) {
         if (backup->parsed()) return backup_command(backup_flags, backup_to);
         if (restore->parsed()) return restore_command(restore_flags, restore_from);
         if (csp_sim->parsed()) return run_csp_sim(sim_options);
+        if (healthcheck->parsed()) {
+            // Read lazily, so that an unreadable .env is "unhealthy" (exit 1), never exit 2.
+            const EnvLookup env = [&](const std::string& name) {
+                return environment(healthcheck_flags)(name);
+            };
+            return healthcheck_command(env, healthcheck_url);
+        }
     } catch (const ConfigError& e) {
         std::cerr << "sandbox-broker: " << e.what() << std::endl;
         return kExitUsage;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "http/handlers/ops_handlers.hpp"
 #include "http/middleware/access_log.hpp"
 #include "http/middleware/cors.hpp"
 #include "http/middleware/rate_limit.hpp"
@@ -38,6 +39,11 @@ void Edge::add_routes(Router& router, BlockingPool& pool) {
     docs_.add_routes(router);
 }
 
+void Edge::add_metrics_listener_routes(BlockingPool& pool) {
+    metrics_handler_ = std::make_unique<MetricsHandler>(registry_, pool, config_.metrics_token);
+    metrics_handler_->add_routes(metrics_router_);
+}
+
 void Edge::add_middlewares(Pipeline& pipeline, const Router& router) {
     auto security = std::make_unique<SecurityHeaders>();
     security->relax_csp_for(docs_.docs_path(), docs_.docs_csp());
@@ -49,13 +55,13 @@ void Edge::add_middlewares(Pipeline& pipeline, const Router& router) {
         options.rps = config_.rate_limit_rps;
         options.burst = config_.rate_limit_burst;
         limiter_ = std::make_unique<RateLimiter>(clock_, options);
-        pipeline.use(std::make_unique<RateLimit>(*limiter_, trusted_,
-                                                 std::vector<std::string>{"/healthz", "/readyz", "/metrics"}));
+        pipeline.use(std::make_unique<RateLimit>(
+            *limiter_, trusted_, std::vector<std::string>{"/healthz", "/readyz", "/metrics"}));
     }
     pipeline.use(std::make_unique<RequestMetrics>(metrics_, router));
     // Last, so it sees the status and headers every other middleware settled on.
-    pipeline.use(std::make_unique<AccessLog>(clock_, config_.access_log_refused_per_sec, suppressed_lines(),
-                                             &router));
+    pipeline.use(
+        std::make_unique<AccessLog>(clock_, config_.access_log_refused_per_sec, suppressed_lines(), &router));
 
     for (const auto& mismatch : route_document_mismatches(router, docs_.document())) {
         // /metrics is documented, and served by the metrics listener when there is one.
@@ -77,6 +83,7 @@ Counter Edge::suppressed_lines() {
 std::optional<asio::ip::tcp::endpoint> Edge::start_metrics_listener() {
     if (config_.metrics_listen.empty()) return std::nullopt;
     const auto where = parse_listen_address(config_.metrics_listen);
+    OpsHandlers::add_liveness_route(metrics_router_);
     metrics_pipeline_ = std::make_unique<Pipeline>(metrics_router_, no_tokens_);
     metrics_pipeline_->use(std::make_unique<SecurityHeaders>());
     metrics_pipeline_->use(

@@ -5,7 +5,8 @@
 //
 // /metrics is served on the API's port, or — with METRICS_LISTEN — only on a listener of its
 // own (one I/O thread, a few connections), so scrapes and floods of them never compete with
-// allocations; either way behind METRICS_TOKEN when that is set.
+// allocations; either way behind METRICS_TOKEN when that is set. That listener also answers
+// /healthz (never behind a token), in every role: it is the worker's only port.
 //
 // Two steps, because handlers count into the metrics (so those exist first) and the request
 // metrics resolve label sets per route (so every route must be registered before).
@@ -41,6 +42,10 @@ class Edge {
     // GET /metrics (unless METRICS_LISTEN is set), {base}/openapi.json, {base}/docs. `pool`
     // runs the scrape.
     void add_routes(Router& router, BlockingPool& pool);
+
+    // A process without an API port (the worker): /metrics on the metrics listener alone.
+    // Instead of add_routes; `pool` runs the scrape.
+    void add_metrics_listener_routes(BlockingPool& pool);
 
     // The middlewares, after every route is registered. Logs an error for each route the
     // OpenAPI document lacks (and each documented operation that is not served).
