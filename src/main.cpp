@@ -332,7 +332,11 @@ int worker_command(const CommonFlags& flags) {
         throw std::runtime_error("cannot listen on METRICS_LISTEN=" + config.metrics_listen + ": " +
                                  e.code().message());
     }
-    if (metrics_bound) spdlog::info("metrics listening on {}", endpoint_url(*metrics_bound));
+    if (metrics_bound) {
+        // On stdout before the "started" line: tests and scripts read the port from it.
+        std::cout << "metrics listening on " << endpoint_url(*metrics_bound) << std::endl;
+        spdlog::info("metrics listening on {}", endpoint_url(*metrics_bound));
+    }
     jobs.start();
     // A line on stdout the end-to-end tests and scripts wait for.
     std::cout << "worker " << jobs.worker_id() << " started on " << redact_store_url(config.store)
