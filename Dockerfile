@@ -14,13 +14,17 @@
 ARG BASE=debian:bookworm-slim
 ARG BUILD_BASE=debian:bookworm
 
-FROM ${BUILD_BASE} AS build
+# The compiler and the -dev packages, a stage of its own so that a build can keep it (tagged)
+# as a cache when everything else is removed.
+FROM ${BUILD_BASE} AS toolchain
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         g++ make cmake pkg-config ccache \
         libboost-dev libsqlite3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev \
         libssl-dev libcurl4-openssl-dev libpqxx-dev libpq-dev \
  && rm -rf /var/lib/apt/lists/*
+
+FROM toolchain AS build
 # The same source layout as a checkout (build/ beside src/), so that compiler cache entries
 # made by a host build (CCACHE_BASEDIR = the checkout) match the ones made here.
 WORKDIR /src
@@ -39,7 +43,7 @@ RUN set -eu; \
     strip -o /sandbox-broker build/sandbox-broker; \
     if [ -d /ccache ]; then ccache --show-stats | grep -E 'Hits|Misses' || true; fi
 
-FROM ${BASE}
+FROM ${BASE} AS runtime-libs
 # Only the libraries the binary links, and CA certificates for the provider's HTTPS.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -50,6 +54,8 @@ RUN apt-get update \
 RUN useradd --system --uid 10001 --user-group --home-dir /nonexistent --no-create-home \
         --shell /usr/sbin/nologin broker \
  && install -d -o broker -g broker -m 700 /data
+
+FROM runtime-libs
 COPY --from=build /sandbox-broker /usr/local/bin/sandbox-broker
 
 # The embedded store lives on /data: the working directory is /, so the binary's default

@@ -3,7 +3,11 @@
 # the Dockerfile as users have it, with podman and runc, FROM a Debian base imported locally
 # (scripts/container-base.sh), reusing the host's compiler cache when there is one.
 #   build-image.sh          builds $BROKER_CONTAINER_IMAGE (default localhost/sandbox-broker:test)
-#   build-image.sh remove   removes that image again (the fixture's cleanup; the base stays)
+#   build-image.sh remove   removes that image again, and the layers the build left (the
+#                           fixture's cleanup); the base and the two stages kept as a cache stay
+# The Dockerfile's `toolchain` and `runtime-libs` stages (the apt-get steps) are tagged
+# localhost/sandbox-broker-toolchain:cache and localhost/sandbox-broker-runtime-libs:cache, so
+# that the next build starts from them instead of installing packages again.
 # Exit 77 (ctest: skipped) when podman is missing or cannot run a container here.
 # Environment: BROKER_CONTAINER_CCACHE=0 builds without the host's compiler cache (a cold
 # build, for measuring), CONTAINER_BASE_IMAGE (see scripts/container-base.sh).
@@ -19,6 +23,7 @@ if ! command -v podman >/dev/null; then
 fi
 if [[ "${1:-}" == "remove" ]]; then
     podman rmi --force "$image" >/dev/null 2>&1 || true
+    podman image prune --force >/dev/null  # the build's untagged layers
     echo "removed $image"
     exit 0
 fi
@@ -40,9 +45,10 @@ fi
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
 started=$(date +%s)
-podman build --format docker --layers \
-    --build-arg BASE="$base" --build-arg BUILD_BASE="$base" --build-arg BROKER_COMMIT="$commit" \
-    "${volumes[@]}" --tag "$image" .
+build=(podman build --format docker --layers --build-arg BASE="$base" --build-arg BUILD_BASE="$base")
+"${build[@]}" --target toolchain --tag localhost/sandbox-broker-toolchain:cache .
+"${build[@]}" --target runtime-libs --tag localhost/sandbox-broker-runtime-libs:cache .
+"${build[@]}" --build-arg BROKER_COMMIT="$commit" "${volumes[@]}" --tag "$image" .
 seconds=$(( $(date +%s) - started ))
 bytes=$(podman image inspect --format '{{.Size}}' "$image")
 echo "[ figures  ] image $image built in ${seconds} s (compiler cache: ${volumes[*]:-none}); size $(( bytes / 1000000 )) MB"
