@@ -118,5 +118,20 @@ TEST_F(SecretFilesTest, TheProcessEnvironmentReadsSecretFiles) {
     EXPECT_NO_THROW(validate_for_serving(config));
 }
 
+// The original's settings table refuses unknown NIOSXAAS_* names; the secret-file form of
+// NIOSXAAS_PASSWORD is not one of them (nor is any other NAME_FILE).
+TEST_F(SecretFilesTest, SecretFileNamesPassTheOriginalsSettingsCheck) {
+    std::map<std::string, std::string> values;
+    std::vector<std::string> present;
+    for (const auto setting : kSecretSettings) {
+        const std::string name = std::string(setting) + "_FILE";
+        values[name] = write(name, "secret-value-0123456789abcdef-" + name + "\n");
+        present.push_back(name);
+    }
+    const auto env = with_secret_files(env_of(values));
+    EXPECT_NO_THROW(load_config(env, present));
+    EXPECT_EQ(env("NIOSXAAS_PASSWORD"), "secret-value-0123456789abcdef-NIOSXAAS_PASSWORD_FILE");
+}
+
 }  // namespace
 }  // namespace broker
