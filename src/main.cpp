@@ -75,8 +75,7 @@ Config load(const CommonFlags& flags) {
     Config config = load_config(process_env(file), present_setting_names(file));
     if (!flags.listen.empty()) config.listen = flags.listen;
     if (!flags.store.empty()) config.store = flags.store;
-    for (auto& password : store_url_passwords(config.store))
-        config.other_secrets.push_back(std::move(password));
+    for (auto& password : store_url_passwords(config.store)) config.other_secrets.push_back(std::move(password));
     return config;
 }
 
@@ -235,9 +234,8 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     Edge edge(config, clock, *store);
 
     // `run` only. Without CSP_BASE_URL it runs the store-only jobs and says so.
-    const auto jobs = with_jobs
-                          ? make_background_jobs(environment(flags), config, *store, clock, &edge.metrics())
-                          : nullptr;
+    const auto jobs =
+        with_jobs ? make_background_jobs(environment(flags), config, *store, clock, &edge.metrics()) : nullptr;
 
     Router router;
     ParticipantHandlers participant(service, pool, std::chrono::seconds(config.no_sandboxes_retry_after_sec),
@@ -339,8 +337,7 @@ int worker_command(const CommonFlags& flags) {
     }
     jobs.start();
     // A line on stdout the end-to-end tests and scripts wait for.
-    std::cout << "worker " << jobs.worker_id() << " started on " << redact_store_url(config.store)
-              << std::endl;
+    std::cout << "worker " << jobs.worker_id() << " started on " << redact_store_url(config.store) << std::endl;
 
     int received = 0;
     sigwait(&signals, &received);

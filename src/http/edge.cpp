@@ -55,13 +55,13 @@ void Edge::add_middlewares(Pipeline& pipeline, const Router& router) {
         options.rps = config_.rate_limit_rps;
         options.burst = config_.rate_limit_burst;
         limiter_ = std::make_unique<RateLimiter>(clock_, options);
-        pipeline.use(std::make_unique<RateLimit>(
-            *limiter_, trusted_, std::vector<std::string>{"/healthz", "/readyz", "/metrics"}));
+        pipeline.use(std::make_unique<RateLimit>(*limiter_, trusted_,
+                                                 std::vector<std::string>{"/healthz", "/readyz", "/metrics"}));
     }
     pipeline.use(std::make_unique<RequestMetrics>(metrics_, router));
     // Last, so it sees the status and headers every other middleware settled on.
-    pipeline.use(
-        std::make_unique<AccessLog>(clock_, config_.access_log_refused_per_sec, suppressed_lines(), &router));
+    pipeline.use(std::make_unique<AccessLog>(clock_, config_.access_log_refused_per_sec, suppressed_lines(),
+                                             &router));
 
     for (const auto& mismatch : route_document_mismatches(router, docs_.document())) {
         // /metrics is documented, and served by the metrics listener when there is one.
