@@ -13,6 +13,9 @@ PACKAGES=(
     libgtest-dev libgmock-dev libbenchmark-dev wrk curl ca-certificates
     # the PostgreSQL store's conformance run, and clang for the fuzz target
     postgresql clang libclang-rt-14-dev
+    # the container test: podman with runc (tests/container/containers.conf), its network
+    # backend for the build's RUN steps, and debootstrap for the locally imported Debian base
+    podman runc netavark aardvark-dns iptables debootstrap
 )
 # Node.js and npm run the OpenAPI validator (tools/openapi-validate). Debian's packages, unless
 # the machine already has a node and an npm of its own (another distribution's nodejs

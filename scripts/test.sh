@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs dependencies, builds the release preset and runs every
-# ctest suite (unit, store conformance, end-to-end). Extra arguments go to ctest, e.g.
-#   scripts/test.sh -R CspAccounts        scripts/test.sh -L e2e
+# ctest suite (unit, store conformance, end-to-end, security, fuzz, the container image under
+# podman). Extra arguments go to ctest, e.g.
+#   scripts/test.sh -R CspAccounts        scripts/test.sh -L e2e        scripts/test.sh -L container
 # SANITIZE=1 also builds and runs the debug-asan preset (ASan + UBSan).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -9,6 +9,7 @@
 //   copy     every sandbox with its history from one store to another (app/copy_command.cpp)
 //   csp-sim  a local stand-in for the provider, with fault injection (demo and tests only)
 //   settings every environment setting: default, secret or not, meaning (--json for tools)
+//   healthcheck  GET /healthz of the local process, for a container's HEALTHCHECK (exit 0 or 1)
 // Exit codes: 0 success, 2 bad usage or configuration (message names the problem), 1 runtime failure.
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -31,6 +32,8 @@
 #include "app/schema_check.hpp"
 #include "app/settings_command.hpp"
 #include "app/version_command.hpp"
+#include "app/healthcheck.hpp"
+#include "app/shutdown_drain.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/errors.hpp"
@@ -229,6 +232,7 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
 
     const Config config = load(flags);
     validate_for_serving(config);
+    const auto drain = load_shutdown_drain(environment(flags));
     setup_logging(config);
     const auto where = parse_listen_address(config.listen);
 
@@ -241,7 +245,7 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
 
     // Edge and observability: metrics first (handlers and jobs count into them), routes,
     // then the middlewares once every route is registered.
-    Edge edge(config, clock, *store, with_jobs);
+    Edge edge(config, clock, *store, with_jobs ? Edge::Role::api_and_jobs : Edge::Role::api);
 
     // `run` only. Without CSP_BASE_URL it runs the store-only jobs and says so.
     const auto jobs =
@@ -295,7 +299,15 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
 
     int received = 0;
     sigwait(&signals, &received);
-    spdlog::info("received {}, stopping", received == SIGINT ? "SIGINT" : "SIGTERM");
+    if (drain.count() > 0) {
+        spdlog::info("received {}, draining for {} s (/readyz answers 503) before stopping",
+                     received == SIGINT ? "SIGINT" : "SIGTERM", drain.count());
+        ops.start_draining();
+        if (wait_out_drain(signals, drain)) spdlog::info("received another signal, drain cut short");
+        spdlog::info("drained, stopping");
+    } else {
+        spdlog::info("received {}, stopping", received == SIGINT ? "SIGINT" : "SIGTERM");
+    }
     if (jobs) jobs->interrupt();  // waits in job runs (also admin-started ones) end now
     server.stop();
     edge.stop_metrics_listener();
@@ -308,6 +320,7 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
 
 // `sandbox-broker worker`: the background jobs alone. Needs the provider (CSP_BASE_URL,
 // CSP_API_TOKEN); several workers may share one store, each job still runs once per interval.
+// With METRICS_LISTEN it serves /metrics and /healthz there (its only port).
 int worker_command(const CommonFlags& flags) {
     sigset_t signals;
     sigemptyset(&signals);
@@ -321,10 +334,23 @@ int worker_command(const CommonFlags& flags) {
     auto store = open_store(config.store, flags);
     prepare_store(*store, redact_store_url(config.store), "worker");
     SystemClock clock;
-    // The worker's metrics: the jobs' and the provider's only (it serves no API).
-    MetricsRegistry registry;
-    BrokerMetrics metrics(registry, clock, {.api = false, .jobs = true});
-    BackgroundJobs jobs(lifecycle_side(*store), job_state_side(*store), clock, background, metrics.jobs());
+    // The worker's metrics, the jobs' and the provider's, on METRICS_LISTEN when set.
+    Edge edge(config, clock, *store, Edge::Role::jobs);
+    BlockingPool scrape_pool(1, 16);  // the metrics listener's scrapes read the store
+    edge.add_metrics_listener_routes(scrape_pool);
+    BackgroundJobs jobs(lifecycle_side(*store), job_state_side(*store), clock, background, edge.metrics().jobs());
+    std::optional<asio::ip::tcp::endpoint> metrics_bound;
+    try {
+        metrics_bound = edge.start_metrics_listener();
+    } catch (const boost::system::system_error& e) {
+        throw std::runtime_error("cannot listen on METRICS_LISTEN=" + config.metrics_listen + ": " +
+                                 e.code().message());
+    }
+    if (metrics_bound) {
+        // On stdout before the "started" line: tests and scripts read the port from it.
+        std::cout << "metrics listening on " << endpoint_url(*metrics_bound) << std::endl;
+        spdlog::info("metrics listening on {}", endpoint_url(*metrics_bound));
+    }
     jobs.start();
     // A line on stdout the end-to-end tests and scripts wait for.
     std::cout << "worker " << jobs.worker_id() << " started on " << redact_store_url(config.store) << std::endl;
@@ -333,6 +359,8 @@ int worker_command(const CommonFlags& flags) {
     sigwait(&signals, &received);
     spdlog::info("received {}, stopping the worker", received == SIGINT ? "SIGINT" : "SIGTERM");
     jobs.stop();
+    edge.stop_metrics_listener();
+    scrape_pool.stop();
     spdlog::info("stopped");
     return 0;
 }
@@ -409,6 +437,14 @@ int run_main(int argc, char** argv) {
     add_csp_sim_flags(*csp_sim, sim_options);
     SettingsOptions settings_options;
     auto* settings = add_settings_command(app, settings_options);
+    CommonFlags healthcheck_flags;
+    std::optional<std::string> healthcheck_url;
+    auto* healthcheck = app.add_subcommand(
+        "healthcheck", "GET /healthz of the local broker (METRICS_LISTEN, else BROKER_LISTEN); exit 0 or 1");
+    healthcheck->add_option("--url", healthcheck_url,
+                            "the URL to GET instead, e.g. http://127.0.0.1:8080/healthz");
+    healthcheck->add_option("--env-file", healthcheck_flags.env_file,
+                            "KEY=VALUE file read beneath the environment (default: .env, when present)");
 
     try {
         app.parse(argc, argv);
@@ -438,6 +474,13 @@ int run_main(int argc, char** argv) {
             flags.env_file = copy_options.env_file;
             const auto open = [&](const std::string& url) { return open_store(url, flags); };
             return run_copy(copy_options, open, SystemClock(), std::cout, std::cerr);
+        }
+        if (healthcheck->parsed()) {
+            // Read lazily, so that an unreadable .env is "unhealthy" (exit 1), never exit 2.
+            const EnvLookup env = [&](const std::string& name) {
+                return environment(healthcheck_flags)(name);
+            };
+            return healthcheck_command(env, healthcheck_url);
         }
     } catch (const ConfigError& e) {
         std::cerr << "sandbox-broker: " << e.what() << std::endl;

@@ -10,6 +10,7 @@
 #include "core/env_value.hpp"
 #include "core/errors.hpp"
 #include "core/legacy_settings.hpp"
+#include "core/secret_files.hpp"
 
 extern char** environ;
 
@@ -76,11 +77,14 @@ void check_token(const char* name, const std::string& token) {
 }  // namespace
 
 EnvLookup process_env(const std::map<std::string, std::string>& dotenv) {
-    return with_legacy_aliases([dotenv](const std::string& name) -> std::optional<std::string> {
-        if (const char* value = std::getenv(name.c_str())) return std::string(value);
-        if (auto it = dotenv.find(name); it != dotenv.end()) return it->second;
-        return std::nullopt;
-    });
+    // Secret files right above the raw lookup, so every reader (aliases, legacy checks,
+    // masking) sees a secret the same way whether it came as NAME or as NAME_FILE.
+    return with_legacy_aliases(
+        with_secret_files([dotenv](const std::string& name) -> std::optional<std::string> {
+            if (const char* value = std::getenv(name.c_str())) return std::string(value);
+            if (auto it = dotenv.find(name); it != dotenv.end()) return it->second;
+            return std::nullopt;
+        }));
 }
 
 std::vector<std::string> present_setting_names(const std::map<std::string, std::string>& dotenv) {

@@ -39,6 +39,8 @@ const std::vector<LegacySetting>& legacy_settings() {
         {"NIOSXAAS_BASE_URL", same, "", ""},
         {"NIOSXAAS_EMAIL", same, "", ""},
         {"NIOSXAAS_PASSWORD", same, "", ""},
+        // Its secret-file form (core/secret_files), listed here so that NIOSXAAS_* does not refuse it.
+        {"NIOSXAAS_PASSWORD_FILE", same, "", ""},
         {"NIOSXAAS_SERVICE_NAME", same, "", ""},
         {"NIOSXAAS_SHADOW_MODE", same, "", ""},
         {"NIOSXAAS_TIMEOUT_SEC", same, "", ""},

@@ -28,6 +28,8 @@ const std::vector<SettingInfo>& settings_catalog() {
         {"MAX_HEADER_BYTES", "16384", false, "largest request header block accepted"},
         {"HTTP_READ_TIMEOUT_SEC", "30", false, "time allowed to read one request"},
         {"HTTP_IDLE_TIMEOUT_SEC", "75", false, "an idle keep-alive connection is closed after this"},
+        {"SHUTDOWN_DRAIN_SEC", "0", false,
+         "on SIGTERM, /readyz answers 503 this long before the server stops (5 in the container image)"},
         {"NO_SANDBOXES_RETRY_AFTER_SEC", "30", false, "Retry-After sent with NO_SANDBOXES_AVAILABLE"},
         {"MAX_SANDBOXES_PER_PARTICIPANT", "1", false, "live allocations one participant may hold"},
         {"RATE_LIMIT_ENABLED", "true", false, "per-participant and per-address rate limit on"},

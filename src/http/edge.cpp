@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "http/handlers/ops_handlers.hpp"
 #include "http/middleware/access_log.hpp"
 #include "http/middleware/cors.hpp"
 #include "http/middleware/rate_limit.hpp"
@@ -16,10 +17,10 @@ namespace {
 constexpr std::size_t kMetricsMaxConnections = 32;
 constexpr std::string_view kMetricsPath = "GET /metrics:";
 
-BrokerMetricsOptions metrics_options(const Config& config, Store& store, bool with_jobs) {
+BrokerMetricsOptions metrics_options(const Config& config, Store& store, Edge::Role role) {
     BrokerMetricsOptions options;
-    options.api = true;
-    options.jobs = with_jobs;
+    options.api = role != Edge::Role::jobs;
+    options.jobs = role != Edge::Role::api;
     options.pool_counts = [&store] { return store.count_by_status(); };
     options.pool_cache_max_age = config.metrics_pool_cache;
     return options;
@@ -27,17 +28,22 @@ BrokerMetricsOptions metrics_options(const Config& config, Store& store, bool wi
 
 }  // namespace
 
-Edge::Edge(const Config& config, const Clock& clock, Store& store, bool with_jobs)
+Edge::Edge(const Config& config, const Clock& clock, Store& store, Role role)
     : config_(config),
       clock_(clock),
       trusted_(TrustedProxies::parse(config.trusted_proxies)),
-      metrics_(registry_, clock, metrics_options(config, store, with_jobs)),
+      metrics_(registry_, clock, metrics_options(config, store, role)),
       docs_(config.base_path) {}
 
 void Edge::add_routes(Router& router, BlockingPool& pool) {
     metrics_handler_ = std::make_unique<MetricsHandler>(registry_, pool, config_.metrics_token);
     metrics_handler_->add_routes(config_.metrics_listen.empty() ? router : metrics_router_);
     docs_.add_routes(router);
+}
+
+void Edge::add_metrics_listener_routes(BlockingPool& pool) {
+    metrics_handler_ = std::make_unique<MetricsHandler>(registry_, pool, config_.metrics_token);
+    metrics_handler_->add_routes(metrics_router_);
 }
 
 void Edge::add_middlewares(Pipeline& pipeline, const Router& router) {
@@ -79,6 +85,7 @@ Counter Edge::suppressed_lines() {
 std::optional<asio::ip::tcp::endpoint> Edge::start_metrics_listener() {
     if (config_.metrics_listen.empty()) return std::nullopt;
     const auto where = parse_listen_address(config_.metrics_listen);
+    OpsHandlers::add_liveness_route(metrics_router_);
     metrics_pipeline_ = std::make_unique<Pipeline>(metrics_router_, no_tokens_);
     metrics_pipeline_->use(std::make_unique<SecurityHeaders>());
     metrics_pipeline_->use(

@@ -5,7 +5,8 @@
 //
 // /metrics is served on the API's port, or — with METRICS_LISTEN — only on a listener of its
 // own (one I/O thread, a few connections), so scrapes and floods of them never compete with
-// allocations; either way behind METRICS_TOKEN when that is set.
+// allocations; either way behind METRICS_TOKEN when that is set. That listener also answers
+// /healthz (never behind a token), in every role: it is the worker's only port.
 //
 // Two steps, because handlers count into the metrics (so those exist first) and the request
 // metrics resolve label sets per route (so every route must be registered before).
@@ -32,9 +33,12 @@ namespace broker {
 
 class Edge {
   public:
-    // Throws ConfigError for a TRUSTED_PROXIES entry it cannot read. `with_jobs`: this process
-    // also runs the background jobs, so it exports their metrics too (`run`, not `serve`).
-    Edge(const Config& config, const Clock& clock, Store& store, bool with_jobs);
+    // What the process does, which decides the metrics it exports: a `serve` process the
+    // API's, a `worker` the jobs' and the provider's, `run` both.
+    enum class Role { api, jobs, api_and_jobs };
+
+    // Throws ConfigError for a TRUSTED_PROXIES entry it cannot read.
+    Edge(const Config& config, const Clock& clock, Store& store, Role role);
 
     MetricsRegistry& registry() { return registry_; }
     BrokerMetrics& metrics() { return metrics_; }
@@ -42,6 +46,10 @@ class Edge {
     // GET /metrics (unless METRICS_LISTEN is set), {base}/openapi.json, {base}/docs. `pool`
     // runs the scrape.
     void add_routes(Router& router, BlockingPool& pool);
+
+    // A process without an API port (the worker): /metrics on the metrics listener alone.
+    // Instead of add_routes; `pool` runs the scrape.
+    void add_metrics_listener_routes(BlockingPool& pool);
 
     // The middlewares, after every route is registered. Logs an error for each route the
     // OpenAPI document lacks (and each documented operation that is not served).

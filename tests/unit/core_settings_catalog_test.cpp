@@ -10,6 +10,7 @@
 #include <string>
 
 #include "app/settings_command.hpp"
+#include "app/shutdown_drain.hpp"
 #include "core/config.hpp"
 #include "core/legacy_settings.hpp"
 #include "core/settings_catalog.hpp"
@@ -35,6 +36,7 @@ std::set<std::string> names_the_readers_read() {
     load_niosxaas_options(recording);
     postgres_options_from_env("postgresql://broker@127.0.0.1:5432/broker", recording);
     dynamo_options_from_env("", "", "", recording);
+    load_shutdown_drain(recording);
     // The credential chain reads further names only on some branches: walk each one (keys
     // given; a full URI given; nothing given, down to instance metadata).
     const ManualClock clock;

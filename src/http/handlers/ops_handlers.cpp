@@ -8,11 +8,14 @@
 namespace broker {
 
 void OpsHandlers::add_routes(Router& router) {
-    router.add(bhttp::verb::get, "/healthz", Access::open,
-               [this](RequestContext& ctx) { return healthz(ctx); });
+    add_liveness_route(router);
     router.add(bhttp::verb::get, "/readyz", Access::open,
                [this](RequestContext& ctx) { return readyz(ctx); });
     router.add(bhttp::verb::get, "/", Access::open, [this](RequestContext& ctx) { return root(ctx); });
+}
+
+void OpsHandlers::add_liveness_route(Router& router) {
+    router.add(bhttp::verb::get, "/healthz", Access::open, [](RequestContext& ctx) { return healthz(ctx); });
 }
 
 asio::awaitable<Response> OpsHandlers::healthz(RequestContext&) {
@@ -20,6 +23,10 @@ asio::awaitable<Response> OpsHandlers::healthz(RequestContext&) {
 }
 
 asio::awaitable<Response> OpsHandlers::readyz(RequestContext& ctx) {
+    if (draining_) {
+        co_return error_response(ErrorCode::service_unavailable, "draining: the server is shutting down",
+                                 ctx.request_id);
+    }
     std::string failure;
     try {
         auto ping = [store = &store_] { store->ping(); };
