@@ -14,9 +14,12 @@ void migrate_store(Store& store, const std::string& where, std::ostream& out) {
         case SchemaVerdict::migrate:
             break;
         case SchemaVerdict::run_newer:
-            throw ConfigError("store " + where + ": " + describe_newer_store(status) +
-                              "; migrate refuses it, a binary never downgrades a store (this binary still "
-                              "runs on it as it is)");
+            // Nothing to do, and nothing wrong: a rolled-back release's one-shot migrate (Compose,
+            // a Kubernetes Job) must succeed so that the processes after it start.
+            out << "store " << where << ": " << describe_newer_store(status)
+                << "; nothing to migrate (a binary never downgrades a store; this one runs on it as it is)"
+                << std::endl;
+            return;
         case SchemaVerdict::refuse_newer:
             throw ConfigError("store " + where + ": " + describe_newer_store(status) +
                               "; migrate refuses it, a binary never downgrades a store (use the release that "

@@ -21,7 +21,9 @@ BrokerMetricsOptions metrics_options(const Config& config, Store& store, Edge::R
     BrokerMetricsOptions options;
     options.api = role != Edge::Role::jobs;
     options.jobs = role != Edge::Role::api;
-    options.pool_counts = [&store] { return store.count_by_status(); };
+    // The pool gauges come from the API's processes: a worker's scrape would count the same
+    // store again (on DynamoDB, index queries per scrape).
+    if (role != Edge::Role::jobs) options.pool_counts = [&store] { return store.count_by_status(); };
     options.pool_cache_max_age = config.metrics_pool_cache;
     return options;
 }

@@ -51,10 +51,11 @@ for _ in $(seq 50); do
     curl -sf -o /dev/null "$worker_url" && break
     sleep 0.1
 done
-if curl -sf -o /dev/null "$worker_url"; then
-    urls+=("$worker_url")
-else
-    echo "grafana-check: the worker serves no /metrics on METRICS_LISTEN; checked against run alone"
+if ! curl -sf -o /dev/null "$worker_url"; then
+    echo "grafana-check: the worker serves no /metrics on METRICS_LISTEN ($worker_url)" >&2
+    cat "$work/worker.log" >&2
+    exit 1
 fi
+urls+=("$worker_url")
 
 node "$here/grafana-check.mjs" "$dashboard" "${urls[@]}"
