@@ -56,7 +56,7 @@ std::unique_ptr<Store> open_source(const std::string& url, const StoreOpener& op
         throw ConfigError("copy: the source store " + parsed.target + " does not exist");
     }
     try {
-        return open(url);
+        return open(url, false);
     } catch (const StoreUnavailable& e) {
         if (parsed.kind != StoreUrl::Kind::sqlite) throw;
         throw StoreUnavailable(std::string(e.what()) +
@@ -222,7 +222,7 @@ int run_copy(const CopyOptions& options, const StoreOpener& open, const Clock& c
     auto source = open_source(options.from, open);
     source->ping();
     LifecycleStore& source_history = lifecycle_side(*source);
-    auto target = open(options.to);
+    auto target = open(options.to, true);
     target->migrate();
     LifecycleStore& target_writer = lifecycle_side(*target);
 

@@ -22,7 +22,8 @@ struct CopyOptions {
 };
 
 // Opens the store a URL names, configured from the environment like every other command.
-using StoreOpener = std::function<std::unique_ptr<Store>(const std::string& url)>;
+// `create_table`: true for the target, whose DynamoDB table copy creates when absent.
+using StoreOpener = std::function<std::unique_ptr<Store>(const std::string& url, bool create_table)>;
 
 // Adds the `copy` subcommand to `app`; its flags fill `options`.
 CLI::App* add_copy_command(CLI::App& app, CopyOptions& options);
