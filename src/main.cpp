@@ -95,8 +95,10 @@ EnvLookup environment(const CommonFlags& flags) {
 }
 
 // The store named by `url`; PostgreSQL settings (DB_POOL_SIZE, ...) come from the same
-// environment and .env file as the rest of the configuration.
-std::unique_ptr<Store> open_store(const std::string& url, const CommonFlags& flags) {
+// environment and .env file as the rest of the configuration. `create_table`: only `migrate`
+// and `copy` (its target) may create a DynamoDB table; every other command stops on a missing one.
+std::unique_ptr<Store> open_store(const std::string& url, const CommonFlags& flags,
+                                  bool create_table = false) {
     const StoreUrl parsed = parse_store_url(url);
     refuse_dynamo_settings_elsewhere(url, environment(flags));
     if (parsed.kind == StoreUrl::Kind::postgresql) {
@@ -104,7 +106,7 @@ std::unique_ptr<Store> open_store(const std::string& url, const CommonFlags& fla
     }
     if (parsed.kind == StoreUrl::Kind::dynamodb) {
         static const SystemClock clock;  // outlives the store: its credentials are refreshed by it
-        return open_dynamo_store(parsed, environment(flags), clock);
+        return open_dynamo_store(parsed, environment(flags), clock, create_table);
     }
     SqliteOptions options;
     options.path = parsed.target;
@@ -132,7 +134,7 @@ int migrate_command(const CommonFlags& flags, bool status_only) {
         print_schema_status(open_store(config.store, flags)->schema_status(), where, std::cout);
         return 0;
     }
-    auto store = open_store(config.store, flags);
+    auto store = open_store(config.store, flags, true);
     migrate_store(*store, where, std::cout);
     return 0;
 }
@@ -472,7 +474,9 @@ int run_main(int argc, char** argv) {
         if (copy->parsed()) {
             CommonFlags flags;
             flags.env_file = copy_options.env_file;
-            const auto open = [&](const std::string& url) { return open_store(url, flags); };
+            const auto open = [&](const std::string& url, bool create_table) {
+                return open_store(url, flags, create_table);
+            };
             return run_copy(copy_options, open, SystemClock(), std::cout, std::cerr);
         }
         if (healthcheck->parsed()) {

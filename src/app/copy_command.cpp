@@ -11,7 +11,7 @@
 #include <iomanip>
 #include <optional>
 #include <ostream>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "app/background_jobs.hpp"
@@ -56,7 +56,7 @@ std::unique_ptr<Store> open_source(const std::string& url, const StoreOpener& op
         throw ConfigError("copy: the source store " + parsed.target + " does not exist");
     }
     try {
-        return open(url);
+        return open(url, false);
     } catch (const StoreUnavailable& e) {
         if (parsed.kind != StoreUrl::Kind::sqlite) throw;
         throw StoreUnavailable(std::string(e.what()) +
@@ -112,12 +112,6 @@ class Progress {
     std::int64_t written_ = 0;
 };
 
-struct StatusCheck {
-    std::int64_t source = 0;
-    std::int64_t target = 0;
-    std::int64_t missing = 0;  // in the source in this status, not in the target in it
-};
-
 // Every sandbox of `store`, all statuses: the pool in id order, then the deleted ones. Not
 // status by status: the pool's pages follow the primary key whatever the database's
 // statistics say, where a page of one status of a freshly written PostgreSQL table may be
@@ -135,23 +129,18 @@ std::size_t index_of(SandboxStatus status) {
     return static_cast<std::size_t>(status);
 }
 
-// Lists both stores again: what each holds per status, and which of the source's sandboxes
-// the target does not hold in the same status.
+// Lists both stores again and compares them (compare_listings), the target's own get() as
+// the consistent read.
 std::vector<StatusCheck> verify(Store& source, Store& target, int chunk) {
-    std::vector<StatusCheck> checks(kAllStatuses.size());
-    std::vector<std::unordered_set<std::string>> ids(kAllStatuses.size());
-    each_sandbox(source, chunk, [&](const Sandbox& s) { ids[index_of(s.status)].insert(s.sandbox_id); });
-    std::vector<std::int64_t> matched(kAllStatuses.size());
-    each_sandbox(target, chunk, [&](const Sandbox& s) {
-        const auto i = index_of(s.status);
-        ++checks[i].target;
-        if (ids[i].contains(s.sandbox_id)) ++matched[i];
+    Listing in_source;
+    each_sandbox(source, chunk, [&](const Sandbox& s) { in_source.emplace(s.sandbox_id, s.status); });
+    Listing listed;
+    each_sandbox(target, chunk, [&](const Sandbox& s) { listed.emplace(s.sandbox_id, s.status); });
+    return compare_listings(in_source, listed, [&](const std::string& id) -> std::optional<SandboxStatus> {
+        const auto now = target.get(id);
+        if (!now) return std::nullopt;
+        return now->status;
     });
-    for (std::size_t i = 0; i < checks.size(); ++i) {
-        checks[i].source = static_cast<std::int64_t>(ids[i].size());
-        checks[i].missing = checks[i].source - matched[i];
-    }
-    return checks;
 }
 
 // The page with each sandbox's history, read by a few threads at once.
@@ -189,6 +178,25 @@ void print_table(std::ostream& out, const std::vector<StatusCheck>& checks) {
 
 }  // namespace
 
+std::vector<StatusCheck> compare_listings(const Listing& source, const Listing& target_listed,
+                                          const ConsistentStatus& target_now) {
+    std::vector<StatusCheck> checks(kAllStatuses.size());
+    for (const auto& [id, status] : source) ++checks[index_of(status)].source;
+    for (const auto& [id, status] : target_listed) ++checks[index_of(status)].target;
+    for (const auto& [id, status] : source) {
+        const auto seen = target_listed.find(id);
+        if (seen != target_listed.end() && seen->second == status) continue;
+        if (target_now(id) == status) {
+            // The list lagged: count the sandbox where it really is.
+            if (seen != target_listed.end()) --checks[index_of(seen->second)].target;
+            ++checks[index_of(status)].target;
+            continue;
+        }
+        ++checks[index_of(status)].missing;
+    }
+    return checks;
+}
+
 CLI::App* add_copy_command(CLI::App& app, CopyOptions& options) {
     auto* copy = app.add_subcommand(
         "copy", "copy every sandbox (every status, with its history) from one store to another");
@@ -222,7 +230,7 @@ int run_copy(const CopyOptions& options, const StoreOpener& open, const Clock& c
     auto source = open_source(options.from, open);
     source->ping();
     LifecycleStore& source_history = lifecycle_side(*source);
-    auto target = open(options.to);
+    auto target = open(options.to, true);
     target->migrate();
     LifecycleStore& target_writer = lifecycle_side(*target);
 

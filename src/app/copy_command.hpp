@@ -6,7 +6,10 @@
 #include <functional>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "store/store.hpp"
@@ -22,7 +25,28 @@ struct CopyOptions {
 };
 
 // Opens the store a URL names, configured from the environment like every other command.
-using StoreOpener = std::function<std::unique_ptr<Store>(const std::string& url)>;
+// `create_table`: true for the target, whose DynamoDB table copy creates when absent.
+using StoreOpener = std::function<std::unique_ptr<Store>(const std::string& url, bool create_table)>;
+
+// One status of the verification: how many sandboxes each store holds in it, and how many of
+// the source's are not in the target in it.
+struct StatusCheck {
+    std::int64_t source = 0;
+    std::int64_t target = 0;
+    std::int64_t missing = 0;  // in the source in this status, not in the target in it
+};
+
+// A store's sandboxes as its list showed them: id -> status.
+using Listing = std::unordered_map<std::string, SandboxStatus>;
+// The target's sandbox read so that it sees the writes just made (nothing: it has none).
+using ConsistentStatus = std::function<std::optional<SandboxStatus>(const std::string& sandbox_id)>;
+
+// The verification, one StatusCheck per status in kAllStatuses order. A list may come from an
+// eventually consistent index (DynamoDB's) that lags the writes of a moment ago, so every
+// source sandbox the target's list shows missing or in another status is read again with
+// `target_now` before it counts as missing, and is then counted where that read finds it.
+std::vector<StatusCheck> compare_listings(const Listing& source, const Listing& target_listed,
+                                          const ConsistentStatus& target_now);
 
 // Adds the `copy` subcommand to `app`; its flags fill `options`.
 CLI::App* add_copy_command(CLI::App& app, CopyOptions& options);

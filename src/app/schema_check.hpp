@@ -22,7 +22,9 @@ void print_schema_status(const SchemaStatus& status, const std::string& where, s
 
 // Before `run`, `serve` or `worker` use the store: migrates it when it is this binary's version
 // or older; uses a newer store as it is when the store says this binary is compatible (with a
-// warning); otherwise throws ConfigError (exit 2) naming both versions.
+// warning); otherwise throws ConfigError (exit 2) naming both versions. These commands open a
+// DynamoDB store without DynamoOptions::create_table, so a missing table stops them
+// (ConfigError, exit 2) instead of being created.
 void prepare_store(Store& store, const std::string& where, std::string_view command);
 
 }  // namespace broker

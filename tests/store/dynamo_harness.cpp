@@ -79,6 +79,7 @@ DynamoOptions DynamoTable::options() const {
     options.table = name_;
     options.client.endpoint = endpoint_;
     options.client.region = "us-east-1";
+    options.create_table = true;  // each test's own table, made by the test
     return options;
 }
 

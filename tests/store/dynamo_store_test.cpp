@@ -292,6 +292,25 @@ TEST_F(DynamoStoreTest, MigrateCreatesTheTableWithTheIndexesFromSettingsAndKeeps
     EXPECT_NO_THROW(store.ping());
 }
 
+TEST_F(DynamoStoreTest, MigrateOpenedWithoutCreateTableStopsOnAMissingTableAndCreatesNothing) {
+    auto options = table_->options();
+    options.create_table = false;  // how serve, worker, run and import open it
+    DynamoStore store(options, test_aws_credentials());
+    try {
+        store.migrate();
+        ADD_FAILURE() << "migrate() ran on a missing table";
+    } catch (const ConfigError& e) {
+        const std::string message = e.what();
+        EXPECT_NE(message.find("DynamoDB table " + table_->name() + " does not exist in region us-east-1"),
+                  std::string::npos)
+            << message;
+        EXPECT_NE(message.find("run sandbox-broker migrate"), std::string::npos) << message;
+    }
+    EXPECT_TRUE(table_->client()
+                    .call("DescribeTable", {{"TableName", table_->name()}})
+                    .is("ResourceNotFoundException"));
+}
+
 TEST_F(DynamoStoreTest, PingFailsOnATableNeverMigrated) {
     EXPECT_THROW(store_->ping(), StoreUnavailable);
 }

@@ -19,6 +19,11 @@ struct DynamoOptions {
     // The lab duration written on sandboxes the store inserts (`lab_duration_hours` is always
     // present on the original's items); allocation writes the request's own lease.
     double lab_duration_hours = 48;
+    // Whether migrate() may create the table when it is absent. Only `migrate` and `copy` (for
+    // its target) open the store so: a serving process on a mistyped table name or a wrong
+    // region would otherwise create an empty table whose first sync makes every provider
+    // account available, including those participants hold in the real one.
+    bool create_table = false;
     ddb::DynamoClientOptions client;  // endpoint empty: the regional endpoint
 };
 

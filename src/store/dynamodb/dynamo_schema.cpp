@@ -81,6 +81,13 @@ MigrationReport DynamoStore::migrate() {
                    {options_.idempotency_index, "idempotency_key", "DDB_GSI3_NAME"}};
 
     DynamoReply described = client_.call("DescribeTable", {{"TableName", options_.table}});
+    if (described.is("ResourceNotFoundException") && !options_.create_table) {
+        throw ConfigError("DynamoDB table " + options_.table + " does not exist in region " +
+                          options_.client.region +
+                          (options_.client.endpoint.empty() ? "" : " at " + options_.client.endpoint) +
+                          ": check DDB_TABLE_NAME and AWS_REGION, or run sandbox-broker migrate to create "
+                          "it (no other command creates a table)");
+    }
     if (described.is("ResourceNotFoundException")) {
         json gsis = json::array();
         for (const auto& i : indexes) gsis.push_back(index_definition(i.name, i.hash));
@@ -159,9 +166,10 @@ MigrationReport DynamoStore::migrate() {
     const auto schema = get_item("BROKER#SCHEMA", "VERSION");
     const int from = schema ? static_cast<int>(n_or(*schema, "version")) : 0;
     if (from > kDynamoSchemaVersion) {
-        throw StoreUnavailable("DynamoDB table " + options_.table + ": " +
-                               describe_newer_store(schema_status_of(dynamo_steps(), from, recorded_compat(schema))) +
-                               "; this binary never downgrades a store");
+        throw StoreUnavailable(
+            "DynamoDB table " + options_.table + ": " +
+            describe_newer_store(schema_status_of(dynamo_steps(), from, recorded_compat(schema))) +
+            "; this binary never downgrades a store");
     }
     const auto now = static_cast<UnixSeconds>(
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -183,7 +191,8 @@ SchemaStatus DynamoStore::schema_status() {
     const DynamoReply described = client_.call("DescribeTable", {{"TableName", options_.table}});
     if (described.is("ResourceNotFoundException")) return schema_status_of(dynamo_steps(), 0, std::nullopt);
     if (!described.ok()) {
-        throw StoreUnavailable("DynamoDB DescribeTable failed: " + described.error_type + ": " + described.message);
+        throw StoreUnavailable("DynamoDB DescribeTable failed: " + described.error_type + ": " +
+                               described.message);
     }
     const auto schema = get_item("BROKER#SCHEMA", "VERSION");
     const int version = schema ? static_cast<int>(n_or(*schema, "version")) : 0;

@@ -5,9 +5,10 @@
 
 namespace broker {
 
-std::unique_ptr<DynamoStore> open_dynamo_store(const StoreUrl& url, const EnvLookup& env,
-                                               const Clock& clock) {
+std::unique_ptr<DynamoStore> open_dynamo_store(const StoreUrl& url, const EnvLookup& env, const Clock& clock,
+                                               bool create_table) {
     DynamoOptions options = dynamo_options_from_env(url.target, url.region, url.endpoint, env);
+    options.create_table = create_table;
     std::shared_ptr<AwsCredentialProvider> credentials = aws_credential_chain(env, clock);
     return std::make_unique<DynamoStore>(std::move(options), std::move(credentials));
 }

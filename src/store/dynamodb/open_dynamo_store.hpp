@@ -11,7 +11,9 @@
 
 namespace broker {
 
-std::unique_ptr<DynamoStore> open_dynamo_store(const StoreUrl& url, const EnvLookup& env, const Clock& clock);
+// `create_table`: whether its migrate() may create the table when absent (DynamoOptions).
+std::unique_ptr<DynamoStore> open_dynamo_store(const StoreUrl& url, const EnvLookup& env, const Clock& clock,
+                                               bool create_table = false);
 
 // Throws ConfigError when a DynamoDB setting (DDB_TABLE_NAME, DDB_GSI*_NAME, DDB_ENDPOINT_URL)
 // is set while the store is another one: the operator meant the table, not that store.

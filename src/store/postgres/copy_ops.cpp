@@ -76,7 +76,8 @@ std::int64_t insert_copied(pqxx::connection& conn, std::span<const CopiedSandbox
         number([](const Sandbox& s) { return std::optional<std::int64_t>(s.deletion_retry_count); }),
         number([](const Sandbox& s) { return std::optional<std::int64_t>(s.created_at); }),
         number([](const Sandbox& s) { return std::optional<std::int64_t>(s.updated_at); }),
-        number([](const Sandbox& s) { return std::optional<std::int64_t>(s.version); }),
+        // The compare-and-set token is this store's own: a copied row starts at the first one.
+        number([](const Sandbox&) { return std::optional<std::int64_t>(1); }),
         text_array_literal(events, [](const FlatEvent& f) { return std::string_view(*f.sandbox_id); }),
         nullable_array_literal(events,
                                [](const FlatEvent& f) { return std::optional<std::int64_t>(f.event->at); }),

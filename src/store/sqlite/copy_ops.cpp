@@ -38,7 +38,8 @@ std::int64_t insert_copied(Connection& conn, std::span<const CopiedSandbox> sand
             q.bind(5, to_string(s.status)).bind(6, s.allocated_to_track).bind(7, s.track_name);
             q.bind(8, s.idempotency_key).bind(9, s.allocated_at).bind(10, s.expires_at);
             q.bind(11, s.deletion_requested_at).bind(12, static_cast<std::int64_t>(s.deletion_retry_count));
-            q.bind(13, s.created_at).bind(14, s.updated_at).bind(15, s.version);
+            // The compare-and-set token is this store's own: a copied row starts at the first one.
+            q.bind(13, s.created_at).bind(14, s.updated_at).bind(15, std::int64_t{1});
             // The bookkeeping a Sandbox does not carry, as the jobs need it: a stale sandbox is
             // stale since its last change (that change made it stale), and a failed deletion is
             // due for its next attempt now, on the target's schedule.
