@@ -178,7 +178,11 @@ std::vector<Sandbox> DynamoStore::claim_for_deletion(const DeletionClaim& claim)
                             {":id", S(id)},
                             {":ttl", N(claim.now + kBrokerItemTtl)},
                             {":zero", N(0)},
-                            {":now", N(claim.now)}}}})) {
+                            {":now", N(claim.now)}}}},
+                         [&](const Item* item) {
+                             return item && s_or(*item, "worker") == claim.worker_id &&
+                                    n_or(*item, "claim_until") == claim.lease_until;
+                         })) {
             continue;  // another worker claimed it first
         }
         // The index may lag: the sandbox itself must still be due for deletion.
@@ -221,17 +225,23 @@ bool DynamoStore::record_deleted(const std::string& sandbox_id, const std::strin
 bool DynamoStore::record_deletion_failure(const DeletionFailure& f) {
     if (f.worker_id.empty() || !valid_utf8(f.sandbox_id) || f.sandbox_id.empty()) return false;
     // 1. Only the claim's holder records: the claim goes, the next attempt is scheduled.
-    if (!conditional("UpdateItem", {{"Key", key_of(deletion_pk(f.sandbox_id), "CLAIM")},
-                                    {"UpdateExpression",
-                                     "SET worker = :empty, claim_until = :zero, next_attempt_at = :next, "
-                                     "last_error = :reason"},
-                                    {"ConditionExpression", "worker = :w"},
-                                    {"ExpressionAttributeValues",
-                                     {{":empty", S("")},
-                                      {":zero", N(0)},
-                                      {":next", N(f.next_attempt_at)},
-                                      {":reason", S(f.reason)},
-                                      {":w", S(f.worker_id)}}}})) {
+    if (!conditional("UpdateItem",
+                     {{"Key", key_of(deletion_pk(f.sandbox_id), "CLAIM")},
+                      {"UpdateExpression",
+                       "SET worker = :empty, claim_until = :zero, next_attempt_at = :next, "
+                       "last_error = :reason"},
+                      {"ConditionExpression", "worker = :w"},
+                      {"ExpressionAttributeValues",
+                       {{":empty", S("")},
+                        {":zero", N(0)},
+                        {":next", N(f.next_attempt_at)},
+                        {":reason", S(f.reason)},
+                        {":w", S(f.worker_id)}}}},
+                     [&](const Item* item) {
+                         return item && s_or(*item, "worker").empty() && n_or(*item, "claim_until") == 0 &&
+                                n_or(*item, "next_attempt_at") == f.next_attempt_at &&
+                                s_or(*item, "last_error") == f.reason;
+                     })) {
         return false;
     }
     // 2. The attempt counts on the sandbox (the original's deletion_retry_count).
@@ -368,7 +378,11 @@ bool DynamoStore::try_start_job(const JobStartRequest& r) {
          {"ConditionExpression",
           "attribute_not_exists(PK) OR (paused = :false AND (holder = :empty OR lease_until <= :now) AND "
           "(next_run_at <= :now OR run_requested = :true OR holder <> :empty))"},
-         {"ExpressionAttributeValues", values}});
+         {"ExpressionAttributeValues", values}},
+        [&](const Item* item) {
+            return item && s_or(*item, "holder") == r.holder && n_or(*item, "last_started_at") == r.now &&
+                   n_or(*item, "lease_until") == r.now + r.lease_sec;
+        });
     if (!started) return false;
     // Adopt the job's requested runs. A crash before this leaves them queued: the next
     // start adopts them.
