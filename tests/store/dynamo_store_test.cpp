@@ -306,6 +306,26 @@ TEST_F(DynamoStoreTest, ATakeLandingAfterItsSlotWasTakenOverIsUndone) {
     EXPECT_TRUE(one->allocated_to_track.empty());
 }
 
+// Two slots left naming one sandbox (a read of both must not ask for the same key twice).
+TEST_F(DynamoStoreTest, SlotsNamingTheSameSandboxAreReadOnce) {
+    store_->migrate();
+    store_->upsert_provider_sandboxes(
+        std::vector<ProviderSandbox>{{"1", "a", "e/1", ""}, {"2", "b", "e/2", ""}}, kNow - 60);
+    for (const char* sort : {"SLOT#0", "SLOT#1"}) {
+        put({{"PK", S("PART#p1")},
+             {"SK", S(sort)},
+             {"sandbox", S("1")},
+             {"ikey", S("old")},
+             {"claim_token", S(std::string("dead-") + sort)},
+             {"taken_at", N(kNow - 3600)}});
+    }
+    auto r = request("p1");
+    r.max_per_participant = 2;
+    auto result = store_->allocate(r);
+    ASSERT_EQ(result.outcome, AllocateOutcome::allocated);
+    EXPECT_EQ(store_->count_by_status()[SandboxStatus::allocated], 1);
+}
+
 TEST_F(DynamoStoreTest, APrefixIsFoundBehindManyOthers) {
     store_->migrate();
     std::vector<ProviderSandbox> pool;

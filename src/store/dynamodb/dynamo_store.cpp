@@ -69,7 +69,14 @@ std::vector<Item> DynamoStore::by_status(SandboxStatus status, std::size_t max_i
                      max_items);
 }
 
-std::vector<Item> DynamoStore::batch_get(const std::vector<Item>& keys) {
+std::vector<Item> DynamoStore::batch_get(const std::vector<Item>& keys_asked) {
+    // BatchGetItem refuses a request that names one key twice (ValidationException): each
+    // key is read once, whoever asks for it several times.
+    std::vector<Item> keys;
+    std::set<std::pair<std::string, std::string>> seen;
+    for (const auto& key : keys_asked) {
+        if (seen.emplace(s_or(key, "PK"), s_or(key, "SK")).second) keys.push_back(key);
+    }
     std::vector<Item> items;
     for (std::size_t at = 0; at < keys.size(); at += 100) {
         json pending = json::array();
