@@ -287,8 +287,10 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
         std::atomic<int>& n;
         ~Done() { --n; }
     } done{allocating_};
+    // Every slot this request writes is dated r.now: the budget runs from the start, not per slot.
+    const auto budget_end = std::chrono::steady_clock::now() + kDynamoAllocationBudget;
     std::optional<CallDeadline> deadline;
-    deadline.emplace(std::chrono::steady_clock::now() + kDynamoAllocationBudget);
+    deadline.emplace(budget_end);
     int conflicts = 0;
     std::vector<std::string> tried;
     for (int round = 0; round < kRounds; ++round) {
@@ -423,7 +425,7 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
         }
         if (!deadline) {
             // The slot was lost after a take: decide again from what the participant holds.
-            deadline.emplace(std::chrono::steady_clock::now() + kDynamoAllocationBudget);
+            deadline.emplace(budget_end);
             continue;
         }
         // Every candidate was taken by someone else: give the slot back, look again.
