@@ -306,6 +306,32 @@ TEST_F(DynamoStoreTest, ATakeLandingAfterItsSlotWasTakenOverIsUndone) {
     EXPECT_TRUE(one->allocated_to_track.empty());
 }
 
+// A cleanup worker's record of a deletion whose answer was lost is still its record.
+TEST_F(DynamoStoreTest, ALostAnswerToTheDeletionRecordIsStillRecorded) {
+    store_->migrate();
+    store_->upsert_provider_sandboxes(std::vector<ProviderSandbox>{{"1", "a", "e/1", ""}}, kNow - 60);
+    ASSERT_EQ(store_->allocate(request("p1")).outcome, AllocateOutcome::allocated);
+    ASSERT_EQ(store_->mark_for_deletion({"1", "p1", kNow + 5, request("p1").lease}).outcome,
+              MarkOutcome::marked);
+    int lost = 0;
+    DynamoOptions options = table_->options();
+    options.client.lose_answer = [&](std::string_view op, const std::string& body) {
+        if (op != "UpdateItem" || body.find("deleted_at = :now") == std::string::npos || lost > 0)
+            return false;
+        return ++lost == 1;  // the first answer only
+    };
+    DynamoStore store(options, test_aws_credentials());
+    EXPECT_TRUE(store.record_deleted("1", "cleanup", kNow + 10));
+    EXPECT_EQ(lost, 1);
+    auto gone = store_->get("1");
+    ASSERT_TRUE(gone);
+    EXPECT_EQ(gone->status, SandboxStatus::deleted);
+    const auto events = store_->history("1");
+    ASSERT_FALSE(events.empty());
+    EXPECT_EQ(events.back().from, SandboxStatus::pending_deletion);
+    EXPECT_EQ(events.back().to, SandboxStatus::deleted);
+}
+
 // Two slots left naming one sandbox (a read of both must not ask for the same key twice).
 TEST_F(DynamoStoreTest, SlotsNamingTheSameSandboxAreReadOnce) {
     store_->migrate();

@@ -200,21 +200,30 @@ std::vector<Sandbox> DynamoStore::claim_for_deletion(const DeletionClaim& claim)
 bool DynamoStore::record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now,
                                  DeletedHow how) {
     if (!valid_utf8(sandbox_id) || sandbox_id.empty()) return false;
-    DynamoReply reply = client_.call(
-        "UpdateItem", {{"TableName", options_.table},
-                       {"Key", key_of(sandbox_pk(sandbox_id), kSandboxSort)},
-                       {"UpdateExpression", "SET #s = :deleted, deleted_at = :now, updated_at = :now"},
-                       {"ConditionExpression", "#s IN (:pending, :failed)"},
-                       {"ExpressionAttributeNames", {{"#s", "status"}}},
-                       {"ExpressionAttributeValues",
-                        {{":deleted", S("deleted")},
-                         {":pending", S("pending_deletion")},
-                         {":failed", S("deletion_failed")},
-                         {":now", N(now)}}},
-                       {"ReturnValues", "ALL_OLD"}});
+    DynamoReply reply =
+        write("UpdateItem",
+              {{"Key", key_of(sandbox_pk(sandbox_id), kSandboxSort)},
+               {"UpdateExpression", "SET #s = :deleted, deleted_at = :now, updated_at = :now"},
+               {"ConditionExpression", "#s IN (:pending, :failed)"},
+               {"ExpressionAttributeNames", {{"#s", "status"}}},
+               {"ExpressionAttributeValues",
+                {{":deleted", S("deleted")},
+                 {":pending", S("pending_deletion")},
+                 {":failed", S("deletion_failed")},
+                 {":now", N(now)}}},
+               {"ReturnValues", "ALL_OLD"}},
+              [&](const Item* item) {
+                  return item && s_or(*item, "status") == "deleted" && n_or(*item, "deleted_at") == now;
+              });
     if (reply.is("ConditionalCheckFailedException")) return false;
     if (!reply.ok()) throw StoreUnavailable("DynamoDB UpdateItem (deleted) failed: " + reply.error_type);
-    const auto from = parse_status(s_or(reply.body["Attributes"], "status"));
+    // The status before (ALL_OLD). After a lost answer only the item as written is known: the
+    // status before is the one its last history event left.
+    auto from = parse_status(s_or(reply.body["Attributes"], "status"));
+    if (from == SandboxStatus::deleted) {
+        const auto events = history(sandbox_id);
+        from = events.empty() ? std::nullopt : events.back().to;
+    }
     record(sandbox_id, now, from, SandboxStatus::deleted, actor, std::string(deleted_reason(how)));
     // The claim item is done with; a crash before this leaves it to its time-to-live.
     client_.must("DeleteItem",
