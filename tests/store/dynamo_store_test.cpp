@@ -332,6 +332,31 @@ TEST_F(DynamoStoreTest, ALostAnswerToTheDeletionRecordIsStillRecorded) {
     EXPECT_EQ(events.back().to, SandboxStatus::deleted);
 }
 
+// A failed deletion attempt whose count's answer was lost counts once.
+TEST_F(DynamoStoreTest, ALostAnswerToAFailedAttemptsCountCountsOnce) {
+    store_->migrate();
+    store_->upsert_provider_sandboxes(std::vector<ProviderSandbox>{{"1", "a", "e/1", ""}}, kNow - 60);
+    ASSERT_EQ(store_->allocate(request("p1")).outcome, AllocateOutcome::allocated);
+    ASSERT_EQ(store_->mark_for_deletion({"1", "p1", kNow + 5, request("p1").lease}).outcome,
+              MarkOutcome::marked);
+    ASSERT_EQ(store_->claim_for_deletion({"w1", kNow + 10, kNow + 40, 10}).size(), 1u);
+    int lost = 0;
+    DynamoOptions options = table_->options();
+    options.client.lose_answer = [&](std::string_view op, const std::string& body) {
+        if (op != "UpdateItem" || body.find("deletion_retry_count = :counted") == std::string::npos ||
+            lost > 0)
+            return false;
+        return ++lost == 1;  // the first answer only
+    };
+    DynamoStore store(options, test_aws_credentials());
+    EXPECT_TRUE(store.record_deletion_failure({"1", "w1", kNow + 11, kNow + 60, 5, "boom"}));
+    EXPECT_EQ(lost, 1);
+    auto s = store_->get("1");
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->deletion_retry_count, 1);
+    EXPECT_EQ(s->status, SandboxStatus::pending_deletion);
+}
+
 // Two slots left naming one sandbox (a read of both must not ask for the same key twice).
 TEST_F(DynamoStoreTest, SlotsNamingTheSameSandboxAreReadOnce) {
     store_->migrate();

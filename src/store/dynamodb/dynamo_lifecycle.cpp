@@ -253,20 +253,28 @@ bool DynamoStore::record_deletion_failure(const DeletionFailure& f) {
                      })) {
         return false;
     }
-    // 2. The attempt counts on the sandbox (the original's deletion_retry_count).
-    DynamoReply reply = client_.call(
-        "UpdateItem",
-        {{"TableName", options_.table},
-         {"Key", key_of(sandbox_pk(f.sandbox_id), kSandboxSort)},
-         {"UpdateExpression", "SET deletion_retry_count = deletion_retry_count + :one, updated_at = :now"},
-         {"ConditionExpression", "#s IN (:pending, :failed)"},
-         {"ExpressionAttributeNames", {{"#s", "status"}}},
-         {"ExpressionAttributeValues",
-          {{":one", N(1)},
-           {":now", N(f.now)},
-           {":pending", S("pending_deletion")},
-           {":failed", S("deletion_failed")}}},
-         {"ReturnValues", "ALL_NEW"}});
+    // 2. The attempt counts on the sandbox (the original's deletion_retry_count), as a change
+    //    from the count read: a retried increment whose first answer was lost counts once.
+    const std::optional<Sandbox> before = get(f.sandbox_id);
+    if (!before) return false;
+    const std::int64_t counted = before->deletion_retry_count + 1;
+    DynamoReply reply =
+        write("UpdateItem",
+              {{"Key", key_of(sandbox_pk(f.sandbox_id), kSandboxSort)},
+               {"UpdateExpression", "SET deletion_retry_count = :counted, updated_at = :now"},
+               {"ConditionExpression", "#s IN (:pending, :failed) AND deletion_retry_count = :seen"},
+               {"ExpressionAttributeNames", {{"#s", "status"}}},
+               {"ExpressionAttributeValues",
+                {{":counted", N(counted)},
+                 {":seen", N(before->deletion_retry_count)},
+                 {":now", N(f.now)},
+                 {":pending", S("pending_deletion")},
+                 {":failed", S("deletion_failed")}}},
+               {"ReturnValues", "ALL_NEW"}},
+              [&](const Item* item) {
+                  return item && n_or(*item, "deletion_retry_count") == counted &&
+                         n_or(*item, "updated_at") == f.now;
+              });
     if (reply.is("ConditionalCheckFailedException")) return false;
     if (!reply.ok()) throw StoreUnavailable("DynamoDB UpdateItem (failure) failed: " + reply.error_type);
     const Sandbox s = sandbox_from_item(reply.body["Attributes"]);
