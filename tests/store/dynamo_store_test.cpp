@@ -357,6 +357,27 @@ TEST_F(DynamoStoreTest, ALostAnswerToAFailedAttemptsCountCountsOnce) {
     EXPECT_EQ(s->status, SandboxStatus::pending_deletion);
 }
 
+// An expiry whose answer was lost is still reported as moved.
+TEST_F(DynamoStoreTest, ALostAnswerToAnExpiryStillReportsItMoved) {
+    store_->migrate();
+    store_->upsert_provider_sandboxes(std::vector<ProviderSandbox>{{"1", "a", "e/1", ""}}, kNow - 60);
+    ASSERT_EQ(store_->allocate(request("p1")).outcome, AllocateOutcome::allocated);
+    int lost = 0;
+    DynamoOptions options = table_->options();
+    options.client.lose_answer = [&](std::string_view op, const std::string& body) {
+        if (op != "UpdateItem" || body.find("deletion_requested_at = :now") == std::string::npos || lost > 0)
+            return false;
+        return ++lost == 1;  // the first answer only
+    };
+    DynamoStore store(options, test_aws_credentials());
+    const auto lease = request("p1").lease;
+    const auto moved = store.expire_allocations(kNow + 24 * 3600, lease, 10);
+    EXPECT_EQ(lost, 1);
+    ASSERT_EQ(moved.size(), 1u);
+    EXPECT_EQ(moved.front().sandbox_id, "1");
+    EXPECT_EQ(moved.front().status, SandboxStatus::pending_deletion);
+}
+
 // Two slots left naming one sandbox (a read of both must not ask for the same key twice).
 TEST_F(DynamoStoreTest, SlotsNamingTheSameSandboxAreReadOnce) {
     store_->migrate();

@@ -96,10 +96,9 @@ std::vector<Sandbox> DynamoStore::expire_allocations(UnixSeconds now, const Leas
         json answer = client_.must("Query", request);
         for (const auto& item : answer["Items"]) {
             const Sandbox s = sandbox_from_item(item);
-            DynamoReply reply = client_.call(
+            DynamoReply reply = write(
                 "UpdateItem",
-                {{"TableName", options_.table},
-                 {"Key", key_of(sandbox_pk(s.sandbox_id), kSandboxSort)},
+                {{"Key", key_of(sandbox_pk(s.sandbox_id), kSandboxSort)},
                  {"UpdateExpression", "SET #s = :pending, deletion_requested_at = :now, updated_at = :now"},
                  {"ConditionExpression", "#s = :alloc AND allocated_at = :at AND allocated_to_track = :p"},
                  {"ExpressionAttributeNames", {{"#s", "status"}}},
@@ -109,7 +108,12 @@ std::vector<Sandbox> DynamoStore::expire_allocations(UnixSeconds now, const Leas
                    {":now", N(now)},
                    {":at", N(s.allocated_at.value_or(0))},
                    {":p", S(s.allocated_to_track)}}},
-                 {"ReturnValues", "ALL_NEW"}});
+                 {"ReturnValues", "ALL_NEW"}},
+                [&](const Item* found) {
+                    return found && s_or(*found, "status") == "pending_deletion" &&
+                           n_or(*found, "deletion_requested_at") == now &&
+                           n_or(*found, "allocated_at") == s.allocated_at.value_or(0);
+                });
             if (reply.is("ConditionalCheckFailedException")) continue;
             if (!reply.ok())
                 throw StoreUnavailable("DynamoDB UpdateItem (expire) failed: " + reply.error_type);
