@@ -230,6 +230,174 @@ TEST_F(DynamoStoreTest, ACrashAfterTheTakeLeavesAValidHolding) {
     EXPECT_EQ(store_->count_by_status()[SandboxStatus::allocated], 1);
 }
 
+// An attempt applied whose answer was lost: the retry's failed condition is this request's
+// own write, not a lost race, for each conditional step of an allocation.
+TEST_F(DynamoStoreTest, ALostAnswerToAnAppliedWriteIsNotALostRace) {
+    store_->migrate();
+    store_->upsert_provider_sandboxes(std::vector<ProviderSandbox>{{"1", "a", "e/1", ""},
+                                                                   {"2", "b", "e/2", ""},
+                                                                   {"3", "c", "e/3", ""},
+                                                                   {"4", "d", "e/4", ""},
+                                                                   {"5", "e", "e/5", ""},
+                                                                   {"6", "f", "e/6", ""}},
+                                      kNow - 60);
+    const std::vector<std::pair<std::string, std::string>> steps = {
+        {"PutItem", "\"SLOT#0\""},                  // the participant's slot
+        {"UpdateItem", "allocated_to_track = :p"},  // the take
+        {"UpdateItem", "confirmed_at"},             // the slot's confirmation
+    };
+    int participant = 0;
+    for (const auto& [operation, marker] : steps) {
+        SCOPED_TRACE(marker);
+        int lost = 0;
+        DynamoOptions options = table_->options();
+        options.client.lose_answer = [&, operation = operation, marker = marker](std::string_view op,
+                                                                                 const std::string& body) {
+            if (op != operation || body.find(marker) == std::string::npos || lost > 0) return false;
+            return ++lost == 1;
+        };
+        DynamoStore store(options, test_aws_credentials());
+        const std::string p = "p" + std::to_string(++participant);
+        auto first = store.allocate(request(p));
+        EXPECT_EQ(lost, 1);
+        ASSERT_EQ(first.outcome, AllocateOutcome::allocated);
+        auto again = store_->allocate(request(p, kNow + 1));
+        ASSERT_EQ(again.outcome, AllocateOutcome::existing);
+        EXPECT_EQ(again.sandbox->sandbox_id, first.sandbox->sandbox_id);
+        // One holding per participant so far, nothing taken on the side.
+        EXPECT_EQ(store_->count_by_status()[SandboxStatus::allocated], participant);
+    }
+}
+
+// Another request drops the slot as dead (its age past the timeout) while this request's
+// take is on its way, and allocates: the take landing afterwards is undone, not kept.
+TEST_F(DynamoStoreTest, ATakeLandingAfterItsSlotWasTakenOverIsUndone) {
+    store_->migrate();
+    store_->upsert_provider_sandboxes(
+        std::vector<ProviderSandbox>{{"1", "a-1", "e/1", ""}, {"2", "b-2", "e/2", ""}}, kNow - 60);
+    DynamoStore other(table_->options(), test_aws_credentials());
+    std::optional<AllocateResult> taken_over;
+    DynamoOptions options = table_->options();
+    options.client.lose_answer = [&](std::string_view op, const std::string& body) {
+        // Right after the slot is written, before the take: the other replica's request, its
+        // clock past the slot's timeout, sees a slot naming an available sandbox.
+        if (op == "PutItem" && body.find("\"SLOT#0\"") != std::string::npos && !taken_over) {
+            auto r = request("p1", kNow + kDynamoSlotTimeout + 1);
+            r.name_prefix = "b-";
+            taken_over = other.allocate(r);
+        }
+        return false;
+    };
+    DynamoStore slow(options, test_aws_credentials());
+    auto r = request("p1");
+    r.name_prefix = "a-";
+    auto late = slow.allocate(r);
+    ASSERT_TRUE(taken_over);
+    ASSERT_EQ(taken_over->outcome, AllocateOutcome::allocated);
+    EXPECT_EQ(taken_over->sandbox->sandbox_id, "2");
+    // The participant holds the other request's sandbox only; the late take was given back.
+    ASSERT_EQ(late.outcome, AllocateOutcome::existing);
+    EXPECT_EQ(late.sandbox->sandbox_id, "2");
+    EXPECT_GE(late.conflicts, 1);
+    EXPECT_EQ(store_->count_by_status()[SandboxStatus::allocated], 1);
+    auto one = store_->get("1");
+    ASSERT_TRUE(one);
+    EXPECT_EQ(one->status, SandboxStatus::available);
+    EXPECT_TRUE(one->allocated_to_track.empty());
+}
+
+// A cleanup worker's record of a deletion whose answer was lost is still its record.
+TEST_F(DynamoStoreTest, ALostAnswerToTheDeletionRecordIsStillRecorded) {
+    store_->migrate();
+    store_->upsert_provider_sandboxes(std::vector<ProviderSandbox>{{"1", "a", "e/1", ""}}, kNow - 60);
+    ASSERT_EQ(store_->allocate(request("p1")).outcome, AllocateOutcome::allocated);
+    ASSERT_EQ(store_->mark_for_deletion({"1", "p1", kNow + 5, request("p1").lease}).outcome,
+              MarkOutcome::marked);
+    int lost = 0;
+    DynamoOptions options = table_->options();
+    options.client.lose_answer = [&](std::string_view op, const std::string& body) {
+        if (op != "UpdateItem" || body.find("deleted_at = :now") == std::string::npos || lost > 0)
+            return false;
+        return ++lost == 1;  // the first answer only
+    };
+    DynamoStore store(options, test_aws_credentials());
+    EXPECT_TRUE(store.record_deleted("1", "cleanup", kNow + 10));
+    EXPECT_EQ(lost, 1);
+    auto gone = store_->get("1");
+    ASSERT_TRUE(gone);
+    EXPECT_EQ(gone->status, SandboxStatus::deleted);
+    const auto events = store_->history("1");
+    ASSERT_FALSE(events.empty());
+    EXPECT_EQ(events.back().from, SandboxStatus::pending_deletion);
+    EXPECT_EQ(events.back().to, SandboxStatus::deleted);
+}
+
+// A failed deletion attempt whose count's answer was lost counts once.
+TEST_F(DynamoStoreTest, ALostAnswerToAFailedAttemptsCountCountsOnce) {
+    store_->migrate();
+    store_->upsert_provider_sandboxes(std::vector<ProviderSandbox>{{"1", "a", "e/1", ""}}, kNow - 60);
+    ASSERT_EQ(store_->allocate(request("p1")).outcome, AllocateOutcome::allocated);
+    ASSERT_EQ(store_->mark_for_deletion({"1", "p1", kNow + 5, request("p1").lease}).outcome,
+              MarkOutcome::marked);
+    ASSERT_EQ(store_->claim_for_deletion({"w1", kNow + 10, kNow + 40, 10}).size(), 1u);
+    int lost = 0;
+    DynamoOptions options = table_->options();
+    options.client.lose_answer = [&](std::string_view op, const std::string& body) {
+        if (op != "UpdateItem" || body.find("deletion_retry_count = :counted") == std::string::npos ||
+            lost > 0)
+            return false;
+        return ++lost == 1;  // the first answer only
+    };
+    DynamoStore store(options, test_aws_credentials());
+    EXPECT_TRUE(store.record_deletion_failure({"1", "w1", kNow + 11, kNow + 60, 5, "boom"}));
+    EXPECT_EQ(lost, 1);
+    auto s = store_->get("1");
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->deletion_retry_count, 1);
+    EXPECT_EQ(s->status, SandboxStatus::pending_deletion);
+}
+
+// An expiry whose answer was lost is still reported as moved.
+TEST_F(DynamoStoreTest, ALostAnswerToAnExpiryStillReportsItMoved) {
+    store_->migrate();
+    store_->upsert_provider_sandboxes(std::vector<ProviderSandbox>{{"1", "a", "e/1", ""}}, kNow - 60);
+    ASSERT_EQ(store_->allocate(request("p1")).outcome, AllocateOutcome::allocated);
+    int lost = 0;
+    DynamoOptions options = table_->options();
+    options.client.lose_answer = [&](std::string_view op, const std::string& body) {
+        if (op != "UpdateItem" || body.find("deletion_requested_at = :now") == std::string::npos || lost > 0)
+            return false;
+        return ++lost == 1;  // the first answer only
+    };
+    DynamoStore store(options, test_aws_credentials());
+    const auto lease = request("p1").lease;
+    const auto moved = store.expire_allocations(kNow + 24 * 3600, lease, 10);
+    EXPECT_EQ(lost, 1);
+    ASSERT_EQ(moved.size(), 1u);
+    EXPECT_EQ(moved.front().sandbox_id, "1");
+    EXPECT_EQ(moved.front().status, SandboxStatus::pending_deletion);
+}
+
+// Two slots left naming one sandbox (a read of both must not ask for the same key twice).
+TEST_F(DynamoStoreTest, SlotsNamingTheSameSandboxAreReadOnce) {
+    store_->migrate();
+    store_->upsert_provider_sandboxes(
+        std::vector<ProviderSandbox>{{"1", "a", "e/1", ""}, {"2", "b", "e/2", ""}}, kNow - 60);
+    for (const char* sort : {"SLOT#0", "SLOT#1"}) {
+        put({{"PK", S("PART#p1")},
+             {"SK", S(sort)},
+             {"sandbox", S("1")},
+             {"ikey", S("old")},
+             {"claim_token", S(std::string("dead-") + sort)},
+             {"taken_at", N(kNow - 3600)}});
+    }
+    auto r = request("p1");
+    r.max_per_participant = 2;
+    auto result = store_->allocate(r);
+    ASSERT_EQ(result.outcome, AllocateOutcome::allocated);
+    EXPECT_EQ(store_->count_by_status()[SandboxStatus::allocated], 1);
+}
+
 TEST_F(DynamoStoreTest, APrefixIsFoundBehindManyOthers) {
     store_->migrate();
     std::vector<ProviderSandbox> pool;

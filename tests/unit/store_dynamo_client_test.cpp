@@ -116,6 +116,36 @@ TEST(DynamoClient, ThrottlingAndServerErrorsAreRetriedThenAnswered) {
     EXPECT_EQ(server.requests().size(), 4u);
 }
 
+// A 5xx may come after the request was applied: a failed condition on the retry says so.
+// Throttling refuses a request, so a retry after it is no such case.
+TEST(DynamoClient, AFailedConditionAfterAServerErrorMayBeTheCallsOwnWrite) {
+    ScriptedHttpServer server;
+    server.script("POST", "/",
+                  {error(500, "InternalServerError"), error(400, "ConditionalCheckFailedException")});
+    const auto after_error = client_of(server).call("UpdateItem", nlohmann::json::object());
+    EXPECT_TRUE(after_error.is("ConditionalCheckFailedException"));
+    EXPECT_TRUE(after_error.maybe_applied);
+
+    ScriptedHttpServer throttled;
+    throttled.script("POST", "/",
+                     {error(400, "ThrottlingException"), error(400, "ConditionalCheckFailedException")});
+    const auto after_throttling = client_of(throttled).call("UpdateItem", nlohmann::json::object());
+    EXPECT_TRUE(after_throttling.is("ConditionalCheckFailedException"));
+    EXPECT_FALSE(after_throttling.maybe_applied);
+}
+
+TEST(DynamoClient, NoAttemptStartsPastTheCallDeadline) {
+    ScriptedHttpServer server;
+    server.script("POST", "/", {ScriptedResponse::json(200, R"({"Count":1})")});
+    {
+        const ddb::CallDeadline deadline(std::chrono::steady_clock::now());
+        EXPECT_THROW(client_of(server).call("Query", nlohmann::json::object()), StoreUnavailable);
+    }
+    EXPECT_EQ(server.requests().size(), 0u);
+    // Gone with its scope: calls run again.
+    EXPECT_EQ(client_of(server).must("Query", nlohmann::json::object())["Count"], 1);
+}
+
 TEST(DynamoClient, RetriesAreBoundedAndEndInStoreUnavailable) {
     ScriptedHttpServer server;
     server.script("POST", "/", {ScriptedResponse::html(503, "busy")});

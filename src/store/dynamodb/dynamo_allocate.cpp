@@ -51,16 +51,26 @@ std::vector<DynamoStore::Slot> DynamoStore::read_slots(const std::string& partic
         s.key = s_or(item, "ikey");
         s.token = s_or(item, "claim_token");
         s.taken_at = n_or(item, "taken_at");
+        s.confirmed = item.contains("confirmed_at");
         slots.push_back(std::move(s));
     }
     return slots;
 }
 
-void DynamoStore::drop_slot(const std::string& participant, const Slot& slot, bool with_key) {
+void DynamoStore::drop_slot(const std::string& participant, const Slot& slot, bool with_key,
+                            bool unconfirmed_only) {
+    // A slot dropped for its age must still be unconfirmed: its taker may have taken the
+    // sandbox and confirmed the slot since it was read (the confirmation is the fence).
     const json values = {{":t", S(slot.token)}};
-    conditional("DeleteItem", {{"Key", key_of(participant_pk(participant), slot.sort_key)},
-                               {"ConditionExpression", "claim_token = :t"},
-                               {"ExpressionAttributeValues", values}});
+    if (!conditional("DeleteItem",
+                     {{"Key", key_of(participant_pk(participant), slot.sort_key)},
+                      {"ConditionExpression", unconfirmed_only
+                                                  ? "claim_token = :t AND attribute_not_exists(confirmed_at)"
+                                                  : "claim_token = :t"},
+                      {"ExpressionAttributeValues", values}},
+                     [](const Item* item) { return item == nullptr; })) {
+        return;  // its taker confirmed it (or another request dropped it): its key stays
+    }
     if (with_key) {
         conditional("DeleteItem", {{"Key", key_of(participant_pk(participant), "KEY#" + slot.key)},
                                    {"ConditionExpression", "claim_token = :t"},
@@ -183,6 +193,43 @@ AllocateOutcome DynamoStore::nothing_available(const std::string& prefix) {
     return AllocateOutcome::no_prefix_match;
 }
 
+bool DynamoStore::confirm_slot(const std::string& participant, Slot& slot) {
+    // Still this request's slot after the take: then no other request can have dropped it for
+    // its age (that drop requires it unconfirmed), so the take stands. Otherwise the slot was
+    // taken over while the take was on its way, and the take must be undone.
+    return conditional("UpdateItem",
+                       {{"Key", key_of(participant_pk(participant), slot.sort_key)},
+                        {"UpdateExpression", "SET confirmed_at = taken_at"},
+                        {"ConditionExpression", "claim_token = :t AND sandbox = :id"},
+                        {"ExpressionAttributeValues", {{":t", S(slot.token)}, {":id", S(slot.sandbox_id)}}}},
+                       [&](const Item* item) {
+                           return item && s_or(*item, "claim_token") == slot.token &&
+                                  item->contains("confirmed_at");
+                       });
+}
+
+void DynamoStore::undo_take(const AllocateRequest& r, const std::string& sandbox_id) {
+    // Back to available exactly as this request took it; if anything changed since, it is no
+    // longer this request's to give back.
+    conditional(
+        "UpdateItem",
+        {{"Key", key_of(sandbox_pk(sandbox_id), kSandboxSort)},
+         {"UpdateExpression",
+          "SET #s = :avail, allocated_at = :zero, updated_at = :now "
+          "REMOVE allocated_to_track, idempotency_key, track_name"},
+         {"ConditionExpression",
+          "#s = :alloc AND allocated_to_track = :p AND allocated_at = :at AND idempotency_key = :key"},
+         {"ExpressionAttributeNames", {{"#s", "status"}}},
+         {"ExpressionAttributeValues",
+          {{":avail", S("available")},
+           {":alloc", S("allocated")},
+           {":zero", N(0)},
+           {":now", N(r.now)},
+           {":p", S(r.participant_id)},
+           {":at", N(r.now)},
+           {":key", S(r.idempotency_key)}}}});
+}
+
 std::optional<Sandbox> DynamoStore::take(const AllocateRequest& r, const std::string& sandbox_id) {
     json values = {{":avail", S("available")},
                    {":alloc", S("allocated")},
@@ -207,13 +254,20 @@ std::optional<Sandbox> DynamoStore::take(const AllocateRequest& r, const std::st
         names["#n"] = "name";
         values[":prefix"] = S(r.name_prefix);
     }
-    DynamoReply reply = client_.call("UpdateItem", {{"TableName", options_.table},
-                                                    {"Key", key_of(sandbox_pk(sandbox_id), kSandboxSort)},
-                                                    {"UpdateExpression", update + remove},
-                                                    {"ConditionExpression", condition},
-                                                    {"ExpressionAttributeNames", names},
-                                                    {"ExpressionAttributeValues", values},
-                                                    {"ReturnValues", "ALL_NEW"}});
+    // Taken by this request: allocated to the participant under its key at its time.
+    const auto own = [&](const Item* item) {
+        return item && s_or(*item, "status") == "allocated" &&
+               s_or(*item, "allocated_to_track") == r.participant_id &&
+               s_or(*item, "idempotency_key") == r.idempotency_key && n_or(*item, "allocated_at") == r.now;
+    };
+    DynamoReply reply = write("UpdateItem",
+                              {{"Key", key_of(sandbox_pk(sandbox_id), kSandboxSort)},
+                               {"UpdateExpression", update + remove},
+                               {"ConditionExpression", condition},
+                               {"ExpressionAttributeNames", names},
+                               {"ExpressionAttributeValues", values},
+                               {"ReturnValues", "ALL_NEW"}},
+                              own);
     if (reply.is("ConditionalCheckFailedException")) return std::nullopt;
     if (!reply.ok()) throw StoreUnavailable("DynamoDB UpdateItem (allocate) failed: " + reply.error_type);
     return sandbox_from_item(reply.body["Attributes"]);
@@ -233,6 +287,11 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
         std::atomic<int>& n;
         ~Done() { --n; }
     } done{allocating_};
+    // Every slot this request writes is dated r.now: the budget runs from the start, not per slot.
+    const auto budget_end = std::chrono::steady_clock::now() + kDynamoAllocationBudget;
+    std::optional<CallDeadline> deadline;
+    deadline.emplace(budget_end);
+    int conflicts = 0;
     std::vector<std::string> tried;
     for (int round = 0; round < kRounds; ++round) {
         if (round > 0) {
@@ -262,24 +321,30 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
             }
             // Ours once and let go since (returned, expired, removed), or a taker that died
             // between writing the slot and taking the sandbox: the slot is free again.
+            // A confirmed slot whose sandbox is not held is released as well: its take had
+            // landed before the confirmation.
             const bool released =
-                !s || (s->allocated_to_track == r.participant_id && s->status != SandboxStatus::available &&
-                       s->allocated_at.value_or(0) >= slot.taken_at);
+                !s || slot.confirmed ||
+                (s->allocated_to_track == r.participant_id && s->status != SandboxStatus::available &&
+                 s->allocated_at.value_or(0) >= slot.taken_at);
             if (released || slot.taken_at + kDynamoSlotTimeout <= r.now) {
-                drop_slot(r.participant_id, slot, keyed);
+                drop_slot(r.participant_id, slot, keyed, !released);
                 continue;
             }
             in_progress = true;
             used.insert(slot.index);
         }
-        if (auto answer = answer_from_holdings(holdings, r)) return std::move(*answer);
+        if (auto answer = answer_from_holdings(holdings, r)) {
+            answer->conflicts = conflicts;
+            return std::move(*answer);
+        }
         if (in_progress) continue;
         if (!prefix_ok) return {AllocateOutcome::no_prefix_match, std::nullopt};
 
         // 2. Candidates, then a slot naming the first, then the sandbox itself.
         std::vector<std::string> candidates = find_candidates(r.name_prefix, kCandidatesPerTry, tried,
                                                               tried.empty() && allocating_.load() == 1);
-        if (candidates.empty()) return {nothing_available(r.name_prefix), std::nullopt};
+        if (candidates.empty()) return {nothing_available(r.name_prefix), std::nullopt, conflicts};
         int index = 0;
         while (used.count(index)) ++index;
         if (index >= limit) continue;  // a racing request took the last free slot meanwhile
@@ -296,8 +361,10 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
                                 {"ikey", S(slot.key)},
                                 {"claim_token", S(slot.token)},
                                 {"taken_at", N(r.now)}};
-        if (!conditional("PutItem",
-                         {{"Item", slot_item}, {"ConditionExpression", "attribute_not_exists(PK)"}})) {
+        if (!conditional(
+                "PutItem", {{"Item", slot_item}, {"ConditionExpression", "attribute_not_exists(PK)"}},
+                [&](const Item* item) { return item && s_or(*item, "claim_token") == slot.token; })) {
+            ++conflicts;
             continue;  // a racing request of the participant took this slot: decide again
         }
         if (keyed) {
@@ -308,11 +375,14 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
                                    {"taken_at", N(r.now)}};
             // An orphaned key claim (its taker died) is taken over once its slot is gone.
             json key_values = {{":dead", N(r.now - kDynamoSlotTimeout)}};
-            if (!conditional("PutItem",
-                             {{"Item", key_item},
-                              {"ConditionExpression", "attribute_not_exists(PK) OR taken_at <= :dead"},
-                              {"ExpressionAttributeValues", key_values}})) {
-                drop_slot(r.participant_id, slot, false);
+            if (!conditional(
+                    "PutItem",
+                    {{"Item", key_item},
+                     {"ConditionExpression", "attribute_not_exists(PK) OR taken_at <= :dead"},
+                     {"ExpressionAttributeValues", key_values}},
+                    [&](const Item* item) { return item && s_or(*item, "claim_token") == slot.token; })) {
+                ++conflicts;
+                drop_slot(r.participant_id, slot, false, false);
                 continue;  // the same key is being taken by a racing request
             }
         }
@@ -323,20 +393,43 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
                                  {{"Key", key_of(participant_pk(r.participant_id), slot.sort_key)},
                                   {"UpdateExpression", "SET sandbox = :id"},
                                   {"ConditionExpression", "claim_token = :t"},
-                                  {"ExpressionAttributeValues", {{":id", S(id)}, {":t", S(slot.token)}}}})) {
+                                  {"ExpressionAttributeValues", {{":id", S(id)}, {":t", S(slot.token)}}}},
+                                 [&](const Item* item) {
+                                     return item && s_or(*item, "claim_token") == slot.token &&
+                                            s_or(*item, "sandbox") == id;
+                                 })) {
+                    ++conflicts;
                     break;  // the slot was taken for a dead one's: start over
                 }
                 slot.sandbox_id = id;
             }
             tried.push_back(id);
-            if (auto taken = take(r, id)) {
-                record(id, r.now, SandboxStatus::available, SandboxStatus::allocated, r.participant_id,
-                       "allocate");
-                return {AllocateOutcome::allocated, std::move(*taken)};
+            auto taken = take(r, id);
+            if (!taken) {
+                ++conflicts;  // another request took it first
+                continue;
             }
+            // The take stands only if the slot is still this request's: confirmed past the
+            // budget as well, for an unconfirmed take would be left half done.
+            deadline.reset();
+            if (!confirm_slot(r.participant_id, slot)) {
+                // Another request dropped the slot as dead while the take was on its way: it
+                // may have allocated meanwhile, so this take is given back.
+                undo_take(r, id);
+                ++conflicts;
+                break;
+            }
+            record(id, r.now, SandboxStatus::available, SandboxStatus::allocated, r.participant_id,
+                   "allocate");
+            return {AllocateOutcome::allocated, std::move(*taken), conflicts};
+        }
+        if (!deadline) {
+            // The slot was lost after a take: decide again from what the participant holds.
+            deadline.emplace(budget_end);
+            continue;
         }
         // Every candidate was taken by someone else: give the slot back, look again.
-        drop_slot(r.participant_id, slot, keyed);
+        drop_slot(r.participant_id, slot, keyed, false);
     }
     throw StoreUnavailable(
         "DynamoDB allocation did not settle (other requests of the participant kept it busy)");
@@ -357,7 +450,8 @@ void DynamoStore::adopt_allocation(const Sandbox& s, UnixSeconds now) {
                            {"sandbox", S(s.sandbox_id)},
                            {"ikey", S(s.idempotency_key)},
                            {"claim_token", S(random_token())},
-                           {"taken_at", N(s.allocated_at.value_or(now))}};
+                           {"taken_at", N(s.allocated_at.value_or(now))},
+                           {"confirmed_at", N(s.allocated_at.value_or(now))}};
         if (conditional("PutItem", {{"Item", item}, {"ConditionExpression", "attribute_not_exists(PK)"}}))
             return;
         used.insert(index);

@@ -10,6 +10,8 @@
 namespace broker::ddb {
 namespace {
 
+thread_local std::optional<std::chrono::steady_clock::time_point> call_deadline;
+
 // "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException" -> the part after '#'.
 std::string short_type(const std::string& type) {
     const auto hash = type.rfind('#');
@@ -25,6 +27,14 @@ std::chrono::milliseconds jittered(const DynamoClientOptions& o, int retry) {
 }
 
 }  // namespace
+
+CallDeadline::CallDeadline(std::chrono::steady_clock::time_point deadline) : previous_(call_deadline) {
+    call_deadline = previous_ ? std::min(*previous_, deadline) : deadline;
+}
+
+CallDeadline::~CallDeadline() {
+    call_deadline = previous_;
+}
 
 std::string regional_endpoint(const std::string& region) {
     return "https://dynamodb." + region + ".amazonaws.com";
@@ -56,13 +66,24 @@ DynamoReply DynamoClient::call(std::string_view operation, const nlohmann::json&
         throw StoreUnavailable("DynamoDB " + std::string(operation) + ": a request value is not valid UTF-8");
     }
     std::string last_failure;
+    bool maybe_applied = false;
     const int attempts = std::max(1, options_.max_attempts);
+    const auto past_deadline = [&](std::chrono::milliseconds wait) {
+        return call_deadline && std::chrono::steady_clock::now() + wait >= *call_deadline;
+    };
     for (int attempt = 1; attempt <= attempts; ++attempt) {
-        if (attempt > 1) std::this_thread::sleep_for(jittered(options_, attempt - 2));
+        if (attempt > 1) {
+            const auto wait = jittered(options_, attempt - 2);
+            if (past_deadline(wait)) break;
+            std::this_thread::sleep_for(wait);
+        } else if (past_deadline(std::chrono::milliseconds(0))) {
+            throw StoreUnavailable("DynamoDB " + std::string(operation) + ": the operation ran out of time");
+        }
         r.credentials = credentials_->credentials();
         const SignedResult result = http_.perform(r);
-        if (!result.response) {
-            last_failure = "no answer: " + result.transport_error;
+        if (!result.response || (options_.lose_answer && options_.lose_answer(operation, r.body))) {
+            last_failure = "no answer: " + (result.response ? std::string("lost") : result.transport_error);
+            maybe_applied = true;
             continue;
         }
         const SignedResponse& response = *result.response;
@@ -71,7 +92,7 @@ DynamoReply DynamoClient::call(std::string_view operation, const nlohmann::json&
             if (body.is_discarded() || !body.is_object()) {
                 throw StoreUnavailable("DynamoDB " + std::string(operation) + ": the answer is not JSON");
             }
-            return {std::move(body), {}, {}};
+            return {std::move(body), {}, {}, maybe_applied};
         }
         DynamoReply reply;
         if (body.is_object()) {
@@ -80,9 +101,12 @@ DynamoReply DynamoClient::call(std::string_view operation, const nlohmann::json&
         }
         if (reply.error_type.empty()) reply.error_type = "HTTP " + std::to_string(response.status);
         if (response.status >= 500 || is_retryable_error(reply.error_type)) {
+            // Throttling refuses a request; an internal error may come after it was applied.
+            if (response.status >= 500) maybe_applied = true;
             last_failure = reply.error_type + (reply.message.empty() ? "" : ": " + reply.message);
             continue;
         }
+        reply.maybe_applied = maybe_applied;
         return reply;
     }
     throw StoreUnavailable("DynamoDB " + std::string(operation) + " failed after " +

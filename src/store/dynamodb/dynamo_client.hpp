@@ -6,8 +6,10 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,6 +25,10 @@ struct DynamoClientOptions {
     std::chrono::milliseconds backoff_base{25};   // the first retry waits up to this (full jitter)
     std::chrono::milliseconds backoff_cap{1000};  // no single wait longer than this
     SignedHttpOptions http;
+    // Tests only: called with each attempt's operation and request body once the endpoint has
+    // answered; true throws that answer away as if the connection broke after the request was
+    // applied (what a lost reply looks like to the caller). Unset in every real store.
+    std::function<bool(std::string_view operation, const std::string& body)> lose_answer;
 };
 
 // The regional endpoint AWS serves DynamoDB on.
@@ -32,6 +38,9 @@ struct DynamoReply {
     nlohmann::json body;     // the answer's JSON when ok
     std::string error_type;  // e.g. "ConditionalCheckFailedException"; empty when ok
     std::string message;
+    // An earlier attempt of this call broke off without an answer (a transport failure or a
+    // 5xx): it may have been applied. A failed condition then may be that attempt's own write.
+    bool maybe_applied = false;
 
     bool ok() const { return error_type.empty(); }
     bool is(std::string_view type) const { return error_type == type; }
@@ -54,6 +63,20 @@ class DynamoClient {
     DynamoClientOptions options_;
     std::shared_ptr<AwsCredentialProvider> credentials_;
     SignedHttp http_;
+};
+
+// While one lives, calls on this thread start no attempt (and sleep no backoff) past
+// `deadline`: they throw StoreUnavailable instead. Bounds a multi-step operation's total time
+// across the client's retries.
+class CallDeadline {
+  public:
+    explicit CallDeadline(std::chrono::steady_clock::time_point deadline);
+    ~CallDeadline();
+    CallDeadline(const CallDeadline&) = delete;
+    CallDeadline& operator=(const CallDeadline&) = delete;
+
+  private:
+    std::optional<std::chrono::steady_clock::time_point> previous_;
 };
 
 // Whether a DynamoDB error type is worth another try (throttling, an internal error).

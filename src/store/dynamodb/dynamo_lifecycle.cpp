@@ -96,10 +96,9 @@ std::vector<Sandbox> DynamoStore::expire_allocations(UnixSeconds now, const Leas
         json answer = client_.must("Query", request);
         for (const auto& item : answer["Items"]) {
             const Sandbox s = sandbox_from_item(item);
-            DynamoReply reply = client_.call(
+            DynamoReply reply = write(
                 "UpdateItem",
-                {{"TableName", options_.table},
-                 {"Key", key_of(sandbox_pk(s.sandbox_id), kSandboxSort)},
+                {{"Key", key_of(sandbox_pk(s.sandbox_id), kSandboxSort)},
                  {"UpdateExpression", "SET #s = :pending, deletion_requested_at = :now, updated_at = :now"},
                  {"ConditionExpression", "#s = :alloc AND allocated_at = :at AND allocated_to_track = :p"},
                  {"ExpressionAttributeNames", {{"#s", "status"}}},
@@ -109,7 +108,12 @@ std::vector<Sandbox> DynamoStore::expire_allocations(UnixSeconds now, const Leas
                    {":now", N(now)},
                    {":at", N(s.allocated_at.value_or(0))},
                    {":p", S(s.allocated_to_track)}}},
-                 {"ReturnValues", "ALL_NEW"}});
+                 {"ReturnValues", "ALL_NEW"}},
+                [&](const Item* found) {
+                    return found && s_or(*found, "status") == "pending_deletion" &&
+                           n_or(*found, "deletion_requested_at") == now &&
+                           n_or(*found, "allocated_at") == s.allocated_at.value_or(0);
+                });
             if (reply.is("ConditionalCheckFailedException")) continue;
             if (!reply.ok())
                 throw StoreUnavailable("DynamoDB UpdateItem (expire) failed: " + reply.error_type);
@@ -178,7 +182,11 @@ std::vector<Sandbox> DynamoStore::claim_for_deletion(const DeletionClaim& claim)
                             {":id", S(id)},
                             {":ttl", N(claim.now + kBrokerItemTtl)},
                             {":zero", N(0)},
-                            {":now", N(claim.now)}}}})) {
+                            {":now", N(claim.now)}}}},
+                         [&](const Item* item) {
+                             return item && s_or(*item, "worker") == claim.worker_id &&
+                                    n_or(*item, "claim_until") == claim.lease_until;
+                         })) {
             continue;  // another worker claimed it first
         }
         // The index may lag: the sandbox itself must still be due for deletion.
@@ -196,21 +204,30 @@ std::vector<Sandbox> DynamoStore::claim_for_deletion(const DeletionClaim& claim)
 bool DynamoStore::record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now,
                                  DeletedHow how) {
     if (!valid_utf8(sandbox_id) || sandbox_id.empty()) return false;
-    DynamoReply reply = client_.call(
-        "UpdateItem", {{"TableName", options_.table},
-                       {"Key", key_of(sandbox_pk(sandbox_id), kSandboxSort)},
-                       {"UpdateExpression", "SET #s = :deleted, deleted_at = :now, updated_at = :now"},
-                       {"ConditionExpression", "#s IN (:pending, :failed)"},
-                       {"ExpressionAttributeNames", {{"#s", "status"}}},
-                       {"ExpressionAttributeValues",
-                        {{":deleted", S("deleted")},
-                         {":pending", S("pending_deletion")},
-                         {":failed", S("deletion_failed")},
-                         {":now", N(now)}}},
-                       {"ReturnValues", "ALL_OLD"}});
+    DynamoReply reply =
+        write("UpdateItem",
+              {{"Key", key_of(sandbox_pk(sandbox_id), kSandboxSort)},
+               {"UpdateExpression", "SET #s = :deleted, deleted_at = :now, updated_at = :now"},
+               {"ConditionExpression", "#s IN (:pending, :failed)"},
+               {"ExpressionAttributeNames", {{"#s", "status"}}},
+               {"ExpressionAttributeValues",
+                {{":deleted", S("deleted")},
+                 {":pending", S("pending_deletion")},
+                 {":failed", S("deletion_failed")},
+                 {":now", N(now)}}},
+               {"ReturnValues", "ALL_OLD"}},
+              [&](const Item* item) {
+                  return item && s_or(*item, "status") == "deleted" && n_or(*item, "deleted_at") == now;
+              });
     if (reply.is("ConditionalCheckFailedException")) return false;
     if (!reply.ok()) throw StoreUnavailable("DynamoDB UpdateItem (deleted) failed: " + reply.error_type);
-    const auto from = parse_status(s_or(reply.body["Attributes"], "status"));
+    // The status before (ALL_OLD). After a lost answer only the item as written is known: the
+    // status before is the one its last history event left.
+    auto from = parse_status(s_or(reply.body["Attributes"], "status"));
+    if (from == SandboxStatus::deleted) {
+        const auto events = history(sandbox_id);
+        from = events.empty() ? std::nullopt : events.back().to;
+    }
     record(sandbox_id, now, from, SandboxStatus::deleted, actor, std::string(deleted_reason(how)));
     // The claim item is done with; a crash before this leaves it to its time-to-live.
     client_.must("DeleteItem",
@@ -221,33 +238,47 @@ bool DynamoStore::record_deleted(const std::string& sandbox_id, const std::strin
 bool DynamoStore::record_deletion_failure(const DeletionFailure& f) {
     if (f.worker_id.empty() || !valid_utf8(f.sandbox_id) || f.sandbox_id.empty()) return false;
     // 1. Only the claim's holder records: the claim goes, the next attempt is scheduled.
-    if (!conditional("UpdateItem", {{"Key", key_of(deletion_pk(f.sandbox_id), "CLAIM")},
-                                    {"UpdateExpression",
-                                     "SET worker = :empty, claim_until = :zero, next_attempt_at = :next, "
-                                     "last_error = :reason"},
-                                    {"ConditionExpression", "worker = :w"},
-                                    {"ExpressionAttributeValues",
-                                     {{":empty", S("")},
-                                      {":zero", N(0)},
-                                      {":next", N(f.next_attempt_at)},
-                                      {":reason", S(f.reason)},
-                                      {":w", S(f.worker_id)}}}})) {
+    if (!conditional("UpdateItem",
+                     {{"Key", key_of(deletion_pk(f.sandbox_id), "CLAIM")},
+                      {"UpdateExpression",
+                       "SET worker = :empty, claim_until = :zero, next_attempt_at = :next, "
+                       "last_error = :reason"},
+                      {"ConditionExpression", "worker = :w"},
+                      {"ExpressionAttributeValues",
+                       {{":empty", S("")},
+                        {":zero", N(0)},
+                        {":next", N(f.next_attempt_at)},
+                        {":reason", S(f.reason)},
+                        {":w", S(f.worker_id)}}}},
+                     [&](const Item* item) {
+                         return item && s_or(*item, "worker").empty() && n_or(*item, "claim_until") == 0 &&
+                                n_or(*item, "next_attempt_at") == f.next_attempt_at &&
+                                s_or(*item, "last_error") == f.reason;
+                     })) {
         return false;
     }
-    // 2. The attempt counts on the sandbox (the original's deletion_retry_count).
-    DynamoReply reply = client_.call(
-        "UpdateItem",
-        {{"TableName", options_.table},
-         {"Key", key_of(sandbox_pk(f.sandbox_id), kSandboxSort)},
-         {"UpdateExpression", "SET deletion_retry_count = deletion_retry_count + :one, updated_at = :now"},
-         {"ConditionExpression", "#s IN (:pending, :failed)"},
-         {"ExpressionAttributeNames", {{"#s", "status"}}},
-         {"ExpressionAttributeValues",
-          {{":one", N(1)},
-           {":now", N(f.now)},
-           {":pending", S("pending_deletion")},
-           {":failed", S("deletion_failed")}}},
-         {"ReturnValues", "ALL_NEW"}});
+    // 2. The attempt counts on the sandbox (the original's deletion_retry_count), as a change
+    //    from the count read: a retried increment whose first answer was lost counts once.
+    const std::optional<Sandbox> before = get(f.sandbox_id);
+    if (!before) return false;
+    const std::int64_t counted = before->deletion_retry_count + 1;
+    DynamoReply reply =
+        write("UpdateItem",
+              {{"Key", key_of(sandbox_pk(f.sandbox_id), kSandboxSort)},
+               {"UpdateExpression", "SET deletion_retry_count = :counted, updated_at = :now"},
+               {"ConditionExpression", "#s IN (:pending, :failed) AND deletion_retry_count = :seen"},
+               {"ExpressionAttributeNames", {{"#s", "status"}}},
+               {"ExpressionAttributeValues",
+                {{":counted", N(counted)},
+                 {":seen", N(before->deletion_retry_count)},
+                 {":now", N(f.now)},
+                 {":pending", S("pending_deletion")},
+                 {":failed", S("deletion_failed")}}},
+               {"ReturnValues", "ALL_NEW"}},
+              [&](const Item* item) {
+                  return item && n_or(*item, "deletion_retry_count") == counted &&
+                         n_or(*item, "updated_at") == f.now;
+              });
     if (reply.is("ConditionalCheckFailedException")) return false;
     if (!reply.ok()) throw StoreUnavailable("DynamoDB UpdateItem (failure) failed: " + reply.error_type);
     const Sandbox s = sandbox_from_item(reply.body["Attributes"]);
@@ -368,7 +399,11 @@ bool DynamoStore::try_start_job(const JobStartRequest& r) {
          {"ConditionExpression",
           "attribute_not_exists(PK) OR (paused = :false AND (holder = :empty OR lease_until <= :now) AND "
           "(next_run_at <= :now OR run_requested = :true OR holder <> :empty))"},
-         {"ExpressionAttributeValues", values}});
+         {"ExpressionAttributeValues", values}},
+        [&](const Item* item) {
+            return item && s_or(*item, "holder") == r.holder && n_or(*item, "last_started_at") == r.now &&
+                   n_or(*item, "lease_until") == r.now + r.lease_sec;
+        });
     if (!started) return false;
     // Adopt the job's requested runs. A crash before this leaves them queued: the next
     // start adopts them.

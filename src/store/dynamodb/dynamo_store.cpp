@@ -69,7 +69,14 @@ std::vector<Item> DynamoStore::by_status(SandboxStatus status, std::size_t max_i
                      max_items);
 }
 
-std::vector<Item> DynamoStore::batch_get(const std::vector<Item>& keys) {
+std::vector<Item> DynamoStore::batch_get(const std::vector<Item>& keys_asked) {
+    // BatchGetItem refuses a request that names one key twice (ValidationException): each
+    // key is read once, whoever asks for it several times.
+    std::vector<Item> keys;
+    std::set<std::pair<std::string, std::string>> seen;
+    for (const auto& key : keys_asked) {
+        if (seen.emplace(s_or(key, "PK"), s_or(key, "SK")).second) keys.push_back(key);
+    }
     std::vector<Item> items;
     for (std::size_t at = 0; at < keys.size(); at += 100) {
         json pending = json::array();
@@ -89,9 +96,21 @@ std::vector<Item> DynamoStore::batch_get(const std::vector<Item>& keys) {
     return items;
 }
 
-bool DynamoStore::conditional(std::string_view operation, json request) {
+DynamoReply DynamoStore::write(std::string_view operation, json request, const ShowsOwnWrite& own) {
     request["TableName"] = options_.table;
     DynamoReply reply = client_.call(operation, request);
+    if (!reply.is("ConditionalCheckFailedException") || !reply.maybe_applied || !own) return reply;
+    const json& key = request.contains("Key") ? request["Key"] : request["Item"];
+    const auto item = get_item(s_or(key, "PK"), s_or(key, "SK"));
+    if (!own(item ? &*item : nullptr)) return reply;
+    DynamoReply applied;
+    applied.maybe_applied = true;
+    if (item) applied.body["Attributes"] = *item;
+    return applied;
+}
+
+bool DynamoStore::conditional(std::string_view operation, json request, const ShowsOwnWrite& own) {
+    DynamoReply reply = write(operation, std::move(request), own);
     if (reply.ok()) return true;
     if (reply.is("ConditionalCheckFailedException")) return false;
     throw StoreUnavailable("DynamoDB " + std::string(operation) + " failed: " + reply.error_type +
@@ -133,9 +152,13 @@ MarkResult DynamoStore::mark_for_deletion(const MarkForDeletionRequest& r) {
               {":now", N(r.now)},
               {":p", S(r.participant_id)},
               {":at", N(row->allocated_at.value_or(0))}}},
-            {"ReturnValues", "ALL_NEW"},
-            {"TableName", options_.table}};
-        DynamoReply reply = client_.call("UpdateItem", request);
+            {"ReturnValues", "ALL_NEW"}};
+        DynamoReply reply = write("UpdateItem", request, [&](const Item* item) {
+            return item && s_or(*item, "status") == "pending_deletion" &&
+                   s_or(*item, "allocated_to_track") == r.participant_id &&
+                   n_or(*item, "allocated_at") == row->allocated_at.value_or(0) &&
+                   n_or(*item, "deletion_requested_at") == r.now;
+        });
         if (reply.is("ConditionalCheckFailedException")) continue;
         if (!reply.ok()) throw StoreUnavailable("DynamoDB UpdateItem (mark) failed: " + reply.error_type);
         Sandbox marked = sandbox_from_item(reply.body["Attributes"]);
@@ -179,8 +202,13 @@ UpsertSummary DynamoStore::upsert(std::span<const ProviderSandbox> sandboxes, Un
             s.updated_at = now;
             Item item = sandbox_item(s, options_.lab_duration_hours);
             item["last_synced"] = N(now);
-            if (conditional("PutItem",
-                            {{"Item", item}, {"ConditionExpression", "attribute_not_exists(PK)"}})) {
+            // Inserted by this sync: its first write at this time, not touched since.
+            const auto own = [&](const Item* found) {
+                return found && n_or(*found, "created_at") == now && n_or(*found, "updated_at") == now &&
+                       s_or(*found, "status") == "available";
+            };
+            if (conditional("PutItem", {{"Item", item}, {"ConditionExpression", "attribute_not_exists(PK)"}},
+                            own)) {
                 ++summary.inserted;
                 summary.refreshed += extra;
                 record(id, now, std::nullopt, SandboxStatus::available, "sync", "listed by provider");

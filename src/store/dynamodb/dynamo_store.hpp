@@ -16,6 +16,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -37,6 +39,10 @@ inline constexpr int kDynamoSchemaVersion = 1;
 // How long a participant's slot may name a sandbox not yet allocated to it before another
 // request takes it for the remains of a crashed allocation (seconds of the request's clock).
 inline constexpr UnixSeconds kDynamoSlotTimeout = 30;
+
+// The most one allocation spends on its steps up to the take (across the client's retries),
+// well under kDynamoSlotTimeout; the slot's confirmation and an undo are not cut short.
+inline constexpr std::chrono::seconds kDynamoAllocationBudget{10};
 
 class DynamoStore final : public Store, public LifecycleStore, public JobStateStore {
   public:
@@ -95,21 +101,32 @@ class DynamoStore final : public Store, public LifecycleStore, public JobStateSt
         std::string key;  // the idempotency key it was taken under
         std::string token;
         UnixSeconds taken_at = 0;
+        bool confirmed = false;  // its sandbox was taken and the slot confirmed afterwards
     };
+
+    // Whether an item (null: absent) shows a write of this request's own.
+    using ShowsOwnWrite = std::function<bool(const ddb::Item* item)>;
 
     // Reads
     std::optional<ddb::Item> get_item(const std::string& pk, const std::string& sk, bool consistent = true);
     std::vector<ddb::Item> query_all(nlohmann::json request, std::size_t max_items = SIZE_MAX);
     std::vector<ddb::Item> by_status(SandboxStatus status, std::size_t max_items = SIZE_MAX);
     std::vector<ddb::Item> batch_get(const std::vector<ddb::Item>& keys);
+    // A conditional write. When its condition failed on a retry after an attempt that may have
+    // been applied, the item is read (consistently) and, if `own` recognises this request's
+    // write in it, the reply is success with that item as its Attributes: the earlier
+    // attempt's answer was lost, not the race.
+    ddb::DynamoReply write(std::string_view operation, nlohmann::json request, const ShowsOwnWrite& own = {});
     // Writes: true when done, false when the condition failed; anything else throws.
-    bool conditional(std::string_view operation, nlohmann::json request);
+    bool conditional(std::string_view operation, nlohmann::json request, const ShowsOwnWrite& own = {});
     void record(const std::string& sandbox_id, UnixSeconds at, std::optional<SandboxStatus> from,
                 std::optional<SandboxStatus> to, const std::string& actor, const std::string& reason);
 
     // Allocation steps (dynamo_allocate.cpp)
     std::vector<Slot> read_slots(const std::string& participant);
-    void drop_slot(const std::string& participant, const Slot& slot, bool with_key);
+    void drop_slot(const std::string& participant, const Slot& slot, bool with_key, bool unconfirmed_only);
+    bool confirm_slot(const std::string& participant, Slot& slot);
+    void undo_take(const AllocateRequest& r, const std::string& sandbox_id);
     std::vector<std::string> find_candidates(const std::string& prefix, std::size_t want,
                                              const std::vector<std::string>& tried, bool from_start);
     AllocateOutcome nothing_available(const std::string& prefix);
