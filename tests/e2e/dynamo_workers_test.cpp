@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "e2e/ha_fixture.hpp"
+#include "e2e/jobs_fixture.hpp"
 #include "e2e/sim_process.hpp"
 #include "store/dynamodb/dynamo_store.hpp"
 #include "store/dynamodb/static_credentials.hpp"
@@ -21,19 +22,9 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using SteadyClock = std::chrono::steady_clock;
 
 const std::string kProviderToken = "ddb-sim-csp-token-3";
 constexpr int kSyncIntervalSec = 2;
-
-bool wait_until(const std::function<bool()>& done, milliseconds limit) {
-    const auto deadline = SteadyClock::now() + limit;
-    while (SteadyClock::now() < deadline) {
-        if (done()) return true;
-        std::this_thread::sleep_for(milliseconds(50));
-    }
-    return done();
-}
 
 class DynamoWorkersTest : public ::testing::Test {
   protected:

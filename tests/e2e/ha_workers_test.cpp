@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "e2e/ha_fixture.hpp"
+#include "e2e/jobs_fixture.hpp"
 #include "e2e/sim_process.hpp"
 
 namespace broker::e2e {
@@ -17,19 +18,9 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using SteadyClock = std::chrono::steady_clock;
 
 const std::string kProviderToken = "ha-sim-csp-token-7";
 constexpr int kSyncIntervalSec = 2;
-
-bool wait_until(const std::function<bool()>& done, milliseconds limit) {
-    const auto deadline = SteadyClock::now() + limit;
-    while (SteadyClock::now() < deadline) {
-        if (done()) return true;
-        std::this_thread::sleep_for(milliseconds(50));
-    }
-    return done();
-}
 
 class HaWorkersTest : public ::testing::Test {
   protected:

@@ -8,16 +8,12 @@
 #include "app/shutdown_drain.hpp"
 #include "core/errors.hpp"
 #include "http/asio.hpp"
+#include "unit/support/env_of.hpp"
 
 namespace broker {
 namespace {
 
-EnvLookup env_of(std::map<std::string, std::string> values) {
-    return [values = std::move(values)](const std::string& name) -> std::optional<std::string> {
-        if (auto it = values.find(name); it != values.end()) return it->second;
-        return std::nullopt;
-    };
-}
+using testing::env_of;
 
 TEST(Healthcheck, DefaultUrlIsTheMetricsListenerWhenSetElseTheApi) {
     EXPECT_EQ(default_healthcheck_url(env_of({})), "http://127.0.0.1:8080/healthz");

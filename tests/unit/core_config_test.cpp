@@ -8,16 +8,12 @@
 #include "../store/temp_dir.hpp"
 #include "core/config.hpp"
 #include "core/errors.hpp"
+#include "unit/support/env_of.hpp"
 
 namespace broker {
 namespace {
 
-EnvLookup env_of(std::map<std::string, std::string> values) {
-    return [values = std::move(values)](const std::string& name) -> std::optional<std::string> {
-        if (auto it = values.find(name); it != values.end()) return it->second;
-        return std::nullopt;
-    };
-}
+using testing::env_of;
 
 // The ConfigError message of loading `values`; fails the test if loading succeeds.
 std::string error_of(std::map<std::string, std::string> values) {

@@ -10,18 +10,14 @@
 #include "core/legacy_settings.hpp"
 #include "jobs/job_config.hpp"
 #include "provider/provider_config.hpp"
+#include "unit/support/env_of.hpp"
 
 namespace broker {
 namespace {
 
 using namespace std::chrono_literals;
 
-EnvLookup env_of(std::map<std::string, std::string> values) {
-    return [values = std::move(values)](const std::string& name) -> std::optional<std::string> {
-        if (auto it = values.find(name); it != values.end()) return it->second;
-        return std::nullopt;
-    };
-}
+using testing::env_of;
 
 std::vector<std::string> names_of(const std::map<std::string, std::string>& values) {
     std::vector<std::string> names;

@@ -10,16 +10,12 @@
 #include "core/config.hpp"
 #include "core/errors.hpp"
 #include "core/secret_files.hpp"
+#include "unit/support/env_of.hpp"
 
 namespace broker {
 namespace {
 
-EnvLookup env_of(std::map<std::string, std::string> values) {
-    return [values = std::move(values)](const std::string& name) -> std::optional<std::string> {
-        if (auto it = values.find(name); it != values.end()) return it->second;
-        return std::nullopt;
-    };
-}
+using testing::env_of;
 
 class SecretFilesTest : public ::testing::Test {
   protected:

@@ -6,16 +6,12 @@
 
 #include "core/errors.hpp"
 #include "jobs/job_config.hpp"
+#include "unit/support/env_of.hpp"
 
 namespace broker {
 namespace {
 
-EnvLookup env_of(std::map<std::string, std::string> values) {
-    return [values = std::move(values)](const std::string& name) -> std::optional<std::string> {
-        if (auto it = values.find(name); it != values.end()) return it->second;
-        return std::nullopt;
-    };
-}
+using testing::env_of;
 
 TEST(JobsConfig, DefaultsAreTheOriginals) {
     const JobConfig c = load_job_config(env_of({}));

@@ -11,6 +11,7 @@
 #include "store/dynamodb/signed_http.hpp"
 #include "store/dynamodb/static_credentials.hpp"
 #include "unit/support/scripted_http_server.hpp"
+#include "unit/support/env_of.hpp"
 
 namespace broker {
 namespace {
@@ -179,12 +180,7 @@ TEST(DynamoClient, TheRegionalEndpointIsTheDefault) {
 namespace broker {
 namespace {
 
-EnvLookup env_of(std::map<std::string, std::string> values) {
-    return [values = std::move(values)](const std::string& name) -> std::optional<std::string> {
-        if (auto it = values.find(name); it != values.end()) return it->second;
-        return std::nullopt;
-    };
-}
+using testing::env_of;
 
 TEST(DynamoOptions, TheOriginalsSettingsWithTheirDefaults) {
     const auto defaults = dynamo_options_from_env("", "", "", env_of({}));
