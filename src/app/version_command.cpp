@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "store/dynamodb/dynamo_store.hpp"
 #include "store/postgres/schema.hpp"
 #include "store/schema_steps.hpp"
 #include "store/sqlite/schema.hpp"
@@ -19,11 +20,14 @@ struct StoreSchema {
 std::vector<StoreSchema> store_schemas() {
     const auto sqlite_steps = sqlite::schema_steps();
     const auto pg_steps = pg::schema_steps();
+    const auto dynamo_steps = dynamo_schema_steps();
     return {
         {"sqlite", static_cast<int>(sqlite_steps.size()),
          compatible_from(sqlite_steps, static_cast<int>(sqlite_steps.size()))},
         {"postgresql", static_cast<int>(pg_steps.size()),
          compatible_from(pg_steps, static_cast<int>(pg_steps.size()))},
+        {"dynamodb", static_cast<int>(dynamo_steps.size()),
+         compatible_from(dynamo_steps, static_cast<int>(dynamo_steps.size()))},
     };
 }
 

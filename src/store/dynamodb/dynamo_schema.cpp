@@ -37,17 +37,6 @@ std::string describe_keys(const json& keys) {
     return out.empty() ? "none" : out;
 }
 
-// The table's steps, as the SQL stores list theirs (summary only: DynamoDB has no DDL beyond
-// the table). Step 1 creates everything, so no older binary runs without it.
-std::span<const SchemaStep> dynamo_steps() {
-    static const SchemaStep steps[] = {
-        {"the table with its three indexes (DDB_GSI1_NAME..3), time-to-live on ttl, the broker's schema item",
-         "", false},
-    };
-    static_assert(std::size(steps) == kDynamoSchemaVersion);
-    return steps;
-}
-
 // "Compatible from" as the schema item records it; nothing when it predates the record.
 std::optional<int> recorded_compat(const std::optional<Item>& schema) {
     if (!schema || !schema->contains("compatible_from")) return std::nullopt;
@@ -63,6 +52,17 @@ std::string type_of(const json& definitions, const std::string& attribute) {
 }
 
 }  // namespace
+
+// The table's steps, as the SQL stores list theirs (summary only: DynamoDB has no DDL beyond
+// the table). Step 1 creates everything, so no older binary runs without it.
+std::span<const SchemaStep> dynamo_schema_steps() {
+    static const SchemaStep steps[] = {
+        {"the table with its three indexes (DDB_GSI1_NAME..3), time-to-live on ttl, the broker's schema item",
+         "", false},
+    };
+    static_assert(std::size(steps) == kDynamoSchemaVersion);
+    return steps;
+}
 
 MigrationReport DynamoStore::migrate() {
     const json expected_attributes =
@@ -168,7 +168,7 @@ MigrationReport DynamoStore::migrate() {
     if (from > kDynamoSchemaVersion) {
         throw StoreUnavailable(
             "DynamoDB table " + options_.table + ": " +
-            describe_newer_store(schema_status_of(dynamo_steps(), from, recorded_compat(schema))) +
+            describe_newer_store(schema_status_of(dynamo_schema_steps(), from, recorded_compat(schema))) +
             "; this binary never downgrades a store");
     }
     const auto now = static_cast<UnixSeconds>(
@@ -176,7 +176,7 @@ MigrationReport DynamoStore::migrate() {
             .count());
     for (const auto& item : by_status(SandboxStatus::allocated))
         adopt_allocation(sandbox_from_item(item), now);
-    const int compat = compatible_from(dynamo_steps(), kDynamoSchemaVersion);
+    const int compat = compatible_from(dynamo_schema_steps(), kDynamoSchemaVersion);
     if (from < kDynamoSchemaVersion || recorded_compat(schema) != compat) {
         Item version = key_of("BROKER#SCHEMA", "VERSION");
         version["version"] = N(kDynamoSchemaVersion);
@@ -189,14 +189,15 @@ MigrationReport DynamoStore::migrate() {
 
 SchemaStatus DynamoStore::schema_status() {
     const DynamoReply described = client_.call("DescribeTable", {{"TableName", options_.table}});
-    if (described.is("ResourceNotFoundException")) return schema_status_of(dynamo_steps(), 0, std::nullopt);
+    if (described.is("ResourceNotFoundException"))
+        return schema_status_of(dynamo_schema_steps(), 0, std::nullopt);
     if (!described.ok()) {
         throw StoreUnavailable("DynamoDB DescribeTable failed: " + described.error_type + ": " +
                                described.message);
     }
     const auto schema = get_item("BROKER#SCHEMA", "VERSION");
     const int version = schema ? static_cast<int>(n_or(*schema, "version")) : 0;
-    return schema_status_of(dynamo_steps(), version, recorded_compat(schema));
+    return schema_status_of(dynamo_schema_steps(), version, recorded_compat(schema));
 }
 
 std::int64_t DynamoStore::insert_copied(std::span<const CopiedSandbox> sandboxes) {

@@ -29,12 +29,16 @@
 #include "store/dynamodb/dynamo_options.hpp"
 #include "store/job_state_store.hpp"
 #include "store/lifecycle_store.hpp"
+#include "store/schema_steps.hpp"
 #include "store/store.hpp"
 
 namespace broker {
 
 // The broker's schema version on a DynamoDB table (the BROKER#SCHEMA item).
 inline constexpr int kDynamoSchemaVersion = 1;
+
+// The table's schema steps (`version` and `migrate --status` print them).
+std::span<const SchemaStep> dynamo_schema_steps();
 
 // How long a participant's slot may name a sandbox not yet allocated to it before another
 // request takes it for the remains of a crashed allocation (seconds of the request's clock).
