@@ -114,12 +114,6 @@ std::unique_ptr<Store> open_store(const std::string& url, const CommonFlags& fla
     return std::make_unique<SqliteStore>(options);
 }
 
-std::string endpoint_url(const asio::ip::tcp::endpoint& endpoint) {
-    const auto address = endpoint.address();
-    const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
-    return "http://" + host + ":" + std::to_string(endpoint.port());
-}
-
 int migrate_command(const CommonFlags& flags, bool status_only) {
     const Config config = load(flags);
     setup_logging(config);
@@ -274,18 +268,12 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     server_options.max_connections = descriptors.max_connections;
     HttpServer server(server_options, pipeline);
     asio::ip::tcp::endpoint bound;
-    std::optional<asio::ip::tcp::endpoint> metrics_bound;
     try {
         bound = server.start(where);
     } catch (const boost::system::system_error& e) {
         throw std::runtime_error("cannot listen on " + config.listen + ": " + e.code().message());
     }
-    try {
-        metrics_bound = edge.start_metrics_listener();
-    } catch (const boost::system::system_error& e) {
-        throw std::runtime_error("cannot listen on METRICS_LISTEN=" + config.metrics_listen + ": " +
-                                 e.code().message());
-    }
+    const std::optional<asio::ip::tcp::endpoint> metrics_bound = edge.start_metrics_listener();
     // The first line on stdout, before any log line: tests and scripts read the port from it.
     std::cout << "listening on " << endpoint_url(bound) << std::endl;
     spdlog::info("listening on {}", endpoint_url(bound));
@@ -341,13 +329,7 @@ int worker_command(const CommonFlags& flags) {
     BlockingPool scrape_pool(1, 16);  // the metrics listener's scrapes read the store
     edge.add_metrics_listener_routes(scrape_pool);
     BackgroundJobs jobs(lifecycle_side(*store), job_state_side(*store), clock, background, edge.metrics().jobs());
-    std::optional<asio::ip::tcp::endpoint> metrics_bound;
-    try {
-        metrics_bound = edge.start_metrics_listener();
-    } catch (const boost::system::system_error& e) {
-        throw std::runtime_error("cannot listen on METRICS_LISTEN=" + config.metrics_listen + ": " +
-                                 e.code().message());
-    }
+    const std::optional<asio::ip::tcp::endpoint> metrics_bound = edge.start_metrics_listener();
     if (metrics_bound) {
         // On stdout before the "started" line: tests and scripts read the port from it.
         std::cout << "metrics listening on " << endpoint_url(*metrics_bound) << std::endl;

@@ -21,8 +21,7 @@ std::string default_healthcheck_url(const EnvLookup& env) {
         address = address.is_v6() ? asio::ip::address(asio::ip::address_v6::loopback())
                                   : asio::ip::address(asio::ip::address_v4::loopback());
     }
-    const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
-    return "http://" + host + ":" + std::to_string(endpoint.port()) + "/healthz";
+    return endpoint_url({address, endpoint.port()}) + "/healthz";
 }
 
 HealthcheckResult check_health(const std::string& url, std::chrono::milliseconds timeout) {

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/errors.hpp"
+#include "core/secret_files.hpp"
 
 namespace broker {
 namespace {
@@ -39,8 +40,6 @@ const std::vector<LegacySetting>& legacy_settings() {
         {"NIOSXAAS_BASE_URL", same, "", ""},
         {"NIOSXAAS_EMAIL", same, "", ""},
         {"NIOSXAAS_PASSWORD", same, "", ""},
-        // Its secret-file form (core/secret_files), listed here so that NIOSXAAS_* does not refuse it.
-        {"NIOSXAAS_PASSWORD_FILE", same, "", ""},
         {"NIOSXAAS_SERVICE_NAME", same, "", ""},
         {"NIOSXAAS_SHADOW_MODE", same, "", ""},
         {"NIOSXAAS_TIMEOUT_SEC", same, "", ""},
@@ -106,6 +105,8 @@ std::vector<std::string> check_legacy_settings(const std::vector<std::string>& p
     }
     std::vector<std::string> notes;
     for (const auto& name : names) {
+        // A secret's file form (NIOSXAAS_PASSWORD_FILE) is that setting, whatever pattern it fits.
+        if (is_secret_file_setting(name)) continue;
         const LegacySetting* entry = find_legacy_setting(name);
         if (!entry) continue;
         switch (entry->treatment) {

@@ -40,6 +40,12 @@ std::string read_secret_file(const std::string& variable, const std::string& pat
 
 }  // namespace
 
+bool is_secret_file_setting(std::string_view name) {
+    if (!name.ends_with(kSecretFileSuffix)) return false;
+    const SettingInfo* setting = find_setting(name.substr(0, name.size() - kSecretFileSuffix.size()));
+    return setting && setting->secret;
+}
+
 std::vector<std::string_view> secret_settings() {
     std::vector<std::string_view> names;
     for (const auto& setting : settings_catalog()) {

@@ -17,6 +17,9 @@ std::vector<std::string_view> secret_settings();
 
 inline constexpr std::string_view kSecretFileSuffix = "_FILE";
 
+// True for NAME_FILE where NAME is a secret setting: the file form of that setting.
+bool is_secret_file_setting(std::string_view name);
+
 // `env` where asking for a secret setting answers the content of the file NAME_FILE names
 // (one trailing line end removed) when NAME itself is unset. Throws ConfigError when both
 // NAME and NAME_FILE are set (naming both), or when the file cannot be read (naming the

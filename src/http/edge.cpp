@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <stdexcept>
+
 #include "http/handlers/ops_handlers.hpp"
 #include "http/middleware/access_log.hpp"
 #include "http/middleware/cors.hpp"
@@ -96,7 +98,12 @@ std::optional<asio::ip::tcp::endpoint> Edge::start_metrics_listener() {
     options.threads = 1;
     options.max_connections = kMetricsMaxConnections;
     metrics_server_ = std::make_unique<HttpServer>(options, *metrics_pipeline_);
-    return metrics_server_->start(where);
+    try {
+        return metrics_server_->start(where);
+    } catch (const boost::system::system_error& e) {
+        throw std::runtime_error("cannot listen on METRICS_LISTEN=" + config_.metrics_listen + ": " +
+                                 e.code().message());
+    }
 }
 
 void Edge::stop_metrics_listener() {

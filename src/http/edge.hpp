@@ -57,7 +57,7 @@ class Edge {
 
     // With METRICS_LISTEN: starts the metrics listener and returns the endpoint it bound;
     // nothing when /metrics is on the API's port. Throws ConfigError for an unreadable
-    // address, boost::system::system_error when it cannot bind. Call after add_routes.
+    // address, std::runtime_error naming METRICS_LISTEN when it cannot bind. Call after add_routes.
     std::optional<asio::ip::tcp::endpoint> start_metrics_listener();
     // Stops it (no-op without one). Call from a non-I/O thread.
     void stop_metrics_listener();

@@ -376,4 +376,10 @@ tcp::endpoint parse_listen_address(const std::string& text) {
     return {address, static_cast<unsigned short>(port)};
 }
 
+std::string endpoint_url(const asio::ip::tcp::endpoint& endpoint) {
+    const auto address = endpoint.address();
+    const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+    return "http://" + host + ":" + std::to_string(endpoint.port());
+}
+
 }  // namespace broker

@@ -109,4 +109,8 @@ DescriptorFit fit_descriptor_limit(std::size_t max_connections, std::size_t rese
 // ConfigError naming the value.
 asio::ip::tcp::endpoint parse_listen_address(const std::string& text);
 
+// "http://HOST:PORT" for an endpoint ("http://[::1]:8080" for IPv6): what a process prints
+// of the address it bound.
+std::string endpoint_url(const asio::ip::tcp::endpoint& endpoint);
+
 }  // namespace broker

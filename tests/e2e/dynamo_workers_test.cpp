@@ -40,24 +40,11 @@ class DynamoWorkersTest : public ::testing::Test {
         sim_ = std::make_unique<SimProcess>(std::vector<std::string>{
             "--sandboxes", std::to_string(kPool), "--name-prefix", "ddb-w-", "--token", kProviderToken});
         Environment env = serving_env();
-        for (const auto& [name, value] : Environment{
-                 {"AWS_ACCESS_KEY_ID", "e2e-key"},
-                 {"AWS_SECRET_ACCESS_KEY", "e2e-secret"},
-                 {"CSP_BASE_URL", sim_->url() + "/v2"},
-                 {"CSP_API_TOKEN", kProviderToken},
-                 {"SYNC_INTERVAL_SEC", std::to_string(kSyncIntervalSec)},
-                 {"CLEANUP_INTERVAL_SEC", "1"},
-                 {"AUTO_EXPIRY_INTERVAL_SEC", "1"},
-                 {"CLEANUP_BATCH_SIZE", "25"},
-                 {"CLEANUP_BATCH_DELAY_SEC", "0"},
-                 {"CLEANUP_PER_SANDBOX_DELAY_SEC", "0"},
-                 {"CLEANUP_CLAIM_LEASE_SEC", "5"},
-                 {"JOB_LEASE_SEC", "5"},
-                 {"WORKER_POLL_MS", "100"},
-                 {"PROVIDER_RATE_LIMIT_RPS", "0"},
-                 {"STORE_THREADS", "8"},
-             })
+        for (const auto& [name, value] :
+             fast_jobs_settings(sim_->url() + "/v2", kProviderToken, kSyncIntervalSec))
             env[name] = value;
+        env["AWS_ACCESS_KEY_ID"] = "e2e-key";
+        env["AWS_SECRET_ACCESS_KEY"] = "e2e-secret";
         const auto migrated = run_broker_command({"migrate", "--store", store_url}, env, dir_.path());
         ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
         for (int i = 0; i < 2; ++i) {

@@ -219,6 +219,25 @@ int BrokerRole::stop() {
     return child_.terminate(std::chrono::seconds(5));
 }
 
+Environment fast_jobs_settings(const std::string& provider_url, const std::string& token,
+                               int sync_interval_sec) {
+    return {
+        {"CSP_BASE_URL", provider_url},
+        {"CSP_API_TOKEN", token},
+        {"SYNC_INTERVAL_SEC", std::to_string(sync_interval_sec)},
+        {"CLEANUP_INTERVAL_SEC", "1"},
+        {"AUTO_EXPIRY_INTERVAL_SEC", "1"},
+        {"CLEANUP_BATCH_SIZE", "25"},
+        {"CLEANUP_BATCH_DELAY_SEC", "0"},
+        {"CLEANUP_PER_SANDBOX_DELAY_SEC", "0"},
+        {"CLEANUP_CLAIM_LEASE_SEC", "5"},
+        {"JOB_LEASE_SEC", "5"},
+        {"WORKER_POLL_MS", "100"},
+        {"PROVIDER_RATE_LIMIT_RPS", "0"},
+        {"STORE_THREADS", "8"},
+    };
+}
+
 void run_together(int n, const std::function<void(int)>& fn) {
     std::latch ready(n);
     std::vector<std::thread> threads;

@@ -119,6 +119,12 @@ class BrokerRole {
     unsigned short port_ = 0;
 };
 
+// The settings of a deployment's workers in these tests: the provider at `provider_url`
+// (a simulator) with `token`, sync every `sync_interval_sec`, cleanup and expiry every second
+// without delays, short leases so a killed worker's work passes on, a fast poll.
+Environment fast_jobs_settings(const std::string& provider_url, const std::string& token,
+                               int sync_interval_sec);
+
 // Runs `fn(i)` for i in [0, n) on n threads released together; returns when all are done.
 void run_together(int n, const std::function<void(int)>& fn);
 

@@ -32,22 +32,9 @@ class HaWorkersTest : public ::testing::Test {
         db_ = std::make_unique<PgSchema>(*url);
         sim_ = std::make_unique<SimProcess>(std::vector<std::string>{
             "--sandboxes", std::to_string(kPool), "--name-prefix", "ha-w-", "--token", kProviderToken});
-        const Environment env = db_->env({
-            {"CSP_BASE_URL", sim_->url() + "/v2"},
-            {"CSP_API_TOKEN", kProviderToken},
-            {"SYNC_INTERVAL_SEC", std::to_string(kSyncIntervalSec)},
-            {"CLEANUP_INTERVAL_SEC", "1"},
-            {"AUTO_EXPIRY_INTERVAL_SEC", "1"},
-            {"CLEANUP_BATCH_SIZE", "25"},
-            {"CLEANUP_BATCH_DELAY_SEC", "0"},
-            {"CLEANUP_PER_SANDBOX_DELAY_SEC", "0"},
-            {"CLEANUP_CLAIM_LEASE_SEC", "5"},
-            {"JOB_LEASE_SEC", "5"},
-            {"WORKER_POLL_MS", "100"},
-            {"PROVIDER_RATE_LIMIT_RPS", "0"},
-            {"DB_POOL_SIZE", "4"},
-            {"STORE_THREADS", "8"},
-        });
+        Environment settings = fast_jobs_settings(sim_->url() + "/v2", kProviderToken, kSyncIntervalSec);
+        settings["DB_POOL_SIZE"] = "4";
+        const Environment env = db_->env(settings);
         // Migrations once, before any process of the deployment starts.
         const auto migrated = run_broker_command({"migrate", "--store", db_->url()}, env, dir_.path());
         ASSERT_EQ(migrated.exit_code, 0) << migrated.err;

@@ -13,11 +13,12 @@
 #include "app/shutdown_drain.hpp"
 #include "core/config.hpp"
 #include "core/legacy_settings.hpp"
+#include "core/secret_files.hpp"
 #include "core/settings_catalog.hpp"
 #include "jobs/job_config.hpp"
+#include "provider/provider_config.hpp"
 #include "store/dynamodb/aws_credentials.hpp"
 #include "store/dynamodb/dynamo_options.hpp"
-#include "provider/provider_config.hpp"
 #include "store/postgres/postgres_options.hpp"
 
 namespace broker {
@@ -43,7 +44,8 @@ std::set<std::string> names_the_readers_read() {
     for (const char* given : {"AWS_ACCESS_KEY_ID", "AWS_CONTAINER_CREDENTIALS_FULL_URI", ""}) {
         const EnvLookup branch = [&asked, given](const std::string& name) -> std::optional<std::string> {
             asked.insert(name);
-            if (name == given || (std::string(given) == "AWS_ACCESS_KEY_ID" && name == "AWS_SECRET_ACCESS_KEY")) {
+            if (name == given ||
+                (std::string(given) == "AWS_ACCESS_KEY_ID" && name == "AWS_SECRET_ACCESS_KEY")) {
                 return name == "AWS_CONTAINER_CREDENTIALS_FULL_URI" ? "http://127.0.0.1:1/creds" : "x";
             }
             return std::nullopt;
@@ -60,16 +62,9 @@ bool original_name_only(const std::string& name) {
     return legacy && legacy->treatment != LegacyTreatment::same;
 }
 
-// NAME_FILE of a secret setting: the file form of a catalog entry (core/secret_files).
-bool secret_file_form(const std::string& name) {
-    if (!name.ends_with("_FILE")) return false;
-    const SettingInfo* setting = find_setting(std::string_view(name).substr(0, name.size() - 5));
-    return setting && setting->secret;
-}
-
 TEST(SettingsCatalog, EveryNameAReaderReadsIsInTheCatalog) {
     for (const auto& name : names_the_readers_read()) {
-        if (original_name_only(name) || secret_file_form(name)) continue;
+        if (original_name_only(name) || is_secret_file_setting(name)) continue;
         EXPECT_NE(find_setting(name), nullptr) << name << " is read but missing from core/settings_catalog";
     }
 }

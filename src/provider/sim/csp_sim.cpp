@@ -37,12 +37,6 @@ void validate(const CspSimOptions& o) {
     if (auto why = sim::invalid_reason(faults)) throw ConfigError("--latency-ms: " + *why);
 }
 
-std::string endpoint_url(const asio::ip::tcp::endpoint& endpoint) {
-    const auto address = endpoint.address();
-    const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
-    return "http://" + host + ":" + std::to_string(endpoint.port());
-}
-
 }  // namespace
 
 void add_csp_sim_flags(CLI::App& command, CspSimOptions& o) {

@@ -18,6 +18,7 @@
 
 #include "core/errors.hpp"
 #include "provider/http_client.hpp"
+#include "store/dynamodb/static_credentials.hpp"
 
 namespace broker {
 namespace {
@@ -114,15 +115,6 @@ std::string url_host(std::string_view url) {
     if (authority.starts_with('[')) return std::string(authority.substr(0, authority.find(']') + 1));
     return std::string(authority.substr(0, authority.find(':')));
 }
-
-class StaticCredentials final : public AwsCredentialProvider {
-  public:
-    explicit StaticCredentials(AwsCredentials credentials) : credentials_(std::move(credentials)) {}
-    AwsCredentials credentials() override { return credentials_; }
-
-  private:
-    AwsCredentials credentials_;
-};
 
 // A source of temporary credentials: fetch() asks the service once; throws StoreUnavailable.
 class CredentialSource {
@@ -333,7 +325,7 @@ std::unique_ptr<AwsCredentialProvider> aws_credential_chain(const EnvLookup& env
         credentials.access_key_id = *key_id;
         credentials.secret_access_key = *secret;
         credentials.session_token = env_text(env, "AWS_SESSION_TOKEN").value_or("");
-        return std::make_unique<StaticCredentials>(std::move(credentials));
+        return std::make_unique<StaticAwsCredentials>(std::move(credentials));
     }
     std::string skipped =
         (key_id && !key_id->empty()) || (secret && !secret->empty())

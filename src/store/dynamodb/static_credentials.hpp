@@ -1,4 +1,4 @@
-// Credentials given once and never refreshed: for an emulator (which accepts any) and tests.
+// Credentials given once and never refreshed: environment keys, an emulator (which accepts any) and tests.
 #pragma once
 
 #include "store/dynamodb/aws_credentials.hpp"
