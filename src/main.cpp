@@ -10,8 +10,10 @@
 //   csp-sim  a local stand-in for the provider, with fault injection (demo and tests only)
 //   settings every environment setting: default, secret or not, meaning (--json for tools)
 //   healthcheck  GET /healthz of the local process, for a container's HEALTHCHECK (exit 0 or 1)
+//   admin    the operator's command line over a running broker's admin API (app/admin_cli.cpp)
 // Exit codes: 0 success, 2 bad usage or configuration (message names the problem), 1 runtime failure.
 #include <signal.h>
+#include <unistd.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -27,6 +29,7 @@
 #include <string>
 
 #include "app/admin_api.hpp"
+#include "app/admin_cli.hpp"
 #include "app/background_jobs.hpp"
 #include "app/copy_command.hpp"
 #include "app/schema_check.hpp"
@@ -429,6 +432,8 @@ int run_main(int argc, char** argv) {
                             "the URL to GET instead, e.g. http://127.0.0.1:8080/healthz");
     healthcheck->add_option("--env-file", healthcheck_flags.env_file,
                             "KEY=VALUE file read beneath the environment (default: .env, when present)");
+    AdminCliOptions admin_options;
+    auto* admin = add_admin_command(app, admin_options);
 
     try {
         app.parse(argc, argv);
@@ -453,6 +458,7 @@ int run_main(int argc, char** argv) {
         if (restore->parsed()) return restore_command(restore_flags, restore_from);
         if (csp_sim->parsed()) return run_csp_sim(sim_options);
         if (settings->parsed()) return settings_command(settings_options, std::cout);
+        if (admin->parsed()) return run_admin_command(admin_options, std::cout, std::cerr, std::cin, isatty(0));
         if (copy->parsed()) {
             CommonFlags flags;
             flags.env_file = copy_options.env_file;

@@ -15,13 +15,17 @@ std::string default_healthcheck_url(const EnvLookup& env) {
     } else if (auto api = env_text(env, "BROKER_LISTEN"); api && !api->empty()) {
         listen = *api;
     }
+    return local_url(listen) + "/healthz";
+}
+
+std::string local_url(const std::string& listen) {
     const auto endpoint = parse_listen_address(listen);
     auto address = endpoint.address();
     if (address.is_unspecified()) {
         address = address.is_v6() ? asio::ip::address(asio::ip::address_v6::loopback())
                                   : asio::ip::address(asio::ip::address_v4::loopback());
     }
-    return endpoint_url({address, endpoint.port()}) + "/healthz";
+    return endpoint_url({address, endpoint.port()});
 }
 
 HealthcheckResult check_health(const std::string& url, std::chrono::milliseconds timeout) {

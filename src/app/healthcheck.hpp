@@ -15,6 +15,11 @@ namespace broker {
 // The whole exchange, connect included: well inside the image's HEALTHCHECK timeout.
 inline constexpr std::chrono::milliseconds kHealthcheckTimeout{2000};
 
+// "http://HOST:PORT" of a listen address as seen from this host: a wildcard host (0.0.0.0,
+// [::]) becomes the loopback address of its family. Throws ConfigError for an address it
+// cannot read.
+std::string local_url(const std::string& listen);
+
 // The URL checked when none is given: /healthz on METRICS_LISTEN when that is set (the
 // listener every role has then, the worker's only one), else on BROKER_LISTEN (default
 // 127.0.0.1:8080). A wildcard host (0.0.0.0, [::]) becomes the loopback address of its family.
