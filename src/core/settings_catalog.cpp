@@ -13,6 +13,8 @@ const std::vector<SettingInfo>& settings_catalog() {
         {"BROKER_STORE", "sqlite:data/broker.db", true,
          "store URL: sqlite:PATH (one node) or postgresql://USER:PASSWORD@HOST:PORT/DB"},
         {"BROKER_BASE_PATH", "/v1", false, "prefix of the API routes"},
+        {"BROKER_URL", "", false,
+         "the broker `sandbox-broker admin` talks to (default: http:// and BROKER_LISTEN's address)"},
         {"BROKER_API_TOKEN", "", true, "participant bearer token (required by run and serve)"},
         {"BROKER_ADMIN_TOKEN", "", true, "admin bearer token (required by run and serve)"},
         {"LAB_DURATION_SEC", "172800", false,

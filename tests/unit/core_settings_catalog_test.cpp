@@ -9,6 +9,8 @@
 #include <sstream>
 #include <string>
 
+#include "app/admin_client.hpp"
+#include "core/errors.hpp"
 #include "app/settings_command.hpp"
 #include "app/shutdown_drain.hpp"
 #include "core/config.hpp"
@@ -38,6 +40,11 @@ std::set<std::string> names_the_readers_read() {
     postgres_options_from_env("postgresql://broker@127.0.0.1:5432/broker", recording);
     dynamo_options_from_env("", "", "", recording);
     load_shutdown_drain(recording);
+    try {
+        load_admin_connection(recording, std::nullopt, std::nullopt, std::chrono::seconds(1));
+    } catch (const ConfigError&) {
+        // no admin token in an empty environment: the names were read all the same
+    }
     // The credential chain reads further names only on some branches: walk each one (keys
     // given; a full URI given; nothing given, down to instance metadata).
     const ManualClock clock;
