@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <iostream>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -32,13 +33,8 @@ struct Context {
     bool json() const { return options.output == "json"; }
 };
 
-// A member of an answer, null when the answer is no object or lacks it (never throws: a
-// newer or older broker may answer with more or fewer fields).
 const ojson& field(const ojson& object, const std::string& name) {
-    static const ojson null;
-    if (!object.is_object()) return null;
-    const auto it = object.find(name);
-    return it == object.end() ? null : *it;
+    return json_member(object, name);
 }
 
 std::string text(const ojson& object, const std::string& name) {
@@ -84,27 +80,12 @@ const OptionalFilter kOptionalFilters[] = {
 // document on GET …/admin/sandboxes is refused here rather than silently ignored there.
 std::vector<std::pair<std::string, std::string>> list_params(const Context& ctx, int limit) {
     std::vector<std::pair<std::string, std::string>> params{{"status", ctx.options.status}};
-    std::optional<nlohmann::json> supported;
+    std::optional<std::set<std::string>> documented;  // asked for once, only when a filter is given
     for (const auto& filter : kOptionalFilters) {
         const std::string& value = ctx.options.*filter.value;
         if (value.empty()) continue;
-        if (!supported) {
-            const nlohmann::json doc = ctx.client.openapi();
-            const std::string path = ctx.client.connection().base_path + "/admin/sandboxes";
-            supported = nlohmann::json::array();
-            const auto ptr = nlohmann::json::json_pointer("/paths/" + [&] {
-                std::string escaped;  // RFC 6901: "~" as "~0", "/" as "~1"
-                for (char c : path) escaped += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
-                return escaped;
-            }() + "/get/parameters");
-            if (doc.contains(ptr)) {
-                for (const auto& p : doc.at(ptr)) {
-                    if (p.is_object() && p.contains("name")) supported->push_back(p["name"]);
-                }
-            }
-        }
-        if (std::find(supported->begin(), supported->end(), std::string(filter.parameter)) ==
-            supported->end()) {
+        if (!documented) documented = ctx.client.documented_parameters("get", "/admin/sandboxes");
+        if (!documented->contains(std::string(filter.parameter))) {
             throw AdminRefused(0, "FILTER_NOT_SUPPORTED",
                                "this broker's GET " + ctx.client.connection().base_path +
                                    "/admin/sandboxes has no `" + std::string(filter.parameter) +

@@ -116,10 +116,18 @@ AdminAnswer AdminClient::call_absolute(const std::string& method, const std::str
     return exchange(method, connection_.url + path, true);
 }
 
-nlohmann::json AdminClient::openapi() const {
-    const AdminAnswer answer =
-        exchange("GET", connection_.url + connection_.base_path + "/openapi.json", false);
-    return nlohmann::json::parse(answer.body.dump());
+std::set<std::string> AdminClient::documented_parameters(const std::string& method,
+                                                         const std::string& path) const {
+    const std::string base = connection_.url + connection_.base_path;
+    const nlohmann::ordered_json doc = exchange("GET", base + "/openapi.json", false).body;
+    std::set<std::string> names;
+    const auto& operation =
+        json_member(json_member(json_member(doc, "paths"), connection_.base_path + path), method);
+    for (const auto& parameter : json_member(operation, "parameters")) {
+        if (const auto& name = json_member(parameter, "name"); name.is_string())
+            names.insert(name.get<std::string>());
+    }
+    return names;
 }
 
 AdminAnswer AdminClient::exchange(const std::string& method, const std::string& url, bool with_token) const {
@@ -151,6 +159,13 @@ AdminAnswer AdminClient::exchange(const std::string& method, const std::string& 
                                " without a JSON body (is --url a sandbox-broker?)");
     }
     return {response.status, std::move(body)};
+}
+
+const nlohmann::ordered_json& json_member(const nlohmann::ordered_json& object, const std::string& name) {
+    static const nlohmann::ordered_json null;
+    if (!object.is_object()) return null;
+    const auto it = object.find(name);
+    return it == object.end() ? null : *it;
 }
 
 std::string url_escape(std::string_view text) {

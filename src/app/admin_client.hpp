@@ -6,6 +6,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -74,8 +75,9 @@ class AdminClient {
     // A path the broker gave back (a run's status_url), relative to the broker's root.
     AdminAnswer call_absolute(const std::string& method, const std::string& path) const;
 
-    // The broker's OpenAPI document (no token needed), to learn which parameters it supports.
-    nlohmann::json openapi() const;
+    // The parameter names the broker's OpenAPI document (no token needed) lists for `method`
+    // ("get", "post") on the base path plus `path`: what this broker supports there.
+    std::set<std::string> documented_parameters(const std::string& method, const std::string& path) const;
 
     const AdminConnection& connection() const { return connection_; }
 
@@ -85,6 +87,10 @@ class AdminClient {
     AdminConnection connection_;
     HttpClient http_;
 };
+
+// A member of an answer; null when the answer is no object or lacks it. Never throws: a newer
+// or an older broker may answer with more or fewer fields.
+const nlohmann::ordered_json& json_member(const nlohmann::ordered_json& object, const std::string& name);
 
 // `text` percent-encoded for one path segment or query value (RFC 3986 unreserved kept).
 std::string url_escape(std::string_view text);
