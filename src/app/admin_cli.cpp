@@ -410,11 +410,12 @@ void filter_flags(CLI::App& c, AdminCliOptions& o) {
         "--status", o.status,
         "only this status: available, allocated, pending_deletion, stale, deletion_failed or deleted "
         "(default: every status but deleted)");
-    c.add_option("--track", o.track, "only sandboxes of this track (when the broker supports it)");
+    c.add_option(
+        "--track", o.track,
+        "only sandboxes of this track (sent as `track` where the broker documents it; refused elsewhere)");
     c.add_option("--prefix", o.prefix,
-                 "only sandboxes whose name starts with this (when the broker supports it)");
-    c.add_option("--query", o.query,
-                 "only sandboxes matching this text search (when the broker supports it)");
+                 "only sandboxes whose name starts with this (sent as `prefix`, likewise)");
+    c.add_option("--query", o.query, "only sandboxes matching this text (sent as `q`, likewise)");
 }
 
 void job_argument(CLI::App& c, AdminCliOptions& o) {
@@ -505,11 +506,12 @@ CLI::App* add_admin_command(CLI::App& app, AdminCliOptions& options) {
     admin->add_option("--env-file", options.env_file,
                       "KEY=VALUE file read beneath the environment (default: .env, when present)");
     admin->footer(
-        "The token is never taken on the command line nor printed. The API's prefix is BROKER_BASE_PATH "
-        "(default /v1).\nExit codes: 0 done; 1 refused by the broker (its error code and message are "
-        "printed) "
-        "or a job run that failed; 2 bad usage or no token; 3 the broker could not be reached (refused, "
-        "unknown host, timeout).\n");
+        "Connection: --url, --token-file, --output, --timeout and --env-file (see sandbox-broker admin "
+        "--help) may come before or after the command's name. The token is never taken on the command "
+        "line nor printed; the API's prefix is BROKER_BASE_PATH (default /v1).\n"
+        "Exit codes: 0 done; 1 refused by the broker (its error code and message are printed), a job run "
+        "that failed, or a declined confirmation; 2 bad usage or no token; 3 the broker could not be "
+        "reached (connection refused, unknown host, timeout).\n");
     for (const auto& command : admin_commands()) {
         auto* sub = admin->add_subcommand(command.name, command.help);
         sub->fallthrough();  // the connection flags may follow the command's name too
