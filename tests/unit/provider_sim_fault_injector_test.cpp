@@ -99,16 +99,17 @@ FaultSettings capacity(double rps, int overload = 429) {
     return s;
 }
 
-TEST(FaultInjectorCapacity, BeyondItsCallsPerSecondItThrottlesUntilTheWindowMovesOn) {
+TEST(FaultInjectorCapacity, BeyondItsCallsPerSecondItThrottlesUntilTokensAccrue) {
     FaultInjector faults(capacity(5), 1);
-    for (int i = 0; i < 5; ++i) EXPECT_FALSE(faults.admit(at_ms(100 * i))) << i;
-    EXPECT_EQ(faults.admit(at_ms(500)), Fault::throttled);
-    EXPECT_EQ(faults.admit(at_ms(999)), Fault::throttled);
-    // The first admitted call (at 0 ms) leaves the one-second window at 1000 ms.
-    EXPECT_FALSE(faults.admit(at_ms(1000)));
-    EXPECT_EQ(faults.admit(at_ms(1001)), Fault::throttled);
+    // A second's worth at once, then one every 200 ms.
+    for (int i = 0; i < 5; ++i) EXPECT_FALSE(faults.admit(at_ms(0))) << i;
+    EXPECT_EQ(faults.admit(at_ms(0)), Fault::throttled);
+    EXPECT_EQ(faults.admit(at_ms(199)), Fault::throttled);
+    EXPECT_FALSE(faults.admit(at_ms(200)));
+    EXPECT_EQ(faults.admit(at_ms(201)), Fault::throttled);
+    EXPECT_FALSE(faults.admit(at_ms(400)));
     EXPECT_EQ(faults.counts().refused, 3u);
-    EXPECT_EQ(faults.counts().admitted, 6u);
+    EXPECT_EQ(faults.counts().admitted, 7u);
 }
 
 TEST(FaultInjectorCapacity, OverloadAs500IsABurstThatLastsASecond) {
@@ -116,8 +117,8 @@ TEST(FaultInjectorCapacity, OverloadAs500IsABurstThatLastsASecond) {
     EXPECT_FALSE(faults.admit(at_ms(0)));
     EXPECT_FALSE(faults.admit(at_ms(10)));
     EXPECT_EQ(faults.admit(at_ms(20)), Fault::server_error);
-    // The window has room again at 1010 ms, but the burst goes on until 1020 ms.
-    EXPECT_EQ(faults.admit(at_ms(1015)), Fault::server_error);
+    // Tokens have accrued by 600 ms, but the burst goes on until 1020 ms.
+    EXPECT_EQ(faults.admit(at_ms(600)), Fault::server_error);
     EXPECT_FALSE(faults.admit(at_ms(1020)));
 }
 

@@ -64,23 +64,30 @@ Fault FaultInjector::draw() {
 }
 
 std::optional<Fault> FaultInjector::admit(std::chrono::steady_clock::time_point now) {
-    constexpr auto kWindow = std::chrono::seconds(1);
+    constexpr auto kBurst = std::chrono::seconds(1);
     std::lock_guard lock(mutex_);
-    while (!admitted_.empty() && admitted_.front() <= now - kWindow) admitted_.pop_front();
     if (settings_.capacity_rps > 0) {
-        const bool over =
-            now < burst_until_ || static_cast<double>(admitted_.size()) >= settings_.capacity_rps;
-        if (over) {
+        const double full = std::max(1.0, settings_.capacity_rps);
+        if (tokens_ < 0) {
+            tokens_ = full;
+            refilled_ = now;
+        } else if (now > refilled_) {
+            const double elapsed = std::chrono::duration<double>(now - refilled_).count();
+            tokens_ = std::min(full, tokens_ + elapsed * settings_.capacity_rps);
+            refilled_ = now;
+        }
+        tokens_ = std::min(tokens_, full);  // the capacity may have been lowered meanwhile
+        if (now < burst_until_ || tokens_ < 1.0) {
             ++counts_.refused;
             if (settings_.overload_status == 500) {
                 // An overloaded provider fails for a while, not request by request.
-                if (now >= burst_until_) burst_until_ = now + kWindow;
+                if (now >= burst_until_) burst_until_ = now + kBurst;
                 return Fault::server_error;
             }
             return Fault::throttled;
         }
+        tokens_ -= 1.0;
     }
-    admitted_.push_back(now);
     ++counts_.admitted;
     return std::nullopt;
 }

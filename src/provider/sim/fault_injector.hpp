@@ -2,15 +2,15 @@
 // at `fail_rate` a request fails, either with an HTML 500 (an outage) or with a 429 and
 // Retry-After (throttling), split by `throttle_share`; and every provider request is slowed
 // by `latency` (± `jitter` of it). Like the real provider under load it also has a capacity:
-// beyond `capacity_rps` requests begun in the last second it refuses at once, with a 429 and
-// Retry-After (`overload` "429") or with a burst of HTML 500s lasting a second ("500").
+// a token bucket of `capacity_rps` requests a second (a second's worth at once); beyond it,
+// it refuses at once, with a 429 and Retry-After (`overload` 429) or with a burst of HTML
+// 500s lasting a second (500).
 // Seeded, so a run with the same seed and request order fails the same way. Thread-safe;
 // settings can change while serving (POST /_sim/faults).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -67,7 +67,8 @@ class FaultInjector {
     std::mt19937_64 random_;
     std::mt19937_64 jitter_random_;  // apart, so jitter does not shift which requests fail
     FaultCounts counts_;
-    std::deque<std::chrono::steady_clock::time_point> admitted_;  // in the last second
+    double tokens_ = -1;  // the capacity's bucket; negative until the first request
+    std::chrono::steady_clock::time_point refilled_{};
     std::chrono::steady_clock::time_point burst_until_{};
 };
 
