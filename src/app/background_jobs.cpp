@@ -20,6 +20,7 @@ CleanupSettings cleanup_settings(const JobConfig& c) {
     s.retry_base = c.deletion_retry_base;
     s.failed_retry = c.deletion_failed_retry;
     s.claim_lease = c.cleanup_claim_lease;
+    s.max_concurrency = c.cleanup_max_concurrency;
     return s;
 }
 
@@ -62,14 +63,16 @@ BackgroundJobs::BackgroundJobs(LifecycleStore& lifecycle, JobStateStore& job_sta
     options.metrics = metrics;
 
     if (auto parts = make_provider(config.provider_env, config.provider_required, clock,
-                                   shutdown_.as_function(), metrics)) {
+                                   shutdown_.as_function(), metrics, config.jobs.cleanup_max_concurrency)) {
         provider_observer_ = std::move(parts->observer);
+        pace_observer_ = std::move(parts->pace_observer);
+        pace_ = std::move(parts->pace);
         provider_ = std::move(parts->provider);
         cleaner_ = std::move(parts->cleaner);
         jobs_.push_back(std::make_unique<SyncJob>(*provider_, lifecycle, clock, metrics));
         jobs_.push_back(std::make_unique<CleanupJob>(*provider_, cleaner_.get(), lifecycle, clock,
                                                      cleanup_settings(config.jobs), options.worker_id,
-                                                     shutdown_.as_function(), metrics));
+                                                     shutdown_.as_function(), metrics, pace_.get()));
     }
     jobs_.push_back(std::make_unique<AutoExpiryJob>(
         lifecycle, clock, ExpirySettings{config.lease, config.jobs.expiry_batch_size}, metrics));

@@ -17,6 +17,7 @@
 #include "jobs/stale_job.hpp"
 #include "jobs/sync_job.hpp"
 #include "jobs/worker.hpp"
+#include "provider/adaptive_limiter.hpp"
 #include "provider/provider.hpp"
 #include "provider/provider_observer.hpp"
 #include "store/job_state_store.hpp"
@@ -69,6 +70,8 @@ class BackgroundJobs {
   private:
     StoppableSleep shutdown_;
     std::unique_ptr<ProviderObserver> provider_observer_;  // outlives the clients reporting to it
+    std::unique_ptr<LimiterObserver> pace_observer_;
+    std::unique_ptr<AdaptiveLimiter> pace_;  // the provider's concurrency limit, shared by its jobs
     std::unique_ptr<Provider> provider_;
     std::unique_ptr<ServiceCleaner> cleaner_;
     std::vector<std::unique_ptr<Job>> jobs_;

@@ -25,15 +25,24 @@ void MetricsProviderObserver::breaker_state(std::string_view breaker, BreakerSta
 }
 
 std::optional<ProviderParts> make_provider(const EnvLookup& env, bool required, const Clock& clock,
-                                           SleepFunction sleep, JobMetrics* metrics) {
+                                           SleepFunction sleep, JobMetrics* metrics, int max_concurrency) {
     if (!check_provider_config(env, required)) return std::nullopt;
     http_global_init();
     ProviderParts parts;
-    if (metrics) parts.observer = std::make_unique<MetricsProviderObserver>(*metrics);
-    parts.provider = std::make_unique<CspClient>(load_csp_options(env), clock, std::move(sleep),
-                                                 make_random_source(), parts.observer.get());
+    if (metrics) {
+        parts.observer = std::make_unique<MetricsProviderObserver>(*metrics);
+        parts.pace_observer = std::make_unique<MetricsLimiterObserver>(*metrics);
+    }
+    AdaptiveLimiterOptions pace;
+    pace.max = max_concurrency;
+    parts.pace = std::make_unique<AdaptiveLimiter>(clock, pace, parts.pace_observer.get());
+    parts.provider = std::make_unique<CspClient>(load_csp_options(env), clock, sleep, make_random_source(),
+                                                 parts.observer.get(), parts.pace.get());
     const NiosxaasOptions niosxaas = load_niosxaas_options(env);
-    if (niosxaas.enabled) parts.cleaner = std::make_unique<NiosxaasClient>(niosxaas, parts.observer.get());
+    if (niosxaas.enabled) {
+        parts.cleaner = std::make_unique<NiosxaasClient>(niosxaas, parts.observer.get(), parts.pace.get(),
+                                                         std::move(sleep));
+    }
     return parts;
 }
 

@@ -2,6 +2,9 @@
 #include "jobs/cleanup_job.hpp"
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <thread>
 
 #include "obs/json_log.hpp"
@@ -26,9 +29,66 @@ std::chrono::seconds deletion_retry_delay(const CleanupSettings& settings, int a
     return std::max(delay, std::chrono::seconds(1));
 }
 
+// Runs deletions on up to `threads` threads of its own, started as work arrives; submit()
+// blocks while every one is busy, so claimed sandboxes wait in the store's order, not here.
+class CleanupJob::Deleters {
+  public:
+    Deleters(int threads, std::function<void(const Sandbox&)> work)
+        : max_threads_(static_cast<std::size_t>(std::max(1, threads))), work_(std::move(work)) {}
+    ~Deleters() { finish(); }
+    Deleters(const Deleters&) = delete;
+    Deleters& operator=(const Deleters&) = delete;
+
+    void submit(const Sandbox& sandbox) {
+        std::unique_lock lock(mutex_);
+        space_.wait(lock, [&] { return busy_ + queue_.size() < max_threads_; });
+        queue_.push_back(sandbox);
+        if (threads_.size() < max_threads_ && busy_ + queue_.size() > threads_.size()) {
+            threads_.emplace_back([this] { loop(); });
+        }
+        work_ready_.notify_one();
+    }
+    // Waits for every submitted deletion to end; joins the threads.
+    void finish() {
+        {
+            std::lock_guard lock(mutex_);
+            closing_ = true;
+        }
+        work_ready_.notify_all();
+        for (auto& t : threads_) t.join();
+        threads_.clear();
+    }
+
+  private:
+    void loop() {
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            work_ready_.wait(lock, [&] { return closing_ || !queue_.empty(); });
+            if (queue_.empty()) return;
+            Sandbox sandbox = std::move(queue_.front());
+            queue_.pop_front();
+            ++busy_;
+            lock.unlock();
+            work_(sandbox);  // never throws: delete_one keeps what went wrong
+            lock.lock();
+            --busy_;
+            space_.notify_all();
+        }
+    }
+
+    const std::size_t max_threads_;
+    std::function<void(const Sandbox&)> work_;
+    std::mutex mutex_;
+    std::condition_variable work_ready_, space_;
+    std::deque<Sandbox> queue_;
+    std::size_t busy_ = 0;
+    bool closing_ = false;
+    std::vector<std::thread> threads_;
+};
+
 CleanupJob::CleanupJob(Provider& provider, ServiceCleaner* cleaner, LifecycleStore& store, const Clock& clock,
                        CleanupSettings settings, std::string worker_id, SleepFunction sleep,
-                       JobMetrics* metrics)
+                       JobMetrics* metrics, const AdaptiveLimiter* pace)
     : provider_(provider),
       cleaner_(cleaner),
       store_(store),
@@ -36,10 +96,12 @@ CleanupJob::CleanupJob(Provider& provider, ServiceCleaner* cleaner, LifecycleSto
       settings_(settings),
       worker_id_(std::move(worker_id)),
       sleep_(std::move(sleep)),
-      metrics_(metrics) {
+      metrics_(metrics),
+      pace_(pace) {
     settings_.batch_size = std::max(1, settings_.batch_size);
     settings_.max_attempts = std::max(1, settings_.max_attempts);
     settings_.max_batches_per_run = std::max(1, settings_.max_batches_per_run);
+    settings_.max_concurrency = std::max(1, settings_.max_concurrency);
 }
 
 bool CleanupJob::wait(std::chrono::milliseconds delay) {
@@ -48,59 +110,105 @@ bool CleanupJob::wait(std::chrono::milliseconds delay) {
     return true;
 }
 
+void CleanupJob::delete_one(const Sandbox& sandbox, RunState& state, RunControl& control) {
+    JobRunResult mine;
+    Step step = Step::next;
+    std::exception_ptr error;
+    try {
+        step = clean_one(sandbox, mine);
+    } catch (...) {
+        error = std::current_exception();
+    }
+    std::lock_guard lock(state.mutex);
+    JobRunResult& r = *state.result;
+    for (const auto& [key, n] : mine.counts) r.add(key, n);
+    for (auto& e : mine.errors) r.add_error(std::move(e));
+    if (pace_) {
+        const int limit = pace_->limit();
+        state.limit_min = std::min(state.limit_min, limit);
+        state.limit_max = std::max(state.limit_max, limit);
+    }
+    if (error || step == Step::stop) {
+        if (step == Step::stop) {
+            r.ok = false;
+            r.stopped_early = true;
+            r.stop_reason = mine.stop_reason;
+        }
+        if (error && !state.error) state.error = error;
+        state.stop = true;
+        // Not done: given back at once (best effort), not left claimed until the claims run out.
+        release({sandbox}, 0, r);
+    } else {
+        drop(sandbox.sandbox_id);
+    }
+    control.report_progress(r.counts);
+}
+
 JobRunResult CleanupJob::run(RunControl& control) {
+    const LimiterStats pace_before = pace_ ? pace_->stats() : LimiterStats{};
+    RunState state;
+    state.limit_min = state.limit_max = pace_before.limit;
     auto result = run_job_body(name(), clock_, [&](JobRunResult& r) {
+        state.result = &r;
         for (const auto* key : {"claimed", "deleted", "already_gone", "failed"}) r.add(key, 0);
-        for (int batch = 0; batch < settings_.max_batches_per_run; ++batch) {
-            if (!control.keep_going()) {
+        // One at a time runs on this thread; more on the Deleters' threads.
+        const bool inline_runs = settings_.max_concurrency == 1;
+        Deleters deleters(settings_.max_concurrency,
+                          [&](const Sandbox& sandbox) { delete_one(sandbox, state, control); });
+        const auto stop_here = [&](const std::vector<Sandbox>& batch, std::size_t from, const char* why) {
+            std::lock_guard lock(state.mutex);
+            if (why) {
                 r.stopped_early = true;
-                r.stop_reason = "job lease lost";
-                return;
+                r.stop_reason = why;
             }
-            if (!wait(batch == 0 ? std::chrono::milliseconds(0) : settings_.batch_delay)) {
-                r.stopped_early = true;
-                r.stop_reason = "stopping";
-                return;
-            }
-            const UnixSeconds now = clock_.now();
-            const auto claimed = store_.claim_for_deletion(
-                {worker_id_, now, now + settings_.claim_lease.count(), settings_.batch_size});
-            hold(claimed);
-            if (!claimed.empty()) control.renew_now();
-            r.add("claimed", static_cast<std::int64_t>(claimed.size()));
-            control.report_progress(r.counts);
-            std::size_t i = 0;
-            try {
-                for (; i < claimed.size(); ++i) {
-                    if (!control.keep_going()) {
-                        r.stopped_early = true;
-                        r.stop_reason = "job lease lost";
-                        release(claimed, i, r);
-                        return;
-                    }
-                    if (i > 0 && !wait(settings_.per_sandbox_delay)) {
-                        r.stopped_early = true;
-                        r.stop_reason = "stopping";
-                        release(claimed, i, r);
-                        return;
-                    }
-                    if (clean_one(claimed[i], r) == Step::stop) {
-                        release(claimed, i, r);
-                        return;
-                    }
+            release(batch, from, r);
+        };
+        [&] {
+            for (int batch = 0; batch < settings_.max_batches_per_run; ++batch) {
+                if (state.stop) return;
+                if (!control.keep_going()) return stop_here({}, 0, "job lease lost");
+                if (!wait(batch == 0 ? std::chrono::milliseconds(0) : settings_.batch_delay)) {
+                    return stop_here({}, 0, "stopping");
+                }
+                const UnixSeconds now = clock_.now();
+                const auto claimed = store_.claim_for_deletion(
+                    {worker_id_, now, now + settings_.claim_lease.count(), settings_.batch_size});
+                hold(claimed);
+                if (!claimed.empty()) control.renew_now();
+                {
+                    std::lock_guard lock(state.mutex);
+                    r.add("claimed", static_cast<std::int64_t>(claimed.size()));
                     control.report_progress(r.counts);
                 }
-            } catch (...) {
-                // A failing store ends the run: what was not done is given back (best effort),
-                // not left claimed until the claims run out.
-                release(claimed, i, r);
-                throw;
+                for (std::size_t i = 0; i < claimed.size(); ++i) {
+                    if (state.stop) return stop_here(claimed, i, nullptr);
+                    if (!control.keep_going()) return stop_here(claimed, i, "job lease lost");
+                    if (i > 0 && !wait(settings_.per_sandbox_delay)) return stop_here(claimed, i, "stopping");
+                    if (inline_runs) {
+                        delete_one(claimed[i], state, control);
+                    } else {
+                        deleters.submit(claimed[i]);
+                    }
+                }
+                if (static_cast<int>(claimed.size()) < settings_.batch_size) return;
             }
-            hold({});
-            if (static_cast<int>(claimed.size()) < settings_.batch_size) return;
+        }();
+        deleters.finish();
+        state.result = nullptr;
+        if (pace_) {
+            const LimiterStats after = pace_->stats();
+            r.add("limit_min", std::min(state.limit_min, after.limit));
+            r.add("limit_max", std::max(state.limit_max, after.limit));
+            r.add("limit_final", after.limit);
+            r.add("throttled", static_cast<std::int64_t>(after.throttled - pace_before.throttled));
+            r.add("congested", static_cast<std::int64_t>(after.congested - pace_before.congested));
         }
+        if (state.error) std::rethrow_exception(state.error);
     });
-    hold({});
+    {
+        std::lock_guard lock(held_mutex_);
+        held_.clear();
+    }
     if (metrics_) {
         metrics_->cleanup_total.with_labels({result.ok ? "success" : "error"}).inc();
         metrics_->cleanup_deleted.inc(
@@ -112,18 +220,21 @@ JobRunResult CleanupJob::run(RunControl& control) {
 }
 
 void CleanupJob::hold(const std::vector<Sandbox>& batch) {
-    std::vector<std::string> ids;
-    ids.reserve(batch.size());
-    for (const auto& s : batch) ids.push_back(s.sandbox_id);
     std::lock_guard lock(held_mutex_);
-    held_ = std::move(ids);
+    for (const auto& s : batch) held_.push_back(s.sandbox_id);
+}
+
+void CleanupJob::drop(const std::string& sandbox_id) {
+    std::lock_guard lock(held_mutex_);
+    std::erase(held_, sandbox_id);
 }
 
 void CleanupJob::release(const std::vector<Sandbox>& batch, std::size_t from, JobRunResult& r) {
     std::vector<std::string> ids;
     for (std::size_t i = from; i < batch.size(); ++i) ids.push_back(batch[i].sandbox_id);
+    if (ids.empty()) return;
     r.add("left_claimed", static_cast<std::int64_t>(ids.size()));
-    hold({});
+    for (const auto& id : ids) drop(id);
     try {
         store_.release_deletion_claims(ids, worker_id_, clock_.now());
     } catch (const std::exception& e) {

@@ -54,6 +54,7 @@ JobConfig load_job_config(const EnvLookup& env) {
     read_int(env, "CLEANUP_BATCH_SIZE", 1, 1000, c.cleanup_batch_size);
     read_fraction_ms(env, "CLEANUP_BATCH_DELAY_SEC", 3600, c.cleanup_batch_delay);
     read_fraction_ms(env, "CLEANUP_PER_SANDBOX_DELAY_SEC", 3600, c.cleanup_per_sandbox_delay);
+    read_int(env, "CLEANUP_MAX_CONCURRENCY", 1, 256, c.cleanup_max_concurrency);
     read_int(env, "DELETION_RETRY_MAX_ATTEMPTS", 1, 1000, c.deletion_retry_max_attempts);
     // At least a second: a failed delete must not be claimed again within the same run.
     read_seconds(env, "DELETION_RETRY_BASE_SEC", 1, kDay, c.deletion_retry_base);

@@ -9,17 +9,19 @@
 namespace broker {
 
 struct JobConfig {
-    std::chrono::seconds sync_interval{600};                   // SYNC_INTERVAL_SEC
-    std::chrono::seconds cleanup_interval{300};                // CLEANUP_INTERVAL_SEC
-    std::chrono::seconds auto_expiry_interval{300};            // AUTO_EXPIRY_INTERVAL_SEC
-    std::chrono::seconds auto_delete_stale_interval{3600};     // AUTO_DELETE_STALE_INTERVAL_SEC
-    std::chrono::seconds stale_grace{24 * 3600};               // STALE_GRACE_PERIOD_HOURS (fractions allowed)
-    int cleanup_batch_size = 10;                               // CLEANUP_BATCH_SIZE
-    std::chrono::milliseconds cleanup_batch_delay{2000};       // CLEANUP_BATCH_DELAY_SEC (fractions allowed)
-    std::chrono::milliseconds cleanup_per_sandbox_delay{500};  // CLEANUP_PER_SANDBOX_DELAY_SEC (fractions)
-    int deletion_retry_max_attempts = 5;                       // DELETION_RETRY_MAX_ATTEMPTS
-    std::chrono::seconds deletion_retry_base{60};              // DELETION_RETRY_BASE_SEC: doubles per attempt
-    std::chrono::seconds deletion_failed_retry{3600};          // DELETION_FAILED_RETRY_SEC: the slow pace
+    std::chrono::seconds sync_interval{600};                // SYNC_INTERVAL_SEC
+    std::chrono::seconds cleanup_interval{300};             // CLEANUP_INTERVAL_SEC
+    std::chrono::seconds auto_expiry_interval{300};         // AUTO_EXPIRY_INTERVAL_SEC
+    std::chrono::seconds auto_delete_stale_interval{3600};  // AUTO_DELETE_STALE_INTERVAL_SEC
+    std::chrono::seconds stale_grace{24 * 3600};            // STALE_GRACE_PERIOD_HOURS (fractions allowed)
+    int cleanup_batch_size = 10;                            // CLEANUP_BATCH_SIZE
+    // Floors under the adaptive pace (provider/adaptive_limiter): zero leaves it to the limit.
+    std::chrono::milliseconds cleanup_batch_delay{0};        // CLEANUP_BATCH_DELAY_SEC (fractions allowed)
+    std::chrono::milliseconds cleanup_per_sandbox_delay{0};  // CLEANUP_PER_SANDBOX_DELAY_SEC (fractions)
+    int cleanup_max_concurrency = 16;     // CLEANUP_MAX_CONCURRENCY: provider calls in flight at most
+    int deletion_retry_max_attempts = 5;  // DELETION_RETRY_MAX_ATTEMPTS
+    std::chrono::seconds deletion_retry_base{60};      // DELETION_RETRY_BASE_SEC: doubles per attempt
+    std::chrono::seconds deletion_failed_retry{3600};  // DELETION_FAILED_RETRY_SEC: the slow pace
     // CLEANUP_CLAIM_LEASE_SEC and JOB_LEASE_SEC: how long a claim on a sandbox, and a job's
     // lease, outlive the last heartbeat of the worker holding them. A live worker renews both
     // every third of the shorter one, however long its run takes; a killed worker's work

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -130,7 +131,8 @@ std::optional<JobRunResult> run_under_lease(JobStateStore& store, const Clock& c
 
 struct Worker::Slot {
     ScheduledJob scheduled;
-    std::mutex running;  // one run of the job at a time in this process
+    std::mutex running;        // one run of the job at a time in this process
+    std::uint64_t passes = 0;  // under Worker::mutex_
 };
 
 std::string make_worker_id() {
@@ -168,8 +170,11 @@ Worker::~Worker() {
 
 void Worker::start() {
     std::lock_guard lock(mutex_);
-    if (thread_.joinable() || stopping_) return;
-    thread_ = std::thread([this] { loop(); });
+    if (started_ || stopping_) return;
+    started_ = true;
+    log_event(spdlog::level::info, kLogger, "worker started",
+              {.extra = {{"worker_id", id_}, {"jobs", slots_.size()}}});
+    for (auto& slot : slots_) threads_.emplace_back([this, s = slot.get()] { loop(*s); });
 }
 
 void Worker::stop() {
@@ -179,7 +184,16 @@ void Worker::stop() {
     }
     if (options_.shutdown) options_.shutdown->stop();
     wake_.notify_all();
-    if (thread_.joinable()) thread_.join();
+    std::vector<std::thread> threads;
+    bool started = false;
+    {
+        std::lock_guard lock(mutex_);
+        threads.swap(threads_);
+        started = started_;
+        started_ = false;
+    }
+    for (auto& t : threads) t.join();
+    if (started) log_event(spdlog::level::info, kLogger, "worker stopped", {.extra = {{"worker_id", id_}}});
     std::vector<RunNowThread> runs;
     {
         std::lock_guard lock(mutex_);
@@ -236,7 +250,7 @@ bool Worker::start_run_now(std::string_view job_name) {
 void Worker::wake() {
     {
         std::lock_guard lock(mutex_);
-        woken_ = true;
+        ++wakes_;
     }
     wake_.notify_all();
 }
@@ -253,41 +267,47 @@ std::uint64_t Worker::runs() const {
 
 std::uint64_t Worker::passes() const {
     std::lock_guard lock(mutex_);
-    return passes_;
+    std::uint64_t fewest = std::numeric_limits<std::uint64_t>::max();
+    for (const auto& slot : slots_) fewest = std::min(fewest, slot->passes);
+    return slots_.empty() ? 0 : fewest;
+}
+
+bool Worker::try_slot(Slot& slot) {
+    bool ran = false;
+    try {
+        ran = run_slot(slot, id_);
+    } catch (const std::exception& e) {
+        // The store is down: the lease is not ours or will run out; try again next poll.
+        log_event(spdlog::level::err, kLogger, "could not schedule job",
+                  {.action = std::string(slot.scheduled.job->name()), .outcome = "error", .error = e.what()});
+    }
+    std::lock_guard lock(mutex_);
+    if (ran) ++runs_;
+    ++slot.passes;
+    return ran;
 }
 
 int Worker::run_due_jobs() {
     int ran = 0;
     for (const auto& slot : slots_) {
         if (stopping()) break;
-        try {
-            if (run_slot(*slot, id_)) {
-                ++ran;
-                std::lock_guard lock(mutex_);
-                ++runs_;
-            }
-        } catch (const std::exception& e) {
-            // The store is down: the lease is not ours or will run out; try again next poll.
-            log_event(
-                spdlog::level::err, kLogger, "could not schedule job",
-                {.action = std::string(slot->scheduled.job->name()), .outcome = "error", .error = e.what()});
-        }
+        if (try_slot(*slot)) ++ran;
     }
-    std::lock_guard lock(mutex_);
-    ++passes_;
     return ran;
 }
 
-void Worker::loop() {
-    log_event(spdlog::level::info, kLogger, "worker started",
-              {.extra = {{"worker_id", id_}, {"jobs", slots_.size()}}});
-    while (!stopping()) {
-        run_due_jobs();
-        std::unique_lock lock(mutex_);
-        wake_.wait_for(lock, options_.poll, [this] { return stopping_ || woken_; });
-        woken_ = false;
+void Worker::loop(Slot& slot) {
+    std::uint64_t seen_wakes = 0;
+    {
+        std::lock_guard lock(mutex_);
+        seen_wakes = wakes_;
     }
-    log_event(spdlog::level::info, kLogger, "worker stopped", {.extra = {{"worker_id", id_}}});
+    while (!stopping()) {
+        try_slot(slot);
+        std::unique_lock lock(mutex_);
+        wake_.wait_for(lock, options_.poll, [&] { return stopping_ || wakes_ != seen_wakes; });
+        seen_wakes = wakes_;
+    }
 }
 
 }  // namespace broker

@@ -1,4 +1,5 @@
-// The Worker: one thread that keeps the jobs running on schedule. For each job it asks the
+// The Worker: keeps the jobs running on schedule, each job on a thread of its own, so a long
+// cleanup never holds back a sync or an expiry. For each job it asks the
 // JobStateStore for the job's lease (so among any number of worker processes sharing the
 // store, one runs it per interval, and pause / run-now act on all of them), runs it, and
 // records the result; then it waits a short, stoppable poll before trying again. While a run
@@ -54,9 +55,9 @@ class Worker {
     Worker& operator=(const Worker&) = delete;
     ~Worker();  // stop()
 
-    // Starts the thread. Once only.
+    // Starts the threads, one per job. Once only.
     void start();
-    // Stops taking new work, lets the job in hand finish its current item, joins the thread.
+    // Stops taking new work, lets each job in hand finish its current item, joins the threads.
     // Returns within about the time one provider call takes.
     void stop();
     // Ends the current poll wait early (after a pause/resume/run-now, or a moved test clock).
@@ -68,17 +69,19 @@ class Worker {
     bool start_run_now(std::string_view job_name);
 
     // One pass over the jobs on the calling thread: each job whose lease this worker gets is
-    // run and finished. Returns how many ran. What the thread does in a loop.
+    // run and finished. Returns how many ran. (The threads each do this for their own job.)
     int run_due_jobs();
 
     const std::string& id() const { return id_; }
-    // Runs completed by this worker since it was made, and passes over the job list.
+    // Runs completed by this worker since it was made, and passes over the job list (the
+    // fewest any job's thread has made: every job has been looked at that often).
     std::uint64_t runs() const;
     std::uint64_t passes() const;
 
   private:
     struct Slot;  // a job with what keeps two runs of it in this process apart
-    void loop();
+    void loop(Slot& slot);
+    bool try_slot(Slot& slot);
     bool stopping() const;
     bool run_slot(Slot& slot, const std::string& holder);
 
@@ -91,15 +94,15 @@ class Worker {
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     bool stopping_ = false;
-    bool woken_ = false;
+    bool started_ = false;
+    std::uint64_t wakes_ = 0;  // wake() calls: each job's thread looks again
     std::uint64_t runs_ = 0;
-    std::uint64_t passes_ = 0;
     struct RunNowThread {
         std::thread thread;
         std::shared_ptr<std::atomic<bool>> done;
     };
     std::vector<RunNowThread> run_now_threads_;
-    std::thread thread_;
+    std::vector<std::thread> threads_;  // one per job
 };
 
 // The lease settings of one run.

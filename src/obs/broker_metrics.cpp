@@ -75,7 +75,14 @@ JobMetrics::JobMetrics(MetricsRegistry& r)
       circuit_breaker_state(r.gauge_family("broker_circuit_breaker_state",
                                            "Circuit breaker state as of its last call: 0 closed, 1 open, 2 "
                                            "half-open.",
-                                           {"breaker"})) {
+                                           {"breaker"})),
+      provider_concurrency_limit(r.gauge("broker_provider_concurrency_limit",
+                                         "CSP calls allowed in flight at once, as the adaptive limit now "
+                                         "stands.")),
+      provider_calls_in_flight(r.gauge("broker_provider_calls_in_flight", "CSP calls in flight now.")),
+      provider_latency(r.histogram("broker_provider_latency_seconds",
+                                   "Duration of CSP calls (answered, refused or timed out).",
+                                   {0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60})) {
     // Job outcomes that dashboards graph as rates exist from the start, at zero.
     for (auto* family : {&sync_total, &cleanup_total, &expiry_total}) {
         family->with_labels({"success"});

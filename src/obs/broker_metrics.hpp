@@ -83,6 +83,10 @@ struct JobMetrics {
     // niosxaas_delete_service; outcome: see ProviderCallOutcome (provider/provider_observer.hpp).
     CounterFamily& provider_calls_total;
     GaugeFamily& circuit_breaker_state;  // {breaker}: see BreakerState
+    // The adaptive concurrency limit toward the provider (provider/adaptive_limiter).
+    Gauge provider_concurrency_limit;
+    Gauge provider_calls_in_flight;
+    Histogram provider_latency;  // seconds per CSP call, answered or not
 
     // A job this process runs: its last-success series exists (at 0) from the start.
     void expect_job(std::string_view job);

@@ -25,6 +25,42 @@ std::string excerpt(std::string_view body) {
     return out;
 }
 
+// What one exchange tells the concurrency limit about the provider's load.
+CallSignal pace_signal(const HttpResult& result, bool success, ProviderFailureKind kind,
+                       bool provider_fault) {
+    if (success) return CallSignal::ok;
+    if (kind == ProviderFailureKind::rate_limited) return CallSignal::throttled;
+    // Nobody listening is an outage (the breaker's business), not a sign of load.
+    if (result.error && result.error->kind == TransportErrorKind::connect) return CallSignal::neutral;
+    return provider_fault ? CallSignal::congestion : CallSignal::neutral;
+}
+
+// A place under the concurrency limit, given back however the attempt ends.
+class PacePlace {
+  public:
+    explicit PacePlace(AdaptiveLimiter* pace) : pace_(pace) {}
+    ~PacePlace() {
+        if (permit_) pace_->cancel(*permit_);
+    }
+    PacePlace(const PacePlace&) = delete;
+    PacePlace& operator=(const PacePlace&) = delete;
+    // False when the wait for a place was stopped (shutdown).
+    bool take(const SleepFunction& sleep) {
+        if (!pace_) return true;
+        permit_ = pace_->acquire(sleep);
+        return permit_.has_value();
+    }
+    void release(CallSignal signal, std::optional<std::chrono::seconds> retry_after) {
+        if (!permit_) return;
+        pace_->release(*permit_, signal, retry_after);
+        permit_.reset();
+    }
+
+  private:
+    AdaptiveLimiter* pace_;
+    std::optional<AdaptiveLimiter::Permit> permit_;
+};
+
 std::string trim_trailing_slashes(std::string url) {
     while (!url.empty() && url.back() == '/') url.pop_back();
     return url;
@@ -33,7 +69,7 @@ std::string trim_trailing_slashes(std::string url) {
 }  // namespace
 
 CspClient::CspClient(CspClientOptions options, const Clock& clock, SleepFunction sleep, RandomSource random,
-                     ProviderObserver* observer)
+                     ProviderObserver* observer, AdaptiveLimiter* pace)
     : options_(std::move(options)),
       clock_(clock),
       sleep_(std::move(sleep)),
@@ -42,7 +78,8 @@ CspClient::CspClient(CspClientOptions options, const Clock& clock, SleepFunction
       breaker_(clock, options_.breaker_threshold, options_.breaker_timeout),
       limiter_(clock, options_.rate_limit_rps, options_.rate_limit_burst),
       backoff_(options_.backoff, std::move(random)),
-      observer_(observer) {
+      observer_(observer),
+      pace_(pace) {
     options_.base_url = trim_trailing_slashes(options_.base_url);
     if (options_.base_url.empty()) throw std::invalid_argument("CSP client needs a base URL");
     if (options_.max_attempts < 1) throw std::invalid_argument("CSP client needs max_attempts >= 1");
@@ -101,6 +138,13 @@ CspClient::Outcome CspClient::call(std::string_view operation, const HttpRequest
                                    Classify classify) {
     Outcome out;
     for (int attempt = 1;; ++attempt) {
+        PacePlace place(pace_);
+        if (!place.take(sleep_)) {
+            out.failure =
+                ProviderFailure{ProviderFailureKind::unavailable, "stopped while waiting for a place", {}};
+            out.retryable = true;
+            return out;
+        }
         if (const auto wait = limiter_.acquire(); wait.count() > 0 && !sleep_(wait)) {
             out.failure = ProviderFailure{ProviderFailureKind::unavailable, "stopped while rate limited", {}};
             out.retryable = true;
@@ -117,6 +161,7 @@ CspClient::Outcome CspClient::call(std::string_view operation, const HttpRequest
         HttpResult result = http_.perform(request);
         out.attempts = attempt;
         const Attempt a = result.ok() ? classify(*result.response) : classify_transport(result);
+        place.release(pace_signal(result, a.success, a.kind, a.provider_fault), a.retry_after);
         if (a.provider_fault) {
             breaker_.record_failure();
         } else {

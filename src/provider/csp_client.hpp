@@ -1,12 +1,14 @@
 // The Provider for the Infoblox Cloud Services Portal (ARCHITECTURE §5). Every call goes
-// through the circuit breaker and the provider rate limit, and retryable failures (outage,
-// HTML instead of JSON, 429) are retried with backoff up to `max_attempts` calls in all.
+// through the adaptive concurrency limit (when given), the provider rate limit and the circuit
+// breaker, and retryable failures (outage, HTML instead of JSON, 429) are retried with backoff
+// up to `max_attempts` calls in all.
 #pragma once
 
 #include <chrono>
 #include <string>
 
 #include "core/clock.hpp"
+#include "provider/adaptive_limiter.hpp"
 #include "provider/backoff.hpp"
 #include "provider/circuit_breaker.hpp"
 #include "provider/http_client.hpp"
@@ -36,9 +38,11 @@ class CspClient final : public Provider {
   public:
     // `sleep` does every wait (rate limit, backoff) and may be stopped at shutdown;
     // `random` drives the backoff jitter. `observer` (may be null, outlives the client) hears
-    // of every exchange and of the breaker's state, named "csp".
+    // of every exchange and of the breaker's state, named "csp". `pace` (may be null, outlives
+    // the client) bounds the calls in flight; it is shared with every other client of the
+    // provider and told how each call went.
     CspClient(CspClientOptions options, const Clock& clock, SleepFunction sleep, RandomSource random,
-              ProviderObserver* observer = nullptr);
+              ProviderObserver* observer = nullptr, AdaptiveLimiter* pace = nullptr);
 
     ListResult list_sandboxes() override;
     DeleteResult delete_sandbox(const std::string& external_id) override;
@@ -76,6 +80,7 @@ class CspClient final : public Provider {
     ProviderRateLimiter limiter_;
     Backoff backoff_;
     ProviderObserver* observer_;
+    AdaptiveLimiter* pace_;
 };
 
 }  // namespace broker

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <thread>
 
 #include "provider/niosxaas_answers.hpp"
 
@@ -36,9 +37,48 @@ void observe(ProviderObserver* observer, std::string_view operation, ProviderCal
     if (observer) observer->call_finished(operation, outcome);
 }
 
+// One HTTP exchange under the provider's concurrency limit (when there is one), which hears
+// how it went. A wait stopped by shutdown is answered as a transport error.
+HttpResult paced_perform(const HttpClient& http, AdaptiveLimiter* pace, const SleepFunction& sleep,
+                         const HttpRequest& request) {
+    if (!pace) return http.perform(request);
+    const auto permit = pace->acquire(sleep ? sleep : SleepFunction([](std::chrono::milliseconds d) {
+        std::this_thread::sleep_for(d);
+        return true;
+    }));
+    if (!permit)
+        return HttpResult{
+            {}, TransportError{TransportErrorKind::other, "stopped while waiting for a place"}, {}};
+    HttpResult result;
+    try {
+        result = http.perform(request);
+    } catch (...) {
+        pace->cancel(*permit);
+        throw;
+    }
+    CallSignal signal = CallSignal::neutral;
+    switch (classify_call(result)) {
+        case ProviderCallOutcome::ok:
+            signal = CallSignal::ok;
+            break;
+        case ProviderCallOutcome::throttled:
+            signal = CallSignal::throttled;
+            break;
+        case ProviderCallOutcome::server_error:
+        case ProviderCallOutcome::timeout:
+            signal = CallSignal::congestion;
+            break;
+        default:
+            break;
+    }
+    pace->release(*permit, signal);
+    return result;
+}
+
 Answer exchange(const HttpClient& http, ProviderObserver* observer, const HttpRequest& request,
-                const char* step, std::string_view operation) {
-    const HttpResult result = http.perform(request);
+                const char* step, std::string_view operation, AdaptiveLimiter* pace,
+                const SleepFunction& sleep) {
+    const HttpResult result = paced_perform(http, pace, sleep, request);
     const ProviderCallOutcome seen = classify_call(result);
     if (!result.ok()) {
         observe(observer, operation, seen);
@@ -86,10 +126,13 @@ CleanupResult failed(std::string reason, int cleaned = 0, std::vector<std::strin
 
 }  // namespace
 
-NiosxaasClient::NiosxaasClient(NiosxaasOptions options, ProviderObserver* observer)
+NiosxaasClient::NiosxaasClient(NiosxaasOptions options, ProviderObserver* observer, AdaptiveLimiter* pace,
+                               SleepFunction sleep)
     : options_(std::move(options)),
       http_(HttpClientOptions{.connect_timeout = options_.timeout, .total_timeout = options_.timeout}),
-      observer_(observer) {
+      observer_(observer),
+      pace_(pace),
+      sleep_(std::move(sleep)) {
     while (!options_.base_url.empty() && options_.base_url.back() == '/') options_.base_url.pop_back();
 }
 
@@ -100,21 +143,21 @@ CleanupResult NiosxaasClient::cleanup(const std::string& external_id) {
     auto signed_in = exchange(http_, observer_,
                               json_post(base + "/v2/session/users/sign_in",
                                         {{"email", options_.email}, {"password", options_.password}}, {}),
-                              "sign_in", "niosxaas_sign_in");
+                              "sign_in", "niosxaas_sign_in", pace_, sleep_);
     if (!signed_in.error.empty()) return failed(signed_in.error);
     const auto user_jwt = read_niosxaas_jwt(signed_in.body);
     if (!user_jwt) return failed("sign_in: answer has no jwt");
 
     auto switched = exchange(http_, observer_,
                              json_post(base + "/v2/session/account_switch", {{"id", external_id}}, *user_jwt),
-                             "account_switch", "niosxaas_account_switch");
+                             "account_switch", "niosxaas_account_switch", pace_, sleep_);
     if (!switched.error.empty()) return failed(switched.error);
     const auto account_jwt = read_niosxaas_jwt(switched.body);
     if (!account_jwt) return failed("account_switch: answer has no jwt");
 
     const std::string services_url = base + "/api/universalinfra/v1/universalservices";
     auto listed = exchange(http_, observer_, bearer("GET", services_url, *account_jwt), "list services",
-                           "niosxaas_list_services");
+                           "niosxaas_list_services", pace_, sleep_);
     if (!listed.error.empty()) return failed(listed.error);
     const auto matched = read_niosxaas_services(listed.body, options_.service_name);
     if (!matched) return failed("list services: answer has no \"results\" array");
@@ -137,7 +180,8 @@ CleanupResult NiosxaasClient::cleanup(const std::string& external_id) {
             errors.push_back("service \"" + s.name + "\" has unusable id \"" + s.id + "\"");
             continue;
         }
-        const HttpResult result = http_.perform(bearer("DELETE", services_url + "/" + uuid, *account_jwt));
+        const HttpResult result =
+            paced_perform(http_, pace_, sleep_, bearer("DELETE", services_url + "/" + uuid, *account_jwt));
         const ProviderCallOutcome seen = classify_call(result);
         // 404: gone already, which is what we wanted.
         observe(observer_, "niosxaas_delete_service",

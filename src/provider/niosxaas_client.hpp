@@ -7,6 +7,7 @@
 #include <chrono>
 #include <string>
 
+#include "provider/adaptive_limiter.hpp"
 #include "provider/http_client.hpp"
 #include "provider/provider.hpp"
 #include "provider/provider_observer.hpp"
@@ -25,8 +26,11 @@ struct NiosxaasOptions {
 
 class NiosxaasClient final : public ServiceCleaner {
   public:
-    // `observer` (may be null, outlives the client) hears of every exchange.
-    explicit NiosxaasClient(NiosxaasOptions options, ProviderObserver* observer = nullptr);
+    // `observer` (may be null, outlives the client) hears of every exchange. `pace` (may be
+    // null, outlives the client) is the provider's concurrency limit, shared with the CSP
+    // client: every exchange takes a place under it, waiting through `sleep`.
+    explicit NiosxaasClient(NiosxaasOptions options, ProviderObserver* observer = nullptr,
+                            AdaptiveLimiter* pace = nullptr, SleepFunction sleep = {});
 
     CleanupResult cleanup(const std::string& external_id) override;
 
@@ -34,6 +38,8 @@ class NiosxaasClient final : public ServiceCleaner {
     NiosxaasOptions options_;
     HttpClient http_;
     ProviderObserver* observer_;
+    AdaptiveLimiter* pace_;
+    SleepFunction sleep_;
 };
 
 }  // namespace broker

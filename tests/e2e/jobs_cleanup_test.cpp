@@ -47,7 +47,9 @@ std::int64_t sim_deleted(const SimProcess& sim) {
 
 TEST(JobsCleanup, ReturnedSandboxesAreDeletedExactlyOnceThroughFaultsAndAHardKill) {
     SimProcess sim(sim_flags(40, {"--seed", "11"}));
-    SimBroker broker(jobs_env(sim));
+    Environment env = jobs_env(sim);
+    env["CLEANUP_MAX_CONCURRENCY"] = "8";  // deletions in flight at once when the kill comes
+    SimBroker broker(env);
     auto http = broker.client();
     ASSERT_TRUE(wait_until([&] { return admin_stats(http)["available"] == 40; }, 10s));
 

@@ -27,6 +27,7 @@ class JobsCleanupTest : public JobsTest {
         s.retry_base = std::chrono::seconds(60);
         s.failed_retry = std::chrono::seconds(3600);
         s.claim_lease = std::chrono::seconds(300);
+        s.max_concurrency = 1;  // one after another on the run's thread; concurrency has tests of its own
         return s;
     }
     // Waits move the manual clock instead of sleeping; `stop_after` waits it answers "stop".
@@ -315,6 +316,102 @@ TEST_F(JobsCleanupTest, ARunThatDidNothingLogsAtDebugOnly) {
     give_back("p1");
     const std::string busy = finished_line([&] { cleanup.run_once(); });
     EXPECT_NE(busy.find("[info]"), std::string::npos) << busy;
+}
+
+}  // namespace
+}  // namespace broker::testing
+
+namespace broker::testing {
+namespace {
+
+class JobsCleanupConcurrencyTest : public JobsTest {
+  protected:
+    CleanupSettings settings(int concurrency) const {
+        CleanupSettings s;
+        s.batch_size = 10;
+        s.max_attempts = 3;
+        s.claim_lease = std::chrono::seconds(300);
+        s.max_concurrency = concurrency;
+        return s;
+    }
+    // Every delete waits (real time, bounded) until `width` are in flight at once, so the
+    // widest point reached is the job's own bound.
+    void hold_deletes_until(int width) {
+        provider_.on_delete([this, width](const std::string&) {
+            const int now = ++in_flight_;
+            int seen = widest_.load();
+            while (now > seen && !widest_.compare_exchange_weak(seen, now)) {
+            }
+            const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+            while (in_flight_.load() < width && widest_.load() < width &&
+                   std::chrono::steady_clock::now() < until) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            --in_flight_;
+        });
+    }
+    std::atomic<int> in_flight_{0};
+    std::atomic<int> widest_{0};
+};
+
+TEST_F(JobsCleanupConcurrencyTest, DeletesConcurrentlyUpToItsBoundEachSandboxExactlyOnce) {
+    fill_pool(30);
+    for (int i = 0; i < 30; ++i) give_back("p" + std::to_string(i));
+    hold_deletes_until(4);
+    CleanupJob cleanup(provider_, nullptr, *store_, clock_, settings(4), "w1", {}, &metrics_);
+    const auto r = cleanup.run_once();
+    ASSERT_TRUE(r.ok) << r.to_json().dump();
+    EXPECT_EQ(r.count("claimed"), 30);
+    EXPECT_EQ(r.count("deleted"), 30);
+    EXPECT_EQ(widest_.load(), 4) << "four at once, never more";
+    EXPECT_EQ(provider_.delete_calls(), 30);
+    for (const auto& [account, times] : provider_.removals()) EXPECT_EQ(times, 1) << account;
+    EXPECT_EQ(store_->count_by_status()[SandboxStatus::deleted], 30);
+}
+
+TEST_F(JobsCleanupConcurrencyTest, AnOpenCircuitStopsTheRunAndGivesBackEveryClaimNotDone) {
+    fill_pool(20);
+    for (int i = 0; i < 20; ++i) give_back("p" + std::to_string(i));
+    std::atomic<int> calls{0};
+    provider_.on_delete([&](const std::string&) {
+        if (++calls == 6) provider_.circuit_open(true);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    });
+    CleanupJob cleanup(provider_, nullptr, *store_, clock_, settings(3), "w1", {}, &metrics_);
+    const auto r = cleanup.run_once();
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.stop_reason, "provider circuit open");
+    const auto counts = store_->count_by_status();
+    EXPECT_EQ(counts[SandboxStatus::deleted], r.count("deleted"));
+    EXPECT_EQ(r.count("deleted") + r.count("left_claimed"), r.count("claimed"));
+    EXPECT_EQ(r.count("failed"), 0) << "an open circuit is nobody's attempt";
+    // Nothing stays claimed: another worker takes every sandbox not deleted at once.
+    const auto pending = counts[SandboxStatus::pending_deletion];
+    EXPECT_GT(pending, 0);
+    EXPECT_EQ(static_cast<std::int64_t>(
+                  store_->claim_for_deletion({"w2", clock_.now(), clock_.now() + 30, 100}).size()),
+              pending);
+}
+
+TEST_F(JobsCleanupConcurrencyTest, TheRunsSummaryTellsHowTheProvidersLimitMoved) {
+    fill_pool(3);
+    for (int i = 0; i < 3; ++i) give_back("p" + std::to_string(i));
+    AdaptiveLimiterOptions o;
+    o.initial = 4;
+    AdaptiveLimiter pace(clock_, o);
+    // The provider refuses a call meanwhile (as the CSP client reports a 429 to the limit).
+    provider_.on_delete([&](const std::string&) {
+        if (auto p = pace.try_acquire()) pace.release(*p, CallSignal::throttled);
+    });
+    CleanupJob cleanup(provider_, nullptr, *store_, clock_, settings(2), "w1", {}, &metrics_, &pace);
+    const auto r = cleanup.run_once();
+    EXPECT_EQ(r.count("deleted"), 3);
+    EXPECT_EQ(r.count("limit_max"), 4);
+    EXPECT_EQ(r.count("limit_final"), pace.limit());
+    EXPECT_LT(r.count("limit_min"), 4);
+    EXPECT_EQ(r.count("throttled"), 3);
+    EXPECT_EQ(r.to_json()["counts"]["limit_final"], pace.limit());
 }
 
 }  // namespace

@@ -21,8 +21,10 @@ TEST(JobsConfig, DefaultsAreTheOriginals) {
     EXPECT_EQ(c.auto_delete_stale_interval, std::chrono::seconds(3600));
     EXPECT_EQ(c.stale_grace, std::chrono::hours(24));
     EXPECT_EQ(c.cleanup_batch_size, 10);
-    EXPECT_EQ(c.cleanup_batch_delay, std::chrono::milliseconds(2000));
-    EXPECT_EQ(c.cleanup_per_sandbox_delay, std::chrono::milliseconds(500));
+    // The pauses are floors under the adaptive pace; the pace itself is the provider's to set.
+    EXPECT_EQ(c.cleanup_batch_delay, std::chrono::milliseconds(0));
+    EXPECT_EQ(c.cleanup_per_sandbox_delay, std::chrono::milliseconds(0));
+    EXPECT_EQ(c.cleanup_max_concurrency, 16);
     EXPECT_EQ(c.deletion_retry_max_attempts, 5);
     EXPECT_EQ(c.deletion_retry_base, std::chrono::seconds(60));
     EXPECT_EQ(c.deletion_failed_retry, std::chrono::seconds(3600));
@@ -39,8 +41,10 @@ TEST(JobsConfig, OverridesAndFractions) {
                                                 {"STALE_GRACE_PERIOD_HOURS", "1.5"},
                                                 {"DELETION_RETRY_MAX_ATTEMPTS", "2"},
                                                 {"JOB_LEASE_SEC", "120"},
-                                                {"HISTORY_RETENTION_DAYS", "7"}}));
+                                                {"HISTORY_RETENTION_DAYS", "7"},
+                                                {"CLEANUP_MAX_CONCURRENCY", "4"}}));
     EXPECT_EQ(c.sync_interval, std::chrono::seconds(30));
+    EXPECT_EQ(c.cleanup_max_concurrency, 4);
     EXPECT_EQ(c.cleanup_per_sandbox_delay, std::chrono::milliseconds(250));
     EXPECT_EQ(c.cleanup_batch_delay, std::chrono::milliseconds(0));
     EXPECT_EQ(c.stale_grace, std::chrono::minutes(90));
@@ -57,6 +61,7 @@ TEST(JobsConfig, BadValuesNameTheVariable) {
         {"CLEANUP_BATCH_SIZE", "0"},
         {"CLEANUP_BATCH_DELAY_SEC", "-1"},
         {"CLEANUP_PER_SANDBOX_DELAY_SEC", "nan"},
+        {"CLEANUP_MAX_CONCURRENCY", "0"},
         {"DELETION_RETRY_BASE_SEC", "0"},
         {"STALE_GRACE_PERIOD_HOURS", "1h"},
         {"JOB_LEASE_SEC", ""},

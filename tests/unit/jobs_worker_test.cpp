@@ -228,6 +228,37 @@ class GatedJob final : public Job {
     int allowed_ = 0;
 };
 
+// A job that only counts its runs.
+class TickJob final : public Job {
+  public:
+    std::string_view name() const override { return "tick"; }
+    JobRunResult run(RunControl&) override {
+        ++runs;
+        JobRunResult r;
+        r.job = "tick";
+        return r;
+    }
+    std::atomic<int> runs{0};
+};
+
+TEST_F(JobsWorkerTest, ALongRunOfOneJobHoldsBackNoOtherJob) {
+    GatedJob slow(1);
+    TickJob tick;
+    Worker w(*store_, clock_, {{&slow, 600s}, {&tick, 10s}}, options("w"));
+    w.start();
+    ASSERT_TRUE(eventually([&] { return slow.started == 1 && tick.runs == 1; }));
+    // While the slow run goes on, the other job runs at each of its intervals.
+    for (int i = 2; i <= 4; ++i) {
+        clock_.advance(10s);
+        w.wake();
+        ASSERT_TRUE(eventually([&] { return tick.runs == i; })) << "run " << i << " held back";
+    }
+    EXPECT_EQ(slow.started.load(), 1);
+    slow.allow(1);
+    w.stop();
+    EXPECT_EQ(w.runs(), 5u);
+}
+
 TEST_F(JobsWorkerTest, HeartbeatKeepsTheLeaseAndWritesProgressWhileARunGoesOn) {
     GatedJob job(3);
     auto o = options("w");

@@ -436,3 +436,49 @@ TEST(ProviderCallOutcome, ClassifiesStatusesAndTransportErrors) {
 
 }  // namespace
 }  // namespace broker
+
+namespace broker {
+namespace {
+
+class CspClientPaceTest : public CspClientTest {};
+
+TEST_F(CspClientPaceTest, EveryCallTakesAPlaceAndTellsTheLimitHowItWent) {
+    ScriptedResponse throttled = ScriptedResponse::json(429, "{}");
+    throttled.headers = {{"Retry-After", "1"}};
+    server_.script("GET", kListPath,
+                   {throttled, ScriptedResponse::html(500, "<html>down</html>"),
+                    ScriptedResponse::json(200, kListBody)});
+    AdaptiveLimiterOptions o;
+    o.initial = 8;
+    AdaptiveLimiter pace(clock_, o);
+    CspClient csp(
+        options(), clock_, sleep_.function(), [] { return 1.0; }, nullptr, &pace);
+    const auto result = csp.list_sandboxes();
+    ASSERT_TRUE(result.ok()) << result.failure->message;
+    const auto stats = pace.stats();
+    EXPECT_EQ(stats.calls, 3u);
+    EXPECT_EQ(stats.throttled, 1u);
+    EXPECT_EQ(stats.congested, 2u) << "the 429 and the 500";
+    EXPECT_EQ(stats.in_flight, 0) << "every place given back";
+    EXPECT_LT(stats.limit, 8);
+}
+
+TEST_F(CspClientPaceTest, AStoppedWaitForAPlaceSendsNothing) {
+    AdaptiveLimiterOptions o;
+    o.max = 1;
+    o.initial = 1;
+    AdaptiveLimiter pace(clock_, o);
+    const auto held = pace.try_acquire();  // another job's call in flight
+    ASSERT_TRUE(held);
+    sleep_.stopped = true;
+    CspClient csp(
+        options(), clock_, sleep_.function(), [] { return 1.0; }, nullptr, &pace);
+    const auto result = csp.delete_sandbox("identity/accounts/abc");
+    EXPECT_EQ(result.status, DeleteStatus::failed);
+    EXPECT_TRUE(result.retryable);
+    EXPECT_EQ(server_.requests().size(), 0u);
+    EXPECT_EQ(pace.in_flight(), 1);
+}
+
+}  // namespace
+}  // namespace broker

@@ -83,3 +83,71 @@ TEST(FaultInjector, SettingsChangeWhileRunningAndAreValidated) {
 
 }  // namespace
 }  // namespace broker::sim
+
+namespace broker::sim {
+namespace {
+
+using Time = std::chrono::steady_clock::time_point;
+Time at_ms(std::int64_t ms) {
+    return Time(std::chrono::milliseconds(ms));
+}
+
+FaultSettings capacity(double rps, int overload = 429) {
+    FaultSettings s;
+    s.capacity_rps = rps;
+    s.overload_status = overload;
+    return s;
+}
+
+TEST(FaultInjectorCapacity, BeyondItsCallsPerSecondItThrottlesUntilTokensAccrue) {
+    FaultInjector faults(capacity(5), 1);
+    // A second's worth at once, then one every 200 ms.
+    for (int i = 0; i < 5; ++i) EXPECT_FALSE(faults.admit(at_ms(0))) << i;
+    EXPECT_EQ(faults.admit(at_ms(0)), Fault::throttled);
+    EXPECT_EQ(faults.admit(at_ms(199)), Fault::throttled);
+    EXPECT_FALSE(faults.admit(at_ms(200)));
+    EXPECT_EQ(faults.admit(at_ms(201)), Fault::throttled);
+    EXPECT_FALSE(faults.admit(at_ms(400)));
+    EXPECT_EQ(faults.counts().refused, 3u);
+    EXPECT_EQ(faults.counts().admitted, 7u);
+}
+
+TEST(FaultInjectorCapacity, OverloadAs500IsABurstThatLastsASecond) {
+    FaultInjector faults(capacity(2, 500), 1);
+    EXPECT_FALSE(faults.admit(at_ms(0)));
+    EXPECT_FALSE(faults.admit(at_ms(10)));
+    EXPECT_EQ(faults.admit(at_ms(20)), Fault::server_error);
+    // Tokens have accrued by 600 ms, but the burst goes on until 1020 ms.
+    EXPECT_EQ(faults.admit(at_ms(600)), Fault::server_error);
+    EXPECT_FALSE(faults.admit(at_ms(1020)));
+}
+
+TEST(FaultInjectorCapacity, ZeroMeansNoLimitAndBadSettingsAreRefused) {
+    FaultInjector faults(capacity(0), 1);
+    for (int i = 0; i < 1000; ++i) EXPECT_FALSE(faults.admit(at_ms(0)));
+    EXPECT_TRUE(invalid_reason(capacity(-1)));
+    EXPECT_TRUE(invalid_reason(capacity(5, 503)));
+    FaultSettings jitter;
+    jitter.jitter = 1.5;
+    EXPECT_TRUE(invalid_reason(jitter));
+}
+
+TEST(FaultInjectorCapacity, JitterSpreadsTheLatencyWithinItsShare) {
+    FaultSettings s;
+    s.latency = std::chrono::milliseconds(1000);
+    s.jitter = 0.2;
+    FaultInjector faults(s, 7);
+    std::int64_t lowest = 1'000'000, highest = 0;
+    for (int i = 0; i < 2000; ++i) {
+        const auto ms = faults.latency().count();
+        lowest = std::min(lowest, ms);
+        highest = std::max(highest, ms);
+    }
+    EXPECT_GE(lowest, 800);
+    EXPECT_LE(highest, 1200);
+    EXPECT_LT(lowest, 850) << "spread, not constant";
+    EXPECT_GT(highest, 1150);
+}
+
+}  // namespace
+}  // namespace broker::sim

@@ -2,6 +2,7 @@
 // steer the simulator (add accounts, make one vanish, change the faults). Never faulted and
 // never authenticated: the simulator listens on loopback and is not a production service.
 #include <charconv>
+#include <cmath>
 
 #include "provider/sim/sim_http.hpp"
 #include "provider/sim/sim_routes.hpp"
@@ -19,8 +20,14 @@ json faults_json(const FaultInjector& faults) {
     return {{"fail_rate", s.fail_rate},
             {"latency_ms", s.latency.count()},
             {"throttle_share", s.throttle_share},
+            {"jitter", s.jitter},
+            {"capacity_rps", s.capacity_rps},
+            {"overload", s.overload_status},
+            {"retry_after_sec", s.retry_after_sec},
             {"faults_500", c.server_errors},
-            {"faults_429", c.throttled}};
+            {"faults_429", c.throttled},
+            {"refused", c.refused},
+            {"admitted", c.admitted}};
 }
 
 Response bad_request(std::string_view message) {
@@ -116,12 +123,25 @@ asio::awaitable<Response> set_faults(Simulator& sim, RequestContext& ctx) {
     const auto body = json_object_body(ctx.request);
     if (!body) co_return bad_request("expected a JSON object");
     FaultSettings settings = sim.faults.settings();
-    for (const char* key : {"fail_rate", "throttle_share", "latency_ms"}) {
+    for (const char* key : {"fail_rate", "throttle_share", "latency_ms", "jitter", "capacity_rps", "overload",
+                            "retry_after_sec"}) {
         const auto it = body->find(key);
         if (it == body->end()) continue;
         if (!it->is_number()) co_return bad_request(std::string(key) + " must be a number");
         if (std::string_view(key) == "fail_rate") settings.fail_rate = it->get<double>();
         if (std::string_view(key) == "throttle_share") settings.throttle_share = it->get<double>();
+        if (std::string_view(key) == "jitter") settings.jitter = it->get<double>();
+        if (std::string_view(key) == "capacity_rps") settings.capacity_rps = it->get<double>();
+        const auto whole = [&]() -> std::optional<int> {
+            const double v = it->get<double>();
+            if (v != std::floor(v) || v < -1e6 || v > 1e6) return std::nullopt;
+            return static_cast<int>(v);
+        };
+        if (std::string_view(key) == "overload" || std::string_view(key) == "retry_after_sec") {
+            const auto v = whole();
+            if (!v) co_return bad_request(std::string(key) + " must be a whole number");
+            (std::string_view(key) == "overload" ? settings.overload_status : settings.retry_after_sec) = *v;
+        }
         if (std::string_view(key) == "latency_ms") {
             const double ms = it->get<double>();
             if (ms < 0 || ms > static_cast<double>(FaultSettings::kMaxLatency.count())) {

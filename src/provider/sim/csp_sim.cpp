@@ -35,6 +35,11 @@ void validate(const CspSimOptions& o) {
     if (auto why = sim::invalid_reason(faults)) throw ConfigError("--fail-rate: " + *why);
     faults.latency = std::chrono::milliseconds(o.latency_ms);
     if (auto why = sim::invalid_reason(faults)) throw ConfigError("--latency-ms: " + *why);
+    faults.jitter = o.jitter;
+    faults.capacity_rps = o.capacity_rps;
+    faults.overload_status = o.overload;
+    faults.retry_after_sec = o.retry_after_sec;
+    if (auto why = sim::invalid_reason(faults)) throw ConfigError(*why);
 }
 
 }  // namespace
@@ -48,6 +53,16 @@ void add_csp_sim_flags(CLI::App& command, CspSimOptions& o) {
     command.add_option("--fail-rate", o.fail_rate, "share of provider requests answered 500 (HTML) or 429")
         ->capture_default_str();
     command.add_option("--latency-ms", o.latency_ms, "delay added to every provider request")
+        ->capture_default_str();
+    command.add_option("--jitter", o.jitter, "latency varies by up to this share of it, either way (0-1)")
+        ->capture_default_str();
+    command
+        .add_option("--capacity-rps", o.capacity_rps,
+                    "provider requests a second served; beyond, refused at once (0: no limit)")
+        ->capture_default_str();
+    command.add_option("--overload", o.overload, "beyond capacity: 429 (with Retry-After) or 500 (bursts)")
+        ->capture_default_str();
+    command.add_option("--retry-after-sec", o.retry_after_sec, "the Retry-After of its 429s")
         ->capture_default_str();
     command.add_option("--token", o.token, "require `Authorization: Token <T>` on the account paths");
     command.add_option("--seed", o.seed, "seed for ids and faults (same seed, same ids)")
@@ -76,6 +91,10 @@ int run_csp_sim(const CspSimOptions& options) {
     sim::FaultSettings fault_settings;
     fault_settings.fail_rate = options.fail_rate;
     fault_settings.latency = std::chrono::milliseconds(options.latency_ms);
+    fault_settings.jitter = options.jitter;
+    fault_settings.capacity_rps = options.capacity_rps;
+    fault_settings.overload_status = options.overload;
+    fault_settings.retry_after_sec = options.retry_after_sec;
     // A different stream from the ids', so adding accounts does not change which requests fail.
     sim::FaultInjector faults(fault_settings, options.seed ^ 0x9e3779b97f4a7c15ULL);
     sim::Simulator simulator{state, faults, options.token, options.name_prefix};

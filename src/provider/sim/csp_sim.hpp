@@ -18,14 +18,19 @@ struct CspSimOptions {
     std::string name_prefix = "sandbox-";
     double fail_rate = 0.0;
     std::int64_t latency_ms = 0;
+    double jitter = 0.0;        // latency ± this share of it
+    double capacity_rps = 0.0;  // requests a second it serves; beyond, it refuses (0: no limit)
+    int overload = 429;         // how it refuses: 429 with Retry-After, or bursts of 500
+    int retry_after_sec = 1;
     std::string token;  // required as `Authorization: Token <token>` when set
     std::uint64_t seed = 1;
     int threads = 2;
     std::string log_level = "warn";
 };
 
-// Adds --listen, --sandboxes, --name-prefix, --fail-rate, --latency-ms, --token, --seed,
-// --threads and --log-level to `command`, writing into `options`.
+// Adds --listen, --sandboxes, --name-prefix, --fail-rate, --latency-ms, --jitter,
+// --capacity-rps, --overload, --retry-after-sec, --token, --seed, --threads and --log-level to
+// `command`, writing into `options`.
 void add_csp_sim_flags(CLI::App& command, CspSimOptions& options);
 
 // Serves until SIGTERM or SIGINT, then returns 0. Prints `listening on http://HOST:PORT`

@@ -50,18 +50,20 @@ bool has_credential(const Request& request, std::string_view scheme, std::string
 }
 
 asio::awaitable<std::optional<Response>> apply_faults(FaultInjector& faults) {
-    const FaultSettings settings = faults.settings();
-    if (settings.latency.count() > 0) {
-        asio::steady_timer timer(co_await asio::this_coro::executor, settings.latency);
+    // Beyond capacity the answer comes at once, as a loaded provider's front end refuses.
+    const std::optional<Fault> refused = faults.admit(std::chrono::steady_clock::now());
+    const auto latency = faults.latency();
+    if (!refused && latency.count() > 0) {
+        asio::steady_timer timer(co_await asio::this_coro::executor, latency);
         boost::system::error_code ec;  // cancelled at shutdown: answer at once
         co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
-    switch (faults.draw()) {
+    switch (refused ? *refused : faults.draw()) {
         case Fault::none:
             co_return std::nullopt;
         case Fault::throttled: {
             Response res = error_reply(bhttp::status::too_many_requests, "rate limit exceeded");
-            res.set(bhttp::field::retry_after, "1");
+            res.set(bhttp::field::retry_after, std::to_string(faults.settings().retry_after_sec));
             co_return res;
         }
         case Fault::server_error: {
