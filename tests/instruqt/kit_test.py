@@ -22,7 +22,7 @@ import unittest
 import urllib.error
 import urllib.request
 
-BINARY, KIT, LANGUAGE = sys.argv[1], sys.argv[2], sys.argv[3]
+BINARY, KIT, LANGUAGE = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2]), sys.argv[3]
 API_TOKEN = "kit-participant-token-0123456789"
 ADMIN_TOKEN = "kit-admin-token-9876543210"
 SIM_TOKEN = "kit-sim-token-42"

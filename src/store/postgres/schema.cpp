@@ -124,6 +124,11 @@ CREATE UNIQUE INDEX sandboxes_allocated_participant_slot ON sandboxes (allocated
     WHERE status = 'allocated';
 )sql",
          false},
+        // 4: expiry follows each allocation's own expires_at, which a lease extension moves.
+        {"index on the allocated sandboxes' expires_at (expiry honours extended leases)", R"sql(
+CREATE INDEX sandboxes_allocated_expires ON sandboxes (expires_at) WHERE status = 'allocated';
+)sql",
+         true},
     };
     return steps;
 }

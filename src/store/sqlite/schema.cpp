@@ -186,6 +186,11 @@ CREATE UNIQUE INDEX sandboxes_allocated_participant_key ON sandboxes (allocated_
     WHERE status = 'allocated';
 )sql",
          false},
+        // 6: expiry follows each allocation's own expires_at, which a lease extension moves.
+        {"index on the allocated sandboxes' expires_at (expiry honours extended leases)", R"sql(
+CREATE INDEX sandboxes_allocated_expires ON sandboxes (expires_at) WHERE status = 'allocated';
+)sql",
+         true},
     };
     return steps;
 }
