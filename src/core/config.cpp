@@ -153,6 +153,14 @@ Config load_config(const EnvLookup& env, const std::vector<std::string>& present
     } else if (auto hours = env_number<double>(env, "LAB_DURATION_HOURS", 0.001, 24.0 * 366)) {
         c.lease.lab_duration = std::chrono::seconds(static_cast<std::int64_t>(*hours * 3600));
     }
+    if (auto sec = env_number<std::int64_t>(env, "LAB_MAX_DURATION_SEC", 1, 2 * kYear)) {
+        c.lease.max_duration = std::chrono::seconds(*sec);
+        if (c.lease.max_duration < c.lease.lab_duration) {
+            throw ConfigError("LAB_MAX_DURATION_SEC=" + std::to_string(*sec) +
+                              " must be at least the lab duration (" +
+                              std::to_string(c.lease.lab_duration.count()) + " s)");
+        }
+    }
     if (auto sec = env_number<std::int64_t>(env, "GRACE_PERIOD_SEC", 0, kYear)) {
         c.lease.grace_period = std::chrono::seconds(*sec);
     } else if (auto minutes = env_number<double>(env, "GRACE_PERIOD_MINUTES", 0, 60.0 * 24 * 366)) {

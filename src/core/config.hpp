@@ -21,7 +21,7 @@ struct Config {
     std::string base_path = "/v1";                // BROKER_BASE_PATH
     std::string api_token;                        // BROKER_API_TOKEN
     std::string admin_token;                      // BROKER_ADMIN_TOKEN
-    LeasePolicy lease;                            // LAB_DURATION_*, GRACE_PERIOD_*
+    LeasePolicy lease;                            // LAB_DURATION_*, LAB_MAX_DURATION_SEC, GRACE_PERIOD_*
     int http_threads = 2;                         // HTTP_THREADS
     int store_threads = 64;                       // STORE_THREADS: blocking-work pool
     int store_queue_max = 4096;                   // STORE_QUEUE_MAX: beyond it, 503

@@ -23,6 +23,8 @@ std::string_view code_name(ErrorCode code) {
         case ErrorCode::job_not_found: return "JOB_NOT_FOUND";
         case ErrorCode::job_paused: return "JOB_PAUSED";
         case ErrorCode::job_unavailable: return "JOB_UNAVAILABLE";
+        case ErrorCode::not_allocated: return "NOT_ALLOCATED";
+        case ErrorCode::extension_limit: return "EXTENSION_LIMIT";
         case ErrorCode::internal: return "INTERNAL_ERROR";
     }
     return "INTERNAL_ERROR";

@@ -32,6 +32,8 @@ enum class ErrorCode {
     job_not_found,             // admin API: no background job of that name
     job_paused,                // admin API: a paused job does not run, not even on request
     job_unavailable,           // admin API: no process sharing the store can run that job
+    not_allocated,             // lease extension: the sandbox is not held (returned, expired, in the pool)
+    extension_limit,           // lease extension: the lease already ends at allocation + LAB_MAX_DURATION_SEC
     internal,                  // a bug; logged with the request id
 };
 

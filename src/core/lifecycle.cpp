@@ -45,6 +45,34 @@ MarkOutcome decide_mark_for_deletion(const Sandbox* row, std::string_view partic
     return MarkOutcome::not_owner;
 }
 
+ExtendDecision decide_extension(const Sandbox* row, std::string_view participant_id, std::int64_t seconds,
+                                UnixSeconds now, const LeasePolicy& lease) {
+    if (!row) return {ExtendOutcome::not_found};
+    const bool own = !participant_id.empty() && row->allocated_to_track == participant_id;
+    // A row another participant holds or returned is theirs; a pool row is nobody's lease.
+    if (!own) {
+        return {row->allocated_to_track.empty() ? ExtendOutcome::not_allocated : ExtendOutcome::not_owner};
+    }
+    if (row->status != SandboxStatus::allocated || !row->allocated_at || lease.is_expired(*row, now)) {
+        return {ExtendOutcome::not_allocated};
+    }
+    ExtendDecision d;
+    d.old_expires_at = row->expires_at ? *row->expires_at : lease.expires_at(*row->allocated_at);
+    d.max_expires_at = lease.max_expires_at(*row->allocated_at);
+    if (d.old_expires_at >= d.max_expires_at) {
+        d.outcome = ExtendOutcome::limit_reached;
+        return d;
+    }
+    if (seconds > d.max_expires_at - d.old_expires_at) {
+        d.outcome = ExtendOutcome::capped;
+        d.new_expires_at = d.max_expires_at;
+    } else {
+        d.outcome = ExtendOutcome::extended;
+        d.new_expires_at = d.old_expires_at + seconds;
+    }
+    return d;
+}
+
 AllocateVerdict decide_allocation(std::span<const Sandbox> holdings, std::string_view key, UnixSeconds now,
                                   const LeasePolicy& lease, int max_per_participant) {
     auto answer = [&](const Sandbox& held) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <span>
 #include <string_view>
 
@@ -19,8 +20,15 @@ bool is_allowed_transition(SandboxStatus from, SandboxStatus to);
 struct LeasePolicy {
     std::chrono::seconds lab_duration{48 * 3600};
     std::chrono::seconds grace_period{30 * 60};
+    // How far past its allocation an extension may move a lease's end (LAB_MAX_DURATION_SEC);
+    // zero: twice the lab duration.
+    std::chrono::seconds max_duration{0};
 
     UnixSeconds expires_at(UnixSeconds allocated_at) const { return allocated_at + lab_duration.count(); }
+    // The latest `expires_at` an allocation made at `allocated_at` may be extended to.
+    UnixSeconds max_expires_at(UnixSeconds allocated_at) const {
+        return allocated_at + (max_duration.count() > 0 ? max_duration.count() : 2 * lab_duration.count());
+    }
     // The instant from which an allocation made at `allocated_at` is expired.
     UnixSeconds expired_from(UnixSeconds allocated_at) const {
         return expires_at(allocated_at) + grace_period.count();
@@ -29,8 +37,14 @@ struct LeasePolicy {
     UnixSeconds allocated_before_is_expired(UnixSeconds now) const {
         return now - lab_duration.count() - grace_period.count();
     }
+    // Allocations whose `expires_at` is at or before this instant are expired at `now`.
+    UnixSeconds expires_before_is_expired(UnixSeconds now) const { return now - grace_period.count(); }
+    // The row's own `expires_at` decides (an extension moves it); a row without one (none is
+    // written so) falls back to the lab duration.
     bool is_expired(const Sandbox& s, UnixSeconds now) const {
-        return s.allocated_at && now >= expired_from(*s.allocated_at);
+        if (!s.allocated_at) return false;
+        const UnixSeconds lab_end = s.expires_at ? *s.expires_at : expires_at(*s.allocated_at);
+        return now >= lab_end + grace_period.count();
     }
 };
 
@@ -47,6 +61,30 @@ enum class MarkOutcome {
 // applies that as one conditional change. Every store answers by this one rule.
 MarkOutcome decide_mark_for_deletion(const Sandbox* row, std::string_view participant_id, UnixSeconds now,
                                      const LeasePolicy& lease);
+
+enum class ExtendOutcome {
+    extended,       // expires_at moved by the seconds asked for
+    capped,         // moved, but only up to the cap (allocated_at + max duration)
+    limit_reached,  // already at the cap: nothing changed
+    not_found,
+    not_owner,      // held (or returned) by another participant
+    not_allocated,  // not held: available, returned, being deleted, or its lease ran out
+};
+
+struct ExtendDecision {
+    ExtendOutcome outcome = ExtendOutcome::not_found;
+    UnixSeconds old_expires_at = 0;  // for extended, capped and limit_reached
+    UnixSeconds new_expires_at = 0;  // for extended and capped
+    UnixSeconds max_expires_at = 0;  // the cap, for extended, capped and limit_reached
+};
+
+// The rule of a lease extension by `seconds` (> 0), decided on the row the store read inside
+// its change (null when there is none); the store applies extended / capped as one change
+// conditional on the row's status, owner and expires_at. A hold whose lab time ran out is
+// still extendable during its grace period (the expiry job has not taken it back); past lab
+// end + grace it is not held any more.
+ExtendDecision decide_extension(const Sandbox* row, std::string_view participant_id, std::int64_t seconds,
+                                UnixSeconds now, const LeasePolicy& lease);
 
 // What an allocation request gets. Decided on what the store read inside its allocation
 // step: every sandbox the participant holds (status allocated, expired or not: the expiry

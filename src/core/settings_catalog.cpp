@@ -20,6 +20,8 @@ const std::vector<SettingInfo>& settings_catalog() {
         {"LAB_DURATION_SEC", "172800", false,
          "how long an allocation lasts (takes precedence over the hours)"},
         {"LAB_DURATION_HOURS", "48", false, "the same in hours (the original's name)"},
+        {"LAB_MAX_DURATION_SEC", "", false,
+         "latest a lease may be extended to, from its allocation (unset: twice the lab duration)"},
         {"GRACE_PERIOD_SEC", "1800", false,
          "time after the lab's end before auto_expiry takes a sandbox back"},
         {"GRACE_PERIOD_MINUTES", "30", false, "the same in minutes (the original's name)"},

@@ -27,6 +27,8 @@ bhttp::status http_status(ErrorCode code) {
         case ErrorCode::participant_limit:
         case ErrorCode::job_paused:
         case ErrorCode::job_unavailable:
+        case ErrorCode::not_allocated:
+        case ErrorCode::extension_limit:
             return S::conflict;
         case ErrorCode::payload_too_large:
             return S::payload_too_large;

@@ -27,10 +27,13 @@ ApiMetrics::ApiMetrics(MetricsRegistry& r)
       allocation_latency_error(allocation_latency.with_labels({"error"})),
       deletion_marked_total(r.counter_family("broker_deletion_marked_total",
                                              "Mark-for-deletion requests by outcome.", {"outcome"})),
+      lease_extensions_total(r.counter_family("broker_lease_extensions_total",
+                                              "Lease extension requests by outcome.", {"outcome"})),
       request_latency(r.histogram_family("broker_request_latency_seconds",
                                          "HTTP request latency by method, route template and status.",
                                          {"method", "endpoint", "status"})) {
     deletion_marked_total.with_labels({"success"});
+    lease_extensions_total.with_labels({"extended"});
 }
 
 void ApiMetrics::observe_request(std::string_view method, std::string_view endpoint, int status,

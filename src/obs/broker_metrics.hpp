@@ -52,6 +52,10 @@ struct ApiMetrics {
     // Return. outcome: success, idempotent, not_owner, expired, not_found, error.
     CounterFamily& deletion_marked_total;
 
+    // Lease extension. outcome: extended, capped, limit, not_allocated, not_owner, not_found,
+    // invalid, error.
+    CounterFamily& lease_extensions_total;
+
     // HTTP. endpoint is the route template (`/v1/sandboxes/{id}`), never the raw path,
     // so the number of series stays bounded.
     HistogramFamily& request_latency;  // {method, endpoint, status}

@@ -27,4 +27,9 @@ MarkResult AllocationService::mark_for_deletion(const std::string& sandbox_id,
     return store_.mark_for_deletion({sandbox_id, participant_id, clock_.now(), lease_});
 }
 
+ExtendResult AllocationService::extend_lease(const std::string& sandbox_id, const std::string& participant_id,
+                                             std::int64_t seconds) {
+    return store_.extend_lease({sandbox_id, participant_id, seconds, clock_.now(), lease_});
+}
+
 }  // namespace broker

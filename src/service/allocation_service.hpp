@@ -45,6 +45,11 @@ public:
     // Returns the participant's sandbox for deletion; idempotent for its owner.
     MarkResult mark_for_deletion(const std::string& sandbox_id, const std::string& participant_id);
 
+    // Moves the participant's lease end by `seconds` (> 0, validated by the caller), up to the
+    // lease's cap.
+    ExtendResult extend_lease(const std::string& sandbox_id, const std::string& participant_id,
+                              std::int64_t seconds);
+
     const LeasePolicy& lease() const { return lease_; }
 
 private:

@@ -75,6 +75,26 @@ struct MarkResult {
     std::optional<Sandbox> sandbox;  // the row after the change, for marked / already_marked
 };
 
+struct ExtendLeaseRequest {
+    std::string sandbox_id;
+    std::string participant_id;
+    std::int64_t seconds = 0;  // > 0; validated by the caller
+    UnixSeconds now = 0;
+    LeasePolicy lease;
+};
+
+struct ExtendResult {
+    ExtendOutcome outcome = ExtendOutcome::not_found;
+    std::optional<Sandbox> sandbox;   // the row after the change, for extended and capped
+    UnixSeconds old_expires_at = 0;   // for extended, capped and limit_reached
+    UnixSeconds max_expires_at = 0;   // the cap, for extended, capped and limit_reached
+};
+
+// The history reason of an extension: the old and the new expiry.
+inline std::string extension_reason(UnixSeconds old_expires_at, UnixSeconds new_expires_at) {
+    return "extended: expires_at " + std::to_string(old_expires_at) + " -> " + std::to_string(new_expires_at);
+}
+
 struct UpsertSummary {
     std::int64_t inserted = 0;   // new sandboxes now available
     std::int64_t revived = 0;    // stale sandboxes seen again, available again
@@ -148,6 +168,13 @@ public:
 
     // Throws StoreUnavailable unless the store answers a trivial query.
     virtual void ping() = 0;
+
+    // Moves the participant's held, unexpired allocation's expires_at by the request's seconds,
+    // never past the cap (decide_extension, core/lifecycle), with an `extended` history event,
+    // as one change conditional on status, owner and the expires_at read: an extension racing
+    // the expiry job either wins (the row is not expired on its old time) or answers
+    // not_allocated.
+    virtual ExtendResult extend_lease(const ExtendLeaseRequest& request) = 0;
 };
 
 }  // namespace broker

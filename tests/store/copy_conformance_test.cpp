@@ -168,7 +168,9 @@ TEST_P(CopyConformance, TwoAllocationsUnderOneParticipantKeyAreRefused) {
 
 TEST_P(CopyConformance, TheJobsFindCopiedSandboxesWhereTheirOwnWouldBe) {
     auto all = one_of_each();
-    all[1].sandbox.allocated_at = kNow - 3 * 3600;  // the allocation ran past lab duration + grace
+    // The allocation ran past lab duration + grace (its own expires_at decides).
+    all[1].sandbox.allocated_at = kNow - 3 * 3600;
+    all[1].sandbox.expires_at = kNow - 3 * 3600 + 7200;
     ASSERT_EQ(lifecycle().insert_copied(all), 6);
 
     const auto expired = lifecycle().expire_allocations(kNow, lease_, 10);

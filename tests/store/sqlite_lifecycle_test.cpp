@@ -35,7 +35,7 @@ class SqliteLifecyclePlanTest : public ::testing::Test {
 
 TEST_F(SqliteLifecyclePlanTest, EachJobSeeksItsOwnIndex) {
     const std::vector<std::pair<std::string_view, std::string>> expected = {
-        {sqlite::kExpireSql, "sandboxes_allocated_at (allocated_at<?)"},
+        {sqlite::kExpireSql, "sandboxes_allocated_expires (expires_at<?)"},
         // Every row of the partial index is pending; in order, so LIMIT stops the scan early.
         {sqlite::kClaimablePendingSql, "USING INDEX sandboxes_pending_requested"},
         {sqlite::kClaimableFailedSql, "sandboxes_failed_next_attempt (next_attempt_at<?)"},

@@ -235,7 +235,8 @@ TEST_F(SqliteStoreTest, StepThreeKeepsRowsAndIndexes) {
         while (q.step()) indexes.push_back(q.text(0));
     }
     EXPECT_EQ(indexes,
-              (std::vector<std::string>{"sandboxes_allocated_at", "sandboxes_allocated_participant_key",
+              (std::vector<std::string>{"sandboxes_allocated_at", "sandboxes_allocated_expires",  // step 7
+                                        "sandboxes_allocated_participant_key",
                                         "sandboxes_allocation_window",  // step 6
                                         "sandboxes_failed_next_attempt", "sandboxes_pending_requested",
                                         "sandboxes_stale_since", "sandboxes_status_name"}));

@@ -65,6 +65,19 @@ TEST(Config, SecondsTakePrecedenceOverHoursAndMinutes) {
     EXPECT_EQ(c.lease.grace_period, std::chrono::seconds(0));
 }
 
+TEST(Config, LeaseCapDefaultsToTwiceTheLabDurationAndIsNeverShorter) {
+    const Config defaults = load_config(env_of({{"LAB_DURATION_SEC", "3600"}}));
+    EXPECT_EQ(defaults.lease.max_duration, std::chrono::seconds(0));
+    EXPECT_EQ(defaults.lease.max_expires_at(1000), 1000 + 7200);
+    const Config set = load_config(env_of({{"LAB_DURATION_SEC", "3600"}, {"LAB_MAX_DURATION_SEC", "5400"}}));
+    EXPECT_EQ(set.lease.max_duration, std::chrono::seconds(5400));
+    EXPECT_EQ(set.lease.max_expires_at(1000), 1000 + 5400);
+    EXPECT_NE(error_of({{"LAB_DURATION_SEC", "3600"}, {"LAB_MAX_DURATION_SEC", "3599"}})
+                  .find("LAB_MAX_DURATION_SEC"),
+              std::string::npos);
+    EXPECT_NE(error_of({{"LAB_MAX_DURATION_SEC", "0"}}).find("LAB_MAX_DURATION_SEC"), std::string::npos);
+}
+
 TEST(Config, SandboxesPerParticipantDefaultsToOneAndStaysPositive) {
     EXPECT_EQ(load_config(env_of({})).max_sandboxes_per_participant, 1);
     EXPECT_EQ(load_config(env_of({{"MAX_SANDBOXES_PER_PARTICIPANT", "3"}})).max_sandboxes_per_participant, 3);

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <string>
 #include <utility>
 
 #include "core/lifecycle.hpp"
@@ -100,6 +101,67 @@ TEST(CoreMarkDecision, FollowsTheLifecycleForTheOwnerAndRefusesEveryoneElse) {
     unheld.allocated_to_track = "p1";
     unheld.status = SandboxStatus::stale;
     EXPECT_EQ(decide_mark_for_deletion(&unheld, "p1", fresh, lease), MarkOutcome::not_owner);
+}
+
+Sandbox held_since(UnixSeconds allocated_at, UnixSeconds expires_at, const std::string& owner = "p") {
+    Sandbox s;
+    s.sandbox_id = "1";
+    s.status = S::allocated;
+    s.allocated_to_track = owner;
+    s.allocated_at = allocated_at;
+    s.expires_at = expires_at;
+    return s;
+}
+
+TEST(LeasePolicy, TheRowsOwnExpiryDecidesAndTheCapIsTwiceTheLabByDefault) {
+    LeasePolicy lease{std::chrono::hours(2), std::chrono::minutes(10)};
+    const Sandbox extended = held_since(1000, 1000 + 3 * 3600);
+    EXPECT_FALSE(lease.is_expired(extended, 1000 + 3 * 3600 + 599));
+    EXPECT_TRUE(lease.is_expired(extended, 1000 + 3 * 3600 + 600));
+    EXPECT_EQ(lease.max_expires_at(1000), 1000 + 4 * 3600);
+    lease.max_duration = std::chrono::hours(3);
+    EXPECT_EQ(lease.max_expires_at(1000), 1000 + 3 * 3600);
+}
+
+TEST(Extension, MovesTheEndCutsAtTheCapAndRefusesAtIt) {
+    const LeasePolicy lease{std::chrono::hours(2), std::chrono::minutes(10), std::chrono::hours(3)};
+    const Sandbox row = held_since(1000, 1000 + 7200);
+    auto d = decide_extension(&row, "p", 600, 2000, lease);
+    EXPECT_EQ(d.outcome, ExtendOutcome::extended);
+    EXPECT_EQ(d.old_expires_at, 1000 + 7200);
+    EXPECT_EQ(d.new_expires_at, 1000 + 7800);
+    EXPECT_EQ(d.max_expires_at, 1000 + 10800);
+
+    d = decide_extension(&row, "p", 3600, 2000, lease);
+    EXPECT_EQ(d.outcome, ExtendOutcome::extended);
+    EXPECT_EQ(d.new_expires_at, 1000 + 10800);  // exactly at the cap: not cut
+    d = decide_extension(&row, "p", 3601, 2000, lease);
+    EXPECT_EQ(d.outcome, ExtendOutcome::capped);
+    EXPECT_EQ(d.new_expires_at, 1000 + 10800);
+
+    const Sandbox at_cap = held_since(1000, 1000 + 10800);
+    EXPECT_EQ(decide_extension(&at_cap, "p", 1, 2000, lease).outcome, ExtendOutcome::limit_reached);
+}
+
+TEST(Extension, OnlyTheHolderOfALiveLease) {
+    const LeasePolicy lease{std::chrono::hours(2), std::chrono::minutes(10)};
+    const Sandbox row = held_since(1000, 1000 + 7200);
+    EXPECT_EQ(decide_extension(nullptr, "p", 60, 2000, lease).outcome, ExtendOutcome::not_found);
+    EXPECT_EQ(decide_extension(&row, "q", 60, 2000, lease).outcome, ExtendOutcome::not_owner);
+    EXPECT_EQ(decide_extension(&row, "", 60, 2000, lease).outcome, ExtendOutcome::not_owner);
+    // Grace: still held one second before lab end + grace, not from then on.
+    EXPECT_EQ(decide_extension(&row, "p", 60, 1000 + 7200 + 599, lease).outcome, ExtendOutcome::extended);
+    EXPECT_EQ(decide_extension(&row, "p", 60, 1000 + 7200 + 600, lease).outcome,
+              ExtendOutcome::not_allocated);
+
+    Sandbox returned = row;
+    returned.status = S::pending_deletion;
+    EXPECT_EQ(decide_extension(&returned, "p", 60, 2000, lease).outcome, ExtendOutcome::not_allocated);
+    EXPECT_EQ(decide_extension(&returned, "q", 60, 2000, lease).outcome, ExtendOutcome::not_owner);
+    Sandbox pool;
+    pool.sandbox_id = "2";
+    EXPECT_EQ(decide_extension(&pool, "p", 60, 2000, lease).outcome, ExtendOutcome::not_allocated);
+    EXPECT_EQ(decide_extension(&pool, "", 60, 2000, lease).outcome, ExtendOutcome::not_allocated);
 }
 
 }  // namespace

@@ -29,6 +29,8 @@ TEST(ErrorResponse, StatusForEveryCode) {
         {ErrorCode::service_unavailable, S::service_unavailable},
         {ErrorCode::job_not_found, S::not_found},
         {ErrorCode::job_paused, S::conflict},
+        {ErrorCode::not_allocated, S::conflict},
+        {ErrorCode::extension_limit, S::conflict},
         {ErrorCode::internal, S::internal_server_error},
     };
     for (const auto& [code, status] : expected) EXPECT_EQ(http_status(code), status) << code_name(code);

@@ -3,9 +3,11 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string_view>
+#include <variant>
 
 #include "core/utf8.hpp"
 #include "http/error_response.hpp"
+#include "http/handlers/extend_request.hpp"
 #include "http/offload.hpp"
 
 namespace broker {
@@ -72,6 +74,21 @@ Response not_owner(const RequestContext& ctx) {
                           ctx.request_id);
 }
 
+// The sandbox as its holder sees it (GET /v1/sandboxes/{id}).
+nlohmann::json holder_view(const Sandbox& s) {
+    return {
+        {"sandbox_id", s.sandbox_id},
+        {"name", s.name},
+        {"external_id", s.external_id},
+        {"status", to_string(s.status)},
+        {"allocated_to_track", s.allocated_to_track},
+        {"allocated_at", time_or_null(s.allocated_at)},
+        {"expires_at", time_or_null(s.expires_at)},
+        {"track_name", s.track_name},
+        {"sfdc_account_id", s.sfdc_account_id},
+    };
+}
+
 }  // namespace
 
 void ParticipantHandlers::add_routes(Router& router, const std::string& base_path) {
@@ -81,6 +98,8 @@ void ParticipantHandlers::add_routes(Router& router, const std::string& base_pat
                [this](RequestContext& ctx) { return get(ctx); });
     router.add(bhttp::verb::post, base_path + "/sandboxes/{id}/mark-for-deletion", Access::participant,
                [this](RequestContext& ctx) { return mark_for_deletion(ctx); });
+    router.add(bhttp::verb::post, base_path + "/sandboxes/{id}/extend", Access::participant,
+               [this](RequestContext& ctx) { return extend(ctx); });
 }
 
 asio::awaitable<Response> ParticipantHandlers::allocate(RequestContext& ctx) {
@@ -161,19 +180,7 @@ asio::awaitable<Response> ParticipantHandlers::get(RequestContext& ctx) {
             break;
     }
     if (!result.sandbox) throw std::logic_error("lookup found no sandbox");
-    const Sandbox& s = *result.sandbox;
-    const nlohmann::json body = {
-        {"sandbox_id", s.sandbox_id},
-        {"name", s.name},
-        {"external_id", s.external_id},
-        {"status", to_string(s.status)},
-        {"allocated_to_track", s.allocated_to_track},
-        {"allocated_at", time_or_null(s.allocated_at)},
-        {"expires_at", time_or_null(s.expires_at)},
-        {"track_name", s.track_name},
-        {"sfdc_account_id", s.sfdc_account_id},
-    };
-    co_return json_response(bhttp::status::ok, dump(body));
+    co_return json_response(bhttp::status::ok, dump(holder_view(*result.sandbox)));
 }
 
 asio::awaitable<Response> ParticipantHandlers::mark_for_deletion(RequestContext& ctx) {
@@ -213,6 +220,61 @@ asio::awaitable<Response> ParticipantHandlers::mark_for_deletion(RequestContext&
         {"status", "pending_deletion"},
         {"deletion_requested_at", time_or_null(s.deletion_requested_at)},
     };
+    co_return json_response(bhttp::status::ok, dump(body));
+}
+
+asio::awaitable<Response> ParticipantHandlers::extend(RequestContext& ctx) {
+    ctx.action = "extend";
+    Participant participant;
+    if (auto error = read_participant(ctx, participant)) {
+        ctx.outcome = metrics_.extension_invalid();
+        co_return std::move(*error);
+    }
+    const auto parsed = parse_extend_body(ctx.request.body());
+    if (const auto* message = std::get_if<std::string>(&parsed)) {
+        ctx.outcome = metrics_.extension_invalid();
+        co_return error_response(ErrorCode::invalid_request, *message, ctx.request_id);
+    }
+    auto work = [service = &service_, id = std::string(ctx.params.get("id")), who = std::move(participant.id),
+                 seconds = std::get<std::int64_t>(parsed)] {
+        return service->extend_lease(id, who, seconds);
+    };
+    std::optional<ExtendResult> outcome;
+    try {
+        outcome = co_await offload(pool_, std::move(work));
+    } catch (...) {
+        ctx.outcome = metrics_.extension_failed();
+        throw;
+    }
+    const ExtendResult& result = *outcome;
+    ctx.outcome = metrics_.extension(result.outcome);
+
+    switch (result.outcome) {
+        case ExtendOutcome::not_found:
+            co_return sandbox_not_found(ctx);
+        case ExtendOutcome::not_owner:
+            co_return not_owner(ctx);
+        case ExtendOutcome::not_allocated:
+            co_return error_response(ErrorCode::not_allocated,
+                                     "this sandbox is not held: it was returned, its lease ran out, or it "
+                                     "was never allocated to you",
+                                     ctx.request_id);
+        case ExtendOutcome::limit_reached:
+            co_return error_response(ErrorCode::extension_limit,
+                                     "the lease already ends at its latest time, " +
+                                         std::to_string(result.max_expires_at) +
+                                         " (allocated_at + LAB_MAX_DURATION_SEC)",
+                                     ctx.request_id);
+        case ExtendOutcome::extended:
+        case ExtendOutcome::capped:
+            break;
+    }
+    if (!result.sandbox) throw std::logic_error("store extended a lease without returning the sandbox");
+    ctx.sandbox_id = result.sandbox->sandbox_id;
+    nlohmann::json body = holder_view(*result.sandbox);
+    // Beyond GET's fields: whether the extension was cut at the cap, and the cap itself.
+    body["capped"] = result.outcome == ExtendOutcome::capped;
+    body["max_expires_at"] = result.max_expires_at;
     co_return json_response(bhttp::status::ok, dump(body));
 }
 

@@ -1,4 +1,4 @@
-// The participant endpoints of ARCHITECTURE §3: allocate, look up, mark for deletion.
+// The participant endpoints of ARCHITECTURE §3: allocate, look up, mark for deletion, extend.
 // Handlers read and validate headers, hand the store work to the blocking pool, and turn
 // the service's outcome values into answers; HTTP statuses come from error_response.
 #pragma once
@@ -29,6 +29,7 @@ class ParticipantHandlers {
     asio::awaitable<Response> allocate(RequestContext& ctx);
     asio::awaitable<Response> get(RequestContext& ctx);
     asio::awaitable<Response> mark_for_deletion(RequestContext& ctx);
+    asio::awaitable<Response> extend(RequestContext& ctx);
 
   private:
     AllocationService& service_;

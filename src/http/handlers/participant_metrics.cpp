@@ -9,7 +9,15 @@ ParticipantMetrics::ParticipantMetrics(ApiMetrics& metrics)
       marked_not_owner_(metrics.deletion_marked_total.with_labels({"not_owner"})),
       marked_expired_(metrics.deletion_marked_total.with_labels({"expired"})),
       marked_not_found_(metrics.deletion_marked_total.with_labels({"not_found"})),
-      marked_error_(metrics.deletion_marked_total.with_labels({"error"})) {}
+      marked_error_(metrics.deletion_marked_total.with_labels({"error"})),
+      extended_(metrics.lease_extensions_total.with_labels({"extended"})),
+      extension_capped_(metrics.lease_extensions_total.with_labels({"capped"})),
+      extension_limit_(metrics.lease_extensions_total.with_labels({"limit"})),
+      extension_not_allocated_(metrics.lease_extensions_total.with_labels({"not_allocated"})),
+      extension_not_owner_(metrics.lease_extensions_total.with_labels({"not_owner"})),
+      extension_not_found_(metrics.lease_extensions_total.with_labels({"not_found"})),
+      extension_invalid_(metrics.lease_extensions_total.with_labels({"invalid"})),
+      extension_error_(metrics.lease_extensions_total.with_labels({"error"})) {}
 
 std::string_view ParticipantMetrics::allocation(AllocateOutcome outcome,
                                                 std::chrono::steady_clock::duration latency, int conflicts) {
@@ -85,6 +93,40 @@ std::string_view ParticipantMetrics::mark(MarkOutcome outcome) {
 
 std::string_view ParticipantMetrics::mark_failed() {
     marked_error_.inc();
+    return "error";
+}
+
+std::string_view ParticipantMetrics::extension(ExtendOutcome outcome) {
+    switch (outcome) {
+        case ExtendOutcome::extended:
+            extended_.inc();
+            return "extended";
+        case ExtendOutcome::capped:
+            extension_capped_.inc();
+            return "capped";
+        case ExtendOutcome::limit_reached:
+            extension_limit_.inc();
+            return "limit";
+        case ExtendOutcome::not_allocated:
+            extension_not_allocated_.inc();
+            return "not_allocated";
+        case ExtendOutcome::not_owner:
+            extension_not_owner_.inc();
+            return "not_owner";
+        case ExtendOutcome::not_found:
+            extension_not_found_.inc();
+            return "not_found";
+    }
+    return extension_failed();
+}
+
+std::string_view ParticipantMetrics::extension_invalid() {
+    extension_invalid_.inc();
+    return "invalid";
+}
+
+std::string_view ParticipantMetrics::extension_failed() {
+    extension_error_.inc();
     return "error";
 }
 

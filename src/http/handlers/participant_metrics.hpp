@@ -27,6 +27,11 @@ class ParticipantMetrics {
     std::string_view mark(MarkOutcome outcome);
     std::string_view mark_failed();
 
+    // Lease extensions (broker_lease_extensions_total{outcome}).
+    std::string_view extension(ExtendOutcome outcome);
+    std::string_view extension_invalid();  // refused for its body (400)
+    std::string_view extension_failed();
+
   private:
     // An allocation that ended without a sandbox, other than an empty pool.
     void count_error(std::chrono::steady_clock::duration latency);
@@ -34,6 +39,8 @@ class ParticipantMetrics {
     ApiMetrics* metrics_ = nullptr;
     Counter marked_success_, marked_idempotent_, marked_not_owner_, marked_expired_, marked_not_found_,
         marked_error_;
+    Counter extended_, extension_capped_, extension_limit_, extension_not_allocated_, extension_not_owner_,
+        extension_not_found_, extension_invalid_, extension_error_;
 };
 
 }  // namespace broker

@@ -46,7 +46,9 @@ nlohmann::json N(std::int64_t value) {
 nlohmann::json N_decimal(double value) {
     if (std::floor(value) == value) return N(static_cast<std::int64_t>(value));
     char buffer[64];
-    std::snprintf(buffer, sizeof buffer, "%.6g", value);
+    // 12 significant digits: a duration in hours of up to a million keeps whole seconds
+    // (expires_at is derived from it), so a lease extended by one second reads back as such.
+    std::snprintf(buffer, sizeof buffer, "%.12g", value);
     return {{"N", std::string(buffer)}};
 }
 nlohmann::json BOOL(bool value) {

@@ -82,7 +82,11 @@ json job_default_values(const std::string& job) {
 
 std::vector<Sandbox> DynamoStore::expire_allocations(UnixSeconds now, const LeasePolicy& lease, int limit) {
     if (limit <= 0) return {};
-    // The status index's sort key is allocated_at: the expired are one range, oldest first.
+    // The status index's sort key is allocated_at: the candidates are one range, oldest first,
+    // those allocated at least lab duration + grace ago (an extension only lengthens a lease).
+    // Each one's own expires_at (allocated_at + its lab_duration_hours, which an extension
+    // moves) decides, and the change is conditional on the duration read, so a lease extended
+    // meanwhile (the index lags, or the extension came after the read) is left alone.
     const UnixSeconds cutoff = lease.allocated_before_is_expired(now);
     std::vector<Sandbox> moved;
     json request = {
@@ -96,18 +100,26 @@ std::vector<Sandbox> DynamoStore::expire_allocations(UnixSeconds now, const Leas
         json answer = client_.must("Query", request);
         for (const auto& item : answer["Items"]) {
             const Sandbox s = sandbox_from_item(item);
+            if (!lease.is_expired(s, now)) continue;  // extended past now - grace
+            json values = {{":pending", S("pending_deletion")},
+                           {":alloc", S("allocated")},
+                           {":now", N(now)},
+                           {":at", N(s.allocated_at.value_or(0))},
+                           {":p", S(s.allocated_to_track)}};
+            std::string condition = "#s = :alloc AND allocated_at = :at AND allocated_to_track = :p AND ";
+            if (item.contains("lab_duration_hours")) {
+                condition += "lab_duration_hours = :hours";
+                values[":hours"] = item.at("lab_duration_hours");
+            } else {
+                condition += "attribute_not_exists(lab_duration_hours)";
+            }
             DynamoReply reply = write(
                 "UpdateItem",
                 {{"Key", key_of(sandbox_pk(s.sandbox_id), kSandboxSort)},
                  {"UpdateExpression", "SET #s = :pending, deletion_requested_at = :now, updated_at = :now"},
-                 {"ConditionExpression", "#s = :alloc AND allocated_at = :at AND allocated_to_track = :p"},
+                 {"ConditionExpression", condition},
                  {"ExpressionAttributeNames", {{"#s", "status"}}},
-                 {"ExpressionAttributeValues",
-                  {{":pending", S("pending_deletion")},
-                   {":alloc", S("allocated")},
-                   {":now", N(now)},
-                   {":at", N(s.allocated_at.value_or(0))},
-                   {":p", S(s.allocated_to_track)}}},
+                 {"ExpressionAttributeValues", values},
                  {"ReturnValues", "ALL_NEW"}},
                 [&](const Item* found) {
                     return found && s_or(*found, "status") == "pending_deletion" &&

@@ -169,6 +169,58 @@ MarkResult DynamoStore::mark_for_deletion(const MarkForDeletionRequest& r) {
     throw StoreUnavailable("DynamoDB mark-for-deletion: the sandbox kept changing");
 }
 
+ExtendResult DynamoStore::extend_lease(const ExtendLeaseRequest& r) {
+    // The item keeps the original's attributes only: an extension rewrites lab_duration_hours
+    // (expires_at = allocated_at + lab_duration_hours), conditional on status, owner,
+    // allocated_at and the duration read, so a racing expiry (conditional on the same
+    // duration) or a racing extension makes one of the two fail and decide again.
+    if (!valid_utf8(r.sandbox_id) || r.sandbox_id.empty()) return {ExtendOutcome::not_found};
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        const auto item = get_item(sandbox_pk(r.sandbox_id), std::string(kSandboxSort));
+        std::optional<Sandbox> row;
+        if (item) row = sandbox_from_item(*item);
+        const ExtendDecision d =
+            decide_extension(row ? &*row : nullptr, r.participant_id, r.seconds, r.now, r.lease);
+        ExtendResult result{d.outcome, std::nullopt, d.old_expires_at, d.max_expires_at};
+        if (d.outcome != ExtendOutcome::extended && d.outcome != ExtendOutcome::capped) return result;
+        const UnixSeconds allocated_at = row->allocated_at.value_or(0);
+        const json hours = N_decimal(static_cast<double>(d.new_expires_at - allocated_at) / 3600.0);
+        json values = {{":allocated", S("allocated")},
+                       {":p", S(r.participant_id)},
+                       {":at", N(allocated_at)},
+                       {":hours", hours},
+                       {":now", N(r.now)}};
+        std::string condition = "#s = :allocated AND allocated_to_track = :p AND allocated_at = :at AND ";
+        if (item->contains("lab_duration_hours")) {
+            condition += "lab_duration_hours = :old";
+            values[":old"] = item->at("lab_duration_hours");
+        } else {
+            condition += "attribute_not_exists(lab_duration_hours)";
+        }
+        DynamoReply reply = write("UpdateItem",
+                                  {{"Key", key_of(sandbox_pk(r.sandbox_id), kSandboxSort)},
+                                   {"UpdateExpression", "SET lab_duration_hours = :hours, updated_at = :now"},
+                                   {"ConditionExpression", condition},
+                                   {"ExpressionAttributeNames", {{"#s", "status"}}},
+                                   {"ExpressionAttributeValues", values},
+                                   {"ReturnValues", "ALL_NEW"}},
+                                  [&](const Item* found) {
+                                      if (!found || s_or(*found, "status") != "allocated" ||
+                                          s_or(*found, "allocated_to_track") != r.participant_id ||
+                                          n_or(*found, "updated_at") != r.now)
+                                          return false;
+                                      return sandbox_from_item(*found).expires_at == d.new_expires_at;
+                                  });
+        if (reply.is("ConditionalCheckFailedException")) continue;
+        if (!reply.ok()) throw StoreUnavailable("DynamoDB UpdateItem (extend) failed: " + reply.error_type);
+        result.sandbox = sandbox_from_item(reply.body["Attributes"]);
+        record(r.sandbox_id, r.now, SandboxStatus::allocated, SandboxStatus::allocated, r.participant_id,
+               extension_reason(d.old_expires_at, d.new_expires_at));
+        return result;
+    }
+    throw StoreUnavailable("DynamoDB extend: the sandbox kept changing");
+}
+
 UpsertSummary DynamoStore::upsert(std::span<const ProviderSandbox> sandboxes, UnixSeconds now) {
     UpsertSummary summary;
     // A repeated id counts once with its last fields; the repeats count as the first

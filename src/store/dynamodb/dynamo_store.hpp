@@ -66,6 +66,7 @@ class DynamoStore final : public Store, public LifecycleStore, public JobStateSt
     StatusCounts count_by_status() override;
     ListPage list(const ListQuery& query) override;
     void ping() override;
+    ExtendResult extend_lease(const ExtendLeaseRequest& request) override;
 
     // LifecycleStore
     SyncSummary sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) override;

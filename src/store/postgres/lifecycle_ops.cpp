@@ -28,7 +28,7 @@ std::vector<Sandbox> expire_allocations(pqxx::connection& conn, UnixSeconds now,
     if (limit <= 0) return {};
     pqxx::nontransaction tx(conn);
     return read_sandboxes(
-        tx.exec_prepared(stmt::kExpire, now, lease.allocated_before_is_expired(now), limit));
+        tx.exec_prepared(stmt::kExpire, now, lease.expires_before_is_expired(now), limit));
 }
 
 std::vector<Sandbox> claim_for_deletion(pqxx::connection& conn, const DeletionClaim& claim) {

@@ -109,18 +109,30 @@ constexpr const char* kMarkSql =
     "  SELECT sandbox_id, $3, 'allocated', 'pending_deletion', $2, 'mark-for-deletion' FROM marked) "
     "SELECT " COLS " FROM marked";
 
-// $1 now, $2 allocated at or before this is expired, $3 limit.
+// $1 id, $2 participant, $3 expires_at read, $4 version read, $5 new expires_at, $6 now, $7 the
+// history reason. Run after the row was locked and checked.
+constexpr const char* kExtendSql =
+    "WITH moved AS (UPDATE sandboxes SET expires_at = $5, version = version + 1, updated_at = $6 "
+    "  WHERE sandbox_id = $1 AND status = 'allocated' AND allocated_to_track = $2 AND expires_at = $3 "
+    "  AND version = $4 RETURNING *), "
+    "event AS (INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor, reason) "
+    "  SELECT sandbox_id, $6, 'allocated', 'allocated', $2, $7 FROM moved) "
+    "SELECT " COLS " FROM moved";
+
+// $1 now, $2 expires_at at or before this is expired (the row's own: an extension moves it),
+// $3 limit. A row an extension holds locked is skipped; one extended meanwhile fails the
+// repeated condition.
 constexpr const char* kExpireSql =
-    "WITH due AS (SELECT sandbox_id FROM sandboxes WHERE status = 'allocated' AND allocated_at <= $2 "
-    "  ORDER BY allocated_at, sandbox_id LIMIT $3 FOR UPDATE SKIP LOCKED), "
+    "WITH due AS (SELECT sandbox_id FROM sandboxes WHERE status = 'allocated' AND expires_at <= $2 "
+    "  ORDER BY expires_at, sandbox_id LIMIT $3 FOR UPDATE SKIP LOCKED), "
     "moved AS (UPDATE sandboxes s SET status = 'pending_deletion', deletion_requested_at = $1, "
     "  next_deletion_at = NULL, version = s.version + 1, updated_at = $1 FROM due "
-    "  WHERE s.sandbox_id = due.sandbox_id AND s.status = 'allocated' AND s.allocated_at <= $2 RETURNING "
+    "  WHERE s.sandbox_id = due.sandbox_id AND s.status = 'allocated' AND s.expires_at <= $2 RETURNING "
     "s.*), "
     "events AS (INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor, reason) "
     "  SELECT sandbox_id, $1, 'allocated', 'pending_deletion', 'auto_expiry', 'lease expired (lab duration + "
     "grace)' FROM moved) "
-    "SELECT " COLS " FROM moved ORDER BY allocated_at, sandbox_id";
+    "SELECT " COLS " FROM moved ORDER BY expires_at, sandbox_id";
 
 // $1 worker, $2 now, $3 lease until, $4 limit. Returned sandboxes first (oldest request
 // first); failed ones whose slow retry is due fill what is left (longest waiting first).
@@ -292,6 +304,7 @@ void prepare_all(pqxx::connection& conn) {
                                       " FROM sandboxes WHERE sandbox_id > $1 AND status = $3 "
                                       "ORDER BY sandbox_id LIMIT $2");
     conn.prepare(stmt::kExpire, kExpireSql);
+    conn.prepare(stmt::kExtend, kExtendSql);
     conn.prepare(stmt::kClaim, kClaimSql);
     conn.prepare(stmt::kRecordDeleted, kRecordDeletedSql);
     conn.prepare(stmt::kRecordFailure, kRecordFailureSql);

@@ -51,6 +51,7 @@ inline constexpr const char* kRequestJob = "request_job";
 inline constexpr const char* kJobStates = "job_states";
 inline constexpr const char* kPing = "ping";
 inline constexpr const char* kInsertCopied = "insert_copied";
+inline constexpr const char* kExtend = "extend";
 }  // namespace stmt
 
 // Registers every statement above on a new connection (libpqxx prepares each on first use).

@@ -75,6 +75,10 @@ MarkResult PostgresStore::mark_for_deletion(const MarkForDeletionRequest& reques
     return run("mark-for-deletion", [&](pqxx::connection& c) { return pg::mark_for_deletion(c, request); });
 }
 
+ExtendResult PostgresStore::extend_lease(const ExtendLeaseRequest& request) {
+    return run("extend-lease", [&](pqxx::connection& c) { return pg::extend_lease(c, request); });
+}
+
 UpsertSummary PostgresStore::upsert_provider_sandboxes(std::span<const ProviderSandbox> sandboxes,
                                                        UnixSeconds now) {
     return run("upsert", [&](pqxx::connection& c) {

@@ -36,6 +36,7 @@ class PostgresStore final : public Store, public LifecycleStore, public JobState
     StatusCounts count_by_status() override;
     ListPage list(const ListQuery& query) override;
     void ping() override;
+    ExtendResult extend_lease(const ExtendLeaseRequest& request) override;
 
     // LifecycleStore
     SyncSummary sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) override;

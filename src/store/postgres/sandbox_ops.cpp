@@ -102,6 +102,24 @@ MarkResult mark_for_deletion(pqxx::connection& conn, const MarkForDeletionReques
     return {MarkOutcome::marked, std::move(marked)};
 }
 
+ExtendResult extend_lease(pqxx::connection& conn, const ExtendLeaseRequest& request) {
+    pqxx::work tx(conn);
+    // The row lock makes the decision and the change one step, and keeps the expiry job (which
+    // skips locked rows) off it meanwhile; expiry that locked it first is waited for and read.
+    std::optional<Sandbox> row = first_row(tx.exec_prepared(stmt::kFindByIdForUpdate, request.sandbox_id));
+    const ExtendDecision d = decide_extension(row ? &*row : nullptr, request.participant_id, request.seconds,
+                                              request.now, request.lease);
+    ExtendResult result{d.outcome, std::nullopt, d.old_expires_at, d.max_expires_at};
+    if (d.outcome != ExtendOutcome::extended && d.outcome != ExtendOutcome::capped) return result;
+    auto extended = first_row(tx.exec_prepared(stmt::kExtend, request.sandbox_id, request.participant_id,
+                                               d.old_expires_at, row->version, d.new_expires_at, request.now,
+                                               extension_reason(d.old_expires_at, d.new_expires_at)));
+    if (!extended) return {ExtendOutcome::not_allocated, std::nullopt, 0, 0};
+    tx.commit();
+    result.sandbox = std::move(extended);
+    return result;
+}
+
 namespace {
 
 UpsertSummary run_upsert(pqxx::transaction_base& tx, std::span<const ProviderSandbox> sandboxes,

@@ -14,6 +14,7 @@ namespace broker::pg {
 
 AllocateResult allocate(pqxx::connection& conn, const AllocateRequest& request);
 MarkResult mark_for_deletion(pqxx::connection& conn, const MarkForDeletionRequest& request);
+ExtendResult extend_lease(pqxx::connection& conn, const ExtendLeaseRequest& request);
 // The provider-list writes get `timeout_ms` instead of the per-request statement timeout.
 UpsertSummary upsert_provider_sandboxes(pqxx::connection& conn, std::span<const ProviderSandbox> sandboxes,
                                         UnixSeconds now, int timeout_ms);

@@ -142,6 +142,11 @@ CREATE TABLE pool_samples (
 );
 )sql",
          true},
+        // 5: expiry follows each allocation's own expires_at, which a lease extension moves.
+        {"index on the allocated sandboxes' expires_at (expiry honours extended leases)", R"sql(
+CREATE INDEX sandboxes_allocated_expires ON sandboxes (expires_at) WHERE status = 'allocated';
+)sql",
+         true},
     };
     return steps;
 }

@@ -100,7 +100,7 @@ std::vector<Sandbox> expire_allocations(Connection& conn, UnixSeconds now, const
                                         int limit) {
     if (limit <= 0) return {};
     auto q = conn.query(kExpireSql);
-    q.bind(1, lease.allocated_before_is_expired(now)).bind(2, now).bind(3, static_cast<std::int64_t>(limit));
+    q.bind(1, lease.expires_before_is_expired(now)).bind(2, now).bind(3, static_cast<std::int64_t>(limit));
     const auto ids = returned_ids(q);
     for (const auto& id : ids) {
         record_event(conn, id, now, SandboxStatus::allocated, SandboxStatus::pending_deletion, kExpiryActor,

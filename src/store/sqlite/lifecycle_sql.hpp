@@ -16,14 +16,15 @@ inline constexpr std::string_view kMarkStaleSql =
     "UPDATE sandboxes SET status = 'stale', stale_since = ?1, updated_at = ?1, version = version + 1 "
     "WHERE status = 'available' AND sandbox_id NOT IN (SELECT value FROM json_each(?2)) RETURNING sandbox_id";
 
-// Expiry: allocations made at or before ?1 (they are expired now), oldest first, at most ?3.
-// ?2 now. The status is repeated in the UPDATE, so a row returned meanwhile is left alone.
+// Expiry: allocations whose own expires_at (an extension moves it) is at or before ?1 (they
+// are expired now), earliest first, at most ?3. ?2 now. Status and expiry are repeated in the
+// UPDATE, so a row returned or extended meanwhile is left alone.
 inline constexpr std::string_view kExpireSql =
     "UPDATE sandboxes SET status = 'pending_deletion', deletion_requested_at = ?2, next_attempt_at = NULL, "
     "updated_at = ?2, version = version + 1 "
-    "WHERE +status = 'allocated' AND sandbox_id IN (SELECT sandbox_id FROM sandboxes INDEXED BY "
-    "sandboxes_allocated_at WHERE status = 'allocated' AND allocated_at <= ?1 ORDER BY allocated_at LIMIT "
-    "?3) RETURNING sandbox_id";
+    "WHERE +status = 'allocated' AND +expires_at <= ?1 AND sandbox_id IN (SELECT sandbox_id FROM sandboxes "
+    "INDEXED BY sandboxes_allocated_expires WHERE status = 'allocated' AND expires_at <= ?1 "
+    "ORDER BY expires_at LIMIT ?3) RETURNING sandbox_id";
 
 // Claimable returned sandboxes, oldest request first. ?1 now, ?2 limit.
 inline constexpr std::string_view kClaimablePendingSql =

@@ -113,6 +113,25 @@ MarkResult mark_for_deletion(Connection& conn, const MarkForDeletionRequest& req
     return {MarkOutcome::marked, std::move(marked)};
 }
 
+ExtendResult extend_lease(Connection& conn, const ExtendLeaseRequest& request) {
+    std::optional<Sandbox> row = find_sandbox(conn, request.sandbox_id);
+    const ExtendDecision d = decide_extension(row ? &*row : nullptr, request.participant_id, request.seconds,
+                                              request.now, request.lease);
+    ExtendResult result{d.outcome, std::nullopt, d.old_expires_at, d.max_expires_at};
+    if (d.outcome != ExtendOutcome::extended && d.outcome != ExtendOutcome::capped) return result;
+    auto q = conn.query(kExtendSql);
+    q.bind(1, request.sandbox_id).bind(2, request.participant_id).bind(3, d.old_expires_at);
+    q.bind(4, row->version).bind(5, d.new_expires_at).bind(6, request.now);
+    auto extended = first_row(q);
+    // Unreachable while the transaction holds the write lock (the row read is the row
+    // changed); kept as the guard of the conditional UPDATE.
+    if (!extended) return {ExtendOutcome::not_allocated, std::nullopt, 0, 0};
+    record_event(conn, extended->sandbox_id, request.now, SandboxStatus::allocated, SandboxStatus::allocated,
+                 request.participant_id, extension_reason(d.old_expires_at, d.new_expires_at));
+    result.sandbox = std::move(extended);
+    return result;
+}
+
 UpsertSummary upsert_provider_sandboxes(Connection& conn, std::span<const ProviderSandbox> sandboxes,
                                         UnixSeconds now) {
     UpsertSummary summary;

@@ -14,6 +14,7 @@ namespace broker::sqlite {
 
 AllocateResult allocate(Connection& conn, const AllocateRequest& request);
 MarkResult mark_for_deletion(Connection& conn, const MarkForDeletionRequest& request);
+ExtendResult extend_lease(Connection& conn, const ExtendLeaseRequest& request);
 UpsertSummary upsert_provider_sandboxes(Connection& conn, std::span<const ProviderSandbox> sandboxes,
                                         UnixSeconds now);
 

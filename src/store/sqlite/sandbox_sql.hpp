@@ -62,6 +62,12 @@ inline constexpr std::string_view kMarkSql =
     "updated_at = ?3 WHERE sandbox_id = ?1 AND status = 'allocated' AND allocated_to_track = ?2 "
     "RETURNING " BROKER_SANDBOX_COLUMNS;
 
+// ?1 id, ?2 participant, ?3 expires_at read, ?4 version read, ?5 new expires_at, ?6 now.
+inline constexpr std::string_view kExtendSql =
+    "UPDATE sandboxes SET expires_at = ?5, version = version + 1, updated_at = ?6 "
+    "WHERE sandbox_id = ?1 AND status = 'allocated' AND allocated_to_track = ?2 AND expires_at = ?3 "
+    "AND version = ?4 RETURNING " BROKER_SANDBOX_COLUMNS;
+
 inline constexpr std::string_view kInsertEventSql =
     "INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor, reason) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";

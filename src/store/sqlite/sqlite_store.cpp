@@ -136,6 +136,10 @@ MarkResult SqliteStore::mark_for_deletion(const MarkForDeletionRequest& request)
     return impl_->write([&](Connection& conn) { return sqlite::mark_for_deletion(conn, request); });
 }
 
+ExtendResult SqliteStore::extend_lease(const ExtendLeaseRequest& request) {
+    return impl_->write([&](Connection& conn) { return sqlite::extend_lease(conn, request); });
+}
+
 UpsertSummary SqliteStore::upsert_provider_sandboxes(std::span<const ProviderSandbox> sandboxes,
                                                      UnixSeconds now) {
     return impl_->upsert(sandboxes, now);

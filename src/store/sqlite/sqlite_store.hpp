@@ -57,6 +57,7 @@ class SqliteStore final : public Store, public LifecycleStore, public JobStateSt
     StatusCounts count_by_status() override;
     ListPage list(const ListQuery& query) override;
     void ping() override;
+    ExtendResult extend_lease(const ExtendLeaseRequest& request) override;
 
     // upsert_provider_sandboxes and sync_pool write in chunks of bulk_chunk_rows, each its own
     // transaction: a failure leaves the chunks before it written, and running the same
