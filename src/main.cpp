@@ -1,7 +1,7 @@
 // sandbox-broker: subcommands and wiring. The only file that knows every part.
 //   run      API and background jobs in one process, on the embedded store
 //   serve    HTTP API only (admin job runs are requested from the workers)
-//   worker   background jobs only (sync, cleanup, auto_expiry, auto_delete_stale)
+//   worker   background jobs only (sync, cleanup, auto_expiry, auto_delete_stale, pool_sample)
 //   migrate  create or upgrade the store's schema (--status: what it would do, changing nothing)
 //   version  version, commit and the schema version of each store this binary needs
 //   backup   copy the embedded store to a file while it serves; restore copies one back
@@ -209,7 +209,7 @@ void warn_without_provider(const BackgroundJobs* jobs) {
     if (!jobs || jobs->provider_enabled()) return;
     spdlog::warn(
         "provider jobs disabled: CSP_BASE_URL is not set, so sync and cleanup do not run "
-        "(auto_expiry and auto_delete_stale do); set CSP_BASE_URL and CSP_API_TOKEN, "
+        "(auto_expiry, auto_delete_stale and pool_sample do); set CSP_BASE_URL and CSP_API_TOKEN, "
         "or run `sandbox-broker worker` with them");
 }
 

@@ -1,6 +1,6 @@
 // The admin API wired for one process: the AdminService over the store, with the jobs this
-// process runs (`run`) or none (`serve`: runs are then requested from the workers), and its
-// handlers on the router.
+// process runs (`run`) or none (`serve`: runs are then requested from the workers), the
+// dashboard's reads, and their handlers on the router.
 #pragma once
 
 #include <memory>
@@ -8,7 +8,9 @@
 
 #include "app/background_jobs.hpp"
 #include "http/handlers/admin_handlers.hpp"
+#include "http/handlers/dashboard_handlers.hpp"
 #include "service/admin_service.hpp"
+#include "service/dashboard_service.hpp"
 
 namespace broker {
 
@@ -19,12 +21,17 @@ class AdminApi {
     AdminApi(Store& store, const Clock& clock, BlockingPool& pool, const JobConfig& config,
              BackgroundJobs* jobs, bool exclusive_store);
 
-    void add_routes(Router& router, const std::string& base_path) { handlers_.add_routes(router, base_path); }
+    void add_routes(Router& router, const std::string& base_path) {
+        handlers_.add_routes(router, base_path);
+        dashboard_handlers_.add_routes(router, base_path);
+    }
     AdminService& service() { return service_; }
 
   private:
     AdminService service_;
     AdminHandlers handlers_;
+    DashboardService dashboard_;
+    DashboardHandlers dashboard_handlers_;
 };
 
 }  // namespace broker

@@ -5,6 +5,7 @@
 
 #include "app/provider_wiring.hpp"
 #include "core/errors.hpp"
+#include "jobs/pool_sample_job.hpp"
 #include "service/admin_service.hpp"
 
 namespace broker {
@@ -74,6 +75,13 @@ BackgroundJobs::BackgroundJobs(LifecycleStore& lifecycle, JobStateStore& job_sta
         lifecycle, clock, ExpirySettings{config.lease, config.jobs.expiry_batch_size}, metrics));
     jobs_.push_back(std::make_unique<AutoDeleteStaleJob>(
         lifecycle, clock, StaleSettings{config.jobs.stale_grace, config.jobs.history_retention_days}));
+    // The pool's time series, where the store keeps one (every store of the broker does).
+    auto* pool = dynamic_cast<Store*>(&lifecycle);
+    auto* dashboard = dynamic_cast<DashboardStore*>(&lifecycle);
+    if (pool && dashboard) {
+        jobs_.push_back(
+            std::make_unique<PoolSampleJob>(*pool, *dashboard, clock, config.jobs.history_retention_days));
+    }
 
     std::vector<ScheduledJob> scheduled;
     for (const auto& [name, interval] : job_intervals(config.jobs)) {

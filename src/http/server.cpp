@@ -9,6 +9,7 @@
 
 #include "core/errors.hpp"
 #include "http/request_framing.hpp"
+#include "http/streamed_body.hpp"
 
 namespace broker {
 namespace {
@@ -253,6 +254,11 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> connection) 
         const bool keep_alive = request.keep_alive() && !stopping_;
         res.version(request.version());
         res.keep_alive(keep_alive);
+        if (auto body = take_body_stream(ctx); body && res.result() == bhttp::status::ok) {
+            const bool whole = co_await write_streamed(stream, std::move(res), *body, options_.read_timeout);
+            if (!whole || !keep_alive) break;
+            continue;
+        }
         res.prepare_payload();
         stream.expires_after(options_.read_timeout);
         co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));

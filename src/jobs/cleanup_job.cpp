@@ -206,6 +206,7 @@ void CleanupJob::niosxaas_step(const Sandbox& sandbox, JobRunResult& r) {
     std::string_view metric_outcome = "skipped";
     switch (cleaned.outcome) {
         case CleanupOutcome::skipped:
+            r.add("niosxaas_skipped");
             break;
         case CleanupOutcome::shadow:
             metric_outcome = "shadow";

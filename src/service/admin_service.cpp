@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "jobs/pool_sample_job.hpp"
 #include "jobs/stale_job.hpp"
 #include "service/cursor.hpp"
 
@@ -46,6 +47,7 @@ std::vector<std::pair<std::string, std::chrono::seconds>> job_intervals(const Jo
         {std::string(kCleanupJobName), config.cleanup_interval},
         {std::string(kAutoExpiryJobName), config.auto_expiry_interval},
         {std::string(kAutoDeleteStaleJobName), config.auto_delete_stale_interval},
+        {std::string(kPoolSampleJobName), kPoolSampleInterval},
     };
 }
 
@@ -149,12 +151,13 @@ JobRunResult AdminService::delete_stale(std::chrono::seconds grace) {
 }
 
 Checked<std::string> AdminService::check_job_name(std::string_view name) {
-    for (const auto known : {kSyncJobName, kCleanupJobName, kAutoExpiryJobName, kAutoDeleteStaleJobName}) {
+    for (const auto known :
+         {kSyncJobName, kCleanupJobName, kAutoExpiryJobName, kAutoDeleteStaleJobName, kPoolSampleJobName}) {
         if (name == known) return Checked<std::string>::ok(std::string(name));
     }
     return Checked<std::string>::refuse(
-        ErrorCode::job_not_found,
-        "no job named '" + std::string(name) + "'; jobs: sync, cleanup, auto_expiry, auto_delete_stale");
+        ErrorCode::job_not_found, "no job named '" + std::string(name) +
+                                      "'; jobs: sync, cleanup, auto_expiry, auto_delete_stale, pool_sample");
 }
 
 std::vector<JobView> AdminService::jobs() {

@@ -18,6 +18,9 @@ const std::vector<AdminCall> kAdminCalls = {
     {"GET", "/v1/admin/sandboxes"},
     {"GET", "/v1/admin/sandboxes/7100"},
     {"GET", "/v1/admin/stats"},
+    {"GET", "/v1/admin/timeseries"},
+    {"GET", "/v1/admin/sandboxes.csv"},
+    {"GET", "/v1/admin/cleanup/failures"},
     {"POST", "/v1/admin/sync"},
     {"POST", "/v1/admin/cleanup"},
     {"POST", "/v1/admin/bulk-delete?status=stale"},
@@ -119,7 +122,7 @@ TEST_F(AdminApi, StatsAndOneSandboxWithItsHistory) {
 TEST_F(AdminApi, JobControlWithoutAProvider) {
     const auto jobs = admin_get(http_, "/v1/admin/jobs");
     ASSERT_EQ(jobs.status, 200);
-    ASSERT_EQ(jobs.json["jobs"].size(), 4u);
+    ASSERT_EQ(jobs.json["jobs"].size(), 5u);
     EXPECT_EQ(jobs.json["jobs"][0]["name"], "sync");
     EXPECT_EQ(jobs.json["jobs"][0]["interval_sec"], 600);
 

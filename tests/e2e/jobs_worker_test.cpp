@@ -158,9 +158,11 @@ TEST(JobsWorker, RunWithoutAProviderServesAndSaysTheProviderJobsAreOff) {
     ASSERT_EQ(jobs.status, 200);
     std::map<std::string, bool> here;
     for (const auto& job : jobs.json["jobs"]) here[job["name"]] = job["runs_here"];
-    EXPECT_EQ(here,
-              (std::map<std::string, bool>{
-                  {"sync", false}, {"cleanup", false}, {"auto_expiry", true}, {"auto_delete_stale", true}}));
+    EXPECT_EQ(here, (std::map<std::string, bool>{{"sync", false},
+                                                 {"cleanup", false},
+                                                 {"auto_expiry", true},
+                                                 {"auto_delete_stale", true},
+                                                 {"pool_sample", true}}));
     EXPECT_EQ(broker.stop(), 0) << broker.err();
 }
 

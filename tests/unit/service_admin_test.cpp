@@ -177,7 +177,9 @@ TEST_F(AdminServiceTest, JobsListEveryJobWithItsInterval) {
     SyncJob sync(provider_, *store_, clock_);
     auto admin = service({&sync});
     const auto views = admin.jobs();
-    ASSERT_EQ(views.size(), 4u);
+    ASSERT_EQ(views.size(), 5u);
+    EXPECT_EQ(views[4].name, "pool_sample");
+    EXPECT_EQ(views[4].interval, 60s);
     EXPECT_EQ(views[0].name, "sync");
     EXPECT_EQ(views[0].interval, 42s);
     EXPECT_TRUE(views[0].runs_here);

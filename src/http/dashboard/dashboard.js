@@ -184,8 +184,9 @@
       if (e instanceof Unavailable) return;
       throw e;
     }
-    const { now, ...shown } = stats;
-    if (!changed("stats", shown)) return;
+    // Leave out what moves every second by itself (the clock and the window's ends).
+    const { now, window: statsWindow, ...shown } = stats;
+    if (!changed("stats", [shown, statsWindow && statsWindow.hours])) return;
     const kpis = $("kpis");
     kpis.replaceChildren();
     for (const status of kStatuses.concat(["total"])) {

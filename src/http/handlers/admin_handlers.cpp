@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "http/error_response.hpp"
+#include "http/handlers/sandbox_json.hpp"
 #include "http/offload.hpp"
 #include "http/query.hpp"
 
@@ -15,10 +16,6 @@ namespace broker {
 namespace {
 
 using nlohmann::json;
-
-json time_or_null(const std::optional<UnixSeconds>& t) {
-    return t ? json(*t) : json(nullptr);
-}
 
 std::string dump(const json& body) {
     return body.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -30,24 +27,6 @@ Response ok(const json& body) {
 
 Response refused(const Refusal& refusal, const RequestContext& ctx) {
     return error_response(refusal.code, refusal.message, ctx.request_id);
-}
-
-json sandbox_json(const Sandbox& s) {
-    return {
-        {"sandbox_id", s.sandbox_id},
-        {"name", s.name},
-        {"external_id", s.external_id},
-        {"sfdc_account_id", s.sfdc_account_id},
-        {"status", to_string(s.status)},
-        {"allocated_to_track", s.allocated_to_track},
-        {"track_name", s.track_name},
-        {"allocated_at", time_or_null(s.allocated_at)},
-        {"expires_at", time_or_null(s.expires_at)},
-        {"deletion_requested_at", time_or_null(s.deletion_requested_at)},
-        {"deletion_retry_count", s.deletion_retry_count},
-        {"created_at", s.created_at},
-        {"updated_at", s.updated_at},
-    };
 }
 
 json status_or_null(const std::optional<SandboxStatus>& status) {
@@ -153,9 +132,7 @@ void AdminHandlers::add_routes(Router& router, const std::string& base_path) {
         router.add(method, admin + path, method == V::get ? Access::admin_read : Access::admin,
                    [this, fn](RequestContext& ctx) { return (this->*fn)(ctx); });
     };
-    add(V::get, "/sandboxes", &AdminHandlers::list_sandboxes);
     add(V::get, "/sandboxes/{id}", &AdminHandlers::get_sandbox);
-    add(V::get, "/stats", &AdminHandlers::stats);
     add(V::post, "/bulk-delete", &AdminHandlers::bulk_delete);
     add(V::post, "/auto-delete-stale", &AdminHandlers::auto_delete_stale);
     add(V::get, "/jobs", &AdminHandlers::list_jobs);
@@ -169,25 +146,6 @@ void AdminHandlers::add_routes(Router& router, const std::string& base_path) {
                [this](RequestContext& ctx) { return run_named(ctx, std::string(kCleanupJobName)); });
 }
 
-asio::awaitable<Response> AdminHandlers::list_sandboxes(RequestContext& ctx) {
-    std::optional<Response> error;
-    const auto params = read_query(ctx, error);
-    if (!params) co_return std::move(*error);
-    auto query = AdminService::parse_list_query(query_value(*params, "status"), query_value(*params, "limit"),
-                                                query_value(*params, "cursor"));
-    if (query.refusal) co_return refused(*query.refusal, ctx);
-
-    auto work = [service = &service_, q = std::move(*query.value)] { return service->list(q); };
-    const AdminPage page = co_await offload(pool_, std::move(work));
-
-    json items = json::array();
-    for (const auto& s : page.items) items.push_back(sandbox_json(s));
-    const std::size_t count = page.items.size();
-    co_return ok({{"sandboxes", std::move(items)},
-                  {"count", count},
-                  {"next_cursor", page.next_cursor ? json(*page.next_cursor) : json(nullptr)}});
-}
-
 asio::awaitable<Response> AdminHandlers::get_sandbox(RequestContext& ctx) {
     auto work = [service = &service_, id = std::string(ctx.params.get("id"))] {
         return service->sandbox(id);
@@ -199,15 +157,6 @@ asio::awaitable<Response> AdminHandlers::get_sandbox(RequestContext& ctx) {
     json history = json::array();
     for (const auto& event : detail->history) history.push_back(event_json(event));
     body["history"] = std::move(history);
-    co_return ok(body);
-}
-
-asio::awaitable<Response> AdminHandlers::stats(RequestContext& ctx) {
-    auto work = [service = &service_] { return service->stats(); };
-    const StatusCounts counts = co_await offload(pool_, std::move(work));
-    json body = json::object();
-    for (const auto status : kAllStatuses) body[std::string(to_string(status))] = counts[status];
-    body["total"] = counts.total();
     co_return ok(body);
 }
 

@@ -1,10 +1,11 @@
-// The admin endpoints of ARCHITECTURE §3 (admin token only): the pool (list, one sandbox with
-// its history, stats), store maintenance (bulk-delete, auto-delete-stale), and the background
-// jobs (list, pause, resume, run now; sync and cleanup as shortcuts for running those; a run's
-// progress). Query parameters are validated by the AdminService; everything that touches the
-// store goes to the blocking pool, never the I/O threads. A run is never done inside the
-// request: it is answered 202 with its id at once, or, with ?wait=N, after polling its record
-// from an I/O-side timer (no pool thread is held while waiting).
+// The admin endpoints of ARCHITECTURE §3 (admin token only): one sandbox with its history,
+// store maintenance (bulk-delete, auto-delete-stale), and the background jobs (list, pause,
+// resume, run now; sync and cleanup as shortcuts for running those; a run's progress). The
+// pool's list, statistics and exports are the dashboard's (dashboard_handlers). Query
+// parameters are validated by the AdminService; everything that touches the store goes to
+// the blocking pool, never the I/O threads. A run is never done inside the request: it is
+// answered 202 with its id at once, or, with ?wait=N, after polling its record from an
+// I/O-side timer (no pool thread is held while waiting).
 #pragma once
 
 #include <string>
@@ -22,9 +23,7 @@ class AdminHandlers {
     // Registers the routes under `base_path` + "/admin". This object must outlive the router.
     void add_routes(Router& router, const std::string& base_path);
 
-    asio::awaitable<Response> list_sandboxes(RequestContext& ctx);
     asio::awaitable<Response> get_sandbox(RequestContext& ctx);
-    asio::awaitable<Response> stats(RequestContext& ctx);
     asio::awaitable<Response> bulk_delete(RequestContext& ctx);
     asio::awaitable<Response> auto_delete_stale(RequestContext& ctx);
     asio::awaitable<Response> list_jobs(RequestContext& ctx);

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "store/dashboard_store.hpp"
 #include "store/dynamodb/aws_credentials.hpp"
 #include "store/dynamodb/dynamo_client.hpp"
 #include "store/dynamodb/dynamo_items.hpp"
@@ -48,7 +49,7 @@ inline constexpr UnixSeconds kDynamoSlotTimeout = 30;
 // well under kDynamoSlotTimeout; the slot's confirmation and an undo are not cut short.
 inline constexpr std::chrono::seconds kDynamoAllocationBudget{10};
 
-class DynamoStore final : public Store, public LifecycleStore, public JobStateStore {
+class DynamoStore final : public Store, public LifecycleStore, public JobStateStore, public DashboardStore {
   public:
     // Connects lazily: constructing never fails for an unreachable endpoint (ping() tells).
     DynamoStore(DynamoOptions options, std::shared_ptr<AwsCredentialProvider> credentials);
@@ -93,6 +94,15 @@ class DynamoStore final : public Store, public LifecycleStore, public JobStateSt
     std::int64_t request_job_run(const std::string& job, UnixSeconds now) override;
     std::optional<JobRun> job_run(const std::string& job, std::int64_t run_id) override;
     std::vector<JobState> job_states() override;
+    // DashboardStore (dynamo_dashboard.cpp)
+    ListPage search(const SandboxSearch& query) override;
+    AllocationWindowStats allocation_window(const AllocationWindowQuery& query) override;
+    std::int64_t count_allocated_between(UnixSeconds from, UnixSeconds to) override;
+    CleanupBacklog cleanup_backlog(UnixSeconds now) override;
+    std::vector<DeletionFailureInfo> deletion_failures(int limit) override;
+    void record_pool_sample(const PoolSample& sample) override;
+    std::vector<PoolSample> pool_samples(UnixSeconds from, UnixSeconds to, int limit) override;
+    std::int64_t prune_pool_samples(UnixSeconds before) override;
 
     const DynamoOptions& options() const { return options_; }
 

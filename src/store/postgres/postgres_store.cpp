@@ -7,6 +7,7 @@
 
 #include "core/errors.hpp"
 #include "store/postgres/copy_ops.hpp"
+#include "store/postgres/dashboard_ops.hpp"
 #include "store/postgres/lifecycle_ops.hpp"
 #include "store/postgres/pg_sql.hpp"
 #include "store/postgres/sandbox_ops.hpp"
@@ -188,6 +189,39 @@ std::optional<JobRun> PostgresStore::job_run(const std::string& job, std::int64_
 
 std::vector<JobState> PostgresStore::job_states() {
     return run("job-states", [](pqxx::connection& c) { return pg::job_states(c); });
+}
+
+ListPage PostgresStore::search(const SandboxSearch& query) {
+    return run("search", [&](pqxx::connection& c) { return pg::search_sandboxes(c, query); });
+}
+
+AllocationWindowStats PostgresStore::allocation_window(const AllocationWindowQuery& query) {
+    return run("allocation-window", [&](pqxx::connection& c) { return pg::allocation_window(c, query); });
+}
+
+std::int64_t PostgresStore::count_allocated_between(UnixSeconds from, UnixSeconds to) {
+    return run("count-allocated",
+               [&](pqxx::connection& c) { return pg::count_allocated_between(c, from, to); });
+}
+
+CleanupBacklog PostgresStore::cleanup_backlog(UnixSeconds now) {
+    return run("cleanup-backlog", [&](pqxx::connection& c) { return pg::cleanup_backlog(c, now); });
+}
+
+std::vector<DeletionFailureInfo> PostgresStore::deletion_failures(int limit) {
+    return run("deletion-failures", [&](pqxx::connection& c) { return pg::deletion_failures(c, limit); });
+}
+
+void PostgresStore::record_pool_sample(const PoolSample& sample) {
+    run("record-sample", [&](pqxx::connection& c) { pg::record_pool_sample(c, sample); });
+}
+
+std::vector<PoolSample> PostgresStore::pool_samples(UnixSeconds from, UnixSeconds to, int limit) {
+    return run("samples", [&](pqxx::connection& c) { return pg::pool_samples(c, from, to, limit); });
+}
+
+std::int64_t PostgresStore::prune_pool_samples(UnixSeconds before) {
+    return run("prune-samples", [&](pqxx::connection& c) { return pg::prune_pool_samples(c, before); });
 }
 
 }  // namespace broker

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "store/dashboard_store.hpp"
 #include "store/job_state_store.hpp"
 #include "store/lifecycle_store.hpp"
 #include "store/postgres/connection_pool.hpp"
@@ -17,7 +18,7 @@
 
 namespace broker {
 
-class PostgresStore final : public Store, public LifecycleStore, public JobStateStore {
+class PostgresStore final : public Store, public LifecycleStore, public JobStateStore, public DashboardStore {
   public:
     // Connects lazily: constructing never fails for an unreachable server (ping() tells).
     // Call migrate() before use.
@@ -63,6 +64,15 @@ class PostgresStore final : public Store, public LifecycleStore, public JobState
     std::int64_t request_job_run(const std::string& job, UnixSeconds now) override;
     std::optional<JobRun> job_run(const std::string& job, std::int64_t run_id) override;
     std::vector<JobState> job_states() override;
+    // DashboardStore (dashboard_ops.cpp)
+    ListPage search(const SandboxSearch& query) override;
+    AllocationWindowStats allocation_window(const AllocationWindowQuery& query) override;
+    std::int64_t count_allocated_between(UnixSeconds from, UnixSeconds to) override;
+    CleanupBacklog cleanup_backlog(UnixSeconds now) override;
+    std::vector<DeletionFailureInfo> deletion_failures(int limit) override;
+    void record_pool_sample(const PoolSample& sample) override;
+    std::vector<PoolSample> pool_samples(UnixSeconds from, UnixSeconds to, int limit) override;
+    std::int64_t prune_pool_samples(UnixSeconds before) override;
 
     pg::PoolStats pool_stats() const { return pool_.stats(); }
 

@@ -124,6 +124,24 @@ CREATE UNIQUE INDEX sandboxes_allocated_participant_slot ON sandboxes (allocated
     WHERE status = 'allocated';
 )sql",
          false},
+        // 4: what the operators' dashboard reads. Allocations by time (any status: a returned
+        // sandbox keeps its allocated_at), covering what the window statistics read; and the
+        // pool's time series, one row a minute.
+        {"the allocation-time index and the pool's time series", R"sql(
+CREATE INDEX sandboxes_allocation_window ON sandboxes (allocated_at)
+    INCLUDE (status, deletion_requested_at, track_name) WHERE allocated_at IS NOT NULL;
+CREATE TABLE pool_samples (
+    at               bigint NOT NULL PRIMARY KEY,
+    available        bigint NOT NULL DEFAULT 0,
+    allocated        bigint NOT NULL DEFAULT 0,
+    pending_deletion bigint NOT NULL DEFAULT 0,
+    stale            bigint NOT NULL DEFAULT 0,
+    deletion_failed  bigint NOT NULL DEFAULT 0,
+    deleted          bigint NOT NULL DEFAULT 0,
+    allocations      bigint NOT NULL DEFAULT 0
+);
+)sql",
+         true},
     };
     return steps;
 }

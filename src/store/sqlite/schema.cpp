@@ -186,6 +186,24 @@ CREATE UNIQUE INDEX sandboxes_allocated_participant_key ON sandboxes (allocated_
     WHERE status = 'allocated';
 )sql",
          false},
+        // 6: what the operators' dashboard reads. Allocations by time (any status: a returned
+        // sandbox keeps its allocated_at), covering what the window statistics read; and the
+        // pool's time series, one row a minute.
+        {"the allocation-time index and the pool's time series", R"sql(
+CREATE INDEX sandboxes_allocation_window ON sandboxes (allocated_at, status, deletion_requested_at, track_name)
+    WHERE allocated_at IS NOT NULL;
+CREATE TABLE pool_samples (
+    at               INTEGER NOT NULL PRIMARY KEY,
+    available        INTEGER NOT NULL DEFAULT 0,
+    allocated        INTEGER NOT NULL DEFAULT 0,
+    pending_deletion INTEGER NOT NULL DEFAULT 0,
+    stale            INTEGER NOT NULL DEFAULT 0,
+    deletion_failed  INTEGER NOT NULL DEFAULT 0,
+    deleted          INTEGER NOT NULL DEFAULT 0,
+    allocations      INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+)sql",
+         true},
     };
     return steps;
 }

@@ -7,6 +7,7 @@
 
 #include "core/errors.hpp"
 #include "store/sqlite/copy_ops.hpp"
+#include "store/sqlite/dashboard_ops.hpp"
 #include "store/sqlite/group_commit.hpp"
 #include "store/sqlite/lifecycle_ops.hpp"
 #include "store/sqlite/reader_pool.hpp"
@@ -280,6 +281,47 @@ std::vector<JobState> SqliteStore::job_states() {
 
 SqliteWriteStats SqliteStore::write_stats() const {
     return impl_->writer.stats();
+}
+
+ListPage SqliteStore::search(const SandboxSearch& query) {
+    auto conn = impl_->readers.acquire();
+    return sqlite::search_sandboxes(*conn, query);
+}
+
+AllocationWindowStats SqliteStore::allocation_window(const AllocationWindowQuery& query) {
+    auto conn = impl_->readers.acquire();
+    return sqlite::allocation_window(*conn, query);
+}
+
+std::int64_t SqliteStore::count_allocated_between(UnixSeconds from, UnixSeconds to) {
+    auto conn = impl_->readers.acquire();
+    return sqlite::count_allocated_between(*conn, from, to);
+}
+
+CleanupBacklog SqliteStore::cleanup_backlog(UnixSeconds now) {
+    auto conn = impl_->readers.acquire();
+    return sqlite::cleanup_backlog(*conn, now);
+}
+
+std::vector<DeletionFailureInfo> SqliteStore::deletion_failures(int limit) {
+    auto conn = impl_->readers.acquire();
+    return sqlite::deletion_failures(*conn, limit);
+}
+
+void SqliteStore::record_pool_sample(const PoolSample& sample) {
+    impl_->write([&](Connection& conn) {
+        sqlite::record_pool_sample(conn, sample);
+        return true;
+    });
+}
+
+std::vector<PoolSample> SqliteStore::pool_samples(UnixSeconds from, UnixSeconds to, int limit) {
+    auto conn = impl_->readers.acquire();
+    return sqlite::pool_samples(*conn, from, to, limit);
+}
+
+std::int64_t SqliteStore::prune_pool_samples(UnixSeconds before) {
+    return impl_->bulk_write([&](Connection& conn) { return sqlite::prune_pool_samples(conn, before); });
 }
 
 }  // namespace broker

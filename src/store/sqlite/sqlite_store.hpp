@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "store/dashboard_store.hpp"
 #include "store/job_state_store.hpp"
 #include "store/lifecycle_store.hpp"
 #include "store/store.hpp"
@@ -37,7 +38,7 @@ struct SqliteWriteStats {
     std::size_t in_batch = 0;  // writes in the batch being run right now
 };
 
-class SqliteStore final : public Store, public LifecycleStore, public JobStateStore {
+class SqliteStore final : public Store, public LifecycleStore, public JobStateStore, public DashboardStore {
   public:
     // Opens (creating if needed) the database and holds its lock file (store_file.hpp) for
     // its life; throws StoreUnavailable when it cannot, or when another process holds the
@@ -88,6 +89,15 @@ class SqliteStore final : public Store, public LifecycleStore, public JobStateSt
     std::int64_t request_job_run(const std::string& job, UnixSeconds now) override;
     std::optional<JobRun> job_run(const std::string& job, std::int64_t run_id) override;
     std::vector<JobState> job_states() override;
+    // DashboardStore: reads from the reader pool, sample writes through the writer.
+    ListPage search(const SandboxSearch& query) override;
+    AllocationWindowStats allocation_window(const AllocationWindowQuery& query) override;
+    std::int64_t count_allocated_between(UnixSeconds from, UnixSeconds to) override;
+    CleanupBacklog cleanup_backlog(UnixSeconds now) override;
+    std::vector<DeletionFailureInfo> deletion_failures(int limit) override;
+    void record_pool_sample(const PoolSample& sample) override;
+    std::vector<PoolSample> pool_samples(UnixSeconds from, UnixSeconds to, int limit) override;
+    std::int64_t prune_pool_samples(UnixSeconds before) override;
 
     SqliteWriteStats write_stats() const;
 

@@ -1,0 +1,35 @@
+// The pool_sample job: once a minute, one worker among the replicas writes a sample of the
+// pool (counts by status, allocations in the minute before) to the store, the time series the
+// dashboard draws; and forgets samples older than the history's retention.
+#pragma once
+
+#include <chrono>
+#include <string_view>
+
+#include "jobs/job.hpp"
+#include "store/dashboard_store.hpp"
+#include "store/store.hpp"
+
+namespace broker {
+
+inline constexpr std::string_view kPoolSampleJobName = "pool_sample";
+// One sample a minute, at the start of the minute.
+inline constexpr std::chrono::seconds kPoolSampleInterval{60};
+
+class PoolSampleJob final : public Job {
+  public:
+    // `history_retention_days`: HISTORY_RETENTION_DAYS, the history's retention.
+    PoolSampleJob(Store& store, DashboardStore& dashboard, const Clock& clock, int history_retention_days);
+
+    std::string_view name() const override { return kPoolSampleJobName; }
+    // Counts: sampled_at, allocations, pruned.
+    JobRunResult run(RunControl& control) override;
+
+  private:
+    Store& store_;
+    DashboardStore& dashboard_;
+    const Clock& clock_;
+    int retention_days_;
+};
+
+}  // namespace broker
