@@ -276,7 +276,9 @@
       const samples = pool.samples || [];
       show($("chart-pool-note"), samples.length === 0);
       $("chart-pool-note").textContent = "no samples yet (one a minute)";
-      chart("chart-pool", { type: "line", options: Object.assign({}, options, { elements: { point: { radius: 0 } } }),
+      // Points only while there are few samples (one sample draws no line).
+      const radius = samples.length > 30 ? 0 : 3;
+      chart("chart-pool", { type: "line", options: Object.assign({}, options, { elements: { point: { radius } } }),
         data: { labels: samples.map((s) => label(s.at, false)),
           datasets: kStatuses.filter((s) => s !== "deleted").map((status) => ({
             label: status, data: samples.map((s) => s[status]), borderColor: kColors[status],
