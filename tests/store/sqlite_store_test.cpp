@@ -236,6 +236,7 @@ TEST_F(SqliteStoreTest, StepThreeKeepsRowsAndIndexes) {
     }
     EXPECT_EQ(indexes,
               (std::vector<std::string>{"sandboxes_allocated_at", "sandboxes_allocated_participant_key",
+                                        "sandboxes_allocation_window",  // step 6
                                         "sandboxes_failed_next_attempt", "sandboxes_pending_requested",
                                         "sandboxes_stale_since", "sandboxes_status_name"}));
     // The key k2 still holds sandbox 2, through the rebuilt unique index (asked while its

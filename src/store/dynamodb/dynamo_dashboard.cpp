@@ -20,6 +20,7 @@ namespace {
 constexpr UnixSeconds kDay = 86400;
 // Bounds the day partitions one read or prune visits.
 constexpr UnixSeconds kMaxSampleDays = 400;
+constexpr UnixSeconds kFirstPruneDays = 7;
 const std::string kSamplesMarkerPk = "BROKER#SAMPLES";
 const std::string kSamplesMarkerSk = "PRUNED";
 
@@ -243,7 +244,9 @@ std::int64_t DynamoStore::prune_pool_samples(UnixSeconds before) {
     // stopped (the marker item), the day of `before` item by item.
     const UnixSeconds last_day = day_of(before);
     const auto marker = get_item(kSamplesMarkerPk, kSamplesMarkerSk);
-    UnixSeconds day = marker ? n_or(*marker, "day") : last_day - kMaxSampleDays;
+    // Without a marker no prune ran yet; every sampling run prunes, so nothing older than a
+    // few days can be there: a week back is enough, instead of every day the reads allow.
+    UnixSeconds day = marker ? n_or(*marker, "day") : last_day - kFirstPruneDays;
     day = std::max(day, last_day - kMaxSampleDays);
     std::int64_t pruned = 0;
     for (; day <= last_day; ++day) {
