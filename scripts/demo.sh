@@ -85,6 +85,7 @@ cat <<INFO
     curl -s $api/v1/admin/sandboxes/SANDBOX_ID -H "Authorization: Bearer $BROKER_ADMIN_TOKEN"
 
   The jobs: curl -s $api/v1/admin/jobs -H "Authorization: Bearer $BROKER_ADMIN_TOKEN"
+  Dashboard: $api/dashboard (sign in with the admin token)
   Health:   curl -s $api/healthz                                     Stop: Ctrl-C
 
 INFO

@@ -16,6 +16,8 @@ PACKAGES=(
     # the container test: podman with runc (tests/container/containers.conf), its network
     # backend for the build's RUN steps, and debootstrap for the locally imported Debian base
     podman runc netavark aardvark-dns iptables debootstrap
+    # the dashboard: Chart.js, embedded at build time; its browser tests in headless Chromium
+    libjs-chart.js chromium chromium-driver python3-selenium
 )
 # Node.js and npm run the OpenAPI validator (tools/openapi-validate). Debian's packages, unless
 # the machine already has a node and an npm of its own (another distribution's nodejs

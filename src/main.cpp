@@ -262,8 +262,7 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     admin.add_routes(router, config.base_path);
     edge.add_routes(router, pool);
 
-    const Authenticator auth(config.api_token, config.admin_token);
-    Pipeline pipeline(router, auth);
+    Pipeline pipeline(router, edge.authenticator());
     edge.add_middlewares(pipeline, router);
 
     ServerOptions server_options = ServerOptions::from(config);

@@ -201,11 +201,29 @@ Config load_config(const EnvLookup& env, const std::vector<std::string>& present
     if (!c.metrics_token.empty()) c.other_secrets.push_back(c.metrics_token);
     if (auto v = env("CORS_ALLOWED_ORIGINS")) c.cors_allowed_origins = parse_origins(*v);
     set_string(env, "TRUSTED_PROXIES", c.trusted_proxies);
+    set_string(env, "BROKER_VIEWER_TOKEN", c.viewer_token);
+    if (!c.viewer_token.empty()) c.other_secrets.push_back(c.viewer_token);
+    set_string(env, "DASHBOARD_SESSION_SECRET", c.dashboard_session_secret);
+    if (!c.dashboard_session_secret.empty()) c.other_secrets.push_back(c.dashboard_session_secret);
+    if (auto v = env_number<int>(env, "DASHBOARD_SESSION_TTL_SEC", 60, 7 * 86400))
+        c.dashboard_session_ttl = std::chrono::seconds(*v);
+    set_string(env, "DASHBOARD_COOKIE_SECURE", c.dashboard_cookie_secure);
+    set_string(env, "DASHBOARD_TRUSTED_USER_HEADER", c.dashboard_trusted_user_header);
+    set_string(env, "DASHBOARD_TRUSTED_USER_ROLE", c.dashboard_trusted_user_role);
 
     if (c.base_path.empty() || c.base_path.front() != '/' ||
         (c.base_path.size() > 1 && c.base_path.back() == '/')) {
         throw ConfigError("BROKER_BASE_PATH=\"" + c.base_path +
                           "\" must start with '/' and not end with one");
+    }
+    if (c.dashboard_cookie_secure != "auto" && c.dashboard_cookie_secure != "true" &&
+        c.dashboard_cookie_secure != "false") {
+        throw ConfigError("DASHBOARD_COOKIE_SECURE=\"" + c.dashboard_cookie_secure +
+                          "\" must be auto, true or false");
+    }
+    if (c.dashboard_trusted_user_role != "viewer" && c.dashboard_trusted_user_role != "admin") {
+        throw ConfigError("DASHBOARD_TRUSTED_USER_ROLE=\"" + c.dashboard_trusted_user_role +
+                          "\" must be viewer or admin");
     }
     if (c.log_format != "json" && c.log_format != "text") {
         throw ConfigError("LOG_FORMAT=\"" + c.log_format + "\" must be json or text");
@@ -223,6 +241,15 @@ void validate_for_serving(const Config& c) {
     if (!c.metrics_token.empty()) check_token("METRICS_TOKEN", c.metrics_token);
     if (c.api_token == c.admin_token) {
         throw ConfigError("BROKER_API_TOKEN and BROKER_ADMIN_TOKEN must differ");
+    }
+    if (!c.viewer_token.empty()) {
+        check_token("BROKER_VIEWER_TOKEN", c.viewer_token);
+        if (c.viewer_token == c.api_token || c.viewer_token == c.admin_token)
+            throw ConfigError("BROKER_VIEWER_TOKEN must differ from BROKER_API_TOKEN and BROKER_ADMIN_TOKEN");
+    }
+    if (!c.dashboard_session_secret.empty() && c.dashboard_session_secret.size() < kMinTokenLength) {
+        throw ConfigError("DASHBOARD_SESSION_SECRET is shorter than " + std::to_string(kMinTokenLength) +
+                          " characters: use a long random value (e.g. openssl rand -hex 32)");
     }
 }
 

@@ -52,6 +52,13 @@ struct Config {
     double access_log_refused_per_sec = 20;  // ACCESS_LOG_REFUSED_PER_SEC: refused anonymous lines
     std::string metrics_listen;              // METRICS_LISTEN: HOST:PORT of a /metrics listener
     std::string metrics_token;               // METRICS_TOKEN: bearer token /metrics requires
+    // The read-only role and the /dashboard page's sign-in (http/dashboard).
+    std::string viewer_token;                              // BROKER_VIEWER_TOKEN: empty, no viewer token
+    std::string dashboard_session_secret;                  // DASHBOARD_SESSION_SECRET: empty, derived
+    std::chrono::seconds dashboard_session_ttl{8 * 3600};  // DASHBOARD_SESSION_TTL_SEC
+    std::string dashboard_cookie_secure = "auto";          // DASHBOARD_COOKIE_SECURE: auto, true, false
+    std::string dashboard_trusted_user_header;             // DASHBOARD_TRUSTED_USER_HEADER: empty, none
+    std::string dashboard_trusted_user_role = "viewer";    // DASHBOARD_TRUSTED_USER_ROLE: viewer, admin
 };
 
 // The process environment, with values from `dotenv` (KEY=VALUE lines) beneath it, and the

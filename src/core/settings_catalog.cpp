@@ -49,6 +49,18 @@ const std::vector<SettingInfo>& settings_catalog() {
          "access log lines a second for refused anonymous requests"},
         {"METRICS_LISTEN", "", false, "HOST:PORT of a separate /metrics listener (empty: on the API's port)"},
         {"METRICS_TOKEN", "", true, "bearer token /metrics requires (empty: none)"},
+        // The read-only role and the /dashboard page (core/config, http/dashboard).
+        {"BROKER_VIEWER_TOKEN", "", true,
+         "read-only bearer token: every admin GET and the dashboard (empty: none)"},
+        {"DASHBOARD_SESSION_SECRET", "", true,
+         "key signing dashboard session cookies (empty: derived from BROKER_ADMIN_TOKEN)"},
+        {"DASHBOARD_SESSION_TTL_SEC", "28800", false, "how long a dashboard sign-in lasts"},
+        {"DASHBOARD_COOKIE_SECURE", "auto", false,
+         "Secure on the session cookie: true, false, or auto (when a trusted proxy says https)"},
+        {"DASHBOARD_TRUSTED_USER_HEADER", "", false,
+         "header naming a user a trusted proxy signed in (only from TRUSTED_PROXIES; empty: none)"},
+        {"DASHBOARD_TRUSTED_USER_ROLE", "viewer", false,
+         "role of a user named by that header: viewer or admin"},
         // The background jobs (jobs/job_config).
         {"SYNC_INTERVAL_SEC", "600", false, "how often the pool is synced from the provider"},
         {"CLEANUP_INTERVAL_SEC", "300", false, "how often returned sandboxes are deleted at the provider"},

@@ -63,16 +63,97 @@ Authenticator::Authenticator(std::string_view api_token, std::string_view admin_
     if (!admin_token.empty()) admin_ = digest(admin_token);
 }
 
+Authenticator::Authenticator(const AuthOptions& options, const Clock& clock)
+    : Authenticator(options.api_token, options.admin_token) {
+    if (!options.viewer_token.empty()) viewer_ = digest(options.viewer_token);
+    if (!options.session_key.empty())
+        sessions_ = std::make_unique<SessionCookies>(options.session_key, options.session_ttl, clock);
+    trusted_user_header_ = options.trusted_user_header;
+    trusted_user_role_ = options.trusted_user_role;
+    trusted_proxies_ = options.trusted_proxies;
+}
+
+AuthOptions AuthOptions::from(const Config& config) {
+    AuthOptions options;
+    options.api_token = config.api_token;
+    options.admin_token = config.admin_token;
+    options.viewer_token = config.viewer_token;
+    if (!config.dashboard_session_secret.empty() || !config.admin_token.empty())
+        options.session_key = SessionCookies::derive_key(config.dashboard_session_secret, config.admin_token);
+    options.session_ttl = config.dashboard_session_ttl;
+    options.trusted_user_header = config.dashboard_trusted_user_header;
+    options.trusted_user_role = config.dashboard_trusted_user_role == "admin" ? Role::admin : Role::viewer;
+    options.trusted_proxies = TrustedProxies::parse(config.trusted_proxies);
+    return options;
+}
+
 Role Authenticator::authenticate(std::string_view authorization_header) const {
     const auto token = parse_bearer(authorization_header);
     if (!token) return Role::none;
-    const Digest presented = digest(*token);
-    // Compare against both, always, so timing does not tell which one matched.
+    return token_role(*token);
+}
+
+Role Authenticator::token_role(std::string_view token) const {
+    const Digest presented = digest(token);
+    // Compare against every token, always, so timing does not tell which one matched.
     const bool is_admin = admin_ && CRYPTO_memcmp(presented.data(), admin_->data(), presented.size()) == 0;
     const bool is_api = api_ && CRYPTO_memcmp(presented.data(), api_->data(), presented.size()) == 0;
+    const bool is_viewer = viewer_ && CRYPTO_memcmp(presented.data(), viewer_->data(), presented.size()) == 0;
     if (is_admin) return Role::admin;
     if (is_api) return Role::participant;
+    if (is_viewer) return Role::viewer;
     return Role::none;
+}
+
+Authenticator::Result Authenticator::authenticate(const RequestContext& ctx, Access access) const {
+    const std::string_view authorization = to_std(ctx.request[bhttp::field::authorization]);
+    const bool admin_api = access == Access::admin || access == Access::admin_read;
+    if (!authorization.empty() || !admin_api) return {authenticate(authorization), {}};
+
+    const auto method = ctx.request.method();
+    const bool changes_state = method != bhttp::verb::get && method != bhttp::verb::head;
+    if (const auto session = session_of(ctx.request)) {
+        if (changes_state &&
+            !sessions_->csrf_matches(*session, to_std(ctx.request[to_beast(SessionCookies::kCsrfHeader)]))) {
+            return {Role::none,
+                    "a signed-in request that changes something needs the session's X-CSRF-Token"};
+        }
+        return {session->role, {}};
+    }
+    if (const Role role = trusted_user_role_of(ctx); role != Role::none) {
+        if (changes_state) {
+            return {Role::none,
+                    "the proxy's user header alone changes nothing: sign in through /dashboard/session and "
+                    "send its X-CSRF-Token"};
+        }
+        return {role, {}};
+    }
+    return {Role::none, {}};
+}
+
+std::optional<DashboardSession> Authenticator::session_of(const Request& request) const {
+    if (!sessions_) return std::nullopt;
+    const auto value = cookie_value(to_std(request[bhttp::field::cookie]), SessionCookies::kCookieName);
+    if (!value) return std::nullopt;
+    return sessions_->verify(*value);
+}
+
+bool Authenticator::from_trusted_proxy(const RequestContext& ctx) const {
+    if (trusted_proxies_.empty()) return false;
+    const auto peer = parse_ip(ctx.remote.to_string());
+    return peer && trusted_proxies_.contains(*peer);
+}
+
+Role Authenticator::trusted_user_role_of(const RequestContext& ctx) const {
+    if (trusted_user_header_.empty()) return Role::none;
+    const std::string_view user = to_std(ctx.request[to_beast(trusted_user_header_)]);
+    if (user.empty() || !from_trusted_proxy(ctx)) return Role::none;
+    return trusted_user_role_;
+}
+
+bool Authenticator::behind_tls(const RequestContext& ctx) const {
+    const std::string_view proto = to_std(ctx.request["X-Forwarded-Proto"]);
+    return proto == "https" && from_trusted_proxy(ctx);
 }
 
 }  // namespace broker

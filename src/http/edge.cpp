@@ -37,12 +37,15 @@ Edge::Edge(const Config& config, const Clock& clock, Store& store, Role role)
       clock_(clock),
       trusted_(TrustedProxies::parse(config.trusted_proxies)),
       metrics_(registry_, clock, metrics_options(config, store, role)),
-      docs_(config.base_path) {}
+      docs_(config.base_path),
+      auth_(AuthOptions::from(config), clock),
+      dashboard_(auth_, config.base_path, config.dashboard_cookie_secure) {}
 
 void Edge::add_routes(Router& router, BlockingPool& pool) {
     metrics_handler_ = std::make_unique<MetricsHandler>(registry_, pool, config_.metrics_token);
     metrics_handler_->add_routes(config_.metrics_listen.empty() ? router : metrics_router_);
     docs_.add_routes(router);
+    dashboard_.add_routes(router);
 }
 
 void Edge::add_metrics_listener_routes(BlockingPool& pool) {
@@ -53,6 +56,8 @@ void Edge::add_metrics_listener_routes(BlockingPool& pool) {
 void Edge::add_middlewares(Pipeline& pipeline, const Router& router) {
     auto security = std::make_unique<SecurityHeaders>();
     security->relax_csp_for(docs_.docs_path(), docs_.docs_csp());
+    for (const auto& path : dashboard_.page_paths())
+        security->relax_csp_for(path, std::string(DashboardPage::kCsp));
     pipeline.use(std::move(security));
     // Before the rate limit: a preflight is the browser's, not the participant's, request.
     pipeline.use(std::make_unique<Cors>(CorsPolicy(config_.cors_allowed_origins)));

@@ -1,6 +1,7 @@
 // The edge of the API server, wired in one place for main.cpp: the metrics registry and the
 // broker's named metrics (pool gauges from the store, cached), /metrics, the OpenAPI document
-// and docs page, the rate limiter, and the middlewares around every handler in their order:
+// and docs page, authentication (tokens, dashboard sessions) and the /dashboard page, the rate
+// limiter, and the middlewares around every handler in their order:
 // security headers, CORS, rate limit, request metrics, access log.
 //
 // /metrics is served on the API's port, or — with METRICS_LISTEN — only on a listener of its
@@ -17,6 +18,8 @@
 
 #include "core/clock.hpp"
 #include "core/config.hpp"
+#include "http/auth.hpp"
+#include "http/dashboard/dashboard_page.hpp"
 #include "http/handlers/docs_handlers.hpp"
 #include "http/handlers/metrics_handler.hpp"
 #include "http/pipeline.hpp"
@@ -43,8 +46,11 @@ class Edge {
     MetricsRegistry& registry() { return registry_; }
     BrokerMetrics& metrics() { return metrics_; }
 
-    // GET /metrics (unless METRICS_LISTEN is set), {base}/openapi.json, {base}/docs. `pool`
-    // runs the scrape.
+    // How requests authenticate: what the API's pipeline is built with.
+    const Authenticator& authenticator() const { return auth_; }
+
+    // GET /metrics (unless METRICS_LISTEN is set), {base}/openapi.json, {base}/docs, the
+    // /dashboard page and its session routes. `pool` runs the scrape.
     void add_routes(Router& router, BlockingPool& pool);
 
     // A process without an API port (the worker): /metrics on the metrics listener alone.
@@ -72,6 +78,8 @@ class Edge {
     MetricsRegistry registry_;
     BrokerMetrics metrics_;
     DocsHandlers docs_;
+    Authenticator auth_;
+    DashboardPage dashboard_;
     std::unique_ptr<MetricsHandler> metrics_handler_;
     std::unique_ptr<RateLimiter> limiter_;
     // The separate metrics listener: its own routes and pipeline (no tokens: the handler

@@ -30,7 +30,9 @@ asio::awaitable<Response> Pipeline::handle(RequestContext& ctx) const {
     // participant a request names was vouched for by a valid token; a refusal for a missing
     // or wrong token is answered in dispatch, after the limit counted the request per address.
     if (match.route && match.route->access != Access::open) {
-        ctx.role = auth_.authenticate(to_std(ctx.request[bhttp::field::authorization]));
+        const Authenticator::Result result = auth_.authenticate(ctx, match.route->access);
+        ctx.role = result.role;
+        ctx.auth_refusal = result.refusal;
     }
 
     std::optional<Response> early;
@@ -67,12 +69,26 @@ asio::awaitable<Response> Pipeline::dispatch(RequestContext& ctx, const RouteMat
     }
 
     if (match.route->access != Access::open) {
+        if (ctx.role == Role::none && !ctx.auth_refusal.empty()) {
+            co_return error_response(ErrorCode::forbidden, ctx.auth_refusal, ctx.request_id);
+        }
         if (ctx.role == Role::none) {
             co_return error_response(ErrorCode::unauthorized, "missing or invalid bearer token",
                                      ctx.request_id);
         }
-        if (match.route->access == Access::admin && ctx.role != Role::admin) {
+        const Access access = match.route->access;
+        if (access == Access::admin && ctx.role == Role::viewer) {
+            co_return error_response(ErrorCode::forbidden,
+                                     "the viewer role is read-only: this needs the admin token",
+                                     ctx.request_id);
+        }
+        if ((access == Access::admin && ctx.role != Role::admin) ||
+            (access == Access::admin_read && ctx.role != Role::admin && ctx.role != Role::viewer)) {
             co_return error_response(ErrorCode::forbidden, "this route needs the admin token",
+                                     ctx.request_id);
+        }
+        if (access == Access::participant && ctx.role == Role::viewer) {
+            co_return error_response(ErrorCode::forbidden, "the viewer token is not a participant token",
                                      ctx.request_id);
         }
     }

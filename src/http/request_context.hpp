@@ -16,7 +16,9 @@ namespace broker {
 
 struct Route;
 
-enum class Role { none, participant, admin };
+// viewer: the read-only role (BROKER_VIEWER_TOKEN, or a dashboard session / proxy-named user
+// granted it): every admin GET, nothing that changes anything.
+enum class Role { none, participant, admin, viewer };
 
 // Path parameters of the matched template, e.g. {"id", "2009521"}; views into the target.
 class PathParams {
@@ -53,6 +55,9 @@ struct RequestContext {
     const Route* route = nullptr;  // the matched route; null for 404 / 405 / rejected requests
     PathParams params;
     Role role = Role::none;    // set by authentication for protected routes
+    // Set with Role::none when credentials were valid but the request is refused anyway (a
+    // signed-in browser's change without its CSRF token): answered 403 with this message.
+    std::string_view auth_refusal;
     asio::ip::address remote;  // peer address of the connection
     std::chrono::steady_clock::time_point started{};
 

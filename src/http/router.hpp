@@ -17,8 +17,9 @@ namespace broker {
 
 using Handler = std::function<asio::awaitable<Response>(RequestContext&)>;
 
-// Who may call a route: anyone, a participant (API or admin token), or an admin only.
-enum class Access { open, participant, admin };
+// Who may call a route: anyone, a participant (API or admin token), an admin or the viewer
+// (the admin API's reads), or an admin only.
+enum class Access { open, participant, admin_read, admin };
 
 struct Route {
     bhttp::verb method;

@@ -10,6 +10,7 @@
 #include "app/admin_api.hpp"
 #include "core/clock.hpp"
 #include "core/errors.hpp"
+#include "http/dashboard/dashboard_page.hpp"
 #include "http/handlers/docs_handlers.hpp"
 #include "http/handlers/metrics_handler.hpp"
 #include "http/handlers/ops_handlers.hpp"
@@ -42,6 +43,7 @@ struct ServedRoutes {
         ops->add_routes(router);
         metrics->add_routes(router);
         docs.add_routes(router);
+        dashboard.add_routes(router);
     }
 
     ManualClock clock;
@@ -55,6 +57,8 @@ struct ServedRoutes {
     std::unique_ptr<MetricsHandler> metrics;
     std::unique_ptr<AdminApi> admin;
     DocsHandlers docs;
+    Authenticator auth{"api-token", "admin-token"};
+    DashboardPage dashboard{auth, "/v1", "auto"};
     Router router;
 };
 

@@ -128,7 +128,8 @@ void AdminHandlers::add_routes(Router& router, const std::string& base_path) {
     using V = bhttp::verb;
     const auto add = [&](V method, const std::string& path,
                          asio::awaitable<Response> (AdminHandlers::*fn)(RequestContext&)) {
-        router.add(method, admin + path, Access::admin,
+        // Reads are open to the viewer role as well; everything else is the admin's alone.
+        router.add(method, admin + path, method == V::get ? Access::admin_read : Access::admin,
                    [this, fn](RequestContext& ctx) { return (this->*fn)(ctx); });
     };
     add(V::get, "/sandboxes/{id}", &AdminHandlers::get_sandbox);

@@ -149,7 +149,8 @@ void DashboardHandlers::add_routes(Router& router, const std::string& base_path)
     using V = bhttp::verb;
     const auto add = [&](const std::string& path,
                          asio::awaitable<Response> (DashboardHandlers::*fn)(RequestContext&)) {
-        router.add(V::get, admin + path, Access::admin,
+        // Reads: the viewer role may call them as well.
+        router.add(V::get, admin + path, Access::admin_read,
                    [this, fn](RequestContext& ctx) { return (this->*fn)(ctx); });
     };
     add("/stats", &DashboardHandlers::stats);

@@ -1,7 +1,8 @@
 // Security headers on every response (ARCHITECTURE §3): no sniffing, no framing, a CSP
 // that allows nothing (the API serves JSON only), no referrer, HSTS, no browser features.
-// The one exception is the docs page, an HTML page with its own inline script and style:
-// its route gets a policy allowing exactly those (by hash) and fetches of our own origin.
+// The exceptions are the HTML pages: the docs page gets a policy allowing exactly its own
+// inline script and style (by hash), the dashboard's routes one allowing its own script and
+// style files; both allow fetches of our own origin only.
 #pragma once
 
 #include <string>
