@@ -10,6 +10,7 @@
 
 #include "store/job_state_store.hpp"
 #include "store/lifecycle_store.hpp"
+#include "store/pool_change.hpp"
 #include "store/store.hpp"
 
 namespace broker {
@@ -37,7 +38,7 @@ struct SqliteWriteStats {
     std::size_t in_batch = 0;  // writes in the batch being run right now
 };
 
-class SqliteStore final : public Store, public LifecycleStore, public JobStateStore {
+class SqliteStore final : public Store, public LifecycleStore, public JobStateStore, public PoolChangeSource {
   public:
     // Opens (creating if needed) the database and holds its lock file (store_file.hpp) for
     // its life; throws StoreUnavailable when it cannot, or when another process holds the
@@ -91,9 +92,13 @@ class SqliteStore final : public Store, public LifecycleStore, public JobStateSt
 
     SqliteWriteStats write_stats() const;
 
+    // PoolChangeSource: told after sync and upsert commits that add available sandboxes.
+    void set_pool_change_listener(PoolChangeListener* listener) override { pool_changes_.set(listener); }
+
   private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
+    PoolChangeNotifier pool_changes_;
 };
 
 }  // namespace broker
