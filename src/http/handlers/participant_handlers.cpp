@@ -196,9 +196,10 @@ asio::awaitable<ParticipantHandlers::Waited> ParticipantHandlers::wait_for_sandb
         if (gone || waiters_->closed()) break;
         if (!waiters_->at_head(ticket)) continue;  // only the oldest waiter of a queue tries
         std::optional<AllocateResult> again;
+        // A named lambda, moved in: GCC 12 destroys a temporary one in a co_await twice.
+        auto retry = [service = &service_, input] { return service->allocate(input); };
         try {
-            again =
-                co_await offload(pool_, [service = &service_, input] { return service->allocate(input); });
+            again = co_await offload(pool_, std::move(retry));
         } catch (...) {
             // The store is down or overloaded: keep the place and try again when woken.
         }
