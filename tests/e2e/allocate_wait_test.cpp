@@ -76,7 +76,7 @@ class AllocateWaitTest : public ::testing::Test {
         Environment env = jobs_env(*sim_);
         env["ALLOCATE_MAX_WAIT_SEC"] = "30";
         broker_ = std::make_unique<SimBroker>(env);
-        http_ = std::make_unique<HttpClient>(broker_->client());
+        http_ = std::make_unique<HttpClient>(broker_->process().host(), broker_->process().port(), 30s);
         ASSERT_TRUE(wait_until([&] { return admin_stats(*http_)["available"] == 3; }, 10s));
     }
 
