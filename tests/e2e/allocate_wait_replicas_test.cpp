@@ -80,7 +80,7 @@ TEST(AllocateWaitReplicas, WaitersOnTwoPostgresReplicasAreWokenByAWorkersSync) {
     const auto added =
         sim_http.post("/_sim/accounts", {{"Content-Type", "application/json"}},
                       nlohmann::json{{"count", 2 * kPerReplica}, {"name_prefix", "pg-new-"}}.dump());
-    ASSERT_EQ(added.status, 200) << added.body;
+    ASSERT_EQ(added.status, 201) << added.body;
     for (auto& t : threads) t.join();
 
     std::set<std::string> ids;
