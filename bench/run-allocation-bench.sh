@@ -3,7 +3,8 @@
 # Three runs; each on a fresh SQLite store holding a 200 000-sandbox pool, with the broker
 # on a free loopback port (127.0.0.1:0) and the rate limiter off (RATE_LIMIT_ENABLED=true turns it on). Prints per-run figures and medians.
 # See bench/README.md. Knobs (environment): BUILD_DIR (build), RUNS (3), POOL (200000),
-# SECONDS_PER_PHASE (5), LOADGEN_THREADS (1), BENCH_WORKDIR (out/, on the disk under test).
+# SECONDS_PER_PHASE (5), LOADGEN_THREADS (1), BENCH_WORKDIR (out/, on the disk under test),
+# BROKER_BIN (another sandbox-broker binary to measure, e.g. an older build to compare with).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -17,6 +18,7 @@ workdir_parent=${BENCH_WORKDIR:-$repo/out}
 
 source bench/lib.sh
 bench_build
+broker_bin=${BROKER_BIN:-$broker_bin}
 bench_workdir allocation-bench
 broker_pid=""
 cleanup() {

@@ -30,6 +30,7 @@
 
 #include "app/admin_api.hpp"
 #include "app/admin_cli.hpp"
+#include "app/allocate_waiting.hpp"
 #include "app/background_jobs.hpp"
 #include "app/copy_command.hpp"
 #include "app/schema_check.hpp"
@@ -254,6 +255,9 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     Router router;
     ParticipantHandlers participant(service, pool, std::chrono::seconds(config.no_sandboxes_retry_after_sec),
                                     ParticipantMetrics(*edge.metrics().api()));
+    AllocateWaiting waiting(load_allocate_wait_options(environment(flags)), *store, config.store,
+                            environment(flags), edge.registry(), pool);
+    participant.enable_waiting(waiting.registry(), waiting.max_wait());
     participant.add_routes(router, config.base_path);
     OpsHandlers ops(*store, pool);
     ops.add_routes(router);
@@ -301,6 +305,7 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
         spdlog::info("received {}, stopping", received == SIGINT ? "SIGINT" : "SIGTERM");
     }
     if (jobs) jobs->interrupt();  // waits in job runs (also admin-started ones) end now
+    waiting.stop();               // waiting allocations are answered now, not held to the end
     server.stop();
     edge.stop_metrics_listener();
     if (jobs) jobs->stop();  // the item in hand finishes

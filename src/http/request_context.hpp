@@ -6,6 +6,7 @@
 #include <array>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -45,6 +46,19 @@ class PathParams {
     std::size_t size_ = 0;
 };
 
+// Watches a connection while its handler waits (nothing is being read then) and tells when the
+// client goes away. The server supplies it; null where no connection can be watched.
+class PeerWatch {
+  public:
+    virtual ~PeerWatch() = default;
+    // Starts watching; `on_gone` runs on the connection's executor if the client closes or
+    // resets the connection before stop().
+    virtual void start(std::function<void()> on_gone) = 0;
+    // Stops watching and resumes once the watch has ended. Whatever the client sent meanwhile
+    // (a pipelined request) is kept for the next read.
+    virtual asio::awaitable<void> stop() = 0;
+};
+
 struct RequestContext {
     explicit RequestContext(const Request& r) : request(r) {}
 
@@ -59,6 +73,7 @@ struct RequestContext {
     // signed-in browser's change without its CSRF token): answered 403 with this message.
     std::string_view auth_refusal;
     asio::ip::address remote;  // peer address of the connection
+    PeerWatch* peer = nullptr;  // the connection, for handlers that wait; may be null
     std::chrono::steady_clock::time_point started{};
 
     // What a handler tells the access log (views of string literals): the operation, its

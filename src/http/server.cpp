@@ -67,6 +67,70 @@ void log_escaped(std::exception_ptr e, const char* what) {
     }
 }
 
+// PeerWatch over one connection: an async read that ends with EOF or an error when the client
+// goes away. Bytes that arrive (a pipelined request) are kept in the connection's buffer.
+class ConnectionWatch final : public PeerWatch {
+  public:
+    ConnectionWatch(beast::tcp_stream& stream, beast::flat_buffer& buffer, std::size_t limit)
+        : stream_(stream), buffer_(buffer), limit_(limit) {}
+
+    void start(std::function<void()> on_gone) override {
+        if (active_) return;
+        active_ = true;
+        stopping_ = false;
+        finished_ = false;
+        on_gone_ = std::move(on_gone);
+        done_.emplace(stream_.get_executor(), asio::steady_timer::time_point::max());
+        stream_.expires_never();  // the handler's own deadline bounds the wait
+        read();
+    }
+
+    asio::awaitable<void> stop() override {
+        if (!active_) co_return;
+        stopping_ = true;
+        if (!finished_) {
+            error_code ec;
+            stream_.socket().cancel(ec);
+            co_await done_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        active_ = false;
+        on_gone_ = nullptr;
+    }
+
+  private:
+    void read() {
+        if (buffer_.size() >= limit_) {
+            finish();  // a client pipelining that much is still there; stop watching
+            return;
+        }
+        stream_.async_read_some(buffer_.prepare(kFirstReadBytes), [this](error_code ec, std::size_t n) {
+            buffer_.commit(n);
+            if (ec) {
+                if (!stopping_ && on_gone_) on_gone_();
+                finish();
+            } else if (stopping_) {
+                finish();
+            } else {
+                read();
+            }
+        });
+    }
+
+    void finish() {
+        finished_ = true;
+        if (done_) done_->cancel();
+    }
+
+    beast::tcp_stream& stream_;
+    beast::flat_buffer& buffer_;
+    const std::size_t limit_;
+    std::function<void()> on_gone_;
+    std::optional<asio::steady_timer> done_;
+    bool active_ = false;
+    bool stopping_ = false;
+    bool finished_ = false;
+};
+
 }  // namespace
 
 struct HttpServer::Connection {
@@ -200,6 +264,7 @@ asio::awaitable<void> HttpServer::turn_away(std::shared_ptr<Connection> connecti
 asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> connection) {
     auto& stream = connection->stream;
     beast::flat_buffer buffer;  // reused by every request of the connection
+    ConnectionWatch watch(stream, buffer, options_.max_header_bytes);
     error_code ec;
     const auto remote = stream.socket().remote_endpoint(ec).address();
 
@@ -250,6 +315,7 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> connection) 
         const Request& request = parser.get();
         RequestContext ctx(request);
         ctx.remote = remote;
+        ctx.peer = &watch;
         Response res = co_await pipeline_.handle(ctx);
         const bool keep_alive = request.keep_alive() && !stopping_;
         res.version(request.version());

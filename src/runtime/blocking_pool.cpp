@@ -52,7 +52,9 @@ void BlockingPool::worker() {
             job = std::move(queue_.front());
             queue_.pop_front();
         }
+        active_.fetch_add(1, std::memory_order_relaxed);
         job->run();
+        active_.fetch_sub(1, std::memory_order_relaxed);
     }
 }
 

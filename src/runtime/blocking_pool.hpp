@@ -3,6 +3,7 @@
 // and the caller answers 503 instead of letting latency grow without bound.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -46,6 +47,8 @@ class BlockingPool {
     void stop();
 
     std::size_t queued() const;
+    // Jobs running right now (broker_blocking_pool_active); one atomic load.
+    std::size_t active() const { return active_.load(std::memory_order_relaxed); }
     std::size_t thread_count() const { return threads_.size(); }
     std::size_t queue_max() const { return queue_max_; }
 
@@ -64,6 +67,7 @@ class BlockingPool {
     std::condition_variable ready_;
     std::deque<std::unique_ptr<Job>> queue_;
     bool stopping_ = false;
+    std::atomic<std::size_t> active_{0};
     std::vector<std::thread> threads_;
 };
 

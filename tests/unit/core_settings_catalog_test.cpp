@@ -17,6 +17,7 @@
 #include "core/legacy_settings.hpp"
 #include "core/secret_files.hpp"
 #include "core/settings_catalog.hpp"
+#include "http/allocate_wait.hpp"
 #include "jobs/job_config.hpp"
 #include "provider/provider_config.hpp"
 #include "store/dynamodb/aws_credentials.hpp"
@@ -45,6 +46,7 @@ std::set<std::string> names_the_readers_read() {
     } catch (const ConfigError&) {
         // no admin token in an empty environment: the names were read all the same
     }
+    load_allocate_wait_options(recording);
     // The credential chain reads further names only on some branches: walk each one (keys
     // given; a full URI given; nothing given, down to instance metadata).
     const ManualClock clock;
@@ -118,6 +120,10 @@ TEST(SettingsCatalog, DefaultsAreTheReadersDefaults) {
               std::to_string(jobs.cleanup_interval.count()));
     EXPECT_EQ(find_setting("AUTO_EXPIRY_INTERVAL_SEC")->default_value,
               std::to_string(jobs.auto_expiry_interval.count()));
+    const AllocateWaitOptions wait = load_allocate_wait_options(empty);
+    EXPECT_EQ(find_setting("ALLOCATE_MAX_WAIT_SEC")->default_value, std::to_string(wait.max_wait.count()));
+    EXPECT_EQ(find_setting("ALLOCATE_MAX_WAITERS")->default_value, std::to_string(wait.max_waiters));
+    EXPECT_EQ(find_setting("ALLOCATE_WAIT_POLL_MS")->default_value, std::to_string(wait.poll.count()));
     const auto pg = postgres_options_from_env("postgresql://broker@127.0.0.1/broker", empty);
     EXPECT_EQ(find_setting("DB_POOL_SIZE")->default_value, std::to_string(pg.pool_size));
 }

@@ -6,9 +6,11 @@
 #include <variant>
 
 #include "core/utf8.hpp"
+#include "http/allocate_wait.hpp"
 #include "http/error_response.hpp"
 #include "http/handlers/extend_request.hpp"
 #include "http/offload.hpp"
+#include "http/query.hpp"
 
 namespace broker {
 namespace {
@@ -65,6 +67,29 @@ std::string dump(const nlohmann::json& body) {
     return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// Nothing matched now; a sandbox may still appear (a sync, an import, a revived one).
+bool nothing_matches(AllocateOutcome outcome) {
+    return outcome == AllocateOutcome::pool_empty || outcome == AllocateOutcome::no_prefix_match;
+}
+
+// The wait the request asked for, capped; nothing when it did not ask (or waiting is off).
+// An error response for a malformed value.
+std::optional<Response> read_wait_asked(const RequestContext& ctx, std::chrono::seconds max_wait,
+                                        std::optional<std::chrono::seconds>& applied) {
+    std::optional<std::string> query_wait;
+    if (!ctx.query.empty()) {
+        const auto params = parse_query(ctx.query);
+        if (!params)
+            return error_response(ErrorCode::invalid_request, "malformed query string", ctx.request_id);
+        query_wait = query_value(*params, "wait");
+    }
+    const WaitAsked asked = read_wait(to_std(ctx.request[bhttp::field::prefer]), query_wait);
+    if (asked.error) return error_response(ErrorCode::invalid_request, *asked.error, ctx.request_id);
+    if (asked.wait && asked.wait->count() > 0 && max_wait.count() > 0)
+        applied = std::min(*asked.wait, max_wait);
+    return std::nullopt;
+}
+
 Response sandbox_not_found(const RequestContext& ctx) {
     return error_response(ErrorCode::sandbox_not_found, "no such sandbox", ctx.request_id);
 }
@@ -109,9 +134,16 @@ asio::awaitable<Response> ParticipantHandlers::allocate(RequestContext& ctx) {
     if (auto error = read_header(ctx, "X-Sandbox-Name-Prefix", input.name_prefix))
         co_return std::move(*error);
     if (auto error = read_header(ctx, "Idempotency-Key", input.idempotency_key)) co_return std::move(*error);
+    std::optional<std::chrono::seconds> wait;
+    if (waiters_) {
+        if (auto error = read_wait_asked(ctx, max_wait_, wait)) co_return std::move(*error);
+    }
 
-    auto work = [service = &service_, input = std::move(input)] { return service->allocate(input); };
-    const auto started = std::chrono::steady_clock::now();
+    // The input is kept only for a request that may wait; the plain path moves it.
+    auto work = [service = &service_, input = wait ? AllocateInput(input) : std::move(input)] {
+        return service->allocate(input);
+    };
+    auto started = std::chrono::steady_clock::now();
     std::optional<AllocateResult> outcome;
     try {
         outcome = co_await offload(pool_, std::move(work));
@@ -120,29 +152,109 @@ asio::awaitable<Response> ParticipantHandlers::allocate(RequestContext& ctx) {
         ctx.outcome = metrics_.allocation_failed(std::chrono::steady_clock::now() - started);
         throw;
     }
+    bool closing = false;
+    if (wait && nothing_matches(outcome->outcome)) {
+        Waited waited = co_await wait_for_sandbox(ctx, input, *wait, *outcome);
+        if (waited.gone) {
+            ctx.log_message = "Client went away while waiting";
+            co_return error_response(ErrorCode::no_sandboxes_available, "the client went away while waiting",
+                                     ctx.request_id);
+        }
+        closing = waited.closing;
+        if (waited.result) outcome = std::move(waited.result);
+        started = std::chrono::steady_clock::now();  // latency is the store's, not the wait
+    }
     const AllocateResult& result = *outcome;
     ctx.outcome =
         metrics_.allocation(result.outcome, std::chrono::steady_clock::now() - started, result.conflicts);
     if (result.sandbox) ctx.sandbox_id = result.sandbox->sandbox_id;
 
+    Response answer = [&] {
+        if (closing && nothing_matches(result.outcome)) {
+            ctx.log_message = "Stopping while waiting";
+            return error_response(ErrorCode::service_unavailable, "the broker is stopping; retry",
+                                  ctx.request_id, std::chrono::seconds(1));
+        }
+        return allocation_answer(ctx, result);
+    }();
+    if (wait) answer.set(bhttp::field::preference_applied, "wait=" + std::to_string(wait->count()));
+    co_return answer;
+}
+
+asio::awaitable<ParticipantHandlers::Waited> ParticipantHandlers::wait_for_sandbox(RequestContext& ctx,
+                                                                                   const AllocateInput& input,
+                                                                                   std::chrono::seconds wait,
+                                                                                   AllocateResult last) {
+    Waited waited;
+    waited.result = std::move(last);
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    auto executor = co_await asio::this_coro::executor;
+    // The timer is the coroutine's bed: a wake-up (from any thread) or the client leaving
+    // cancels it on the connection's executor. No pool thread is held meanwhile.
+    auto timer = std::make_shared<asio::steady_timer>(executor);
+    auto wake = [timer] { asio::post(timer->get_executor(), [timer] { timer->cancel(); }); };
+    const std::string& key = input.idempotency_key.empty() ? input.participant.id : input.idempotency_key;
+    const auto ticket = waiters_->enter(input.name_prefix, input.participant.id, key, wake);
+    if (!ticket) co_return waited;  // full (ALLOCATE_MAX_WAITERS) or stopping: the plain answer now
+
+    bool gone = false;
+    bool served = false;
+    if (ctx.peer)
+        ctx.peer->start([&gone, timer] {
+            gone = true;
+            timer->cancel();
+        });
+    for (;;) {
+        if (!waiters_->take_wake(ticket)) {
+            if (std::chrono::steady_clock::now() >= deadline || gone || waiters_->closed()) break;
+            timer->expires_at(deadline);
+            boost::system::error_code ec;
+            co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            continue;  // woken, gone, closed or timed out: the checks above tell
+        }
+        if (gone || waiters_->closed()) break;
+        if (!waiters_->at_head(ticket)) continue;  // only the oldest waiter of a queue tries
+        std::optional<AllocateResult> again;
+        // A named lambda, moved in: GCC 12 destroys a temporary one in a co_await twice.
+        auto retry = [service = &service_, input] { return service->allocate(input); };
+        try {
+            again = co_await offload(pool_, std::move(retry));
+        } catch (...) {
+            // The store is down or overloaded: keep the place and try again when woken.
+        }
+        if (!again) continue;
+        waited.result = std::move(again);
+        if (!nothing_matches(waited.result->outcome)) {
+            served = true;
+            break;
+        }
+    }
+    if (ctx.peer) co_await ctx.peer->stop();
+    waiters_->leave(ticket, served);
+    waited.gone = gone && !served;
+    waited.closing = waiters_->closed();
+    co_return waited;
+}
+
+Response ParticipantHandlers::allocation_answer(RequestContext& ctx, const AllocateResult& result) const {
     switch (result.outcome) {
         case AllocateOutcome::pool_empty:
             ctx.log_message = "No sandboxes available";
-            co_return error_response(ErrorCode::no_sandboxes_available, "no sandboxes available; retry later",
-                                     ctx.request_id, no_sandboxes_retry_after_);
+            return error_response(ErrorCode::no_sandboxes_available, "no sandboxes available; retry later",
+                                  ctx.request_id, no_sandboxes_retry_after_);
         case AllocateOutcome::no_prefix_match:
             // No retry_after: no sandbox of the pool has such a name, so waiting will not help.
-            co_return error_response(ErrorCode::no_sandboxes_for_prefix,
-                                     "no sandbox in the pool has a name starting with X-Sandbox-Name-Prefix",
-                                     ctx.request_id);
+            return error_response(ErrorCode::no_sandboxes_for_prefix,
+                                  "no sandbox in the pool has a name starting with X-Sandbox-Name-Prefix",
+                                  ctx.request_id);
         case AllocateOutcome::expired:
-            co_return error_response(ErrorCode::allocation_expired,
-                                     "your allocation has expired; the sandbox is being reclaimed",
-                                     ctx.request_id);
+            return error_response(ErrorCode::allocation_expired,
+                                  "your allocation has expired; the sandbox is being reclaimed",
+                                  ctx.request_id);
         case AllocateOutcome::limit_reached:
-            co_return error_response(ErrorCode::participant_limit,
-                                     "you hold as many sandboxes as one participant may; return one first",
-                                     ctx.request_id);
+            return error_response(ErrorCode::participant_limit,
+                                  "you hold as many sandboxes as one participant may; return one first",
+                                  ctx.request_id);
         case AllocateOutcome::allocated:
         case AllocateOutcome::existing:
             break;
@@ -159,7 +271,7 @@ asio::awaitable<Response> ParticipantHandlers::allocate(RequestContext& ctx) {
     };
     const auto status =
         result.outcome == AllocateOutcome::allocated ? bhttp::status::created : bhttp::status::ok;
-    co_return json_response(status, dump(body));
+    return json_response(status, dump(body));
 }
 
 asio::awaitable<Response> ParticipantHandlers::get(RequestContext& ctx) {

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "http/handlers/participant_metrics.hpp"
 #include "http/router.hpp"
+#include "http/waiter_registry.hpp"
 #include "runtime/blocking_pool.hpp"
 #include "service/allocation_service.hpp"
 
@@ -23,6 +25,13 @@ class ParticipantHandlers {
           no_sandboxes_retry_after_(no_sandboxes_retry_after),
           metrics_(std::move(metrics)) {}
 
+    // Lets allocations wait (`Prefer: wait=N`, `?wait=N`) in `waiters`, up to `max_wait`.
+    // Without it a request that asks to wait is answered at once, as before.
+    void enable_waiting(WaiterRegistry& waiters, std::chrono::seconds max_wait) {
+        waiters_ = &waiters;
+        max_wait_ = max_wait;
+    }
+
     // Registers the routes under `base_path` (e.g. "/v1"). This object must outlive the router.
     void add_routes(Router& router, const std::string& base_path);
 
@@ -32,10 +41,26 @@ class ParticipantHandlers {
     asio::awaitable<Response> extend(RequestContext& ctx);
 
   private:
+    // The store's answer, or nothing when the client went away while waiting.
+    struct Waited {
+        std::optional<AllocateResult> result;
+        bool gone = false;     // the client closed the connection
+        bool closing = false;  // the broker is stopping
+    };
+    // Waits in the prefix's queue until a retry finds a sandbox (or another final answer),
+    // the deadline passes, the client goes away or the broker stops.
+    asio::awaitable<Waited> wait_for_sandbox(RequestContext& ctx, const AllocateInput& input,
+                                             std::chrono::seconds wait, AllocateResult last);
+
+    // The answer to an allocation's final outcome.
+    Response allocation_answer(RequestContext& ctx, const AllocateResult& result) const;
+
     AllocationService& service_;
     BlockingPool& pool_;
     std::chrono::seconds no_sandboxes_retry_after_;
     ParticipantMetrics metrics_;
+    WaiterRegistry* waiters_ = nullptr;
+    std::chrono::seconds max_wait_{0};
 };
 
 }  // namespace broker

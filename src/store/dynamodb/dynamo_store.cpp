@@ -317,12 +317,15 @@ UpsertSummary DynamoStore::upsert(std::span<const ProviderSandbox> sandboxes, Un
 UpsertSummary DynamoStore::upsert_provider_sandboxes(std::span<const ProviderSandbox> sandboxes,
                                                      UnixSeconds now) {
     if (sandboxes.empty()) return {};
-    return upsert(sandboxes, now);
+    const UpsertSummary summary = upsert(sandboxes, now);
+    pool_changes_.after_upsert(summary);
+    return summary;
 }
 
 SyncSummary DynamoStore::sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) {
     SyncSummary summary;
     if (!listed.empty()) summary.upsert = upsert(listed, now);
+    pool_changes_.after_upsert(summary.upsert);  // waiters need not wait for the stale marking
     std::set<std::string> ids;
     for (const auto& p : listed) ids.insert(p.sandbox_id);
     for (const auto& item : by_status(SandboxStatus::available)) {

@@ -30,6 +30,7 @@
 #include "store/dynamodb/dynamo_options.hpp"
 #include "store/job_state_store.hpp"
 #include "store/lifecycle_store.hpp"
+#include "store/pool_change.hpp"
 #include "store/schema_steps.hpp"
 #include "store/store.hpp"
 
@@ -49,7 +50,8 @@ inline constexpr UnixSeconds kDynamoSlotTimeout = 30;
 // well under kDynamoSlotTimeout; the slot's confirmation and an undo are not cut short.
 inline constexpr std::chrono::seconds kDynamoAllocationBudget{10};
 
-class DynamoStore final : public Store, public LifecycleStore, public JobStateStore, public DashboardStore {
+class DynamoStore final : public Store, public LifecycleStore, public JobStateStore, public DashboardStore,
+                              public PoolChangeSource {
   public:
     // Connects lazily: constructing never fails for an unreachable endpoint (ping() tells).
     DynamoStore(DynamoOptions options, std::shared_ptr<AwsCredentialProvider> credentials);
@@ -107,6 +109,9 @@ class DynamoStore final : public Store, public LifecycleStore, public JobStateSt
 
     const DynamoOptions& options() const { return options_; }
 
+    // PoolChangeSource: told after sync and upsert commits that add available sandboxes.
+    void set_pool_change_listener(PoolChangeListener* listener) override { pool_changes_.set(listener); }
+
   private:
     // A participant's allocation slot item (PART#<participant> / SLOT#<n>).
     struct Slot {
@@ -160,6 +165,7 @@ class DynamoStore final : public Store, public LifecycleStore, public JobStateSt
     std::mutex positions_mutex_;
     std::vector<std::string> positions_;  // sandbox ids seen available: random start points
     std::atomic<int> allocating_{0};      // allocations in progress in this process
+    PoolChangeNotifier pool_changes_;
 };
 
 }  // namespace broker

@@ -8,7 +8,6 @@
 #include "store/postgres/pg_sql.hpp"
 
 namespace broker::pg {
-namespace {
 
 // libpq takes either a URI or keyword=value pairs; the store is configured with a URI, so
 // the connect timeout and application name are added as URI parameters unless the URL sets
@@ -24,8 +23,6 @@ std::string conninfo_of(const PostgresOptions& options) {
     add("application_name", options.application_name);
     return url;
 }
-
-}  // namespace
 
 ConnectionPool::ConnectionPool(PostgresOptions options)
     : options_(std::move(options)), conninfo_(conninfo_of(options_)) {}

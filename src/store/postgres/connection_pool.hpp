@@ -18,6 +18,10 @@
 
 namespace broker::pg {
 
+// The libpq connection string for the options (the URL with the connect timeout and the
+// application name added unless it sets them).
+std::string conninfo_of(const PostgresOptions& options);
+
 struct PoolStats {
     std::size_t open = 0;  // connections that exist (idle or in use)
     std::size_t idle = 0;

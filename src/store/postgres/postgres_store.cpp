@@ -81,9 +81,11 @@ ExtendResult PostgresStore::extend_lease(const ExtendLeaseRequest& request) {
 
 UpsertSummary PostgresStore::upsert_provider_sandboxes(std::span<const ProviderSandbox> sandboxes,
                                                        UnixSeconds now) {
-    return run("upsert", [&](pqxx::connection& c) {
+    const UpsertSummary summary = run("upsert", [&](pqxx::connection& c) {
         return pg::upsert_provider_sandboxes(c, sandboxes, now, bulk_timeout_ms_);
     });
+    pool_changes_.after_upsert(summary);
+    return summary;
 }
 
 StatusCounts PostgresStore::count_by_status() {
@@ -102,7 +104,10 @@ void PostgresStore::ping() {
 }
 
 SyncSummary PostgresStore::sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) {
-    return run("sync", [&](pqxx::connection& c) { return pg::sync_pool(c, listed, now, bulk_timeout_ms_); });
+    const SyncSummary summary =
+        run("sync", [&](pqxx::connection& c) { return pg::sync_pool(c, listed, now, bulk_timeout_ms_); });
+    pool_changes_.after_upsert(summary.upsert);
+    return summary;
 }
 
 std::vector<Sandbox> PostgresStore::expire_allocations(UnixSeconds now, const LeasePolicy& lease, int limit) {

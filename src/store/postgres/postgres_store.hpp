@@ -12,13 +12,15 @@
 #include "store/dashboard_store.hpp"
 #include "store/job_state_store.hpp"
 #include "store/lifecycle_store.hpp"
+#include "store/pool_change.hpp"
 #include "store/postgres/connection_pool.hpp"
 #include "store/postgres/postgres_options.hpp"
 #include "store/store.hpp"
 
 namespace broker {
 
-class PostgresStore final : public Store, public LifecycleStore, public JobStateStore, public DashboardStore {
+class PostgresStore final : public Store, public LifecycleStore, public JobStateStore, public DashboardStore,
+                              public PoolChangeSource {
   public:
     // Connects lazily: constructing never fails for an unreachable server (ping() tells).
     // Call migrate() before use.
@@ -77,6 +79,9 @@ class PostgresStore final : public Store, public LifecycleStore, public JobState
 
     pg::PoolStats pool_stats() const { return pool_.stats(); }
 
+    // PoolChangeSource: told after sync and upsert commits that add available sandboxes.
+    void set_pool_change_listener(PoolChangeListener* listener) override { pool_changes_.set(listener); }
+
   private:
     // Runs `fn(connection)` on a pooled connection and maps driver failures to the store's
     // exceptions (see postgres_store.cpp).
@@ -85,6 +90,7 @@ class PostgresStore final : public Store, public LifecycleStore, public JobState
 
     const int bulk_timeout_ms_;
     pg::ConnectionPool pool_;
+    PoolChangeNotifier pool_changes_;
 };
 
 }  // namespace broker

@@ -9,6 +9,7 @@
 
 #include "core/errors.hpp"
 #include "store/postgres/pg_sql.hpp"
+#include "store/postgres/pool_listener.hpp"
 
 namespace broker::pg {
 namespace {
@@ -134,6 +135,9 @@ UpsertSummary run_upsert(pqxx::transaction_base& tx, std::span<const ProviderSan
     summary.revived = row[1].as<std::int64_t>();
     summary.refreshed = row[2].as<std::int64_t>() + row[4].as<std::int64_t>();
     summary.skipped = row[3].as<std::int64_t>() + row[5].as<std::int64_t>();
+    // Waiting allocations on every replica listen (store/postgres/pool_listener); the
+    // notification is delivered only if this transaction commits.
+    if (summary.inserted + summary.revived > 0) tx.exec(std::string("NOTIFY ") + kPoolChannel);
     return summary;
 }
 

@@ -142,7 +142,9 @@ ExtendResult SqliteStore::extend_lease(const ExtendLeaseRequest& request) {
 
 UpsertSummary SqliteStore::upsert_provider_sandboxes(std::span<const ProviderSandbox> sandboxes,
                                                      UnixSeconds now) {
-    return impl_->upsert(sandboxes, now);
+    const UpsertSummary summary = impl_->upsert(sandboxes, now);
+    pool_changes_.after_upsert(summary);
+    return summary;
 }
 
 StatusCounts SqliteStore::count_by_status() {
@@ -163,12 +165,16 @@ void SqliteStore::ping() {
 
 SyncSummary SqliteStore::sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) {
     if (impl_->chunk == 0) {
-        return impl_->bulk_write([&](Connection& conn) { return sqlite::sync_pool(conn, listed, now); });
+        const SyncSummary summary =
+            impl_->bulk_write([&](Connection& conn) { return sqlite::sync_pool(conn, listed, now); });
+        pool_changes_.after_upsert(summary.upsert);
+        return summary;
     }
     // The upsert in chunks, then the available sandboxes the list lacks, read on a reader
     // (never holding the writer), marked stale in chunks, each only if still available.
     SyncSummary summary;
     summary.upsert = impl_->upsert(listed, now);
+    pool_changes_.after_upsert(summary.upsert);  // waiters need not wait for the stale marking
     std::vector<std::string> unlisted;
     {
         auto conn = impl_->readers.acquire();

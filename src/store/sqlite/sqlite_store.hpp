@@ -11,6 +11,7 @@
 #include "store/dashboard_store.hpp"
 #include "store/job_state_store.hpp"
 #include "store/lifecycle_store.hpp"
+#include "store/pool_change.hpp"
 #include "store/store.hpp"
 
 namespace broker {
@@ -38,7 +39,8 @@ struct SqliteWriteStats {
     std::size_t in_batch = 0;  // writes in the batch being run right now
 };
 
-class SqliteStore final : public Store, public LifecycleStore, public JobStateStore, public DashboardStore {
+class SqliteStore final : public Store, public LifecycleStore, public JobStateStore, public DashboardStore,
+                              public PoolChangeSource {
   public:
     // Opens (creating if needed) the database and holds its lock file (store_file.hpp) for
     // its life; throws StoreUnavailable when it cannot, or when another process holds the
@@ -102,9 +104,13 @@ class SqliteStore final : public Store, public LifecycleStore, public JobStateSt
 
     SqliteWriteStats write_stats() const;
 
+    // PoolChangeSource: told after sync and upsert commits that add available sandboxes.
+    void set_pool_change_listener(PoolChangeListener* listener) override { pool_changes_.set(listener); }
+
   private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
+    PoolChangeNotifier pool_changes_;
 };
 
 }  // namespace broker
