@@ -23,6 +23,9 @@ std::string_view code_name(ErrorCode code) {
         case ErrorCode::job_not_found: return "JOB_NOT_FOUND";
         case ErrorCode::job_paused: return "JOB_PAUSED";
         case ErrorCode::job_unavailable: return "JOB_UNAVAILABLE";
+        case ErrorCode::track_limit_reached: return "TRACK_LIMIT_REACHED";
+        case ErrorCode::reservation_not_found: return "RESERVATION_NOT_FOUND";
+        case ErrorCode::track_limit_not_found: return "TRACK_LIMIT_NOT_FOUND";
         case ErrorCode::internal: return "INTERNAL_ERROR";
     }
     return "INTERNAL_ERROR";

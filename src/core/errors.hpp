@@ -32,6 +32,9 @@ enum class ErrorCode {
     job_not_found,             // admin API: no background job of that name
     job_paused,                // admin API: a paused job does not run, not even on request
     job_unavailable,           // admin API: no process sharing the store can run that job
+    track_limit_reached,       // the participant's track holds as many sandboxes as its limit allows
+    reservation_not_found,     // admin API: no reservation with that id
+    track_limit_not_found,     // admin API: the track has no limit
     internal,                  // a bug; logged with the request id
 };
 

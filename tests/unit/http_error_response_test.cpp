@@ -29,6 +29,9 @@ TEST(ErrorResponse, StatusForEveryCode) {
         {ErrorCode::service_unavailable, S::service_unavailable},
         {ErrorCode::job_not_found, S::not_found},
         {ErrorCode::job_paused, S::conflict},
+        {ErrorCode::track_limit_reached, S::conflict},
+        {ErrorCode::reservation_not_found, S::not_found},
+        {ErrorCode::track_limit_not_found, S::not_found},
         {ErrorCode::internal, S::internal_server_error},
     };
     for (const auto& [code, status] : expected) EXPECT_EQ(http_status(code), status) << code_name(code);

@@ -108,6 +108,8 @@ asio::awaitable<Response> ParticipantHandlers::allocate(RequestContext& ctx) {
 
     switch (result.outcome) {
         case AllocateOutcome::pool_empty:
+        case AllocateOutcome::reserved_for_others:
+            // Held back for another track's reservation: for this track the pool is empty.
             ctx.log_message = "No sandboxes available";
             co_return error_response(ErrorCode::no_sandboxes_available, "no sandboxes available; retry later",
                                      ctx.request_id, no_sandboxes_retry_after_);
@@ -124,6 +126,10 @@ asio::awaitable<Response> ParticipantHandlers::allocate(RequestContext& ctx) {
             co_return error_response(ErrorCode::participant_limit,
                                      "you hold as many sandboxes as one participant may; return one first",
                                      ctx.request_id);
+        case AllocateOutcome::track_limit_reached:
+            co_return error_response(ErrorCode::track_limit_reached,
+                                     "this track holds as many sandboxes as its limit allows; retry later",
+                                     ctx.request_id, no_sandboxes_retry_after_);
         case AllocateOutcome::allocated:
         case AllocateOutcome::existing:
             break;
