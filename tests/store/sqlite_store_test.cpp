@@ -234,10 +234,10 @@ TEST_F(SqliteStoreTest, StepThreeKeepsRowsAndIndexes) {
             "AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name");
         while (q.step()) indexes.push_back(q.text(0));
     }
-    EXPECT_EQ(indexes,
-              (std::vector<std::string>{"sandboxes_allocated_at", "sandboxes_allocated_participant_key",
-                                        "sandboxes_failed_next_attempt", "sandboxes_pending_requested",
-                                        "sandboxes_stale_since", "sandboxes_status_name"}));
+    EXPECT_EQ(indexes, (std::vector<std::string>{
+                           "sandboxes_allocated_at", "sandboxes_allocated_participant_key",
+                           "sandboxes_allocated_track", "sandboxes_failed_next_attempt",
+                           "sandboxes_pending_requested", "sandboxes_stale_since", "sandboxes_status_name"}));
     // The key k2 still holds sandbox 2, through the rebuilt unique index (asked while its
     // lease, from allocated_at 20, runs).
     auto held = request("p2");
