@@ -44,7 +44,7 @@ inline bool name_has_prefix(std::string_view name, std::string_view prefix) {
 
 // What a request of one track may take while other tracks' reservations hold sandboxes back.
 struct QuotaGate {
-    bool blocked_all = false;                  // nothing unreserved is left for this track
+    bool blocked_all = false;                   // nothing unreserved is left for this track
     std::vector<std::string> blocked_prefixes;  // no sandbox named with one of these may be taken
 };
 
