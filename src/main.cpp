@@ -31,6 +31,7 @@
 #include "app/admin_api.hpp"
 #include "app/admin_cli.hpp"
 #include "app/allocate_waiting.hpp"
+#include "app/quota_api.hpp"
 #include "app/background_jobs.hpp"
 #include "app/copy_command.hpp"
 #include "app/schema_check.hpp"
@@ -264,6 +265,8 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     const bool exclusive_store = parse_store_url(config.store).kind == StoreUrl::Kind::sqlite;
     AdminApi admin(*store, clock, pool, load_job_config(environment(flags)), jobs.get(), exclusive_store);
     admin.add_routes(router, config.base_path);
+    QuotaApi quota(*store, clock, pool, edge.registry(), config.metrics_pool_cache);
+    quota.add_routes(router, config.base_path);
     edge.add_routes(router, pool);
 
     Pipeline pipeline(router, edge.authenticator());

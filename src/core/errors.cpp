@@ -25,6 +25,9 @@ std::string_view code_name(ErrorCode code) {
         case ErrorCode::job_unavailable: return "JOB_UNAVAILABLE";
         case ErrorCode::not_allocated: return "NOT_ALLOCATED";
         case ErrorCode::extension_limit: return "EXTENSION_LIMIT";
+        case ErrorCode::track_limit_reached: return "TRACK_LIMIT_REACHED";
+        case ErrorCode::reservation_not_found: return "RESERVATION_NOT_FOUND";
+        case ErrorCode::track_limit_not_found: return "TRACK_LIMIT_NOT_FOUND";
         case ErrorCode::internal: return "INTERNAL_ERROR";
     }
     return "INTERNAL_ERROR";

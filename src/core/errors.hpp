@@ -34,6 +34,9 @@ enum class ErrorCode {
     job_unavailable,           // admin API: no process sharing the store can run that job
     not_allocated,             // lease extension: the sandbox is not held (returned, expired, in the pool)
     extension_limit,           // lease extension: the lease already ends at allocation + LAB_MAX_DURATION_SEC
+    track_limit_reached,       // the participant's track holds as many sandboxes as its limit allows
+    reservation_not_found,     // admin API: no reservation with that id
+    track_limit_not_found,     // admin API: the track has no limit
     internal,                  // a bug; logged with the request id
 };
 

@@ -19,6 +19,8 @@ bhttp::status http_status(ErrorCode code) {
         case ErrorCode::sandbox_not_found:
         case ErrorCode::route_not_found:
         case ErrorCode::job_not_found:
+        case ErrorCode::reservation_not_found:
+        case ErrorCode::track_limit_not_found:
             return S::not_found;
         case ErrorCode::method_not_allowed:
             return S::method_not_allowed;
@@ -29,6 +31,7 @@ bhttp::status http_status(ErrorCode code) {
         case ErrorCode::job_unavailable:
         case ErrorCode::not_allocated:
         case ErrorCode::extension_limit:
+        case ErrorCode::track_limit_reached:
             return S::conflict;
         case ErrorCode::payload_too_large:
             return S::payload_too_large;

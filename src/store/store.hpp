@@ -13,6 +13,7 @@
 
 #include "core/clock.hpp"
 #include "core/lifecycle.hpp"
+#include "core/quota.hpp"
 #include "core/sandbox.hpp"
 
 namespace broker {
@@ -34,6 +35,10 @@ enum class AllocateOutcome {
     no_prefix_match,  // no sandbox of the pool, in any status, has a name starting with the prefix
     expired,          // the holding that would answer ran past its lease (decide_allocation)
     limit_reached,    // the participant holds max_per_participant sandboxes under other keys
+    // Something is available, but other tracks' reservations hold all of it back (answered
+    // as an empty pool: for this track there is nothing to take now).
+    reserved_for_others,
+    track_limit_reached,  // the request's track holds its limit's max_active sandboxes already
 };
 
 struct AllocateResult {
@@ -175,6 +180,27 @@ public:
     // the expiry job either wins (the row is not expired on its old time) or answers
     // not_allocated.
     virtual ExtendResult extend_lease(const ExtendLeaseRequest& request) = 0;
+    // Reservations and track limits (core/quota.hpp), which allocate() enforces in the same
+    // atomic step as the allocation: a request of another track never takes what an active
+    // reservation still holds back, a limited track never holds more than its max_active
+    // (allocated, unexpired), and each allocation a reservation's track makes in its window
+    // is charged to it (used + 1, up to its count) together with the allocation.
+
+    // Stores a new reservation as given (its id chosen by the caller, used = 0).
+    virtual void create_reservation(const Reservation& reservation) = 0;
+    // Every reservation (ended ones too, until cancelled), ordered by starts_at, then id.
+    virtual std::vector<Reservation> list_reservations() = 0;
+    virtual std::optional<Reservation> get_reservation(const std::string& id) = 0;
+    // Removes the reservation; false when there was none.
+    virtual bool cancel_reservation(const std::string& id) = 0;
+    // Creates or replaces the track's limit.
+    virtual void set_track_limit(const std::string& track, std::int64_t max_active) = 0;
+    // Removes the track's limit; false when there was none.
+    virtual bool remove_track_limit(const std::string& track) = 0;
+    // Every limit with what its track holds at `now` (allocated, unexpired), ordered by track.
+    virtual std::vector<TrackLimit> list_track_limits(UnixSeconds now) = 0;
+    // Available sandboxes whose name starts with the prefix (empty: all of them).
+    virtual std::int64_t count_available(const std::string& name_prefix) = 0;
 };
 
 }  // namespace broker

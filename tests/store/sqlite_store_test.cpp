@@ -237,6 +237,7 @@ TEST_F(SqliteStoreTest, StepThreeKeepsRowsAndIndexes) {
     EXPECT_EQ(indexes,
               (std::vector<std::string>{"sandboxes_allocated_at", "sandboxes_allocated_expires",  // step 7
                                         "sandboxes_allocated_participant_key",
+                                        "sandboxes_allocated_track",    // step 8
                                         "sandboxes_allocation_window",  // step 6
                                         "sandboxes_failed_next_attempt", "sandboxes_pending_requested",
                                         "sandboxes_stale_since", "sandboxes_status_name"}));

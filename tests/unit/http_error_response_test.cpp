@@ -31,6 +31,9 @@ TEST(ErrorResponse, StatusForEveryCode) {
         {ErrorCode::job_paused, S::conflict},
         {ErrorCode::not_allocated, S::conflict},
         {ErrorCode::extension_limit, S::conflict},
+        {ErrorCode::track_limit_reached, S::conflict},
+        {ErrorCode::reservation_not_found, S::not_found},
+        {ErrorCode::track_limit_not_found, S::not_found},
         {ErrorCode::internal, S::internal_server_error},
     };
     for (const auto& [code, status] : expected) EXPECT_EQ(http_status(code), status) << code_name(code);

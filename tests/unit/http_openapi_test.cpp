@@ -8,6 +8,7 @@
 
 #include "../store/temp_dir.hpp"
 #include "app/admin_api.hpp"
+#include "app/quota_api.hpp"
 #include "core/clock.hpp"
 #include "core/errors.hpp"
 #include "http/dashboard/dashboard_page.hpp"
@@ -40,6 +41,8 @@ struct ServedRoutes {
         admin = std::make_unique<AdminApi>(*store, clock, pool, JobConfig{}, nullptr, true);
         participant->add_routes(router, base_path);
         admin->add_routes(router, base_path);
+        quota = std::make_unique<QuotaApi>(*store, clock, pool, registry, std::chrono::seconds(60));
+        quota->add_routes(router, base_path);
         ops->add_routes(router);
         metrics->add_routes(router);
         docs.add_routes(router);
@@ -56,6 +59,7 @@ struct ServedRoutes {
     std::unique_ptr<OpsHandlers> ops;
     std::unique_ptr<MetricsHandler> metrics;
     std::unique_ptr<AdminApi> admin;
+    std::unique_ptr<QuotaApi> quota;
     DocsHandlers docs;
     Authenticator auth{"api-token", "admin-token"};
     DashboardPage dashboard{auth, "/v1", "auto"};

@@ -69,7 +69,9 @@ std::string dump(const nlohmann::json& body) {
 
 // Nothing matched now; a sandbox may still appear (a sync, an import, a revived one).
 bool nothing_matches(AllocateOutcome outcome) {
-    return outcome == AllocateOutcome::pool_empty || outcome == AllocateOutcome::no_prefix_match;
+    // A pool held back for another track's reservation is empty for this request.
+    return outcome == AllocateOutcome::pool_empty || outcome == AllocateOutcome::no_prefix_match ||
+           outcome == AllocateOutcome::reserved_for_others;
 }
 
 // The wait the request asked for, capped; nothing when it did not ask (or waiting is off).
@@ -239,6 +241,8 @@ asio::awaitable<ParticipantHandlers::Waited> ParticipantHandlers::wait_for_sandb
 Response ParticipantHandlers::allocation_answer(RequestContext& ctx, const AllocateResult& result) const {
     switch (result.outcome) {
         case AllocateOutcome::pool_empty:
+        case AllocateOutcome::reserved_for_others:
+            // Held back for another track's reservation: for this track the pool is empty.
             ctx.log_message = "No sandboxes available";
             return error_response(ErrorCode::no_sandboxes_available, "no sandboxes available; retry later",
                                   ctx.request_id, no_sandboxes_retry_after_);
@@ -255,6 +259,10 @@ Response ParticipantHandlers::allocation_answer(RequestContext& ctx, const Alloc
             return error_response(ErrorCode::participant_limit,
                                   "you hold as many sandboxes as one participant may; return one first",
                                   ctx.request_id);
+        case AllocateOutcome::track_limit_reached:
+            return error_response(ErrorCode::track_limit_reached,
+                                  "this track holds as many sandboxes as its limit allows; retry later",
+                                  ctx.request_id, no_sandboxes_retry_after_);
         case AllocateOutcome::allocated:
         case AllocateOutcome::existing:
             break;

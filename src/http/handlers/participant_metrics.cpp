@@ -37,6 +37,7 @@ std::string_view ParticipantMetrics::allocation(AllocateOutcome outcome,
             }
             return "idempotent";
         case AllocateOutcome::pool_empty:
+        case AllocateOutcome::reserved_for_others:
             if (metrics_) {
                 metrics_->allocate_no_sandboxes.inc();
                 metrics_->allocation_latency_no_sandboxes.observe_duration(latency);
@@ -54,6 +55,9 @@ std::string_view ParticipantMetrics::allocation(AllocateOutcome outcome,
         case AllocateOutcome::limit_reached:
             count_error(latency);
             return "limit_reached";
+        case AllocateOutcome::track_limit_reached:
+            count_error(latency);
+            return "track_limit_reached";
     }
     return allocation_failed(latency);
 }

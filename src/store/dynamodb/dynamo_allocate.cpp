@@ -101,8 +101,8 @@ std::optional<std::string> DynamoStore::random_position() {
 }
 
 std::vector<std::string> DynamoStore::find_candidates(const std::string& prefix, std::size_t want,
-                                                      const std::vector<std::string>& tried,
-                                                      bool from_start) {
+                                                      const std::vector<std::string>& tried, bool from_start,
+                                                      const std::vector<std::string>& held_back) {
     // A request alone in this process reads the index from its beginning and offers the lowest
     // name first (an uncontended pool is handed out in name order). Otherwise, and on every
     // later look, it starts at a random point (a sandbox seen available before; a first burst
@@ -151,7 +151,11 @@ std::vector<std::string> DynamoStore::find_candidates(const std::string& prefix,
                 if (id.empty() || skip.count(id) ||
                     std::any_of(found.begin(), found.end(), [&](const auto& f) { return f.second == id; }))
                     continue;
-                found.emplace_back(s_or(item, "name"), id);
+                const std::string name = s_or(item, "name");
+                if (std::any_of(held_back.begin(), held_back.end(),
+                                [&](const std::string& p) { return name_has_prefix(name, p); }))
+                    continue;
+                found.emplace_back(name, id);
             }
             if (!answer.contains("LastEvaluatedKey")) break;
             request["ExclusiveStartKey"] = std::move(answer["LastEvaluatedKey"]);
@@ -341,10 +345,25 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
         if (in_progress) continue;
         if (!prefix_ok) return {AllocateOutcome::no_prefix_match, std::nullopt};
 
+        // Reservations and track limits (dynamo_quota.cpp); nothing is read when none apply.
+        const QuotaStep quota = plan_quota(r);
+        if (quota.refusal) return {*quota.refusal, std::nullopt, conflicts};
+        const auto held_back_or_empty = [&] {
+            const bool held = count_available(r.name_prefix) > 0;
+            return AllocateResult{
+                held ? AllocateOutcome::reserved_for_others : nothing_available(r.name_prefix), std::nullopt,
+                conflicts};
+        };
+        if (quota.blocked_all) return held_back_or_empty();
+
         // 2. Candidates, then a slot naming the first, then the sandbox itself.
-        std::vector<std::string> candidates = find_candidates(r.name_prefix, kCandidatesPerTry, tried,
-                                                              tried.empty() && allocating_.load() == 1);
-        if (candidates.empty()) return {nothing_available(r.name_prefix), std::nullopt, conflicts};
+        std::vector<std::string> candidates =
+            find_candidates(r.name_prefix, kCandidatesPerTry, tried, tried.empty() && allocating_.load() == 1,
+                            quota.blocked_prefixes);
+        if (candidates.empty()) {
+            if (quota.gated) return held_back_or_empty();
+            return {nothing_available(r.name_prefix), std::nullopt, conflicts};
+        }
         int index = 0;
         while (used.count(index)) ++index;
         if (index >= limit) continue;  // a racing request took the last free slot meanwhile
@@ -386,6 +405,13 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
                 continue;  // the same key is being taken by a racing request
             }
         }
+        // A limited track's seat, naming the slot: lost to a racing request of the track,
+        // the round decides again (and answers track_limit_reached when the seats are full).
+        if (quota.max_active > 0 && !take_seat(r, quota, slot)) {
+            ++conflicts;
+            drop_slot(r.participant_id, slot, keyed, false);
+            continue;
+        }
         for (std::size_t i = 0; i < candidates.size(); ++i) {
             const std::string& id = candidates[i];
             if (i > 0) {
@@ -409,6 +435,13 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
                 ++conflicts;  // another request took it first
                 continue;
             }
+            // While a reservation's window is open the take stands only if no other allocation
+            // passed the gate since this one checked what remains: otherwise it is given back.
+            if (quota.gated && !settle_gate(quota, taken->name, r.now)) {
+                undo_take(r, id);
+                ++conflicts;
+                break;
+            }
             // The take stands only if the slot is still this request's: confirmed past the
             // budget as well, for an unconfirmed take would be left half done.
             deadline.reset();
@@ -421,6 +454,7 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
             }
             record(id, r.now, SandboxStatus::available, SandboxStatus::allocated, r.participant_id,
                    "allocate");
+            charge(quota.own, taken->name, r.now);
             return {AllocateOutcome::allocated, std::move(*taken), conflicts};
         }
         if (!deadline) {

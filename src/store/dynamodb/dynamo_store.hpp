@@ -18,8 +18,10 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,10 @@ inline constexpr UnixSeconds kDynamoSlotTimeout = 30;
 // well under kDynamoSlotTimeout; the slot's confirmation and an undo are not cut short.
 inline constexpr std::chrono::seconds kDynamoAllocationBudget{10};
 
+// How long a process uses the reservations and track limits it read before reading them again:
+// a rule made on another replica applies there within this time (at once on this one).
+inline constexpr std::chrono::seconds kDynamoQuotaCacheAge{1};
+
 class DynamoStore final : public Store, public LifecycleStore, public JobStateStore, public DashboardStore,
                               public PoolChangeSource {
   public:
@@ -69,6 +75,15 @@ class DynamoStore final : public Store, public LifecycleStore, public JobStateSt
     ListPage list(const ListQuery& query) override;
     void ping() override;
     ExtendResult extend_lease(const ExtendLeaseRequest& request) override;
+    // Reservations and track limits (dynamo_quota.cpp).
+    void create_reservation(const Reservation& reservation) override;
+    std::vector<Reservation> list_reservations() override;
+    std::optional<Reservation> get_reservation(const std::string& id) override;
+    bool cancel_reservation(const std::string& id) override;
+    void set_track_limit(const std::string& track, std::int64_t max_active) override;
+    bool remove_track_limit(const std::string& track) override;
+    std::vector<TrackLimit> list_track_limits(UnixSeconds now) override;
+    std::int64_t count_available(const std::string& name_prefix) override;
 
     // LifecycleStore
     SyncSummary sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) override;
@@ -147,8 +162,10 @@ class DynamoStore final : public Store, public LifecycleStore, public JobStateSt
     void drop_slot(const std::string& participant, const Slot& slot, bool with_key, bool unconfirmed_only);
     bool confirm_slot(const std::string& participant, Slot& slot);
     void undo_take(const AllocateRequest& r, const std::string& sandbox_id);
+    // `held_back`: name prefixes reservations keep from this request (skipped).
     std::vector<std::string> find_candidates(const std::string& prefix, std::size_t want,
-                                             const std::vector<std::string>& tried, bool from_start);
+                                             const std::vector<std::string>& tried, bool from_start,
+                                             const std::vector<std::string>& held_back = {});
     AllocateOutcome nothing_available(const std::string& prefix);
     std::optional<Sandbox> take(const AllocateRequest& r, const std::string& sandbox_id);
     void remember_position(const std::string& sandbox_id);
@@ -156,6 +173,46 @@ class DynamoStore final : public Store, public LifecycleStore, public JobStateSt
     std::size_t positions_size();
     // Gives an allocation that has no slot (made by the original service, or copied) one.
     void adopt_allocation(const Sandbox& sandbox, UnixSeconds now);
+
+    // Reservations and track limits (dynamo_quota.cpp). The rules as last read (at most
+    // kDynamoQuotaCacheAge old): an allocation no rule applies to reads nothing more.
+    struct QuotaRules {
+        std::vector<Reservation> reservations;  // windows; `used` read again when it matters
+        std::map<std::string, std::int64_t> limits;
+        std::chrono::steady_clock::time_point read_at;
+    };
+    // What the rules ask of one allocation round: a refusal, or the names to avoid, the gate
+    // to pass (other tracks' reservations), the track seat to take, the reservations to charge.
+    struct QuotaStep {
+        std::optional<AllocateOutcome> refusal;
+        bool gated = false;  // other tracks' reservations hold sandboxes back: pass the gate
+        std::int64_t gate_seq = 0;
+        bool blocked_all = false;
+        std::vector<std::string> blocked_prefixes;
+        std::vector<Reservation> own;
+        std::vector<Reservation> others;  // what the gate checks
+        std::int64_t max_active = 0;      // > 0: the track is limited, take a seat
+        int free_seat = -1;               // the seat to take
+        std::string free_seat_token;      // the stale seat's token it replaces; empty: a new one
+    };
+    // One seat of a limited track (TRACK#<track> / SEAT#<n>) and whether it is held now.
+    struct Seat {
+        int index = 0;
+        std::string token;
+        bool held = false;
+    };
+    std::vector<Seat> read_seats(const std::string& track, UnixSeconds now, bool drop_dead);
+    QuotaRules quota_rules(bool fresh = false);
+    QuotaStep plan_quota(const AllocateRequest& r);
+    bool has_available(const std::string& prefix, std::int64_t n);
+    bool take_seat(const AllocateRequest& r, const QuotaStep& step, const Slot& slot);
+    bool pass_gate(std::int64_t seq);
+    // After the take of a sandbox named `name`: passes the gate, checking again (with the
+    // take counted) each time another allocation passed first; false when what remains no
+    // longer covers what is held back, or the gate stays contended.
+    bool settle_gate(const QuotaStep& step, const std::string& name, UnixSeconds now);
+    void charge(const std::vector<Reservation>& own, const std::string& name, UnixSeconds now);
+    void forget_quota_rules();
 
     UpsertSummary upsert(std::span<const ProviderSandbox> sandboxes, UnixSeconds now);
     std::vector<JobRun> runs_of(const std::string& job);
@@ -166,6 +223,8 @@ class DynamoStore final : public Store, public LifecycleStore, public JobStateSt
     std::vector<std::string> positions_;  // sandbox ids seen available: random start points
     std::atomic<int> allocating_{0};      // allocations in progress in this process
     PoolChangeNotifier pool_changes_;
+    std::mutex quota_mutex_;
+    std::optional<QuotaRules> quota_rules_;
 };
 
 }  // namespace broker

@@ -22,7 +22,11 @@ namespace {
 // $1 participant, $2 track, $3 key, $4 now, $5 expires_at, $6 limit, $7 prefix, $8 upper bound.
 // Result: taken (bool), then the sandbox columns: the sandbox taken, or every holding when
 // the holdings decide (decide_allocation picks the answer).
-#define ALLOCATE_SQL(name_range)                                                                        \
+// `gate`: the plain statements take nothing while a rule may apply (a limit on the request's
+// track, or a reservation with something outstanding in its window): then the store decides
+// under its quota lock (sandbox_ops.cpp) with the quota statements, whose gate skips the
+// name prefixes held back for other tracks (a text[] parameter).
+#define ALLOCATE_SQL(name_range, gate)                                                                  \
     "WITH held AS (SELECT " COLS                                                                        \
     ", participant_slot"                                                                                \
     " FROM sandboxes WHERE allocated_to_track = $1 AND status = 'allocated'), "                         \
@@ -30,7 +34,8 @@ namespace {
     "slot AS (SELECT min(g) AS n FROM generate_series(0, $6::integer - 1) AS g "                        \
     " WHERE NOT EXISTS (SELECT 1 FROM held WHERE participant_slot = g)), "                              \
     "pick AS (SELECT sandbox_id FROM sandboxes WHERE status = 'available'" name_range                   \
-    " AND NOT EXISTS (SELECT 1 FROM decided) ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED), "           \
+    " AND NOT EXISTS (SELECT 1 FROM decided)" gate                                                      \
+    " ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED), "                                                  \
     "taken AS (UPDATE sandboxes s SET status = 'allocated', allocated_to_track = $1, track_name = $2, " \
     "idempotency_key = $3, allocated_at = $4, expires_at = $5, deletion_requested_at = NULL, "          \
     "participant_slot = (SELECT n FROM slot), version = s.version + 1, updated_at = $4 FROM pick "      \
@@ -39,6 +44,12 @@ namespace {
     "SELECT sandbox_id, $4, 'available', 'allocated', $1, 'allocate' FROM taken) "                      \
     "SELECT true, " COLS " FROM taken UNION ALL SELECT false, " COLS                                    \
     " FROM held WHERE EXISTS (SELECT 1 FROM decided)"
+
+#define NO_QUOTA_RULE                                                                              \
+    " AND NOT EXISTS (SELECT 1 FROM track_limits WHERE track = $2) AND NOT EXISTS (SELECT 1 FROM " \
+    "reservations WHERE starts_at <= $4 AND ends_at > $4 AND used < count)"
+#define NOT_HELD_BACK(param) \
+    " AND NOT EXISTS (SELECT 1 FROM unnest(" param "::text[]) AS b(p) WHERE left(name, length(b.p)) = b.p)"
 
 // Whether any sandbox of the pool (every status but deleted) has a name in the prefix's
 // range: asked only when allocation found nothing available. $1 prefix, $2 upper bound.
@@ -284,9 +295,17 @@ constexpr const char* kReleaseClaimsSql =
     "AND deletion_claimed_by = $2 AND status IN ('pending_deletion', 'deletion_failed')";
 
 void prepare_all(pqxx::connection& conn) {
-    conn.prepare(stmt::kAllocateAny, ALLOCATE_SQL(""));
-    conn.prepare(stmt::kAllocateRange, ALLOCATE_SQL(" AND name >= $7 AND name < $8"));
-    conn.prepare(stmt::kAllocateFrom, ALLOCATE_SQL(" AND name >= $7 AND $8::text = ''"));
+    conn.prepare(stmt::kAllocateAny, ALLOCATE_SQL("", NO_QUOTA_RULE));
+    conn.prepare(stmt::kAllocateRange, ALLOCATE_SQL(" AND name >= $7 AND name < $8", NO_QUOTA_RULE));
+    conn.prepare(stmt::kAllocateFrom, ALLOCATE_SQL(" AND name >= $7 AND $8::text = ''", NO_QUOTA_RULE));
+    conn.prepare(stmt::kAllocateQuotaAny, ALLOCATE_SQL("", NOT_HELD_BACK("$7")));
+    conn.prepare(stmt::kAllocateQuotaRange,
+                 ALLOCATE_SQL(" AND name >= $7 AND name < $8", NOT_HELD_BACK("$9")));
+    conn.prepare(stmt::kAllocateQuotaFrom,
+                 ALLOCATE_SQL(" AND name >= $7 AND $8::text = ''", NOT_HELD_BACK("$9")));
+    conn.prepare(stmt::kQuotaApplies,
+                 "SELECT EXISTS (SELECT 1 FROM track_limits WHERE track = $1) OR EXISTS (SELECT 1 FROM "
+                 "reservations WHERE starts_at <= $2 AND ends_at > $2 AND used < count)");
     conn.prepare(stmt::kHoldings, "SELECT false, " COLS
                                   " FROM sandboxes WHERE allocated_to_track = $1 AND status = 'allocated'");
     conn.prepare(stmt::kPrefixKnownRange, PREFIX_KNOWN_SQL(" AND name >= $1 AND name < $2"));

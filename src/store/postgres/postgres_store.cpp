@@ -10,6 +10,7 @@
 #include "store/postgres/dashboard_ops.hpp"
 #include "store/postgres/lifecycle_ops.hpp"
 #include "store/postgres/pg_sql.hpp"
+#include "store/postgres/quota_ops.hpp"
 #include "store/postgres/sandbox_ops.hpp"
 #include "store/postgres/schema.hpp"
 
@@ -101,6 +102,38 @@ void PostgresStore::ping() {
         pqxx::nontransaction tx(c);
         tx.exec_prepared(pg::stmt::kPing);
     });
+}
+
+void PostgresStore::create_reservation(const Reservation& reservation) {
+    run("create reservation", [&](pqxx::connection& c) { pg::create_reservation(c, reservation); });
+}
+
+std::vector<Reservation> PostgresStore::list_reservations() {
+    return run("list reservations", [](pqxx::connection& c) { return pg::list_reservations(c); });
+}
+
+std::optional<Reservation> PostgresStore::get_reservation(const std::string& id) {
+    return run("get reservation", [&](pqxx::connection& c) { return pg::get_reservation(c, id); });
+}
+
+bool PostgresStore::cancel_reservation(const std::string& id) {
+    return run("cancel reservation", [&](pqxx::connection& c) { return pg::cancel_reservation(c, id); });
+}
+
+void PostgresStore::set_track_limit(const std::string& track, std::int64_t max_active) {
+    run("set track limit", [&](pqxx::connection& c) { pg::set_track_limit(c, track, max_active); });
+}
+
+bool PostgresStore::remove_track_limit(const std::string& track) {
+    return run("remove track limit", [&](pqxx::connection& c) { return pg::remove_track_limit(c, track); });
+}
+
+std::vector<TrackLimit> PostgresStore::list_track_limits(UnixSeconds now) {
+    return run("list track limits", [&](pqxx::connection& c) { return pg::list_track_limits(c, now); });
+}
+
+std::int64_t PostgresStore::count_available(const std::string& name_prefix) {
+    return run("count available", [&](pqxx::connection& c) { return pg::count_available(c, name_prefix); });
 }
 
 SyncSummary PostgresStore::sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) {

@@ -10,6 +10,7 @@
 #include "core/errors.hpp"
 #include "store/postgres/pg_sql.hpp"
 #include "store/postgres/pool_listener.hpp"
+#include "store/postgres/quota_ops.hpp"
 
 namespace broker::pg {
 namespace {
@@ -41,7 +42,7 @@ AllocateOutcome nothing_available(pqxx::transaction_base& tx, const AllocateRequ
 
 // One attempt: the statement either takes a sandbox, returns the holdings that decide the
 // answer, or finds nothing available.
-AllocateResult allocate_once(pqxx::connection& conn, const AllocateRequest& r) {
+AllocateResult allocate_plain(pqxx::connection& conn, const AllocateRequest& r, bool& under_quota) {
     const UnixSeconds expires = r.lease.expires_at(r.now);
     const int limit = std::max(1, r.max_per_participant);
     pqxx::nontransaction tx(conn);
@@ -62,10 +63,23 @@ AllocateResult allocate_once(pqxx::connection& conn, const AllocateRequest& r) {
         return answer_from_rows(tx.exec_prepared(stmt::kHoldings, r.participant_id), r,
                                 AllocateOutcome::no_prefix_match);
     }
-    if (rows.empty()) return {nothing_available(tx, r, upper), std::nullopt};
+    if (rows.empty()) {
+        // The plain statement steps aside when a reservation or a limit may apply.
+        if (quota_applies(tx, r)) {
+            under_quota = true;
+            return {};
+        }
+        return {nothing_available(tx, r, upper), std::nullopt};
+    }
     if (rows[0][0].as<bool>()) return {AllocateOutcome::allocated, read_sandbox(rows[0])};
     // The statement returns holdings only when they decide, so `take` cannot come back here.
     return answer_from_rows(rows, r, AllocateOutcome::pool_empty);
+}
+
+AllocateResult allocate_once(pqxx::connection& conn, const AllocateRequest& r) {
+    bool under_quota = false;
+    AllocateResult result = allocate_plain(conn, r, under_quota);
+    return under_quota ? allocate_under_quota(conn, r) : result;
 }
 
 }  // namespace

@@ -147,6 +147,27 @@ CREATE TABLE pool_samples (
 CREATE INDEX sandboxes_allocated_expires ON sandboxes (expires_at) WHERE status = 'allocated';
 )sql",
          true},
+        // 6: reservations (sandboxes held back for one track during a window, with what was
+        // charged to them) and track limits; the index counts what a track holds.
+        {"reservations, track limits, and the allocated sandboxes of a track", R"sql(
+CREATE TABLE reservations (
+    id          text COLLATE "C" NOT NULL PRIMARY KEY,
+    track       text COLLATE "C" NOT NULL,
+    name_prefix text COLLATE "C" NOT NULL DEFAULT '',
+    count       bigint NOT NULL,
+    used        bigint NOT NULL DEFAULT 0,
+    starts_at   bigint NOT NULL,
+    ends_at     bigint NOT NULL,
+    created_at  bigint NOT NULL
+);
+CREATE INDEX reservations_window ON reservations (starts_at, ends_at);
+CREATE TABLE track_limits (
+    track      text COLLATE "C" NOT NULL PRIMARY KEY,
+    max_active bigint NOT NULL
+);
+CREATE INDEX sandboxes_allocated_track ON sandboxes (track_name, expires_at) WHERE status = 'allocated';
+)sql",
+         true},
     };
     return steps;
 }

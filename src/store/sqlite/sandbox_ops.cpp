@@ -4,9 +4,11 @@
 #include "store/sqlite/sandbox_ops.hpp"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "core/errors.hpp"
+#include "store/sqlite/quota_ops.hpp"
 #include "store/sqlite/sandbox_sql.hpp"
 
 namespace broker::sqlite {
@@ -19,19 +21,25 @@ std::optional<Sandbox> first_row(Query& q) {
     return read_sandbox(q);
 }
 
-std::optional<Sandbox> pick_available(Connection& conn, const std::string& name_prefix) {
+std::optional<Sandbox> pick_available(Connection& conn, const std::string& name_prefix,
+                                      const std::string* held_back) {
+    // Under reservations (held_back set): the same index walks, skipping held-back names.
+    const bool quota = held_back != nullptr;
     if (name_prefix.empty()) {
-        auto q = conn.query(kPickAvailableSql);
+        auto q = conn.query(quota ? kPickUnreservedSql : kPickAvailableSql);
+        if (quota) q.bind(3, *held_back);
         return first_row(q);
     }
     const std::string upper = prefix_upper_bound(name_prefix);
     if (upper.empty()) {
-        auto q = conn.query(kPickAvailableFromPrefixSql);
+        auto q = conn.query(quota ? kPickUnreservedFromPrefixSql : kPickAvailableFromPrefixSql);
         q.bind(1, name_prefix);
+        if (quota) q.bind(3, *held_back);
         return first_row(q);
     }
-    auto q = conn.query(kPickAvailablePrefixSql);
+    auto q = conn.query(quota ? kPickUnreservedPrefixSql : kPickAvailablePrefixSql);
     q.bind(1, name_prefix).bind(2, upper);
+    if (quota) q.bind(3, *held_back);
     return first_row(q);
 }
 
@@ -47,8 +55,9 @@ bool prefix_known(Connection& conn, const std::string& name_prefix) {
 // Picks the first available sandbox and allocates it: a SELECT from the (status, name) index
 // and an UPDATE by primary key that repeats the status condition. The row answered is the one
 // read, changed as the UPDATE changed it.
-std::optional<Sandbox> take_available(Connection& conn, const AllocateRequest& r) {
-    std::optional<Sandbox> row = pick_available(conn, r.name_prefix);
+std::optional<Sandbox> take_available(Connection& conn, const AllocateRequest& r,
+                                      const std::string* held_back = nullptr) {
+    std::optional<Sandbox> row = pick_available(conn, r.name_prefix, held_back);
     if (!row) return std::nullopt;
     const UnixSeconds expires = r.lease.expires_at(r.now);
     {
@@ -74,9 +83,35 @@ std::optional<Sandbox> take_available(Connection& conn, const AllocateRequest& r
     return row;
 }
 
+AllocateResult nothing_taken(Connection& conn, const AllocateRequest& request) {
+    const bool known = request.name_prefix.empty() || prefix_known(conn, request.name_prefix);
+    return {known ? AllocateOutcome::pool_empty : AllocateOutcome::no_prefix_match, std::nullopt};
+}
+
+// The allocation under reservations and track limits, still inside the writer's transaction.
+AllocateResult allocate_under_quota(Connection& conn, const AllocateRequest& request) {
+    QuotaPlan plan = plan_quota(conn, request);
+    if (plan.refusal) return {*plan.refusal, std::nullopt};
+    // Nothing taken: held back for other tracks when something (matching) is available.
+    const auto refused = [&]() -> AllocateResult {
+        if (pick_available(conn, request.name_prefix, nullptr))
+            return {AllocateOutcome::reserved_for_others, std::nullopt};
+        return nothing_taken(conn, request);
+    };
+    if (plan.blocked_all) return refused();
+    nlohmann::json held_back = plan.blocked_prefixes;
+    const std::string held_back_text = held_back.dump();
+    auto taken = take_available(conn, request, &held_back_text);
+    if (!taken) return refused();
+    charge_reservation(conn, plan.own, taken->name, request.now);
+    record_event(conn, taken->sandbox_id, request.now, SandboxStatus::available, SandboxStatus::allocated,
+                 request.participant_id, "allocate");
+    return {AllocateOutcome::allocated, std::move(taken)};
+}
+
 }  // namespace
 
-AllocateResult allocate(Connection& conn, const AllocateRequest& request) {
+AllocateResult allocate(Connection& conn, const AllocateRequest& request, QuotaCache& quota) {
     // The read, the decision and the change share the writer's transaction: racing requests
     // of one participant are decided one after the other, each on what the previous left.
     std::vector<Sandbox> holdings;
@@ -86,11 +121,9 @@ AllocateResult allocate(Connection& conn, const AllocateRequest& request) {
         while (q.step()) holdings.push_back(read_sandbox(q));
     }
     if (auto answer = answer_from_holdings(holdings, request)) return std::move(*answer);
+    if (quota.applies(conn, request)) return allocate_under_quota(conn, request);
     auto taken = take_available(conn, request);
-    if (!taken) {
-        const bool known = request.name_prefix.empty() || prefix_known(conn, request.name_prefix);
-        return {known ? AllocateOutcome::pool_empty : AllocateOutcome::no_prefix_match, std::nullopt};
-    }
+    if (!taken) return nothing_taken(conn, request);
     record_event(conn, taken->sandbox_id, request.now, SandboxStatus::available, SandboxStatus::allocated,
                  request.participant_id, "allocate");
     return {AllocateOutcome::allocated, std::move(taken)};

@@ -12,7 +12,10 @@
 
 namespace broker::sqlite {
 
-AllocateResult allocate(Connection& conn, const AllocateRequest& request);
+struct QuotaCache;
+
+// Allocation, under the reservations and track limits `quota` knows of (quota_ops.hpp).
+AllocateResult allocate(Connection& conn, const AllocateRequest& request, QuotaCache& quota);
 MarkResult mark_for_deletion(Connection& conn, const MarkForDeletionRequest& request);
 ExtendResult extend_lease(Connection& conn, const ExtendLeaseRequest& request);
 UpsertSummary upsert_provider_sandboxes(Connection& conn, std::span<const ProviderSandbox> sandboxes,

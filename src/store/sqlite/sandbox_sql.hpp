@@ -86,6 +86,17 @@ inline constexpr std::string_view kListByStatusSql = "SELECT " BROKER_SANDBOX_CO
                                                      " FROM sandboxes WHERE sandbox_id > ?1 AND +status = ?3 "
                                                      "ORDER BY sandbox_id LIMIT ?2";
 
+// The same picks under reservations: ?3 is a JSON array of name prefixes whose sandboxes
+// other tracks' reservations hold back (quota_ops), skipped in the index walk.
+#define BROKER_NOT_HELD_BACK \
+    " AND NOT EXISTS (SELECT 1 FROM json_each(?3) b WHERE substr(name, 1, length(b.value)) = b.value)"
+inline constexpr std::string_view kPickUnreservedSql = BROKER_PICK_AVAILABLE_SQL(BROKER_NOT_HELD_BACK);
+inline constexpr std::string_view kPickUnreservedPrefixSql =
+    BROKER_PICK_AVAILABLE_SQL(" AND name >= ?1 AND name < ?2" BROKER_NOT_HELD_BACK);
+inline constexpr std::string_view kPickUnreservedFromPrefixSql =
+    BROKER_PICK_AVAILABLE_SQL(" AND name >= ?1" BROKER_NOT_HELD_BACK);
+#undef BROKER_NOT_HELD_BACK
+
 #undef BROKER_PICK_AVAILABLE_SQL
 #undef BROKER_SANDBOX_COLUMNS
 

@@ -209,6 +209,26 @@ CREATE TABLE pool_samples (
 CREATE INDEX sandboxes_allocated_expires ON sandboxes (expires_at) WHERE status = 'allocated';
 )sql",
          true},
+        // 8: reservations (sandboxes held back for one track during a window, with what was
+        // charged to them) and track limits; the index counts what a track holds.
+        {"reservations, track limits, and the allocated sandboxes of a track", R"sql(
+CREATE TABLE reservations (
+    id          TEXT    NOT NULL PRIMARY KEY,
+    track       TEXT    NOT NULL,
+    name_prefix TEXT    NOT NULL DEFAULT '',
+    count       INTEGER NOT NULL,
+    used        INTEGER NOT NULL DEFAULT 0,
+    starts_at   INTEGER NOT NULL,
+    ends_at     INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+CREATE TABLE track_limits (
+    track      TEXT    NOT NULL PRIMARY KEY,
+    max_active INTEGER NOT NULL
+);
+CREATE INDEX sandboxes_allocated_track ON sandboxes (track_name, expires_at) WHERE status = 'allocated';
+)sql",
+         true},
     };
     return steps;
 }

@@ -10,6 +10,7 @@
 #include "store/sqlite/dashboard_ops.hpp"
 #include "store/sqlite/group_commit.hpp"
 #include "store/sqlite/lifecycle_ops.hpp"
+#include "store/sqlite/quota_ops.hpp"
 #include "store/sqlite/reader_pool.hpp"
 #include "store/sqlite/sandbox_ops.hpp"
 #include "store/sqlite/schema.hpp"
@@ -102,7 +103,17 @@ struct SqliteStore::Impl {
         return total;
     }
 
+    // A change to reservations or limits, in the writer; the allocations after it read them again.
+    template <class Fn>
+    auto change_quota(Fn&& fn) {
+        return write([&](Connection& conn) {
+            quota.snapshot.reset();
+            return fn(conn);
+        });
+    }
+
     sqlite::GroupCommitWriter writer;
+    sqlite::QuotaCache quota;  // the writer thread's
     sqlite::ReaderPool readers;
     const std::size_t chunk;
 };
@@ -124,7 +135,7 @@ SchemaStatus SqliteStore::schema_status() {
 }
 
 AllocateResult SqliteStore::allocate(const AllocateRequest& request) {
-    return impl_->write([&](Connection& conn) { return sqlite::allocate(conn, request); });
+    return impl_->write([&](Connection& conn) { return sqlite::allocate(conn, request, impl_->quota); });
 }
 
 std::optional<Sandbox> SqliteStore::get(const std::string& sandbox_id) {
@@ -161,6 +172,48 @@ void SqliteStore::ping() {
     auto conn = impl_->readers.acquire();
     // Touches the sandboxes table: a file that opens but was never migrated is not ready.
     conn->query("SELECT 1 FROM sandboxes LIMIT 1").run();
+}
+
+void SqliteStore::create_reservation(const Reservation& reservation) {
+    impl_->change_quota([&](Connection& conn) {
+        sqlite::create_reservation(conn, reservation);
+        return true;
+    });
+}
+
+std::vector<Reservation> SqliteStore::list_reservations() {
+    auto conn = impl_->readers.acquire();
+    return sqlite::list_reservations(*conn);
+}
+
+std::optional<Reservation> SqliteStore::get_reservation(const std::string& id) {
+    auto conn = impl_->readers.acquire();
+    return sqlite::get_reservation(*conn, id);
+}
+
+bool SqliteStore::cancel_reservation(const std::string& id) {
+    return impl_->change_quota([&](Connection& conn) { return sqlite::cancel_reservation(conn, id); });
+}
+
+void SqliteStore::set_track_limit(const std::string& track, std::int64_t max_active) {
+    impl_->change_quota([&](Connection& conn) {
+        sqlite::set_track_limit(conn, track, max_active);
+        return true;
+    });
+}
+
+bool SqliteStore::remove_track_limit(const std::string& track) {
+    return impl_->change_quota([&](Connection& conn) { return sqlite::remove_track_limit(conn, track); });
+}
+
+std::vector<TrackLimit> SqliteStore::list_track_limits(UnixSeconds now) {
+    auto conn = impl_->readers.acquire();
+    return sqlite::list_track_limits(*conn, now);
+}
+
+std::int64_t SqliteStore::count_available(const std::string& name_prefix) {
+    auto conn = impl_->readers.acquire();
+    return sqlite::count_available(*conn, name_prefix);
 }
 
 SyncSummary SqliteStore::sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) {

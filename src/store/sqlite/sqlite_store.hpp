@@ -60,6 +60,14 @@ class SqliteStore final : public Store, public LifecycleStore, public JobStateSt
     ListPage list(const ListQuery& query) override;
     void ping() override;
     ExtendResult extend_lease(const ExtendLeaseRequest& request) override;
+    void create_reservation(const Reservation& reservation) override;
+    std::vector<Reservation> list_reservations() override;
+    std::optional<Reservation> get_reservation(const std::string& id) override;
+    bool cancel_reservation(const std::string& id) override;
+    void set_track_limit(const std::string& track, std::int64_t max_active) override;
+    bool remove_track_limit(const std::string& track) override;
+    std::vector<TrackLimit> list_track_limits(UnixSeconds now) override;
+    std::int64_t count_available(const std::string& name_prefix) override;
 
     // upsert_provider_sandboxes and sync_pool write in chunks of bulk_chunk_rows, each its own
     // transaction: a failure leaves the chunks before it written, and running the same
