@@ -22,6 +22,7 @@ RUN apt-get update \
         g++ make cmake pkg-config ccache \
         libboost-dev libsqlite3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev \
         libssl-dev libcurl4-openssl-dev libpqxx-dev libpq-dev \
+        libjs-chart.js \
  && rm -rf /var/lib/apt/lists/*
 
 FROM toolchain AS build
