@@ -6,13 +6,15 @@
 #   BROKER_URL             broker base URL, e.g. https://broker.example.com (required)
 #   BROKER_API_TOKEN       participant token (required; never printed)
 #   INSTRUQT_PARTICIPANT_ID  the participant (set by Instruqt; BROKER_PARTICIPANT_ID overrides)
-#   INSTRUQT_TRACK_SLUG / INSTRUQT_TRACK_ID  the lab's name, stored as track_name (optional)
+#   INSTRUQT_TRACK_SLUG / INSTRUQT_TRACK_ID  the track, sent as X-Instruqt-Track-ID: the name
+#                          reservations and track limits use (BROKER_TRACK overrides; optional)
 #   BROKER_NAME_PREFIX     only a sandbox whose name starts with it (optional)
 #   BROKER_BUDGET_SEC      total time to keep trying (default 300)
 #   BROKER_WAIT_SEC        how long one request may wait for a free sandbox (default 60)
 #   BROKER_OUTPUT_DIR      where the files go (default $HOME/sandbox)
 # Exit: 0 with the files written; 1 when the budget ran out; 2 when the broker refused the
 # request (400, 401, 403, a prefix no sandbox has, the participant's limit): retrying will not help.
+# A track at its limit (409 TRACK_LIMIT_REACHED) is waited out like an empty pool.
 set -uo pipefail
 
 die() { echo "broker-setup: $2" >&2; exit "$1"; }
@@ -22,7 +24,7 @@ say() { echo "broker-setup: $*" >&2; }
 [[ -n "${BROKER_API_TOKEN:-}" ]] || die 2 "BROKER_API_TOKEN is required"
 participant=${BROKER_PARTICIPANT_ID:-${INSTRUQT_PARTICIPANT_ID:-}}
 [[ -n "$participant" ]] || die 2 "INSTRUQT_PARTICIPANT_ID (or BROKER_PARTICIPANT_ID) is required"
-track=${INSTRUQT_TRACK_SLUG:-${INSTRUQT_TRACK_ID:-}}
+track=${BROKER_TRACK:-${INSTRUQT_TRACK_SLUG:-${INSTRUQT_TRACK_ID:-}}}
 budget=${BROKER_BUDGET_SEC:-300}
 wait_max=${BROKER_WAIT_SEC:-60}
 out_dir=${BROKER_OUTPUT_DIR:-$HOME/sandbox}
@@ -90,7 +92,7 @@ while :; do
         400|401|403)
             die 2 "the broker refused the request: HTTP $status ${code:-} $(json_field "$body" message)" ;;
         409)
-            [[ "$code" == NO_SANDBOXES_AVAILABLE ]] ||
+            [[ "$code" == NO_SANDBOXES_AVAILABLE || "$code" == TRACK_LIMIT_REACHED ]] ||
                 die 2 "the broker refused the request: HTTP 409 ${code:-} $(json_field "$body" message)"
             pause=$(( retry_after > 0 ? retry_after : 5 )) ;;
         429|5??)

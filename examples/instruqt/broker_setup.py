@@ -5,7 +5,7 @@ Asks the broker for this participant's sandbox and writes its fields to files; t
 settings, behaviour and exit codes as broker-setup.sh (see README.md):
 
   BROKER_URL, BROKER_API_TOKEN (never printed), INSTRUQT_PARTICIPANT_ID (or
-  BROKER_PARTICIPANT_ID), INSTRUQT_TRACK_SLUG / INSTRUQT_TRACK_ID, BROKER_NAME_PREFIX,
+  BROKER_PARTICIPANT_ID), INSTRUQT_TRACK_SLUG / INSTRUQT_TRACK_ID (BROKER_TRACK overrides), BROKER_NAME_PREFIX,
   BROKER_BUDGET_SEC (300), BROKER_WAIT_SEC (60), BROKER_OUTPUT_DIR ($HOME/sandbox).
 
 Exit: 0 with the files written; 1 when the budget ran out; 2 when the broker refused.
@@ -81,7 +81,8 @@ def main():
     url = os.environ.get("BROKER_URL", "")
     token = os.environ.get("BROKER_API_TOKEN", "")
     participant = os.environ.get("BROKER_PARTICIPANT_ID") or os.environ.get("INSTRUQT_PARTICIPANT_ID", "")
-    track = os.environ.get("INSTRUQT_TRACK_SLUG") or os.environ.get("INSTRUQT_TRACK_ID", "")
+    track = (os.environ.get("BROKER_TRACK") or os.environ.get("INSTRUQT_TRACK_SLUG")
+             or os.environ.get("INSTRUQT_TRACK_ID", ""))
     prefix = os.environ.get("BROKER_NAME_PREFIX", "")
     if not url:
         stop(2, "BROKER_URL is required")
@@ -115,7 +116,8 @@ def main():
             write_files(out_dir, body)
             say("sandbox %s (%s) written to %s" % (body.get("sandbox_id"), body.get("name"), out_dir))
             return 0
-        if status in (400, 401, 403) or (status == 409 and code != "NO_SANDBOXES_AVAILABLE"):
+        if status in (400, 401, 403) or (
+                status == 409 and code not in ("NO_SANDBOXES_AVAILABLE", "TRACK_LIMIT_REACHED")):
             stop(2, "the broker refused the request: HTTP %d %s %s" % (status, code, error.get("message", "")))
         if status == 409:
             pause = retry_after(answer_headers, body) or 5

@@ -58,6 +58,9 @@ ExtendDecision decide_extension(const Sandbox* row, std::string_view participant
     }
     ExtendDecision d;
     d.old_expires_at = row->expires_at ? *row->expires_at : lease.expires_at(*row->allocated_at);
+    // A lease whose time has run out (grace or not) is no longer extended: its place in the
+    // track's limit went back to the track when it ran out, and may be taken already.
+    if (now >= d.old_expires_at) return {ExtendOutcome::not_allocated};
     d.max_expires_at = lease.max_expires_at(*row->allocated_at);
     if (d.old_expires_at >= d.max_expires_at) {
         d.outcome = ExtendOutcome::limit_reached;

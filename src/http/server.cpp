@@ -316,6 +316,11 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> connection) 
         RequestContext ctx(request);
         ctx.remote = remote;
         ctx.peer = &watch;
+        // A body handed over for this request never outlives it, even if the pipeline throws.
+        struct ForgetBodyStream {
+            const RequestContext& ctx;
+            ~ForgetBodyStream() { take_body_stream(ctx); }
+        } forget_body_stream{ctx};
         Response res = co_await pipeline_.handle(ctx);
         const bool keep_alive = request.keep_alive() && !stopping_;
         res.version(request.version());

@@ -1,5 +1,5 @@
 // The queues of allocations waiting for a sandbox (`Prefer: wait=N`): one first-come,
-// first-served queue per name prefix (the empty prefix is "any"), a bound on the waiting
+// first-served queue per queue name (the allocation handler's: name prefix and track), a bound on the waiting
 // requests, and wake-ups. Only a queue's oldest waiter (its head) goes back to the store
 // when woken; when it is served it passes the turn to the next one, so sandboxes that appear
 // go to the waiters in the order they came, and a wake-up costs one store call per queue,

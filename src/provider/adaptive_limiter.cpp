@@ -69,7 +69,7 @@ std::optional<AdaptiveLimiter::Permit> AdaptiveLimiter::acquire(const SleepFunct
 }
 
 void AdaptiveLimiter::release(const Permit& permit, CallSignal signal,
-                              std::optional<std::chrono::seconds> retry_after) {
+                              std::optional<std::chrono::seconds> retry_after, std::string_view operation) {
     const auto now = clock_.steady_now();
     const auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(now - permit.started);
     {
@@ -82,15 +82,19 @@ void AdaptiveLimiter::release(const Permit& permit, CallSignal signal,
             if (signal == CallSignal::throttled) ++stats_.throttled;
             congestion_locked(permit, now);
         } else if (signal == CallSignal::ok) {
-            const auto median = median_locked();
+            const auto median = median_locked(operation);
             if (median && latency > *median * options_.latency_tolerance &&
                 latency > std::chrono::milliseconds(100)) {
                 // Far slower than usual: the provider is queueing our calls.
                 ++stats_.congested;
                 congestion_locked(permit, now);
             } else {
-                latencies_.push_back(latency);
-                while (latencies_.size() > options_.latency_window) latencies_.pop_front();
+                auto found = latencies_.find(operation);
+                if (found == latencies_.end()) found = latencies_.try_emplace(std::string(operation)).first;
+                auto& recent = found->second;
+                recent.push_back(latency);
+                while (recent.size() > options_.latency_window) recent.pop_front();
+                if (last_operation_ != operation) last_operation_ = operation;
                 // Grow only when the limit held calls back while this one ran, not when fewer
                 // calls were asked for than it allows.
                 if (last_saturated_ >= permit.started) {
@@ -137,9 +141,12 @@ void AdaptiveLimiter::set_limit_locked(int limit) {
     if (observer_) observer_->limit_changed(after);
 }
 
-std::optional<std::chrono::milliseconds> AdaptiveLimiter::median_locked() const {
-    if (latencies_.size() < std::max<std::size_t>(1, options_.latency_min_samples)) return std::nullopt;
-    std::vector<std::chrono::milliseconds> sorted(latencies_.begin(), latencies_.end());
+std::optional<std::chrono::milliseconds> AdaptiveLimiter::median_locked(std::string_view operation) const {
+    const auto found = latencies_.find(operation);
+    if (found == latencies_.end()) return std::nullopt;
+    const auto& recent = found->second;
+    if (recent.size() < std::max<std::size_t>(1, options_.latency_min_samples)) return std::nullopt;
+    std::vector<std::chrono::milliseconds> sorted(recent.begin(), recent.end());
     const auto middle = sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 2);
     std::nth_element(sorted.begin(), middle, sorted.end());
     return *middle;
@@ -160,7 +167,7 @@ LimiterStats AdaptiveLimiter::stats() const {
     LimiterStats out = stats_;
     out.limit = limit_;
     out.in_flight = in_flight_;
-    out.median_latency = median_locked();
+    out.median_latency = median_locked(last_operation_);
     return out;
 }
 

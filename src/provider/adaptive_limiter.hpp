@@ -12,8 +12,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "core/clock.hpp"
 #include "provider/backoff.hpp"
@@ -73,9 +76,12 @@ class AdaptiveLimiter {
     std::optional<Permit> acquire(const SleepFunction& sleep);
     // Takes a place only if one is free now.
     std::optional<Permit> try_acquire();
-    // The call ended so; `retry_after` is the provider's, when it sent one.
+    // The call ended so; `retry_after` is the provider's, when it sent one. `operation` names
+    // the kind of call: a latency is judged against the recent median of its own kind (a list
+    // page and a deletion take different times; neither makes the other look slow).
     void release(const Permit& permit, CallSignal signal,
-                 std::optional<std::chrono::seconds> retry_after = std::nullopt);
+                 std::optional<std::chrono::seconds> retry_after = std::nullopt,
+                 std::string_view operation = {});
     // The call was not made after all (the breaker refused it): its place is free again.
     void cancel(const Permit& permit);
 
@@ -89,7 +95,7 @@ class AdaptiveLimiter {
     bool free_locked(TimePoint now) const;
     void set_limit_locked(int limit);
     void congestion_locked(const Permit& permit, TimePoint now);
-    std::optional<std::chrono::milliseconds> median_locked() const;
+    std::optional<std::chrono::milliseconds> median_locked(std::string_view operation) const;
 
     const Clock& clock_;
     const AdaptiveLimiterOptions options_;
@@ -104,7 +110,8 @@ class AdaptiveLimiter {
     TimePoint last_saturated_{};  // when in-flight last reached the limit
     TimePoint last_decrease_{};
     TimePoint hold_until_{};  // Retry-After
-    std::deque<std::chrono::milliseconds> latencies_;
+    std::map<std::string, std::deque<std::chrono::milliseconds>, std::less<>> latencies_;  // by operation
+    std::string last_operation_;  // whose median stats() reports
     LimiterStats stats_;
 };
 

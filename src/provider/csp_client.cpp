@@ -50,9 +50,9 @@ class PacePlace {
         permit_ = pace_->acquire(sleep);
         return permit_.has_value();
     }
-    void release(CallSignal signal, std::optional<std::chrono::seconds> retry_after) {
+    void release(CallSignal signal, std::optional<std::chrono::seconds> retry_after, std::string_view operation) {
         if (!permit_) return;
-        pace_->release(*permit_, signal, retry_after);
+        pace_->release(*permit_, signal, retry_after, operation);
         permit_.reset();
     }
 
@@ -161,7 +161,7 @@ CspClient::Outcome CspClient::call(std::string_view operation, const HttpRequest
         HttpResult result = http_.perform(request);
         out.attempts = attempt;
         const Attempt a = result.ok() ? classify(*result.response) : classify_transport(result);
-        place.release(pace_signal(result, a.success, a.kind, a.provider_fault), a.retry_after);
+        place.release(pace_signal(result, a.success, a.kind, a.provider_fault), a.retry_after, operation);
         if (a.provider_fault) {
             breaker_.record_failure();
         } else {

@@ -40,7 +40,7 @@ void observe(ProviderObserver* observer, std::string_view operation, ProviderCal
 // One HTTP exchange under the provider's concurrency limit (when there is one), which hears
 // how it went. A wait stopped by shutdown is answered as a transport error.
 HttpResult paced_perform(const HttpClient& http, AdaptiveLimiter* pace, const SleepFunction& sleep,
-                         const HttpRequest& request) {
+                         const HttpRequest& request, std::string_view operation) {
     if (!pace) return http.perform(request);
     const auto permit = pace->acquire(sleep ? sleep : SleepFunction([](std::chrono::milliseconds d) {
         std::this_thread::sleep_for(d);
@@ -71,14 +71,14 @@ HttpResult paced_perform(const HttpClient& http, AdaptiveLimiter* pace, const Sl
         default:
             break;
     }
-    pace->release(*permit, signal);
+    pace->release(*permit, signal, std::nullopt, operation);
     return result;
 }
 
 Answer exchange(const HttpClient& http, ProviderObserver* observer, const HttpRequest& request,
                 const char* step, std::string_view operation, AdaptiveLimiter* pace,
                 const SleepFunction& sleep) {
-    const HttpResult result = paced_perform(http, pace, sleep, request);
+    const HttpResult result = paced_perform(http, pace, sleep, request, operation);
     const ProviderCallOutcome seen = classify_call(result);
     if (!result.ok()) {
         observe(observer, operation, seen);
@@ -181,7 +181,8 @@ CleanupResult NiosxaasClient::cleanup(const std::string& external_id) {
             continue;
         }
         const HttpResult result =
-            paced_perform(http_, pace_, sleep_, bearer("DELETE", services_url + "/" + uuid, *account_jwt));
+            paced_perform(http_, pace_, sleep_, bearer("DELETE", services_url + "/" + uuid, *account_jwt),
+                          "niosxaas_delete_service");
         const ProviderCallOutcome seen = classify_call(result);
         // 404: gone already, which is what we wanted.
         observe(observer_, "niosxaas_delete_service",

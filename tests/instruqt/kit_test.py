@@ -229,8 +229,8 @@ class KitTest(unittest.TestCase):
         self.assertNotIn("wrong-token-", output)
         self.assertFalse(os.path.exists(os.path.join(self.out, "sandbox_id")))
 
-    def test_an_empty_pool_that_fills_while_the_script_waits(self):
-        script = subprocess.Popen(self.script_command("setup"), env=self.script_env(), stdout=subprocess.PIPE,
+    def fill_while_waiting(self, **env):
+        script = subprocess.Popen(self.script_command("setup"), env=self.script_env(**env), stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True)
         self.addCleanup(lambda: script.poll() is None and script.kill())
         time.sleep(2.5)
@@ -239,9 +239,32 @@ class KitTest(unittest.TestCase):
         output, _ = script.communicate(timeout=30)
         script.stdout.close()
         self.assertEqual(script.returncode, 0, output)
-        self.assertIn("NO_SANDBOXES_AVAILABLE", output)
         self.assertNotIn(API_TOKEN, output)
         self.assertEqual(self.sandbox(self.read("sandbox_id"))[1]["status"], "allocated")
+        return output
+
+    def test_an_empty_pool_that_fills_while_the_script_waits(self):
+        # The broker holds the request (Prefer: wait) and answers once the sync brings sandboxes.
+        self.fill_while_waiting(BROKER_WAIT_SEC="20")
+
+    def test_an_empty_pool_that_fills_while_the_script_retries(self):
+        # Without waiting at the broker: 409 NO_SANDBOXES_AVAILABLE, retried after retry_after.
+        output = self.fill_while_waiting(BROKER_WAIT_SEC="0")
+        self.assertIn("NO_SANDBOXES_AVAILABLE", output)
+
+    def test_a_track_at_its_limit_is_waited_out_not_given_up(self):
+        self.fill_pool(2)
+        admin = {"Authorization": "Bearer " + ADMIN_TOKEN}
+        status, answer = request("PUT", self.url + "/v1/admin/tracks/kit-track/limit", admin, {"max_active": 1})
+        self.assertEqual(status, 200, answer)
+        status, held = request("POST", self.url + "/v1/allocate",
+                               {"Authorization": "Bearer " + API_TOKEN, "X-Instruqt-Sandbox-ID": "someone-else",
+                                "X-Instruqt-Track-ID": "kit-track"})
+        self.assertEqual(status, 201, held)
+        code, output, took = self.run_script("setup", BROKER_BUDGET_SEC="4", BROKER_WAIT_SEC="1")
+        self.assertEqual(code, 1, output)  # the budget ran out: retried, not refused (2)
+        self.assertIn("TRACK_LIMIT_REACHED", output)
+        self.assertGreaterEqual(took, 3.0)
 
 
 class ShortLeaseKitTest(KitTest):

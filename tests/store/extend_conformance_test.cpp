@@ -118,13 +118,16 @@ TEST_P(ExtendConformance, AReturnedSandboxIsNotHeld) {
     EXPECT_EQ(row->expires_at, lab_end());
 }
 
-TEST_P(ExtendConformance, ExtendableDuringGraceNotAfter) {
-    // The lab's time is over but the grace period is not: still held, still extendable.
-    auto in_grace = extend(held_.sandbox_id, "owner", 600, deadline() - 1);
-    ASSERT_EQ(in_grace.outcome, ExtendOutcome::extended);
-    EXPECT_EQ(in_grace.sandbox->expires_at, lab_end() + 600);
+TEST_P(ExtendConformance, ExtendableUntilItsTimeRunsOutNotInGrace) {
+    // One second before the lab's time is over: extended.
+    auto before = extend(held_.sandbox_id, "owner", 600, lab_end() - 1);
+    ASSERT_EQ(before.outcome, ExtendOutcome::extended);
+    EXPECT_EQ(before.sandbox->expires_at, lab_end() + 600);
 
-    // Past the new end + grace the lease ran out: not held any more, nothing changes.
+    // Once the new end has passed, even within the grace period, it is not extended any more
+    // (its place in the track's limit went back to the track then); nothing changes.
+    auto in_grace = extend(held_.sandbox_id, "owner", 600, lab_end() + 600);
+    EXPECT_EQ(in_grace.outcome, ExtendOutcome::not_allocated);
     auto late = extend(held_.sandbox_id, "owner", 600, deadline() + 600);
     EXPECT_EQ(late.outcome, ExtendOutcome::not_allocated);
     EXPECT_EQ(store().get(held_.sandbox_id)->expires_at, lab_end() + 600);
@@ -147,7 +150,7 @@ TEST_P(ExtendConformance, ExpiryTakesItBackAtTheNewTimeNotTheOld) {
 
 TEST_P(ExtendConformance, AnExtensionRacingExpiryIsNeverLost) {
     // Each round allocates a batch at one time, then races the expiry job (its clock at the
-    // batch's deadline) against the holders extending one second before it. Every row ends
+    // batch's deadline) against the holders extending one second before their lab's end. Every row ends
     // one of two ways: extended and still allocated on its new time, or taken back and the
     // extension answered not_allocated. Never extended and then expired on the old time.
     constexpr int kRounds = 4;
@@ -170,7 +173,8 @@ TEST_P(ExtendConformance, AnExtensionRacingExpiryIsNeverLost) {
             for (int i = 0; i < kBatch; ++i) {
                 results[static_cast<std::size_t>(i)] =
                     extend(ids[static_cast<std::size_t>(i)],
-                           "r" + std::to_string(round) + "-" + std::to_string(i), 3600, round_deadline - 1);
+                           "r" + std::to_string(round) + "-" + std::to_string(i), 3600,
+                           at + lease_.lab_duration.count() - 1);
             }
         }
         for (int i = 0; i < kBatch; ++i) {

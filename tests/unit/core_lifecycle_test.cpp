@@ -149,9 +149,10 @@ TEST(Extension, OnlyTheHolderOfALiveLease) {
     EXPECT_EQ(decide_extension(nullptr, "p", 60, 2000, lease).outcome, ExtendOutcome::not_found);
     EXPECT_EQ(decide_extension(&row, "q", 60, 2000, lease).outcome, ExtendOutcome::not_owner);
     EXPECT_EQ(decide_extension(&row, "", 60, 2000, lease).outcome, ExtendOutcome::not_owner);
-    // Grace: still held one second before lab end + grace, not from then on.
-    EXPECT_EQ(decide_extension(&row, "p", 60, 1000 + 7200 + 599, lease).outcome, ExtendOutcome::extended);
-    EXPECT_EQ(decide_extension(&row, "p", 60, 1000 + 7200 + 600, lease).outcome,
+    // Extendable until the lease's time runs out, not in the grace period after it.
+    EXPECT_EQ(decide_extension(&row, "p", 60, 1000 + 7200 - 1, lease).outcome, ExtendOutcome::extended);
+    EXPECT_EQ(decide_extension(&row, "p", 60, 1000 + 7200, lease).outcome, ExtendOutcome::not_allocated);
+    EXPECT_EQ(decide_extension(&row, "p", 60, 1000 + 7200 + 599, lease).outcome,
               ExtendOutcome::not_allocated);
 
     Sandbox returned = row;

@@ -122,6 +122,27 @@ TEST_F(AdaptiveLimiterTest, AnAnswerFarSlowerThanTheRecentMedianCountsAsCongesti
     EXPECT_EQ(limiter.stats().congested, 1u);
 }
 
+TEST_F(AdaptiveLimiterTest, ALatencyIsJudgedAgainstItsOwnKindOnly) {
+    AdaptiveLimiter limiter(clock_, options(64, 64));
+    // Quick list pages make their own median; they say nothing about how long a deletion takes.
+    for (int i = 0; i < 10; ++i) {
+        auto p = limiter.try_acquire();
+        clock_.advance_ms(200ms);
+        limiter.release(*p, CallSignal::ok, std::nullopt, "list_accounts");
+    }
+    for (int i = 0; i < 10; ++i) {
+        auto p = limiter.try_acquire();
+        clock_.advance_ms(5000ms);  // 25 × the lists' median, as usual for a deletion
+        limiter.release(*p, CallSignal::ok, std::nullopt, "delete_account");
+    }
+    EXPECT_EQ(limiter.limit(), 64);
+    EXPECT_EQ(limiter.stats().congested, 0u);
+    auto p = limiter.try_acquire();
+    clock_.advance_ms(20000ms);  // far above the deletions' own median: congestion
+    limiter.release(*p, CallSignal::ok, std::nullopt, "delete_account");
+    EXPECT_EQ(limiter.limit(), 32);
+}
+
 TEST_F(AdaptiveLimiterTest, RetryAfterHoldsEveryCallUntilItHasPassed) {
     AdaptiveLimiter limiter(clock_, options(16, 4));
     auto p = limiter.try_acquire();

@@ -2,7 +2,9 @@
 
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 
 #include "core/utf8.hpp"
@@ -196,7 +198,12 @@ asio::awaitable<ParticipantHandlers::Waited> ParticipantHandlers::wait_for_sandb
     auto timer = std::make_shared<asio::steady_timer>(executor);
     auto wake = [timer] { asio::post(timer->get_executor(), [timer] { timer->cancel(); }); };
     const std::string& key = input.idempotency_key.empty() ? input.participant.id : input.idempotency_key;
-    const auto ticket = waiters_->enter(input.name_prefix, input.participant.id, key, wake);
+    // One queue per prefix and track: a reservation makes one track's sandboxes another's
+    // "nothing", so a head of another track must not hold this track's waiters back.
+    std::string queue = input.name_prefix;
+    queue.push_back('\0');  // NUL cannot occur in header values: the parts never run together
+    queue.append(input.participant.track_name);
+    const auto ticket = waiters_->enter(queue, input.participant.id, key, wake);
     if (!ticket) co_return waited;  // full (ALLOCATE_MAX_WAITERS) or stopping: the plain answer now
 
     bool gone = false;
@@ -206,8 +213,12 @@ asio::awaitable<ParticipantHandlers::Waited> ParticipantHandlers::wait_for_sandb
             gone = true;
             timer->cancel();
         });
+    // The first look comes at once: a sandbox that appeared between the first answer and
+    // enter() woke nobody.
+    bool first_look = true;
     for (;;) {
-        if (!waiters_->take_wake(ticket)) {
+        const bool first = std::exchange(first_look, false);
+        if (!waiters_->take_wake(ticket) && !first) {
             if (std::chrono::steady_clock::now() >= deadline || gone || waiters_->closed()) break;
             timer->expires_at(deadline);
             boost::system::error_code ec;

@@ -58,9 +58,14 @@ Reservation reservation_from_item(const Item& item) {
 // --- the rules -----------------------------------------------------------------------------
 
 DynamoStore::QuotaRules DynamoStore::quota_rules(bool fresh) {
-    std::lock_guard lock(quota_mutex_);
     const auto now = std::chrono::steady_clock::now();
-    if (!fresh && quota_rules_ && now - quota_rules_->read_at < kDynamoQuotaCacheAge) return *quota_rules_;
+    std::uint64_t generation = 0;
+    {
+        std::lock_guard lock(quota_mutex_);
+        if (!fresh && quota_rules_ && now - quota_rules_->read_at < kDynamoQuotaCacheAge) return *quota_rules_;
+        generation = quota_generation_;
+    }
+    // Read outside the lock: concurrent allocations do not queue behind each other's round trips.
     QuotaRules rules;
     rules.read_at = now;
     for (const auto& item : query_all({{"KeyConditionExpression", "PK = :pk"},
@@ -71,13 +76,17 @@ DynamoStore::QuotaRules DynamoStore::quota_rules(bool fresh) {
                                        {"ExpressionAttributeValues", {{":pk", S(kLimitsPk)}}},
                                        {"ConsistentRead", true}}))
         rules.limits[s_or(item, "track")] = n_or(item, "max_active");
-    quota_rules_ = rules;
+    std::lock_guard lock(quota_mutex_);
+    // Not over a newer read, nor over a change made through this process while we read.
+    if (generation == quota_generation_ && (!quota_rules_ || quota_rules_->read_at <= rules.read_at))
+        quota_rules_ = rules;
     return rules;
 }
 
 void DynamoStore::forget_quota_rules() {
     std::lock_guard lock(quota_mutex_);
     quota_rules_.reset();
+    ++quota_generation_;
 }
 
 void DynamoStore::create_reservation(const Reservation& r) {
@@ -372,14 +381,14 @@ DynamoStore::QuotaStep DynamoStore::plan_quota(const AllocateRequest& r) {
         const auto gate = get_item(std::string(kGatePk), "GATE");
         step.gate_seq = gate ? n_or(*gate, "seq") : 0;
         step.gated = true;
-        std::vector<Reservation> others;
         for (auto& res : quota_rules(true).reservations) {
             if (res.outstanding_at(r.now) <= 0) continue;
-            (!r.track_name.empty() && res.track == r.track_name ? step.own : others)
+            // Kept in the step: settle_gate checks the others again when it loses the gate.
+            (!r.track_name.empty() && res.track == r.track_name ? step.own : step.others)
                 .push_back(std::move(res));
         }
         const QuotaGate gate_rules =
-            quota_gate(others, r.now,
+            quota_gate(step.others, r.now,
                        [&](const std::string& prefix, std::int64_t n) { return has_available(prefix, n); });
         step.blocked_all = gate_rules.blocked_all;
         step.blocked_prefixes = gate_rules.blocked_prefixes;

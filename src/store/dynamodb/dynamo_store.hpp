@@ -225,6 +225,7 @@ class DynamoStore final : public Store, public LifecycleStore, public JobStateSt
     PoolChangeNotifier pool_changes_;
     std::mutex quota_mutex_;
     std::optional<QuotaRules> quota_rules_;
+    std::uint64_t quota_generation_ = 0;  // bumped by every change of the rules made here
 };
 
 }  // namespace broker
