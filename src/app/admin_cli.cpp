@@ -403,6 +403,128 @@ int export_command(Context& ctx) {
     return 0;
 }
 
+// ---- reservations and track limits ---------------------------------------------------------
+
+TableRow reservation_row(const ojson& r) {
+    const std::string prefix = text(r, "name_prefix");
+    return {cell(field(r, "id")),
+            cell(field(r, "track")),
+            prefix.empty() ? "-" : cell(field(r, "name_prefix")),
+            cell(field(r, "starts_at"), true),
+            cell(field(r, "ends_at"), true),
+            cell(field(r, "count")),
+            cell(field(r, "used")),
+            cell(field(r, "outstanding")),
+            cell(field(r, "shortfall")),
+            cell(field(r, "active"))};
+}
+
+void print_reservations(std::ostream& out, const ojson& reservations) {
+    std::vector<TableRow> rows;
+    for (const auto& r : reservations) rows.push_back(reservation_row(r));
+    print_table(
+        out,
+        {"ID", "TRACK", "PREFIX", "STARTS", "ENDS", "COUNT", "USED", "OUTSTANDING", "SHORTFALL", "ACTIVE"},
+        rows);
+}
+
+int reservations_command(Context& ctx) {
+    const ojson answer = ctx.client.get("/admin/reservations");
+    if (ctx.json()) {
+        print_json(ctx.out, answer);
+        return 0;
+    }
+    print_reservations(ctx.out, answer.at("reservations"));
+    return 0;
+}
+
+int reserve_command(Context& ctx) {
+    const AdminCliOptions& o = ctx.options;
+    // The flags' validators accepted both times, so they read.
+    ojson body = {{"track", o.track},
+                  {"count", o.count},
+                  {"starts_at", parse_utc_time(o.starts_at).value()},
+                  {"ends_at", parse_utc_time(o.ends_at).value()}};
+    if (!o.prefix.empty()) body["name_prefix"] = o.prefix;
+    const ojson created = ctx.client.send("POST", "/admin/reservations", body).body;
+    // The pool not covering it is worth knowing, not a failure: the reservation stands.
+    if (const ojson& warning = field(created, "warning"); warning.is_string())
+        ctx.err << "warning: " << cell(warning) << std::endl;
+    if (ctx.json()) {
+        print_json(ctx.out, created);
+        return 0;
+    }
+    print_reservations(ctx.out, ojson::array({created}));
+    return 0;
+}
+
+int cancel_reservation_command(Context& ctx) {
+    const ojson cancelled =
+        ctx.client.call("DELETE", "/admin/reservations/" + url_escape(ctx.options.id)).body;
+    if (ctx.json()) {
+        print_json(ctx.out, cancelled);
+        return 0;
+    }
+    ctx.out << "cancelled reservation " << cell(field(cancelled, "id")) << " of track "
+            << cell(field(cancelled, "track")) << std::endl;
+    return 0;
+}
+
+void print_limits(std::ostream& out, const ojson& limits) {
+    std::vector<TableRow> rows;
+    for (const auto& l : limits)
+        rows.push_back({cell(field(l, "track")), cell(field(l, "max_active")), cell(field(l, "active"))});
+    print_table(out, {"TRACK", "MAX", "ACTIVE"}, rows);
+}
+
+int limits_command(Context& ctx) {
+    const ojson answer = ctx.client.get("/admin/tracks/limits");
+    if (ctx.json()) {
+        print_json(ctx.out, answer);
+        return 0;
+    }
+    print_limits(ctx.out, answer.at("limits"));
+    return 0;
+}
+
+std::string limit_path(const Context& ctx) {
+    return "/admin/tracks/" + url_escape(ctx.options.track) + "/limit";
+}
+
+int set_limit_command(Context& ctx) {
+    const ojson limit =
+        ctx.client.send("PUT", limit_path(ctx), {{"max_active", ctx.options.max_active}}).body;
+    if (ctx.json()) {
+        print_json(ctx.out, limit);
+        return 0;
+    }
+    print_limits(ctx.out, ojson::array({limit}));
+    return 0;
+}
+
+int remove_limit_command(Context& ctx) {
+    const ojson removed = ctx.client.call("DELETE", limit_path(ctx)).body;
+    if (ctx.json()) {
+        print_json(ctx.out, removed);
+        return 0;
+    }
+    ctx.out << "removed the limit of track " << cell(field(removed, "track")) << std::endl;
+    return 0;
+}
+
+// CLI11's check for a time flag, so a bad time is bad usage (exit 2) before anything is sent.
+const CLI::Validator kUtcTime(
+    [](std::string& value) -> std::string {
+        return parse_utc_time(value)
+                   ? std::string()
+                   : "not a time: give Unix seconds or ISO-8601 UTC like 2026-12-03T09:00:00Z";
+    },
+    "TIME");
+
+void track_argument(CLI::App& c, AdminCliOptions& o) {
+    c.add_option("TRACK", o.track, "the track (the X-Instruqt-Track-ID participants send)")->required();
+}
+
 // ---- the table ------------------------------------------------------------------------------
 
 void filter_flags(CLI::App& c, AdminCliOptions& o) {
@@ -479,6 +601,37 @@ const std::vector<AdminCommand>& admin_commands() {
              c.add_option("--limit", o.limit, "sandboxes asked for per page, 1-1000 (default 1000)");
          },
          export_command},
+        {"reservations",
+         "every reservation: its window, count, used, outstanding and shortfall (GET /admin/reservations)",
+         [](CLI::App&, AdminCliOptions&) {}, reservations_command},
+        {"reserve",
+         "hold sandboxes back for a track's participants during a window (POST /admin/reservations)",
+         [](CLI::App& c, AdminCliOptions& o) {
+             c.add_option("--track", o.track, "the track the sandboxes are held for")->required();
+             c.add_option("--count", o.count, "how many sandboxes to hold back")->required();
+             c.add_option("--starts-at", o.starts_at, "the window's start: Unix seconds or ISO-8601 UTC")
+                 ->required()
+                 ->check(kUtcTime);
+             c.add_option("--ends-at", o.ends_at, "the window's end (exclusive), likewise")
+                 ->required()
+                 ->check(kUtcTime);
+             c.add_option("--prefix", o.prefix, "only sandboxes whose name starts with this");
+         },
+         reserve_command},
+        {"cancel-reservation", "cancel a reservation: nothing is held back for it from then on",
+         [](CLI::App& c, AdminCliOptions& o) {
+             c.add_option("ID", o.id, "the reservation's id")->required();
+         },
+         cancel_reservation_command},
+        {"limits", "every track limit with the track's active sandboxes (GET /admin/tracks/limits)",
+         [](CLI::App&, AdminCliOptions&) {}, limits_command},
+        {"set-limit", "a track never holds more than MAX sandboxes at once (PUT /admin/tracks/TRACK/limit)",
+         [](CLI::App& c, AdminCliOptions& o) {
+             track_argument(c, o);
+             c.add_option("MAX", o.max_active, "the most sandboxes the track holds at once")->required();
+         },
+         set_limit_command},
+        {"remove-limit", "remove a track's limit", track_argument, remove_limit_command},
     };
     return table;
 }

@@ -1,5 +1,7 @@
 // `sandbox-broker admin …`: the operator's command line over a running broker's admin API
-// (stats, list, show, jobs, pause, resume, run, bulk-delete, auto-delete-stale, export).
+// (stats, list, show, jobs, pause, resume, run, bulk-delete, auto-delete-stale, export, and the
+// reservations and track limits: reservations, reserve, cancel-reservation, limits, set-limit,
+// remove-limit).
 // Tables for people, --output json for scripts. Exit codes: 0 done, 1 refused by the broker
 // (its error code and message printed) or a job run that failed, 2 bad usage (a missing
 // token included), 3 the broker could not be reached.
@@ -34,6 +36,9 @@ struct AdminCliOptions {
     bool all = false;            // list: every page
     bool yes = false;            // bulk-delete: no confirmation
     std::optional<double> grace_hours;
+    std::string starts_at, ends_at;  // reserve: Unix seconds or ISO-8601 UTC
+    long long count = 0;             // reserve: sandboxes held back
+    long long max_active = 0;        // set-limit: the track's most sandboxes at once
 
     const AdminCommand* chosen = nullptr;  // set when a command's words were parsed
 };

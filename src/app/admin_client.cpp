@@ -112,6 +112,11 @@ AdminAnswer AdminClient::call(const std::string& method, const std::string& path
     return exchange(method, connection_.url + connection_.base_path + path, true);
 }
 
+AdminAnswer AdminClient::send(const std::string& method, const std::string& path,
+                              const nlohmann::ordered_json& body) const {
+    return exchange(method, connection_.url + connection_.base_path + path, true, &body);
+}
+
 AdminAnswer AdminClient::call_absolute(const std::string& method, const std::string& path) const {
     return exchange(method, connection_.url + path, true);
 }
@@ -130,11 +135,16 @@ std::set<std::string> AdminClient::documented_parameters(const std::string& meth
     return names;
 }
 
-AdminAnswer AdminClient::exchange(const std::string& method, const std::string& url, bool with_token) const {
+AdminAnswer AdminClient::exchange(const std::string& method, const std::string& url, bool with_token,
+                                  const nlohmann::ordered_json* body) const {
     HttpRequest request;
     request.method = method;
     request.url = url;
     request.headers.emplace_back("Accept", "application/json");
+    if (body) {
+        request.headers.emplace_back("Content-Type", "application/json");
+        request.body = body->dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    }
     if (with_token) request.headers.emplace_back("Authorization", "Bearer " + connection_.token);
     const HttpResult result = http_.perform(request);
     if (!result.response) {
@@ -142,9 +152,9 @@ AdminAnswer AdminClient::exchange(const std::string& method, const std::string& 
         throw AdminUnreachable("cannot reach the broker at " + connection_.url + ": " + why);
     }
     const HttpResponse& response = *result.response;
-    auto body = nlohmann::ordered_json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+    auto answer = nlohmann::ordered_json::parse(response.body, nullptr, /*allow_exceptions=*/false);
     if (response.status < 200 || response.status >= 300) {
-        const auto& error = body.is_object() ? body.value("error", nlohmann::ordered_json()) : nullptr;
+        const auto& error = answer.is_object() ? answer.value("error", nlohmann::ordered_json()) : nullptr;
         if (error.is_object() && error.value("code", nlohmann::ordered_json()).is_string()) {
             throw AdminRefused(response.status, error["code"].get<std::string>(),
                                error.value("message", std::string()));
@@ -153,12 +163,12 @@ AdminAnswer AdminClient::exchange(const std::string& method, const std::string& 
                            method + " " + url + " answered " + std::to_string(response.status) +
                                (response.body.empty() ? "" : ": " + excerpt(response.body)));
     }
-    if (body.is_discarded()) {
+    if (answer.is_discarded()) {
         throw AdminRefused(response.status, "NOT_JSON",
                            method + " " + url + " answered " + std::to_string(response.status) +
                                " without a JSON body (is --url a sandbox-broker?)");
     }
-    return {response.status, std::move(body)};
+    return {response.status, std::move(answer)};
 }
 
 const nlohmann::ordered_json& json_member(const nlohmann::ordered_json& object, const std::string& name) {

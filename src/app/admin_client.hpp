@@ -72,6 +72,10 @@ class AdminClient {
     AdminAnswer call(const std::string& method, const std::string& path) const;
     nlohmann::ordered_json get(const std::string& path) const { return call("GET", path).body; }
 
+    // As call(), with `body` sent as the request's JSON body (POST, PUT).
+    AdminAnswer send(const std::string& method, const std::string& path,
+                     const nlohmann::ordered_json& body) const;
+
     // A path the broker gave back (a run's status_url), relative to the broker's root.
     AdminAnswer call_absolute(const std::string& method, const std::string& path) const;
 
@@ -82,7 +86,8 @@ class AdminClient {
     const AdminConnection& connection() const { return connection_; }
 
   private:
-    AdminAnswer exchange(const std::string& method, const std::string& url, bool with_token) const;
+    AdminAnswer exchange(const std::string& method, const std::string& url, bool with_token,
+                         const nlohmann::ordered_json* body = nullptr) const;
 
     AdminConnection connection_;
     HttpClient http_;

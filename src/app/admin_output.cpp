@@ -56,6 +56,22 @@ std::string utc_time(long long unix_seconds) {
     return text;
 }
 
+std::optional<long long> parse_utc_time(std::string_view text) {
+    if (text.empty() || text.size() > 20) return std::nullopt;
+    if (std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        if (text.size() > 12) return std::nullopt;  // beyond year 33000: a typo, not a time
+        return std::stoll(std::string(text));
+    }
+    const std::string input(text);
+    std::tm tm{};
+    const char* rest = strptime(input.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (rest == nullptr || *rest != '\0') return std::nullopt;
+    const long long seconds = timegm(&tm);
+    // strptime takes "2026-2-30T9:0:0Z" too: only the one exact spelling of a real instant counts.
+    if (utc_time(seconds) != input) return std::nullopt;
+    return seconds;
+}
+
 std::string cell(const nlohmann::ordered_json& value, bool is_time) {
     if (value.is_null()) return "-";
     if (value.is_string()) return printable(value.get<std::string>());

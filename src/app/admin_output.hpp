@@ -3,6 +3,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -18,6 +19,10 @@ void print_table(std::ostream& out, const TableRow& headers, const std::vector<T
 
 // A Unix time as "2026-11-30T11:09:24Z".
 std::string utc_time(long long unix_seconds);
+
+// A time given on the command line: Unix seconds ("1796288400") or ISO-8601 UTC in the form
+// utc_time() prints ("2026-12-03T09:00:00Z"); nothing for anything else (an impossible date too).
+std::optional<long long> parse_utc_time(std::string_view text);
 
 // One JSON value as a table cell: strings as they are (control characters shown as '?', so
 // a value cannot steer the terminal), numbers and booleans as text, null as "-", and the

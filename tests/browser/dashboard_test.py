@@ -63,8 +63,11 @@ class Process:
                 self.proc.wait()
 
 
-def request(url, method="GET", token=ADMIN_TOKEN, headers=None):
-    req = urllib.request.Request(url, method=method, headers=dict(headers or {}))
+def request(url, method="GET", token=ADMIN_TOKEN, headers=None, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, method=method, headers=dict(headers or {}), data=data)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
     if token:
         req.add_header("Authorization", "Bearer " + token)
     try:
@@ -370,6 +373,46 @@ class DashboardTest(unittest.TestCase):
         self.show("cleanup")
         self.wait(lambda: self.element("cleanup-stats").text != "")
         self.screenshot("cleanup")
+
+    def test_9_reservations_and_limits_for_the_viewer(self):
+        if "/v1/admin/reservations" not in self.paths:
+            self.skipTest("this broker has no reservations")
+        # Tomorrow's class, larger than the pool: the shortfall is highlighted.
+        now = int(time.time())
+        status, body = request(self.base + "/v1/admin/reservations", "POST",
+                               body={"track": "class-thursday", "count": POOL + 10,
+                                     "starts_at": now + 86400, "ends_at": now + 90000})
+        self.assertEqual(status, 201, body)
+        reservation = json.loads(body)
+        self.assertGreater(reservation["shortfall"], 0, body)
+        status, body = request(self.base + "/v1/admin/tracks/self-paced/limit", "PUT", body={"max_active": 4})
+        self.assertEqual(status, 200, body)
+        try:
+            self.sign_in(VIEWER_TOKEN)
+            self.show("quota")
+            row = '#reservations tr[data-id="%s"]' % reservation["id"]
+            self.wait(lambda: self.text(row) is not None)
+            cells = self.driver.execute_script(
+                "return Array.from(document.querySelectorAll(arguments[0] + ' td')).map(c => c.textContent);", row)
+            self.assertEqual(cells[0], "class-thursday")
+            self.assertEqual(cells[2:], [str(POOL + 10), "0", "0", str(reservation["shortfall"])])
+            self.assertIn("short", self.driver.find_element(By.CSS_SELECTOR, row + " td.shortfall")
+                          .get_attribute("class").split())
+            limit = '#limits tr[data-track="self-paced"]'
+            self.wait(lambda: self.text(limit) is not None)
+            self.assertEqual(self.driver.execute_script(
+                "return Array.from(document.querySelectorAll(arguments[0] + ' td')).map(c => c.textContent);", limit),
+                ["self-paced", "4", "0"])
+            self.screenshot("reservations")
+
+            # Cancelled through the API: the next refresh takes it off the page.
+            status, body = request(self.base + "/v1/admin/reservations/" + reservation["id"], "DELETE")
+            self.assertEqual(status, 200, body)
+            self.wait(lambda: self.text(row) is None)
+            self.assertTrue(self.element("reservations-note").is_displayed())
+        finally:
+            request(self.base + "/v1/admin/reservations/" + reservation["id"], "DELETE")
+            request(self.base + "/v1/admin/tracks/self-paced/limit", "DELETE")
 
 
 if __name__ == "__main__":

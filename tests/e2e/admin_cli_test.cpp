@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <set>
@@ -458,6 +459,115 @@ TEST_F(AdminCli, BadUsageExitsTwo) {
     const auto no_token = admin({"stats"}, {{"BROKER_URL", url()}});
     EXPECT_EQ(no_token.exit_code, 2);
     EXPECT_NE(no_token.err.find("BROKER_ADMIN_TOKEN"), std::string::npos) << no_token.err;
+}
+
+long long unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// A Unix time as ISO-8601 UTC, the way an operator types it.
+std::string iso_utc(long long unix_seconds) {
+    const std::time_t t = static_cast<std::time_t>(unix_seconds);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return text;
+}
+
+// reserve (ISO and Unix times), reservations and cancel-reservation against the API's own
+// answers; the pool's shortfall as a warning on stderr; refusals exit 1, bad times exit 2.
+TEST_F(AdminCli, ReservationsAreMadeListedAndCancelled) {
+    const long long now = unix_now();
+    const std::string starts = iso_utc(now + 3600);
+    const json created =
+        admin_json({"reserve", "--track", "dns basics", "--count", "5", "--starts-at", starts, "--ends-at",
+                    std::to_string(now + 7200), "--prefix", "adm-cli-1"});
+    ASSERT_TRUE(created["id"].is_string()) << created.dump();
+    const std::string id = created["id"];
+    EXPECT_EQ(created["track"], "dns basics");
+    EXPECT_EQ(created["count"], 5);
+    EXPECT_EQ(created["name_prefix"], "adm-cli-1");
+    EXPECT_EQ(created["starts_at"], now + 3600);
+    EXPECT_EQ(created["ends_at"], now + 7200);
+    EXPECT_TRUE(created["warning"].is_null()) << created.dump();
+
+    // More than the pool holds: made all the same, with the broker's warning on stderr.
+    const auto short_pool = admin({"reserve", "--track", "class", "--count", "1000", "--starts-at",
+                                   std::to_string(now + 3600), "--ends-at", iso_utc(now + 7200)});
+    ASSERT_EQ(short_pool.exit_code, 0) << short_pool.err;
+    EXPECT_NE(short_pool.err.find("warning: the pool cannot cover this reservation"), std::string::npos)
+        << short_pool.err;
+    EXPECT_EQ(short_pool.out.rfind("ID", 0), 0u) << short_pool.out;
+    EXPECT_NE(short_pool.out.find("SHORTFALL"), std::string::npos) << short_pool.out;
+
+    const json listed = admin_json({"reservations"});
+    EXPECT_EQ(listed["reservations"], api_get("/v1/admin/reservations")["reservations"]);
+    ASSERT_EQ(listed["count"], 2) << listed.dump();
+    const auto table = admin({"reservations"});
+    ASSERT_EQ(table.exit_code, 0) << table.err;
+    EXPECT_EQ(std::count(table.out.begin(), table.out.end(), '\n'), 3) << table.out;
+    EXPECT_NE(table.out.find("dns basics"), std::string::npos) << table.out;
+    EXPECT_NE(table.out.find(starts), std::string::npos) << "times shown as UTC dates:\n" << table.out;
+
+    const json cancelled = admin_json({"cancel-reservation", id});
+    EXPECT_EQ(cancelled["id"], id);
+    EXPECT_EQ(cancelled["cancelled"], true);
+    EXPECT_EQ(api_get("/v1/admin/reservations")["count"], 1);
+
+    const auto again = admin({"cancel-reservation", id});
+    EXPECT_EQ(again.exit_code, 1);
+    EXPECT_NE(again.err.find("RESERVATION_NOT_FOUND"), std::string::npos) << again.err;
+    const auto none = admin({"reserve", "--track", "t", "--count", "0", "--starts-at",
+                             std::to_string(now + 60), "--ends-at", std::to_string(now + 120)});
+    EXPECT_EQ(none.exit_code, 1);
+    EXPECT_NE(none.err.find("INVALID_REQUEST"), std::string::npos) << none.err;
+
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"reserve", "--track", "t", "--count", "1", "--starts-at", "tomorrow", "--ends-at",
+              "1896288400"},
+             {"reserve", "--track", "t", "--count", "1", "--starts-at", "2026-12-03T09:00:00", "--ends-at",
+              "1896288400"},
+             {"reserve", "--count", "1", "--starts-at", "1796288400", "--ends-at", "1896288400"},
+             {"reserve", "--track", "t", "--count", "many", "--starts-at", "1796288400", "--ends-at",
+              "1896288400"},
+             {"cancel-reservation"},
+         }) {
+        const auto result = admin(args);
+        EXPECT_EQ(result.exit_code, 2) << ::testing::PrintToString(args) << "\n" << result.err;
+    }
+    EXPECT_EQ(api_get("/v1/admin/reservations")["count"], 1) << "bad usage sends nothing";
+}
+
+// set-limit, limits and remove-limit against the API's own answers.
+TEST_F(AdminCli, TrackLimitsAreSetListedAndRemoved) {
+    const json set = admin_json({"set-limit", "dns basics", "2"});
+    EXPECT_EQ(set, json({{"track", "dns basics"}, {"max_active", 2}, {"active", 0}}));
+    EXPECT_EQ(admin_json({"set-limit", "other", "7"})["max_active"], 7);
+    EXPECT_EQ(admin_json({"limits"}), api_get("/v1/admin/tracks/limits"));
+    EXPECT_EQ(api_get("/v1/admin/tracks/limits")["count"], 2);
+    const auto table = admin({"limits"});
+    ASSERT_EQ(table.exit_code, 0) << table.err;
+    EXPECT_EQ(table.out.rfind("TRACK", 0), 0u) << table.out;
+    EXPECT_NE(table.out.find("\ndns basics  2    0\n"), std::string::npos) << table.out;
+
+    const json removed = admin_json({"remove-limit", "dns basics"});
+    EXPECT_EQ(removed, json({{"track", "dns basics"}, {"removed", true}}));
+    EXPECT_EQ(api_get("/v1/admin/tracks/limits")["count"], 1);
+    const auto again = admin({"remove-limit", "dns basics"});
+    EXPECT_EQ(again.exit_code, 1);
+    EXPECT_NE(again.err.find("TRACK_LIMIT_NOT_FOUND"), std::string::npos) << again.err;
+    const auto negative = admin({"set-limit", "x", "1000001"});
+    EXPECT_EQ(negative.exit_code, 1) << negative.err;
+    EXPECT_NE(negative.err.find("INVALID_REQUEST"), std::string::npos) << negative.err;
+
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"set-limit", "x"}, {"set-limit", "x", "many"}, {"remove-limit"}}) {
+        const auto result = admin(args);
+        EXPECT_EQ(result.exit_code, 2) << ::testing::PrintToString(args) << "\n" << result.err;
+    }
 }
 
 // A port nobody listens on (bound, then closed) and a listener that never answers.

@@ -116,6 +116,20 @@ TEST(AdminOutput, CellsShowNullTimesAndNoControlCharacters) {
     EXPECT_FALSE(is_time_field("name"));
 }
 
+TEST(AdminOutput, TimesAreUnixSecondsOrTheOneIsoSpellingOfAUtcInstant) {
+    EXPECT_EQ(parse_utc_time("1796288400"), 1796288400);
+    EXPECT_EQ(parse_utc_time("0"), 0);
+    EXPECT_EQ(parse_utc_time("2026-12-03T09:00:00Z"), 1796288400);
+    EXPECT_EQ(parse_utc_time("1970-01-01T00:00:00Z"), 0);
+    EXPECT_EQ(utc_time(*parse_utc_time("2028-02-29T23:59:59Z")), "2028-02-29T23:59:59Z");
+    for (const char* bad :
+         {"", "-5", "12.5", "1796288400s", "9999999999999", "2026-12-03", "2026-12-03T09:00:00",
+          "2026-12-03 09:00:00Z", "2026-12-03T09:00:00+01:00", "2026-2-3T9:00:00Z", "2026-02-30T09:00:00Z",
+          "2026-12-03T24:00:00Z", "2026-12-03T09:00:00Zx", "tomorrow"}) {
+        EXPECT_FALSE(parse_utc_time(bad)) << bad;
+    }
+}
+
 TEST(AdminOutput, CsvQuotesOnlyWhatRfc4180Needs) {
     EXPECT_EQ(csv_field("plain"), "plain");
     EXPECT_EQ(csv_field(""), "");

@@ -72,6 +72,22 @@ TEST(HttpOpenApi, EveryServedRouteIsDocumentedAndNothingElse) {
     EXPECT_TRUE(mismatches.empty()) << ::testing::PrintToString(mismatches);
 }
 
+// The viewer role (viewer token, dashboard session) reads the whole admin API and changes
+// nothing: a new admin GET registered as Access::admin, or an admin change registered as
+// admin_read, fails here whichever handler group adds it.
+TEST(HttpOpenApi, EveryAdminGetIsOpenToTheViewerAndEveryAdminChangeIsNot) {
+    ServedRoutes served("/v1");
+    std::size_t reads = 0;
+    for (const Route& route : served.router.routes()) {
+        if (!route.path_template.starts_with("/v1/admin/")) continue;
+        const bool get = route.method == bhttp::verb::get;
+        reads += get ? 1 : 0;
+        EXPECT_EQ(route.access, get ? Access::admin_read : Access::admin)
+            << route.method << " " << route.path_template;
+    }
+    EXPECT_GE(reads, 10u) << "the admin API's reads are all registered";
+}
+
 TEST(HttpOpenApi, TheCheckNoticesAnUndocumentedRouteAndAnUnservedOperation) {
     ServedRoutes served("/v1");
     served.router.add(bhttp::verb::post, "/v1/admin/unlisted", Access::admin, nothing);

@@ -171,6 +171,7 @@
     const work = [refreshStats(), refreshJobs()];
     if (state.view === "cleanup") work.push(refreshFailures());
     if (state.view === "sandboxes") work.push(loadSandboxes(true));
+    if (state.view === "quota") work.push(refreshQuota());
     await Promise.allSettled(work);
     if (state.session) $("updated").textContent = "updated " + new Date().toLocaleTimeString();
   }
@@ -411,6 +412,41 @@
       $("failures-note").textContent = "unavailable: " + e.message;
       show($("failures-note"), true);
     }
+  }
+
+  // ---- reservations and track limits (read-only) ----
+  // One table from one admin list: `rows` turns its items into rows; a broker without the
+  // endpoint (404) or a refusal shows as unavailable in the note.
+  async function fillTable(path, listName, tableId, noteId, emptyText, rows) {
+    const body = $(tableId).querySelector("tbody");
+    let items;
+    try {
+      items = (await api(path))[listName] || [];
+    } catch (e) {
+      if (!(e instanceof Unavailable)) throw e;
+      body.replaceChildren();
+      rendered[tableId] = null;
+      $(noteId).textContent = "unavailable: " + e.message;
+      show($(noteId), true);
+      return;
+    }
+    $(noteId).textContent = emptyText;
+    show($(noteId), items.length === 0);
+    if (!changed(tableId, items)) return;
+    body.replaceChildren(...items.map(rows));
+  }
+  async function refreshQuota() {
+    await Promise.allSettled([
+      fillTable("/admin/reservations", "reservations", "reservations", "reservations-note", "no reservations",
+        (r) => el("tr", { "data-id": r.id, class: r.active ? "active" : "" },
+          el("td", {}, r.track + (r.name_prefix ? " (" + r.name_prefix + "*)" : "")),
+          el("td", {}, time(r.starts_at) + " – " + time(r.ends_at)),
+          el("td", {}, r.count), el("td", {}, r.used), el("td", { class: "outstanding" }, r.outstanding),
+          el("td", { class: r.shortfall > 0 ? "shortfall short" : "shortfall" }, r.shortfall))),
+      fillTable("/admin/tracks/limits", "limits", "limits", "limits-note", "no track limits",
+        (l) => el("tr", { "data-track": l.track },
+          el("td", {}, l.track), el("td", {}, l.max_active), el("td", {}, l.active))),
+    ]);
   }
 
   // ---- jobs ----

@@ -82,7 +82,8 @@ void QuotaHandlers::add_routes(Router& router, const std::string& base_path) {
     using V = bhttp::verb;
     const auto add = [&](V method, const std::string& path,
                          asio::awaitable<Response> (QuotaHandlers::*fn)(RequestContext&)) {
-        router.add(method, admin + path, Access::admin,
+        // Reads are open to the viewer role as well; changes are the admin's alone.
+        router.add(method, admin + path, method == V::get ? Access::admin_read : Access::admin,
                    [this, fn](RequestContext& ctx) { return (this->*fn)(ctx); });
     };
     add(V::post, "/reservations", &QuotaHandlers::create_reservation);
