@@ -7,6 +7,7 @@
 #include "jobs/pool_sample_job.hpp"
 #include "jobs/stale_job.hpp"
 #include "service/cursor.hpp"
+#include "service/number_text.hpp"
 
 namespace broker {
 namespace {
@@ -21,22 +22,6 @@ std::string status_names() {
         names += to_string(status);
     }
     return names;
-}
-
-std::optional<std::int64_t> whole_number(std::string_view text) {
-    std::int64_t value = 0;
-    const auto* end = text.data() + text.size();
-    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-    if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
-    return value;
-}
-
-std::optional<double> decimal_number(std::string_view text) {
-    double value = 0;
-    const auto* end = text.data() + text.size();
-    const auto [ptr, ec] = std::from_chars(text.data(), end, value, std::chars_format::fixed);
-    if (text.empty() || ec != std::errc() || ptr != end || !std::isfinite(value)) return std::nullopt;
-    return value;
 }
 
 }  // namespace

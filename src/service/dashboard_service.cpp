@@ -8,25 +8,10 @@
 #include "core/utf8.hpp"
 #include "jobs/job.hpp"
 #include "service/cursor.hpp"
+#include "service/number_text.hpp"
 
 namespace broker {
 namespace {
-
-std::optional<std::int64_t> whole_number(std::string_view text) {
-    std::int64_t value = 0;
-    const auto* end = text.data() + text.size();
-    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-    if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
-    return value;
-}
-
-std::optional<double> decimal_number(std::string_view text) {
-    double value = 0;
-    const auto* end = text.data() + text.size();
-    const auto [ptr, ec] = std::from_chars(text.data(), end, value, std::chars_format::fixed);
-    if (text.empty() || ec != std::errc() || ptr != end || !std::isfinite(value)) return std::nullopt;
-    return value;
-}
 
 // A filter as given, or why it is refused.
 std::optional<std::string> filter_problem(const char* name, const std::optional<std::string>& value) {

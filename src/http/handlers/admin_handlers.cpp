@@ -10,7 +10,7 @@
 #include "http/error_response.hpp"
 #include "http/handlers/sandbox_json.hpp"
 #include "http/offload.hpp"
-#include "http/query.hpp"
+#include "http/handlers/query_params.hpp"
 
 namespace broker {
 namespace {
@@ -108,17 +108,6 @@ json run_json(const JobRun& run) {
 // answer quickly), then a few reads a second at most.
 std::chrono::milliseconds next_poll(std::chrono::milliseconds previous) {
     return std::min(previous * 2, std::chrono::milliseconds(500));
-}
-
-// The query's parameters, or the 400 answer for a malformed query.
-std::optional<QueryParams> read_query(const RequestContext& ctx, std::optional<Response>& error) {
-    auto params = parse_query(ctx.query);
-    if (!params) {
-        error = error_response(ErrorCode::invalid_request,
-                               "the query string is malformed (a bad %-escape or a control character)",
-                               ctx.request_id);
-    }
-    return params;
 }
 
 }  // namespace

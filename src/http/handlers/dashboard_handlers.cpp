@@ -10,7 +10,7 @@
 #include "http/error_response.hpp"
 #include "http/handlers/sandbox_json.hpp"
 #include "http/offload.hpp"
-#include "http/query.hpp"
+#include "http/handlers/query_params.hpp"
 #include "http/streamed_body.hpp"
 
 namespace broker {
@@ -24,16 +24,6 @@ Response ok(const json& body) {
 
 Response refused(const Refusal& refusal, const RequestContext& ctx) {
     return error_response(refusal.code, refusal.message, ctx.request_id);
-}
-
-std::optional<QueryParams> read_query(const RequestContext& ctx, std::optional<Response>& error) {
-    auto params = parse_query(ctx.query);
-    if (!params) {
-        error = error_response(ErrorCode::invalid_request,
-                               "the query string is malformed (a bad %-escape or a control character)",
-                               ctx.request_id);
-    }
-    return params;
 }
 
 double rounded(double value, double unit) {

@@ -67,17 +67,7 @@ ListPage DynamoStore::search(const SandboxSearch& query) {
             if (s.sandbox_id > query.page.after_sandbox_id && matches(s, query)) rows.push_back(std::move(s));
         }
     }
-    std::sort(rows.begin(), rows.end(),
-              [](const Sandbox& a, const Sandbox& b) { return a.sandbox_id < b.sandbox_id; });
-    ListPage page;
-    for (auto& s : rows) {
-        if (static_cast<int>(page.items.size()) == limit) {
-            page.next_after = page.items.back().sandbox_id;
-            break;
-        }
-        page.items.push_back(std::move(s));
-    }
-    return page;
+    return first_page_by_id(std::move(rows), limit);
 }
 
 AllocationWindowStats DynamoStore::allocation_window(const AllocationWindowQuery& query) {

@@ -1,6 +1,7 @@
 // The table's item kinds and attribute mapping: see dynamo_items.hpp.
 #include "store/dynamodb/dynamo_items.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -191,6 +192,20 @@ SandboxEvent event_from_item(const Item& item) {
 
 bool valid_utf8(std::string_view text) {
     return is_valid_utf8(text);
+}
+
+ListPage first_page_by_id(std::vector<Sandbox> rows, int limit) {
+    std::sort(rows.begin(), rows.end(),
+              [](const Sandbox& a, const Sandbox& b) { return a.sandbox_id < b.sandbox_id; });
+    ListPage page;
+    for (auto& s : rows) {
+        if (static_cast<int>(page.items.size()) == limit) {
+            page.next_after = page.items.back().sandbox_id;
+            break;
+        }
+        page.items.push_back(std::move(s));
+    }
+    return page;
 }
 
 }  // namespace broker::ddb

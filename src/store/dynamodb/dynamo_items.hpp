@@ -17,9 +17,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/sandbox.hpp"
 #include "store/lifecycle_store.hpp"
+#include "store/store.hpp"
 
 namespace broker::ddb {
 
@@ -57,6 +59,10 @@ std::int64_t n_or(const Item& item, const char* name, std::int64_t fallback = 0)
 // (1 in the pool, +1 allocated, +1 returned, +1 per failed deletion attempt, +1 deleted).
 // Throws StoreUnavailable for an item that is not a sandbox (unknown status).
 Sandbox sandbox_from_item(const Item& item);
+
+// The first `limit` of the rows in id order, with the cursor to the next page when more remain
+// (the lists read the status index, which is not in id order).
+ListPage first_page_by_id(std::vector<Sandbox> rows, int limit);
 
 // The whole `SBX#` item for a sandbox as given (copy); optional attributes only when set.
 Item sandbox_item(const Sandbox& sandbox, double lab_duration_hours);

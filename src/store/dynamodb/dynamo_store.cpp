@@ -379,17 +379,7 @@ ListPage DynamoStore::list(const ListQuery& query) {
             if (s.sandbox_id > query.after_sandbox_id) rows.push_back(std::move(s));
         }
     }
-    std::sort(rows.begin(), rows.end(),
-              [](const Sandbox& a, const Sandbox& b) { return a.sandbox_id < b.sandbox_id; });
-    ListPage page;
-    for (auto& s : rows) {
-        if (static_cast<int>(page.items.size()) == limit) {
-            page.next_after = page.items.back().sandbox_id;
-            break;
-        }
-        page.items.push_back(std::move(s));
-    }
-    return page;
+    return first_page_by_id(std::move(rows), limit);
 }
 
 void DynamoStore::ping() {
