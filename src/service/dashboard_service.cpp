@@ -3,6 +3,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <future>
 #include <nlohmann/json.hpp>
 
 #include "core/utf8.hpp"
@@ -61,7 +62,9 @@ DashboardStats DashboardService::stats(const StatsQuery& query) {
     DashboardStats out;
     out.now = clock_.now();
     out.query = query;
-    out.counts = store_.count_by_status();
+    // The counts by status and the window's aggregates are independent reads over their own
+    // indexes: taken on two threads, an answer costs the slower of them rather than their sum.
+    auto counts = std::async(std::launch::async, [this] { return store_.count_by_status(); });
     out.rate_window = kRateWindow;
     AllocationWindowQuery window;
     window.now = out.now;
@@ -81,6 +84,7 @@ DashboardStats DashboardService::stats(const StatsQuery& query) {
     }
     out.backlog = dashboard_.cleanup_backlog(out.now);
     out.niosxaas = last_cleanup_niosxaas();
+    out.counts = counts.get();
     out.rate_per_sec = static_cast<double>(out.window.recent) / static_cast<double>(kRateWindow.count());
     if (out.window.recent > 0) {
         out.exhaustion_sec = static_cast<double>(out.counts[SandboxStatus::available]) / out.rate_per_sec;
