@@ -10,10 +10,7 @@
 namespace broker::pg {
 namespace {
 
-#define COLS                                                                                   \
-    "sandbox_id, name, external_id, sfdc_account_id, status, allocated_to_track, track_name, " \
-    "idempotency_key, allocated_at, expires_at, deletion_requested_at, deletion_retry_count, " \
-    "created_at, updated_at, version"
+#define COLS BROKER_PG_SANDBOX_COLUMNS
 
 // The last id of the kSearchScanRows rows after the cursor (none when fewer remain): the end
 // of what one filtered page looks at. $1 cursor, $2 offset.

@@ -8,10 +8,7 @@
 namespace broker::pg {
 namespace {
 
-#define COLS                                                                                   \
-    "sandbox_id, name, external_id, sfdc_account_id, status, allocated_to_track, track_name, " \
-    "idempotency_key, allocated_at, expires_at, deletion_requested_at, deletion_retry_count, " \
-    "created_at, updated_at, version"
+#define COLS BROKER_PG_SANDBOX_COLUMNS
 
 // Allocation in one statement: what the participant holds; unless that already decides the
 // answer (a holding under the same key, or the participant at its limit), the first available

@@ -14,6 +14,13 @@
 #include "core/utf8.hpp"
 #include "store/lifecycle_store.hpp"
 
+// The sandbox columns every row reader (read_sandbox) takes, in its order: one list for every
+// statement that returns sandboxes.
+#define BROKER_PG_SANDBOX_COLUMNS                                                              \
+    "sandbox_id, name, external_id, sfdc_account_id, status, allocated_to_track, track_name, " \
+    "idempotency_key, allocated_at, expires_at, deletion_requested_at, deletion_retry_count, " \
+    "created_at, updated_at, version"
+
 namespace broker::pg {
 
 // Names of the prepared statements (see pg_sql.cpp for their text and parameters).
