@@ -9,6 +9,7 @@
 
 #include "core/errors.hpp"
 #include "store/postgres/pg_sql.hpp"
+#include "store/postgres/pool_counts_sql.hpp"
 #include "store/postgres/pool_listener.hpp"
 #include "store/postgres/quota_ops.hpp"
 
@@ -190,7 +191,8 @@ std::optional<Sandbox> find_sandbox(pqxx::connection& conn, const std::string& s
 StatusCounts count_by_status(pqxx::connection& conn) {
     pqxx::nontransaction tx(conn);
     StatusCounts counts;
-    for (const auto& row : tx.exec_prepared(stmt::kCountByStatus)) {
+    // The counts the triggers keep (pool_counts_sql.hpp): 96 rows, not a count over the pool.
+    for (const auto& row : tx.exec(kReadPoolCountsSql)) {
         if (auto status = parse_status(row[0].as<std::string>())) counts[*status] = row[1].as<std::int64_t>();
     }
     return counts;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/errors.hpp"
+#include "store/postgres/pool_counts_sql.hpp"
 #include "store/schema_steps.hpp"
 
 namespace broker::pg {
@@ -168,6 +169,8 @@ CREATE TABLE track_limits (
 CREATE INDEX sandboxes_allocated_track ON sandboxes (track_name, expires_at) WHERE status = 'allocated';
 )sql",
          true},
+        // 7: counts by status kept by triggers, so stats never count rows (pool_counts_sql.hpp).
+        {kPoolCountsSummary, kPoolCountsStep, true},
     };
     return steps;
 }

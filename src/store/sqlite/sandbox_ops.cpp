@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/errors.hpp"
+#include "store/sqlite/pool_counts_sql.hpp"
 #include "store/sqlite/quota_ops.hpp"
 #include "store/sqlite/sandbox_sql.hpp"
 
@@ -238,7 +239,8 @@ std::optional<Sandbox> find_sandbox(Connection& conn, const std::string& sandbox
 
 StatusCounts count_by_status(Connection& conn) {
     StatusCounts counts;
-    auto q = conn.query(kCountByStatusSql);
+    // The counts the triggers keep (pool_counts_sql.hpp): six rows, not a count over the pool.
+    auto q = conn.query(kReadPoolCountsSql);
     while (q.step()) {
         if (auto status = parse_status(q.text(0))) counts[*status] = q.integer(1);
     }

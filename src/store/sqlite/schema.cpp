@@ -6,6 +6,7 @@
 
 #include "core/errors.hpp"
 #include "store/schema_steps.hpp"
+#include "store/sqlite/pool_counts_sql.hpp"
 
 namespace broker::sqlite {
 namespace {
@@ -229,6 +230,8 @@ CREATE TABLE track_limits (
 CREATE INDEX sandboxes_allocated_track ON sandboxes (track_name, expires_at) WHERE status = 'allocated';
 )sql",
          true},
+        // 9: counts by status kept by triggers, so stats never count rows (pool_counts_sql.hpp).
+        {kPoolCountsSummary, kPoolCountsStep, true},
     };
     return steps;
 }
