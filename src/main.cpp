@@ -28,6 +28,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "app/account_import.hpp"
 #include "app/admin_api.hpp"
 #include "app/admin_cli.hpp"
 #include "app/allocate_waiting.hpp"
@@ -178,23 +179,24 @@ int import_command(const CommonFlags& flags, const std::string& file) {
     setup_logging(config);
     std::ifstream in(file, std::ios::binary);
     if (!in) throw UsageError("cannot read " + file + ": " + std::strerror(errno));
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) throw UsageError("cannot read " + file);
-
-    CspAccountList accounts;
+    // The list is read twice, never held whole (app/account_import.hpp): once to check it, so
+    // a faulty list writes nothing, then in chunks into the store.
     try {
-        accounts = parse_csp_accounts(text.str());
+        check_account_list(in);
     } catch (const std::invalid_argument& e) {
         throw UsageError(file + " is not a CSP account list: " + e.what());
     }
+    if (in.bad()) throw UsageError("cannot read " + file);
+    in.clear();
+    in.seekg(0);
     auto store = open_store(config.store, flags);
     prepare_store(*store, redact_store_url(config.store), "import");
     SystemClock clock;
-    const UpsertSummary summary = store->upsert_provider_sandboxes(accounts.sandboxes, clock.now());
-    std::cout << "imported " << accounts.sandboxes.size() << " sandboxes from " << file << ": "
-              << summary.inserted << " new, " << summary.revived << " revived, " << summary.refreshed
-              << " refreshed, " << summary.skipped << " skipped (held or deleting), " << accounts.ignored
+    const AccountImport imported = import_account_list(in, *store, clock.now());
+    const UpsertSummary& summary = imported.summary;
+    std::cout << "imported " << imported.listed << " sandboxes from " << file << ": " << summary.inserted
+              << " new, " << summary.revived << " revived, " << summary.refreshed << " refreshed, "
+              << summary.skipped << " skipped (held or deleting), " << imported.ignored
               << " entries ignored (not active sandboxes)" << std::endl;
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "provider/csp_accounts.hpp"
 
@@ -100,7 +101,8 @@ TEST(CspAccounts, ActiveSandboxWithoutIdNamesTheEntry) {
 TEST(CspAccounts, MalformedCspIdIsRefused) {
     for (const char* bad : {R"("abc")", R"("")", "-5", "1.5", R"("12x")", "true", "[1]"}) {
         const std::string body = std::string(R"({"results": [{"account_type": "sandbox", "state": "active",
-            "id": "identity/accounts/a", "csp_id": )") + bad + "}]}";
+            "id": "identity/accounts/a", "csp_id": )") +
+                                 bad + "}]}";
         EXPECT_THAT(rejection(body), HasSubstr("csp_id")) << bad;
     }
 }
@@ -131,6 +133,51 @@ TEST(CspAccounts, WrongShapeIsRefused) {
     EXPECT_THAT(rejection(R"({"results": null})"), HasSubstr("not an array"));
     EXPECT_THAT(rejection(R"([{"account_type": "sandbox"}])"), HasSubstr("results"));
     EXPECT_THAT(rejection(R"({"results": [)"), HasSubstr("not JSON"));
+}
+
+TEST(CspAccounts, OtherMembersOfTheListAreSkippedWhateverTheirShape) {
+    const auto list = parse_csp_accounts(R"({"count": 2, "links": {"next": [1, {"results": 5}]}, "results": [
+        {"account_type": "sandbox", "state": "active", "id": "identity/accounts/a", "csp_id": 7,
+         "tags": {"lab": ["x", {"deep": null}]}, "score": 1.5, "ok": true},
+        [1, 2], 3, null
+    ], "next": {"results": "no"}})");
+    ASSERT_EQ(list.sandboxes.size(), 1u);
+    EXPECT_EQ(list.sandboxes[0].sandbox_id, "7");
+    EXPECT_EQ(list.ignored, 3u);
+}
+
+TEST(CspAccounts, ASyntaxErrorInsideTheListSaysWhere) {
+    const std::string body =
+        R"({"results": [{"account_type": "sandbox", "state": "active", "id": "a", "csp_id": 7},
+        {"account_type": "sandbox",, }]})";
+    const auto message = rejection(body);
+    EXPECT_THAT(message, HasSubstr("not JSON (byte "));
+    EXPECT_THAT(message, HasSubstr(R"(it starts with: {"results": [)"));
+}
+
+TEST(CspAccounts, StreamingFromAFileGivesEachSandboxInOrderAndRereadsFromTheStart) {
+    std::ifstream in(std::string(BROKER_SOURCE_DIR) + "/examples/demo-accounts.json", std::ios::binary);
+    ASSERT_TRUE(in);
+    std::stringstream text;
+    text << in.rdbuf();
+    const auto whole = parse_csp_accounts(text.str());
+    in.clear();
+    in.seekg(0);
+    std::vector<std::string> streamed;
+    const auto counts =
+        stream_csp_accounts(in, [&](ProviderSandbox&& sandbox) { streamed.push_back(sandbox.sandbox_id); });
+    EXPECT_EQ(counts.active, whole.sandboxes.size());
+    EXPECT_EQ(counts.ignored, whole.ignored);
+    ASSERT_EQ(streamed.size(), whole.sandboxes.size());
+    for (std::size_t i = 0; i < streamed.size(); ++i) EXPECT_EQ(streamed[i], whole.sandboxes[i].sandbox_id);
+
+    std::istringstream html("<!DOCTYPE html><html>502</html>");
+    try {
+        stream_csp_accounts(html, [](ProviderSandbox&&) {});
+        ADD_FAILURE() << "accepted";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_THAT(e.what(), HasSubstr("<!DOCTYPE html>"));
+    }
 }
 
 TEST(CspAccounts, DemoPoolParses) {
