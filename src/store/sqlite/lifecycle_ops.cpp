@@ -3,9 +3,9 @@
 // every status change writes its sandbox_events row in the same transaction.
 #include "store/sqlite/lifecycle_ops.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
-#include <unordered_set>
 
 #include "core/errors.hpp"
 #include "store/sqlite/lifecycle_sql.hpp"
@@ -70,14 +70,18 @@ SyncSummary sync_pool(Connection& conn, std::span<const ProviderSandbox> listed,
 }
 
 std::vector<std::string> unlisted_available(Connection& conn, std::span<const ProviderSandbox> listed) {
-    std::unordered_set<std::string_view> seen;
+    // A sorted vector of views into the list: 16 bytes an id, a quarter of a hash set's
+    // footprint at a million ids, for a binary search per available sandbox.
+    std::vector<std::string_view> seen;
     seen.reserve(listed.size());
-    for (const auto& p : listed) seen.insert(p.sandbox_id);
+    for (const auto& p : listed) seen.push_back(p.sandbox_id);
+    std::sort(seen.begin(), seen.end());
     std::vector<std::string> unlisted;
     auto q = conn.query(kAvailableIdsSql);
     while (q.step()) {
         std::string id = q.text(0);
-        if (!seen.contains(id)) unlisted.push_back(std::move(id));
+        if (!std::binary_search(seen.begin(), seen.end(), std::string_view(id)))
+            unlisted.push_back(std::move(id));
     }
     return unlisted;
 }
