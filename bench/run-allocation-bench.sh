@@ -262,9 +262,9 @@ for replicas in "${replica_counts[@]}"; do
         done
         if [[ -n "${bins[base]:-}" ]]; then
             r+="($(awk -v b="$(med rps "base,$replicas,$p")" -v n="$(med rps "new,$replicas,$p")" \
-                'BEGIN {printf "x%.2f", b > 0 ? n / b : 0}'))"
+                'BEGIN {printf "x%.2f", (b > 0 ? n / b : 0)}'))"
             c+="($(awk -v b="$(med cpu_us "base,$replicas,$p")" -v n="$(med cpu_us "new,$replicas,$p")" \
-                'BEGIN {printf "x%.2f", b > 0 ? n / b : 0}'))"
+                'BEGIN {printf "x%.2f", (b > 0 ? n / b : 0)}'))"
         fi
         printf '%-10s | %-22s | %-22s | %s\n' "$p" "$r" "$c" "$l"
     done
