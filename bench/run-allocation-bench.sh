@@ -103,7 +103,7 @@ prepare_store() {
         store=sqlite:$dir/broker.db
     else
         local schema
-        schema=bench_$(basename "$dir")_$$
+        schema=bench_$(basename "$dir" | tr -c "a-z0-9\n" _)_$$  # run1-base-1: no dashes in a name
         psql_cmd -c "DROP SCHEMA IF EXISTS $schema CASCADE" -c "CREATE SCHEMA $schema"
         store=$pg_url
         db_env=(DB_SCHEMA="$schema")
