@@ -219,9 +219,10 @@ for run in $(seq 1 "$runs"); do
                 problems=$((problems + $(field "${last[$p]}" non2xx) + $(field "${last[$p]}" errors) +
                     $(field "${last[$p]}" duplicates)))
             done
-            # A new participant gets 201 and nothing else.
+            # A new participant gets 201 and nothing else (its non-2xx answers are counted above).
             for p in alloc50 alloc200; do
-                problems=$((problems + $(field "${last[$p]}" requests) - $(field "${last[$p]}" created)))
+                problems=$((problems + $(field "${last[$p]}" requests) - $(field "${last[$p]}" created) -
+                    $(field "${last[$p]}" non2xx)))
             done
             # No sandbox went to two participants, across all phases of the store either.
             across=$(cat "$dir"/grants*.txt | sort -u | awk '{print $1}' | sort | uniq -d | wc -l)
