@@ -16,7 +16,8 @@
 # under test), STORE (sqlite or postgres), REPLICAS (postgres: "1 2", the `serve` replica
 # counts to measure), BENCH_POSTGRES_URL (an existing cluster; default: a private one from
 # scripts/pg-test-cluster.sh), MEMORY=1 (instead of the phases: 1 000 000 allocations over
-# 10 000 connections opened and closed, RSS after the first 100 000 and at the end),
+# 10 000 connections opened and closed, RSS after the first 100 000 and at the end;
+# MEMORY_REQUESTS changes the million),
 # BROKER_ENV (extra VAR=value settings for both builds, e.g. "STORE_THREADS=8").
 # See bench/README.md.
 set -euo pipefail
@@ -153,14 +154,18 @@ phase() {
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-if ((memory)); then pool_size=$((pool_size > 1050000 ? pool_size : 1050000)); fi
+memory_requests=${MEMORY_REQUESTS:-1000000}
+if ((memory)); then
+    need=$((memory_requests + memory_requests / 20))
+    pool_size=$((pool_size > need ? pool_size : need))
+fi
 echo "== pool: $pool_size sandboxes, store $store_kind, builds: ${builds[*]}"
 pool_file=$work/pool.json
 "$loadgen_bin" --make-pool "$pool_size" --out "$pool_file"
 
 if ((memory)); then
     # 100 allocations per connection, 50 at a time: 10 000 connections opened and closed over
-    # the million, each allocation for a participant never seen before.
+    # the million, each allocation for a participant never seen before. The first tenth, then the rest.
     for build in "${builds[@]}"; do
         echo
         echo "== memory: $build (${bins[$build]})"
@@ -170,12 +175,13 @@ if ((memory)); then
         start_brokers "${bins[$build]}" 1 "$dir"
         mem=(--path /v1/allocate --method POST --token "$api_token" --unique-participant --connections 50
             --requests-per-connection 100 --duration 100000)
-        phase first "${mem[@]}" --run-id m1 --requests 100000
+        phase first "${mem[@]}" --run-id m1 --requests $((memory_requests / 10))
         rss_first=$(rss_kb "${broker_pids[0]}")
-        phase rest "${mem[@]}" --run-id m2 --requests 900000
+        phase rest "${mem[@]}" --run-id m2 --requests $((memory_requests - memory_requests / 10))
         rss_end=$(rss_kb "${broker_pids[0]}")
         stop_brokers
-        echo "  RSS after 100 000: $((rss_first / 1024)) MiB, after 1 000 000: $((rss_end / 1024)) MiB" \
+        echo "  RSS after $((memory_requests / 10)) allocations: $((rss_first / 1024)) MiB," \
+            "after $memory_requests: $((rss_end / 1024)) MiB" \
             "($(awk -v a="$rss_first" -v b="$rss_end" 'BEGIN {printf "%+.1f", (b - a) * 100 / a}') %)"
     done
     exit 0
