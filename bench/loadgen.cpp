@@ -6,9 +6,9 @@
 //           --duration 5 --token T --unique-participant
 //   loadgen --url http://127.0.0.1:8080 --path /healthz --connections 50 --duration 5
 //   loadgen --url http://127.0.0.1:8081 --url http://127.0.0.1:8082 ...   (connections alternate)
+//   loadgen --path /v1/sandboxes/{id} --grants-in grants.txt ...   (each request the next
+//           "sandbox_id participant" line: {id} is its sandbox, the participant header its holder)
 //   loadgen --make-pool 200000 --out pool.json
-#include "http/asio.hpp"
-
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
@@ -22,6 +22,8 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include "http/asio.hpp"
 
 namespace broker::bench {
 namespace {
@@ -49,7 +51,9 @@ struct Options {
     bool unique_participant = false;
     std::string run_id;
     double timeout_sec = 10;
-    std::string grants_out;  // file for "sandbox_id participant" lines of every grant
+    std::string grants_out;            // file for "sandbox_id participant" lines of every grant
+    std::string grants_in;             // "sandbox_id participant" lines the requests take in turn
+    long requests_per_connection = 0;  // 0: keep each connection for the whole run
     // derived
     std::vector<Target> targets;
     bhttp::verb verb = bhttp::verb::get;
@@ -60,7 +64,7 @@ struct Options {
 struct ConnectionStats {
     std::vector<std::uint32_t> latencies_us;
     std::map<unsigned, long> statuses;
-    long errors = 0;  // connect, write, read or timeout failures
+    long errors = 0;                                          // connect, write, read or timeout failures
     std::vector<std::pair<std::string, std::string>> grants;  // (sandbox_id, participant)
     std::string first_error;
     std::size_t target = 0;
@@ -69,7 +73,9 @@ struct ConnectionStats {
 struct Shared {
     const Options& options;
     Clock::time_point deadline;
-    std::atomic<long> tickets{0};  // requests started, checked against --requests
+    std::atomic<long> tickets{0};                             // requests started, checked against --requests
+    std::vector<std::pair<std::string, std::string>> grants;  // from --grants-in
+    std::atomic<std::size_t> next_grant{0};
 };
 
 // Pulls "sandbox_id":"..." out of an answer without a full JSON parse: the load generator
@@ -116,8 +122,8 @@ asio::awaitable<void> run_connection(Shared& shared, int index, ConnectionStats&
     long sequence = 0;
 
     tcp::socket socket(executor);
-    asio::steady_timer watchdog(executor, shared.deadline + std::chrono::milliseconds(
-                                                               static_cast<long>(options.timeout_sec * 1000)));
+    asio::steady_timer watchdog(
+        executor, shared.deadline + std::chrono::milliseconds(static_cast<long>(options.timeout_sec * 1000)));
     auto on_timeout = [&socket](const beast::error_code& ec) {
         if (ec) return;  // cancelled: the connection finished in time (its frame may be gone)
         beast::error_code ignored;
@@ -142,29 +148,43 @@ asio::awaitable<void> run_connection(Shared& shared, int index, ConnectionStats&
         beast::flat_buffer buffer;
         bool keep_alive = true;
         bool first = true;
+        long on_connection = 0;
         while (keep_alive && (first || take_ticket(shared))) {
             first = false;
-            participant = fixed_participant;
-            if (options.unique_participant) {
-                participant += '-';
-                participant += std::to_string(sequence++);
+            if (!shared.grants.empty()) {
+                // The next grant in turn: its sandbox in the path, its holder as the participant.
+                const auto& [sandbox_id, holder] =
+                    shared.grants[shared.next_grant.fetch_add(1) % shared.grants.size()];
+                participant = holder;
+                request = request_template.head;
+                if (auto at = request.find("{id}"); at != std::string::npos)
+                    request.replace(at, 4, sandbox_id);
+            } else {
+                participant = fixed_participant;
+                if (options.unique_participant) {
+                    participant += '-';
+                    participant += std::to_string(sequence++);
+                }
+                request = request_template.head;
             }
-            request = request_template.head;
             request += participant;
             request += request_template.tail;
 
             const auto started = Clock::now();
-            co_await asio::async_write(socket, asio::buffer(request), asio::redirect_error(asio::use_awaitable, ec));
+            co_await asio::async_write(socket, asio::buffer(request),
+                                       asio::redirect_error(asio::use_awaitable, ec));
             Response response;
             if (!ec) {
-                co_await bhttp::async_read(socket, buffer, response, asio::redirect_error(asio::use_awaitable, ec));
+                co_await bhttp::async_read(socket, buffer, response,
+                                           asio::redirect_error(asio::use_awaitable, ec));
             }
             if (ec) {
                 ++stats.errors;
                 if (stats.first_error.empty()) stats.first_error = "request: " + ec.message();
                 break;  // reconnect
             }
-            const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+            const auto elapsed =
+                std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
             stats.latencies_us.push_back(static_cast<std::uint32_t>(elapsed.count()));
             const unsigned status = response.result_int();
             ++stats.statuses[status];
@@ -172,6 +192,9 @@ asio::awaitable<void> run_connection(Shared& shared, int index, ConnectionStats&
                 stats.grants.emplace_back(find_sandbox_id(response.body()), participant);
             }
             keep_alive = response.keep_alive();
+            // A bounded number of requests per connection: opens and closes many connections.
+            if (options.requests_per_connection > 0 && ++on_connection >= options.requests_per_connection)
+                break;
         }
         socket.shutdown(tcp::socket::shutdown_both, ec);
         socket.close(ec);
@@ -209,11 +232,21 @@ int run_load(Options& options) {
     }
     options.check_allocations = options.path.find("/allocate") != std::string::npos;
     if (options.run_id.empty()) {
-        options.run_id = std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 100000000);
+        options.run_id =
+            std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 100000000);
     }
 
     asio::io_context io(options.threads);
     Shared shared{options, {}};
+    if (!options.grants_in.empty()) {
+        std::ifstream in(options.grants_in);
+        std::string sandbox_id, participant;
+        while (in >> sandbox_id >> participant) shared.grants.emplace_back(sandbox_id, participant);
+        if (shared.grants.empty()) {
+            std::cerr << "loadgen: no \"sandbox_id participant\" lines in " << options.grants_in << "\n";
+            return 2;
+        }
+    }
     for (auto& target : options.targets) {
         try {
             target.endpoints = tcp::resolver(io).resolve(target.host, target.port);
@@ -243,7 +276,7 @@ int run_load(Options& options) {
     long errors = 0;
     std::string first_error;
     std::vector<long> per_target(options.targets.size(), 0);  // answers per target
-    std::unordered_map<std::string, std::string> holder;  // sandbox_id -> participant
+    std::unordered_map<std::string, std::string> holder;      // sandbox_id -> participant
     long duplicates = 0;
     long missing_ids = 0;
     for (auto& s : stats) {
@@ -265,13 +298,15 @@ int run_load(Options& options) {
     if (!options.grants_out.empty()) {
         // Lets a caller check for double grants across several runs against one store.
         std::ofstream grants(options.grants_out);
-        for (const auto& [sandbox_id, participant] : holder) grants << sandbox_id << ' ' << participant << '\n';
+        for (const auto& [sandbox_id, participant] : holder)
+            grants << sandbox_id << ' ' << participant << '\n';
         if (!grants) std::cerr << "loadgen: writing " << options.grants_out << " failed\n";
     }
     long non2xx = 0;
     for (const auto& [status, count] : statuses) {
         if (status < 200 || status >= 300) non2xx += count;
     }
+    const long created = statuses.count(201) ? statuses.at(201) : 0;
     const auto total = static_cast<long>(latencies.size());
     const double rps = elapsed > 0 ? static_cast<double>(total) / elapsed : 0;
     const double p50 = percentile_ms(latencies, 0.50), p90 = percentile_ms(latencies, 0.90);
@@ -299,10 +334,11 @@ int run_load(Options& options) {
     }
     std::printf(
         "{\"rps\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"requests\":%ld,"
-        "\"non2xx\":%ld,\"errors\":%ld,\"duplicates\":%ld,\"distinct_sandboxes\":%zu,\"connections\":%d,"
+        "\"non2xx\":%ld,\"created\":%ld,\"errors\":%ld,\"duplicates\":%ld,\"distinct_sandboxes\":%zu,"
+        "\"connections\":%d,"
         "\"duration_s\":%.3f,\"targets\":%zu}\n",
-        rps, p50, p90, p99, max, total, non2xx, errors, duplicates, holder.size(), options.connections, elapsed,
-        options.targets.size());
+        rps, p50, p90, p99, max, total, non2xx, created, errors, duplicates, holder.size(),
+        options.connections, elapsed, options.targets.size());
     std::fflush(stdout);
     return total > 0 ? 0 : 1;
 }
@@ -332,13 +368,15 @@ int make_pool(long size, const std::string& out_path, const std::string& prefix)
         uuid += "-" + hex(12);
         // Like the real list: some accounts carry a Salesforce id, the others lack the field.
         const std::string sfdc = i % 2 == 0 ? ", \"sfdc_account_id\": \"001" + hex(15) + "\"" : "";
-        const long seconds = i % 60, minutes = (i / 60) % 60, hours = (i / 3600) % 24, day = 1 + (i / 86400) % 28;
-        std::snprintf(line, sizeof line,
-                      "%s{\"account_type\": \"sandbox\", \"state\": \"active\", \"id\": \"identity/accounts/%s\", "
-                      "\"name\": \"%s%07ld\", \"csp_id\": %ld, \"created_at\": "
-                      "\"2025-03-%02ldT%02ld:%02ld:%02ld.000000Z\"%s}\n",
-                      i == 0 ? "  " : ", ", uuid.c_str(), prefix.c_str(), i, 3'000'000 + i, day, hours, minutes,
-                      seconds, sfdc.c_str());
+        const long seconds = i % 60, minutes = (i / 60) % 60, hours = (i / 3600) % 24,
+                   day = 1 + (i / 86400) % 28;
+        std::snprintf(
+            line, sizeof line,
+            "%s{\"account_type\": \"sandbox\", \"state\": \"active\", \"id\": \"identity/accounts/%s\", "
+            "\"name\": \"%s%07ld\", \"csp_id\": %ld, \"created_at\": "
+            "\"2025-03-%02ldT%02ld:%02ld:%02ld.000000Z\"%s}\n",
+            i == 0 ? "  " : ", ", uuid.c_str(), prefix.c_str(), i, 3'000'000 + i, day, hours, minutes,
+            seconds, sfdc.c_str());
         out << line;
     }
     out << "]}\n";
@@ -365,7 +403,8 @@ int main(int argc, char** argv) {
                    "http://HOST:PORT of the server; repeat it to spread the connections over several "
                    "(connection i goes to URL i mod count)")
         ->capture_default_str();
-    app.add_option("--path", options.path, "request path, e.g. /v1/allocate or /healthz")->capture_default_str();
+    app.add_option("--path", options.path, "request path, e.g. /v1/allocate or /healthz")
+        ->capture_default_str();
     app.add_option("--method", options.method, "GET or POST")->capture_default_str();
     app.add_option("--connections,-c", options.connections, "keep-alive connections kept busy")
         ->check(CLI::Range(1, 100000))
@@ -382,9 +421,15 @@ int main(int argc, char** argv) {
     app.add_option("--timeout", options.timeout_sec, "seconds past the run's end that answers are waited for")
         ->capture_default_str();
     app.add_option("--grants-out", options.grants_out, "write every granted sandbox_id and its participant");
+    app.add_option("--grants-in", options.grants_in,
+                   "take \"sandbox_id participant\" lines in turn, one a request: {id} in --path becomes "
+                   "the sandbox, the participant header its holder");
+    app.add_option("--requests-per-connection", options.requests_per_connection,
+                   "close each connection after this many requests and open another (0: no limit)");
     app.add_option("--make-pool", pool_size, "write a CSP-format pool of this many sandboxes and exit");
     app.add_option("--out", pool_out, "file for --make-pool");
-    app.add_option("--pool-prefix", pool_prefix, "sandbox name prefix for --make-pool")->capture_default_str();
+    app.add_option("--pool-prefix", pool_prefix, "sandbox name prefix for --make-pool")
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
     if (pool_size > 0) {

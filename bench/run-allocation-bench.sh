@@ -1,113 +1,292 @@
 #!/usr/bin/env bash
-# Allocation benchmark: durable allocations per second against the same binary's /healthz.
-# Three runs; each on a fresh SQLite store holding a 200 000-sandbox pool, with the broker
-# on a free loopback port (127.0.0.1:0) and the rate limiter off (RATE_LIMIT_ENABLED=true turns it on). Prints per-run figures and medians.
-# See bench/README.md. Knobs (environment): BUILD_DIR (build), RUNS (3), POOL (200000),
-# SECONDS_PER_PHASE (5), LOADGEN_THREADS (1), BENCH_WORKDIR (out/, on the disk under test),
-# BROKER_BIN (another sandbox-broker binary to measure, e.g. an older build to compare with).
+# Allocation benchmark: the previous build against the new one, interleaved, with the settings
+# a deployment runs (JSON access log at info, metrics, rate limiter on). Per phase it prints
+# answers a second, p50/p99 latency and the broker's CPU per answer (user+sys from
+# /proc/PID/stat before and after the phase, divided by the answers): the figure that moves
+# least when other processes share the cores. Medians and new/base ratios at the end.
+#
+# Phases, each on a fresh store holding a POOL-sandbox pool: /healthz (c50), allocation for a
+# new participant at c50 and at c200, a repeated allocation (the idempotent answer, c50),
+# GET /v1/sandboxes/{id} (c50), mark-for-deletion (c50). Checks: no answer but 201 to a new
+# participant, no sandbox granted to two participants, no transport error.
+#
+# Knobs (environment): BASE_BIN (the previous build's sandbox-broker; empty: only the new
+# build), BROKER_BIN (the new build; default: built in BUILD_DIR, default build), RUNS (5),
+# POOL (250000), SECONDS_PER_PHASE (5), LOADGEN_THREADS (1), BENCH_WORKDIR (out/, on the disk
+# under test), STORE (sqlite or postgres), REPLICAS (postgres: "1 2", the `serve` replica
+# counts to measure), BENCH_POSTGRES_URL (an existing cluster; default: a private one from
+# scripts/pg-test-cluster.sh), MEMORY=1 (instead of the phases: 1 000 000 allocations over
+# 10 000 connections opened and closed, RSS after the first 100 000 and at the end;
+# MEMORY_REQUESTS changes the million),
+# BROKER_ENV (extra VAR=value settings for both builds, e.g. "STORE_THREADS=8").
+# See bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 
 build_dir=${BUILD_DIR:-build}
-runs=${RUNS:-3}
-pool_size=${POOL:-200000}
+runs=${RUNS:-5}
+pool_size=${POOL:-250000}
 phase_sec=${SECONDS_PER_PHASE:-5}
 loadgen_threads=${LOADGEN_THREADS:-1}
 workdir_parent=${BENCH_WORKDIR:-$repo/out}
+store_kind=${STORE:-sqlite}
+memory=${MEMORY:-0}
+pg_bin=${BROKER_PG_BIN:-/usr/lib/postgresql/15/bin}
+read -r -a broker_env <<<"${BROKER_ENV:-}"
 
 source bench/lib.sh
-bench_build
-broker_bin=${BROKER_BIN:-$broker_bin}
+if [[ -n "${BROKER_BIN:-}" && -x "$build_dir/bench/loadgen" ]]; then
+    broker_bin=$BROKER_BIN
+    loadgen_bin=$PWD/$build_dir/bench/loadgen
+else
+    bench_build
+    broker_bin=${BROKER_BIN:-$broker_bin}
+fi
+declare -A bins=([new]=$broker_bin)
+builds=(new)
+if [[ -n "${BASE_BIN:-}" ]]; then
+    bins[base]=$BASE_BIN
+    builds=(base new)
+fi
+case "$store_kind" in
+    sqlite) replica_counts=(1) ;;
+    postgres) read -r -a replica_counts <<<"${REPLICAS:-1 2}" ;;
+    *) echo "STORE must be sqlite or postgres" >&2; exit 2 ;;
+esac
+
 bench_workdir allocation-bench
-broker_pid=""
+chmod 0755 "$work"  # a private PostgreSQL cluster's server may run as another user
+broker_pids=()
+own_cluster=0
+stop_brokers() {
+    local pid
+    for pid in "${broker_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${broker_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    broker_pids=()
+}
 cleanup() {
-    if [[ -n "$broker_pid" ]]; then kill "$broker_pid" 2>/dev/null || true; wait "$broker_pid" 2>/dev/null || true; fi
+    stop_brokers
+    if ((own_cluster)); then BROKER_PG_DIR=$work/pg scripts/pg-test-cluster.sh stop >/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
 
+if [[ "$store_kind" == postgres ]]; then
+    if [[ -n "${BENCH_POSTGRES_URL:-}" ]]; then
+        pg_url=$BENCH_POSTGRES_URL
+    else
+        own_cluster=1
+        pg_url=$(BROKER_PG_DIR=$work/pg scripts/pg-test-cluster.sh start)
+    fi
+fi
+psql_cmd() { "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 "$pg_url" "$@"; }
+
+hz=$(getconf CLK_TCK)
+# utime + stime of the processes, in clock ticks.
+cpu_ticks() {
+    local total=0 pid
+    for pid in "$@"; do
+        [[ -r /proc/$pid/stat ]] && total=$((total + $(sed 's/.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')))
+    done
+    echo "$total"
+}
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 api_token=bench-api-token-$RANDOM$RANDOM
 admin_token=bench-admin-token-$RANDOM$RANDOM
 
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "== pool: $pool_size sandboxes"
-"$loadgen_bin" --make-pool "$pool_size" --out "$work/pool.json"
-
-declare -a health_rps alloc50_rps alloc200_rps ratio p50_50 p99_50 p50_200 p99_200 non2xx dups errors
-
-for run in $(seq 1 "$runs"); do
-    echo
-    echo "== run $run of $runs"
-    dir=$work/run$run
-    mkdir -p "$dir"
-    store=sqlite:$dir/broker.db
-    "$broker_bin" migrate --store "$store" >"$dir/migrate.log" 2>&1
-    import_start=$(date +%s.%N)
-    "$broker_bin" import "$work/pool.json" --store "$store" >"$dir/import.log" 2>&1 ||
+# A fresh store for build $1 in directory $2 with the pool imported; sets store and db_env.
+prepare_store() {
+    local bin=$1 dir=$2
+    db_env=()
+    if [[ "$store_kind" == sqlite ]]; then
+        store=sqlite:$dir/broker.db
+    else
+        local schema
+        schema=bench_$(basename "$dir" | tr -c "a-z0-9\n" _)_$$  # run1-base-1: no dashes in a name
+        psql_cmd -c "DROP SCHEMA IF EXISTS $schema CASCADE" -c "CREATE SCHEMA $schema"
+        store=$pg_url
+        db_env=(DB_SCHEMA="$schema")
+    fi
+    env "${db_env[@]}" "$bin" migrate --store "$store" >"$dir/migrate.log" 2>&1 || { cat "$dir/migrate.log"; exit 1; }
+    local started
+    started=$(date +%s.%N)
+    env "${db_env[@]}" "$bin" import "$pool_file" --store "$store" >"$dir/import.log" 2>&1 ||
         { cat "$dir/import.log"; exit 1; }
-    echo "imported in $(awk -v a="$import_start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s"
+    if [[ "$store_kind" == postgres ]]; then psql_cmd -c "VACUUM ANALYZE ${db_env[0]#DB_SCHEMA=}.sandboxes"; fi
+    echo "  imported in $(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s"
+}
 
-    # Port 0: the broker binds a free port and names it on its first line of output.
-    RATE_LIMIT_ENABLED=${RATE_LIMIT_ENABLED:-false} BROKER_API_TOKEN=$api_token BROKER_ADMIN_TOKEN=$admin_token \
-        "$broker_bin" run --listen 127.0.0.1:0 --store "$store" >"$dir/broker.log" 2>&1 &
-    broker_pid=$!
-    port=$(bench_port "$dir/broker.log" "$broker_pid")
-    curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" || { cat "$dir/broker.log"; exit 1; }
+# Starts build $1 with $2 replicas (sqlite: one `run`; postgres: `serve` replicas), logs in
+# directory $3; sets urls (loadgen --url arguments). Deployment settings: JSON access log at
+# info, metrics on their default path, the rate limiter on.
+start_brokers() {
+    local bin=$1 count=$2 dir=$3 command=run i port
+    [[ "$store_kind" == postgres ]] && command=serve
+    urls=()
+    for i in $(seq 1 "$count"); do
+        env "${db_env[@]}" LOG_FORMAT=json LOG_LEVEL=info RATE_LIMIT_ENABLED=true "${broker_env[@]}" \
+            BROKER_API_TOKEN=$api_token BROKER_ADMIN_TOKEN=$admin_token \
+            "$bin" "$command" --listen 127.0.0.1:0 --store "$store" >"$dir/broker$i.log" 2>&1 &
+        broker_pids+=($!)
+        port=$(bench_port "$dir/broker$i.log" "${broker_pids[-1]}")
+        curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" || { cat "$dir/broker$i.log"; exit 1; }
+        urls+=(--url "http://127.0.0.1:$port")
+    done
+}
 
-    common=(--url "http://127.0.0.1:$port" --duration "$phase_sec" --threads "$loadgen_threads")
-    health=$("$loadgen_bin" "${common[@]}" --path /healthz --method GET --connections 50)
-    echo "$health" | sed '$d'
-    alloc50=$("$loadgen_bin" "${common[@]}" --run-id "r${run}a" --path /v1/allocate --method POST --connections 50 \
-        --token "$api_token" --unique-participant --grants-out "$dir/grants50.txt")
-    echo "$alloc50" | sed '$d'
-    alloc200=$("$loadgen_bin" "${common[@]}" --run-id "r${run}b" --path /v1/allocate --method POST \
-        --connections 200 --token "$api_token" --unique-participant --grants-out "$dir/grants200.txt")
-    echo "$alloc200" | sed '$d'
+# One load phase: loadgen with arguments $2...; its JSON line in last[$1], the brokers' CPU
+# microseconds per answer in cpu[$1].
+declare -A last cpu
+phase() {
+    local name=$1; shift
+    local t0 out n
+    t0=$(cpu_ticks "${broker_pids[@]}")
+    out=$("$loadgen_bin" "${urls[@]}" --threads "$loadgen_threads" "$@")
+    local ticks=$(($(cpu_ticks "${broker_pids[@]}") - t0))
+    last[$name]=$(tail -n1 <<<"$out")
+    n=$(field "${last[$name]}" requests)
+    cpu[$name]=$(awk -v t="$ticks" -v n="$n" -v hz="$hz" 'BEGIN {printf "%.1f", n ? t / hz * 1e6 / n : 0}')
+    printf '  %-8s %9s/s  p50 %7s ms  p99 %7s ms  cpu %6s us/answer  non2xx %s  errors %s\n' "$name" \
+        "$(field "${last[$name]}" rps)" "$(field "${last[$name]}" p50_ms)" "$(field "${last[$name]}" p99_ms)" \
+        "${cpu[$name]}" "$(field "${last[$name]}" non2xx)" "$(field "${last[$name]}" errors)"
+}
 
-    kill "$broker_pid"
-    wait "$broker_pid" 2>/dev/null || true
-    broker_pid=""
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+memory_requests=${MEMORY_REQUESTS:-1000000}
+if ((memory)); then
+    need=$((memory_requests + memory_requests / 20))
+    pool_size=$((pool_size > need ? pool_size : need))
+fi
+echo "== pool: $pool_size sandboxes, store $store_kind, builds: ${builds[*]}"
+pool_file=$work/pool.json
+"$loadgen_bin" --make-pool "$pool_size" --out "$pool_file"
 
-    h=$(tail -n1 <<<"$health"); a=$(tail -n1 <<<"$alloc50"); b=$(tail -n1 <<<"$alloc200")
-    health_rps+=("$(field "$h" rps)")
-    alloc50_rps+=("$(field "$a" rps)")
-    alloc200_rps+=("$(field "$b" rps)")
-    ratio+=("$(awk -v a="$(field "$a" rps)" -v h="$(field "$h" rps)" 'BEGIN {printf "%.3f", (h > 0 ? a / h : 0)}')")
-    p50_50+=("$(field "$a" p50_ms)"); p99_50+=("$(field "$a" p99_ms)")
-    p50_200+=("$(field "$b" p50_ms)"); p99_200+=("$(field "$b" p99_ms)")
-    non2xx+=("$(($(field "$h" non2xx) + $(field "$a" non2xx) + $(field "$b" non2xx)))")
-    errors+=("$(($(field "$h" errors) + $(field "$a" errors) + $(field "$b" errors)))")
-    # Both allocation phases hit one store: a sandbox granted in both is a double allocation too.
-    across=$(cat "$dir/grants50.txt" "$dir/grants200.txt" | awk '{print $1}' | sort | uniq -d | wc -l)
-    dups+=("$(($(field "$a" duplicates) + $(field "$b" duplicates) + across))")
+if ((memory)); then
+    # 100 allocations per connection, 50 at a time: 10 000 connections opened and closed over
+    # the million, each allocation for a participant never seen before. The first tenth, then the rest.
+    for build in "${builds[@]}"; do
+        echo
+        echo "== memory: $build (${bins[$build]})"
+        dir=$work/memory-$build
+        mkdir -p "$dir"
+        prepare_store "${bins[$build]}" "$dir"
+        start_brokers "${bins[$build]}" 1 "$dir"
+        mem=(--path /v1/allocate --method POST --token "$api_token" --unique-participant --connections 50
+            --requests-per-connection 100 --duration 100000)
+        phase first "${mem[@]}" --run-id m1 --requests $((memory_requests / 10))
+        rss_first=$(rss_kb "${broker_pids[0]}")
+        phase rest "${mem[@]}" --run-id m2 --requests $((memory_requests - memory_requests / 10))
+        rss_end=$(rss_kb "${broker_pids[0]}")
+        stop_brokers
+        echo "  RSS after $((memory_requests / 10)) allocations: $((rss_first / 1024)) MiB," \
+            "after $memory_requests: $((rss_end / 1024)) MiB" \
+            "($(awk -v a="$rss_first" -v b="$rss_end" 'BEGIN {printf "%+.1f", (b - a) * 100 / a}') %)"
+    done
+    exit 0
+fi
+
+phases=(healthz alloc50 alloc200 repeat get mark)
+declare -A rps p50 p99 cpu_us ratio bad
+for run in $(seq 1 "$runs"); do
+    for replicas in "${replica_counts[@]}"; do
+        for build in "${builds[@]}"; do
+            key=$build,$replicas
+            echo
+            echo "== run $run of $runs: $build, $replicas replica(s) (${bins[$build]})"
+            dir=$work/run$run-$build-$replicas
+            mkdir -p "$dir"
+            prepare_store "${bins[$build]}" "$dir"
+            start_brokers "${bins[$build]}" "$replicas" "$dir"
+            alloc=(--path /v1/allocate --method POST --token "$api_token")
+            phase healthz --duration "$phase_sec" --path /healthz --method GET --connections 50
+            phase alloc50 --duration "$phase_sec" "${alloc[@]}" --unique-participant --run-id "r${run}a" \
+                --connections 50 --grants-out "$dir/grants50.txt"
+            phase alloc200 --duration "$phase_sec" "${alloc[@]}" --unique-participant --run-id "r${run}b" \
+                --connections 200 --grants-out "$dir/grants200.txt"
+            # The holders of the c50 grants allocate again: the idempotent answer (200), each
+            # participant in turn, so no participant's rate-limit bucket runs dry.
+            phase repeat --duration "$phase_sec" "${alloc[@]}" --connections 50 --grants-in "$dir/grants50.txt" \
+                --grants-out "$dir/grants-repeat.txt"
+            phase get --duration "$phase_sec" --path '/v1/sandboxes/{id}' --method GET --token "$api_token" \
+                --connections 50 --grants-in "$dir/grants50.txt"
+            # Each sandbox of the c200 grants once: a second mark would be another answer.
+            phase mark --duration "$phase_sec" --path '/v1/sandboxes/{id}/mark-for-deletion' --method POST \
+                --token "$api_token" --connections 50 --grants-in "$dir/grants200.txt" \
+                --requests "$(wc -l <"$dir/grants200.txt")"
+            stop_brokers
+            problems=0
+            for p in "${phases[@]}"; do
+                rps[$key,$p,$run]=$(field "${last[$p]}" rps)
+                p50[$key,$p,$run]=$(field "${last[$p]}" p50_ms)
+                p99[$key,$p,$run]=$(field "${last[$p]}" p99_ms)
+                cpu_us[$key,$p,$run]=${cpu[$p]}
+                problems=$((problems + $(field "${last[$p]}" non2xx) + $(field "${last[$p]}" errors) +
+                    $(field "${last[$p]}" duplicates)))
+            done
+            # A new participant gets 201 and nothing else (its non-2xx answers are counted above).
+            for p in alloc50 alloc200; do
+                problems=$((problems + $(field "${last[$p]}" requests) - $(field "${last[$p]}" created) -
+                    $(field "${last[$p]}" non2xx)))
+            done
+            # No sandbox went to two participants, across all phases of the store either.
+            across=$(cat "$dir"/grants*.txt | sort -u | awk '{print $1}' | sort | uniq -d | wc -l)
+            bad[$key,$run]=$((problems + across))
+            ratio[$key,$run]=$(awk -v a="${rps[$key,alloc50,$run]}" -v h="${rps[$key,healthz,$run]}" \
+                'BEGIN {printf "%.3f", (h > 0 ? a / h : 0)}')
+            echo "  alloc@50 / healthz: ${ratio[$key,$run]}; non-201 to new participants, non-2xx, errors," \
+                "double grants: ${bad[$key,$run]}"
+            if [[ "$store_kind" == postgres ]]; then psql_cmd -c "DROP SCHEMA ${db_env[0]#DB_SCHEMA=} CASCADE"; fi
+        done
+    done
 done
 
+med() {  # median over the runs of table $1 at key $2 (phase key without the run)
+    local -n table=$1
+    local values=() run
+    for run in $(seq 1 "$runs"); do values+=("${table[$2,$run]}"); done
+    median "${values[@]}"
+}
 echo
-echo "== summary ($runs runs, ${phase_sec}s per phase, pool $pool_size, $(nproc) cores shared by broker and loadgen;"
-echo "   loadgen uses $loadgen_threads thread(s), the broker its defaults; durable SQLite store on $(df -P "$work" | awk 'NR==2 {print $1}'))"
-# Other work on the machine skews every figure, tail latency most: say how busy it was.
+echo "== summary: medians of $runs interleaved runs, ${phase_sec}s per phase, pool $pool_size, store $store_kind;"
+echo "   $(nproc) cores shared by the broker, loadgen ($loadgen_threads thread)$([[ $store_kind == postgres ]] && echo ', PostgreSQL')" \
+    "and whatever else runs; settings: LOG_FORMAT=json LOG_LEVEL=info RATE_LIMIT_ENABLED=true ${BROKER_ENV:-}"
 echo "   load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) (above $(nproc): other processes competed)"
-printf '%-6s %12s %12s %8s %10s %10s %12s %10s %10s %7s %7s %5s\n' run healthz/s alloc@50/s ratio p50@50ms p99@50ms \
-    alloc@200/s p50@200ms p99@200ms non2xx errors dups
-for i in $(seq 0 $((runs - 1))); do
-    printf '%-6s %12s %12s %8s %10s %10s %12s %10s %10s %7s %7s %5s\n' $((i + 1)) "${health_rps[i]}" \
-        "${alloc50_rps[i]}" "${ratio[i]}" "${p50_50[i]}" "${p99_50[i]}" "${alloc200_rps[i]}" "${p50_200[i]}" \
-        "${p99_200[i]}" "${non2xx[i]}" "${errors[i]}" "${dups[i]}"
-done
-printf '%-6s %12s %12s %8s %10s %10s %12s %10s %10s %7s %7s %5s\n' median "$(median "${health_rps[@]}")" \
-    "$(median "${alloc50_rps[@]}")" "$(median "${ratio[@]}")" "$(median "${p50_50[@]}")" \
-    "$(median "${p99_50[@]}")" "$(median "${alloc200_rps[@]}")" "$(median "${p50_200[@]}")" \
-    "$(median "${p99_200[@]}")" "$(median "${non2xx[@]}")" "$(median "${errors[@]}")" "$(median "${dups[@]}")"
-
-echo
-echo "targets: alloc/healthz ratio >= 0.25 (median $(median "${ratio[@]}")), p99 @200 <= 20 ms" \
-    "(median $(median "${p99_200[@]}") ms), no non-2xx, no duplicates"
-
+echo "   CPU per answer (us, broker processes only) is the figure to trust on a busy machine."
 total_bad=0
-for i in $(seq 0 $((runs - 1))); do total_bad=$((total_bad + non2xx[i] + errors[i] + dups[i])); done
+for replicas in "${replica_counts[@]}"; do
+    echo
+    [[ "$store_kind" == postgres ]] && echo "-- $replicas replica(s)"
+    printf '%-10s | %-22s | %-22s | %s\n' phase "answers/s ${builds[*]}" "CPU us/answer ${builds[*]}" \
+        "p50 ms / p99 ms ${builds[*]}"
+    for p in "${phases[@]}"; do
+        r="" c="" l=""
+        for build in "${builds[@]}"; do
+            r+="$(med rps "$build,$replicas,$p") "
+            c+="$(med cpu_us "$build,$replicas,$p") "
+            l+="$(med p50 "$build,$replicas,$p")/$(med p99 "$build,$replicas,$p") "
+        done
+        if [[ -n "${bins[base]:-}" ]]; then
+            r+="($(awk -v b="$(med rps "base,$replicas,$p")" -v n="$(med rps "new,$replicas,$p")" \
+                'BEGIN {printf "x%.2f", (b > 0 ? n / b : 0)}'))"
+            c+="($(awk -v b="$(med cpu_us "base,$replicas,$p")" -v n="$(med cpu_us "new,$replicas,$p")" \
+                'BEGIN {printf "x%.2f", (b > 0 ? n / b : 0)}'))"
+        fi
+        printf '%-10s | %-22s | %-22s | %s\n' "$p" "$r" "$c" "$l"
+    done
+    line=""
+    for build in "${builds[@]}"; do
+        line+="$build $(med ratio "$build,$replicas") "
+        for run in $(seq 1 "$runs"); do total_bad=$((total_bad + bad[$build,$replicas,$run])); done
+    done
+    echo "alloc@50 / healthz: $line"
+done
+echo
+echo "targets: CPU per allocation@50 <= 50 us, per healthz <= 20 us, alloc@50/healthz >= 0.5," \
+    "p99 @200 <= 10 ms, only 201 to new participants, no double grant"
 if ((total_bad > 0)); then
-    echo "FAILED: non-2xx answers, transport errors or duplicate allocations seen (see above)"
+    echo "FAILED: $total_bad non-201 answers to new participants, non-2xx answers, transport errors or" \
+        "double grants (see above)"
     exit 1
 fi

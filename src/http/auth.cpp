@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <memory>
 #include <stdexcept>
 
 namespace broker {
@@ -21,6 +22,17 @@ bool iequals(std::string_view a, std::string_view b) {
     }
     return true;
 }
+
+// SHA-256 fetched once: EVP_sha256() in an EVP_Digest call looks the algorithm up again (a
+// provider query under a lock) and allocates a context on every request.
+const EVP_MD* sha256() {
+    static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return md;
+}
+
+struct ContextFree {
+    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+};
 
 }  // namespace
 
@@ -41,10 +53,13 @@ std::optional<std::string_view> parse_bearer(std::string_view value) {
 }
 
 Authenticator::Digest Authenticator::digest(std::string_view text) {
+    // One context per thread, reset by each use.
+    thread_local const std::unique_ptr<EVP_MD_CTX, ContextFree> ctx(EVP_MD_CTX_new());
     Digest out{};
     unsigned int size = 0;
-    if (EVP_Digest(text.data(), text.size(), out.data(), &size, EVP_sha256(), nullptr) != 1 ||
-        size != out.size()) {
+    if (!sha256() || !ctx || EVP_DigestInit_ex(ctx.get(), sha256(), nullptr) != 1 ||
+        EVP_DigestUpdate(ctx.get(), text.data(), text.size()) != 1 ||
+        EVP_DigestFinal_ex(ctx.get(), out.data(), &size) != 1 || size != out.size()) {
         throw std::runtime_error("SHA-256 failed");
     }
     return out;

@@ -67,6 +67,9 @@ std::string json_string(std::string_view text) {
 // <tag><logger><sep><fields as ,"name":value...><sep><message>.
 constexpr char kSep = '\x1e';
 
+// Per-thread line buffers keep up to this much between lines.
+constexpr std::size_t kKeptBufferBytes = 64 * 1024;
+
 const std::string& event_tag() {
     static const std::string tag = [] {
         std::random_device random;
@@ -102,25 +105,40 @@ DecodedEvent decode(const spdlog::details::log_msg& msg) {
     return {logger_name, {}, payload};
 }
 
-// Civil-date arithmetic rather than gmtime_r, which takes glibc's time-zone lock.
-std::string iso_timestamp(spdlog::log_clock::time_point time) {
+// Civil-date arithmetic rather than gmtime_r, which takes glibc's time-zone lock; digits
+// written by hand rather than through snprintf, which costs more than the rest of the line.
+void append_iso_timestamp(std::string& out, spdlog::log_clock::time_point time) {
     using namespace std::chrono;
     const auto ms = floor<milliseconds>(time.time_since_epoch());
     const auto day = floor<days>(ms);
     const year_month_day date{sys_days(day)};
     const hh_mm_ss clock_time{ms - day};
-    char buf[64];
-    std::snprintf(
-        buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(date.year()),
-        static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
-        static_cast<int>(clock_time.hours().count()), static_cast<int>(clock_time.minutes().count()),
-        static_cast<int>(clock_time.seconds().count()), static_cast<int>(clock_time.subseconds().count()));
-    return buf;
+    char buf[] = "0000-00-00T00:00:00.000Z";
+    const auto put = [&buf](int at, long value, int digits) {
+        for (int i = digits - 1; i >= 0; --i, value /= 10) buf[at + i] = static_cast<char>('0' + value % 10);
+    };
+    put(0, static_cast<int>(date.year()), 4);
+    put(5, static_cast<unsigned>(date.month()), 2);
+    put(8, static_cast<unsigned>(date.day()), 2);
+    put(11, clock_time.hours().count(), 2);
+    put(14, clock_time.minutes().count(), 2);
+    put(17, clock_time.seconds().count(), 2);
+    put(20, clock_time.subseconds().count(), 3);
+    out.append(buf, sizeof buf - 1);
+}
+
+std::string iso_timestamp(spdlog::log_clock::time_point time) {
+    std::string out;
+    append_iso_timestamp(out, time);
+    return out;
 }
 
 void append(spdlog::memory_buf_t& dest, std::string_view text) {
     dest.append(text.data(), text.data() + text.size());
 }
+
+// scrub_secrets without a copy (below).
+void scrub_secrets_in_place(std::string& out, const std::vector<std::string>& secrets);
 
 class JsonLogFormatter final : public spdlog::formatter {
   public:
@@ -128,10 +146,11 @@ class JsonLogFormatter final : public spdlog::formatter {
 
     void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
         const DecodedEvent event = decode(msg);
-        std::string line;
-        line.reserve(160 + event.message.size() + event.fields.size());
+        // One buffer per thread, reused line after line: no allocation once it has grown.
+        thread_local std::string line;
+        line.clear();
         line += "{\"timestamp\":\"";
-        line += iso_timestamp(msg.time);
+        append_iso_timestamp(line, msg.time);
         line += "\",\"level\":\"";
         line += level_name(msg.level);
         line += "\",\"logger\":";
@@ -140,8 +159,10 @@ class JsonLogFormatter final : public spdlog::formatter {
         append_json_string(line, event.message);
         line += event.fields;
         line += '}';
-        append(dest, scrub_secrets(line, secrets_));
+        scrub_secrets_in_place(line, secrets_);
+        append(dest, line);
         dest.push_back('\n');
+        if (line.capacity() > kKeptBufferBytes) std::string().swap(line);  // a huge line: give it back
     }
 
     std::unique_ptr<spdlog::formatter> clone() const override {
@@ -240,6 +261,23 @@ void replace_all(std::string& text, std::string_view needle, std::string_view wi
     }
 }
 
+void scrub_secrets_in_place(std::string& out, const std::vector<std::string>& secrets) {
+    constexpr std::size_t kMinSecret = 6;
+    for (const auto& secret : secrets) {
+        if (secret.size() < kMinSecret) continue;
+        replace_all(out, secret, kRedacted);
+        // As it appears inside a JSON line, when escaping changes it (rare for tokens: skip
+        // the allocation for plain ones, this runs for every line).
+        const bool plain = std::all_of(secret.begin(), secret.end(),
+                                       [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+        if (plain) continue;
+        const std::string escaped = json_string(secret);
+        replace_all(out, std::string_view(escaped).substr(1, escaped.size() - 2), kRedacted);
+    }
+    mask_after_scheme(out, "Bearer ");
+    mask_after_scheme(out, "Token ");
+}
+
 }  // namespace
 
 std::optional<LogFormat> parse_log_format(std::string_view text) {
@@ -292,21 +330,8 @@ bool is_sensitive_field_name(std::string_view name) {
 }
 
 std::string scrub_secrets(std::string_view text, const std::vector<std::string>& secrets) {
-    constexpr std::size_t kMinSecret = 6;
     std::string out(text);
-    for (const auto& secret : secrets) {
-        if (secret.size() < kMinSecret) continue;
-        replace_all(out, secret, kRedacted);
-        // As it appears inside a JSON line, when escaping changes it (rare for tokens: skip
-        // the allocation for plain ones, this runs for every line).
-        const bool plain = std::all_of(secret.begin(), secret.end(),
-                                       [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
-        if (plain) continue;
-        const std::string escaped = json_string(secret);
-        replace_all(out, std::string_view(escaped).substr(1, escaped.size() - 2), kRedacted);
-    }
-    mask_after_scheme(out, "Bearer ");
-    mask_after_scheme(out, "Token ");
+    scrub_secrets_in_place(out, secrets);
     return out;
 }
 
@@ -329,8 +354,9 @@ std::shared_ptr<spdlog::logger> configure_logging(const LogConfig& config) {
 void log_event(spdlog::logger& target, spdlog::level::level_enum level, std::string_view logger,
                std::string_view message, const LogFields& fields) {
     if (!target.should_log(level)) return;
-    std::string payload;
-    payload.reserve(512);  // a request line fits: one allocation instead of several regrowths
+    // One buffer per thread, reused event after event (nothing in target.log logs again).
+    thread_local std::string payload;
+    payload.clear();
     payload += event_tag();
     for (char c : logger) payload += c == kSep ? '?' : c;
     payload += kSep;
@@ -383,6 +409,7 @@ void log_event(spdlog::logger& target, spdlog::level::level_enum level, std::str
     payload += kSep;
     payload += message;
     target.log(level, spdlog::string_view_t(payload.data(), payload.size()));
+    if (payload.capacity() > kKeptBufferBytes) std::string().swap(payload);  // a huge event: give it back
 }
 
 void log_event(spdlog::level::level_enum level, std::string_view logger, std::string_view message,

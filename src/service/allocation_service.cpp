@@ -3,6 +3,10 @@
 namespace broker {
 
 AllocateResult AllocationService::allocate(const AllocateInput& input) {
+    return store_.allocate(allocate_request(input));
+}
+
+AllocateRequest AllocationService::allocate_request(const AllocateInput& input) const {
     AllocateRequest request;
     request.participant_id = input.participant.id;
     request.idempotency_key = input.idempotency_key.empty() ? input.participant.id : input.idempotency_key;
@@ -11,7 +15,7 @@ AllocateResult AllocationService::allocate(const AllocateInput& input) {
     request.now = clock_.now();
     request.lease = lease_;
     request.max_per_participant = max_per_participant_;
-    return store_.allocate(request);
+    return request;
 }
 
 LookupResult AllocationService::get(const std::string& sandbox_id, const std::string& participant_id) {
@@ -24,7 +28,12 @@ LookupResult AllocationService::get(const std::string& sandbox_id, const std::st
 
 MarkResult AllocationService::mark_for_deletion(const std::string& sandbox_id,
                                                 const std::string& participant_id) {
-    return store_.mark_for_deletion({sandbox_id, participant_id, clock_.now(), lease_});
+    return store_.mark_for_deletion(mark_request(sandbox_id, participant_id));
+}
+
+MarkForDeletionRequest AllocationService::mark_request(const std::string& sandbox_id,
+                                                       const std::string& participant_id) const {
+    return {sandbox_id, participant_id, clock_.now(), lease_};
 }
 
 ExtendResult AllocationService::extend_lease(const std::string& sandbox_id, const std::string& participant_id,

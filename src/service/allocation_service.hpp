@@ -7,13 +7,14 @@
 
 #include "core/clock.hpp"
 #include "core/lifecycle.hpp"
+#include "store/async_writes.hpp"
 #include "store/store.hpp"
 
 namespace broker {
 
 struct Participant {
-    std::string id;               // X-Instruqt-Sandbox-ID, or the legacy X-Track-ID
-    std::string track_name;       // X-Instruqt-Track-ID; may be empty
+    std::string id;          // X-Instruqt-Sandbox-ID, or the legacy X-Track-ID
+    std::string track_name;  // X-Instruqt-Track-ID; may be empty
 };
 
 struct AllocateInput {
@@ -30,20 +31,32 @@ struct LookupResult {
 };
 
 class AllocationService {
-public:
+  public:
     // `max_per_participant`: MAX_SANDBOXES_PER_PARTICIPANT, at least 1.
     AllocationService(Store& store, const Clock& clock, LeasePolicy lease, int max_per_participant = 1)
-        : store_(store), clock_(clock), lease_(lease), max_per_participant_(max_per_participant) {}
+        : store_(store),
+          async_(dynamic_cast<AsyncWriteStore*>(&store)),
+          clock_(clock),
+          lease_(lease),
+          max_per_participant_(max_per_participant) {}
 
     // Gives the participant a sandbox, or the one its idempotency key (or, with a limit of
     // one sandbox per participant, the participant) already holds.
     AllocateResult allocate(const AllocateInput& input);
+    // What allocate hands the store, for a caller that writes through async_writes().
+    AllocateRequest allocate_request(const AllocateInput& input) const;
 
     // The sandbox, if the participant holds (or held) it.
     LookupResult get(const std::string& sandbox_id, const std::string& participant_id);
 
     // Returns the participant's sandbox for deletion; idempotent for its owner.
     MarkResult mark_for_deletion(const std::string& sandbox_id, const std::string& participant_id);
+    MarkForDeletionRequest mark_request(const std::string& sandbox_id,
+                                        const std::string& participant_id) const;
+
+    // The store's writes that call back instead of blocking a thread, where it has them
+    // (the SQLite store): the same requests, the same results. Null otherwise.
+    AsyncWriteStore* async_writes() const { return async_; }
 
     // Moves the participant's lease end by `seconds` (> 0, validated by the caller), up to the
     // lease's cap.
@@ -52,8 +65,9 @@ public:
 
     const LeasePolicy& lease() const { return lease_; }
 
-private:
+  private:
     Store& store_;
+    AsyncWriteStore* async_;
     const Clock& clock_;
     LeasePolicy lease_;
     int max_per_participant_;

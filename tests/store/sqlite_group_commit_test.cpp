@@ -213,5 +213,79 @@ TEST_F(GroupCommitTest, BulkWritesRunAloneTakingTurnsWithBatchesOfSmallWrites) {
     EXPECT_EQ(writer_->stats().batches - batches_before, 4u);  // holder, bulk-1, the small ones, bulk-2
 }
 
+// submit: the caller does not wait; each write's callback comes on the writer thread once its
+// batch committed, with its own outcome, and the committed rows are readable by then.
+class GroupCommitSubmitTest : public GroupCommitTest {};
+
+TEST_F(GroupCommitSubmitTest, CallbacksComeAfterTheCommitWithEachWritesOwnOutcome) {
+    std::promise<void> release;
+    auto gate = release.get_future().share();
+    GroupCommitWriter::Work hold = [gate](Connection&) { gate.wait(); };
+    auto first = std::async(std::launch::async, [&] { writer_->run(hold); });
+    ASSERT_TRUE(eventually([&] { return writer_->stats().in_batch == 1; }));
+
+    struct Outcome {
+        std::promise<void> called;
+        std::exception_ptr error;
+        std::thread::id thread;
+        std::vector<std::string> visible;  // rows a reader saw from inside the callback
+    };
+    std::vector<Outcome> outcomes(3);
+    std::vector<std::future<void>> called;
+    for (auto& outcome : outcomes) called.push_back(outcome.called.get_future());
+    std::atomic<int> a{0}, c{0};
+    const std::vector<GroupCommitWriter::Work> ops = {
+        insert("a", 1, a),
+        [](Connection& conn) {
+            conn.query("INSERT INTO t (k, v) VALUES ('bad', 0)").run();
+            throw std::runtime_error("op failed after writing");
+        },
+        insert("c", 3, c)};
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+        writer_->submit(ops[i], [this, &outcome = outcomes[i]](std::exception_ptr error) {
+            outcome.error = error;
+            outcome.thread = std::this_thread::get_id();
+            outcome.visible = rows();
+            outcome.called.set_value();
+        });
+    }
+    EXPECT_EQ(writer_->stats().queued, 3u);  // submit returned without waiting for the writer
+    for (auto& c : called) EXPECT_EQ(c.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+    release.set_value();
+    first.get();
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+        ASSERT_EQ(called[i].wait_for(std::chrono::seconds(10)), std::future_status::ready) << i;
+        EXPECT_NE(outcomes[i].thread, std::this_thread::get_id());
+        EXPECT_EQ(outcomes[i].visible, (std::vector<std::string>{"a=1", "c=3"})) << i;
+    }
+    EXPECT_FALSE(outcomes[0].error);
+    ASSERT_TRUE(outcomes[1].error);
+    EXPECT_THROW(std::rethrow_exception(outcomes[1].error), std::runtime_error);
+    EXPECT_FALSE(outcomes[2].error);
+    EXPECT_EQ(a, 2);  // the first pass, rolled back, and the re-run
+    EXPECT_EQ(c, 1);
+}
+
+TEST_F(GroupCommitSubmitTest, AFullQueueRefusesAtOnceAndNeverCallsBack) {
+    auto conn = std::make_unique<Connection>(dir_.file("small.db"), Connection::Mode::read_write, 10'000);
+    conn->exec("CREATE TABLE t (k TEXT NOT NULL PRIMARY KEY, v INTEGER NOT NULL)");
+    GroupCommitWriter writer(std::move(conn), 64, 1);
+    std::promise<void> release;
+    auto gate = release.get_future().share();
+    GroupCommitWriter::Work hold = [gate](Connection&) { gate.wait(); };
+    auto first = std::async(std::launch::async, [&] { writer.run(hold); });
+    ASSERT_TRUE(eventually([&] { return writer.stats().in_batch == 1; }));
+
+    std::atomic<int> called{0}, runs{0};
+    const GroupCommitWriter::Work op = insert("q", 1, runs);
+    writer.submit(op, [&called](std::exception_ptr) { ++called; });
+    EXPECT_THROW(writer.submit(op, [&called](std::exception_ptr) { called += 100; }), Overloaded);
+    release.set_value();
+    first.get();
+    ASSERT_TRUE(eventually([&] { return called.load() != 0; }));
+    EXPECT_EQ(runs, 1);
+    EXPECT_EQ(called, 1);
+}
+
 }  // namespace
 }  // namespace broker::testing

@@ -11,8 +11,10 @@
 #include "http/allocate_wait.hpp"
 #include "http/error_response.hpp"
 #include "http/handlers/extend_request.hpp"
+#include "http/json_object.hpp"
 #include "http/offload.hpp"
 #include "http/query.hpp"
+#include "http/store_callback.hpp"
 
 namespace broker {
 namespace {
@@ -61,10 +63,6 @@ std::optional<Response> read_participant(const RequestContext& ctx, Participant&
     return read_header(ctx, "X-Instruqt-Track-ID", participant.track_name);
 }
 
-nlohmann::json time_or_null(const std::optional<UnixSeconds>& t) {
-    return t ? nlohmann::json(*t) : nlohmann::json(nullptr);
-}
-
 std::string dump(const nlohmann::json& body) {
     return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -104,18 +102,19 @@ Response not_owner(const RequestContext& ctx) {
 }
 
 // The sandbox as its holder sees it (GET /v1/sandboxes/{id}).
-nlohmann::json holder_view(const Sandbox& s) {
-    return {
-        {"sandbox_id", s.sandbox_id},
-        {"name", s.name},
-        {"external_id", s.external_id},
-        {"status", to_string(s.status)},
-        {"allocated_to_track", s.allocated_to_track},
-        {"allocated_at", time_or_null(s.allocated_at)},
-        {"expires_at", time_or_null(s.expires_at)},
-        {"track_name", s.track_name},
-        {"sfdc_account_id", s.sfdc_account_id},
-    };
+// Members by name, as the nlohmann tree this replaced wrote them.
+std::string holder_view(const Sandbox& s) {
+    return JsonObject()
+        .add("allocated_at", s.allocated_at)
+        .add("allocated_to_track", s.allocated_to_track)
+        .add("expires_at", s.expires_at)
+        .add("external_id", s.external_id)
+        .add("name", s.name)
+        .add("sandbox_id", s.sandbox_id)
+        .add("sfdc_account_id", s.sfdc_account_id)
+        .add("status", to_string(s.status))
+        .add("track_name", s.track_name)
+        .finish();
 }
 
 }  // namespace
@@ -143,14 +142,10 @@ asio::awaitable<Response> ParticipantHandlers::allocate(RequestContext& ctx) {
         if (auto error = read_wait_asked(ctx, max_wait_, wait)) co_return std::move(*error);
     }
 
-    // The input is kept only for a request that may wait; the plain path moves it.
-    auto work = [service = &service_, input = wait ? AllocateInput(input) : std::move(input)] {
-        return service->allocate(input);
-    };
     auto started = std::chrono::steady_clock::now();
     std::optional<AllocateResult> outcome;
     try {
-        outcome = co_await offload(pool_, std::move(work));
+        outcome = co_await allocate_in_store(input);
     } catch (...) {
         // Counted here, answered by the pipeline's one mapping of exceptions.
         ctx.outcome = metrics_.allocation_failed(std::chrono::steady_clock::now() - started);
@@ -228,10 +223,8 @@ asio::awaitable<ParticipantHandlers::Waited> ParticipantHandlers::wait_for_sandb
         if (gone || waiters_->closed()) break;
         if (!waiters_->at_head(ticket)) continue;  // only the oldest waiter of a queue tries
         std::optional<AllocateResult> again;
-        // A named lambda, moved in: GCC 12 destroys a temporary one in a co_await twice.
-        auto retry = [service = &service_, input] { return service->allocate(input); };
         try {
-            again = co_await offload(pool_, std::move(retry));
+            again = co_await allocate_in_store(input);
         } catch (...) {
             // The store is down or overloaded: keep the place and try again when woken.
         }
@@ -247,6 +240,33 @@ asio::awaitable<ParticipantHandlers::Waited> ParticipantHandlers::wait_for_sandb
     waited.gone = gone && !served;
     waited.closing = waiters_->closed();
     co_return waited;
+}
+
+asio::awaitable<AllocateResult> ParticipantHandlers::allocate_in_store(const AllocateInput& input) {
+    // Named lambdas, moved in: GCC 12 destroys a temporary one in a co_await twice.
+    if (AsyncWriteStore* store = service_.async_writes()) {
+        auto start = [store, request = service_.allocate_request(input)](AsyncWriteStore::AllocateDone done) {
+            store->allocate_async(request, std::move(done));
+        };
+        co_return co_await store_callback<AllocateResult>(std::move(start));
+    }
+    auto work = [service = &service_, input] { return service->allocate(input); };
+    co_return co_await offload(pool_, std::move(work));
+}
+
+asio::awaitable<MarkResult> ParticipantHandlers::mark_in_store(std::string sandbox_id,
+                                                               std::string participant_id) {
+    if (AsyncWriteStore* store = service_.async_writes()) {
+        auto start = [store, request = service_.mark_request(sandbox_id, participant_id)](
+                         AsyncWriteStore::MarkDone done) {
+            store->mark_for_deletion_async(request, std::move(done));
+        };
+        co_return co_await store_callback<MarkResult>(std::move(start));
+    }
+    auto work = [service = &service_, id = std::move(sandbox_id), who = std::move(participant_id)] {
+        return service->mark_for_deletion(id, who);
+    };
+    co_return co_await offload(pool_, std::move(work));
 }
 
 Response ParticipantHandlers::allocation_answer(RequestContext& ctx, const AllocateResult& result) const {
@@ -280,17 +300,17 @@ Response ParticipantHandlers::allocation_answer(RequestContext& ctx, const Alloc
     }
     if (!result.sandbox) throw std::logic_error("store returned an allocation without its sandbox");
     const Sandbox& s = *result.sandbox;
-    const nlohmann::json body = {
-        {"sandbox_id", s.sandbox_id},
-        {"name", s.name},
-        {"external_id", s.external_id},
-        {"allocated_at", time_or_null(s.allocated_at)},
-        {"expires_at", time_or_null(s.expires_at)},
-        {"sfdc_account_id", s.sfdc_account_id},
-    };
+    std::string body = JsonObject()
+                           .add("allocated_at", s.allocated_at)
+                           .add("expires_at", s.expires_at)
+                           .add("external_id", s.external_id)
+                           .add("name", s.name)
+                           .add("sandbox_id", s.sandbox_id)
+                           .add("sfdc_account_id", s.sfdc_account_id)
+                           .finish();
     const auto status =
         result.outcome == AllocateOutcome::allocated ? bhttp::status::created : bhttp::status::ok;
-    return json_response(status, dump(body));
+    return json_response(status, std::move(body));
 }
 
 asio::awaitable<Response> ParticipantHandlers::get(RequestContext& ctx) {
@@ -311,7 +331,7 @@ asio::awaitable<Response> ParticipantHandlers::get(RequestContext& ctx) {
             break;
     }
     if (!result.sandbox) throw std::logic_error("lookup found no sandbox");
-    co_return json_response(bhttp::status::ok, dump(holder_view(*result.sandbox)));
+    co_return json_response(bhttp::status::ok, holder_view(*result.sandbox));
 }
 
 asio::awaitable<Response> ParticipantHandlers::mark_for_deletion(RequestContext& ctx) {
@@ -319,11 +339,9 @@ asio::awaitable<Response> ParticipantHandlers::mark_for_deletion(RequestContext&
     Participant participant;
     if (auto error = read_participant(ctx, participant)) co_return std::move(*error);
 
-    auto work = [service = &service_, id = std::string(ctx.params.get("id")),
-                 who = std::move(participant.id)] { return service->mark_for_deletion(id, who); };
     std::optional<MarkResult> outcome;
     try {
-        outcome = co_await offload(pool_, std::move(work));
+        outcome = co_await mark_in_store(std::string(ctx.params.get("id")), std::move(participant.id));
     } catch (...) {
         ctx.outcome = metrics_.mark_failed();
         throw;
@@ -346,12 +364,11 @@ asio::awaitable<Response> ParticipantHandlers::mark_for_deletion(RequestContext&
     }
     if (!result.sandbox) throw std::logic_error("store marked a sandbox without returning it");
     const Sandbox& s = *result.sandbox;
-    const nlohmann::json body = {
-        {"sandbox_id", s.sandbox_id},
-        {"status", "pending_deletion"},
-        {"deletion_requested_at", time_or_null(s.deletion_requested_at)},
-    };
-    co_return json_response(bhttp::status::ok, dump(body));
+    co_return json_response(bhttp::status::ok, JsonObject()
+                                                   .add("deletion_requested_at", s.deletion_requested_at)
+                                                   .add("sandbox_id", s.sandbox_id)
+                                                   .add("status", "pending_deletion")
+                                                   .finish());
 }
 
 asio::awaitable<Response> ParticipantHandlers::extend(RequestContext& ctx) {
@@ -402,8 +419,9 @@ asio::awaitable<Response> ParticipantHandlers::extend(RequestContext& ctx) {
     }
     if (!result.sandbox) throw std::logic_error("store extended a lease without returning the sandbox");
     ctx.sandbox_id = result.sandbox->sandbox_id;
-    nlohmann::json body = holder_view(*result.sandbox);
-    // Beyond GET's fields: whether the extension was cut at the cap, and the cap itself.
+    // GET's fields (their one list, read back: extending is rare) and, beyond them, whether
+    // the extension was cut at the cap, and the cap itself.
+    nlohmann::json body = nlohmann::json::parse(holder_view(*result.sandbox));
     body["capped"] = result.outcome == ExtendOutcome::capped;
     body["max_expires_at"] = result.max_expires_at;
     co_return json_response(bhttp::status::ok, dump(body));

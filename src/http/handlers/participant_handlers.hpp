@@ -52,6 +52,11 @@ class ParticipantHandlers {
     asio::awaitable<Waited> wait_for_sandbox(RequestContext& ctx, const AllocateInput& input,
                                              std::chrono::seconds wait, AllocateResult last);
 
+    // The store's writes: through the store's callback where it has one (no blocking-pool
+    // thread waits for the group commit), else on the blocking pool.
+    asio::awaitable<AllocateResult> allocate_in_store(const AllocateInput& input);
+    asio::awaitable<MarkResult> mark_in_store(std::string sandbox_id, std::string participant_id);
+
     // The answer to an allocation's final outcome.
     Response allocation_answer(RequestContext& ctx, const AllocateResult& result) const;
 

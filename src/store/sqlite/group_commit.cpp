@@ -1,6 +1,8 @@
 // Group commit writer: see group_commit.hpp.
 #include "store/sqlite/group_commit.hpp"
 
+#include <future>
+
 #include "core/errors.hpp"
 
 namespace broker::sqlite {
@@ -22,7 +24,23 @@ GroupCommitWriter::~GroupCommitWriter() {
 }
 
 void GroupCommitWriter::run(const Work& work, Kind kind) {
-    std::future<void> done;
+    // The promise is shared with the callback: the writer may still be inside set_value when
+    // this thread, woken, returns.
+    auto promise = std::make_shared<std::promise<void>>();
+    auto done = promise->get_future();
+    submit([&work](Connection& conn) { work(conn); },
+           [promise](std::exception_ptr error) {
+               if (error) {
+                   promise->set_exception(error);
+               } else {
+                   promise->set_value();
+               }
+           },
+           kind);
+    done.get();
+}
+
+void GroupCommitWriter::submit(Work work, Done done, Kind kind) {
     {
         std::lock_guard lock(mutex_);
         if (stopping_) throw StoreUnavailable("SQLite store is shutting down");
@@ -32,11 +50,9 @@ void GroupCommitWriter::run(const Work& work, Kind kind) {
             throw Overloaded("SQLite write queue is full (" + std::to_string(max_queue_) + " writes)",
                              std::chrono::seconds(1));
         }
-        queue.push_back(Job{&work, {}, nullptr});
-        done = queue.back().done.get_future();
+        queue.push_back(Job{std::move(work), std::move(done), nullptr});
     }
     wake_.notify_one();
-    done.get();
 }
 
 WriterStats GroupCommitWriter::stats() const {
@@ -78,13 +94,7 @@ void GroupCommitWriter::loop() {
             in_batch_ = 0;
         }
         // Only now, with the transaction committed (or abandoned), are the callers answered.
-        for (auto& job : batch) {
-            if (job.error) {
-                job.done.set_exception(job.error);
-            } else {
-                job.done.set_value();
-            }
-        }
+        for (auto& job : batch) job.done(job.error);
         batch.clear();
     }
 }
@@ -126,7 +136,7 @@ void GroupCommitWriter::run_batch(std::vector<Job>& batch) {
 bool GroupCommitWriter::run_without_savepoints(std::vector<Job>& batch) {
     for (auto& job : batch) {
         try {
-            (*job.work)(*conn_);
+            job.work(*conn_);
         } catch (...) {
             job.error = std::current_exception();
             return false;
@@ -138,7 +148,7 @@ bool GroupCommitWriter::run_without_savepoints(std::vector<Job>& batch) {
 void GroupCommitWriter::run_in_savepoint(Job& job) {
     conn_->query("SAVEPOINT op").run();
     try {
-        (*job.work)(*conn_);
+        job.work(*conn_);
     } catch (...) {
         job.error = std::current_exception();
         // Undo this write only; if even that fails the whole batch is abandoned (thrown on).

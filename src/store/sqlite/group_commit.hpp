@@ -1,6 +1,7 @@
 // Group commit: one thread owns the write connection and runs queued writes in batches, one
 // transaction per batch, so a single fsync makes many callers' changes durable. A caller
-// blocks until its batch has committed: no answer is given before it is on disk.
+// blocks until its batch has committed (run), or is called back on the writer thread once it
+// has (submit): no answer is given before it is on disk.
 //
 // Bulk writes (a chunk of a sync, an import, a bulk removal) queue apart and run alone, one per
 // transaction, taking turns with the batches of small writes: a small write waits behind at
@@ -13,7 +14,6 @@
 #include <deque>
 #include <exception>
 #include <functional>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -33,6 +33,9 @@ class GroupCommitWriter {
     // a second time for that (see run_batch), so a Work must only touch the connection and
     // its own result, which the later run overwrites.
     using Work = std::function<void(Connection&)>;
+    // Called on the writer thread once the write's batch committed (no error) or failed. Must
+    // be quick and must not throw: it holds up the next batch.
+    using Done = std::function<void(std::exception_ptr)>;
 
     GroupCommitWriter(std::unique_ptr<Connection> conn, std::size_t max_batch, std::size_t max_queue);
     // Runs what is queued, then stops the thread.
@@ -48,12 +51,16 @@ class GroupCommitWriter {
     // `work` threw.
     void run(const Work& work, Kind kind = Kind::small);
 
+    // The same without waiting: queues `work` and returns; `done` gets the outcome. Throws
+    // Overloaded or StoreUnavailable at once, as run does; then `done` is never called.
+    void submit(Work work, Done done, Kind kind = Kind::small);
+
     WriterStats stats() const;
 
   private:
     struct Job {
-        const Work* work;  // the caller's; valid until `done` is set, as the caller waits for it
-        std::promise<void> done;
+        Work work;
+        Done done;
         std::exception_ptr error;
     };
 

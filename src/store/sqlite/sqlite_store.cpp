@@ -64,6 +64,23 @@ struct SqliteStore::Impl {
         return std::move(*result);
     }
 
+    // Runs `fn` on the write connection in the next batch and hands its result to `done` on
+    // the writer thread once the batch has committed. `fn` may run twice (see run_batch):
+    // the later result overwrites the earlier.
+    template <class Result, class Fn, class Done>
+    void submit(Fn fn, Done done) {
+        struct State {
+            Fn fn;
+            Done done;
+            Result result{};
+        };
+        auto state = std::make_shared<State>(State{std::move(fn), std::move(done)});
+        writer.submit([state](Connection& conn) { state->result = state->fn(conn); },
+                      [state](std::exception_ptr error) {
+                          state->done(error, error ? Result{} : std::move(state->result));
+                      });
+    }
+
     std::unique_ptr<sqlite::StoreLock> lock;  // first in, last out: held while any connection is open
 
     // The same for one chunk of a large write: a transaction of its own, between batches.
@@ -136,6 +153,17 @@ SchemaStatus SqliteStore::schema_status() {
 
 AllocateResult SqliteStore::allocate(const AllocateRequest& request) {
     return impl_->write([&](Connection& conn) { return sqlite::allocate(conn, request, impl_->quota); });
+}
+
+void SqliteStore::allocate_async(const AllocateRequest& request, AllocateDone done) {
+    impl_->submit<AllocateResult>([request, quota = &impl_->quota](
+                                      Connection& conn) { return sqlite::allocate(conn, request, *quota); },
+                                  std::move(done));
+}
+
+void SqliteStore::mark_for_deletion_async(const MarkForDeletionRequest& request, MarkDone done) {
+    impl_->submit<MarkResult>(
+        [request](Connection& conn) { return sqlite::mark_for_deletion(conn, request); }, std::move(done));
 }
 
 std::optional<Sandbox> SqliteStore::get(const std::string& sandbox_id) {

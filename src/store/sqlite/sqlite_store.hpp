@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "store/async_writes.hpp"
 #include "store/dashboard_store.hpp"
 #include "store/job_state_store.hpp"
 #include "store/lifecycle_store.hpp"
@@ -39,8 +40,12 @@ struct SqliteWriteStats {
     std::size_t in_batch = 0;  // writes in the batch being run right now
 };
 
-class SqliteStore final : public Store, public LifecycleStore, public JobStateStore, public DashboardStore,
-                              public PoolChangeSource {
+class SqliteStore final : public Store,
+                          public LifecycleStore,
+                          public JobStateStore,
+                          public DashboardStore,
+                          public PoolChangeSource,
+                          public AsyncWriteStore {
   public:
     // Opens (creating if needed) the database and holds its lock file (store_file.hpp) for
     // its life; throws StoreUnavailable when it cannot, or when another process holds the
@@ -54,6 +59,9 @@ class SqliteStore final : public Store, public LifecycleStore, public JobStateSt
     AllocateResult allocate(const AllocateRequest& request) override;
     std::optional<Sandbox> get(const std::string& sandbox_id) override;
     MarkResult mark_for_deletion(const MarkForDeletionRequest& request) override;
+    // The same two writes, called back by the group-commit writer (store/async_writes.hpp).
+    void allocate_async(const AllocateRequest& request, AllocateDone done) override;
+    void mark_for_deletion_async(const MarkForDeletionRequest& request, MarkDone done) override;
     UpsertSummary upsert_provider_sandboxes(std::span<const ProviderSandbox> sandboxes,
                                             UnixSeconds now) override;
     StatusCounts count_by_status() override;

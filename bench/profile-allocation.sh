@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Instructions per request by stage, from callgrind (hardware counters are not available on
+# the machines this runs on; instruction counts do not move with the machine's load either).
+# Runs the broker under callgrind with the deployment settings of run-allocation-bench.sh
+# (JSON access log at info, metrics, rate limiter on) on a durable SQLite store, sends
+# REQUESTS allocations for new participants (or PROFILE_PATH=/healthz), and prints the
+# inclusive instructions per request of the functions that make up the main stages.
+#
+# Knobs (environment): BROKER_BIN (default build/sandbox-broker), REQUESTS (2000),
+# CONNECTIONS (8), POOL (20000), PROFILE_PATH (/v1/allocate), OUT (keep callgrind.out here).
+# See bench/README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+build_dir=${BUILD_DIR:-build}
+broker_bin=${BROKER_BIN:-$repo/$build_dir/sandbox-broker}
+loadgen_bin=$repo/$build_dir/bench/loadgen
+requests=${REQUESTS:-2000}
+connections=${CONNECTIONS:-8}
+pool_size=${POOL:-20000}
+path=${PROFILE_PATH:-/v1/allocate}
+workdir_parent=${BENCH_WORKDIR:-$repo/out}
+source bench/lib.sh
+bench_workdir profile
+pid=""
+cleanup() {
+    if [[ -n "$pid" ]]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+token=profile-token-$RANDOM$RANDOM
+store=sqlite:$work/broker.db
+"$loadgen_bin" --make-pool "$pool_size" --out "$work/pool.json" >/dev/null
+"$broker_bin" migrate --store "$store" >/dev/null 2>&1
+"$broker_bin" import "$work/pool.json" --store "$store" >/dev/null 2>&1
+
+# Collection starts only once the broker serves, so start-up and shutdown are not counted.
+LOG_FORMAT=json LOG_LEVEL=info RATE_LIMIT_ENABLED=true BROKER_API_TOKEN=$token BROKER_ADMIN_TOKEN=admin-$token \
+    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/callgrind.out" \
+    "$broker_bin" run --listen 127.0.0.1:0 --store "$store" >"$work/broker.log" 2>"$work/valgrind.log" &
+pid=$!
+port=""
+for _ in $(seq 1 600); do
+    port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$work/broker.log" 2>/dev/null || true)
+    [[ -n "$port" ]] && break
+    sleep 0.1
+done
+[[ -n "$port" ]] || { cat "$work/valgrind.log" "$work/broker.log"; exit 1; }
+# Warm-up outside the measurement: connections, caches, the first statements' preparation.
+"$loadgen_bin" --url "http://127.0.0.1:$port" --path "$path" --method "$([[ $path == /healthz ]] && echo GET || echo POST)" \
+    --token "$token" --unique-participant --run-id warm --connections "$connections" --requests 200 \
+    --duration 600 --timeout 120 >/dev/null
+callgrind_control -i on "$pid" >/dev/null
+"$loadgen_bin" --url "http://127.0.0.1:$port" --path "$path" --method "$([[ $path == /healthz ]] && echo GET || echo POST)" \
+    --token "$token" --unique-participant --run-id prof --connections "$connections" --requests "$requests" \
+    --duration 600 --timeout 120 | sed '$d'
+callgrind_control -i off "$pid" >/dev/null
+callgrind_control -d "$pid" >/dev/null
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+pid=""
+out=$(ls "$work"/callgrind.out* | grep -v '\.0$' | tail -n1 || true)
+[[ -n "$out" ]] || out=$(ls "$work"/callgrind.out* | tail -n1)
+if [[ -n "${OUT:-}" ]]; then cp "$out" "$OUT"; fi
+
+# Inclusive instructions per request of each function matching a stage's pattern.
+callgrind_annotate --inclusive=yes --threshold=100 "$out" 2>/dev/null |
+    awk -v n="$requests" '
+        /^ *[0-9,]+ .*PROGRAM TOTALS/ { gsub(",", "", $1); printf "%-14s %10.0f  %s\n", "total", $1 / n, "all threads"; next }
+        /^ *[0-9,]+ +\(/ || /^ *[0-9,]+ +[^ ]+:/ {
+            ir = $1; gsub(",", "", ir); line = $0; sub(/^ *[0-9,]+ +(\([^)]*\) +)?/, "", line)
+            if (ir / n >= 200) printf "%-14s %10.0f  %s\n", "", ir / n, substr(line, 1, 150)
+        }' | head -n "${TOP:-80}"
