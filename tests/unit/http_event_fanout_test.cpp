@@ -1,0 +1,216 @@
+// EventFanout and EventPoller: filters, the SSE framing, every client getting each event it
+// takes once and in order, a full queue dropping its client (and only it), the reader starting
+// at the newest event after a quiet spell and reading nothing while nobody listens, close().
+// The outbox is an in-memory EventStore written here (the poller's collaborator).
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "http/event_fanout.hpp"
+
+namespace broker {
+namespace {
+
+OutboxEvent event(std::int64_t id, std::string type, std::string track = "") {
+    OutboxEvent e;
+    e.id = id;
+    e.type = std::move(type);
+    e.track = std::move(track);
+    e.payload = R"({"id":)" + std::to_string(id) + "}";
+    return e;
+}
+
+std::vector<std::int64_t> ids(const std::vector<std::shared_ptr<const StreamEvent>>& events) {
+    std::vector<std::int64_t> out;
+    for (const auto& e : events) out.push_back(e->id);
+    return out;
+}
+
+class MemoryOutbox final : public EventStore {
+  public:
+    std::vector<OutboxEvent> read_events(std::int64_t after_id, int limit) override {
+        std::lock_guard lock(mutex);
+        ++reads;
+        std::vector<OutboxEvent> out;
+        for (const auto& e : events) {
+            if (e.id > after_id && static_cast<int>(out.size()) < limit) out.push_back(e);
+        }
+        return out;
+    }
+    void append_event(std::string_view type, std::string_view, UnixSeconds) override {
+        std::lock_guard lock(mutex);
+        events.push_back(event(static_cast<std::int64_t>(events.size()) + 1, std::string(type)));
+    }
+    std::int64_t last_event_id() override {
+        std::lock_guard lock(mutex);
+        ++reads;
+        return events.empty() ? 0 : events.back().id;
+    }
+    std::int64_t prune_events(std::int64_t, UnixSeconds) override { return 0; }
+
+    std::mutex mutex;
+    std::vector<OutboxEvent> events;
+    int reads = 0;
+};
+
+TEST(EventFilter, TypesPrefixesAndTrack) {
+    const auto all = EventFilter::parse("", "");
+    ASSERT_TRUE(all);
+    EXPECT_TRUE(all->matches(event(1, "pool.low")));
+
+    const auto some = EventFilter::parse("sandbox.,pool.low", "");
+    ASSERT_TRUE(some);
+    EXPECT_TRUE(some->matches(event(1, "sandbox.allocated")));
+    EXPECT_TRUE(some->matches(event(1, "pool.low")));
+    EXPECT_FALSE(some->matches(event(1, "pool.recovered")));
+    EXPECT_FALSE(some->matches(event(1, "job.failed")));
+
+    const auto star = EventFilter::parse("sandbox.*", "");
+    ASSERT_TRUE(star);
+    EXPECT_TRUE(star->matches(event(1, "sandbox.deleted")));
+    EXPECT_FALSE(star->matches(event(1, "sandboxes.x")));
+
+    const auto track = EventFilter::parse("", "lab-a");
+    ASSERT_TRUE(track);
+    EXPECT_TRUE(track->matches(event(1, "sandbox.allocated", "lab-a")));
+    EXPECT_FALSE(track->matches(event(1, "sandbox.allocated", "lab-b")));
+    EXPECT_FALSE(track->matches(event(1, "pool.low")));  // no track: not the track's
+
+    EXPECT_FALSE(EventFilter::parse("sandbox.allocated,,pool.low", ""));
+    EXPECT_FALSE(EventFilter::parse("a b", ""));
+    EXPECT_FALSE(EventFilter::parse(".", ""));
+    EXPECT_FALSE(EventFilter::parse("x\ny", ""));
+}
+
+TEST(EventFanout, FormatsServerSentEventsWithOneDataLinePerPayloadLine) {
+    OutboxEvent e = event(42, "sandbox.allocated");
+    EXPECT_EQ(format_sse_event(e), "id: 42\nevent: sandbox.allocated\ndata: {\"id\":42}\n\n");
+    e.payload = "a\nb\r\nc";
+    EXPECT_EQ(format_sse_event(e), "id: 42\nevent: sandbox.allocated\ndata: a\ndata: b\ndata: c\n\n");
+}
+
+TEST(EventFanout, EveryClientGetsWhatItsFilterTakesOnceInOrder) {
+    EventFanout fanout(100);
+    int notified_a = 0, notified_b = 0;
+    fanout.begin_at(10);
+    const auto a = fanout.subscribe(*EventFilter::parse("", ""), [&] { ++notified_a; });
+    const auto b = fanout.subscribe(*EventFilter::parse("pool.", ""), [&] { ++notified_b; });
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(a->start_after(), 10);
+    EXPECT_EQ(fanout.clients(), 2u);
+
+    fanout.deliver({event(11, "sandbox.allocated"), event(12, "pool.low"), event(13, "sandbox.returned")});
+    EXPECT_EQ(fanout.position(), 13);
+    EXPECT_EQ(notified_a, 1);
+    EXPECT_EQ(notified_b, 1);
+    const auto got_a = a->take();
+    EXPECT_EQ(ids(got_a), (std::vector<std::int64_t>{11, 12, 13}));
+    EXPECT_EQ(ids(b->take()), (std::vector<std::int64_t>{12}));
+    EXPECT_TRUE(a->take().empty());  // taken once
+
+    fanout.deliver({event(14, "sandbox.deleted")});
+    EXPECT_EQ(notified_b, 1);  // nothing for b: not told
+    // A client joining now starts after the last delivered event.
+    const auto c = fanout.subscribe(*EventFilter::parse("", ""), [] {});
+    EXPECT_EQ(c->start_after(), 14);
+    fanout.unsubscribe(b);
+    EXPECT_EQ(fanout.clients(), 2u);
+}
+
+TEST(EventFanout, AFullQueueDropsItsClientOnly) {
+    EventFanout fanout(3);
+    fanout.begin_at(0);
+    int slow_told = 0;
+    const auto slow = fanout.subscribe(*EventFilter::parse("", ""), [&] { ++slow_told; });
+    const auto quick = fanout.subscribe(*EventFilter::parse("", ""), [] {});
+    fanout.deliver({event(1, "x"), event(2, "x")});
+    EXPECT_EQ(quick->take().size(), 2u);
+    fanout.deliver({event(3, "x")});
+    EXPECT_FALSE(slow->dropped());
+    EXPECT_EQ(quick->take().size(), 1u);
+    fanout.deliver({event(4, "x")});  // slow already holds 3
+    EXPECT_TRUE(slow->dropped());
+    EXPECT_FALSE(quick->dropped());
+    EXPECT_TRUE(slow->take().empty());  // its queue was let go
+    EXPECT_EQ(slow_told, 3);
+    EXPECT_EQ(fanout.dropped_total(), 1u);
+    fanout.deliver({event(5, "x")});
+    EXPECT_EQ(fanout.dropped_total(), 1u);  // counted once
+    EXPECT_EQ(ids(quick->take()), (std::vector<std::int64_t>{4, 5}));
+}
+
+TEST(EventFanout, CloseTellsEveryClientAndRefusesNewOnes) {
+    EventFanout fanout(10);
+    int told = 0;
+    const auto a = fanout.subscribe(*EventFilter::parse("", ""), [&] { ++told; });
+    fanout.close();
+    EXPECT_TRUE(a->closed());
+    EXPECT_EQ(told, 1);
+    EXPECT_EQ(fanout.subscribe(*EventFilter::parse("", ""), [] {}), nullptr);
+}
+
+TEST(EventPoller, ReadsNothingWhileNobodyListensAndStartsAtTheNewest) {
+    MemoryOutbox outbox;
+    for (int i = 0; i < 3; ++i) outbox.append_event("sandbox.allocated", "{}", 0);
+    EventFanout fanout(100);
+    // A long interval: the test drives the rounds itself.
+    EventPoller poller(outbox, fanout, std::chrono::hours(1));
+    poller.poll_once();
+    EXPECT_EQ(outbox.reads, 0);
+
+    int told = 0;
+    const auto a = fanout.subscribe(*EventFilter::parse("", ""), [&] { ++told; });
+    EXPECT_FALSE(a->start_after());  // after a quiet spell, the reader's place is read afresh
+    poller.poll_once();
+    EXPECT_EQ(a->start_after(), 3);
+    EXPECT_EQ(told, 1);
+    EXPECT_TRUE(a->take().empty());  // the old events are not live ones
+
+    outbox.append_event("pool.low", "{}", 0);
+    outbox.append_event("sandbox.returned", "{}", 0);
+    poller.poll_once();
+    EXPECT_EQ(ids(a->take()), (std::vector<std::int64_t>{4, 5}));
+
+    fanout.unsubscribe(a);
+    const int reads = outbox.reads;
+    poller.poll_once();
+    EXPECT_EQ(outbox.reads, reads);
+    EXPECT_FALSE(fanout.position());  // forgotten: the next client starts at the newest again
+}
+
+TEST(EventPoller, ReadsABacklogInBatchesAndAWakeReadsAtOnce) {
+    MemoryOutbox outbox;
+    EventFanout fanout(10'000);
+    EventPoller poller(outbox, fanout, std::chrono::hours(1));
+    const auto a = fanout.subscribe(*EventFilter::parse("", ""), [] {});
+    poller.poll_once();
+    ASSERT_EQ(a->start_after(), 0);
+    for (int i = 0; i < 1200; ++i) outbox.append_event("sandbox.allocated", "{}", 0);
+    poller.poll_once();
+    const auto got = a->take();
+    ASSERT_EQ(got.size(), 1200u);
+    EXPECT_EQ(got.front()->id, 1);
+    EXPECT_EQ(got.back()->id, 1200);
+
+    // The thread itself: a wake reads now, not at the next (hour-long) tick.
+    std::mutex m;
+    std::condition_variable cv;
+    bool told = false;
+    const auto b = fanout.subscribe(*EventFilter::parse("", ""), [&] {
+        std::lock_guard lock(m);
+        told = true;
+        cv.notify_all();
+    });
+    outbox.append_event("pool.low", "{}", 0);
+    poller.wake();
+    std::unique_lock lock(m);
+    EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return told; }));
+    lock.unlock();
+    EXPECT_EQ(ids(b->take()), (std::vector<std::int64_t>{1201}));
+    poller.stop();
+}
+
+}  // namespace
+}  // namespace broker
