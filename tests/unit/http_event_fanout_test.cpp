@@ -1,7 +1,7 @@
 // EventFanout and EventPoller: filters, the SSE framing, every client getting each event it
 // takes once and in order, a full queue dropping its client (and only it), the reader starting
 // at the newest event after a quiet spell and reading nothing while nobody listens, close().
-// The outbox is an in-memory EventStore written here (the poller's collaborator).
+// The outbox is an in-memory EventStore (the poller's collaborator).
 #include <gtest/gtest.h>
 
 #include <mutex>
@@ -9,17 +9,13 @@
 #include <vector>
 
 #include "http/event_fanout.hpp"
+#include "unit/support/memory_outbox.hpp"
 
 namespace broker {
 namespace {
 
 OutboxEvent event(std::int64_t id, std::string type, std::string track = "") {
-    OutboxEvent e;
-    e.id = id;
-    e.type = std::move(type);
-    e.track = std::move(track);
-    e.payload = R"({"id":)" + std::to_string(id) + "}";
-    return e;
+    return testing::outbox_event(id, std::move(type), std::move(track));
 }
 
 std::vector<std::int64_t> ids(const std::vector<std::shared_ptr<const StreamEvent>>& events) {
@@ -28,32 +24,7 @@ std::vector<std::int64_t> ids(const std::vector<std::shared_ptr<const StreamEven
     return out;
 }
 
-class MemoryOutbox final : public EventStore {
-  public:
-    std::vector<OutboxEvent> read_events(std::int64_t after_id, int limit) override {
-        std::lock_guard lock(mutex);
-        ++reads;
-        std::vector<OutboxEvent> out;
-        for (const auto& e : events) {
-            if (e.id > after_id && static_cast<int>(out.size()) < limit) out.push_back(e);
-        }
-        return out;
-    }
-    void append_event(std::string_view type, std::string_view, UnixSeconds) override {
-        std::lock_guard lock(mutex);
-        events.push_back(event(static_cast<std::int64_t>(events.size()) + 1, std::string(type)));
-    }
-    std::int64_t last_event_id() override {
-        std::lock_guard lock(mutex);
-        ++reads;
-        return events.empty() ? 0 : events.back().id;
-    }
-    std::int64_t prune_events(std::int64_t, UnixSeconds) override { return 0; }
-
-    std::mutex mutex;
-    std::vector<OutboxEvent> events;
-    int reads = 0;
-};
+using testing::MemoryOutbox;
 
 TEST(EventFilter, TypesPrefixesAndTrack) {
     const auto all = EventFilter::parse("", "");
@@ -86,6 +57,7 @@ TEST(EventFilter, TypesPrefixesAndTrack) {
 
 TEST(EventFanout, FormatsServerSentEventsWithOneDataLinePerPayloadLine) {
     OutboxEvent e = event(42, "sandbox.allocated");
+    e.payload = R"({"id":42})";
     EXPECT_EQ(format_sse_event(e), "id: 42\nevent: sandbox.allocated\ndata: {\"id\":42}\n\n");
     e.payload = "a\nb\r\nc";
     EXPECT_EQ(format_sse_event(e), "id: 42\nevent: sandbox.allocated\ndata: a\ndata: b\ndata: c\n\n");
@@ -153,12 +125,12 @@ TEST(EventFanout, CloseTellsEveryClientAndRefusesNewOnes) {
 
 TEST(EventPoller, ReadsNothingWhileNobodyListensAndStartsAtTheNewest) {
     MemoryOutbox outbox;
-    for (int i = 0; i < 3; ++i) outbox.append_event("sandbox.allocated", "{}", 0);
+    for (int i = 0; i < 3; ++i) outbox.add("sandbox.allocated");
     EventFanout fanout(100);
     // A long interval: the test drives the rounds itself.
     EventPoller poller(outbox, fanout, std::chrono::hours(1));
     poller.poll_once();
-    EXPECT_EQ(outbox.reads, 0);
+    EXPECT_EQ(outbox.reads(), 0);
 
     int told = 0;
     const auto a = fanout.subscribe(*EventFilter::parse("", ""), [&] { ++told; });
@@ -168,15 +140,15 @@ TEST(EventPoller, ReadsNothingWhileNobodyListensAndStartsAtTheNewest) {
     EXPECT_EQ(told, 1);
     EXPECT_TRUE(a->take().empty());  // the old events are not live ones
 
-    outbox.append_event("pool.low", "{}", 0);
-    outbox.append_event("sandbox.returned", "{}", 0);
+    outbox.add("pool.low");
+    outbox.add("sandbox.returned");
     poller.poll_once();
     EXPECT_EQ(ids(a->take()), (std::vector<std::int64_t>{4, 5}));
 
     fanout.unsubscribe(a);
-    const int reads = outbox.reads;
+    const int reads = outbox.reads();
     poller.poll_once();
-    EXPECT_EQ(outbox.reads, reads);
+    EXPECT_EQ(outbox.reads(), reads);
     EXPECT_FALSE(fanout.position());  // forgotten: the next client starts at the newest again
 }
 
@@ -187,7 +159,7 @@ TEST(EventPoller, ReadsABacklogInBatchesAndAWakeReadsAtOnce) {
     const auto a = fanout.subscribe(*EventFilter::parse("", ""), [] {});
     poller.poll_once();
     ASSERT_EQ(a->start_after(), 0);
-    for (int i = 0; i < 1200; ++i) outbox.append_event("sandbox.allocated", "{}", 0);
+    for (int i = 0; i < 1200; ++i) outbox.add("sandbox.allocated");
     poller.poll_once();
     const auto got = a->take();
     ASSERT_EQ(got.size(), 1200u);
@@ -203,7 +175,7 @@ TEST(EventPoller, ReadsABacklogInBatchesAndAWakeReadsAtOnce) {
         told = true;
         cv.notify_all();
     });
-    outbox.append_event("pool.low", "{}", 0);
+    outbox.add("pool.low");
     poller.wake();
     std::unique_lock lock(m);
     EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return told; }));
