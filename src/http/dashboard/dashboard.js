@@ -1,10 +1,19 @@
 // The dashboard's script: signs in through /dashboard/session, then reads and steers the
 // broker through the admin API only (with the session cookie, and the session's CSRF token on
-// every change), refreshing its numbers every few seconds without reloading the page.
+// every change), refreshing its numbers without reloading the page: when the live event stream
+// (GET /admin/events) says something changed, and every few seconds while the stream is down.
 "use strict";
 (function () {
   const kRefreshMs = 3000;
   const kSeriesRefreshMs = 30000;
+  // While the live stream is up: a refresh shortly after events (one for a burst of them), and
+  // a slow poll besides, for what no event announces (job runs, the window's figures).
+  const kLiveDebounceMs = 250;
+  const kLiveRefreshMs = 30000;
+  const kEventTypes = [
+    "sandbox.allocated", "sandbox.extended", "sandbox.returned", "sandbox.expired", "sandbox.deleted",
+    "sandbox.deletion_failed", "sandbox.stale", "sandbox.synced", "pool.low", "pool.recovered", "job.failed",
+  ];
   const kPageSize = 50;
   const kStatuses = ["available", "allocated", "pending_deletion", "stale", "deletion_failed", "deleted"];
   const kColors = {
@@ -14,6 +23,7 @@
 
   const state = {
     session: null, api: "/v1", view: "overview", timer: null, seriesTimer: null,
+    events: null, live: false, liveTimer: null, lastEvent: null,
     filter: { q: "", status: "", track: "", prefix: "" }, pages: [null], page: 0, nextCursor: null,
     charts: {}, detailId: null,
   };
@@ -115,13 +125,14 @@
     show($("dashboard"), true);
     refresh();
     refreshSeries();
-    clearInterval(state.timer);
     clearInterval(state.seriesTimer);
-    state.timer = setInterval(refresh, kRefreshMs);
     state.seriesTimer = setInterval(refreshSeries, kSeriesRefreshMs);
+    poll(kRefreshMs);
+    startLive();
   }
   function signedOut() {
     state.session = null;
+    stopLive();
     clearInterval(state.timer);
     clearInterval(state.seriesTimer);
     show($("who"), false);
@@ -155,6 +166,54 @@
     signedOut();
   });
 
+  // ---- live updates: the event stream, with polling while it is down ----
+  function poll(everyMs) {
+    clearInterval(state.timer);
+    state.timer = setInterval(refresh, everyMs);
+  }
+  function startLive() {
+    stopLive();
+    if (!window.EventSource) return;  // polling alone
+    // EventSource reconnects by itself after an error, sending the last event id, so nothing
+    // is missed; meanwhile the page polls as it did before the stream.
+    const source = new EventSource(state.api + "/admin/events", { withCredentials: true });
+    state.events = source;
+    source.addEventListener("open", () => {
+      if (state.events !== source) return;
+      state.live = true;
+      poll(kLiveRefreshMs);
+      refresh();  // what changed while the stream was down
+    });
+    source.addEventListener("error", () => {
+      if (state.events !== source) return;
+      if (state.live) poll(kRefreshMs);
+      state.live = false;
+      showUpdated();
+    });
+    for (const type of kEventTypes) {
+      source.addEventListener(type, (event) => {
+        if (state.events !== source) return;
+        state.lastEvent = { type, id: event.lastEventId, at: new Date() };
+        clearTimeout(state.liveTimer);
+        state.liveTimer = setTimeout(refresh, kLiveDebounceMs);
+      });
+    }
+  }
+  function stopLive() {
+    if (state.events) state.events.close();
+    state.events = null;
+    state.live = false;
+    clearTimeout(state.liveTimer);
+  }
+  function showUpdated() {
+    if (!state.session) return;
+    const last = state.lastEvent ? " · last event " + state.lastEvent.type + " at " +
+      state.lastEvent.at.toLocaleTimeString() : "";
+    $("updated").textContent = (state.live ? "live" : "polling") + " · updated " +
+      new Date().toLocaleTimeString() + last;
+    $("updated").dataset.live = state.live ? "true" : "false";
+  }
+
   // ---- views ----
   for (const button of $("tabs").querySelectorAll("button")) {
     button.addEventListener("click", () => {
@@ -173,7 +232,7 @@
     if (state.view === "sandboxes") work.push(loadSandboxes(true));
     if (state.view === "quota") work.push(refreshQuota());
     await Promise.allSettled(work);
-    if (state.session) $("updated").textContent = "updated " + new Date().toLocaleTimeString();
+    showUpdated();
   }
 
   // ---- overview: KPIs, runway, durations, tracks; clean-up statistics ----
