@@ -6,8 +6,10 @@
 (function () {
   const kRefreshMs = 3000;
   const kSeriesRefreshMs = 30000;
-  // While the live stream is up: a refresh shortly after events (one for a burst of them), and
-  // a slow poll besides, for what no event announces (job runs, the window's figures).
+  // While the live stream is up the pool's numbers and tables are refreshed shortly after
+  // events (once for a burst of them) and every 30 s besides (the window's figures move with
+  // time); what no event announces (jobs, reservations and limits, deletion retries) is still
+  // polled.
   const kLiveDebounceMs = 250;
   const kLiveRefreshMs = 30000;
   const kEventTypes = [
@@ -23,7 +25,7 @@
 
   const state = {
     session: null, api: "/v1", view: "overview", timer: null, seriesTimer: null,
-    events: null, live: false, liveTimer: null, lastEvent: null,
+    events: null, live: false, liveTimer: null, lastEvent: null, quietTimer: null,
     filter: { q: "", status: "", track: "", prefix: "" }, pages: [null], page: 0, nextCursor: null,
     charts: {}, detailId: null,
   };
@@ -127,13 +129,14 @@
     refreshSeries();
     clearInterval(state.seriesTimer);
     state.seriesTimer = setInterval(refreshSeries, kSeriesRefreshMs);
-    poll(kRefreshMs);
+    poll(false);
     startLive();
   }
   function signedOut() {
     state.session = null;
     stopLive();
     clearInterval(state.timer);
+    clearInterval(state.quietTimer);
     clearInterval(state.seriesTimer);
     show($("who"), false);
     show($("sign-out"), false);
@@ -167,9 +170,12 @@
   });
 
   // ---- live updates: the event stream, with polling while it is down ----
-  function poll(everyMs) {
+  function poll(live) {
     clearInterval(state.timer);
-    state.timer = setInterval(refresh, everyMs);
+    clearInterval(state.quietTimer);
+    state.quietTimer = null;
+    state.timer = setInterval(refresh, live ? kLiveRefreshMs : kRefreshMs);
+    if (live) state.quietTimer = setInterval(refreshUnannounced, kRefreshMs);
   }
   function startLive() {
     stopLive();
@@ -181,12 +187,12 @@
     source.addEventListener("open", () => {
       if (state.events !== source) return;
       state.live = true;
-      poll(kLiveRefreshMs);
+      poll(true);
       refresh();  // what changed while the stream was down
     });
     source.addEventListener("error", () => {
       if (state.events !== source) return;
-      if (state.live) poll(kRefreshMs);
+      if (state.live) poll(false);
       state.live = false;
       showUpdated();
     });
@@ -233,6 +239,15 @@
     if (state.view === "quota") work.push(refreshQuota());
     await Promise.allSettled(work);
     showUpdated();
+  }
+
+  // What changes without an event: polled while the stream is up.
+  async function refreshUnannounced() {
+    if (!state.session) return;
+    const work = [refreshJobs()];
+    if (state.view === "quota") work.push(refreshQuota());
+    if (state.view === "cleanup") work.push(refreshFailures());  // a retry that fails again is no event
+    await Promise.allSettled(work);
   }
 
   // ---- overview: KPIs, runway, durations, tracks; clean-up statistics ----
