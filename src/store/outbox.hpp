@@ -6,8 +6,8 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -67,28 +67,22 @@ class OutboxControl {
         written_ = std::move(observer);
     }
 
-    // For tests: runs right after an event was written inside its change's transaction; a
-    // hook that throws makes the change fail after its event was written, as a crash or a
-    // lost connection at that point would.
-    void set_after_event_write(std::function<void(std::string_view type)> hook) {
-        const std::lock_guard lock(hook_mutex_);
-        after_write_ = std::move(hook);
-    }
+    // For tests: every change fails right after writing its event, inside its transaction,
+    // as a crash or a lost connection at that point would.
+    void set_fail_after_event(bool fail) { fail_.store(fail, std::memory_order_relaxed); }
+    bool fail_after_event() const { return fail_.load(std::memory_order_relaxed); }
 
     // Called by the store after writing an event into the change's transaction.
     void event_written(std::string_view type) const {
-        {
-            const std::lock_guard lock(hook_mutex_);
-            if (after_write_) after_write_(type);
-        }
+        if (fail_after_event())
+            throw std::runtime_error("injected failure after the outbox event was written");
         if (written_) written_(type);
     }
 
   private:
     std::atomic<bool> enabled_{true};
+    std::atomic<bool> fail_{false};
     std::function<void(std::string_view)> written_;
-    mutable std::mutex hook_mutex_;
-    std::function<void(std::string_view)> after_write_;
 };
 
 }  // namespace broker

@@ -7,6 +7,7 @@
 
 #include "core/errors.hpp"
 #include "store/schema_steps.hpp"
+#include "store/postgres/outbox_sql.hpp"
 
 namespace broker::pg {
 namespace {
@@ -168,6 +169,9 @@ CREATE TABLE track_limits (
 CREATE INDEX sandboxes_allocated_track ON sandboxes (track_name, expires_at) WHERE status = 'allocated';
 )sql",
          true},
+        // 7: lifecycle events written with each change and sequenced in commit order, and the
+        // pool's low-watermark state.
+        {kOutboxSchemaSummary, kOutboxSchemaSql, true},
     };
     return steps;
 }
