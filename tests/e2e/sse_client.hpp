@@ -98,7 +98,8 @@ class SseStream {
                 if (line.rfind("id: ", 0) == 0) e.id = line.substr(4);
                 if (line.rfind("event: ", 0) == 0) e.type = line.substr(7);
                 if (line.rfind("data: ", 0) == 0) {
-                    e.data += (has_data ? "\n" : "") + line.substr(6);
+                    if (has_data) e.data += '\n';
+                    e.data.append(line, 6);
                     has_data = true;
                 }
             }
@@ -108,9 +109,11 @@ class SseStream {
     }
     // Comment lines (": keep-alive") so far.
     std::size_t comments(const std::string& text) const {
+        std::string comment = ": ";
+        comment += text;
         std::size_t n = 0;
         for (const auto& block : blocks()) {
-            for (const auto& line : block) n += line == ": " + text ? 1 : 0;
+            for (const auto& line : block) n += line == comment ? 1 : 0;
         }
         return n;
     }
