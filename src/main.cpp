@@ -35,6 +35,7 @@
 #include "app/quota_api.hpp"
 #include "app/background_jobs.hpp"
 #include "app/copy_command.hpp"
+#include "app/event_stream_api.hpp"
 #include "app/schema_check.hpp"
 #include "app/settings_command.hpp"
 #include "app/version_command.hpp"
@@ -267,6 +268,8 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     const bool exclusive_store = parse_store_url(config.store).kind == StoreUrl::Kind::sqlite;
     AdminApi admin(*store, clock, pool, load_job_config(environment(flags)), jobs.get(), exclusive_store);
     admin.add_routes(router, config.base_path);
+    EventStreamApi event_stream(load_event_stream_options(environment(flags)), *store, pool, edge.registry());
+    event_stream.add_routes(router, config.base_path);
     QuotaApi quota(*store, clock, pool, edge.registry(), config.metrics_pool_cache);
     quota.add_routes(router, config.base_path);
     edge.add_routes(router, pool);
@@ -311,6 +314,7 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     }
     if (jobs) jobs->interrupt();  // waits in job runs (also admin-started ones) end now
     waiting.stop();               // waiting allocations are answered now, not held to the end
+    event_stream.stop();          // live streams end now; their clients resume elsewhere by id
     server.stop();
     edge.stop_metrics_listener();
     if (jobs) jobs->stop();  // the item in hand finishes

@@ -42,6 +42,12 @@ const std::vector<SettingInfo>& settings_catalog() {
          "allocations waiting at once per process; beyond it the plain 409 at once"},
         {"ALLOCATE_WAIT_POLL_MS", "1500", false,
          "while allocations wait, each queue's oldest retries this often (±25%) besides the wake-ups"},
+        // The live event stream, GET /v1/admin/events (http/event_stream_options).
+        {"EVENTS_KEEPALIVE_SEC", "15", false, "a comment line on a quiet event stream this often"},
+        {"EVENTS_POLL_MS", "250", false,
+         "while stream clients are connected, the process reads the event outbox this often"},
+        {"EVENTS_CLIENT_QUEUE_MAX", "1000", false,
+         "events waiting for one stream client at most; a client further behind is disconnected"},
         {"RATE_LIMIT_ENABLED", "true", false, "per-participant and per-address rate limit on"},
         {"RATE_LIMIT_RPS", "50", false, "requests a second per bucket (0 turns the limit off)"},
         {"RATE_LIMIT_BURST", "200", false, "bucket size of the rate limit"},

@@ -293,6 +293,19 @@ class DashboardTest(unittest.TestCase):
         self.assertLess(time.monotonic() - started, 5.0)
         self.assertTrue(self.driver.execute_script("return window.__notReloaded === true;"))
 
+    def test_3b_live_update_comes_from_the_event_stream(self):
+        """With the event stream open the page polls only every 30 s: an allocation shown within
+        a few seconds was announced by its event (the stream's EventSource), without a reload."""
+        self.sign_in(ADMIN_TOKEN)
+        self.wait(lambda: self.element("updated").get_attribute("data-live") == "true")
+        self.wait(lambda: self.kpis().get("allocated") == self.stats()["allocated"])
+        before = self.kpis()["allocated"]
+        self.driver.execute_script("window.__notReloaded = true;")
+        self.allocate("lab-browser-live", "live-updates")
+        self.wait(lambda: self.kpis().get("allocated") == before + 1, timeout=5)
+        self.wait(lambda: "sandbox.allocated" in self.element("updated").text)
+        self.assertTrue(self.driver.execute_script("return window.__notReloaded === true;"))
+
     def test_4_search_and_filters(self):
         if not self.filters:
             self.skipTest("this broker's sandbox list has no q/track/prefix filters")

@@ -18,6 +18,7 @@
 #include "core/secret_files.hpp"
 #include "core/settings_catalog.hpp"
 #include "http/allocate_wait.hpp"
+#include "http/event_stream_options.hpp"
 #include "jobs/job_config.hpp"
 #include "provider/provider_config.hpp"
 #include "store/dynamodb/aws_credentials.hpp"
@@ -47,6 +48,7 @@ std::set<std::string> names_the_readers_read() {
         // no admin token in an empty environment: the names were read all the same
     }
     load_allocate_wait_options(recording);
+    load_event_stream_options(recording);
     // The credential chain reads further names only on some branches: walk each one (keys
     // given; a full URI given; nothing given, down to instance metadata).
     const ManualClock clock;

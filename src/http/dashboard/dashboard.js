@@ -1,10 +1,21 @@
 // The dashboard's script: signs in through /dashboard/session, then reads and steers the
 // broker through the admin API only (with the session cookie, and the session's CSRF token on
-// every change), refreshing its numbers every few seconds without reloading the page.
+// every change), refreshing its numbers without reloading the page: when the live event stream
+// (GET /admin/events) says something changed, and every few seconds while the stream is down.
 "use strict";
 (function () {
   const kRefreshMs = 3000;
   const kSeriesRefreshMs = 30000;
+  // While the live stream is up the pool's numbers and tables are refreshed shortly after
+  // events (once for a burst of them) and every 30 s besides (the window's figures move with
+  // time); what no event announces (jobs, reservations and limits, deletion retries) is still
+  // polled.
+  const kLiveDebounceMs = 250;
+  const kLiveRefreshMs = 30000;
+  const kEventTypes = [
+    "sandbox.allocated", "sandbox.extended", "sandbox.returned", "sandbox.expired", "sandbox.deleted",
+    "sandbox.deletion_failed", "sandbox.stale", "sandbox.synced", "pool.low", "pool.recovered", "job.failed",
+  ];
   const kPageSize = 50;
   const kStatuses = ["available", "allocated", "pending_deletion", "stale", "deletion_failed", "deleted"];
   const kColors = {
@@ -14,6 +25,7 @@
 
   const state = {
     session: null, api: "/v1", view: "overview", timer: null, seriesTimer: null,
+    events: null, live: false, liveTimer: null, lastEvent: null, quietTimer: null,
     filter: { q: "", status: "", track: "", prefix: "" }, pages: [null], page: 0, nextCursor: null,
     charts: {}, detailId: null,
   };
@@ -115,14 +127,16 @@
     show($("dashboard"), true);
     refresh();
     refreshSeries();
-    clearInterval(state.timer);
     clearInterval(state.seriesTimer);
-    state.timer = setInterval(refresh, kRefreshMs);
     state.seriesTimer = setInterval(refreshSeries, kSeriesRefreshMs);
+    poll(false);
+    startLive();
   }
   function signedOut() {
     state.session = null;
+    stopLive();
     clearInterval(state.timer);
+    clearInterval(state.quietTimer);
     clearInterval(state.seriesTimer);
     show($("who"), false);
     show($("sign-out"), false);
@@ -155,6 +169,57 @@
     signedOut();
   });
 
+  // ---- live updates: the event stream, with polling while it is down ----
+  function poll(live) {
+    clearInterval(state.timer);
+    clearInterval(state.quietTimer);
+    state.quietTimer = null;
+    state.timer = setInterval(refresh, live ? kLiveRefreshMs : kRefreshMs);
+    if (live) state.quietTimer = setInterval(refreshUnannounced, kRefreshMs);
+  }
+  function startLive() {
+    stopLive();
+    if (!window.EventSource) return;  // polling alone
+    // EventSource reconnects by itself after an error, sending the last event id, so nothing
+    // is missed; meanwhile the page polls as it did before the stream.
+    const source = new EventSource(state.api + "/admin/events", { withCredentials: true });
+    state.events = source;
+    source.addEventListener("open", () => {
+      if (state.events !== source) return;
+      state.live = true;
+      poll(true);
+      refresh();  // what changed while the stream was down
+    });
+    source.addEventListener("error", () => {
+      if (state.events !== source) return;
+      if (state.live) poll(false);
+      state.live = false;
+      showUpdated();
+    });
+    for (const type of kEventTypes) {
+      source.addEventListener(type, (event) => {
+        if (state.events !== source) return;
+        state.lastEvent = { type, id: event.lastEventId, at: new Date() };
+        clearTimeout(state.liveTimer);
+        state.liveTimer = setTimeout(refresh, kLiveDebounceMs);
+      });
+    }
+  }
+  function stopLive() {
+    if (state.events) state.events.close();
+    state.events = null;
+    state.live = false;
+    clearTimeout(state.liveTimer);
+  }
+  function showUpdated() {
+    if (!state.session) return;
+    const last = state.lastEvent ? " · last event " + state.lastEvent.type + " at " +
+      state.lastEvent.at.toLocaleTimeString() : "";
+    $("updated").textContent = (state.live ? "live" : "polling") + " · updated " +
+      new Date().toLocaleTimeString() + last;
+    $("updated").dataset.live = state.live ? "true" : "false";
+  }
+
   // ---- views ----
   for (const button of $("tabs").querySelectorAll("button")) {
     button.addEventListener("click", () => {
@@ -173,7 +238,16 @@
     if (state.view === "sandboxes") work.push(loadSandboxes(true));
     if (state.view === "quota") work.push(refreshQuota());
     await Promise.allSettled(work);
-    if (state.session) $("updated").textContent = "updated " + new Date().toLocaleTimeString();
+    showUpdated();
+  }
+
+  // What changes without an event: polled while the stream is up.
+  async function refreshUnannounced() {
+    if (!state.session) return;
+    const work = [refreshJobs()];
+    if (state.view === "quota") work.push(refreshQuota());
+    if (state.view === "cleanup") work.push(refreshFailures());  // a retry that fails again is no event
+    await Promise.allSettled(work);
   }
 
   // ---- overview: KPIs, runway, durations, tracks; clean-up statistics ----

@@ -84,6 +84,10 @@ std::unique_ptr<pqxx::connection> ConnectionPool::open_connection() {
         setup.exec("SET synchronous_commit = on");
         if (!options_.schema.empty()) setup.exec("SET search_path TO " + setup.quote_name(options_.schema));
         setup.commit();
+        // The outbox trigger's switches (store/postgres/outbox_sql.hpp), set through libpqxx so
+        // that it remembers them and the store changes them only when they differ.
+        conn->set_variable("broker.events", "on");
+        conn->set_variable("broker.outbox_fail", "off");
         prepare_statements(*conn);
     } catch (const pqxx::failure& e) {
         throw StoreUnavailable(std::string("cannot open a PostgreSQL connection: ") + e.what());

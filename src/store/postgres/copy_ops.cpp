@@ -61,6 +61,8 @@ std::int64_t insert_copied(pqxx::connection& conn, std::span<const CopiedSandbox
 
     pqxx::work tx(conn);
     tx.exec("SET LOCAL statement_timeout = " + std::to_string(timeout_ms));
+    // A copied history is no change: the outbox trigger writes nothing for it.
+    tx.exec("SET LOCAL broker.events = off");
     const auto row = tx.exec_prepared1(
         stmt::kInsertCopied, text([](const Sandbox& s) -> const std::string& { return s.sandbox_id; }),
         text([](const Sandbox& s) -> const std::string& { return s.name; }),

@@ -9,6 +9,7 @@
 #include "store/postgres/copy_ops.hpp"
 #include "store/postgres/dashboard_ops.hpp"
 #include "store/postgres/lifecycle_ops.hpp"
+#include "store/postgres/outbox_ops.hpp"
 #include "store/postgres/pg_sql.hpp"
 #include "store/postgres/quota_ops.hpp"
 #include "store/postgres/sandbox_ops.hpp"
@@ -26,6 +27,7 @@ auto PostgresStore::run(const char* what, Fn&& fn) {
     for (int attempt = 1;; ++attempt) {
         auto lease = pool_.acquire();
         try {
+            pg::apply_outbox_session(*lease, *this);
             return fn(*lease);
         } catch (const pqxx::in_doubt_error& e) {
             lease.discard();
@@ -264,6 +266,35 @@ std::vector<PoolSample> PostgresStore::pool_samples(UnixSeconds from, UnixSecond
 
 std::int64_t PostgresStore::prune_pool_samples(UnixSeconds before) {
     return run("prune-samples", [&](pqxx::connection& c) { return pg::prune_pool_samples(c, before); });
+}
+
+std::vector<OutboxEvent> PostgresStore::read_events(std::int64_t after_id, int limit) {
+    return run("read events", [&](pqxx::connection& c) { return pg::read_events(c, after_id, limit); });
+}
+
+void PostgresStore::append_event(std::string_view type, std::string_view data_json, UnixSeconds now) {
+    run("append event", [&](pqxx::connection& c) {
+        pg::append_event(c, *this, type, data_json, now);
+        return true;
+    });
+}
+
+std::int64_t PostgresStore::last_event_id() {
+    return run("last event id", [](pqxx::connection& c) { return pg::last_event_id(c); });
+}
+
+std::int64_t PostgresStore::prune_events(std::int64_t delivered_up_to, UnixSeconds older_than) {
+    return run("prune events",
+               [&](pqxx::connection& c) { return pg::prune_events(c, delivered_up_to, older_than); });
+}
+
+bool PostgresStore::pool_low() {
+    return run("pool low", [](pqxx::connection& c) { return pg::pool_low(c); });
+}
+
+bool PostgresStore::set_pool_low(bool low, std::string_view data_json, UnixSeconds now) {
+    return run("set pool low",
+               [&](pqxx::connection& c) { return pg::set_pool_low(c, *this, low, data_json, now); });
 }
 
 }  // namespace broker

@@ -10,8 +10,11 @@
 #include <string>
 
 #include "store/dashboard_store.hpp"
+#include "store/event_store.hpp"
 #include "store/job_state_store.hpp"
 #include "store/lifecycle_store.hpp"
+#include "store/outbox.hpp"
+#include "store/pool_alert_store.hpp"
 #include "store/pool_change.hpp"
 #include "store/postgres/connection_pool.hpp"
 #include "store/postgres/postgres_options.hpp"
@@ -19,8 +22,14 @@
 
 namespace broker {
 
-class PostgresStore final : public Store, public LifecycleStore, public JobStateStore, public DashboardStore,
-                              public PoolChangeSource {
+class PostgresStore final : public Store,
+                            public LifecycleStore,
+                            public JobStateStore,
+                            public DashboardStore,
+                            public PoolChangeSource,
+                            public EventStore,
+                            public PoolAlertStore,
+                            public OutboxControl {
   public:
     // Connects lazily: constructing never fails for an unreachable server (ping() tells).
     // Call migrate() before use.
@@ -75,6 +84,14 @@ class PostgresStore final : public Store, public LifecycleStore, public JobState
     std::int64_t request_job_run(const std::string& job, UnixSeconds now) override;
     std::optional<JobRun> job_run(const std::string& job, std::int64_t run_id) override;
     std::vector<JobState> job_states() override;
+    // EventStore (outbox_ops.cpp): reading sequences the committed pending events first.
+    std::vector<OutboxEvent> read_events(std::int64_t after_id, int limit) override;
+    void append_event(std::string_view type, std::string_view data_json, UnixSeconds now) override;
+    std::int64_t last_event_id() override;
+    std::int64_t prune_events(std::int64_t delivered_up_to, UnixSeconds older_than) override;
+    // PoolAlertStore
+    bool pool_low() override;
+    bool set_pool_low(bool low, std::string_view data_json, UnixSeconds now) override;
     // DashboardStore (dashboard_ops.cpp)
     ListPage search(const SandboxSearch& query) override;
     AllocationWindowStats allocation_window(const AllocationWindowQuery& query) override;

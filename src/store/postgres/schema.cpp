@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/errors.hpp"
+#include "store/postgres/outbox_sql.hpp"
 #include "store/postgres/pool_counts_sql.hpp"
 #include "store/schema_steps.hpp"
 
@@ -171,6 +172,9 @@ CREATE INDEX sandboxes_allocated_track ON sandboxes (track_name, expires_at) WHE
          true},
         // 7: counts by status kept by triggers, so stats never count rows (pool_counts_sql.hpp).
         {kPoolCountsSummary, kPoolCountsStep, true},
+        // 8: lifecycle events written with each change and sequenced in commit order, and the
+        // pool's low-watermark state.
+        {kOutboxSchemaSummary, kOutboxSchemaSql, true},
     };
     return steps;
 }

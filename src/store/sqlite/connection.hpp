@@ -15,6 +15,10 @@
 struct sqlite3;
 struct sqlite3_stmt;
 
+namespace broker {
+class OutboxControl;
+}
+
 namespace broker::sqlite {
 
 class Connection;
@@ -72,6 +76,11 @@ class Connection {
 
     sqlite3* handle() const { return db_; }
 
+    // The outbox the transitions recorded on this connection write their events to (the
+    // store's writer connection); none: no events (readers, tools).
+    void set_outbox(const OutboxControl* outbox) { outbox_ = outbox; }
+    const OutboxControl* outbox() const { return outbox_; }
+
     // Throws StoreUnavailable describing `rc` unless it is one of the success codes.
     void check(int rc, std::string_view what) const;
 
@@ -88,6 +97,7 @@ class Connection {
 
     sqlite3* db_ = nullptr;
     std::string path_;
+    const OutboxControl* outbox_ = nullptr;
     std::unordered_map<std::string, std::unique_ptr<sqlite3_stmt, StatementDeleter>, SqlHash, std::equal_to<>>
         statements_;
 };

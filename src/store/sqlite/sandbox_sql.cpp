@@ -2,6 +2,7 @@
 #include "store/sqlite/sandbox_sql.hpp"
 
 #include "core/errors.hpp"
+#include "store/sqlite/outbox_ops.hpp"
 
 namespace broker::sqlite {
 
@@ -48,6 +49,8 @@ void record_event(Connection& conn, const std::string& sandbox_id, UnixSeconds a
     }
     q.bind(4, to_string(to)).bind(5, actor).bind(6, reason);
     q.run();
+    // Every transition's one hook: its outbox event goes into the same transaction.
+    write_transition_event(conn, sandbox_id, at, from, to, actor, reason);
 }
 
 }  // namespace broker::sqlite

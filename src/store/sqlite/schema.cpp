@@ -6,6 +6,7 @@
 
 #include "core/errors.hpp"
 #include "store/schema_steps.hpp"
+#include "store/sqlite/outbox_sql.hpp"
 #include "store/sqlite/pool_counts_sql.hpp"
 
 namespace broker::sqlite {
@@ -232,6 +233,8 @@ CREATE INDEX sandboxes_allocated_track ON sandboxes (track_name, expires_at) WHE
          true},
         // 9: counts by status kept by triggers, so stats never count rows (pool_counts_sql.hpp).
         {kPoolCountsSummary, kPoolCountsStep, true},
+        // 10: lifecycle events written with each change, and the pool's low-watermark state.
+        {kOutboxSchemaSummary, kOutboxSchemaSql, true},
     };
     return steps;
 }

@@ -10,6 +10,7 @@
 #include "store/sqlite/dashboard_ops.hpp"
 #include "store/sqlite/group_commit.hpp"
 #include "store/sqlite/lifecycle_ops.hpp"
+#include "store/sqlite/outbox_ops.hpp"
 #include "store/sqlite/quota_ops.hpp"
 #include "store/sqlite/reader_pool.hpp"
 #include "store/sqlite/sandbox_ops.hpp"
@@ -22,9 +23,10 @@ using sqlite::Connection;
 
 namespace {
 
-std::unique_ptr<Connection> open_writer(const SqliteOptions& options) {
+std::unique_ptr<Connection> open_writer(const SqliteOptions& options, const OutboxControl& outbox) {
     auto conn =
         std::make_unique<Connection>(options.path, Connection::Mode::read_write, options.busy_timeout_ms);
+    conn->set_outbox(&outbox);
     {
         auto q = conn->query("PRAGMA journal_mode = WAL");
         if (!q.step() || q.text(0) != "wal") {
@@ -43,9 +45,9 @@ std::unique_ptr<Connection> open_writer(const SqliteOptions& options) {
 }  // namespace
 
 struct SqliteStore::Impl {
-    explicit Impl(const SqliteOptions& options)
+    Impl(const SqliteOptions& options, const OutboxControl& outbox)
         : lock(locked_file(options)),
-          writer(open_writer(options), options.max_batch, options.max_queue),
+          writer(open_writer(options, outbox), options.max_batch, options.max_queue),
           readers(options.path, options.read_connections, options.busy_timeout_ms),
           chunk(options.bulk_chunk_rows) {}
 
@@ -135,7 +137,7 @@ struct SqliteStore::Impl {
     const std::size_t chunk;
 };
 
-SqliteStore::SqliteStore(SqliteOptions options) : impl_(std::make_unique<Impl>(options)) {}
+SqliteStore::SqliteStore(SqliteOptions options) : impl_(std::make_unique<Impl>(options, *this)) {}
 
 SqliteStore::~SqliteStore() = default;
 
@@ -413,6 +415,37 @@ std::vector<PoolSample> SqliteStore::pool_samples(UnixSeconds from, UnixSeconds 
 
 std::int64_t SqliteStore::prune_pool_samples(UnixSeconds before) {
     return impl_->bulk_write([&](Connection& conn) { return sqlite::prune_pool_samples(conn, before); });
+}
+
+std::vector<OutboxEvent> SqliteStore::read_events(std::int64_t after_id, int limit) {
+    auto conn = impl_->readers.acquire();
+    return sqlite::read_events(*conn, after_id, limit);
+}
+
+void SqliteStore::append_event(std::string_view type, std::string_view data_json, UnixSeconds now) {
+    impl_->write([&](Connection& conn) {
+        sqlite::append_event(conn, type, data_json, now);
+        return true;
+    });
+}
+
+std::int64_t SqliteStore::last_event_id() {
+    auto conn = impl_->readers.acquire();
+    return sqlite::last_event_id(*conn);
+}
+
+std::int64_t SqliteStore::prune_events(std::int64_t delivered_up_to, UnixSeconds older_than) {
+    return impl_->bulk_write(
+        [&](Connection& conn) { return sqlite::prune_events(conn, delivered_up_to, older_than); });
+}
+
+bool SqliteStore::pool_low() {
+    auto conn = impl_->readers.acquire();
+    return sqlite::pool_low(*conn);
+}
+
+bool SqliteStore::set_pool_low(bool low, std::string_view data_json, UnixSeconds now) {
+    return impl_->write([&](Connection& conn) { return sqlite::set_pool_low(conn, low, data_json, now); });
 }
 
 }  // namespace broker

@@ -10,8 +10,11 @@
 
 #include "store/async_writes.hpp"
 #include "store/dashboard_store.hpp"
+#include "store/event_store.hpp"
 #include "store/job_state_store.hpp"
 #include "store/lifecycle_store.hpp"
+#include "store/outbox.hpp"
+#include "store/pool_alert_store.hpp"
 #include "store/pool_change.hpp"
 #include "store/store.hpp"
 
@@ -45,7 +48,10 @@ class SqliteStore final : public Store,
                           public JobStateStore,
                           public DashboardStore,
                           public PoolChangeSource,
-                          public AsyncWriteStore {
+                          public AsyncWriteStore,
+                          public EventStore,
+                          public PoolAlertStore,
+                          public OutboxControl {
   public:
     // Opens (creating if needed) the database and holds its lock file (store_file.hpp) for
     // its life; throws StoreUnavailable when it cannot, or when another process holds the
@@ -117,6 +123,16 @@ class SqliteStore final : public Store,
     void record_pool_sample(const PoolSample& sample) override;
     std::vector<PoolSample> pool_samples(UnixSeconds from, UnixSeconds to, int limit) override;
     std::int64_t prune_pool_samples(UnixSeconds before) override;
+
+    // EventStore: events written by the writer in the change's batch, read from the reader
+    // pool (a reader sees committed batches only, in id order).
+    std::vector<OutboxEvent> read_events(std::int64_t after_id, int limit) override;
+    void append_event(std::string_view type, std::string_view data_json, UnixSeconds now) override;
+    std::int64_t last_event_id() override;
+    std::int64_t prune_events(std::int64_t delivered_up_to, UnixSeconds older_than) override;
+    // PoolAlertStore.
+    bool pool_low() override;
+    bool set_pool_low(bool low, std::string_view data_json, UnixSeconds now) override;
 
     SqliteWriteStats write_stats() const;
 

@@ -1,0 +1,125 @@
+// The PostgreSQL store's outbox SQL: its schema step and statements.
+//
+// Concurrent transactions commit out of the order they took sequence numbers in, so an id
+// taken inside the change could become visible after a higher one a reader already passed.
+// The change therefore writes its event to outbox_pending (a trigger on the history, the one
+// place every transition is recorded), and a sequencer (outbox_ops: one at a time under an
+// advisory lock, run by whoever reads) moves the committed pending rows into outbox_events
+// with the next final ids, in one transaction. Final ids become visible in increasing order,
+// so a reader resuming after id k never misses a lower id that commits later.
+#pragma once
+
+#include <string_view>
+
+namespace broker::pg {
+
+inline constexpr std::string_view kOutboxSchemaSummary =
+    "the outbox (events written with each change, sequenced in commit order) and the pool's low-watermark "
+    "state";
+
+// The trigger copies the sandbox as the change left it (the history row's statement has
+// finished when an AFTER trigger runs, so it sees the update beside it); the event's type
+// and data are decided by the sequencer, in the code every store shares. `broker.events` =
+// off (the session's EVENTS_ENABLED, and copies) writes nothing; `broker.outbox_fail` = on
+// is the tests' injected failure right after the event was written.
+inline constexpr std::string_view kOutboxSchemaSql = R"sql(
+CREATE TABLE outbox_pending (
+    id                    bigserial PRIMARY KEY,
+    at                    bigint NOT NULL,
+    type                  text   NOT NULL DEFAULT '',
+    data                  text   NOT NULL DEFAULT '',
+    sandbox_id            text COLLATE "C" NOT NULL DEFAULT '',
+    from_status           text,
+    to_status             text,
+    actor                 text   NOT NULL DEFAULT '',
+    reason                text   NOT NULL DEFAULT '',
+    name                  text   NOT NULL DEFAULT '',
+    external_id           text   NOT NULL DEFAULT '',
+    sfdc_account_id       text   NOT NULL DEFAULT '',
+    status                text   NOT NULL DEFAULT '',
+    participant           text   NOT NULL DEFAULT '',
+    track                 text   NOT NULL DEFAULT '',
+    allocated_at          bigint,
+    expires_at            bigint,
+    deletion_requested_at bigint,
+    deletion_retry_count  integer NOT NULL DEFAULT 0
+);
+CREATE TABLE outbox_events (
+    id         bigint PRIMARY KEY,
+    type       text   NOT NULL,
+    at         bigint NOT NULL,
+    sandbox_id text COLLATE "C" NOT NULL DEFAULT '',
+    track      text   NOT NULL DEFAULT '',
+    data       text   NOT NULL DEFAULT '{}'
+);
+CREATE TABLE outbox_state (
+    id              integer PRIMARY KEY CHECK (id = 1),
+    last_id         bigint  NOT NULL DEFAULT 0,
+    pool_low        boolean NOT NULL DEFAULT false,
+    pool_changed_at bigint  NOT NULL DEFAULT 0
+);
+INSERT INTO outbox_state (id) VALUES (1);
+CREATE FUNCTION broker_outbox_transition() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF coalesce(current_setting('broker.events', true), '') = 'off' THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO outbox_pending (at, sandbox_id, from_status, to_status, actor, reason, name, external_id,
+                                sfdc_account_id, status, participant, track, allocated_at, expires_at,
+                                deletion_requested_at, deletion_retry_count)
+        SELECT NEW.at, NEW.sandbox_id, NEW.from_status, NEW.to_status, NEW.actor, NEW.reason, s.name,
+               s.external_id, s.sfdc_account_id, s.status, s.allocated_to_track, s.track_name, s.allocated_at,
+               s.expires_at, s.deletion_requested_at, s.deletion_retry_count
+        FROM sandboxes s WHERE s.sandbox_id = NEW.sandbox_id;
+    IF coalesce(current_setting('broker.outbox_fail', true), '') = 'on' THEN
+        RAISE EXCEPTION 'injected failure after the outbox event was written';
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER sandbox_events_outbox AFTER INSERT ON sandbox_events
+    FOR EACH ROW WHEN (NEW.to_status IS NOT NULL) EXECUTE FUNCTION broker_outbox_transition();
+)sql";
+
+// One sequencer at a time per schema (tests give each store a schema of its own).
+inline constexpr std::string_view kOutboxSequencerLockSql =
+    "SELECT pg_advisory_xact_lock(hashtext('sandbox-broker outbox'), hashtext(coalesce(current_schema(), "
+    "'')))";
+
+// $1 limit.
+inline constexpr std::string_view kOutboxPendingSql =
+    "SELECT id, at, type, data, sandbox_id, from_status, to_status, actor, reason, name, external_id, "
+    "sfdc_account_id, status, participant, track, allocated_at, expires_at, deletion_requested_at, "
+    "deletion_retry_count FROM outbox_pending ORDER BY id LIMIT $1";
+
+// $1 the sequenced events as a JSON array of {id, type, at, sandbox_id, track, data}; $2 the
+// pending ids moved (JSON array); $3 the new last id.
+inline constexpr std::string_view kOutboxMoveSql =
+    "WITH moved AS (DELETE FROM outbox_pending WHERE id IN "
+    "(SELECT value::bigint FROM json_array_elements_text($2::json))), "
+    "state AS (UPDATE outbox_state SET last_id = $3 WHERE id = 1) "
+    "INSERT INTO outbox_events (id, type, at, sandbox_id, track, data) "
+    "SELECT id, type, at, sandbox_id, track, data FROM json_to_recordset($1::json) "
+    "AS x(id bigint, type text, at bigint, sandbox_id text, track text, data text)";
+
+inline constexpr std::string_view kOutboxLastIdSql = "SELECT last_id FROM outbox_state WHERE id = 1";
+
+// $1 after, $2 limit.
+inline constexpr std::string_view kOutboxReadSql =
+    "SELECT id, type, at, sandbox_id, track, data FROM outbox_events WHERE id > $1 ORDER BY id LIMIT $2";
+
+// $1 type, $2 data, $3 at.
+inline constexpr std::string_view kOutboxAppendSql =
+    "INSERT INTO outbox_pending (type, data, at) VALUES ($1, $2, $3)";
+
+// $1 delivered up to, $2 older than.
+inline constexpr std::string_view kOutboxPruneSql = "DELETE FROM outbox_events WHERE id <= $1 AND at < $2";
+
+inline constexpr std::string_view kPoolLowSql = "SELECT pool_low FROM outbox_state WHERE id = 1";
+
+// $1 low, $2 now; a row back only when this call changed the state.
+inline constexpr std::string_view kSetPoolLowSql =
+    "UPDATE outbox_state SET pool_low = $1, pool_changed_at = $2 WHERE id = 1 AND pool_low <> $1 RETURNING "
+    "id";
+
+}  // namespace broker::pg
