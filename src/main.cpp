@@ -36,6 +36,7 @@
 #include "app/background_jobs.hpp"
 #include "app/copy_command.hpp"
 #include "app/event_stream_api.hpp"
+#include "app/outbox_wiring.hpp"
 #include "app/schema_check.hpp"
 #include "app/settings_command.hpp"
 #include "app/version_command.hpp"
@@ -104,8 +105,19 @@ EnvLookup environment(const CommonFlags& flags) {
 // The store named by `url`; PostgreSQL settings (DB_POOL_SIZE, ...) come from the same
 // environment and .env file as the rest of the configuration. `create_table`: only `migrate`
 // and `copy` (its target) may create a DynamoDB table; every other command stops on a missing one.
+std::unique_ptr<Store> open_store_as_configured(const std::string& url, const CommonFlags& flags,
+                                               bool create_table);
+
+// The store with its outbox set as EVENTS_ENABLED says.
 std::unique_ptr<Store> open_store(const std::string& url, const CommonFlags& flags,
                                   bool create_table = false) {
+    auto store = open_store_as_configured(url, flags, create_table);
+    configure_outbox(*store, events_enabled_from_env(environment(flags)));
+    return store;
+}
+
+std::unique_ptr<Store> open_store_as_configured(const std::string& url, const CommonFlags& flags,
+                                               bool create_table) {
     const StoreUrl parsed = parse_store_url(url);
     refuse_dynamo_settings_elsewhere(url, environment(flags));
     if (parsed.kind == StoreUrl::Kind::postgresql) {
@@ -250,6 +262,7 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     // Edge and observability: metrics first (handlers and jobs count into them), routes,
     // then the middlewares once every route is registered.
     Edge edge(config, clock, *store, with_jobs ? Edge::Role::api_and_jobs : Edge::Role::api);
+    count_events_written(*store, edge.registry());
 
     // `run` only. Without CSP_BASE_URL it runs the store-only jobs and says so.
     const auto jobs =
@@ -342,6 +355,7 @@ int worker_command(const CommonFlags& flags) {
     SystemClock clock;
     // The worker's metrics, the jobs' and the provider's, on METRICS_LISTEN when set.
     Edge edge(config, clock, *store, Edge::Role::jobs);
+    count_events_written(*store, edge.registry());
     BlockingPool scrape_pool(1, 16);  // the metrics listener's scrapes read the store
     edge.add_metrics_listener_routes(scrape_pool);
     BackgroundJobs jobs(lifecycle_side(*store), job_state_side(*store), clock, background, edge.metrics().jobs());

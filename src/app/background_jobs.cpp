@@ -7,6 +7,7 @@
 #include "core/errors.hpp"
 #include "jobs/pool_sample_job.hpp"
 #include "service/admin_service.hpp"
+#include "store/event_store.hpp"
 
 namespace broker {
 namespace {
@@ -61,6 +62,10 @@ BackgroundJobs::BackgroundJobs(LifecycleStore& lifecycle, JobStateStore& job_sta
     options.poll = config.jobs.worker_poll;
     options.shutdown = &shutdown_;
     options.metrics = metrics;
+    // The outbox, where the store keeps one (every store of the broker does): job.failed,
+    // pool.low / pool.recovered, and pruning delivered events.
+    auto* events = dynamic_cast<EventStore*>(&lifecycle);
+    options.events = events;
 
     if (auto parts = make_provider(config.provider_env, config.provider_required, clock,
                                    shutdown_.as_function(), metrics, config.jobs.cleanup_max_concurrency)) {
@@ -76,14 +81,21 @@ BackgroundJobs::BackgroundJobs(LifecycleStore& lifecycle, JobStateStore& job_sta
     }
     jobs_.push_back(std::make_unique<AutoExpiryJob>(
         lifecycle, clock, ExpirySettings{config.lease, config.jobs.expiry_batch_size}, metrics));
-    jobs_.push_back(std::make_unique<AutoDeleteStaleJob>(
-        lifecycle, clock, StaleSettings{config.jobs.stale_grace, config.jobs.history_retention_days}));
+    auto stale = std::make_unique<AutoDeleteStaleJob>(
+        lifecycle, clock, StaleSettings{config.jobs.stale_grace, config.jobs.history_retention_days});
+    if (events) stale->prune_events(*events, config.jobs.event_retention);
+    jobs_.push_back(std::move(stale));
     // The pool's time series, where the store keeps one (every store of the broker does).
     auto* pool = dynamic_cast<Store*>(&lifecycle);
     auto* dashboard = dynamic_cast<DashboardStore*>(&lifecycle);
     if (pool && dashboard) {
-        jobs_.push_back(
-            std::make_unique<PoolSampleJob>(*pool, *dashboard, clock, config.jobs.history_retention_days));
+        auto sample =
+            std::make_unique<PoolSampleJob>(*pool, *dashboard, clock, config.jobs.history_retention_days);
+        if (auto* alerts = dynamic_cast<PoolAlertStore*>(&lifecycle)) {
+            sample->watch_watermark(*alerts,
+                                    {config.jobs.pool_low_watermark, config.jobs.pool_low_hysteresis});
+        }
+        jobs_.push_back(std::move(sample));
     }
 
     std::vector<ScheduledJob> scheduled;

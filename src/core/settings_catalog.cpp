@@ -99,6 +99,11 @@ const std::vector<SettingInfo>& settings_catalog() {
         {"HISTORY_RETENTION_DAYS", "30", false, "sandbox history kept this long"},
         {"AUTO_EXPIRY_BATCH_SIZE", "100", false, "allocations one expiry batch takes back"},
         {"WORKER_POLL_MS", "1000", false, "how often a worker tries the job leases"},
+        {"POOL_LOW_WATERMARK", "5", false,
+         "fewer available sandboxes than this writes a pool.low event (0: never)"},
+        {"POOL_LOW_HYSTERESIS", "5", false,
+         "pool.recovered once the available sandboxes reach the watermark plus this"},
+        {"EVENT_RETENTION_SEC", "604800", false, "delivered lifecycle events are kept this long"},
         // The provider (provider/provider_config).
         {"CSP_BASE_URL", "", false,
          "provider API URL, e.g. https://csp.infoblox.com/v2 (sync and cleanup need it)"},
@@ -120,6 +125,8 @@ const std::vector<SettingInfo>& settings_catalog() {
         {"NIOSXAAS_SERVICE_NAME", "Instrqt-SaaS", false, "services whose name contains this are removed"},
         {"NIOSXAAS_SHADOW_MODE", "true", false, "log what would be removed without removing it"},
         {"NIOSXAAS_TIMEOUT_SEC", "30", false, "timeout of one NIOSXaaS call"},
+        // The outbox of every store (store/outbox).
+        {"EVENTS_ENABLED", "true", false, "write a lifecycle event with every change (false: history only)"},
         // The PostgreSQL store (store/postgres/postgres_options).
         {"DB_POOL_SIZE", "16", false, "PostgreSQL connections at most per process"},
         {"DB_POOL_WAIT_MS", "2000", false, "waiting longer for a connection answers 503"},
@@ -144,7 +151,8 @@ const std::vector<SettingInfo>& settings_catalog() {
         {"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "", false, "set by ECS: the task role's credentials"},
         {"AWS_CONTAINER_CREDENTIALS_FULL_URI", "", false, "a credentials endpoint (https, or the ECS agent)"},
         {"AWS_CONTAINER_AUTHORIZATION_TOKEN", "", true, "token sent to the FULL_URI endpoint"},
-        {"AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://169.254.169.254", false, "EC2 instance metadata (IMDSv2)"},
+        {"AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://169.254.169.254", false,
+         "EC2 instance metadata (IMDSv2)"},
         {"AWS_EC2_METADATA_DISABLED", "false", false, "true: never ask instance metadata"},
     };
     return table;

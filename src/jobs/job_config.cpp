@@ -66,6 +66,11 @@ JobConfig load_job_config(const EnvLookup& env) {
     if (auto ms = read_number(env, "WORKER_POLL_MS", 10, 60000, true)) {
         c.worker_poll = std::chrono::milliseconds(static_cast<std::int64_t>(*ms));
     }
+    if (auto v = read_number(env, "POOL_LOW_WATERMARK", 0, 1e9, true))
+        c.pool_low_watermark = static_cast<std::int64_t>(*v);
+    if (auto v = read_number(env, "POOL_LOW_HYSTERESIS", 0, 1e9, true))
+        c.pool_low_hysteresis = static_cast<std::int64_t>(*v);
+    read_seconds(env, "EVENT_RETENTION_SEC", 60, 10 * kYear, c.event_retention);
     return c;
 }
 

@@ -31,6 +31,10 @@ struct JobConfig {
     int history_retention_days = 30;              // HISTORY_RETENTION_DAYS
     int expiry_batch_size = 100;                  // AUTO_EXPIRY_BATCH_SIZE
     std::chrono::milliseconds worker_poll{1000};  // WORKER_POLL_MS: how often leases are tried
+    // The outbox (jobs/pool_watermark, the stale job's pruning).
+    std::int64_t pool_low_watermark = 5;              // POOL_LOW_WATERMARK: 0 turns pool.low off
+    std::int64_t pool_low_hysteresis = 5;             // POOL_LOW_HYSTERESIS
+    std::chrono::seconds event_retention{7 * 86400};  // EVENT_RETENTION_SEC
 };
 
 // Defaults overridden by the environment; throws ConfigError.

@@ -18,6 +18,19 @@ JobRunResult PoolSampleJob::run(RunControl&) {
         sample.counts = store_.count_by_status();
         sample.allocations = dashboard_.count_allocated_between(sample.at - minute, sample.at);
         dashboard_.record_pool_sample(sample);
+        if (alerts_) {
+            switch (
+                check_pool_watermark(*alerts_, sample.counts[SandboxStatus::available], watermark_, now)) {
+                case PoolWatermarkChange::low:
+                    r.add("pool_low");
+                    break;
+                case PoolWatermarkChange::recovered:
+                    r.add("pool_recovered");
+                    break;
+                case PoolWatermarkChange::none:
+                    break;
+            }
+        }
         r.add("sampled_at", sample.at);
         r.add("allocations", sample.allocations);
         r.add("pruned",

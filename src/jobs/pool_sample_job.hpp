@@ -1,12 +1,14 @@
 // The pool_sample job: once a minute, one worker among the replicas writes a sample of the
 // pool (counts by status, allocations in the minute before) to the store, the time series the
-// dashboard draws; and forgets samples older than the history's retention.
+// dashboard draws; forgets samples older than the history's retention; and checks the pool's
+// low watermark against the sampled counts.
 #pragma once
 
 #include <chrono>
 #include <string_view>
 
 #include "jobs/job.hpp"
+#include "jobs/pool_watermark.hpp"
 #include "store/dashboard_store.hpp"
 #include "store/store.hpp"
 
@@ -21,8 +23,15 @@ class PoolSampleJob final : public Job {
     // `history_retention_days`: HISTORY_RETENTION_DAYS, the history's retention.
     PoolSampleJob(Store& store, DashboardStore& dashboard, const Clock& clock, int history_retention_days);
 
+    // Also checks the pool's low watermark on each sample (jobs/pool_watermark).
+    void watch_watermark(PoolAlertStore& alerts, PoolWatermarkSettings settings) {
+        alerts_ = &alerts;
+        watermark_ = settings;
+    }
+
     std::string_view name() const override { return kPoolSampleJobName; }
-    // Counts: sampled_at, allocations, pruned.
+    // Counts: sampled_at, allocations, pruned (and pool_low / pool_recovered when this run
+    // recorded a crossing).
     JobRunResult run(RunControl& control) override;
 
   private:
@@ -30,6 +39,8 @@ class PoolSampleJob final : public Job {
     DashboardStore& dashboard_;
     const Clock& clock_;
     int retention_days_;
+    PoolAlertStore* alerts_ = nullptr;
+    PoolWatermarkSettings watermark_;
 };
 
 }  // namespace broker

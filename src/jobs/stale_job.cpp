@@ -14,6 +14,10 @@ JobRunResult AutoDeleteStaleJob::run_with_grace(std::chrono::seconds grace) {
         const UnixSeconds keep_from =
             now - static_cast<UnixSeconds>(settings_.history_retention_days) * 86400;
         r.add("history_pruned", store_.prune_history(keep_from));
+        if (events_) {
+            const std::int64_t delivered = delivered_up_to_ ? delivered_up_to_() : events_->last_event_id();
+            r.add("events_pruned", events_->prune_events(delivered, now - event_retention_.count()));
+        }
     });
 }
 

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "obs/json_log.hpp"
+#include "store/outbox.hpp"
 
 namespace broker {
 namespace {
@@ -202,6 +203,17 @@ void Worker::stop() {
     for (auto& r : runs) r.thread.join();
 }
 
+void Worker::report_failure(const JobRunResult& result, const std::string& holder) {
+    nlohmann::json data = {{"job", result.job}, {"worker", holder}, {"result", result.to_json()}};
+    try {
+        options_.events->append_event(kEventJobFailed, data.dump(), clock_.now());
+    } catch (const std::exception& e) {
+        // The failure is in the job's state already; the event is worth no second failure.
+        log_event(spdlog::level::warn, kLogger, "job.failed event not written",
+                  {.action = result.job, .outcome = "error", .extra = {{"error", e.what()}}});
+    }
+}
+
 bool Worker::run_slot(Slot& slot, const std::string& holder) {
     std::unique_lock running(slot.running, std::try_to_lock);
     if (!running.owns_lock()) return false;
@@ -212,6 +224,7 @@ bool Worker::run_slot(Slot& slot, const std::string& holder) {
     if (result && result->ok && options_.metrics) {
         options_.metrics->job_succeeded(slot.scheduled.job->name(), clock_.now());
     }
+    if (result && !result->ok && options_.events) report_failure(*result, holder);
     return result.has_value();
 }
 

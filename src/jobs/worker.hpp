@@ -21,6 +21,7 @@
 #include "jobs/job.hpp"
 #include "obs/broker_metrics.hpp"
 #include "provider/backoff.hpp"
+#include "store/event_store.hpp"
 #include "store/job_state_store.hpp"
 
 namespace broker {
@@ -45,6 +46,8 @@ struct WorkerOptions {
     // Where each successful run's time is recorded (broker_job_last_success_timestamp_seconds).
     // May be null.
     JobMetrics* metrics = nullptr;
+    // Where a failed run writes its job.failed event. May be null.
+    EventStore* events = nullptr;
 };
 
 class Worker {
@@ -84,6 +87,8 @@ class Worker {
     bool try_slot(Slot& slot);
     bool stopping() const;
     bool run_slot(Slot& slot, const std::string& holder);
+    // Writes the run's job.failed event (options_.events).
+    void report_failure(const JobRunResult& result, const std::string& holder);
 
     JobStateStore& store_;
     const Clock& clock_;

@@ -197,8 +197,8 @@ TEST_P(OutboxConformance, AFailureAfterTheEventLeavesChangeAndEventInAgreement) 
 }
 
 TEST_P(OutboxConformance, AResumingReaderSeesEveryEventOnceUnderConcurrentWriters) {
-    constexpr int kWriters = 6;
-    constexpr int kPerWriter = 15;
+    constexpr int kWriters = 4;
+    constexpr int kPerWriter = 8;
     seed(kWriters * kPerWriter);
     const std::int64_t start = events().last_event_id();
 

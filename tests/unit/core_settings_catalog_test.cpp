@@ -10,10 +10,11 @@
 #include <string>
 
 #include "app/admin_client.hpp"
-#include "core/errors.hpp"
+#include "app/outbox_wiring.hpp"
 #include "app/settings_command.hpp"
 #include "app/shutdown_drain.hpp"
 #include "core/config.hpp"
+#include "core/errors.hpp"
 #include "core/legacy_settings.hpp"
 #include "core/secret_files.hpp"
 #include "core/settings_catalog.hpp"
@@ -49,6 +50,7 @@ std::set<std::string> names_the_readers_read() {
     }
     load_allocate_wait_options(recording);
     load_event_stream_options(recording);
+    events_enabled_from_env(recording);
     // The credential chain reads further names only on some branches: walk each one (keys
     // given; a full URI given; nothing given, down to instance metadata).
     const ManualClock clock;

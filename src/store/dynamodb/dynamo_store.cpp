@@ -3,10 +3,13 @@
 // and checks in dynamo_schema.cpp.
 #include "store/dynamodb/dynamo_store.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <random>
 #include <set>
 
 #include "core/errors.hpp"
@@ -20,6 +23,12 @@ namespace {
 
 // Event ids: increasing within this process and (being microseconds of the wall clock at
 // least) across processes in practice, so a sandbox's events sort in the order written.
+// A name for this store object as the outbox relay's lease holder: unique across processes.
+std::string make_relay_id() {
+    std::random_device random;
+    return std::to_string(::getpid()) + "-" + std::to_string(random()) + "-" + std::to_string(random());
+}
+
 std::int64_t next_event_id() {
     static std::atomic<std::int64_t> last{0};
     const std::int64_t wall = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -36,7 +45,9 @@ std::int64_t next_event_id() {
 }  // namespace
 
 DynamoStore::DynamoStore(DynamoOptions options, std::shared_ptr<AwsCredentialProvider> credentials)
-    : options_(std::move(options)), client_(options_.client, std::move(credentials)) {}
+    : options_(std::move(options)),
+      client_(options_.client, std::move(credentials)),
+      relay_id_(make_relay_id()) {}
 
 DynamoStore::~DynamoStore() = default;
 
@@ -123,6 +134,7 @@ void DynamoStore::record(const std::string& sandbox_id, UnixSeconds at, std::opt
     SandboxEvent e{next_event_id(), sandbox_id, at, from, to, actor, reason};
     client_.must("PutItem", {{"TableName", options_.table}, {"Item", event_item(e)}});
     count_change(from, to);  // dynamo_pool_counts.cpp
+    write_transition_event(sandbox_id, at, from, to, actor, reason);
 }
 
 std::optional<Sandbox> DynamoStore::get(const std::string& sandbox_id) {

@@ -30,8 +30,11 @@
 #include "store/dynamodb/dynamo_client.hpp"
 #include "store/dynamodb/dynamo_items.hpp"
 #include "store/dynamodb/dynamo_options.hpp"
+#include "store/event_store.hpp"
 #include "store/job_state_store.hpp"
 #include "store/lifecycle_store.hpp"
+#include "store/outbox.hpp"
+#include "store/pool_alert_store.hpp"
 #include "store/pool_change.hpp"
 #include "store/schema_steps.hpp"
 #include "store/store.hpp"
@@ -56,8 +59,14 @@ inline constexpr std::chrono::seconds kDynamoAllocationBudget{10};
 // a rule made on another replica applies there within this time (at once on this one).
 inline constexpr std::chrono::seconds kDynamoQuotaCacheAge{1};
 
-class DynamoStore final : public Store, public LifecycleStore, public JobStateStore, public DashboardStore,
-                              public PoolChangeSource {
+class DynamoStore final : public Store,
+                          public LifecycleStore,
+                          public JobStateStore,
+                          public DashboardStore,
+                          public PoolChangeSource,
+                          public EventStore,
+                          public PoolAlertStore,
+                          public OutboxControl {
   public:
     // Connects lazily: constructing never fails for an unreachable endpoint (ping() tells).
     DynamoStore(DynamoOptions options, std::shared_ptr<AwsCredentialProvider> credentials);
@@ -121,6 +130,15 @@ class DynamoStore final : public Store, public LifecycleStore, public JobStateSt
     void record_pool_sample(const PoolSample& sample) override;
     std::vector<PoolSample> pool_samples(UnixSeconds from, UnixSeconds to, int limit) override;
     std::int64_t prune_pool_samples(UnixSeconds before) override;
+
+    // EventStore (dynamo_outbox.cpp): reading relays the pending events into sequenced ones first.
+    std::vector<OutboxEvent> read_events(std::int64_t after_id, int limit) override;
+    void append_event(std::string_view type, std::string_view data_json, UnixSeconds now) override;
+    std::int64_t last_event_id() override;
+    std::int64_t prune_events(std::int64_t delivered_up_to, UnixSeconds older_than) override;
+    // PoolAlertStore: the state and its event change in one conditional UpdateItem.
+    bool pool_low() override;
+    bool set_pool_low(bool low, std::string_view data_json, UnixSeconds now) override;
 
     const DynamoOptions& options() const { return options_; }
 
@@ -219,6 +237,17 @@ class DynamoStore final : public Store, public LifecycleStore, public JobStateSt
     void forget_quota_rules();
 
     UpsertSummary upsert(std::span<const ProviderSandbox> sandboxes, UnixSeconds now);
+
+    // The outbox (dynamo_outbox.cpp): a recorded transition's pending event, and the relay that
+    // gives pending events their sequence numbers, one relay at a time (a lease item).
+    void write_transition_event(const std::string& sandbox_id, UnixSeconds at,
+                                std::optional<SandboxStatus> from, std::optional<SandboxStatus> to,
+                                const std::string& actor, const std::string& reason);
+    void write_pending_event(std::string_view type, UnixSeconds at, const std::string& sandbox_id,
+                             const std::string& track, const std::string& data);
+    void relay_events();
+    std::int64_t put_sequenced(std::int64_t seq, const ddb::Item& entry);
+    void save_relay_seq(std::int64_t seq);
     std::vector<JobRun> runs_of(const std::string& job);
 
     DynamoOptions options_;
@@ -230,6 +259,7 @@ class DynamoStore final : public Store, public LifecycleStore, public JobStateSt
     std::mutex quota_mutex_;
     std::optional<QuotaRules> quota_rules_;
     std::uint64_t quota_generation_ = 0;  // bumped by every change of the rules made here
+    const std::string relay_id_;          // this store's name as the relay's lease holder
 };
 
 }  // namespace broker

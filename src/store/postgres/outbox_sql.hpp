@@ -17,8 +17,9 @@ inline constexpr std::string_view kOutboxSchemaSummary =
     "the outbox (events written with each change, sequenced in commit order) and the pool's low-watermark "
     "state";
 
-// The trigger copies the sandbox as the change left it (the history row's statement has
-// finished when an AFTER trigger runs, so it sees the update beside it); the event's type
+// The trigger (once per statement, over the history rows it inserted: a sync of 200 000
+// sandboxes is one INSERT ... SELECT, not 200 000 calls) copies each sandbox as the change left
+// it (the statement has finished when an AFTER trigger runs, so it sees the update beside it); the event's type
 // and data are decided by the sequencer, in the code every store shares. `broker.events` =
 // off (the session's EVENTS_ENABLED, and copies) writes nothing; `broker.outbox_fail` = on
 // is the tests' injected failure right after the event was written.
@@ -59,7 +60,9 @@ CREATE TABLE outbox_state (
     pool_changed_at bigint  NOT NULL DEFAULT 0
 );
 INSERT INTO outbox_state (id) VALUES (1);
-CREATE FUNCTION broker_outbox_transition() RETURNS trigger LANGUAGE plpgsql AS $fn$
+CREATE FUNCTION broker_outbox_transitions() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+    written bigint;
 BEGIN
     IF coalesce(current_setting('broker.events', true), '') = 'off' THEN
         RETURN NULL;
@@ -67,18 +70,21 @@ BEGIN
     INSERT INTO outbox_pending (at, sandbox_id, from_status, to_status, actor, reason, name, external_id,
                                 sfdc_account_id, status, participant, track, allocated_at, expires_at,
                                 deletion_requested_at, deletion_retry_count)
-        SELECT NEW.at, NEW.sandbox_id, NEW.from_status, NEW.to_status, NEW.actor, NEW.reason, s.name,
-               s.external_id, s.sfdc_account_id, s.status, s.allocated_to_track, s.track_name, s.allocated_at,
-               s.expires_at, s.deletion_requested_at, s.deletion_retry_count
-        FROM sandboxes s WHERE s.sandbox_id = NEW.sandbox_id;
-    IF coalesce(current_setting('broker.outbox_fail', true), '') = 'on' THEN
+        SELECT e.at, e.sandbox_id, e.from_status, e.to_status, e.actor, e.reason, s.name, s.external_id,
+               s.sfdc_account_id, s.status, s.allocated_to_track, s.track_name, s.allocated_at, s.expires_at,
+               s.deletion_requested_at, s.deletion_retry_count
+        FROM new_events e JOIN sandboxes s ON s.sandbox_id = e.sandbox_id
+        WHERE e.to_status IS NOT NULL
+        ORDER BY e.id;
+    GET DIAGNOSTICS written = ROW_COUNT;
+    IF written > 0 AND coalesce(current_setting('broker.outbox_fail', true), '') = 'on' THEN
         RAISE EXCEPTION 'injected failure after the outbox event was written';
     END IF;
     RETURN NULL;
 END
 $fn$;
-CREATE TRIGGER sandbox_events_outbox AFTER INSERT ON sandbox_events
-    FOR EACH ROW WHEN (NEW.to_status IS NOT NULL) EXECUTE FUNCTION broker_outbox_transition();
+CREATE TRIGGER sandbox_events_outbox AFTER INSERT ON sandbox_events REFERENCING NEW TABLE AS new_events
+    FOR EACH STATEMENT EXECUTE FUNCTION broker_outbox_transitions();
 )sql";
 
 // One sequencer at a time per schema (tests give each store a schema of its own).
