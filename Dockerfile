@@ -33,13 +33,14 @@ COPY CMakeLists.txt CMakePresets.json ./
 COPY src/ src/
 ARG BROKER_COMMIT=unknown
 ARG BUILD_JOBS=
+# BROKER_TEST_HOOKS=OFF: the image's binary has no --test-clock (the tests' clock).
 RUN set -eu; \
     launcher=""; \
     if [ -d /ccache ]; then \
         export CCACHE_DIR=/ccache CCACHE_BASEDIR=/src; \
         launcher="-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"; \
     fi; \
-    BROKER_COMMIT="$BROKER_COMMIT" cmake --preset release -DBROKER_BUILD_TESTS=OFF -DBROKER_BUILD_BENCH=OFF $launcher; \
+    BROKER_COMMIT="$BROKER_COMMIT" cmake --preset release -DBROKER_BUILD_TESTS=OFF -DBROKER_BUILD_BENCH=OFF -DBROKER_TEST_HOOKS=OFF $launcher; \
     cmake --build --preset release --target sandbox-broker -j"${BUILD_JOBS:-$(nproc)}"; \
     strip -o /sandbox-broker build/sandbox-broker; \
     if [ -d /ccache ]; then ccache --show-stats | grep -E 'Hits|Misses' || true; fi

@@ -34,6 +34,7 @@
 #include "app/allocate_waiting.hpp"
 #include "app/quota_api.hpp"
 #include "app/background_jobs.hpp"
+#include "app/clock_wiring.hpp"
 #include "app/copy_command.hpp"
 #include "app/event_stream_api.hpp"
 #include "app/outbox_wiring.hpp"
@@ -80,6 +81,8 @@ struct CommonFlags {
     std::string listen;
     std::string store;
     std::string env_file;  // empty: .env in the working directory, when there is one
+    // --test-clock (builds with BROKER_TEST_HOOKS only); empty: the system clock
+    std::string test_clock;
 };
 
 // The KEY=VALUE file beneath the environment: .env when present, or the file --env-file
@@ -255,7 +258,8 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     // Declared in dependency order: each object outlives everything that uses it.
     auto store = open_store(config.store, flags);
     prepare_store(*store, redact_store_url(config.store), with_jobs ? "run" : "serve");
-    SystemClock clock;
+    const std::unique_ptr<Clock> clock_holder = make_clock(flags.test_clock);
+    Clock& clock = *clock_holder;
     AllocationService service(*store, clock, config.lease, config.max_sandboxes_per_participant);
     BlockingPool pool(config.store_threads, static_cast<std::size_t>(config.store_queue_max));
 
@@ -268,6 +272,7 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     const auto jobs =
         with_jobs ? make_background_jobs(environment(flags), config, *store, clock, edge.metrics().jobs())
                   : nullptr;
+    ClockWatch clock_watch(clock, jobs.get());
 
     Router router;
     ParticipantHandlers participant(service, pool, std::chrono::seconds(config.no_sandboxes_retry_after_sec),
@@ -325,6 +330,7 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     } else {
         spdlog::info("received {}, stopping", received == SIGINT ? "SIGINT" : "SIGTERM");
     }
+    clock_watch.stop();
     if (jobs) jobs->interrupt();  // waits in job runs (also admin-started ones) end now
     waiting.stop();               // waiting allocations are answered now, not held to the end
     event_stream.stop();          // live streams end now; their clients resume elsewhere by id
@@ -352,13 +358,15 @@ int worker_command(const CommonFlags& flags) {
     setup_logging(config);
     auto store = open_store(config.store, flags);
     prepare_store(*store, redact_store_url(config.store), "worker");
-    SystemClock clock;
+    const std::unique_ptr<Clock> clock_holder = make_clock(flags.test_clock);
+    Clock& clock = *clock_holder;
     // The worker's metrics, the jobs' and the provider's, on METRICS_LISTEN when set.
     Edge edge(config, clock, *store, Edge::Role::jobs);
     count_events_written(*store, edge.registry());
     BlockingPool scrape_pool(1, 16);  // the metrics listener's scrapes read the store
     edge.add_metrics_listener_routes(scrape_pool);
     BackgroundJobs jobs(lifecycle_side(*store), job_state_side(*store), clock, background, edge.metrics().jobs());
+    ClockWatch clock_watch(clock, &jobs);
     const std::optional<asio::ip::tcp::endpoint> metrics_bound = edge.start_metrics_listener();
     if (metrics_bound) {
         // On stdout before the "started" line: tests and scripts read the port from it.
@@ -372,6 +380,7 @@ int worker_command(const CommonFlags& flags) {
     int received = 0;
     sigwait(&signals, &received);
     spdlog::info("received {}, stopping the worker", received == SIGINT ? "SIGINT" : "SIGTERM");
+    clock_watch.stop();
     jobs.stop();
     edge.stop_metrics_listener();
     scrape_pool.stop();
@@ -403,6 +412,18 @@ void add_common_flags(CLI::App& command, CommonFlags& flags, bool with_listen) {
                        "KEY=VALUE file read beneath the environment (default: .env, when present)");
 }
 
+// The end-to-end tests' clock, in builds for tests only (BROKER_TEST_HOOKS; the release image
+// is built without): hidden from --help, and a production binary rejects the flag as unknown.
+void add_test_clock_flag(CLI::App& command, CommonFlags& flags) {
+#ifdef BROKER_TEST_HOOKS
+    command.add_option("--test-clock", flags.test_clock, "file holding the time (ms since the epoch)")
+        ->group("");
+#else
+    (void)command;
+    (void)flags;
+#endif
+}
+
 int run_main(int argc, char** argv) {
     CLI::App app{"sandbox-broker: hands out pre-created cloud sandbox accounts to lab participants"};
     app.set_version_flag("--version",
@@ -413,13 +434,16 @@ int run_main(int argc, char** argv) {
     std::string import_file;
     auto* run = app.add_subcommand("run", "API and background jobs in one process, on the embedded store");
     add_common_flags(*run, run_flags, true);
+    add_test_clock_flag(*run, run_flags);
     auto* serve =
         app.add_subcommand("serve", "HTTP API only (stateless; run several behind a load balancer)");
     add_common_flags(*serve, serve_flags, true);
+    add_test_clock_flag(*serve, serve_flags);
     auto* worker = app.add_subcommand(
         "worker",
         "background jobs only (sync, cleanup, expiry, stale); needs CSP_BASE_URL and CSP_API_TOKEN");
     add_common_flags(*worker, worker_flags, false);
+    add_test_clock_flag(*worker, worker_flags);
     auto* migrate = app.add_subcommand("migrate", "create or upgrade the store's schema");
     add_common_flags(*migrate, migrate_flags, false);
     bool migrate_status = false;

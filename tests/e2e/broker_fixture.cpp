@@ -51,7 +51,9 @@ Environment serving_env() {
     };
 }
 
-BrokerInstance::BrokerInstance(const std::vector<PoolEntry>& pool, Environment env) : env_(std::move(env)) {
+BrokerInstance::BrokerInstance(const std::vector<PoolEntry>& pool, Environment env,
+                               std::vector<std::string> flags)
+    : env_(std::move(env)), flags_(std::move(flags)) {
     auto result = import(pool);
     initial_import_ = result;
     if (result.exit_code != 0) {
@@ -78,7 +80,8 @@ CommandResult BrokerInstance::import(const std::vector<PoolEntry>& pool) {
 }
 
 void BrokerInstance::start() {
-    process_ = std::make_unique<BrokerProcess>(store_url(), env_, dir_.path());
+    process_ =
+        std::make_unique<BrokerProcess>(store_url(), env_, dir_.path(), std::chrono::seconds(10), flags_);
 }
 
 int BrokerInstance::stop() {
@@ -88,6 +91,16 @@ int BrokerInstance::stop() {
 
 HttpClient BrokerInstance::client() const {
     return HttpClient(process_->host(), process_->port());
+}
+
+std::string logged_so_far(BrokerInstance& broker) {
+    static std::atomic<int> counter{0};
+    const std::string id = "log-flush-" + std::to_string(counter.fetch_add(1));
+    auto client = broker.client();
+    EXPECT_EQ(client.get("/healthz", {{"X-Request-ID", id}}).status, 200);
+    EXPECT_TRUE(broker.process().wait_for_line("\"" + id + "\"", std::chrono::seconds(10)))
+        << "the access-log line of request " << id << " was not written";
+    return broker.process().out() + broker.process().err();
 }
 
 std::string unique_participant(const std::string& label) {

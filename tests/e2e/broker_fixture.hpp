@@ -39,7 +39,9 @@ Environment serving_env();
 // A store in its own temp dir, filled from a pool, and a broker serving it.
 class BrokerInstance {
   public:
-    explicit BrokerInstance(const std::vector<PoolEntry>& pool, Environment env = serving_env());
+    // `flags` go to `run` (a TestClock's, say).
+    explicit BrokerInstance(const std::vector<PoolEntry>& pool, Environment env = serving_env(),
+                            std::vector<std::string> flags = {});
     // Stops a broker still running; a non-zero exit (a crash on shutdown, a sanitizer
     // report) fails the current test.
     ~BrokerInstance();
@@ -65,6 +67,7 @@ class BrokerInstance {
   private:
     TempDir dir_;
     Environment env_;
+    std::vector<std::string> flags_;
     int imports_ = 0;
     CommandResult initial_import_;
     std::unique_ptr<BrokerProcess> process_;
@@ -90,6 +93,12 @@ struct BurstResult {
 // `send(client, index)` at the same moment: the shape of a class pressing "start" together.
 BurstResult burst(const BrokerInstance& broker, int connections,
                   const std::function<HttpResponse(HttpClient&, int)>& send);
+
+// What the running broker logged up to this call, stdout and stderr: its log is written in
+// batches, so this sends GET /healthz with a request id of its own and waits (up to 10 s, an
+// event, not a duration) for that request's access-log line. Needs LOG_LEVEL info or debug;
+// fails the test when the line does not come.
+std::string logged_so_far(BrokerInstance& broker);
 
 // The error code of an error answer, "" when the body is not the envelope.
 std::string error_code(const HttpResponse& response);

@@ -207,9 +207,20 @@ CommandResult run_broker_command(const std::vector<std::string>& args, const Env
     return result;
 }
 
+namespace {
+
+std::vector<std::string> run_command(const std::string& store_url, const std::vector<std::string>& flags) {
+    std::vector<std::string> args{BROKER_BINARY, "run", "--listen", "127.0.0.1:0", "--store", store_url};
+    args.insert(args.end(), flags.begin(), flags.end());
+    return args;
+}
+
+}  // namespace
+
 BrokerProcess::BrokerProcess(const std::string& store_url, const Environment& env,
-                             const std::filesystem::path& cwd, std::chrono::milliseconds timeout)
-    : child_({BROKER_BINARY, "run", "--listen", "127.0.0.1:0", "--store", store_url}, env, cwd) {
+                             const std::filesystem::path& cwd, std::chrono::milliseconds timeout,
+                             const std::vector<std::string>& flags)
+    : child_(run_command(store_url, flags), env, cwd) {
     static const std::string kPrefix = "listening on http://";
     auto line = child_.wait_for_line(kPrefix, timeout);
     if (!line) {

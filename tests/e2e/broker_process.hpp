@@ -94,10 +94,12 @@ class ChildProcess {
 // A running `sandbox-broker run` on 127.0.0.1 and a port the kernel chose.
 class BrokerProcess {
   public:
-    // Starts the server on `store_url`; throws std::runtime_error (with the broker's stderr)
-    // when it does not report "listening on" within `timeout`.
+    // Starts the server on `store_url`, with `flags` after the usual ones (a TestClock's);
+    // throws std::runtime_error (with the broker's stderr) when it does not report
+    // "listening on" within `timeout`.
     BrokerProcess(const std::string& store_url, const Environment& env, const std::filesystem::path& cwd,
-                  std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                  std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                  const std::vector<std::string>& flags = {});
 
     const std::string& host() const { return host_; }
     unsigned short port() const { return port_; }
@@ -110,6 +112,10 @@ class BrokerProcess {
     std::string err() const { return child_.err(); }
     // Everything the broker wrote to stdout so far (its log lines after "listening on").
     std::string out() const { return child_.out(); }
+    // Waits until stdout holds a complete line containing `needle` (see ChildProcess).
+    std::optional<std::string> wait_for_line(const std::string& needle, std::chrono::milliseconds timeout) {
+        return child_.wait_for_line(needle, timeout);
+    }
 
   private:
     ChildProcess child_;

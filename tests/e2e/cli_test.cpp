@@ -90,6 +90,21 @@ TEST_F(CliTest, UnknownFlagFails) {
     expect_refused(run({"run", "--no-such-flag", "--store", store_url()}), "no-such-flag");
 }
 
+// The test build's clock flag (BROKER_TEST_HOOKS): not in --help, and a file without a time
+// stops start-up with a message naming it (exit 2). The binary built without the option
+// refuses the flag altogether (production_build_refuses_test_clock).
+TEST_F(CliTest, TheTestClockFlagIsHiddenAndChecksItsFile) {
+    for (const char* command : {"run", "serve", "worker"}) {
+        const auto help = run({command, "--help"});
+        EXPECT_EQ(help.exit_code, 0) << help.err;
+        EXPECT_EQ(help.out.find("test-clock"), std::string::npos) << command << " --help:\n" << help.out;
+    }
+    const std::string clock = write_file("clock", "next tuesday\n");
+    const auto bad = run({"run", "--listen", "127.0.0.1:0", "--store", store_url(), "--test-clock=" + clock});
+    expect_refused(bad, clock);
+    EXPECT_EQ(bad.exit_code, 2) << bad.err;
+}
+
 TEST_F(CliTest, UnknownSubcommandFails) {
     auto result = run({"fly-to-the-moon"});
     EXPECT_FALSE(result.timed_out);

@@ -168,6 +168,7 @@ TEST_F(DynamoReplicasTest, AReplicaKilledMidAllocationLosesNothingItAnswered) {
             }
         });
     }
+    // Real traffic on each side of the kill (machine time on purpose, as in ha_replicas_test).
     std::this_thread::sleep_for(std::chrono::milliseconds(700));
     replicas_[0]->kill9();
     std::this_thread::sleep_for(std::chrono::milliseconds(700));

@@ -8,19 +8,17 @@
 
 #include <cstdlib>
 #include <functional>
-#include <iostream>
-#include <thread>
 
 #include "e2e/ha_fixture.hpp"
 #include "e2e/jobs_fixture.hpp"
 #include "e2e/sim_process.hpp"
+#include "e2e/test_clock.hpp"
 #include "store/dynamodb/dynamo_store.hpp"
 #include "store/dynamodb/static_credentials.hpp"
 
 namespace broker::e2e {
 namespace {
 
-using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 const std::string kProviderToken = "ddb-sim-csp-token-3";
@@ -48,15 +46,17 @@ class DynamoWorkersTest : public ::testing::Test {
         const auto migrated = run_broker_command({"migrate", "--store", store_url}, env, dir_.path());
         ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
         for (int i = 0; i < 2; ++i) {
-            replicas_.push_back(std::make_unique<BrokerRole>("serve", store_url, env, dir_.path()));
-            workers_.push_back(std::make_unique<BrokerRole>("worker", store_url, env, dir_.path()));
+            replicas_.push_back(std::make_unique<BrokerRole>("serve", store_url, env, dir_.path(),
+                                                             seconds(15), clock_.flags()));
+            workers_.push_back(std::make_unique<BrokerRole>("worker", store_url, env, dir_.path(),
+                                                            seconds(15), clock_.flags()));
         }
         DynamoOptions options;
         options.table = table_;
         options.client.endpoint = endpoint_;
         store_ = std::make_unique<DynamoStore>(
             options, std::make_shared<StaticAwsCredentials>(AwsCredentials{"k", "s", "", std::nullopt}));
-        ASSERT_TRUE(wait_until([&] { return count(SandboxStatus::available) == kPool; }, seconds(30)))
+        ASSERT_TRUE(wait_until([&] { return count(SandboxStatus::available) == kPool; }, seconds(90)))
             << count(SandboxStatus::available) << " of " << kPool << " sandboxes after the first sync\n"
             << workers_[0]->err();
     }
@@ -75,7 +75,21 @@ class DynamoWorkersTest : public ::testing::Test {
 
     long long count(SandboxStatus status) const { return store_->count_by_status()[status]; }
     long long sim_stat(const char* name) const { return sim_->stats().value(name, -1LL); }
+    // When `job` last finished a run, as the table records it (0 before its first).
+    long long finished(const std::string& job) const {
+        for (const auto& state : store_->job_states()) {
+            if (state.job == job) return state.last_finished_at.value_or(0);
+        }
+        return 0;
+    }
+    // Moves the shared clock by `by` and waits until `job` (due by then) finished a run at it.
+    void run_at_next(const std::string& job, seconds by) {
+        clock_.advance(by);
+        ASSERT_TRUE(wait_until([&] { return finished(job) == clock_.now(); }, seconds(60)))
+            << job << " did not run at " << clock_.now();
+    }
 
+    TestClock clock_;  // every process of the deployment reads it
     TempDir dir_;
     std::string endpoint_, table_;
     std::unique_ptr<SimProcess> sim_;
@@ -86,13 +100,14 @@ class DynamoWorkersTest : public ::testing::Test {
 
 TEST_F(DynamoWorkersTest, TwoWorkersListTheProviderOncePerSyncInterval) {
     constexpr int kIntervals = 4;
+    ASSERT_TRUE(wait_until([&] { return finished("sync") == clock_.now(); }, seconds(60)))
+        << "the first sync";
     const long long before = sim_stat("list_calls");
-    std::this_thread::sleep_for(seconds(kIntervals * kSyncIntervalSec));
-    const long long lists = sim_stat("list_calls") - before;
-    std::cout << "[ workers  ] " << lists << " account lists in " << kIntervals * kSyncIntervalSec << " s"
-              << std::endl;
-    EXPECT_GE(lists, kIntervals - 1);
-    EXPECT_LE(lists, kIntervals + 1);
+    // Each interval the clock moves, both workers wake, and one of them lists.
+    for (int i = 0; i < kIntervals; ++i) {
+        ASSERT_NO_FATAL_FAILURE(run_at_next("sync", seconds(kSyncIntervalSec)));
+    }
+    EXPECT_EQ(sim_stat("list_calls") - before, kIntervals);
     for (const auto& worker : workers_) EXPECT_EQ(::kill(worker->pid(), 0), 0);
 }
 
@@ -119,9 +134,14 @@ TEST_F(DynamoWorkersTest, ReturnedSandboxesAreDeletedExactlyOnceAtTheProvider) {
     });
     for (const auto& failure : failures) ASSERT_EQ(failure, "");
 
-    ASSERT_TRUE(wait_until([&] { return count(SandboxStatus::deleted) == kReturned; }, seconds(40)))
-        << count(SandboxStatus::deleted) << " of " << kReturned << " deleted";
-    std::this_thread::sleep_for(milliseconds(2500));  // a second deleter would show by now
+    // Cleanup runs each second of the clock (a run takes every returned sandbox, batch by batch).
+    for (int interval = 0; interval < 10 && count(SandboxStatus::deleted) < kReturned; ++interval) {
+        ASSERT_NO_FATAL_FAILURE(run_at_next("cleanup", seconds(1)));
+    }
+    ASSERT_EQ(count(SandboxStatus::deleted), kReturned);
+    // A second deleter would show up within the next two cleanup runs.
+    ASSERT_NO_FATAL_FAILURE(run_at_next("cleanup", seconds(1)));
+    ASSERT_NO_FATAL_FAILURE(run_at_next("cleanup", seconds(1)));
 
     const auto stats = sim_->stats();
     EXPECT_EQ(stats.value("delete_calls", -1LL), kReturned) << stats.dump();

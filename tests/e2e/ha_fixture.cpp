@@ -177,20 +177,23 @@ void PrivateCluster::start_server() {
 
 namespace {
 
-std::vector<std::string> role_command(const std::string& role, const std::string& store_url) {
+std::vector<std::string> role_command(const std::string& role, const std::string& store_url,
+                                      const std::vector<std::string>& flags) {
     std::vector<std::string> argv{BROKER_BINARY, role, "--store", store_url};
     if (role != "worker") {
         argv.push_back("--listen");
         argv.push_back("127.0.0.1:0");
     }
+    argv.insert(argv.end(), flags.begin(), flags.end());
     return argv;
 }
 
 }  // namespace
 
 BrokerRole::BrokerRole(const std::string& role, const std::string& store_url, const Environment& env,
-                       const std::filesystem::path& cwd, std::chrono::milliseconds timeout)
-    : child_(role_command(role, store_url), env, cwd) {
+                       const std::filesystem::path& cwd, std::chrono::milliseconds timeout,
+                       const std::vector<std::string>& flags)
+    : child_(role_command(role, store_url, flags), env, cwd) {
     static const std::string kListening = "listening on http://";
     const std::string needle = role == "worker" ? "worker " : kListening;
     const auto line = child_.wait_for_line(needle, timeout);

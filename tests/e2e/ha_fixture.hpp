@@ -97,9 +97,10 @@ class BrokerRole {
     // Starts `sandbox-broker <role> --store <store_url> [--listen 127.0.0.1:0]` and waits for
     // the line that says it is up ("listening on" for serve, "worker" for worker); throws with
     // its output when that line does not come within `timeout`.
+    // `flags` go after the usual ones (a TestClock's, say).
     BrokerRole(const std::string& role, const std::string& store_url, const Environment& env,
-               const std::filesystem::path& cwd,
-               std::chrono::milliseconds timeout = std::chrono::seconds(15));
+               const std::filesystem::path& cwd, std::chrono::milliseconds timeout = std::chrono::seconds(15),
+               const std::vector<std::string>& flags = {});
     ~BrokerRole();
 
     unsigned short port() const { return port_; }

@@ -123,6 +123,8 @@ TEST_P(HaOutageTest, PostgresRestartedUnderLoadAnswers503ThenRecoversWithoutDoub
         }
     } joiner{done, load};
 
+    // Traffic for a while before, during and after the outage (machine time on purpose: the
+    // store's outage and the clients' retries are what is measured, not a broker schedule).
     std::this_thread::sleep_for(seconds(1));
     phase = kOutage;
     cluster.stop_server(GetParam());

@@ -181,6 +181,8 @@ TEST_F(HaReplicasTest, ReplicaKilledWithSigkillLeavesTheOtherServing) {
             }
         });
     }
+    // Real traffic for a while on each side of the kill (machine time on purpose: what is
+    // measured is who answers while a process dies, not anything the broker schedules).
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     doomed.kill9();
     killed = true;

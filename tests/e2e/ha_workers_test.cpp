@@ -6,17 +6,15 @@
 #include <signal.h>
 
 #include <functional>
-#include <iostream>
-#include <thread>
 
 #include "e2e/ha_fixture.hpp"
 #include "e2e/jobs_fixture.hpp"
 #include "e2e/sim_process.hpp"
+#include "e2e/test_clock.hpp"
 
 namespace broker::e2e {
 namespace {
 
-using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 const std::string kProviderToken = "ha-sim-csp-token-7";
@@ -39,11 +37,13 @@ class HaWorkersTest : public ::testing::Test {
         const auto migrated = run_broker_command({"migrate", "--store", db_->url()}, env, dir_.path());
         ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
         for (int i = 0; i < 2; ++i) {
-            replicas_.push_back(std::make_unique<BrokerRole>("serve", db_->url(), env, dir_.path()));
-            workers_.push_back(std::make_unique<BrokerRole>("worker", db_->url(), env, dir_.path()));
+            replicas_.push_back(std::make_unique<BrokerRole>("serve", db_->url(), env, dir_.path(),
+                                                             seconds(15), clock_.flags()));
+            workers_.push_back(std::make_unique<BrokerRole>("worker", db_->url(), env, dir_.path(),
+                                                            seconds(15), clock_.flags()));
         }
-        // The first sync fills the pool from the simulator.
-        ASSERT_TRUE(wait_until([&] { return available() == kPool; }, seconds(20)))
+        // The first sync fills the pool from the simulator (an event: generous on a loaded machine).
+        ASSERT_TRUE(wait_until([&] { return available() == kPool; }, seconds(60)))
             << available() << " of " << kPool << " sandboxes after the first sync\n"
             << workers_[0]->err();
     }
@@ -52,7 +52,19 @@ class HaWorkersTest : public ::testing::Test {
         return db_->scalar("SELECT count(*) FROM sandboxes WHERE status = 'available'");
     }
     long long sim_stat(const char* name) const { return sim_->stats().value(name, -1LL); }
+    // When `job` last finished a run, as the store records it (0 before its first).
+    long long finished(const std::string& job) const {
+        return db_->scalar("SELECT coalesce(max(last_finished_at), 0) FROM job_states WHERE job = '" + job +
+                           "'");
+    }
+    // Moves the shared clock by `by` and waits until `job` (due by then) finished a run at it.
+    void run_at_next(const std::string& job, seconds by) {
+        clock_.advance(by);
+        ASSERT_TRUE(wait_until([&] { return finished(job) == clock_.now(); }, seconds(60)))
+            << job << " did not run at " << clock_.now();
+    }
 
+    TestClock clock_;  // every process of the deployment reads it
     TempDir dir_;
     std::unique_ptr<PgSchema> db_;
     std::unique_ptr<SimProcess> sim_;
@@ -62,15 +74,15 @@ class HaWorkersTest : public ::testing::Test {
 
 TEST_F(HaWorkersTest, TwoWorkersListTheProviderOncePerSyncInterval) {
     constexpr int kIntervals = 4;
+    ASSERT_TRUE(wait_until([&] { return finished("sync") == clock_.now(); }, seconds(60)))
+        << "the first sync";
     const long long before = sim_stat("list_calls");
-    std::this_thread::sleep_for(seconds(kIntervals * kSyncIntervalSec));
-    const long long lists = sim_stat("list_calls") - before;
-    std::cout << "[ workers  ] " << lists << " account lists in " << kIntervals * kSyncIntervalSec
-              << " s with a " << kSyncIntervalSec << " s sync interval and two workers" << std::endl;
-    // One run per interval, give or take one for where the window falls; two workers each
-    // syncing on their own would list about twice as often.
-    EXPECT_GE(lists, kIntervals - 1);
-    EXPECT_LE(lists, kIntervals + 1);
+    // Each interval the clock moves, both workers wake, and one of them lists; two workers
+    // each syncing on their own would list twice per interval.
+    for (int i = 0; i < kIntervals; ++i) {
+        ASSERT_NO_FATAL_FAILURE(run_at_next("sync", seconds(kSyncIntervalSec)));
+    }
+    EXPECT_EQ(sim_stat("list_calls") - before, kIntervals);
     // Both workers are alive: the lease, not a crash, is why only one of them listed.
     for (const auto& worker : workers_) EXPECT_EQ(::kill(worker->pid(), 0), 0);
 }
@@ -102,10 +114,14 @@ TEST_F(HaWorkersTest, FiftyReturnedSandboxesAreDeletedExactlyOnceAtTheProvider) 
     const auto deleted = [&] {
         return db_->scalar("SELECT count(*) FROM sandboxes WHERE status = 'deleted'");
     };
-    ASSERT_TRUE(wait_until([&] { return deleted() == kReturned; }, seconds(30)))
-        << deleted() << " of " << kReturned << " deleted";
-    // A second deleter would show up within a cleanup interval or two.
-    std::this_thread::sleep_for(milliseconds(2500));
+    // Cleanup runs each second of the clock (a run takes every returned sandbox, batch by batch).
+    for (int interval = 0; interval < 10 && deleted() < kReturned; ++interval) {
+        ASSERT_NO_FATAL_FAILURE(run_at_next("cleanup", seconds(1)));
+    }
+    ASSERT_EQ(deleted(), kReturned);
+    // A second deleter would show up within the next two cleanup runs.
+    ASSERT_NO_FATAL_FAILURE(run_at_next("cleanup", seconds(1)));
+    ASSERT_NO_FATAL_FAILURE(run_at_next("cleanup", seconds(1)));
 
     const auto stats = sim_->stats();
     EXPECT_EQ(stats.value("delete_calls", -1LL), kReturned) << stats.dump();

@@ -3,7 +3,8 @@
 // 429 with Retry-After): a class's worth of returned sandboxes is deleted concurrently, each
 // exactly once, with few refusals once the limit has found the pace; when the capacity drops
 // the limit follows, and when it recovers so does throughput; and a long cleanup holds back no
-// other job: an allocation past its lease is expired while it runs.
+// other job: an allocation past its lease is expired while it runs. These stay on the
+// machine's time (no test clock): the provider's pace in real seconds is what they measure.
 #include <gtest/gtest.h>
 
 #include <iostream>

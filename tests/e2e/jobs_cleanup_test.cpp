@@ -9,6 +9,7 @@
 #include <set>
 
 #include "e2e/jobs_fixture.hpp"
+#include "e2e/test_clock.hpp"
 
 namespace broker::e2e {
 namespace {
@@ -111,7 +112,8 @@ TEST(JobsCleanup, ExpiredAllocationsAreTakenBackAndDeleted) {
     Environment env = jobs_env(sim);
     env["LAB_DURATION_SEC"] = "2";
     env["GRACE_PERIOD_SEC"] = "1";
-    SimBroker broker(env);
+    TestClock clock;
+    SimBroker broker(env, clock.flags());
     auto http = broker.client();
     ASSERT_TRUE(wait_until([&] { return admin_stats(http)["available"] == 6; }, 10s));
 
@@ -121,8 +123,17 @@ TEST(JobsCleanup, ExpiredAllocationsAreTakenBackAndDeleted) {
         ASSERT_EQ(res.status, 201) << res.body;
         held.push_back(res.json["sandbox_id"].get<std::string>());
     }
-    // Lab duration + grace is 3 s; expiry and cleanup run every second.
-    ASSERT_TRUE(wait_until([&] { return admin_stats(http)["deleted"] == 3; }, 15s))
+    // Lab duration + grace is 3 s: a second before, the expiry job leaves them; at 3 s it takes
+    // them back, and cleanup (every second) deletes them at its next run.
+    clock.advance(2s);
+    ASSERT_TRUE(wait_until([&] { return job_last_finished(http, "auto_expiry") == clock.now(); }, 10s));
+    EXPECT_EQ(admin_stats(http)["allocated"], 3);
+    clock.advance(1s);
+    ASSERT_TRUE(wait_until([&] { return admin_stats(http)["allocated"] == 0; }, 10s))
+        << admin_stats(http).dump();
+    // Cleanup deletes them in the same step (when it ran after the expiry) or at the next.
+    clock.advance(1s);
+    ASSERT_TRUE(wait_until([&] { return admin_stats(http)["deleted"] == 3; }, 10s))
         << admin_stats(http).dump();
     EXPECT_EQ(sim_deleted(sim), 3);
     EXPECT_EQ(admin_stats(http)["allocated"], 0);
@@ -139,7 +150,8 @@ TEST(JobsCleanup, ExpiredAllocationsAreTakenBackAndDeleted) {
 
 TEST(JobsCleanup, PausedCleanupDeletesNothingUntilResumed) {
     SimProcess sim(sim_flags(8));
-    SimBroker broker(jobs_env(sim));
+    TestClock clock;
+    SimBroker broker(jobs_env(sim), clock.flags());
     auto http = broker.client();
     ASSERT_TRUE(wait_until([&] { return admin_stats(http)["available"] == 8; }, 10s));
 
@@ -150,8 +162,12 @@ TEST(JobsCleanup, PausedCleanupDeletesNothingUntilResumed) {
     const auto returned = allocate_and_return(http, 5, "paused");
     ASSERT_EQ(returned.size(), 5u);
 
-    // Cleanup's interval is one second: two and a half intervals pass without a delete.
-    std::this_thread::sleep_for(2500ms);
+    // Cleanup's interval is one second: three intervals pass without a delete (auto_expiry, on
+    // the same interval, running at each tells that the worker looked).
+    for (int i = 0; i < 3; ++i) {
+        clock.advance(1s);
+        ASSERT_TRUE(wait_until([&] { return job_last_finished(http, "auto_expiry") == clock.now(); }, 10s));
+    }
     EXPECT_EQ(sim.stats()["delete_calls"], 0);
     EXPECT_EQ(admin_stats(http)["pending_deletion"], 5);
     const auto refused = admin_post(http, "/v1/admin/cleanup");

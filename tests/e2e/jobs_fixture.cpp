@@ -52,15 +52,18 @@ Environment jobs_env(const SimProcess& sim) {
 
 namespace {
 
-std::vector<std::string> worker_command(const std::string& store_url) {
-    return {BROKER_BINARY, "worker", "--store", store_url};
+std::vector<std::string> worker_command(const std::string& store_url, const std::vector<std::string>& flags) {
+    std::vector<std::string> args{BROKER_BINARY, "worker", "--store", store_url};
+    args.insert(args.end(), flags.begin(), flags.end());
+    return args;
 }
 
 }  // namespace
 
 WorkerProcess::WorkerProcess(const std::string& store_url, const Environment& env,
-                             const std::filesystem::path& cwd, std::chrono::milliseconds timeout)
-    : child_(worker_command(store_url), env, cwd) {
+                             const std::filesystem::path& cwd, std::chrono::milliseconds timeout,
+                             const std::vector<std::string>& flags)
+    : child_(worker_command(store_url, flags), env, cwd) {
     if (!child_.wait_for_line(" started on ", timeout)) {
         const int status = child_.terminate(std::chrono::seconds(2));
         throw std::runtime_error("worker did not start (status " + std::to_string(status) +
@@ -68,7 +71,8 @@ WorkerProcess::WorkerProcess(const std::string& store_url, const Environment& en
     }
 }
 
-SimBroker::SimBroker(Environment env) : env_(std::move(env)) {
+SimBroker::SimBroker(Environment env, std::vector<std::string> flags)
+    : env_(std::move(env)), flags_(std::move(flags)) {
     start();
 }
 
@@ -83,7 +87,8 @@ SimBroker::~SimBroker() {
 }
 
 void SimBroker::start() {
-    process_ = std::make_unique<BrokerProcess>(store_url(), env_, dir_.path());
+    process_ =
+        std::make_unique<BrokerProcess>(store_url(), env_, dir_.path(), std::chrono::seconds(10), flags_);
 }
 
 int SimBroker::stop() {
@@ -111,6 +116,16 @@ nlohmann::json admin_stats(HttpClient& client) {
     const auto res = admin_get(client, "/v1/admin/stats");
     EXPECT_EQ(res.status, 200) << res.body;
     return res.status == 200 ? res.json : nlohmann::json();
+}
+
+long job_last_finished(HttpClient& client, const std::string& job) {
+    const auto jobs = admin_get(client, "/v1/admin/jobs");
+    if (jobs.status != 200) return 0;
+    for (const auto& entry : jobs.json["jobs"]) {
+        if (entry["name"] == job && entry["last_finished_at"].is_number())
+            return entry["last_finished_at"].get<long>();
+    }
+    return 0;
 }
 
 std::vector<std::string> list_all_ids(HttpClient& client, const std::string& query, int limit) {

@@ -33,8 +33,10 @@ Environment jobs_env(const SimProcess& sim);
 // `sandbox-broker worker` on a store; waits for its "worker ... started" line.
 class WorkerProcess {
   public:
+    // `flags` go after the usual ones (a TestClock's, say).
     WorkerProcess(const std::string& store_url, const Environment& env, const std::filesystem::path& cwd,
-                  std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                  std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                  const std::vector<std::string>& flags = {});
     pid_t pid() const { return child_.pid(); }
     int stop(std::chrono::milliseconds grace = std::chrono::seconds(5)) { return child_.terminate(grace); }
     std::string err() const { return child_.err(); }
@@ -47,7 +49,8 @@ class WorkerProcess {
 // simulator needs. The destructor stops a running broker and fails the test on a non-zero exit.
 class SimBroker {
   public:
-    explicit SimBroker(Environment env);
+    // `flags` go to `run` (a TestClock's, say).
+    explicit SimBroker(Environment env, std::vector<std::string> flags = {});
     ~SimBroker();
 
     void start();
@@ -65,6 +68,7 @@ class SimBroker {
   private:
     TempDir dir_;
     Environment env_;
+    std::vector<std::string> flags_;
     std::unique_ptr<BrokerProcess> process_;
 };
 
@@ -73,6 +77,9 @@ HttpResponse admin_get(HttpClient& client, const std::string& target);
 HttpResponse admin_post(HttpClient& client, const std::string& target);
 // GET /v1/admin/stats as JSON; fails the test (and returns null) unless it answers 200.
 nlohmann::json admin_stats(HttpClient& client);
+// When the job last finished a run (its last_finished_at in GET /v1/admin/jobs); 0 before its
+// first run. Under a TestClock, equal to the clock's time once the job ran at it.
+long job_last_finished(HttpClient& client, const std::string& job);
 // Every sandbox id of GET /v1/admin/sandboxes, page by page with `limit`.
 std::vector<std::string> list_all_ids(HttpClient& client, const std::string& query, int limit);
 

@@ -4,17 +4,20 @@
 // configuration errors name the variable, and SIGTERM ends a worker promptly with status 0.
 #include <gtest/gtest.h>
 
-#include <iostream>
 #include <map>
-#include <thread>
 
 #include "e2e/ha_fixture.hpp"
 #include "e2e/jobs_fixture.hpp"
+#include "e2e/test_clock.hpp"
 
 namespace broker::e2e {
 namespace {
 
 using namespace std::chrono_literals;
+
+// When the sync job last finished, as the store records it (0 before its first run).
+const std::string kSyncFinished =
+    "SELECT coalesce(max(last_finished_at), 0) FROM job_states WHERE job = 'sync'";
 
 std::int64_t list_calls(const SimProcess& sim) {
     return sim.stats()["list_calls"].get<std::int64_t>();
@@ -29,24 +32,24 @@ TEST(JobsWorker, TwoWorkersOnOneStoreRunSyncOncePerInterval) {
     const std::string store = db.url();
     Environment env = db.env(jobs_env(sim));
     env["SYNC_INTERVAL_SEC"] = "2";
-    env["WORKER_POLL_MS"] = "50";
+    TestClock clock;  // both workers read it
 
     // One after the other: the second must not race the first's schema creation.
-    WorkerProcess a(store, env, dir.path());
-    ASSERT_TRUE(wait_until([&] { return list_calls(sim) >= 1; }, 5s));
-    WorkerProcess b(store, env, dir.path());
+    WorkerProcess a(store, env, dir.path(), 10s, clock.flags());
+    ASSERT_TRUE(wait_until([&] { return list_calls(sim) == 1; }, 5s));
+    WorkerProcess b(store, env, dir.path(), 10s, clock.flags());
 
-    const auto before = list_calls(sim);
-    const auto started = std::chrono::steady_clock::now();
-    std::this_thread::sleep_for(7s);
-    const auto during = list_calls(sim) - before;
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    // One sync per 2 s interval between both: 3 or 4 in 7 s (one more at a boundary); each
-    // worker syncing on its own would make about 7.
-    EXPECT_GE(during, 3) << "in " << seconds << " s";
-    EXPECT_LE(during, 5) << "in " << seconds << " s: both workers ran sync in the same interval";
-    std::cout << "[ figures  ] two workers, sync interval 2 s: " << during << " list calls in " << seconds
-              << " s" << std::endl;
+    // Each 2 s interval the clock moves, both workers wake and one of them syncs: one list
+    // call per interval. A worker syncing on its own would make two.
+    constexpr int kIntervals = 4;
+    for (int i = 1; i <= kIntervals; ++i) {
+        clock.advance(2s);
+        ASSERT_TRUE(wait_until([&] { return list_calls(sim) >= 1 + i; }, 10s)) << "interval " << i;
+        // The sync's lease is finished before the next move, so neither worker still holds it.
+        ASSERT_TRUE(wait_until([&] { return db.scalar(kSyncFinished) == clock.now(); }, 10s))
+            << "interval " << i;
+    }
+    EXPECT_EQ(list_calls(sim), 1 + kIntervals) << "both workers ran sync in the same interval";
 
     const auto t0 = std::chrono::steady_clock::now();
     EXPECT_EQ(a.stop(), 0) << a.err();

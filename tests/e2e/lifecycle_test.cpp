@@ -4,9 +4,9 @@
 
 #include <chrono>
 #include <set>
-#include <thread>
 
 #include "e2e/broker_fixture.hpp"
+#include "e2e/test_clock.hpp"
 
 namespace broker::e2e {
 namespace {
@@ -77,17 +77,22 @@ TEST(LeaseExpiryTest, MarkOrAllocateAfterTheLeaseRanOutIs403AllocationExpired) {
     auto env = serving_env();
     env["LAB_DURATION_SEC"] = "1";
     env["GRACE_PERIOD_SEC"] = "0";
-    BrokerInstance broker(sandboxes("short-", 2, 620000), env);
+    TestClock clock;
+    BrokerInstance broker(sandboxes("short-", 2, 620000), env, clock.flags());
     auto client = broker.client();
     auto participant = unique_participant("short");
 
     auto allocated = allocate(client, participant);
     ASSERT_EQ(allocated.status, 201) << allocated.body;
-    EXPECT_EQ(allocated.json["expires_at"].get<long>(), allocated.json["allocated_at"].get<long>() + 1);
+    EXPECT_EQ(allocated.json["allocated_at"].get<long>(), clock.now());
+    EXPECT_EQ(allocated.json["expires_at"].get<long>(), clock.now() + 1);
 
-    // Unix seconds are whole: 2.2 s after the answer the lease (1 s, no grace) is over
-    // whatever the fraction of the second the allocation happened in.
-    std::this_thread::sleep_for(std::chrono::milliseconds(2200));
+    // Within the lease's last second (1 s, no grace) the allocation still holds; at its end it is over.
+    clock.advance(std::chrono::milliseconds(999));
+    auto held = allocate(client, participant);
+    EXPECT_EQ(held.status, 200) << held.body;
+    EXPECT_EQ(held.json["sandbox_id"], allocated.json["sandbox_id"]);
+    clock.advance(std::chrono::milliseconds(1));
     auto marked = mark_for_deletion(client, allocated.json["sandbox_id"], participant);
 
     EXPECT_EQ(marked.status, 403) << marked.body;

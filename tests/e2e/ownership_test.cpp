@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <thread>
 
 #include "e2e/broker_fixture.hpp"
+#include "e2e/test_clock.hpp"
 
 namespace broker::e2e {
 namespace {
@@ -13,9 +13,14 @@ namespace {
 class OwnershipTest : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        broker_ = std::make_unique<BrokerInstance>(sandboxes("own-", 40, 400000));
+        clock_ = std::make_unique<TestClock>();
+        broker_ =
+            std::make_unique<BrokerInstance>(sandboxes("own-", 40, 400000), serving_env(), clock_->flags());
     }
-    static void TearDownTestSuite() { broker_.reset(); }
+    static void TearDownTestSuite() {
+        broker_.reset();
+        clock_.reset();
+    }
 
     void SetUp() override {
         owner_ = unique_participant("owner");
@@ -25,6 +30,7 @@ class OwnershipTest : public ::testing::Test {
         sandbox_id_ = allocated.json["sandbox_id"];
     }
 
+    static inline std::unique_ptr<TestClock> clock_;
     static inline std::unique_ptr<BrokerInstance> broker_;
     HttpClient client_ = broker_->client();
     std::string owner_;
@@ -88,8 +94,8 @@ TEST_F(OwnershipTest, OwnerMarksForDeletion) {
 TEST_F(OwnershipTest, RepeatedMarkForDeletionAnswersTheSame) {
     auto first = mark_for_deletion(client_, sandbox_id_, owner_);
     ASSERT_EQ(first.status, 200) << first.body;
-    // Cross a second boundary so a re-stamped deletion_requested_at would show.
-    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    // A later second, so a re-stamped deletion_requested_at would show.
+    clock_->advance(std::chrono::seconds(1));
     auto second = mark_for_deletion(client_, sandbox_id_, owner_);
 
     EXPECT_EQ(second.status, 200) << second.body;

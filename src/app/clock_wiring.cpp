@@ -1,0 +1,21 @@
+// The broker's clock, wired: see clock_wiring.hpp.
+#include "app/clock_wiring.hpp"
+
+namespace broker {
+
+std::unique_ptr<Clock> make_clock(const std::string& test_clock_file) {
+    if (test_clock_file.empty()) return std::make_unique<SystemClock>();
+    return std::make_unique<FileClock>(test_clock_file);
+}
+
+ClockWatch::ClockWatch(Clock& clock, BackgroundJobs* jobs) : clock_(dynamic_cast<FileClock*>(&clock)) {
+    if (!clock_ || !jobs) return;
+    clock_->on_move([jobs] { jobs->wake(); });
+    clock_->start_watching();
+}
+
+void ClockWatch::stop() {
+    if (clock_) clock_->stop_watching();
+}
+
+}  // namespace broker
