@@ -203,7 +203,6 @@ void DynamoStore::record_pool_sample(const PoolSample& sample) {
     for (const auto status : kAllStatuses) item[std::string(to_string(status))] = N(sample.counts[status]);
     item["allocations"] = N(sample.allocations);
     client_.must("PutItem", {{"TableName", options_.table}, {"Item", item}});
-    recount_pool();  // the pool-sample job corrects the counter item's drift once a minute
 }
 
 std::vector<PoolSample> DynamoStore::pool_samples(UnixSeconds from, UnixSeconds to, int limit) {

@@ -9,7 +9,6 @@
 //   BROKER#JOBS / JOB#<name>        a background job's lease and last result
 //   BROKER#JOBRUNS#<name> / RUN#<id>  one requested run
 //   BROKER#COUNTER / JOBRUN         the run id counter
-//   COUNT#POOL / STATUS             the counts by status (dynamo_pool_counts.cpp)
 //   BROKER#SCHEMA / VERSION         the broker's schema version on this table
 #pragma once
 

@@ -245,7 +245,6 @@ std::int64_t DynamoStore::insert_copied(std::span<const CopiedSandbox> sandboxes
         if (!conditional("PutItem", {{"Item", item}, {"ConditionExpression", "attribute_not_exists(PK)"}}))
             continue;
         ++written;
-        count_change(std::nullopt, s.status);  // its history was copied, not recorded
         adopt_allocation(s, s.updated_at);
     }
     return written;

@@ -133,7 +133,6 @@ void DynamoStore::record(const std::string& sandbox_id, UnixSeconds at, std::opt
                          const std::string& reason) {
     SandboxEvent e{next_event_id(), sandbox_id, at, from, to, actor, reason};
     client_.must("PutItem", {{"TableName", options_.table}, {"Item", event_item(e)}});
-    count_change(from, to);  // dynamo_pool_counts.cpp
     write_transition_event(sandbox_id, at, from, to, actor, reason);
 }
 
@@ -356,6 +355,27 @@ SyncSummary DynamoStore::sync_pool(std::span<const ProviderSandbox> listed, Unix
         }
     }
     return summary;
+}
+
+StatusCounts DynamoStore::count_by_status() {
+    StatusCounts counts;
+    for (const SandboxStatus status : kAllStatuses) {
+        json request = {{"TableName", options_.table},
+                        {"IndexName", options_.status_index},
+                        {"Select", "COUNT"},
+                        {"KeyConditionExpression", "#s = :s"},
+                        {"ExpressionAttributeNames", {{"#s", "status"}}},
+                        {"ExpressionAttributeValues", {{":s", S(to_string(status))}}}};
+        std::int64_t n = 0;
+        for (;;) {
+            json answer = client_.must("Query", request);
+            n += answer.value("Count", 0);
+            if (!answer.contains("LastEvaluatedKey")) break;
+            request["ExclusiveStartKey"] = std::move(answer["LastEvaluatedKey"]);
+        }
+        counts[status] = n;
+    }
+    return counts;
 }
 
 ListPage DynamoStore::list(const ListQuery& query) {

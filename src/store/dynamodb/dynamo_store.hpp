@@ -174,10 +174,6 @@ class DynamoStore final : public Store,
     bool conditional(std::string_view operation, nlohmann::json request, const ShowsOwnWrite& own = {});
     void record(const std::string& sandbox_id, UnixSeconds at, std::optional<SandboxStatus> from,
                 std::optional<SandboxStatus> to, const std::string& actor, const std::string& reason);
-    // The counts by status (dynamo_pool_counts.cpp): a recorded change moves the counter item;
-    // a recount sets it from the status index.
-    void count_change(std::optional<SandboxStatus> from, std::optional<SandboxStatus> to);
-    StatusCounts recount_pool();
 
     // Allocation steps (dynamo_allocate.cpp)
     std::vector<Slot> read_slots(const std::string& participant);
