@@ -6,6 +6,7 @@
 
 #include "core/errors.hpp"
 #include "store/schema_steps.hpp"
+#include "store/sqlite/webhook_sql.hpp"
 
 namespace broker::sqlite {
 namespace {
@@ -229,6 +230,8 @@ CREATE TABLE track_limits (
 CREATE INDEX sandboxes_allocated_track ON sandboxes (track_name, expires_at) WHERE status = 'allocated';
 )sql",
          true},
+        // 9: webhook subscriptions, their cursor in the outbox, and their deliveries (webhook_sql.hpp).
+        {"webhook subscriptions and their deliveries", kWebhookSchemaSql, true},
     };
     return steps;
 }
