@@ -9,6 +9,7 @@
 #include "../store/temp_dir.hpp"
 #include "app/admin_api.hpp"
 #include "app/quota_api.hpp"
+#include "app/webhooks.hpp"
 #include "core/clock.hpp"
 #include "core/errors.hpp"
 #include "http/dashboard/dashboard_page.hpp"
@@ -43,6 +44,8 @@ struct ServedRoutes {
         admin->add_routes(router, base_path);
         quota = std::make_unique<QuotaApi>(*store, clock, pool, registry, std::chrono::seconds(60));
         quota->add_routes(router, base_path);
+        webhooks = std::make_unique<WebhookApi>(*store, clock, pool, WebhookConfig{});
+        webhooks->add_routes(router, base_path);
         ops->add_routes(router);
         metrics->add_routes(router);
         docs.add_routes(router);
@@ -60,6 +63,7 @@ struct ServedRoutes {
     std::unique_ptr<MetricsHandler> metrics;
     std::unique_ptr<AdminApi> admin;
     std::unique_ptr<QuotaApi> quota;
+    std::unique_ptr<WebhookApi> webhooks;
     DocsHandlers docs;
     Authenticator auth{"api-token", "admin-token"};
     DashboardPage dashboard{auth, "/v1", "auto"};
