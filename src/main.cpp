@@ -33,6 +33,7 @@
 #include "app/admin_cli.hpp"
 #include "app/allocate_waiting.hpp"
 #include "app/quota_api.hpp"
+#include "app/webhooks.hpp"
 #include "app/background_jobs.hpp"
 #include "app/clock_wiring.hpp"
 #include "app/copy_command.hpp"
@@ -290,6 +291,12 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     event_stream.add_routes(router, config.base_path);
     QuotaApi quota(*store, clock, pool, edge.registry(), config.metrics_pool_cache);
     quota.add_routes(router, config.base_path);
+    const WebhookConfig webhook_config = load_webhook_config(environment(flags));
+    WebhookApi webhook_api(*store, clock, pool, webhook_config);
+    webhook_api.add_routes(router, config.base_path);
+    const auto webhook_worker =
+        jobs ? WebhookWorker::make(*store, clock, webhook_config, &edge.registry(), jobs->worker_id())
+             : nullptr;
     edge.add_routes(router, pool);
 
     Pipeline pipeline(router, edge.authenticator());
@@ -318,6 +325,7 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     if (descriptors.warning) spdlog::warn("{}", *descriptors.warning);
     warn_without_provider(jobs.get());
     if (jobs) jobs->start();
+    if (webhook_worker) webhook_worker->start();
 
     int received = 0;
     sigwait(&signals, &received);
@@ -337,6 +345,7 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     server.stop();
     edge.stop_metrics_listener();
     if (jobs) jobs->stop();  // the item in hand finishes
+    if (webhook_worker) webhook_worker->stop();  // the attempts in flight end, each within its timeout
     pool.stop();
     spdlog::info("stopped");
     spdlog::default_logger()->flush();
@@ -367,6 +376,8 @@ int worker_command(const CommonFlags& flags) {
     edge.add_metrics_listener_routes(scrape_pool);
     BackgroundJobs jobs(lifecycle_side(*store), job_state_side(*store), clock, background, edge.metrics().jobs());
     ClockWatch clock_watch(clock, &jobs);
+    const auto webhook_worker = WebhookWorker::make(*store, clock, load_webhook_config(environment(flags)),
+                                                    &edge.registry(), jobs.worker_id());
     const std::optional<asio::ip::tcp::endpoint> metrics_bound = edge.start_metrics_listener();
     if (metrics_bound) {
         // On stdout before the "started" line: tests and scripts read the port from it.
@@ -374,6 +385,7 @@ int worker_command(const CommonFlags& flags) {
         spdlog::info("metrics listening on {}", endpoint_url(*metrics_bound));
     }
     jobs.start();
+    if (webhook_worker) webhook_worker->start();
     // A line on stdout the end-to-end tests and scripts wait for.
     std::cout << "worker " << jobs.worker_id() << " started on " << redact_store_url(config.store) << std::endl;
 
@@ -382,6 +394,7 @@ int worker_command(const CommonFlags& flags) {
     spdlog::info("received {}, stopping the worker", received == SIGINT ? "SIGINT" : "SIGTERM");
     clock_watch.stop();
     jobs.stop();
+    if (webhook_worker) webhook_worker->stop();
     edge.stop_metrics_listener();
     scrape_pool.stop();
     spdlog::info("stopped");

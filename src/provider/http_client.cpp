@@ -4,6 +4,7 @@
 #include "provider/http_client.hpp"
 
 #include <curl/curl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
@@ -87,6 +88,13 @@ TransportErrorKind classify(CURLcode code, CURL* handle) {
     }
 }
 
+// CURLOPT_OPENSOCKETFUNCTION: a socket only for addresses the options' filter allows.
+curl_socket_t open_allowed_socket(void* data, curlsocktype, struct curl_sockaddr* address) {
+    const auto& allow = *static_cast<const std::function<bool(const ::sockaddr*)>*>(data);
+    if (!allow(&address->addr)) return CURL_SOCKET_BAD;
+    return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
 }  // namespace
 
 std::optional<std::string> HttpResponse::header(std::string_view name) const {
@@ -141,6 +149,10 @@ HttpResult HttpClient::perform(const HttpRequest& request) const {
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);  // a redirect would re-send the token elsewhere
+    if (options_.allow_address) {
+        curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_allowed_socket);
+        curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &options_.allow_address);
+    }
 
     if (request.method == "GET") {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);

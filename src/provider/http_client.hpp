@@ -5,11 +5,14 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+struct sockaddr;
 
 namespace broker {
 
@@ -57,6 +60,10 @@ struct HttpClientOptions {
     std::chrono::milliseconds total_timeout{35000};
     std::size_t max_body_bytes = 16 * 1024 * 1024;  // a runaway answer is cut off, not buffered
     std::string user_agent = "sandbox-broker";
+    // When set, every address a connection is about to be opened to (after name resolution,
+    // so a name that changes its address is checked each time) must pass it, or the request
+    // fails as a connect error.
+    std::function<bool(const ::sockaddr*)> allow_address;
 };
 
 // Initialises libcurl's global state once per process; every HttpClient calls it, and

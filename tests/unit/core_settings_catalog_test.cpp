@@ -21,6 +21,7 @@
 #include "http/allocate_wait.hpp"
 #include "http/event_stream_options.hpp"
 #include "jobs/job_config.hpp"
+#include "jobs/webhook_config.hpp"
 #include "provider/provider_config.hpp"
 #include "store/dynamodb/aws_credentials.hpp"
 #include "store/dynamodb/dynamo_options.hpp"
@@ -38,6 +39,7 @@ std::set<std::string> names_the_readers_read() {
     };
     load_config(recording);
     load_job_config(recording);
+    load_webhook_config(recording);
     load_csp_options(recording);
     load_niosxaas_options(recording);
     postgres_options_from_env("postgresql://broker@127.0.0.1:5432/broker", recording);

@@ -10,6 +10,7 @@
 #include "app/admin_api.hpp"
 #include "app/event_stream_api.hpp"
 #include "app/quota_api.hpp"
+#include "app/webhooks.hpp"
 #include "core/clock.hpp"
 #include "core/errors.hpp"
 #include "http/dashboard/dashboard_page.hpp"
@@ -46,6 +47,8 @@ struct ServedRoutes {
         quota->add_routes(router, base_path);
         events = std::make_unique<EventStreamApi>(EventStreamOptions{}, *store, pool, registry);
         events->add_routes(router, base_path);
+        webhooks = std::make_unique<WebhookApi>(*store, clock, pool, WebhookConfig{});
+        webhooks->add_routes(router, base_path);
         ops->add_routes(router);
         metrics->add_routes(router);
         docs.add_routes(router);
@@ -64,6 +67,7 @@ struct ServedRoutes {
     std::unique_ptr<AdminApi> admin;
     std::unique_ptr<QuotaApi> quota;
     std::unique_ptr<EventStreamApi> events;
+    std::unique_ptr<WebhookApi> webhooks;
     DocsHandlers docs;
     Authenticator auth{"api-token", "admin-token"};
     DashboardPage dashboard{auth, "/v1", "auto"};

@@ -8,6 +8,7 @@
 #include "store/schema_steps.hpp"
 #include "store/sqlite/outbox_sql.hpp"
 #include "store/sqlite/pool_counts_sql.hpp"
+#include "store/sqlite/webhook_sql.hpp"
 
 namespace broker::sqlite {
 namespace {
@@ -235,6 +236,8 @@ CREATE INDEX sandboxes_allocated_track ON sandboxes (track_name, expires_at) WHE
         {kPoolCountsSummary, kPoolCountsStep, true},
         // 10: lifecycle events written with each change, and the pool's low-watermark state.
         {kOutboxSchemaSummary, kOutboxSchemaSql, true},
+        // 11: webhook subscriptions, their cursor in the outbox, and their deliveries (webhook_sql.hpp).
+        {"webhook subscriptions and their deliveries", kWebhookSchemaSql, true},
     };
     return steps;
 }

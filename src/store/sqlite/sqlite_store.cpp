@@ -16,6 +16,7 @@
 #include "store/sqlite/sandbox_ops.hpp"
 #include "store/sqlite/schema.hpp"
 #include "store/sqlite/store_file.hpp"
+#include "store/sqlite/webhook_ops.hpp"
 
 namespace broker {
 
@@ -446,6 +447,79 @@ bool SqliteStore::pool_low() {
 
 bool SqliteStore::set_pool_low(bool low, std::string_view data_json, UnixSeconds now) {
     return impl_->write([&](Connection& conn) { return sqlite::set_pool_low(conn, low, data_json, now); });
+}
+
+// WebhookStore.
+void SqliteStore::create_webhook(const WebhookSubscription& subscription) {
+    impl_->write([&](Connection& conn) {
+        sqlite::create_webhook(conn, subscription);
+        return true;
+    });
+}
+
+std::vector<WebhookSubscription> SqliteStore::list_webhooks() {
+    auto conn = impl_->readers.acquire();
+    return sqlite::list_webhooks(*conn);
+}
+
+std::optional<WebhookSubscription> SqliteStore::get_webhook(const std::string& id) {
+    auto conn = impl_->readers.acquire();
+    return sqlite::get_webhook(*conn, id);
+}
+
+bool SqliteStore::delete_webhook(const std::string& id) {
+    return impl_->write([&](Connection& conn) { return sqlite::delete_webhook(conn, id); });
+}
+
+bool SqliteStore::disable_webhook(const std::string& id, const std::string& reason, UnixSeconds now) {
+    return impl_->write([&](Connection& conn) { return sqlite::disable_webhook(conn, id, reason, now); });
+}
+
+bool SqliteStore::enable_webhook(const std::string& id) {
+    return impl_->write([&](Connection& conn) { return sqlite::enable_webhook(conn, id); });
+}
+
+bool SqliteStore::enqueue_deliveries(const std::string& subscription_id, std::int64_t from_cursor,
+                                     std::int64_t to_cursor, std::span<const OutboxEvent> events,
+                                     UnixSeconds now) {
+    return impl_->write([&](Connection& conn) {
+        return sqlite::enqueue_deliveries(conn, subscription_id, from_cursor, to_cursor, events, now);
+    });
+}
+
+std::vector<WebhookDelivery> SqliteStore::claim_deliveries(const DeliveryClaim& claim) {
+    return impl_->write([&](Connection& conn) { return sqlite::claim_deliveries(conn, claim); });
+}
+
+bool SqliteStore::record_attempt(const DeliveryAttempt& attempt) {
+    return impl_->write([&](Connection& conn) { return sqlite::record_attempt(conn, attempt); });
+}
+
+DeliveryPage SqliteStore::list_deliveries(const std::string& subscription_id,
+                                          std::optional<std::int64_t> before, int limit) {
+    auto conn = impl_->readers.acquire();
+    return sqlite::list_deliveries(*conn, subscription_id, before, limit);
+}
+
+std::optional<WebhookDelivery> SqliteStore::get_delivery(const std::string& subscription_id,
+                                                         std::int64_t delivery_id) {
+    auto conn = impl_->readers.acquire();
+    return sqlite::get_delivery(*conn, subscription_id, delivery_id);
+}
+
+std::optional<WebhookDelivery> SqliteStore::redeliver(const std::string& subscription_id,
+                                                      std::int64_t delivery_id, UnixSeconds now) {
+    return impl_->write(
+        [&](Connection& conn) { return sqlite::redeliver(conn, subscription_id, delivery_id, now); });
+}
+
+std::int64_t SqliteStore::count_pending(const std::string& subscription_id) {
+    auto conn = impl_->readers.acquire();
+    return sqlite::count_pending(*conn, subscription_id);
+}
+
+std::int64_t SqliteStore::prune_deliveries(UnixSeconds before) {
+    return impl_->write([&](Connection& conn) { return sqlite::prune_deliveries(conn, before); });
 }
 
 }  // namespace broker

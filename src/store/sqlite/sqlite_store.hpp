@@ -17,6 +17,7 @@
 #include "store/pool_alert_store.hpp"
 #include "store/pool_change.hpp"
 #include "store/store.hpp"
+#include "store/webhook_store.hpp"
 
 namespace broker {
 
@@ -51,7 +52,8 @@ class SqliteStore final : public Store,
                           public AsyncWriteStore,
                           public EventStore,
                           public PoolAlertStore,
-                          public OutboxControl {
+                          public OutboxControl,
+                          public WebhookStore {
   public:
     // Opens (creating if needed) the database and holds its lock file (store_file.hpp) for
     // its life; throws StoreUnavailable when it cannot, or when another process holds the
@@ -133,6 +135,26 @@ class SqliteStore final : public Store,
     // PoolAlertStore.
     bool pool_low() override;
     bool set_pool_low(bool low, std::string_view data_json, UnixSeconds now) override;
+    // WebhookStore (sqlite/webhook_ops): writes through the writer, reads from the reader pool.
+    void create_webhook(const WebhookSubscription& subscription) override;
+    std::vector<WebhookSubscription> list_webhooks() override;
+    std::optional<WebhookSubscription> get_webhook(const std::string& id) override;
+    bool delete_webhook(const std::string& id) override;
+    bool disable_webhook(const std::string& id, const std::string& reason, UnixSeconds now) override;
+    bool enable_webhook(const std::string& id) override;
+    bool enqueue_deliveries(const std::string& subscription_id, std::int64_t from_cursor,
+                            std::int64_t to_cursor, std::span<const OutboxEvent> events,
+                            UnixSeconds now) override;
+    std::vector<WebhookDelivery> claim_deliveries(const DeliveryClaim& claim) override;
+    bool record_attempt(const DeliveryAttempt& attempt) override;
+    DeliveryPage list_deliveries(const std::string& subscription_id, std::optional<std::int64_t> before,
+                                 int limit) override;
+    std::optional<WebhookDelivery> get_delivery(const std::string& subscription_id,
+                                                std::int64_t delivery_id) override;
+    std::optional<WebhookDelivery> redeliver(const std::string& subscription_id, std::int64_t delivery_id,
+                                             UnixSeconds now) override;
+    std::int64_t count_pending(const std::string& subscription_id) override;
+    std::int64_t prune_deliveries(UnixSeconds before) override;
 
     SqliteWriteStats write_stats() const;
 

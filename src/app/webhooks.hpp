@@ -1,0 +1,50 @@
+// Webhooks wired for one process: the admin API's subscriptions (WebhookApi, in `serve` and
+// `run`) and their delivery (WebhookWorker, in `worker` and `run`). A store without the
+// outbox or the webhook side gets neither, and a log line says so.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "http/handlers/webhook_handlers.hpp"
+#include "jobs/webhook_dispatcher.hpp"
+#include "jobs/webhook_sender.hpp"
+#include "obs/webhook_metrics.hpp"
+#include "service/webhook_service.hpp"
+#include "store/store.hpp"
+
+namespace broker {
+
+class WebhookApi {
+  public:
+    // Everything given outlives this object.
+    WebhookApi(Store& store, const Clock& clock, BlockingPool& pool, const WebhookConfig& config);
+
+    // Registers the routes when the store keeps subscriptions.
+    void add_routes(Router& router, const std::string& base_path);
+
+  private:
+    std::unique_ptr<WebhookService> service_;
+    std::unique_ptr<WebhookHandlers> handlers_;
+};
+
+class WebhookWorker {
+  public:
+    // Null when the store has no outbox or no webhook side. `registry` may be null.
+    static std::unique_ptr<WebhookWorker> make(Store& store, const Clock& clock, const WebhookConfig& config,
+                                               MetricsRegistry* registry, const std::string& worker_id);
+
+    WebhookWorker(WebhookStore& webhooks, EventStore& events, const Clock& clock, const WebhookConfig& config,
+                  MetricsRegistry* registry, const std::string& worker_id);
+    ~WebhookWorker() { stop(); }
+
+    void start() { dispatcher_.start(); }
+    void stop() { dispatcher_.stop(); }
+
+  private:
+    CurlWebhookSender sender_;
+    std::unique_ptr<WebhookMetrics> metrics_;
+    WebhookDispatcher dispatcher_;
+};
+
+}  // namespace broker
