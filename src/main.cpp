@@ -13,8 +13,8 @@
 //   admin    the operator's command line over a running broker's admin API (app/admin_cli.cpp)
 // Exit codes: 0 success, 2 bad usage or configuration (message names the problem), 1 runtime failure.
 #include <signal.h>
-#include <unistd.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
@@ -31,14 +31,14 @@
 #include "app/admin_api.hpp"
 #include "app/admin_cli.hpp"
 #include "app/allocate_waiting.hpp"
-#include "app/quota_api.hpp"
 #include "app/background_jobs.hpp"
 #include "app/copy_command.hpp"
+#include "app/healthcheck.hpp"
+#include "app/quota_api.hpp"
 #include "app/schema_check.hpp"
 #include "app/settings_command.hpp"
-#include "app/version_command.hpp"
-#include "app/healthcheck.hpp"
 #include "app/shutdown_drain.hpp"
+#include "app/version_command.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/errors.hpp"
@@ -59,6 +59,7 @@
 #include "store/sqlite/backup.hpp"
 #include "store/sqlite/schema.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+#include "store/store_handle.hpp"
 #include "store/store_url.hpp"
 
 namespace broker {
@@ -90,7 +91,8 @@ Config load(const CommonFlags& flags) {
     Config config = load_config(process_env(file), present_setting_names(file));
     if (!flags.listen.empty()) config.listen = flags.listen;
     if (!flags.store.empty()) config.store = flags.store;
-    for (auto& password : store_url_passwords(config.store)) config.other_secrets.push_back(std::move(password));
+    for (auto& password : store_url_passwords(config.store))
+        config.other_secrets.push_back(std::move(password));
     return config;
 }
 
@@ -102,21 +104,21 @@ EnvLookup environment(const CommonFlags& flags) {
 // The store named by `url`; PostgreSQL settings (DB_POOL_SIZE, ...) come from the same
 // environment and .env file as the rest of the configuration. `create_table`: only `migrate`
 // and `copy` (its target) may create a DynamoDB table; every other command stops on a missing one.
-std::unique_ptr<Store> open_store(const std::string& url, const CommonFlags& flags,
-                                  bool create_table = false) {
+StoreHandle open_store(const std::string& url, const CommonFlags& flags, bool create_table = false) {
     const StoreUrl parsed = parse_store_url(url);
     refuse_dynamo_settings_elsewhere(url, environment(flags));
     if (parsed.kind == StoreUrl::Kind::postgresql) {
-        return std::make_unique<PostgresStore>(postgres_options_from_env(parsed.target, environment(flags)));
+        return StoreHandle(
+            std::make_unique<PostgresStore>(postgres_options_from_env(parsed.target, environment(flags))));
     }
     if (parsed.kind == StoreUrl::Kind::dynamodb) {
         static const SystemClock clock;  // outlives the store: its credentials are refreshed by it
-        return open_dynamo_store(parsed, environment(flags), clock, create_table);
+        return StoreHandle(open_dynamo_store(parsed, environment(flags), clock, create_table));
     }
     SqliteOptions options;
     options.path = parsed.target;
     options.create_dir = parsed.create_dir;
-    return std::make_unique<SqliteStore>(options);
+    return StoreHandle(std::make_unique<SqliteStore>(options));
 }
 
 int migrate_command(const CommonFlags& flags, bool status_only) {
@@ -130,11 +132,11 @@ int migrate_command(const CommonFlags& flags, bool status_only) {
             print_schema_status(schema_status_of(sqlite::schema_steps(), 0, std::nullopt), where, std::cout);
             return 0;
         }
-        print_schema_status(open_store(config.store, flags)->schema_status(), where, std::cout);
+        print_schema_status(open_store(config.store, flags).store().schema_status(), where, std::cout);
         return 0;
     }
     auto store = open_store(config.store, flags, true);
-    migrate_store(*store, where, std::cout);
+    migrate_store(store.store(), where, std::cout);
     return 0;
 }
 
@@ -189,9 +191,9 @@ int import_command(const CommonFlags& flags, const std::string& file) {
         throw UsageError(file + " is not a CSP account list: " + e.what());
     }
     auto store = open_store(config.store, flags);
-    prepare_store(*store, redact_store_url(config.store), "import");
+    prepare_store(store.store(), redact_store_url(config.store), "import");
     SystemClock clock;
-    const UpsertSummary summary = store->upsert_provider_sandboxes(accounts.sandboxes, clock.now());
+    const UpsertSummary summary = store.store().upsert_provider_sandboxes(accounts.sandboxes, clock.now());
     std::cout << "imported " << accounts.sandboxes.size() << " sandboxes from " << file << ": "
               << summary.inserted << " new, " << summary.revived << " revived, " << summary.refreshed
               << " refreshed, " << summary.skipped << " skipped (held or deleting), " << accounts.ignored
@@ -203,11 +205,11 @@ int import_command(const CommonFlags& flags, const std::string& file) {
 // API still serves (a store filled by `import` is a fine first try) with the store-only jobs,
 // and one log line says that sync and cleanup are off (see warn_without_provider). A half-set
 // provider stops start-up.
-std::unique_ptr<BackgroundJobs> make_background_jobs(const EnvLookup& env, const Config& config, Store& store,
-                                                     const Clock& clock, JobMetrics* metrics) {
+std::unique_ptr<BackgroundJobs> make_background_jobs(const EnvLookup& env, const Config& config,
+                                                     const StoreHandle& store, const Clock& clock,
+                                                     JobMetrics* metrics) {
     const BackgroundConfig background = load_background_config(env, config, /*provider_required=*/false);
-    return std::make_unique<BackgroundJobs>(lifecycle_side(store), job_state_side(store), clock, background,
-                                            metrics);
+    return std::make_unique<BackgroundJobs>(store, clock, background, metrics);
 }
 
 void warn_without_provider(const BackgroundJobs* jobs) {
@@ -239,33 +241,33 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
 
     // Declared in dependency order: each object outlives everything that uses it.
     auto store = open_store(config.store, flags);
-    prepare_store(*store, redact_store_url(config.store), with_jobs ? "run" : "serve");
+    prepare_store(store.store(), redact_store_url(config.store), with_jobs ? "run" : "serve");
     SystemClock clock;
-    AllocationService service(*store, clock, config.lease, config.max_sandboxes_per_participant);
+    AllocationService service(store.store(), clock, config.lease, config.max_sandboxes_per_participant);
     BlockingPool pool(config.store_threads, static_cast<std::size_t>(config.store_queue_max));
 
     // Edge and observability: metrics first (handlers and jobs count into them), routes,
     // then the middlewares once every route is registered.
-    Edge edge(config, clock, *store, with_jobs ? Edge::Role::api_and_jobs : Edge::Role::api);
+    Edge edge(config, clock, store.store(), with_jobs ? Edge::Role::api_and_jobs : Edge::Role::api);
 
     // `run` only. Without CSP_BASE_URL it runs the store-only jobs and says so.
     const auto jobs =
-        with_jobs ? make_background_jobs(environment(flags), config, *store, clock, edge.metrics().jobs())
+        with_jobs ? make_background_jobs(environment(flags), config, store, clock, edge.metrics().jobs())
                   : nullptr;
 
     Router router;
     ParticipantHandlers participant(service, pool, std::chrono::seconds(config.no_sandboxes_retry_after_sec),
                                     ParticipantMetrics(*edge.metrics().api()));
-    AllocateWaiting waiting(load_allocate_wait_options(environment(flags)), *store, config.store,
+    AllocateWaiting waiting(load_allocate_wait_options(environment(flags)), store, config.store,
                             environment(flags), edge.registry(), pool);
     participant.enable_waiting(waiting.registry(), waiting.max_wait());
     participant.add_routes(router, config.base_path);
-    OpsHandlers ops(*store, pool);
+    OpsHandlers ops(store.store(), pool);
     ops.add_routes(router);
     const bool exclusive_store = parse_store_url(config.store).kind == StoreUrl::Kind::sqlite;
-    AdminApi admin(*store, clock, pool, load_job_config(environment(flags)), jobs.get(), exclusive_store);
+    AdminApi admin(store, clock, pool, load_job_config(environment(flags)), jobs.get(), exclusive_store);
     admin.add_routes(router, config.base_path);
-    QuotaApi quota(*store, clock, pool, edge.registry(), config.metrics_pool_cache);
+    QuotaApi quota(store.store(), clock, pool, edge.registry(), config.metrics_pool_cache);
     quota.add_routes(router, config.base_path);
     edge.add_routes(router, pool);
 
@@ -332,13 +334,13 @@ int worker_command(const CommonFlags& flags) {
     const BackgroundConfig background = load_background_config(environment(flags), config, true);
     setup_logging(config);
     auto store = open_store(config.store, flags);
-    prepare_store(*store, redact_store_url(config.store), "worker");
+    prepare_store(store.store(), redact_store_url(config.store), "worker");
     SystemClock clock;
     // The worker's metrics, the jobs' and the provider's, on METRICS_LISTEN when set.
-    Edge edge(config, clock, *store, Edge::Role::jobs);
+    Edge edge(config, clock, store.store(), Edge::Role::jobs);
     BlockingPool scrape_pool(1, 16);  // the metrics listener's scrapes read the store
     edge.add_metrics_listener_routes(scrape_pool);
-    BackgroundJobs jobs(lifecycle_side(*store), job_state_side(*store), clock, background, edge.metrics().jobs());
+    BackgroundJobs jobs(store, clock, background, edge.metrics().jobs());
     const std::optional<asio::ip::tcp::endpoint> metrics_bound = edge.start_metrics_listener();
     if (metrics_bound) {
         // On stdout before the "started" line: tests and scripts read the port from it.
@@ -347,7 +349,8 @@ int worker_command(const CommonFlags& flags) {
     }
     jobs.start();
     // A line on stdout the end-to-end tests and scripts wait for.
-    std::cout << "worker " << jobs.worker_id() << " started on " << redact_store_url(config.store) << std::endl;
+    std::cout << "worker " << jobs.worker_id() << " started on " << redact_store_url(config.store)
+              << std::endl;
 
     int received = 0;
     sigwait(&signals, &received);
@@ -465,7 +468,8 @@ int run_main(int argc, char** argv) {
         if (restore->parsed()) return restore_command(restore_flags, restore_from);
         if (csp_sim->parsed()) return run_csp_sim(sim_options);
         if (settings->parsed()) return settings_command(settings_options, std::cout);
-        if (admin->parsed()) return run_admin_command(admin_options, std::cout, std::cerr, std::cin, isatty(0));
+        if (admin->parsed())
+            return run_admin_command(admin_options, std::cout, std::cerr, std::cin, isatty(0));
         if (copy->parsed()) {
             CommonFlags flags;
             flags.env_file = copy_options.env_file;
