@@ -13,8 +13,8 @@
 //   admin    the operator's command line over a running broker's admin API (app/admin_cli.cpp)
 // Exit codes: 0 success, 2 bad usage or configuration (message names the problem), 1 runtime failure.
 #include <signal.h>
-#include <unistd.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
@@ -38,12 +38,12 @@
 #include "app/clock_wiring.hpp"
 #include "app/copy_command.hpp"
 #include "app/event_stream_api.hpp"
+#include "app/healthcheck.hpp"
 #include "app/outbox_wiring.hpp"
 #include "app/schema_check.hpp"
 #include "app/settings_command.hpp"
-#include "app/version_command.hpp"
-#include "app/healthcheck.hpp"
 #include "app/shutdown_drain.hpp"
+#include "app/version_command.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/errors.hpp"
@@ -64,6 +64,7 @@
 #include "store/sqlite/backup.hpp"
 #include "store/sqlite/schema.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+#include "store/store_handle.hpp"
 #include "store/store_url.hpp"
 
 namespace broker {
@@ -97,7 +98,8 @@ Config load(const CommonFlags& flags) {
     Config config = load_config(process_env(file), present_setting_names(file));
     if (!flags.listen.empty()) config.listen = flags.listen;
     if (!flags.store.empty()) config.store = flags.store;
-    for (auto& password : store_url_passwords(config.store)) config.other_secrets.push_back(std::move(password));
+    for (auto& password : store_url_passwords(config.store))
+        config.other_secrets.push_back(std::move(password));
     return config;
 }
 
@@ -109,32 +111,30 @@ EnvLookup environment(const CommonFlags& flags) {
 // The store named by `url`; PostgreSQL settings (DB_POOL_SIZE, ...) come from the same
 // environment and .env file as the rest of the configuration. `create_table`: only `migrate`
 // and `copy` (its target) may create a DynamoDB table; every other command stops on a missing one.
-std::unique_ptr<Store> open_store_as_configured(const std::string& url, const CommonFlags& flags,
-                                               bool create_table);
+StoreHandle open_store_as_configured(const std::string& url, const CommonFlags& flags, bool create_table);
 
 // The store with its outbox set as EVENTS_ENABLED says.
-std::unique_ptr<Store> open_store(const std::string& url, const CommonFlags& flags,
-                                  bool create_table = false) {
+StoreHandle open_store(const std::string& url, const CommonFlags& flags, bool create_table = false) {
     auto store = open_store_as_configured(url, flags, create_table);
-    configure_outbox(*store, events_enabled_from_env(environment(flags)));
+    configure_outbox(store.part<OutboxControl>(), events_enabled_from_env(environment(flags)));
     return store;
 }
 
-std::unique_ptr<Store> open_store_as_configured(const std::string& url, const CommonFlags& flags,
-                                               bool create_table) {
+StoreHandle open_store_as_configured(const std::string& url, const CommonFlags& flags, bool create_table) {
     const StoreUrl parsed = parse_store_url(url);
     refuse_dynamo_settings_elsewhere(url, environment(flags));
     if (parsed.kind == StoreUrl::Kind::postgresql) {
-        return std::make_unique<PostgresStore>(postgres_options_from_env(parsed.target, environment(flags)));
+        return StoreHandle(
+            std::make_unique<PostgresStore>(postgres_options_from_env(parsed.target, environment(flags))));
     }
     if (parsed.kind == StoreUrl::Kind::dynamodb) {
         static const SystemClock clock;  // outlives the store: its credentials are refreshed by it
-        return open_dynamo_store(parsed, environment(flags), clock, create_table);
+        return StoreHandle(open_dynamo_store(parsed, environment(flags), clock, create_table));
     }
     SqliteOptions options;
     options.path = parsed.target;
     options.create_dir = parsed.create_dir;
-    return std::make_unique<SqliteStore>(options);
+    return StoreHandle(std::make_unique<SqliteStore>(options));
 }
 
 int migrate_command(const CommonFlags& flags, bool status_only) {
@@ -148,11 +148,11 @@ int migrate_command(const CommonFlags& flags, bool status_only) {
             print_schema_status(schema_status_of(sqlite::schema_steps(), 0, std::nullopt), where, std::cout);
             return 0;
         }
-        print_schema_status(open_store(config.store, flags)->schema_status(), where, std::cout);
+        print_schema_status(open_store(config.store, flags).store().schema_status(), where, std::cout);
         return 0;
     }
     auto store = open_store(config.store, flags, true);
-    migrate_store(*store, where, std::cout);
+    migrate_store(store.store(), where, std::cout);
     return 0;
 }
 
@@ -207,9 +207,9 @@ int import_command(const CommonFlags& flags, const std::string& file) {
     in.clear();
     in.seekg(0);
     auto store = open_store(config.store, flags);
-    prepare_store(*store, redact_store_url(config.store), "import");
+    prepare_store(store.store(), redact_store_url(config.store), "import");
     SystemClock clock;
-    const AccountImport imported = import_account_list(in, *store, clock.now());
+    const AccountImport imported = import_account_list(in, store.store(), clock.now());
     const UpsertSummary& summary = imported.summary;
     std::cout << "imported " << imported.listed << " sandboxes from " << file << ": " << summary.inserted
               << " new, " << summary.revived << " revived, " << summary.refreshed << " refreshed, "
@@ -222,11 +222,11 @@ int import_command(const CommonFlags& flags, const std::string& file) {
 // API still serves (a store filled by `import` is a fine first try) with the store-only jobs,
 // and one log line says that sync and cleanup are off (see warn_without_provider). A half-set
 // provider stops start-up.
-std::unique_ptr<BackgroundJobs> make_background_jobs(const EnvLookup& env, const Config& config, Store& store,
-                                                     const Clock& clock, JobMetrics* metrics) {
+std::unique_ptr<BackgroundJobs> make_background_jobs(const EnvLookup& env, const Config& config,
+                                                     const StoreHandle& store, const Clock& clock,
+                                                     JobMetrics* metrics) {
     const BackgroundConfig background = load_background_config(env, config, /*provider_required=*/false);
-    return std::make_unique<BackgroundJobs>(lifecycle_side(store), job_state_side(store), clock, background,
-                                            metrics);
+    return std::make_unique<BackgroundJobs>(store, clock, background, metrics);
 }
 
 void warn_without_provider(const BackgroundJobs* jobs) {
@@ -258,44 +258,46 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
 
     // Declared in dependency order: each object outlives everything that uses it.
     auto store = open_store(config.store, flags);
-    prepare_store(*store, redact_store_url(config.store), with_jobs ? "run" : "serve");
+    prepare_store(store.store(), redact_store_url(config.store), with_jobs ? "run" : "serve");
     const std::unique_ptr<Clock> clock_holder = make_clock(flags.test_clock);
     Clock& clock = *clock_holder;
-    AllocationService service(*store, clock, config.lease, config.max_sandboxes_per_participant);
+    AllocationService service(store.store(), clock, config.lease, config.max_sandboxes_per_participant,
+                              store.find<AsyncWriteStore>());
     BlockingPool pool(config.store_threads, static_cast<std::size_t>(config.store_queue_max));
 
     // Edge and observability: metrics first (handlers and jobs count into them), routes,
     // then the middlewares once every route is registered.
-    Edge edge(config, clock, *store, with_jobs ? Edge::Role::api_and_jobs : Edge::Role::api);
-    count_events_written(*store, edge.registry());
+    Edge edge(config, clock, store.store(), with_jobs ? Edge::Role::api_and_jobs : Edge::Role::api);
+    count_events_written(store.part<OutboxControl>(), edge.registry());
 
     // `run` only. Without CSP_BASE_URL it runs the store-only jobs and says so.
     const auto jobs =
-        with_jobs ? make_background_jobs(environment(flags), config, *store, clock, edge.metrics().jobs())
+        with_jobs ? make_background_jobs(environment(flags), config, store, clock, edge.metrics().jobs())
                   : nullptr;
     ClockWatch clock_watch(clock, jobs.get());
 
     Router router;
     ParticipantHandlers participant(service, pool, std::chrono::seconds(config.no_sandboxes_retry_after_sec),
                                     ParticipantMetrics(*edge.metrics().api()));
-    AllocateWaiting waiting(load_allocate_wait_options(environment(flags)), *store, config.store,
+    AllocateWaiting waiting(load_allocate_wait_options(environment(flags)), store, config.store,
                             environment(flags), edge.registry(), pool);
     participant.enable_waiting(waiting.registry(), waiting.max_wait());
     participant.add_routes(router, config.base_path);
-    OpsHandlers ops(*store, pool);
+    OpsHandlers ops(store.store(), pool);
     ops.add_routes(router);
     const bool exclusive_store = parse_store_url(config.store).kind == StoreUrl::Kind::sqlite;
-    AdminApi admin(*store, clock, pool, load_job_config(environment(flags)), jobs.get(), exclusive_store);
+    AdminApi admin(store, clock, pool, load_job_config(environment(flags)), jobs.get(), exclusive_store);
     admin.add_routes(router, config.base_path);
-    EventStreamApi event_stream(load_event_stream_options(environment(flags)), *store, pool, edge.registry());
+    EventStreamApi event_stream(load_event_stream_options(environment(flags)), &store.part<EventStore>(), pool,
+                                edge.registry());
     event_stream.add_routes(router, config.base_path);
-    QuotaApi quota(*store, clock, pool, edge.registry(), config.metrics_pool_cache);
+    QuotaApi quota(store.store(), clock, pool, edge.registry(), config.metrics_pool_cache);
     quota.add_routes(router, config.base_path);
     const WebhookConfig webhook_config = load_webhook_config(environment(flags));
-    WebhookApi webhook_api(*store, clock, pool, webhook_config);
+    WebhookApi webhook_api(store, clock, pool, webhook_config);
     webhook_api.add_routes(router, config.base_path);
     const auto webhook_worker =
-        jobs ? WebhookWorker::make(*store, clock, webhook_config, &edge.registry(), jobs->worker_id())
+        jobs ? WebhookWorker::make(store, clock, webhook_config, &edge.registry(), jobs->worker_id())
              : nullptr;
     edge.add_routes(router, pool);
 
@@ -366,17 +368,17 @@ int worker_command(const CommonFlags& flags) {
     const BackgroundConfig background = load_background_config(environment(flags), config, true);
     setup_logging(config);
     auto store = open_store(config.store, flags);
-    prepare_store(*store, redact_store_url(config.store), "worker");
+    prepare_store(store.store(), redact_store_url(config.store), "worker");
     const std::unique_ptr<Clock> clock_holder = make_clock(flags.test_clock);
     Clock& clock = *clock_holder;
     // The worker's metrics, the jobs' and the provider's, on METRICS_LISTEN when set.
-    Edge edge(config, clock, *store, Edge::Role::jobs);
-    count_events_written(*store, edge.registry());
+    Edge edge(config, clock, store.store(), Edge::Role::jobs);
+    count_events_written(store.part<OutboxControl>(), edge.registry());
     BlockingPool scrape_pool(1, 16);  // the metrics listener's scrapes read the store
     edge.add_metrics_listener_routes(scrape_pool);
-    BackgroundJobs jobs(lifecycle_side(*store), job_state_side(*store), clock, background, edge.metrics().jobs());
+    BackgroundJobs jobs(store, clock, background, edge.metrics().jobs());
     ClockWatch clock_watch(clock, &jobs);
-    const auto webhook_worker = WebhookWorker::make(*store, clock, load_webhook_config(environment(flags)),
+    const auto webhook_worker = WebhookWorker::make(store, clock, load_webhook_config(environment(flags)),
                                                     &edge.registry(), jobs.worker_id());
     const std::optional<asio::ip::tcp::endpoint> metrics_bound = edge.start_metrics_listener();
     if (metrics_bound) {
@@ -387,7 +389,8 @@ int worker_command(const CommonFlags& flags) {
     jobs.start();
     if (webhook_worker) webhook_worker->start();
     // A line on stdout the end-to-end tests and scripts wait for.
-    std::cout << "worker " << jobs.worker_id() << " started on " << redact_store_url(config.store) << std::endl;
+    std::cout << "worker " << jobs.worker_id() << " started on " << redact_store_url(config.store)
+              << std::endl;
 
     int received = 0;
     sigwait(&signals, &received);
@@ -522,7 +525,8 @@ int run_main(int argc, char** argv) {
         if (restore->parsed()) return restore_command(restore_flags, restore_from);
         if (csp_sim->parsed()) return run_csp_sim(sim_options);
         if (settings->parsed()) return settings_command(settings_options, std::cout);
-        if (admin->parsed()) return run_admin_command(admin_options, std::cout, std::cerr, std::cin, isatty(0));
+        if (admin->parsed())
+            return run_admin_command(admin_options, std::cout, std::cerr, std::cin, isatty(0));
         if (copy->parsed()) {
             CommonFlags flags;
             flags.env_file = copy_options.env_file;

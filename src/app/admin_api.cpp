@@ -1,8 +1,6 @@
 // Wiring of the admin API: see admin_api.hpp.
 #include "app/admin_api.hpp"
 
-#include "core/errors.hpp"
-
 namespace broker {
 namespace {
 
@@ -16,20 +14,14 @@ LocalJobs local_jobs(BackgroundJobs* jobs, bool exclusive_store) {
     return local;
 }
 
-DashboardStore& dashboard_side(Store& store) {
-    auto* side = dynamic_cast<DashboardStore*>(&store);
-    if (!side) throw ConfigError("this store cannot answer the dashboard's reads");
-    return *side;
-}
-
 }  // namespace
 
-AdminApi::AdminApi(Store& store, const Clock& clock, BlockingPool& pool, const JobConfig& config,
+AdminApi::AdminApi(const StoreHandle& store, const Clock& clock, BlockingPool& pool, const JobConfig& config,
                    BackgroundJobs* jobs, bool exclusive_store)
-    : service_(store, lifecycle_side(store), job_state_side(store), clock, config,
+    : service_(store.store(), store.part<LifecycleStore>(), store.part<JobStateStore>(), clock, config,
                local_jobs(jobs, exclusive_store)),
       handlers_(service_, pool),
-      dashboard_(store, dashboard_side(store), job_state_side(store), clock),
+      dashboard_(store.store(), store.part<DashboardStore>(), store.part<JobStateStore>(), clock),
       dashboard_handlers_(dashboard_, pool) {}
 
 }  // namespace broker

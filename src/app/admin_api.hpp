@@ -18,7 +18,7 @@ class AdminApi {
   public:
     // Everything given outlives this object; `jobs` may be null. `exclusive_store`: no other
     // process may share the store (SQLite), so a job not run here is refused, not queued.
-    AdminApi(Store& store, const Clock& clock, BlockingPool& pool, const JobConfig& config,
+    AdminApi(const StoreHandle& store, const Clock& clock, BlockingPool& pool, const JobConfig& config,
              BackgroundJobs* jobs, bool exclusive_store);
 
     void add_routes(Router& router, const std::string& base_path) {

@@ -6,11 +6,14 @@
 
 namespace broker {
 
-AllocateWaiting::AllocateWaiting(const AllocateWaitOptions& options, Store& store,
+AllocateWaiting::AllocateWaiting(const AllocateWaitOptions& options, const StoreHandle& store,
                                  const std::string& store_url, const EnvLookup& env, MetricsRegistry& metrics,
                                  const BlockingPool& pool)
-    : options_(options), store_(store), registry_(options.max_waiters), poller_(registry_, options.poll) {
-    if (auto* source = dynamic_cast<PoolChangeSource*>(&store_)) source->set_pool_change_listener(this);
+    : options_(options),
+      changes_(store.part<PoolChangeSource>()),
+      registry_(options.max_waiters),
+      poller_(registry_, options.poll) {
+    changes_.set_pool_change_listener(this);
     const StoreUrl parsed = parse_store_url(store_url);
     if (parsed.kind == StoreUrl::Kind::postgresql && options_.max_wait.count() > 0) {
         listener_ = std::make_unique<PgPoolListener>(postgres_options_from_env(parsed.target, env),
@@ -32,7 +35,7 @@ AllocateWaiting::AllocateWaiting(const AllocateWaitOptions& options, Store& stor
 
 AllocateWaiting::~AllocateWaiting() {
     stop();
-    if (auto* source = dynamic_cast<PoolChangeSource*>(&store_)) source->set_pool_change_listener(nullptr);
+    changes_.set_pool_change_listener(nullptr);
 }
 
 void AllocateWaiting::stop() {

@@ -15,8 +15,7 @@
 #include "http/waiter_registry.hpp"
 #include "obs/metrics.hpp"
 #include "runtime/blocking_pool.hpp"
-#include "store/pool_change.hpp"
-#include "store/store.hpp"
+#include "store/store_handle.hpp"
 
 namespace broker {
 
@@ -26,8 +25,9 @@ class AllocateWaiting final : public PoolChangeListener {
   public:
     // `store_url`: BROKER_STORE (a PostgreSQL one gets the LISTEN connection, with the DB_*
     // settings of `env`). Registers itself as `store`'s change listener.
-    AllocateWaiting(const AllocateWaitOptions& options, Store& store, const std::string& store_url,
-                    const EnvLookup& env, MetricsRegistry& metrics, const BlockingPool& pool);
+    AllocateWaiting(const AllocateWaitOptions& options, const StoreHandle& store,
+                    const std::string& store_url, const EnvLookup& env, MetricsRegistry& metrics,
+                    const BlockingPool& pool);
     ~AllocateWaiting() override;  // stop()
 
     WaiterRegistry& registry() { return registry_; }
@@ -40,7 +40,7 @@ class AllocateWaiting final : public PoolChangeListener {
 
   private:
     const AllocateWaitOptions options_;
-    Store& store_;
+    PoolChangeSource& changes_;
     WaiterRegistry registry_;
     WaiterPoller poller_;
     std::unique_ptr<PgPoolListener> listener_;

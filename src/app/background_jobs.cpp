@@ -4,7 +4,6 @@
 #include <algorithm>
 
 #include "app/provider_wiring.hpp"
-#include "core/errors.hpp"
 #include "jobs/pool_sample_job.hpp"
 #include "service/admin_service.hpp"
 #include "store/event_store.hpp"
@@ -37,20 +36,9 @@ BackgroundConfig load_background_config(const EnvLookup& env, const Config& conf
     return out;
 }
 
-LifecycleStore& lifecycle_side(Store& store) {
-    auto* side = dynamic_cast<LifecycleStore*>(&store);
-    if (!side) throw ConfigError("this store cannot run the background jobs (no lifecycle operations)");
-    return *side;
-}
-
-JobStateStore& job_state_side(Store& store) {
-    auto* side = dynamic_cast<JobStateStore*>(&store);
-    if (!side) throw ConfigError("this store cannot run the background jobs (no job state)");
-    return *side;
-}
-
-BackgroundJobs::BackgroundJobs(LifecycleStore& lifecycle, JobStateStore& job_states, const Clock& clock,
-                               const BackgroundConfig& config, JobMetrics* metrics) {
+BackgroundJobs::BackgroundJobs(const StoreHandle& store, const Clock& clock, const BackgroundConfig& config,
+                               JobMetrics* metrics) {
+    LifecycleStore& lifecycle = store.part<LifecycleStore>();
     WorkerOptions options;
     options.worker_id = make_worker_id();
     options.job_lease = config.jobs.job_lease;
@@ -62,10 +50,9 @@ BackgroundJobs::BackgroundJobs(LifecycleStore& lifecycle, JobStateStore& job_sta
     options.poll = config.jobs.worker_poll;
     options.shutdown = &shutdown_;
     options.metrics = metrics;
-    // The outbox, where the store keeps one (every store of the broker does): job.failed,
-    // pool.low / pool.recovered, and pruning delivered events.
-    auto* events = dynamic_cast<EventStore*>(&lifecycle);
-    options.events = events;
+    // The outbox: job.failed, pool.low / pool.recovered, and pruning delivered events.
+    EventStore& events = store.part<EventStore>();
+    options.events = &events;
 
     if (auto parts = make_provider(config.provider_env, config.provider_required, clock,
                                    shutdown_.as_function(), metrics, config.jobs.cleanup_max_concurrency)) {
@@ -83,20 +70,13 @@ BackgroundJobs::BackgroundJobs(LifecycleStore& lifecycle, JobStateStore& job_sta
         lifecycle, clock, ExpirySettings{config.lease, config.jobs.expiry_batch_size}, metrics));
     auto stale = std::make_unique<AutoDeleteStaleJob>(
         lifecycle, clock, StaleSettings{config.jobs.stale_grace, config.jobs.history_retention_days});
-    if (events) stale->prune_events(*events, config.jobs.event_retention);
+    stale->prune_events(events, config.jobs.event_retention);
     jobs_.push_back(std::move(stale));
-    // The pool's time series, where the store keeps one (every store of the broker does).
-    auto* pool = dynamic_cast<Store*>(&lifecycle);
-    auto* dashboard = dynamic_cast<DashboardStore*>(&lifecycle);
-    if (pool && dashboard) {
-        auto sample =
-            std::make_unique<PoolSampleJob>(*pool, *dashboard, clock, config.jobs.history_retention_days);
-        if (auto* alerts = dynamic_cast<PoolAlertStore*>(&lifecycle)) {
-            sample->watch_watermark(*alerts,
-                                    {config.jobs.pool_low_watermark, config.jobs.pool_low_hysteresis});
-        }
-        jobs_.push_back(std::move(sample));
-    }
+    auto sample = std::make_unique<PoolSampleJob>(store.store(), store.part<DashboardStore>(), clock,
+                                                  config.jobs.history_retention_days);
+    sample->watch_watermark(store.part<PoolAlertStore>(),
+                            {config.jobs.pool_low_watermark, config.jobs.pool_low_hysteresis});
+    jobs_.push_back(std::move(sample));
 
     std::vector<ScheduledJob> scheduled;
     for (const auto& [name, interval] : job_intervals(config.jobs)) {
@@ -104,7 +84,8 @@ BackgroundJobs::BackgroundJobs(LifecycleStore& lifecycle, JobStateStore& job_sta
             if (job->name() == name) scheduled.push_back({job.get(), interval});
         }
     }
-    worker_ = std::make_unique<Worker>(job_states, clock, std::move(scheduled), std::move(options));
+    worker_ = std::make_unique<Worker>(store.part<JobStateStore>(), clock, std::move(scheduled),
+                                       std::move(options));
 }
 
 BackgroundJobs::~BackgroundJobs() {

@@ -20,9 +20,7 @@
 #include "provider/adaptive_limiter.hpp"
 #include "provider/provider.hpp"
 #include "provider/provider_observer.hpp"
-#include "store/job_state_store.hpp"
-#include "store/lifecycle_store.hpp"
-#include "store/store.hpp"
+#include "store/store_handle.hpp"
 
 namespace broker {
 
@@ -38,16 +36,11 @@ struct BackgroundConfig {
 // CSP_BASE_URL means "no provider jobs", but a half-set provider is still an error.
 BackgroundConfig load_background_config(const EnvLookup& env, const Config& config, bool provider_required);
 
-// The store's lifecycle and job-state sides. Every store implements all three interfaces;
-// throws ConfigError for one that does not (it cannot run the jobs).
-LifecycleStore& lifecycle_side(Store& store);
-JobStateStore& job_state_side(Store& store);
-
 class BackgroundJobs {
   public:
     // The store and clock outlive this object. Nothing runs until start().
-    BackgroundJobs(LifecycleStore& lifecycle, JobStateStore& job_states, const Clock& clock,
-                   const BackgroundConfig& config, JobMetrics* metrics = nullptr);
+    BackgroundJobs(const StoreHandle& store, const Clock& clock, const BackgroundConfig& config,
+                   JobMetrics* metrics = nullptr);
     ~BackgroundJobs();  // stop()
     BackgroundJobs(const BackgroundJobs&) = delete;
     BackgroundJobs& operator=(const BackgroundJobs&) = delete;

@@ -14,7 +14,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "app/background_jobs.hpp"
 #include "core/errors.hpp"
 #include "store/lifecycle_store.hpp"
 #include "store/store_url.hpp"
@@ -50,7 +49,7 @@ void each_page(Store& store, std::optional<SandboxStatus> status, int chunk, Fn&
 
 // The source opened for reading. A SQLite file that does not exist is a typo, not an empty
 // store (opening would create it); one a running broker holds is refused by its lock.
-std::unique_ptr<Store> open_source(const std::string& url, const StoreOpener& open) {
+StoreHandle open_source(const std::string& url, const StoreOpener& open) {
     const StoreUrl parsed = parse_store_url(url);
     if (parsed.kind == StoreUrl::Kind::sqlite && !std::filesystem::exists(parsed.target)) {
         throw ConfigError("copy: the source store " + parsed.target + " does not exist");
@@ -227,14 +226,16 @@ int run_copy(const CopyOptions& options, const StoreOpener& open, const Clock& c
     const std::string from = redact_store_url(options.from);
     const std::string to = redact_store_url(options.to);
 
-    auto source = open_source(options.from, open);
-    source->ping();
-    LifecycleStore& source_history = lifecycle_side(*source);
-    auto target = open(options.to, true);
-    target->migrate();
-    LifecycleStore& target_writer = lifecycle_side(*target);
+    const StoreHandle source_handle = open_source(options.from, open);
+    Store& source = source_handle.store();
+    source.ping();
+    LifecycleStore& source_history = source_handle.part<LifecycleStore>();
+    const StoreHandle target_handle = open(options.to, true);
+    Store& target = target_handle.store();
+    target.migrate();
+    LifecycleStore& target_writer = target_handle.part<LifecycleStore>();
 
-    const std::int64_t already = all_of(target->count_by_status());
+    const std::int64_t already = all_of(target.count_by_status());
     if (already > 0 && !options.merge) {
         progress << "sandbox-broker: copy: the target " << to << " already holds " << already
                  << " sandboxes; copy writes into an empty store. Run it again with --merge to add to "
@@ -244,7 +245,7 @@ int run_copy(const CopyOptions& options, const StoreOpener& open, const Clock& c
         return 2;
     }
 
-    const std::int64_t total = all_of(source->count_by_status());
+    const std::int64_t total = all_of(source.count_by_status());
     progress << "copy: " << total << " sandboxes from " << from << " to " << to
              << (already > 0 ? " (merging: the target holds " + std::to_string(already) + ")" : "")
              << std::endl;
@@ -257,11 +258,11 @@ int run_copy(const CopyOptions& options, const StoreOpener& open, const Clock& c
         meter.add(static_cast<std::int64_t>(page.size()), written);
     };
     // Every status: the pool (every status but deleted) in id order, then the deleted ones.
-    each_page(*source, std::nullopt, chunk, copy_page);
-    each_page(*source, SandboxStatus::deleted, chunk, copy_page);
+    each_page(source, std::nullopt, chunk, copy_page);
+    each_page(source, SandboxStatus::deleted, chunk, copy_page);
     meter.finish();
 
-    const auto checks = verify(*source, *target, chunk);
+    const auto checks = verify(source, target, chunk);
     print_table(out, checks);
     std::int64_t missing = 0;
     std::int64_t extra = 0;

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
-#include "store/store.hpp"
+#include "store/store_handle.hpp"
 
 namespace broker {
 
@@ -26,7 +26,7 @@ struct CopyOptions {
 
 // Opens the store a URL names, configured from the environment like every other command.
 // `create_table`: true for the target, whose DynamoDB table copy creates when absent.
-using StoreOpener = std::function<std::unique_ptr<Store>(const std::string& url, bool create_table)>;
+using StoreOpener = std::function<StoreHandle(const std::string& url, bool create_table)>;
 
 // One status of the verification: how many sandboxes each store holds in it, and how many of
 // the source's are not in the target in it.

@@ -3,9 +3,9 @@
 
 namespace broker {
 
-EventStreamApi::EventStreamApi(const EventStreamOptions& options, Store& store, BlockingPool& pool,
+EventStreamApi::EventStreamApi(const EventStreamOptions& options, EventStore* events, BlockingPool& pool,
                                MetricsRegistry& metrics)
-    : events_(dynamic_cast<EventStore*>(&store)),
+    : events_(events),
       fanout_(events_ ? std::make_unique<EventFanout>(options.client_queue_max) : nullptr),
       poller_(events_ ? std::make_unique<EventPoller>(*events_, *fanout_, options.poll) : nullptr),
       handlers_(events_, fanout_.get(), pool, options.keepalive, [this] { wake(); }) {

@@ -18,7 +18,7 @@ namespace broker {
 class EventStreamApi {
   public:
     // Everything given outlives this object.
-    EventStreamApi(const EventStreamOptions& options, Store& store, BlockingPool& pool,
+    EventStreamApi(const EventStreamOptions& options, EventStore* events, BlockingPool& pool,
                    MetricsRegistry& metrics);
     ~EventStreamApi();  // stop()
 

@@ -5,10 +5,11 @@
 
 namespace broker {
 
-WebhookApi::WebhookApi(Store& store, const Clock& clock, BlockingPool& pool, const WebhookConfig& config) {
-    auto* webhooks = dynamic_cast<WebhookStore*>(&store);
+WebhookApi::WebhookApi(const StoreHandle& store, const Clock& clock, BlockingPool& pool,
+                       const WebhookConfig& config) {
+    auto* webhooks = store.find<WebhookStore>();
     if (!webhooks) return;
-    service_ = std::make_unique<WebhookService>(*webhooks, dynamic_cast<EventStore*>(&store), clock, config);
+    service_ = std::make_unique<WebhookService>(*webhooks, &store.part<EventStore>(), clock, config);
     handlers_ = std::make_unique<WebhookHandlers>(*service_, pool);
 }
 
@@ -20,17 +21,16 @@ void WebhookApi::add_routes(Router& router, const std::string& base_path) {
     }
 }
 
-std::unique_ptr<WebhookWorker> WebhookWorker::make(Store& store, const Clock& clock,
+std::unique_ptr<WebhookWorker> WebhookWorker::make(const StoreHandle& store, const Clock& clock,
                                                    const WebhookConfig& config, MetricsRegistry* registry,
                                                    const std::string& worker_id) {
-    auto* webhooks = dynamic_cast<WebhookStore*>(&store);
-    auto* events = dynamic_cast<EventStore*>(&store);
-    if (!webhooks || !events) {
-        spdlog::warn("webhook delivery is off: this store keeps no {}",
-                     webhooks ? "outbox" : "webhook subscriptions");
+    auto* webhooks = store.find<WebhookStore>();
+    if (!webhooks) {
+        spdlog::warn("webhook delivery is off: this store keeps no webhook subscriptions");
         return nullptr;
     }
-    return std::make_unique<WebhookWorker>(*webhooks, *events, clock, config, registry, worker_id);
+    return std::make_unique<WebhookWorker>(*webhooks, store.part<EventStore>(), clock, config, registry,
+                                           worker_id);
 }
 
 WebhookWorker::WebhookWorker(WebhookStore& webhooks, EventStore& events, const Clock& clock,

@@ -11,14 +11,14 @@
 #include "jobs/webhook_sender.hpp"
 #include "obs/webhook_metrics.hpp"
 #include "service/webhook_service.hpp"
-#include "store/store.hpp"
+#include "store/store_handle.hpp"
 
 namespace broker {
 
 class WebhookApi {
   public:
     // Everything given outlives this object.
-    WebhookApi(Store& store, const Clock& clock, BlockingPool& pool, const WebhookConfig& config);
+    WebhookApi(const StoreHandle& store, const Clock& clock, BlockingPool& pool, const WebhookConfig& config);
 
     // Registers the routes when the store keeps subscriptions.
     void add_routes(Router& router, const std::string& base_path);
@@ -31,7 +31,7 @@ class WebhookApi {
 class WebhookWorker {
   public:
     // Null when the store has no outbox or no webhook side. `registry` may be null.
-    static std::unique_ptr<WebhookWorker> make(Store& store, const Clock& clock, const WebhookConfig& config,
+    static std::unique_ptr<WebhookWorker> make(const StoreHandle& store, const Clock& clock, const WebhookConfig& config,
                                                MetricsRegistry* registry, const std::string& worker_id);
 
     WebhookWorker(WebhookStore& webhooks, EventStore& events, const Clock& clock, const WebhookConfig& config,

@@ -32,10 +32,12 @@ struct LookupResult {
 
 class AllocationService {
   public:
-    // `max_per_participant`: MAX_SANDBOXES_PER_PARTICIPANT, at least 1.
-    AllocationService(Store& store, const Clock& clock, LeasePolicy lease, int max_per_participant = 1)
+    // `max_per_participant`: MAX_SANDBOXES_PER_PARTICIPANT, at least 1. `async`: the same
+    // store's callback writes, when it has them (SQLite), else null.
+    AllocationService(Store& store, const Clock& clock, LeasePolicy lease, int max_per_participant = 1,
+                      AsyncWriteStore* async = nullptr)
         : store_(store),
-          async_(dynamic_cast<AsyncWriteStore*>(&store)),
+          async_(async),
           clock_(clock),
           lease_(lease),
           max_per_participant_(max_per_participant) {}

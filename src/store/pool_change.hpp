@@ -17,7 +17,7 @@ class PoolChangeListener {
     virtual void sandboxes_added() noexcept = 0;
 };
 
-// Implemented by the stores beside Store; the wiring finds it with a dynamic_cast.
+// Implemented by the stores beside Store; the wiring reaches it through the StoreHandle.
 class PoolChangeSource {
   public:
     virtual ~PoolChangeSource() = default;

@@ -12,7 +12,7 @@ namespace {
 
 class DashboardConformance : public StoreConformance {
   protected:
-    DashboardStore& dash() { return dynamic_cast<DashboardStore&>(store()); }
+    DashboardStore& dash() { return dashboard(); }
 
     // Allocates one sandbox to `participant` under `track` at `at`.
     std::string take(const std::string& participant, const std::string& track, UnixSeconds at) {

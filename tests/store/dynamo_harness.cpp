@@ -19,25 +19,25 @@ std::string unique_table_name() {
 class DynamoHarness final : public StoreHarness {
   public:
     explicit DynamoHarness(const std::string& endpoint) : table_(endpoint) { open(); }
-    ~DynamoHarness() override { store_.reset(); }
-    Store& store() override { return *store_; }
-    LifecycleStore& lifecycle() override { return *store_; }
-    JobStateStore& jobs() override { return *store_; }
+    ~DynamoHarness() override { store_ = {}; }
+    const StoreHandle& handle() override { return store_; }
     void reopen() override {
-        store_.reset();
+        store_ = {};
         open();
     }
     void record_schema(int version, int compatible_from) override {
-        store_.reset();
+        store_ = {};
         table_.put_schema_item(version, compatible_from);
         open();
     }
 
   private:
-    void open() { store_ = std::make_unique<DynamoStore>(table_.options(), test_aws_credentials()); }
+    void open() {
+        store_ = StoreHandle(std::make_unique<DynamoStore>(table_.options(), test_aws_credentials()));
+    }
 
     DynamoTable table_;
-    std::unique_ptr<DynamoStore> store_;
+    StoreHandle store_;
 };
 
 }  // namespace

@@ -21,9 +21,9 @@ namespace {
 
 class OutboxConformance : public StoreConformance {
   protected:
-    EventStore& events() { return dynamic_cast<EventStore&>(store()); }
-    OutboxControl& outbox() { return dynamic_cast<OutboxControl&>(store()); }
-    PoolAlertStore& alerts() { return dynamic_cast<PoolAlertStore&>(store()); }
+    EventStore& events() { return harness_->handle().part<EventStore>(); }
+    OutboxControl& outbox() { return harness_->handle().part<OutboxControl>(); }
+    PoolAlertStore& alerts() { return harness_->handle().part<PoolAlertStore>(); }
 
     // Every event after `after`, read page by page as a resuming reader would.
     std::vector<OutboxEvent> all_events(std::int64_t after = 0, int page = 100) {

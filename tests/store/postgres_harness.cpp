@@ -18,16 +18,14 @@ std::string unique_schema_name() {
 class PostgresHarness final : public StoreHarness {
   public:
     explicit PostgresHarness(const std::string& url) : schema_(url) { open(); }
-    ~PostgresHarness() override { store_.reset(); }  // connections close before the schema goes
-    Store& store() override { return *store_; }
-    LifecycleStore& lifecycle() override { return *store_; }
-    JobStateStore& jobs() override { return *store_; }
+    ~PostgresHarness() override { store_ = {}; }  // connections close before the schema goes
+    const StoreHandle& handle() override { return store_; }
     void reopen() override {
-        store_.reset();
+        store_ = {};
         open();
     }
     void record_schema(int version, int compatible_from) override {
-        store_.reset();
+        store_ = {};
         schema_.exec(
             "INSERT INTO schema_migrations (version) SELECT v FROM generate_series("
             "(SELECT max(version) + 1 FROM schema_migrations), " +
@@ -37,10 +35,10 @@ class PostgresHarness final : public StoreHarness {
     }
 
   private:
-    void open() { store_ = std::make_unique<PostgresStore>(schema_.options()); }
+    void open() { store_ = StoreHandle(std::make_unique<PostgresStore>(schema_.options())); }
 
     PostgresSchema schema_;
-    std::unique_ptr<PostgresStore> store_;
+    StoreHandle store_;
 };
 
 }  // namespace

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "store/sqlite/connection.hpp"
-#include "store/sqlite/lifecycle_sql.hpp"
 #include "store/sqlite/sandbox_sql.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "temp_dir.hpp"
@@ -35,13 +34,13 @@ class SqliteLifecyclePlanTest : public ::testing::Test {
 
 TEST_F(SqliteLifecyclePlanTest, EachJobSeeksItsOwnIndex) {
     const std::vector<std::pair<std::string_view, std::string>> expected = {
-        {sqlite::kExpireSql, "sandboxes_allocated_expires (expires_at<?)"},
+        {sqlite::sql::kExpire, "sandboxes_allocated_expires (expires_at<?)"},
         // Every row of the partial index is pending; in order, so LIMIT stops the scan early.
-        {sqlite::kClaimablePendingSql, "USING INDEX sandboxes_pending_requested"},
-        {sqlite::kClaimableFailedSql, "sandboxes_failed_next_attempt (next_attempt_at<?)"},
-        {sqlite::kRemoveStaleSql, "sandboxes_stale_since (stale_since<?)"},
-        {sqlite::kPruneHistorySql, "sandbox_events_at (at<?)"},
-        {sqlite::kMarkStaleSql, "sandboxes_status_name (status=?)"},
+        {sqlite::sql::kClaimablePending, "USING INDEX sandboxes_pending_requested"},
+        {sqlite::sql::kClaimableFailed, "sandboxes_failed_next_attempt (next_attempt_at<?)"},
+        {sqlite::sql::kRemoveStale, "sandboxes_stale_since (stale_since<?)"},
+        {sqlite::sql::kPruneHistory, "sandbox_events_at (at<?)"},
+        {sqlite::sql::kMarkStale, "sandboxes_status_name (status=?)"},
     };
     for (const auto& [sql, index] : expected) {
         const std::string text = plan(sql);
@@ -52,13 +51,13 @@ TEST_F(SqliteLifecyclePlanTest, EachJobSeeksItsOwnIndex) {
 }
 
 TEST_F(SqliteLifecyclePlanTest, ExpiryUpdatesByPrimaryKeyNotByStatus) {
-    const std::string text = plan(sqlite::kExpireSql);
+    const std::string text = plan(sqlite::sql::kExpire);
     EXPECT_NE(text.find("USING PRIMARY KEY (sandbox_id=?)"), std::string::npos) << text;
     EXPECT_EQ(text.find("sandboxes_status_name"), std::string::npos) << text;
 }
 
 TEST_F(SqliteLifecyclePlanTest, CountsStillUseTheStatusNameIndex) {
-    const std::string text = plan(sqlite::kCountByStatusSql);
+    const std::string text = plan(sqlite::sql::kCountByStatus);
     EXPECT_NE(text.find("COVERING INDEX sandboxes_status_name"), std::string::npos) << text;
 }
 

@@ -100,7 +100,7 @@ std::string joined(const std::vector<std::string>& lines) {
 // cost O(pool) under the write lock. The UPDATE then finds the picked row by primary key.
 TEST_F(SqliteStoreTest, AllocationSeeksTheStatusNameIndex) {
     for (auto sql :
-         {sqlite::kPickAvailableSql, sqlite::kPickAvailablePrefixSql, sqlite::kPickAvailableFromPrefixSql}) {
+         {sqlite::sql::kPickAvailable, sqlite::sql::kPickAvailablePrefix, sqlite::sql::kPickAvailableFromPrefix}) {
         const auto lines = plan(sql);
         const std::string text = joined(lines);
         ASSERT_FALSE(lines.empty());
@@ -108,16 +108,16 @@ TEST_F(SqliteStoreTest, AllocationSeeksTheStatusNameIndex) {
         EXPECT_EQ(text.find("SCAN"), std::string::npos) << text;
         EXPECT_EQ(text.find("TEMP B-TREE"), std::string::npos) << text;
     }
-    EXPECT_NE(joined(plan(sqlite::kPickAvailablePrefixSql)).find("(status=? AND name>? AND name<?)"),
+    EXPECT_NE(joined(plan(sqlite::sql::kPickAvailablePrefix)).find("(status=? AND name>? AND name<?)"),
               std::string::npos);
-    const std::string update = joined(plan(sqlite::kAllocateByIdSql));
+    const std::string update = joined(plan(sqlite::sql::kAllocateById));
     EXPECT_NE(update.find("USING PRIMARY KEY (sandbox_id=?)"), std::string::npos) << update;
 }
 
 // Paging through a status follows the primary key from the cursor: no sort of the whole
 // status per page (which made listing a large status quadratic).
 TEST_F(SqliteStoreTest, ListingAStatusWalksThePrimaryKey) {
-    for (auto sql : {sqlite::kListByStatusSql, sqlite::kListAllSql}) {
+    for (auto sql : {sqlite::sql::kListByStatus, sqlite::sql::kListAll}) {
         const std::string text = joined(plan(sql));
         EXPECT_NE(text.find("USING PRIMARY KEY (sandbox_id>?)"), std::string::npos) << text;
         EXPECT_EQ(text.find("TEMP B-TREE"), std::string::npos) << text;
@@ -136,11 +136,11 @@ std::vector<std::string> opcodes(Connection& conn, std::string_view sql) {
 // status CHECK (schema step 3 writes it without IN, which SQLite would materialise per row).
 TEST_F(SqliteStoreTest, AllocationWritesOpenNoEphemeralTable) {
     auto conn = raw();
-    for (auto sql : {sqlite::kPickAvailableSql, sqlite::kAllocateByIdSql, sqlite::kInsertEventSql,
-                     sqlite::kHoldingsSql, sqlite::kMarkSql}) {
+    for (auto sql : {sqlite::sql::kPickAvailable, sqlite::sql::kAllocateById, sqlite::sql::kInsertEvent,
+                     sqlite::sql::kHoldings, sqlite::sql::kMark}) {
         const auto ops = opcodes(*conn, sql);
         ASSERT_FALSE(ops.empty());
-        if (sql == sqlite::kMarkSql) continue;  // RETURNING: checked below for the CHECK alone
+        if (sql == sqlite::sql::kMark) continue;  // RETURNING: checked below for the CHECK alone
         EXPECT_EQ(std::count(ops.begin(), ops.end(), "OpenEphemeral"), 0) << sql;
     }
     // The CHECK's list alone: a status change without RETURNING.
@@ -256,18 +256,18 @@ TEST_F(SqliteStoreTest, StepThreeKeepsRowsAndIndexes) {
 }
 
 TEST_F(SqliteStoreTest, KeyLookupAndCountsUseTheirIndexes) {
-    const std::string key_plan = joined(plan(sqlite::kHoldingsSql));
+    const std::string key_plan = joined(plan(sqlite::sql::kHoldings));
     EXPECT_NE(key_plan.find("sandboxes_allocated_participant_key"), std::string::npos) << key_plan;
     EXPECT_EQ(key_plan.find("SCAN"), std::string::npos) << key_plan;
 
     // The failure path's "does the prefix match anything": index ranges, never a table scan.
-    for (auto sql : {sqlite::kPrefixKnownSql, sqlite::kPrefixKnownFromSql}) {
+    for (auto sql : {sqlite::sql::kPrefixKnown, sqlite::sql::kPrefixKnownFrom}) {
         const std::string prefix_plan = joined(plan(sql));
         EXPECT_NE(prefix_plan.find("sandboxes_status_name"), std::string::npos) << prefix_plan;
         EXPECT_EQ(prefix_plan.find("SCAN"), std::string::npos) << prefix_plan;
     }
 
-    const std::string counts_plan = joined(plan(sqlite::kCountByStatusSql));
+    const std::string counts_plan = joined(plan(sqlite::sql::kCountByStatus));
     EXPECT_NE(counts_plan.find("COVERING INDEX sandboxes_status_name"), std::string::npos) << counts_plan;
     EXPECT_EQ(counts_plan.find("TEMP B-TREE"), std::string::npos) << counts_plan;
 }

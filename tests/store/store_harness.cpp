@@ -16,15 +16,13 @@ namespace {
 class SqliteHarness final : public StoreHarness {
   public:
     SqliteHarness() { open(); }
-    Store& store() override { return *store_; }
-    LifecycleStore& lifecycle() override { return *store_; }
-    JobStateStore& jobs() override { return *store_; }
+    const StoreHandle& handle() override { return store_; }
     void reopen() override {
-        store_.reset();
+        store_ = {};
         open();
     }
     void record_schema(int version, int compatible_from) override {
-        store_.reset();
+        store_ = {};
         {
             sqlite::Connection raw(dir_.file("broker.db"), sqlite::Connection::Mode::read_write, 10'000);
             raw.exec("PRAGMA user_version = " + std::to_string(version));
@@ -34,10 +32,12 @@ class SqliteHarness final : public StoreHarness {
     }
 
   private:
-    void open() { store_ = std::make_unique<SqliteStore>(SqliteOptions{.path = dir_.file("broker.db")}); }
+    void open() {
+        store_ = StoreHandle(std::make_unique<SqliteStore>(SqliteOptions{.path = dir_.file("broker.db")}));
+    }
 
     TempDir dir_;
-    std::unique_ptr<SqliteStore> store_;
+    StoreHandle store_;
 };
 
 std::vector<StoreFactory> make_factories() {

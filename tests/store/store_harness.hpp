@@ -12,9 +12,7 @@
 #include <vector>
 
 #include "core/lifecycle.hpp"
-#include "store/job_state_store.hpp"
-#include "store/lifecycle_store.hpp"
-#include "store/store.hpp"
+#include "store/store_handle.hpp"
 
 namespace broker::testing {
 
@@ -22,10 +20,8 @@ namespace broker::testing {
 class StoreHarness {
   public:
     virtual ~StoreHarness() = default;
-    virtual Store& store() = 0;
-    // The same store's lifecycle and job-state sides (one object implements all three).
-    virtual LifecycleStore& lifecycle() = 0;
-    virtual JobStateStore& jobs() = 0;
+    // The store with each of its parts, as the broker opens it.
+    virtual const StoreHandle& handle() = 0;
     // Closes the store and opens it again on the same data, as a restarted process would.
     virtual void reopen() = 0;
     // Records, through the store's own bookkeeping tables, that the schema is at `version` and
@@ -53,9 +49,10 @@ class StoreConformance : public ::testing::TestWithParam<StoreFactory> {
 
     void SetUp() override;
 
-    Store& store() { return harness_->store(); }
-    LifecycleStore& lifecycle() { return harness_->lifecycle(); }
-    JobStateStore& jobs() { return harness_->jobs(); }
+    Store& store() { return harness_->handle().store(); }
+    LifecycleStore& lifecycle() { return harness_->handle().part<LifecycleStore>(); }
+    JobStateStore& jobs() { return harness_->handle().part<JobStateStore>(); }
+    DashboardStore& dashboard() { return harness_->handle().part<DashboardStore>(); }
     StoreHarness& harness() { return *harness_; }
 
     // Inserts `count` available sandboxes named `<name_prefix><i>` with ids `<id_prefix><i>`

@@ -17,12 +17,12 @@ class WebhookConformance : public StoreConformance {
     void SetUp() override {
         StoreConformance::SetUp();
         if (IsSkipped()) return;  // the store is not reachable in this run
-        webhooks_ = dynamic_cast<WebhookStore*>(&store());
+        webhooks_ = harness_->handle().find<WebhookStore>();
         if (!webhooks_) GTEST_SKIP() << GetParam().name << " keeps no webhook subscriptions yet";
     }
 
     WebhookStore& webhooks() { return *webhooks_; }
-    void reopened() { webhooks_ = dynamic_cast<WebhookStore*>(&store()); }
+    void reopened() { webhooks_ = harness_->handle().find<WebhookStore>(); }
 
     WebhookSubscription subscription(const std::string& id, UnixSeconds created_at = kNow) {
         WebhookSubscription s;

@@ -35,19 +35,19 @@ struct ServedRoutes {
     explicit ServedRoutes(const std::string& base_path) : docs(base_path) {
         SqliteOptions options;
         options.path = (dir.path() / "broker.db").string();
-        store = std::make_unique<SqliteStore>(options);
-        service = std::make_unique<AllocationService>(*store, clock, LeasePolicy{});
+        store = StoreHandle(std::make_unique<SqliteStore>(options));
+        service = std::make_unique<AllocationService>(store.store(), clock, LeasePolicy{});
         participant = std::make_unique<ParticipantHandlers>(*service, pool, std::chrono::seconds(30));
-        ops = std::make_unique<OpsHandlers>(*store, pool);
+        ops = std::make_unique<OpsHandlers>(store.store(), pool);
         metrics = std::make_unique<MetricsHandler>(registry, pool);
-        admin = std::make_unique<AdminApi>(*store, clock, pool, JobConfig{}, nullptr, true);
+        admin = std::make_unique<AdminApi>(store, clock, pool, JobConfig{}, nullptr, true);
         participant->add_routes(router, base_path);
         admin->add_routes(router, base_path);
-        quota = std::make_unique<QuotaApi>(*store, clock, pool, registry, std::chrono::seconds(60));
+        quota = std::make_unique<QuotaApi>(store.store(), clock, pool, registry, std::chrono::seconds(60));
         quota->add_routes(router, base_path);
-        events = std::make_unique<EventStreamApi>(EventStreamOptions{}, *store, pool, registry);
+        events = std::make_unique<EventStreamApi>(EventStreamOptions{}, &store.part<EventStore>(), pool, registry);
         events->add_routes(router, base_path);
-        webhooks = std::make_unique<WebhookApi>(*store, clock, pool, WebhookConfig{});
+        webhooks = std::make_unique<WebhookApi>(store, clock, pool, WebhookConfig{});
         webhooks->add_routes(router, base_path);
         ops->add_routes(router);
         metrics->add_routes(router);
@@ -59,7 +59,7 @@ struct ServedRoutes {
     testing::TempDir dir;
     BlockingPool pool{1, 4};
     MetricsRegistry registry;
-    std::unique_ptr<SqliteStore> store;
+    StoreHandle store;
     std::unique_ptr<AllocationService> service;
     std::unique_ptr<ParticipantHandlers> participant;
     std::unique_ptr<OpsHandlers> ops;

@@ -1,6 +1,7 @@
-// The SQL the PostgreSQL store runs, in one place: every statement is a constant prepared
-// once per connection under the name given here (never built from input). Also the mapping
-// of a result row to a Sandbox, and the text helpers the statements need.
+// The mapping of a PostgreSQL result row to a Sandbox, and the text helpers the statements
+// need. The statements themselves are in sql/*.sql, compiled in as the constants of
+// sql/postgres_queries.hpp and prepared once per connection under their names (never built
+// from input).
 #pragma once
 
 #include <optional>
@@ -12,64 +13,26 @@
 
 #include "core/sandbox.hpp"
 #include "core/utf8.hpp"
+#include "sql/postgres_queries.hpp"
 #include "store/lifecycle_store.hpp"
-
-// The sandbox columns every row reader (read_sandbox) takes, in its order: one list for every
-// statement that returns sandboxes.
-#define BROKER_PG_SANDBOX_COLUMNS                                                              \
-    "sandbox_id, name, external_id, sfdc_account_id, status, allocated_to_track, track_name, " \
-    "idempotency_key, allocated_at, expires_at, deletion_requested_at, deletion_retry_count, " \
-    "created_at, updated_at, version"
+#include "store/sandbox_columns.hpp"
 
 namespace broker::pg {
 
-// Names of the prepared statements (see pg_sql.cpp for their text and parameters).
-namespace stmt {
-inline constexpr const char* kAllocateAny = "allocate_any";
-inline constexpr const char* kAllocateRange = "allocate_range";
-inline constexpr const char* kAllocateFrom = "allocate_from";
-inline constexpr const char* kAllocateQuotaAny = "allocate_quota_any";
-inline constexpr const char* kAllocateQuotaRange = "allocate_quota_range";
-inline constexpr const char* kAllocateQuotaFrom = "allocate_quota_from";
-inline constexpr const char* kQuotaApplies = "quota_applies";
-inline constexpr const char* kHoldings = "holdings";
-inline constexpr const char* kPrefixKnownRange = "prefix_known_range";
-inline constexpr const char* kPrefixKnownFrom = "prefix_known_from";
-inline constexpr const char* kFindById = "find_by_id";
-inline constexpr const char* kFindByIdForUpdate = "find_by_id_for_update";
-inline constexpr const char* kMark = "mark";
-inline constexpr const char* kUpsert = "upsert";
-inline constexpr const char* kMarkUnlistedStale = "mark_unlisted_stale";
-inline constexpr const char* kCountByStatus = "count_by_status";
-inline constexpr const char* kListAll = "list_all";
-inline constexpr const char* kListByStatus = "list_by_status";
-inline constexpr const char* kExpire = "expire";
-inline constexpr const char* kClaim = "claim";
-inline constexpr const char* kRecordDeleted = "record_deleted";
-inline constexpr const char* kRecordFailure = "record_failure";
-inline constexpr const char* kRenewClaims = "renew_claims";
-inline constexpr const char* kReleaseClaims = "release_claims";
-inline constexpr const char* kRemoveStale = "remove_stale";
-inline constexpr const char* kBulkRemove = "bulk_remove";
-inline constexpr const char* kHistory = "history";
-inline constexpr const char* kPruneHistory = "prune_history";
-inline constexpr const char* kStartJob = "start_job";
-inline constexpr const char* kFinishJob = "finish_job";
-inline constexpr const char* kRenewJob = "renew_job";
-inline constexpr const char* kJobRun = "job_run";
-inline constexpr const char* kPauseJob = "pause_job";
-inline constexpr const char* kRequestJob = "request_job";
-inline constexpr const char* kJobStates = "job_states";
-inline constexpr const char* kPing = "ping";
-inline constexpr const char* kInsertCopied = "insert_copied";
-inline constexpr const char* kExtend = "extend";
-}  // namespace stmt
+// Names of the prepared statements: those of sql/*.sql (generated from them).
+namespace stmt = sql::name;
 
-// Registers every statement above on a new connection (libpqxx prepares each on first use).
+// Where the sandbox starts in the rows of the allocation and holdings statements: after the
+// `taken` flag.
+inline constexpr int kAfterTaken = 1;
+
+// Prepares every statement of sql/*.sql but the dashboard's on a new connection, each under
+// its name.
 void prepare_statements(pqxx::connection& conn);
 
-// Reads the sandbox columns of a row returned by the statements above.
-Sandbox read_sandbox(const pqxx::row& row);
+// Reads the kSandboxColumns of a row, starting at `first_column`. Throws std::logic_error
+// when the row's columns there are not these.
+Sandbox read_sandbox(const pqxx::row& row, int first_column = 0);
 SandboxEvent read_event(const pqxx::row& row);
 
 // The smallest valid UTF-8 string greater than every string that starts with `prefix`, in

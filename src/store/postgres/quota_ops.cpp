@@ -73,7 +73,7 @@ AllocateResult allocate_under_quota(pqxx::connection& conn, const AllocateReques
             const std::int64_t max_active = limit[0][0].as<std::int64_t>();
             const auto holdings = tx.exec_prepared(stmt::kHoldings, r.participant_id);
             std::vector<Sandbox> held;
-            for (const auto& row : holdings) held.push_back(read_sandbox(row));
+            for (const auto& row : holdings) held.push_back(read_sandbox(row, kAfterTaken));
             if (auto answer = answer_from_holdings(held, r)) return std::move(*answer);
             if (active_of_track(tx, r.track_name, r.now) >= max_active)
                 return {AllocateOutcome::track_limit_reached, std::nullopt};
@@ -123,7 +123,7 @@ AllocateResult allocate_under_quota(pqxx::connection& conn, const AllocateReques
         }
     }
     if (!rows.empty() && rows[0][0].as<bool>()) {
-        Sandbox taken = read_sandbox(rows[0]);
+        Sandbox taken = read_sandbox(rows[0], kAfterTaken);
         if (const auto id = reservation_to_charge(own, taken.name, r.now)) {
             tx.exec_params("UPDATE reservations SET used = used + 1 WHERE id = $1 AND used < count", *id);
         }
@@ -134,7 +134,7 @@ AllocateResult allocate_under_quota(pqxx::connection& conn, const AllocateReques
     // empty (in the prefix's part).
     std::vector<Sandbox> held;
     for (const auto& row : tx.exec_prepared(stmt::kHoldings, r.participant_id))
-        held.push_back(read_sandbox(row));
+        held.push_back(read_sandbox(row, kAfterTaken));
     if (auto answer = answer_from_holdings(held, r)) return std::move(*answer);
     if (count_available_in(tx, r.name_prefix) > 0)
         return {AllocateOutcome::reserved_for_others, std::nullopt};

@@ -26,7 +26,7 @@ AllocateResult answer_from_rows(const pqxx::result& rows, const AllocateRequest&
                                 AllocateOutcome when_free) {
     std::vector<Sandbox> holdings;
     holdings.reserve(rows.size());
-    for (const auto& row : rows) holdings.push_back(read_sandbox(row));
+    for (const auto& row : rows) holdings.push_back(read_sandbox(row, kAfterTaken));
     if (auto answer = answer_from_holdings(holdings, r)) return std::move(*answer);
     return {when_free, std::nullopt};
 }
@@ -72,7 +72,7 @@ AllocateResult allocate_plain(pqxx::connection& conn, const AllocateRequest& r, 
         }
         return {nothing_available(tx, r, upper), std::nullopt};
     }
-    if (rows[0][0].as<bool>()) return {AllocateOutcome::allocated, read_sandbox(rows[0])};
+    if (rows[0][0].as<bool>()) return {AllocateOutcome::allocated, read_sandbox(rows[0], kAfterTaken)};
     // The statement returns holdings only when they decide, so `take` cannot come back here.
     return answer_from_rows(rows, r, AllocateOutcome::pool_empty);
 }

@@ -3,6 +3,8 @@
 
 #include <sqlite3.h>
 
+#include <stdexcept>
+
 #include "core/errors.hpp"
 
 namespace broker::sqlite {
@@ -82,7 +84,27 @@ bool Query::is_null(int column) const {
     return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }
 
-void Connection::StatementDeleter::operator()(sqlite3_stmt* stmt) const {
+void Query::expect_columns(std::span<const std::string_view> names) const {
+    for (const void* checked : prepared_->checked_columns) {
+        if (checked == names.data()) return;
+    }
+    const int count = sqlite3_column_count(stmt_);
+    bool same = count >= static_cast<int>(names.size());
+    for (std::size_t i = 0; same && i < names.size(); ++i) {
+        same = names[i] == sqlite3_column_name(stmt_, static_cast<int>(i));
+    }
+    if (!same) {
+        std::string got;
+        for (int i = 0; i < count; ++i) got += std::string(i ? ", " : "") + sqlite3_column_name(stmt_, i);
+        std::string wanted;
+        for (auto name : names) wanted += std::string(wanted.empty() ? "" : ", ") + std::string(name);
+        throw std::logic_error("SQLite statement returns (" + got + "), its reader reads (" + wanted +
+                               ") first: " + std::string(sqlite3_sql(stmt_)).substr(0, 200));
+    }
+    prepared_->checked_columns.push_back(names.data());
+}
+
+void PreparedStatement::Deleter::operator()(sqlite3_stmt* stmt) const {
     sqlite3_finalize(stmt);
 }
 
@@ -115,16 +137,25 @@ Query Connection::query(std::string_view sql) {
     auto it = statements_.find(sql);
     if (it == statements_.end()) {
         sqlite3_stmt* stmt = nullptr;
+        const char* tail = nullptr;
         const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
-                                          SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+                                          SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
         if (rc != SQLITE_OK) {
             sqlite3_finalize(stmt);
             check(rc, sql);
         }
-        it = statements_.emplace(std::string(sql), std::unique_ptr<sqlite3_stmt, StatementDeleter>(stmt))
-                 .first;
+        // A second statement would be silently ignored: the text must be exactly one.
+        const std::string_view rest(tail, static_cast<std::size_t>(sql.data() + sql.size() - tail));
+        if (!stmt || rest.find_first_not_of(" \t\r\n;") != std::string_view::npos) {
+            sqlite3_finalize(stmt);
+            throw std::logic_error("SQLite query is not exactly one statement: " +
+                                   std::string(sql.substr(0, 200)));
+        }
+        PreparedStatement prepared;
+        prepared.stmt.reset(stmt);
+        it = statements_.emplace(std::string(sql), std::move(prepared)).first;
     }
-    return Query(*this, it->second.get());
+    return Query(*this, it->second);
 }
 
 void Connection::exec(const std::string& sql) {

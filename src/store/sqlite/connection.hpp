@@ -8,9 +8,11 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -23,11 +25,21 @@ namespace broker::sqlite {
 
 class Connection;
 
+// A statement prepared on a connection, with the column lists it was found to start with.
+struct PreparedStatement {
+    struct Deleter {
+        void operator()(sqlite3_stmt* stmt) const;
+    };
+    std::unique_ptr<sqlite3_stmt, Deleter> stmt;
+    std::vector<const void*> checked_columns;  // data() of each list expect_columns accepted
+};
+
 // One use of a cached prepared statement. Binds by 1-based index; resets the statement and
 // clears its bindings when it goes out of scope, even when a step threw.
 class Query {
   public:
-    Query(Connection& conn, sqlite3_stmt* stmt) : conn_(&conn), stmt_(stmt) {}
+    Query(Connection& conn, PreparedStatement& prepared)
+        : conn_(&conn), stmt_(prepared.stmt.get()), prepared_(&prepared) {}
     Query(const Query&) = delete;
     Query& operator=(const Query&) = delete;
     ~Query();
@@ -47,9 +59,15 @@ class Query {
     std::optional<std::int64_t> optional_integer(int column) const;
     bool is_null(int column) const;
 
+    // Throws std::logic_error unless the statement's first result columns are named `names`,
+    // in that order: a row reader calls it before reading by index. Checked once per
+    // prepared statement and list (the list must be a constant: its address is remembered).
+    void expect_columns(std::span<const std::string_view> names) const;
+
   private:
     Connection* conn_;
     sqlite3_stmt* stmt_;
+    PreparedStatement* prepared_;
 };
 
 class Connection {
@@ -85,10 +103,6 @@ class Connection {
     void check(int rc, std::string_view what) const;
 
   private:
-    struct StatementDeleter {
-        void operator()(sqlite3_stmt* stmt) const;
-    };
-
     // Looks statements up by string_view, so a cache hit allocates nothing.
     struct SqlHash {
         using is_transparent = void;
@@ -98,8 +112,8 @@ class Connection {
     sqlite3* db_ = nullptr;
     std::string path_;
     const OutboxControl* outbox_ = nullptr;
-    std::unordered_map<std::string, std::unique_ptr<sqlite3_stmt, StatementDeleter>, SqlHash, std::equal_to<>>
-        statements_;
+    // Node-based: a Query's pointer to its entry stays valid while others are added.
+    std::unordered_map<std::string, PreparedStatement, SqlHash, std::equal_to<>> statements_;
 };
 
 }  // namespace broker::sqlite

@@ -1,22 +1,10 @@
 // The SQLite store's side of `copy`: see copy_ops.hpp.
 #include "store/sqlite/copy_ops.hpp"
 
+#include "sql/sqlite_queries.hpp"
+
 namespace broker::sqlite {
 namespace {
-
-// ?1..?15 the Sandbox fields in BROKER_SANDBOX_COLUMNS order, ?16 stale_since, ?17
-// next_attempt_at. A row already there is left as it is (a rerun carries on).
-constexpr std::string_view kInsertCopiedSql =
-    "INSERT INTO sandboxes (sandbox_id, name, external_id, sfdc_account_id, status, allocated_to_track, "
-    "track_name, idempotency_key, allocated_at, expires_at, deletion_requested_at, deletion_retry_count, "
-    "created_at, updated_at, version, stale_since, next_attempt_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) "
-    "ON CONFLICT (sandbox_id) DO NOTHING";
-
-// ?1 sandbox id, ?2 at, ?3 from (NULL: created), ?4 to (NULL: removed), ?5 actor, ?6 reason.
-constexpr std::string_view kInsertCopiedEventSql =
-    "INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor, reason) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 void bind_status(Query& q, int index, const std::optional<SandboxStatus>& status) {
     if (status) {
@@ -33,7 +21,7 @@ std::int64_t insert_copied(Connection& conn, std::span<const CopiedSandbox> sand
     for (const auto& copied : sandboxes) {
         const Sandbox& s = copied.sandbox;
         {
-            auto q = conn.query(kInsertCopiedSql);
+            auto q = conn.query(sql::kInsertCopied);
             q.bind(1, s.sandbox_id).bind(2, s.name).bind(3, s.external_id).bind(4, s.sfdc_account_id);
             q.bind(5, to_string(s.status)).bind(6, s.allocated_to_track).bind(7, s.track_name);
             q.bind(8, s.idempotency_key).bind(9, s.allocated_at).bind(10, s.expires_at);
@@ -51,7 +39,7 @@ std::int64_t insert_copied(Connection& conn, std::span<const CopiedSandbox> sand
         if (conn.changes() != 1) continue;  // already there: neither it nor its history again
         ++written;
         for (const auto& event : copied.history) {
-            auto q = conn.query(kInsertCopiedEventSql);
+            auto q = conn.query(sql::kInsertCopiedEvent);
             q.bind(1, s.sandbox_id).bind(2, event.at);
             bind_status(q, 3, event.from);
             bind_status(q, 4, event.to);

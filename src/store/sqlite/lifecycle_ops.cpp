@@ -8,7 +8,6 @@
 #include <stdexcept>
 
 #include "core/errors.hpp"
-#include "store/sqlite/lifecycle_sql.hpp"
 #include "store/sqlite/sandbox_ops.hpp"
 #include "store/sqlite/sandbox_sql.hpp"
 
@@ -37,7 +36,7 @@ std::vector<Sandbox> rows_of(Connection& conn, const std::vector<std::string>& i
 
 void record_removal(Connection& conn, const std::string& sandbox_id, UnixSeconds at, SandboxStatus from,
                     std::string_view actor, std::string_view reason) {
-    auto q = conn.query(kInsertRemovalEventSql);
+    auto q = conn.query(sql::kInsertRemovalEvent);
     q.bind(1, sandbox_id).bind(2, at).bind(3, to_string(from)).bind(4, actor).bind(5, reason);
     q.run();
 }
@@ -58,7 +57,7 @@ SyncSummary sync_pool(Connection& conn, std::span<const ProviderSandbox> listed,
     // temporary table to keep in step with the statement cache.
     nlohmann::json ids = nlohmann::json::array();
     for (const auto& p : listed) ids.push_back(p.sandbox_id);
-    auto q = conn.query(kMarkStaleSql);
+    auto q = conn.query(sql::kMarkStale);
     q.bind(1, now).bind(2, ids.dump());
     const auto stale = returned_ids(q);
     for (const auto& id : stale) {
@@ -77,7 +76,7 @@ std::vector<std::string> unlisted_available(Connection& conn, std::span<const Pr
     for (const auto& p : listed) seen.push_back(p.sandbox_id);
     std::sort(seen.begin(), seen.end());
     std::vector<std::string> unlisted;
-    auto q = conn.query(kAvailableIdsSql);
+    auto q = conn.query(sql::kAvailableIds);
     while (q.step()) {
         std::string id = q.text(0);
         if (!std::binary_search(seen.begin(), seen.end(), std::string_view(id)))
@@ -89,7 +88,7 @@ std::vector<std::string> unlisted_available(Connection& conn, std::span<const Pr
 std::int64_t mark_stale(Connection& conn, std::span<const std::string> sandbox_ids, UnixSeconds now) {
     std::int64_t marked = 0;
     for (const auto& id : sandbox_ids) {
-        auto q = conn.query(kMarkOneStaleSql);
+        auto q = conn.query(sql::kMarkOneStale);
         q.bind(1, id).bind(2, now);
         q.run();
         if (conn.changes() != 1) continue;  // allocated (or gone) meanwhile: left alone
@@ -103,7 +102,7 @@ std::int64_t mark_stale(Connection& conn, std::span<const std::string> sandbox_i
 std::vector<Sandbox> expire_allocations(Connection& conn, UnixSeconds now, const LeasePolicy& lease,
                                         int limit) {
     if (limit <= 0) return {};
-    auto q = conn.query(kExpireSql);
+    auto q = conn.query(sql::kExpire);
     q.bind(1, lease.expires_before_is_expired(now)).bind(2, now).bind(3, static_cast<std::int64_t>(limit));
     const auto ids = returned_ids(q);
     for (const auto& id : ids) {
@@ -117,19 +116,19 @@ std::vector<Sandbox> claim_for_deletion(Connection& conn, const DeletionClaim& c
     if (claim.limit <= 0) return {};
     std::vector<std::string> ids;
     {
-        auto q = conn.query(kClaimablePendingSql);
+        auto q = conn.query(sql::kClaimablePending);
         q.bind(1, claim.now).bind(2, static_cast<std::int64_t>(claim.limit));
         ids = returned_ids(q);
     }
     // Returned sandboxes first; failed ones on their slow schedule fill what is left.
     if (static_cast<int>(ids.size()) < claim.limit) {
-        auto q = conn.query(kClaimableFailedSql);
+        auto q = conn.query(sql::kClaimableFailed);
         q.bind(1, claim.now).bind(2, static_cast<std::int64_t>(claim.limit - static_cast<int>(ids.size())));
         for (auto& id : returned_ids(q)) ids.push_back(std::move(id));
     }
     std::vector<std::string> claimed;
     for (const auto& id : ids) {
-        auto q = conn.query(kClaimSql);
+        auto q = conn.query(sql::kClaim);
         q.bind(1, id).bind(2, claim.worker_id).bind(3, claim.lease_until).bind(4, claim.now);
         q.run();
         if (conn.changes() == 1) claimed.push_back(id);
@@ -141,7 +140,7 @@ bool record_deleted(Connection& conn, const std::string& sandbox_id, const std::
                     UnixSeconds now, std::string_view reason) {
     auto row = find_sandbox(conn, sandbox_id);
     if (!row) return false;
-    auto q = conn.query(kRecordDeletedSql);
+    auto q = conn.query(sql::kRecordDeleted);
     q.bind(1, sandbox_id).bind(2, now);
     q.run();
     if (conn.changes() != 1) return false;
@@ -154,7 +153,7 @@ bool record_deletion_failure(Connection& conn, const DeletionFailure& failure) {
     std::string owner;
     int retries = 0;
     {
-        auto q = conn.query(kDeletionStateSql);
+        auto q = conn.query(sql::kDeletionState);
         q.bind(1, failure.sandbox_id);
         if (!q.step()) return false;
         status_text = q.text(0);
@@ -167,7 +166,7 @@ bool record_deletion_failure(Connection& conn, const DeletionFailure& failure) {
 
     const int attempts = retries + 1;
     const SandboxStatus next = attempts >= failure.max_attempts ? SandboxStatus::deletion_failed : *status;
-    auto q = conn.query(kRecordFailureSql);
+    auto q = conn.query(sql::kRecordFailure);
     q.bind(1, failure.sandbox_id).bind(2, failure.worker_id).bind(3, failure.now).bind(4, to_string(next));
     q.bind(5, static_cast<std::int64_t>(attempts)).bind(6, failure.next_attempt_at).bind(7, failure.reason);
     q.run();
@@ -202,17 +201,17 @@ std::int64_t per_claim(Connection& conn, std::string_view sql, std::span<const s
 
 std::int64_t renew_deletion_claims(Connection& conn, std::span<const std::string> sandbox_ids,
                                    const std::string& worker_id, UnixSeconds lease_until) {
-    return per_claim(conn, kRenewClaimSql, sandbox_ids, worker_id, lease_until);
+    return per_claim(conn, sql::kRenewClaim, sandbox_ids, worker_id, lease_until);
 }
 
 std::int64_t release_deletion_claims(Connection& conn, std::span<const std::string> sandbox_ids,
                                      const std::string& worker_id) {
-    return per_claim(conn, kReleaseClaimSql, sandbox_ids, worker_id, std::nullopt);
+    return per_claim(conn, sql::kReleaseClaim, sandbox_ids, worker_id, std::nullopt);
 }
 
 std::int64_t remove_stale(Connection& conn, UnixSeconds stale_before, UnixSeconds now,
                           const std::string& actor, int limit) {
-    auto q = conn.query(limit > 0 ? kRemoveStaleChunkSql : kRemoveStaleSql);
+    auto q = conn.query(limit > 0 ? sql::kRemoveStaleChunk : sql::kRemoveStale);
     q.bind(1, stale_before);
     if (limit > 0) q.bind(2, static_cast<std::int64_t>(limit));
     const auto ids = returned_ids(q);
@@ -226,7 +225,7 @@ std::int64_t bulk_remove(Connection& conn, SandboxStatus status, UnixSeconds now
     // A participant's sandbox must never vanish under them; the admin API refuses it first.
     if (status == SandboxStatus::allocated)
         throw std::invalid_argument("bulk_remove refuses allocated sandboxes");
-    auto q = conn.query(limit > 0 ? kBulkRemoveChunkSql : kBulkRemoveSql);
+    auto q = conn.query(limit > 0 ? sql::kBulkRemoveChunk : sql::kBulkRemove);
     q.bind(1, to_string(status));
     if (limit > 0) q.bind(2, static_cast<std::int64_t>(limit));
     const auto ids = returned_ids(q);
@@ -235,7 +234,7 @@ std::int64_t bulk_remove(Connection& conn, SandboxStatus status, UnixSeconds now
 }
 
 std::vector<SandboxEvent> history(Connection& conn, const std::string& sandbox_id) {
-    auto q = conn.query(kHistorySql);
+    auto q = conn.query(sql::kHistory);
     q.bind(1, sandbox_id);
     std::vector<SandboxEvent> events;
     while (q.step()) {
@@ -253,7 +252,7 @@ std::vector<SandboxEvent> history(Connection& conn, const std::string& sandbox_i
 }
 
 std::int64_t prune_history(Connection& conn, UnixSeconds before, int limit) {
-    auto q = conn.query(limit > 0 ? kPruneHistoryChunkSql : kPruneHistorySql);
+    auto q = conn.query(limit > 0 ? sql::kPruneHistoryChunk : sql::kPruneHistory);
     q.bind(1, before);
     if (limit > 0) q.bind(2, static_cast<std::int64_t>(limit));
     q.run();
@@ -264,18 +263,18 @@ bool try_start_job(Connection& conn, const JobStartRequest& request) {
     // An empty holder would read as "free" and could never finish its run.
     if (request.holder.empty()) return false;
     {
-        auto q = conn.query(kEnsureJobSql);
+        auto q = conn.query(sql::kEnsureJob);
         q.bind(1, request.job).bind(2, request.now);
         q.run();
     }
     {
-        auto q = conn.query(kStartJobSql);
+        auto q = conn.query(sql::kStartJob);
         q.bind(1, request.job).bind(2, request.holder).bind(3, request.now);
         q.bind(4, request.now + request.lease_sec).bind(5, request.now + request.interval_sec);
         q.run();
         if (conn.changes() != 1) return false;
     }
-    auto q = conn.query(kAdoptRunsSql);
+    auto q = conn.query(sql::kAdoptRuns);
     q.bind(1, request.job).bind(2, request.holder).bind(3, request.now);
     q.run();
     return true;
@@ -285,12 +284,12 @@ bool renew_job_lease(Connection& conn, const std::string& job, const std::string
                      UnixSeconds lease_until, const std::string& progress) {
     if (holder.empty()) return false;
     {
-        auto q = conn.query(kRenewJobSql);
+        auto q = conn.query(sql::kRenewJob);
         q.bind(1, job).bind(2, holder).bind(3, now).bind(4, lease_until).bind(5, progress);
         q.run();
         if (conn.changes() != 1) return false;
     }
-    auto q = conn.query(kRunProgressSql);
+    auto q = conn.query(sql::kRunProgress);
     q.bind(1, job).bind(2, holder).bind(3, progress);
     q.run();
     return true;
@@ -303,49 +302,49 @@ bool finish_job(Connection& conn, const std::string& job, const std::string& hol
         q.bind(1, job).bind(2, holder).bind(3, now).bind(4, static_cast<std::int64_t>(ok)).bind(5, result);
     };
     {
-        auto q = conn.query(kFinishJobSql);
+        auto q = conn.query(sql::kFinishJob);
         bind_all(q);
         q.run();
         if (conn.changes() != 1) return false;
     }
     {
-        auto q = conn.query(kFinishRunsSql);
+        auto q = conn.query(sql::kFinishRuns);
         bind_all(q);
         q.run();
     }
-    auto q = conn.query(kRequeueJobSql);
+    auto q = conn.query(sql::kRequeueJob);
     q.bind(1, job);
     q.run();
     return true;
 }
 
 void set_job_paused(Connection& conn, const std::string& job, bool paused, UnixSeconds now) {
-    auto q = conn.query(kPauseJobSql);
+    auto q = conn.query(sql::kPauseJob);
     q.bind(1, job).bind(2, now).bind(3, static_cast<std::int64_t>(paused));
     q.run();
 }
 
 std::int64_t request_job_run(Connection& conn, const std::string& job, UnixSeconds now) {
     {
-        auto q = conn.query(kRequestRunSql);
+        auto q = conn.query(sql::kRequestRun);
         q.bind(1, job).bind(2, now);
         q.run();
     }
     std::int64_t id = 0;
     {
-        auto q = conn.query(kInsertRunSql);
+        auto q = conn.query(sql::kInsertRun);
         q.bind(1, job).bind(2, now);
         if (!q.step()) throw StoreUnavailable("SQLite job_runs insert returned no id");
         id = q.integer(0);
     }
-    auto q = conn.query(kPruneRunsSql);
+    auto q = conn.query(sql::kPruneRuns);
     q.bind(1, job).bind(2, static_cast<std::int64_t>(kJobRunHistory));
     q.run();
     return id;
 }
 
 std::optional<JobRun> job_run(Connection& conn, const std::string& job, std::int64_t run_id) {
-    auto q = conn.query(kJobRunSql);
+    auto q = conn.query(sql::kJobRun);
     q.bind(1, job).bind(2, run_id);
     if (!q.step()) return std::nullopt;
     JobRun r;
@@ -366,7 +365,7 @@ std::optional<JobRun> job_run(Connection& conn, const std::string& job, std::int
 }
 
 std::vector<JobState> job_states(Connection& conn) {
-    auto q = conn.query(kJobStatesSql);
+    auto q = conn.query(sql::kJobStates);
     std::vector<JobState> states;
     while (q.step()) {
         JobState s;

@@ -27,18 +27,18 @@ std::optional<Sandbox> pick_available(Connection& conn, const std::string& name_
     // Under reservations (held_back set): the same index walks, skipping held-back names.
     const bool quota = held_back != nullptr;
     if (name_prefix.empty()) {
-        auto q = conn.query(quota ? kPickUnreservedSql : kPickAvailableSql);
+        auto q = conn.query(quota ? sql::kPickUnreserved : sql::kPickAvailable);
         if (quota) q.bind(3, *held_back);
         return first_row(q);
     }
     const std::string upper = prefix_upper_bound(name_prefix);
     if (upper.empty()) {
-        auto q = conn.query(quota ? kPickUnreservedFromPrefixSql : kPickAvailableFromPrefixSql);
+        auto q = conn.query(quota ? sql::kPickUnreservedFromPrefix : sql::kPickAvailableFromPrefix);
         q.bind(1, name_prefix);
         if (quota) q.bind(3, *held_back);
         return first_row(q);
     }
-    auto q = conn.query(quota ? kPickUnreservedPrefixSql : kPickAvailablePrefixSql);
+    auto q = conn.query(quota ? sql::kPickUnreservedPrefix : sql::kPickAvailablePrefix);
     q.bind(1, name_prefix).bind(2, upper);
     if (quota) q.bind(3, *held_back);
     return first_row(q);
@@ -47,7 +47,7 @@ std::optional<Sandbox> pick_available(Connection& conn, const std::string& name_
 // Whether any sandbox of the pool has a name starting with the prefix, whatever its status.
 bool prefix_known(Connection& conn, const std::string& name_prefix) {
     const std::string upper = prefix_upper_bound(name_prefix);
-    auto q = conn.query(upper.empty() ? kPrefixKnownFromSql : kPrefixKnownSql);
+    auto q = conn.query(upper.empty() ? sql::kPrefixKnownFrom : sql::kPrefixKnown);
     q.bind(1, name_prefix);
     if (!upper.empty()) q.bind(2, upper);
     return q.step();
@@ -62,7 +62,7 @@ std::optional<Sandbox> take_available(Connection& conn, const AllocateRequest& r
     if (!row) return std::nullopt;
     const UnixSeconds expires = r.lease.expires_at(r.now);
     {
-        auto q = conn.query(kAllocateByIdSql);
+        auto q = conn.query(sql::kAllocateById);
         q.bind(1, row->sandbox_id).bind(2, r.participant_id).bind(3, r.track_name);
         q.bind(4, r.idempotency_key).bind(5, r.now).bind(6, expires);
         q.run();
@@ -117,7 +117,7 @@ AllocateResult allocate(Connection& conn, const AllocateRequest& request, QuotaC
     // of one participant are decided one after the other, each on what the previous left.
     std::vector<Sandbox> holdings;
     {
-        auto q = conn.query(kHoldingsSql);
+        auto q = conn.query(sql::kHoldings);
         q.bind(1, request.participant_id);
         while (q.step()) holdings.push_back(read_sandbox(q));
     }
@@ -136,7 +136,7 @@ MarkResult mark_for_deletion(Connection& conn, const MarkForDeletionRequest& req
         decide_mark_for_deletion(row ? &*row : nullptr, request.participant_id, request.now, request.lease);
     if (decision == MarkOutcome::already_marked) return {decision, std::move(row)};
     if (decision != MarkOutcome::marked) return {decision, std::nullopt};
-    auto q = conn.query(kMarkSql);
+    auto q = conn.query(sql::kMark);
     q.bind(1, request.sandbox_id).bind(2, request.participant_id).bind(3, request.now);
     auto marked = first_row(q);
     // Unreachable while the transaction holds the write lock; kept as the guard of the
@@ -153,7 +153,7 @@ ExtendResult extend_lease(Connection& conn, const ExtendLeaseRequest& request) {
                                               request.now, request.lease);
     ExtendResult result{d.outcome, std::nullopt, d.old_expires_at, d.max_expires_at};
     if (d.outcome != ExtendOutcome::extended && d.outcome != ExtendOutcome::capped) return result;
-    auto q = conn.query(kExtendSql);
+    auto q = conn.query(sql::kExtend);
     q.bind(1, request.sandbox_id).bind(2, request.participant_id).bind(3, d.old_expires_at);
     q.bind(4, row->version).bind(5, d.new_expires_at).bind(6, request.now);
     auto extended = first_row(q);
@@ -232,7 +232,7 @@ UpsertSummary upsert_provider_sandboxes(Connection& conn, std::span<const Provid
 }
 
 std::optional<Sandbox> find_sandbox(Connection& conn, const std::string& sandbox_id) {
-    auto q = conn.query(kFindByIdSql);
+    auto q = conn.query(sql::kFindById);
     q.bind(1, sandbox_id);
     return first_row(q);
 }
@@ -250,7 +250,7 @@ StatusCounts count_by_status(Connection& conn) {
 ListPage list_sandboxes(Connection& conn, const ListQuery& query) {
     constexpr int kMaxLimit = 1000;
     const int limit = std::clamp(query.limit, 1, kMaxLimit);
-    auto q = conn.query(query.status ? kListByStatusSql : kListAllSql);
+    auto q = conn.query(query.status ? sql::kListByStatus : sql::kListAll);
     // One row more than the page: its presence is what says another page follows.
     q.bind(1, query.after_sandbox_id).bind(2, static_cast<std::int64_t>(limit) + 1);
     if (query.status) q.bind(3, to_string(*query.status));

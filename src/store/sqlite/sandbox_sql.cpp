@@ -14,33 +14,34 @@ std::string prefix_upper_bound(std::string_view prefix) {
 }
 
 Sandbox read_sandbox(const Query& row) {
+    row.expect_columns(kSandboxColumns);
     Sandbox s;
-    s.sandbox_id = row.text(0);
-    s.name = row.text(1);
-    s.external_id = row.text(2);
-    s.sfdc_account_id = row.text(3);
-    const std::string status = row.text(4);
+    s.sandbox_id = row.text(sandbox_column("sandbox_id"));
+    s.name = row.text(sandbox_column("name"));
+    s.external_id = row.text(sandbox_column("external_id"));
+    s.sfdc_account_id = row.text(sandbox_column("sfdc_account_id"));
+    const std::string status = row.text(sandbox_column("status"));
     auto parsed = parse_status(status);
     if (!parsed)
         throw StoreUnavailable("SQLite row " + s.sandbox_id + " has unknown status '" + status + "'");
     s.status = *parsed;
-    s.allocated_to_track = row.text(5);
-    s.track_name = row.text(6);
-    s.idempotency_key = row.text(7);
-    s.allocated_at = row.optional_integer(8);
-    s.expires_at = row.optional_integer(9);
-    s.deletion_requested_at = row.optional_integer(10);
-    s.deletion_retry_count = static_cast<int>(row.integer(11));
-    s.created_at = row.integer(12);
-    s.updated_at = row.integer(13);
-    s.version = row.integer(14);
+    s.allocated_to_track = row.text(sandbox_column("allocated_to_track"));
+    s.track_name = row.text(sandbox_column("track_name"));
+    s.idempotency_key = row.text(sandbox_column("idempotency_key"));
+    s.allocated_at = row.optional_integer(sandbox_column("allocated_at"));
+    s.expires_at = row.optional_integer(sandbox_column("expires_at"));
+    s.deletion_requested_at = row.optional_integer(sandbox_column("deletion_requested_at"));
+    s.deletion_retry_count = static_cast<int>(row.integer(sandbox_column("deletion_retry_count")));
+    s.created_at = row.integer(sandbox_column("created_at"));
+    s.updated_at = row.integer(sandbox_column("updated_at"));
+    s.version = row.integer(sandbox_column("version"));
     return s;
 }
 
 void record_event(Connection& conn, const std::string& sandbox_id, UnixSeconds at,
                   std::optional<SandboxStatus> from, SandboxStatus to, std::string_view actor,
                   std::string_view reason) {
-    auto q = conn.query(kInsertEventSql);
+    auto q = conn.query(sql::kInsertEvent);
     q.bind(1, sandbox_id).bind(2, at);
     if (from) {
         q.bind(3, to_string(*from));
