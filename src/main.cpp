@@ -53,6 +53,7 @@
 #include "provider/csp_accounts.hpp"
 #include "provider/sim/csp_sim.hpp"
 #include "runtime/blocking_pool.hpp"
+#include "runtime/stop_signals.hpp"
 #include "service/allocation_service.hpp"
 #include "store/dynamodb/open_dynamo_store.hpp"
 #include "store/postgres/postgres_store.hpp"
@@ -223,13 +224,8 @@ void warn_without_provider(const BackgroundJobs* jobs) {
 constexpr std::size_t kReservedDescriptors = 256;
 
 int serve_command(const CommonFlags& flags, bool with_jobs) {
-    // Signals are taken synchronously by sigwait below; block them before any thread
-    // starts so that every thread inherits the mask.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    // Before any thread starts, so that every thread inherits the mask.
+    const StopSignals signals;
 
     const Config config = load(flags);
     validate_for_serving(config);
@@ -296,16 +292,15 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     warn_without_provider(jobs.get());
     if (jobs) jobs->start();
 
-    int received = 0;
-    sigwait(&signals, &received);
+    const int received = signals.wait();
     if (drain.count() > 0) {
         spdlog::info("received {}, draining for {} s (/readyz answers 503) before stopping",
-                     received == SIGINT ? "SIGINT" : "SIGTERM", drain.count());
+                     StopSignals::name(received), drain.count());
         ops.start_draining();
-        if (wait_out_drain(signals, drain)) spdlog::info("received another signal, drain cut short");
+        if (wait_out_drain(signals.set(), drain)) spdlog::info("received another signal, drain cut short");
         spdlog::info("drained, stopping");
     } else {
-        spdlog::info("received {}, stopping", received == SIGINT ? "SIGINT" : "SIGTERM");
+        spdlog::info("received {}, stopping", StopSignals::name(received));
     }
     if (jobs) jobs->interrupt();  // waits in job runs (also admin-started ones) end now
     waiting.stop();               // waiting allocations are answered now, not held to the end
@@ -322,11 +317,7 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
 // CSP_API_TOKEN); several workers may share one store, each job still runs once per interval.
 // With METRICS_LISTEN it serves /metrics and /healthz there (its only port).
 int worker_command(const CommonFlags& flags) {
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    const StopSignals signals;  // before any thread starts
 
     const Config config = load(flags);
     const BackgroundConfig background = load_background_config(environment(flags), config, true);
@@ -349,9 +340,7 @@ int worker_command(const CommonFlags& flags) {
     // A line on stdout the end-to-end tests and scripts wait for.
     std::cout << "worker " << jobs.worker_id() << " started on " << redact_store_url(config.store) << std::endl;
 
-    int received = 0;
-    sigwait(&signals, &received);
-    spdlog::info("received {}, stopping the worker", received == SIGINT ? "SIGINT" : "SIGTERM");
+    spdlog::info("received {}, stopping the worker", StopSignals::name(signals.wait()));
     jobs.stop();
     edge.stop_metrics_listener();
     scrape_pool.stop();

@@ -6,26 +6,12 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "core/excerpt.hpp"
+
 namespace broker {
 namespace {
 
 using nlohmann::json;
-
-constexpr std::size_t kExcerptChars = 80;
-
-// The start of a body, on one line, for error messages.
-std::string excerpt(std::string_view body) {
-    const auto first = body.find_first_not_of(" \t\r\n");
-    if (first == std::string_view::npos) return "";
-    body.remove_prefix(first);
-    std::string out;
-    for (char c : body.substr(0, kExcerptChars)) {
-        const auto u = static_cast<unsigned char>(c);
-        out.push_back(u < 0x20 || u == 0x7f ? ' ' : c);
-    }
-    if (body.size() > kExcerptChars) out += "...";
-    return out;
-}
 
 bool is_string_equal(const json& entry, const char* key, std::string_view expected) {
     const auto it = entry.find(key);
@@ -55,7 +41,8 @@ std::string read_csp_id(const json& entry, std::size_t index) {
         const auto [ptr, ec] = std::from_chars(text.data(), end, value);
         if (!text.empty() && ec == std::errc() && ptr == end) return std::to_string(value);
     }
-    throw std::invalid_argument(entry_error(index, "csp_id " + it->dump() + " is not a non-negative integer"));
+    throw std::invalid_argument(
+        entry_error(index, "csp_id " + it->dump() + " is not a non-negative integer"));
 }
 
 std::string read_required_string(const json& entry, const char* key, std::size_t index) {
@@ -64,8 +51,8 @@ std::string read_required_string(const json& entry, const char* key, std::size_t
         throw std::invalid_argument(entry_error(index, std::string("active sandbox without ") + key));
     }
     if (!it->is_string() || it->get_ref<const std::string&>().empty()) {
-        throw std::invalid_argument(entry_error(index, std::string(key) + " " + it->dump() +
-                                                           " is not a non-empty string"));
+        throw std::invalid_argument(
+            entry_error(index, std::string(key) + " " + it->dump() + " is not a non-empty string"));
     }
     return it->get<std::string>();
 }
@@ -75,7 +62,8 @@ std::string read_optional_string(const json& entry, const char* key, std::size_t
     const auto it = entry.find(key);
     if (it == entry.end() || it->is_null()) return "";
     if (!it->is_string()) {
-        throw std::invalid_argument(entry_error(index, std::string(key) + " " + it->dump() + " is not a string"));
+        throw std::invalid_argument(
+            entry_error(index, std::string(key) + " " + it->dump() + " is not a string"));
     }
     return it->get<std::string>();
 }
@@ -85,16 +73,17 @@ std::string read_optional_string(const json& entry, const char* key, std::size_t
 CspAccountList parse_csp_accounts(std::string_view body) {
     json document = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
     if (document.is_discarded()) {
-        const auto start = excerpt(body);
+        const auto start = excerpt(body, 80);
         throw std::invalid_argument(start.empty() ? std::string("account list is empty, not JSON")
                                                   : "account list is not JSON; it starts with: " + start);
     }
     if (!document.is_object()) {
-        throw std::invalid_argument("account list is not a JSON object with \"results\"; got: " + excerpt(body));
+        throw std::invalid_argument("account list is not a JSON object with \"results\"; got: " +
+                                    excerpt(body, 80));
     }
     const auto results = document.find("results");
     if (results == document.end()) {
-        throw std::invalid_argument("account list has no \"results\" array; got: " + excerpt(body));
+        throw std::invalid_argument("account list has no \"results\" array; got: " + excerpt(body, 80));
     }
     if (!results->is_array()) {
         throw std::invalid_argument(std::string("account list \"results\" is not an array but ") +
