@@ -25,20 +25,23 @@ set(cases
   "src/http/router.cpp|store/store.hpp|provider/sim/csp_sim.hpp"
   "src/provider/sim/sim_ids.cpp|http/router.hpp|app/background_jobs.hpp")
 
-file(READ ${COMPILE_COMMANDS} database)
-string(JSON entries LENGTH "${database}")
-math(EXPR last "${entries} - 1")
 set(wanted "")
 foreach(case ${cases})
   string(REPLACE "|" ";" case "${case}")
   list(GET case 0 source)
   list(APPEND wanted ${SOURCE_DIR}/${source})
 endforeach()
-foreach(i RANGE ${last})
-  string(JSON file GET "${database}" ${i} file)
-  if(file IN_LIST wanted)
-    string(JSON command_${file} GET "${database}" ${i} command)
-    string(JSON directory_${file} GET "${database}" ${i} directory)
+# CMake writes one key a line; each line is read as a JSON object of its own, which is much
+# quicker than looking entries up in the whole document.
+file(STRINGS ${COMPILE_COMMANDS} lines REGEX "^ *\"(directory|command|file)\": ")
+foreach(line ${lines})
+  string(REGEX REPLACE ",$" "" line "${line}")
+  string(REGEX MATCH "^ *\"([a-z]+)\"" key "${line}")
+  set(key ${CMAKE_MATCH_1})
+  string(JSON ${key} GET "{${line}}" ${key})
+  if(key STREQUAL "file" AND file IN_LIST wanted)
+    set(command_${file} "${command}")
+    set(directory_${file} "${directory}")
   endif()
 endforeach()
 
