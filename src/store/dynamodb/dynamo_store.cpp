@@ -174,7 +174,7 @@ ExtendResult DynamoStore::extend_lease(const ExtendLeaseRequest& r) {
     // (expires_at = allocated_at + lab_duration_hours), conditional on status, owner,
     // allocated_at and the duration read, so a racing expiry (conditional on the same
     // duration) or a racing extension makes one of the two fail and decide again.
-    if (!is_valid_utf8(r.sandbox_id) || r.sandbox_id.empty()) return {ExtendOutcome::not_found};
+    if (!is_valid_utf8(r.sandbox_id) || r.sandbox_id.empty()) return ExtendResult{};  // not_found
     for (int attempt = 0; attempt < 5; ++attempt) {
         const auto item = get_item(sandbox_pk(r.sandbox_id), std::string(kSandboxSort));
         std::optional<Sandbox> row;
