@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "http/rate_limiter.hpp"
 #include "obs/broker_metrics.hpp"
 #include "obs/json_log.hpp"
 #include "obs/metrics.hpp"
-#include "obs/rate_limiter.hpp"
 
 namespace {
 
@@ -82,7 +82,8 @@ void BM_ScrapeBrokerMetrics(benchmark::State& state) {
     MetricsRegistry r;
     ManualClock clock;
     BrokerMetrics m(r, clock, {.pool_counts = [] { return StatusCounts{}; }});
-    for (const char* endpoint : {"/v1/allocate", "/v1/sandboxes/{id}", "/v1/sandboxes/{id}/mark-for-deletion"}) {
+    for (const char* endpoint :
+         {"/v1/allocate", "/v1/sandboxes/{id}", "/v1/sandboxes/{id}/mark-for-deletion"}) {
         for (int status : {200, 201, 403, 404, 409, 429}) {
             m.api()->observe_request("POST", endpoint, status, std::chrono::milliseconds(3));
         }
@@ -99,7 +100,7 @@ BENCHMARK(BM_ScrapeBrokerMetrics);
 
 // Formats every line (as a stdout sink would) and throws it away.
 class DiscardSink final : public spdlog::sinks::base_sink<std::mutex> {
-protected:
+  protected:
     void sink_it_(const spdlog::details::log_msg& msg) override {
         spdlog::memory_buf_t buf;
         formatter_->format(msg, buf);

@@ -3,11 +3,17 @@
 # ctest suite (unit, store conformance, end-to-end, security, fuzz, the container image under
 # podman). Extra arguments go to ctest, e.g.
 #   scripts/test.sh -R CspAccounts        scripts/test.sh -L e2e        scripts/test.sh -L container
-# SANITIZE=1 also builds and runs the debug-asan preset (ASan + UBSan).
+# Then the unit and store suites again under ThreadSanitizer (the tsan preset, only those two
+# targets built). SANITIZE=1 also builds and runs the debug-asan preset (ASan + UBSan).
+# In CI (CI=true) compiler warnings are errors (BROKER_WERROR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+
+if [[ "${CI:-}" == "true" ]]; then
+    export BROKER_WERROR=ON
+fi
 
 # A throw-away PostgreSQL cluster on 127.0.0.1 for the conformance suite and the
 # PostgreSQL end-to-end tests; stopped and removed however the run ends.
@@ -20,6 +26,9 @@ trap 'scripts/pg-test-cluster.sh stop; scripts/dynalite.sh stop' EXIT
 
 scripts/build.sh release
 ctest --test-dir build --output-on-failure -j2 --timeout 900 "$@"
+
+scripts/build.sh tsan unit_tests store_conformance
+ctest --preset tsan -j2 --timeout 1800 "$@"
 
 if [[ "${SANITIZE:-0}" == "1" ]]; then
     scripts/build.sh debug-asan

@@ -58,6 +58,7 @@
 #include "provider/csp_accounts.hpp"
 #include "provider/sim/csp_sim.hpp"
 #include "runtime/blocking_pool.hpp"
+#include "runtime/stop_signals.hpp"
 #include "service/allocation_service.hpp"
 #include "store/dynamodb/open_dynamo_store.hpp"
 #include "store/postgres/postgres_store.hpp"
@@ -242,13 +243,8 @@ void warn_without_provider(const BackgroundJobs* jobs) {
 constexpr std::size_t kReservedDescriptors = 256;
 
 int serve_command(const CommonFlags& flags, bool with_jobs) {
-    // Signals are taken synchronously by sigwait below; block them before any thread
-    // starts so that every thread inherits the mask.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    // Before any thread starts, so that every thread inherits the mask.
+    const StopSignals signals;
 
     const Config config = load(flags);
     validate_for_serving(config);
@@ -329,16 +325,15 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     if (jobs) jobs->start();
     if (webhook_worker) webhook_worker->start();
 
-    int received = 0;
-    sigwait(&signals, &received);
+    const int received = signals.wait();
     if (drain.count() > 0) {
         spdlog::info("received {}, draining for {} s (/readyz answers 503) before stopping",
-                     received == SIGINT ? "SIGINT" : "SIGTERM", drain.count());
+                     StopSignals::name(received), drain.count());
         ops.start_draining();
-        if (wait_out_drain(signals, drain)) spdlog::info("received another signal, drain cut short");
+        if (wait_out_drain(signals.set(), drain)) spdlog::info("received another signal, drain cut short");
         spdlog::info("drained, stopping");
     } else {
-        spdlog::info("received {}, stopping", received == SIGINT ? "SIGINT" : "SIGTERM");
+        spdlog::info("received {}, stopping", StopSignals::name(received));
     }
     clock_watch.stop();
     if (jobs) jobs->interrupt();  // waits in job runs (also admin-started ones) end now
@@ -358,11 +353,7 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
 // CSP_API_TOKEN); several workers may share one store, each job still runs once per interval.
 // With METRICS_LISTEN it serves /metrics and /healthz there (its only port).
 int worker_command(const CommonFlags& flags) {
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    const StopSignals signals;  // before any thread starts
 
     const Config config = load(flags);
     const BackgroundConfig background = load_background_config(environment(flags), config, true);
@@ -392,9 +383,7 @@ int worker_command(const CommonFlags& flags) {
     std::cout << "worker " << jobs.worker_id() << " started on " << redact_store_url(config.store)
               << std::endl;
 
-    int received = 0;
-    sigwait(&signals, &received);
-    spdlog::info("received {}, stopping the worker", received == SIGINT ? "SIGINT" : "SIGTERM");
+    spdlog::info("received {}, stopping the worker", StopSignals::name(signals.wait()));
     clock_watch.stop();
     jobs.stop();
     if (webhook_worker) webhook_worker->stop();

@@ -10,6 +10,7 @@
 #include "app/healthcheck.hpp"
 #include "core/config.hpp"
 #include "core/errors.hpp"
+#include "core/excerpt.hpp"
 
 namespace broker {
 namespace {
@@ -29,13 +30,6 @@ std::string read_token_file(const std::string& path) {
     if (token.ends_with('\n')) token.pop_back();
     if (token.ends_with('\r')) token.pop_back();
     return token;
-}
-
-// A short, printable piece of an answer that is not the broker's envelope (a proxy's page).
-std::string excerpt(const std::string& body) {
-    std::string out;
-    for (char c : body.substr(0, 200)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
-    return out;
 }
 
 }  // namespace
@@ -161,7 +155,7 @@ AdminAnswer AdminClient::exchange(const std::string& method, const std::string& 
         }
         throw AdminRefused(response.status, "HTTP_" + std::to_string(response.status),
                            method + " " + url + " answered " + std::to_string(response.status) +
-                               (response.body.empty() ? "" : ": " + excerpt(response.body)));
+                               (response.body.empty() ? "" : ": " + excerpt(response.body, 200)));
     }
     if (answer.is_discarded()) {
         throw AdminRefused(response.status, "NOT_JSON",

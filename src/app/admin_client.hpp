@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "core/env_value.hpp"
-#include "provider/http_client.hpp"
+#include "runtime/http_client.hpp"
 
 namespace broker {
 

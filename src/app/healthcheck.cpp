@@ -4,7 +4,7 @@
 
 #include "core/config.hpp"
 #include "http/server.hpp"
-#include "provider/http_client.hpp"
+#include "runtime/http_client.hpp"
 
 namespace broker {
 

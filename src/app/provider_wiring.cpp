@@ -2,9 +2,9 @@
 #include "app/provider_wiring.hpp"
 
 #include "provider/csp_client.hpp"
-#include "provider/http_client.hpp"
 #include "provider/niosxaas_client.hpp"
 #include "provider/provider_config.hpp"
+#include "runtime/http_client.hpp"
 
 namespace broker {
 

@@ -9,9 +9,9 @@
 #include "core/config.hpp"
 #include "obs/broker_metrics.hpp"
 #include "provider/adaptive_limiter.hpp"
-#include "provider/backoff.hpp"
 #include "provider/provider.hpp"
 #include "provider/provider_observer.hpp"
+#include "runtime/stoppable_sleep.hpp"
 
 namespace broker {
 

@@ -42,7 +42,7 @@ struct Config {
     // CORS_ALLOWED_ORIGINS: origins (`scheme://host[:port]`) browsers may call from; "*" is
     // any origin; empty: no cross-origin access.
     std::vector<std::string> cors_allowed_origins;
-    std::string trusted_proxies;                  // TRUSTED_PROXIES: CIDRs, checked by obs/client_key
+    std::string trusted_proxies;                  // TRUSTED_PROXIES: CIDRs, checked by http/client_key
     std::chrono::seconds metrics_pool_cache{60};  // METRICS_POOL_CACHE_SEC
     // Settings of the original service accepted but ignored here (core/legacy_settings), one
     // line each, logged once when logging is set up.

@@ -15,10 +15,10 @@
 
 #include "core/clock.hpp"
 #include "core/config.hpp"
+#include "http/client_key.hpp"
 #include "http/dashboard/session_cookie.hpp"
 #include "http/request_context.hpp"
 #include "http/router.hpp"
-#include "obs/client_key.hpp"
 
 namespace broker {
 

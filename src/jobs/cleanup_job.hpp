@@ -19,8 +19,8 @@
 #include "jobs/job.hpp"
 #include "obs/broker_metrics.hpp"
 #include "provider/adaptive_limiter.hpp"
-#include "provider/backoff.hpp"
 #include "provider/provider.hpp"
+#include "runtime/stoppable_sleep.hpp"
 #include "store/lifecycle_store.hpp"
 
 namespace broker {

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "jobs/webhook_config.hpp"
-#include "provider/http_client.hpp"
+#include "runtime/http_client.hpp"
 
 namespace broker {
 

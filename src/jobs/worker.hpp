@@ -20,7 +20,7 @@
 
 #include "jobs/job.hpp"
 #include "obs/broker_metrics.hpp"
-#include "provider/backoff.hpp"
+#include "runtime/stoppable_sleep.hpp"
 #include "store/event_store.hpp"
 #include "store/job_state_store.hpp"
 

@@ -19,7 +19,7 @@
 #include <string_view>
 
 #include "core/clock.hpp"
-#include "provider/backoff.hpp"
+#include "runtime/stoppable_sleep.hpp"
 
 namespace broker {
 
@@ -109,7 +109,7 @@ class AdaptiveLimiter {
     int in_flight_ = 0;
     TimePoint last_saturated_{};  // when in-flight last reached the limit
     TimePoint last_decrease_{};
-    TimePoint hold_until_{};  // Retry-After
+    TimePoint hold_until_{};                                                               // Retry-After
     std::map<std::string, std::deque<std::chrono::milliseconds>, std::less<>> latencies_;  // by operation
     std::string last_operation_;  // whose median stats() reports
     LimiterStats stats_;

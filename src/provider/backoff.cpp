@@ -1,4 +1,4 @@
-// Backoff arithmetic, Retry-After parsing, and the stoppable sleep.
+// Backoff arithmetic and Retry-After parsing.
 #include "provider/backoff.hpp"
 
 #include <algorithm>
@@ -6,6 +6,7 @@
 #include <cmath>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -63,25 +64,6 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, Un
     if (end == nullptr || *end != '\0') return std::nullopt;
     const UnixSeconds at = timegm(&tm);
     return std::chrono::seconds(std::max<UnixSeconds>(0, at - now));
-}
-
-bool StoppableSleep::sleep_for(std::chrono::milliseconds duration) {
-    std::unique_lock lock(mutex_);
-    cv_.wait_for(lock, duration, [this] { return stopped_; });
-    return !stopped_;
-}
-
-void StoppableSleep::stop() {
-    {
-        std::lock_guard lock(mutex_);
-        stopped_ = true;
-    }
-    cv_.notify_all();
-}
-
-bool StoppableSleep::stopped() const {
-    std::lock_guard lock(mutex_);
-    return stopped_;
 }
 
 }  // namespace broker

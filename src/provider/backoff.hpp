@@ -1,13 +1,11 @@
 // How long to wait before retrying a provider call: exponential backoff with full jitter
 // (so a class's worth of retries does not hit the provider in lockstep), capped, and the
-// provider's own Retry-After when it gave one. Also the stoppable sleep the waits use.
+// provider's own Retry-After when it gave one.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string_view>
 
@@ -46,25 +44,5 @@ class Backoff {
 // Reads a Retry-After value: delta-seconds ("120") or an HTTP-date
 // ("Wed, 21 Oct 2015 07:28:00 GMT", measured from `now`). Past dates give zero; garbage nothing.
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, UnixSeconds now);
-
-// Waits a duration, returning false at once if asked to stop (shutdown). The callable form is
-// what clients take, so tests can pass one that moves a ManualClock instead of sleeping.
-using SleepFunction = std::function<bool(std::chrono::milliseconds)>;
-
-class StoppableSleep {
-  public:
-    // Sleeps up to `duration`; false when stop() was called before or during the wait.
-    bool sleep_for(std::chrono::milliseconds duration);
-    void stop();
-    bool stopped() const;
-    SleepFunction as_function() {
-        return [this](std::chrono::milliseconds d) { return sleep_for(d); };
-    }
-
-  private:
-    mutable std::mutex mutex_;
-    std::condition_variable cv_;
-    bool stopped_ = false;
-};
 
 }  // namespace broker

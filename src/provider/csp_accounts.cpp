@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "core/excerpt.hpp"
+
 namespace broker {
 namespace {
 
@@ -20,20 +22,6 @@ using nlohmann::json;
 constexpr std::size_t kExcerptChars = 80;
 // Enough of the start of a list for its excerpt, past any leading whitespace.
 constexpr std::size_t kHeadBytes = 4096;
-
-// The start of a body, on one line, for error messages.
-std::string excerpt(std::string_view body) {
-    const auto first = body.find_first_not_of(" \t\r\n");
-    if (first == std::string_view::npos) return "";
-    body.remove_prefix(first);
-    std::string out;
-    for (char c : body.substr(0, kExcerptChars)) {
-        const auto u = static_cast<unsigned char>(c);
-        out.push_back(u < 0x20 || u == 0x7f ? ' ' : c);
-    }
-    if (body.size() > kExcerptChars) out += "...";
-    return out;
-}
 
 bool is_string_equal(const json& entry, const char* key, std::string_view expected) {
     const auto it = entry.find(key);
@@ -92,7 +80,7 @@ std::string read_optional_string(const json& entry, const char* key, std::size_t
 
 // The error for a list whose root or "results" is of the wrong kind.
 [[noreturn]] void refuse_root(const std::string& head) {
-    throw std::invalid_argument("account list is not a JSON object with \"results\"; got: " + excerpt(head));
+    throw std::invalid_argument("account list is not a JSON object with \"results\"; got: " + excerpt(head, kExcerptChars));
 }
 
 // An active sandbox from one entry of "results", or nothing when the entry is not one.
@@ -142,7 +130,7 @@ class ListReader {
     }
 
     bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception&) {
-        const auto start = excerpt(head_);
+        const auto start = excerpt(head_, kExcerptChars);
         if (start.empty()) throw std::invalid_argument("account list is empty, not JSON");
         throw std::invalid_argument("account list is not JSON (byte " + std::to_string(position) +
                                     "); it starts with: " + start);
@@ -255,13 +243,13 @@ class ListReader {
 
 template <typename Parse>
 CspAccountCounts read_list(const std::string& head, const CspAccountSink& sink, Parse&& parse) {
-    if (excerpt(head).empty() && head.size() < kHeadBytes) {
+    if (excerpt(head, kExcerptChars).empty() && head.size() < kHeadBytes) {
         throw std::invalid_argument("account list is empty, not JSON");
     }
     ListReader reader(head, sink);
     parse(reader);
     if (!reader.saw_results()) {
-        throw std::invalid_argument("account list has no \"results\" array; got: " + excerpt(head));
+        throw std::invalid_argument("account list has no \"results\" array; got: " + excerpt(head, kExcerptChars));
     }
     return reader.counts();
 }

@@ -6,24 +6,13 @@
 
 #include <stdexcept>
 
+#include "core/excerpt.hpp"
 #include "provider/csp_accounts.hpp"
 
 namespace broker {
 namespace {
 
-constexpr std::size_t kExcerptChars = 120;
 constexpr std::string_view kBreakerName = "csp";
-
-// The start of an answer body on one line, for messages: enough to tell an HTML error page.
-std::string excerpt(std::string_view body) {
-    std::string out;
-    for (char c : body.substr(0, kExcerptChars)) {
-        const auto u = static_cast<unsigned char>(c);
-        out.push_back(u < 0x20 || u == 0x7f ? ' ' : c);
-    }
-    if (body.size() > kExcerptChars) out += "...";
-    return out;
-}
 
 // What one exchange tells the concurrency limit about the provider's load.
 CallSignal pace_signal(const HttpResult& result, bool success, ProviderFailureKind kind,
@@ -50,7 +39,8 @@ class PacePlace {
         permit_ = pace_->acquire(sleep);
         return permit_.has_value();
     }
-    void release(CallSignal signal, std::optional<std::chrono::seconds> retry_after, std::string_view operation) {
+    void release(CallSignal signal, std::optional<std::chrono::seconds> retry_after,
+                 std::string_view operation) {
         if (!permit_) return;
         pace_->release(*permit_, signal, retry_after, operation);
         permit_.reset();

@@ -11,10 +11,11 @@
 #include "provider/adaptive_limiter.hpp"
 #include "provider/backoff.hpp"
 #include "provider/circuit_breaker.hpp"
-#include "provider/http_client.hpp"
 #include "provider/provider.hpp"
 #include "provider/provider_observer.hpp"
 #include "provider/rate_limiter.hpp"
+#include "runtime/http_client.hpp"
+#include "runtime/stoppable_sleep.hpp"
 
 namespace broker {
 

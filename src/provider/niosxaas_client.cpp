@@ -8,24 +8,13 @@
 #include <optional>
 #include <thread>
 
+#include "core/excerpt.hpp"
 #include "provider/niosxaas_answers.hpp"
 
 namespace broker {
 namespace {
 
 using nlohmann::json;
-
-constexpr std::size_t kExcerptChars = 120;
-
-std::string excerpt(std::string_view body) {
-    std::string out;
-    for (char c : body.substr(0, kExcerptChars)) {
-        const auto u = static_cast<unsigned char>(c);
-        out.push_back(u < 0x20 || u == 0x7f ? ' ' : c);
-    }
-    if (body.size() > kExcerptChars) out += "...";
-    return out;
-}
 
 // One step's answer body, or why there is none.
 struct Answer {

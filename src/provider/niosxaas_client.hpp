@@ -8,9 +8,9 @@
 #include <string>
 
 #include "provider/adaptive_limiter.hpp"
-#include "provider/http_client.hpp"
 #include "provider/provider.hpp"
 #include "provider/provider_observer.hpp"
+#include "runtime/http_client.hpp"
 
 namespace broker {
 

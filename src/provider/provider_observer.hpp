@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "core/breaker_state.hpp"
-#include "provider/http_client.hpp"
+#include "runtime/http_client.hpp"
 
 namespace broker {
 

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "core/clock.hpp"
+#include "core/token_bucket.hpp"
 
 namespace broker {
 
@@ -26,16 +27,12 @@ class ProviderRateLimiter {
     double rate() const { return rate_; }
 
   private:
-    using TimePoint = std::chrono::steady_clock::time_point;
-    void refill_locked(TimePoint now);
-
     const Clock& clock_;
     const double rate_;
-    const double burst_;
+    const TokenRate fill_;
 
     std::mutex mutex_;
-    double tokens_;  // negative when callers have reserved future tokens
-    TimePoint last_;
+    TokenBucket bucket_;  // in debt when callers have reserved future tokens
 };
 
 }  // namespace broker

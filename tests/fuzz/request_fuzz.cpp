@@ -12,10 +12,10 @@
 #include <string_view>
 
 #include "core/errors.hpp"
+#include "http/client_key.hpp"
 #include "http/cors_policy.hpp"
 #include "http/request_framing.hpp"
 #include "http/request_id.hpp"
-#include "obs/client_key.hpp"
 
 namespace {
 

@@ -1,5 +1,5 @@
 // Threat: dodging the per-client rate limit (or forging the client address in logs) by
-// sending a different X-Forwarded-For with every request. Defence: obs/client_key believes
+// sending a different X-Forwarded-For with every request. Defence: http/client_key believes
 // X-Forwarded-For only from a peer in TRUSTED_PROXIES; from anyone else the connection's
 // own address is the client, whatever the header says.
 #include <gtest/gtest.h>

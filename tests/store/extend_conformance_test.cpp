@@ -11,9 +11,7 @@ namespace {
 
 class ExtendConformance : public StoreConformance {
   protected:
-    void SetUp() override {
-        StoreConformance::SetUp();
-        if (IsSkipped()) return;
+    void prepare() override {
         seed(4);
         auto r = allocate("owner");
         ASSERT_EQ(r.outcome, AllocateOutcome::allocated);
@@ -171,10 +169,9 @@ TEST_P(ExtendConformance, AnExtensionRacingExpiryIsNeverLost) {
             std::jthread expiry(
                 [&] { expired = lifecycle().expire_allocations(round_deadline, lease_, 100); });
             for (int i = 0; i < kBatch; ++i) {
-                results[static_cast<std::size_t>(i)] =
-                    extend(ids[static_cast<std::size_t>(i)],
-                           "r" + std::to_string(round) + "-" + std::to_string(i), 3600,
-                           at + lease_.lab_duration.count() - 1);
+                results[static_cast<std::size_t>(i)] = extend(
+                    ids[static_cast<std::size_t>(i)], "r" + std::to_string(round) + "-" + std::to_string(i),
+                    3600, at + lease_.lab_duration.count() - 1);
             }
         }
         for (int i = 0; i < kBatch; ++i) {

@@ -77,6 +77,7 @@ void StoreConformance::SetUp() {
     if (!GetParam().skip_reason.empty()) GTEST_SKIP() << GetParam().skip_reason;
     harness_ = GetParam().make();
     store().migrate();
+    prepare();
 }
 
 void StoreConformance::seed(int count, const std::string& name_prefix, const std::string& id_prefix) {

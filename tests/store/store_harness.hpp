@@ -47,7 +47,13 @@ class StoreConformance : public ::testing::TestWithParam<StoreFactory> {
   protected:
     static constexpr UnixSeconds kNow = 1'700'000'000;
 
-    void SetUp() override;
+    // Skips the test with the reason when the store is not configured, else makes a fresh,
+    // migrated store and calls prepare(). Final, so that no suite's setup can go on to use a
+    // store that is not there: suites that seed every test override prepare() instead.
+    void SetUp() final;
+    // What a suite does in each test's fresh store before the test (seeding); runs only when
+    // the store is reachable.
+    virtual void prepare() {}
 
     Store& store() { return harness_->handle().store(); }
     LifecycleStore& lifecycle() { return harness_->handle().part<LifecycleStore>(); }

@@ -6,7 +6,7 @@
 
 #include "core/config.hpp"
 #include "core/errors.hpp"
-#include "obs/client_key.hpp"
+#include "http/client_key.hpp"
 #include "obs/log.hpp"
 
 namespace broker {
@@ -39,12 +39,14 @@ TEST(EdgeConfig, Defaults) {
 
 TEST(EdgeConfig, CorsOriginsAreACommaListOrAStar) {
     const Config c = load({{"CORS_ALLOWED_ORIGINS", " https://play.instruqt.com, http://localhost:3000 ,,"}});
-    EXPECT_EQ(c.cors_allowed_origins, (std::vector<std::string>{"https://play.instruqt.com", "http://localhost:3000"}));
+    EXPECT_EQ(c.cors_allowed_origins,
+              (std::vector<std::string>{"https://play.instruqt.com", "http://localhost:3000"}));
     EXPECT_EQ(load({{"CORS_ALLOWED_ORIGINS", "*"}}).cors_allowed_origins, std::vector<std::string>{"*"});
 }
 
 TEST(EdgeConfig, BadOriginsNameTheVariable) {
-    for (const char* bad : {"play.instruqt.com", "https://a.example/path", "ftp://a.example", "https://a b"}) {
+    for (const char* bad :
+         {"play.instruqt.com", "https://a.example/path", "ftp://a.example", "https://a b"}) {
         const std::string message = config_error([&] { load({{"CORS_ALLOWED_ORIGINS", bad}}); });
         EXPECT_NE(message.find("CORS_ALLOWED_ORIGINS"), std::string::npos) << bad << ": " << message;
     }
@@ -52,9 +54,13 @@ TEST(EdgeConfig, BadOriginsNameTheVariable) {
 
 TEST(EdgeConfig, PoolCacheSecondsAreChecked) {
     EXPECT_EQ(load({{"METRICS_POOL_CACHE_SEC", "5"}}).metrics_pool_cache, std::chrono::seconds(5));
-    EXPECT_NE(config_error([] { load({{"METRICS_POOL_CACHE_SEC", "-1"}}); }).find("METRICS_POOL_CACHE_SEC"),
+    EXPECT_NE(config_error([] {
+                  load({{"METRICS_POOL_CACHE_SEC", "-1"}});
+              }).find("METRICS_POOL_CACHE_SEC"),
               std::string::npos);
-    EXPECT_NE(config_error([] { load({{"METRICS_POOL_CACHE_SEC", "soon"}}); }).find("METRICS_POOL_CACHE_SEC"),
+    EXPECT_NE(config_error([] {
+                  load({{"METRICS_POOL_CACHE_SEC", "soon"}});
+              }).find("METRICS_POOL_CACHE_SEC"),
               std::string::npos);
 }
 

@@ -1,8 +1,7 @@
-// Backoff bounds, jitter and Retry-After; Retry-After parsing; the stoppable sleep.
+// Backoff bounds, jitter and Retry-After; Retry-After parsing.
 #include <gtest/gtest.h>
 
 #include <set>
-#include <thread>
 
 #include "provider/backoff.hpp"
 
@@ -78,23 +77,6 @@ TEST(RetryAfter, RejectsGarbage) {
     EXPECT_EQ(parse_retry_after("soon", 0), std::nullopt);
     EXPECT_EQ(parse_retry_after("-5", 0), std::nullopt);
     EXPECT_EQ(parse_retry_after("12s", 0), std::nullopt);
-}
-
-TEST(StoppableSleep, StopCutsAWaitShort) {
-    StoppableSleep sleep;
-    std::thread stopper([&] {
-        std::this_thread::sleep_for(milliseconds(20));
-        sleep.stop();
-    });
-    const auto started = std::chrono::steady_clock::now();
-    EXPECT_FALSE(sleep.sleep_for(seconds(30)));
-    stopper.join();
-    EXPECT_LT(std::chrono::steady_clock::now() - started, seconds(5));
-    EXPECT_FALSE(sleep.sleep_for(milliseconds(1)));  // stays stopped
-}
-
-TEST(StoppableSleep, ShortWaitCompletes) {
-    EXPECT_TRUE(StoppableSleep().sleep_for(milliseconds(1)));
 }
 
 }  // namespace

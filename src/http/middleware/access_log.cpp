@@ -55,22 +55,16 @@ bool is_anonymous_refusal(const RequestContext& ctx, int status) {
 
 LineBudget::LineBudget(const Clock& clock, double per_second)
     : clock_(clock),
-      per_second_(per_second),
-      capacity_(per_second > 0 ? std::max(per_second, 1.0) : 0.0),
-      tokens_(capacity_),
-      last_(clock.steady_now()) {}
+      rate_{per_second, per_second > 0 ? std::max(per_second, 1.0) : 0.0},
+      bucket_(rate_, clock.steady_now()) {}
 
 bool LineBudget::take(std::uint64_t& suppressed) {
     std::lock_guard lock(mutex_);
-    const auto now = clock_.steady_now();
-    const double elapsed = std::chrono::duration<double>(now - last_).count();
-    last_ = now;
-    tokens_ = std::min(capacity_, tokens_ + elapsed * per_second_);
-    if (tokens_ < 1.0) {
+    bucket_.refill(rate_, clock_.steady_now());
+    if (!bucket_.try_take()) {
         ++suppressed_;
         return false;
     }
-    tokens_ -= 1.0;
     suppressed = suppressed_;
     suppressed_ = 0;
     return true;

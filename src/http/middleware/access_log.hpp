@@ -16,6 +16,7 @@
 #include <mutex>
 
 #include "core/clock.hpp"
+#include "core/token_bucket.hpp"
 #include "http/middleware/middleware.hpp"
 #include "http/router.hpp"
 #include "obs/metrics.hpp"
@@ -44,11 +45,9 @@ class LineBudget {
 
   private:
     const Clock& clock_;
-    const double per_second_;
-    const double capacity_;  // one second's worth, at least one line; none when the rate is 0
+    const TokenRate rate_;  // one second's worth at once, at least one line; none when the rate is 0
     std::mutex mutex_;
-    double tokens_;
-    std::chrono::steady_clock::time_point last_;
+    TokenBucket bucket_;
     std::uint64_t suppressed_ = 0;
 };
 

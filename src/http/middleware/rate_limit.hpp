@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "http/client_key.hpp"
 #include "http/middleware/middleware.hpp"
-#include "obs/client_key.hpp"
-#include "obs/rate_limiter.hpp"
+#include "http/rate_limiter.hpp"
 
 namespace broker {
 

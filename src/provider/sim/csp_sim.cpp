@@ -1,6 +1,5 @@
 #include "provider/sim/csp_sim.hpp"
 
-#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -17,6 +16,7 @@
 #include "provider/sim/fault_injector.hpp"
 #include "provider/sim/sim_routes.hpp"
 #include "provider/sim/sim_state.hpp"
+#include "runtime/stop_signals.hpp"
 
 namespace broker {
 namespace {
@@ -73,12 +73,7 @@ void add_csp_sim_flags(CLI::App& command, CspSimOptions& o) {
 }
 
 int run_csp_sim(const CspSimOptions& options) {
-    // Signals are taken synchronously by sigwait; block them before any thread starts.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    const StopSignals signals;  // before any thread starts
 
     validate(options);
     setup_logging(options.log_level);
@@ -123,9 +118,7 @@ int run_csp_sim(const CspSimOptions& options) {
                  endpoint_url(bound), options.sandboxes, options.name_prefix, options.fail_rate,
                  options.latency_ms, options.token.empty() ? "none" : "required");
 
-    int received = 0;
-    sigwait(&signals, &received);
-    spdlog::info("received {}, stopping", received == SIGINT ? "SIGINT" : "SIGTERM");
+    spdlog::info("received {}, stopping", StopSignals::name(signals.wait()));
     server.stop();
     return 0;
 }

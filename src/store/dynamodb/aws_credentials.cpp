@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "core/errors.hpp"
-#include "provider/http_client.hpp"
+#include "runtime/http_client.hpp"
 #include "store/dynamodb/static_credentials.hpp"
 
 namespace broker {

@@ -280,8 +280,9 @@ std::optional<Sandbox> DynamoStore::take(const AllocateRequest& r, const std::st
 AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
     const int limit = std::max(1, r.max_per_participant);
     const bool keyed = limit > 1;  // with a limit of 1 the one slot is the key's claim as well
-    const bool prefix_ok = valid_utf8(r.name_prefix);
-    if (!valid_utf8(r.participant_id) || !valid_utf8(r.idempotency_key) || !valid_utf8(r.track_name)) {
+    const bool prefix_ok = is_valid_utf8(r.name_prefix);
+    if (!is_valid_utf8(r.participant_id) || !is_valid_utf8(r.idempotency_key) ||
+        !is_valid_utf8(r.track_name)) {
         throw StoreUnavailable("allocation request values are not valid UTF-8");
     }
     // Alone, the lowest name goes first (an uncontended pool is handed out in name order); in

@@ -190,10 +190,6 @@ SandboxEvent event_from_item(const Item& item) {
     return e;
 }
 
-bool valid_utf8(std::string_view text) {
-    return is_valid_utf8(text);
-}
-
 ListPage first_page_by_id(std::vector<Sandbox> rows, int limit) {
     std::sort(rows.begin(), rows.end(),
               [](const Sandbox& a, const Sandbox& b) { return a.sandbox_id < b.sandbox_id; });

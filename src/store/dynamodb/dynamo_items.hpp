@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/sandbox.hpp"
+#include "core/utf8.hpp"  // is_valid_utf8: DynamoDB accepts nothing else
 #include "store/lifecycle_store.hpp"
 #include "store/store.hpp"
 
@@ -71,8 +72,5 @@ Item sandbox_item(const Sandbox& sandbox, double lab_duration_hours);
 // list) keeps copied events with equal times and ids apart, and makes a rerun write the same keys.
 Item event_item(const SandboxEvent& event, std::optional<std::size_t> copy_position = std::nullopt);
 SandboxEvent event_from_item(const Item& item);
-
-// Whether `text` is well-formed UTF-8 (DynamoDB accepts nothing else).
-bool valid_utf8(std::string_view text);
 
 }  // namespace broker::ddb

@@ -215,7 +215,7 @@ std::vector<Sandbox> DynamoStore::claim_for_deletion(const DeletionClaim& claim)
 
 bool DynamoStore::record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now,
                                  DeletedHow how) {
-    if (!valid_utf8(sandbox_id) || sandbox_id.empty()) return false;
+    if (!is_valid_utf8(sandbox_id) || sandbox_id.empty()) return false;
     DynamoReply reply =
         write("UpdateItem",
               {{"Key", key_of(sandbox_pk(sandbox_id), kSandboxSort)},
@@ -248,7 +248,7 @@ bool DynamoStore::record_deleted(const std::string& sandbox_id, const std::strin
 }
 
 bool DynamoStore::record_deletion_failure(const DeletionFailure& f) {
-    if (f.worker_id.empty() || !valid_utf8(f.sandbox_id) || f.sandbox_id.empty()) return false;
+    if (f.worker_id.empty() || !is_valid_utf8(f.sandbox_id) || f.sandbox_id.empty()) return false;
     // 1. Only the claim's holder records: the claim goes, the next attempt is scheduled.
     if (!conditional("UpdateItem",
                      {{"Key", key_of(deletion_pk(f.sandbox_id), "CLAIM")},
@@ -319,7 +319,7 @@ std::int64_t DynamoStore::renew_deletion_claims(std::span<const std::string> san
     if (worker_id.empty()) return 0;
     std::int64_t held = 0;
     for (const auto& id : sandbox_ids) {
-        if (!valid_utf8(id) || id.empty()) continue;
+        if (!is_valid_utf8(id) || id.empty()) continue;
         held +=
             conditional("UpdateItem",
                         {{"Key", key_of(deletion_pk(id), "CLAIM")},
@@ -335,7 +335,7 @@ std::int64_t DynamoStore::release_deletion_claims(std::span<const std::string> s
     if (worker_id.empty()) return 0;
     std::int64_t held = 0;
     for (const auto& id : sandbox_ids) {
-        if (!valid_utf8(id) || id.empty()) continue;
+        if (!is_valid_utf8(id) || id.empty()) continue;
         held += conditional("UpdateItem", {{"Key", key_of(deletion_pk(id), "CLAIM")},
                                            {"UpdateExpression", "SET worker = :empty, claim_until = :zero"},
                                            {"ConditionExpression", "worker = :w"},
@@ -555,7 +555,7 @@ std::int64_t DynamoStore::request_job_run(const std::string& job, UnixSeconds no
 }
 
 std::optional<JobRun> DynamoStore::job_run(const std::string& job, std::int64_t run_id) {
-    if (!valid_utf8(job) || job.empty()) return std::nullopt;
+    if (!is_valid_utf8(job) || job.empty()) return std::nullopt;
     auto item = get_item(job_runs_pk(job), "RUN#" + padded(run_id));
     if (!item) return std::nullopt;
     return job_run_from_item(*item);

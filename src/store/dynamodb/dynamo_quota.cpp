@@ -62,7 +62,8 @@ DynamoStore::QuotaRules DynamoStore::quota_rules(bool fresh) {
     std::uint64_t generation = 0;
     {
         std::lock_guard lock(quota_mutex_);
-        if (!fresh && quota_rules_ && now - quota_rules_->read_at < kDynamoQuotaCacheAge) return *quota_rules_;
+        if (!fresh && quota_rules_ && now - quota_rules_->read_at < kDynamoQuotaCacheAge)
+            return *quota_rules_;
         generation = quota_generation_;
     }
     // Read outside the lock: concurrent allocations do not queue behind each other's round trips.
@@ -90,7 +91,7 @@ void DynamoStore::forget_quota_rules() {
 }
 
 void DynamoStore::create_reservation(const Reservation& r) {
-    if (!valid_utf8(r.track) || !valid_utf8(r.name_prefix) || !valid_utf8(r.id))
+    if (!is_valid_utf8(r.track) || !is_valid_utf8(r.name_prefix) || !is_valid_utf8(r.id))
         throw StoreUnavailable("reservation values are not valid UTF-8");
     const json item = {{"PK", S(kReservationsPk)},
                        {"SK", S("RES#" + r.id)},
@@ -115,14 +116,14 @@ std::vector<Reservation> DynamoStore::list_reservations() {
 }
 
 std::optional<Reservation> DynamoStore::get_reservation(const std::string& id) {
-    if (!valid_utf8(id)) return std::nullopt;
+    if (!is_valid_utf8(id)) return std::nullopt;
     auto item = get_item(std::string(kReservationsPk), "RES#" + id);
     if (!item) return std::nullopt;
     return reservation_from_item(*item);
 }
 
 bool DynamoStore::cancel_reservation(const std::string& id) {
-    if (!valid_utf8(id)) return false;
+    if (!is_valid_utf8(id)) return false;
     const bool removed = conditional("DeleteItem", {{"Key", key_of(kReservationsPk, "RES#" + id)},
                                                     {"ConditionExpression", "attribute_exists(PK)"}});
     forget_quota_rules();
@@ -130,7 +131,7 @@ bool DynamoStore::cancel_reservation(const std::string& id) {
 }
 
 void DynamoStore::set_track_limit(const std::string& track, std::int64_t max_active) {
-    if (!valid_utf8(track)) throw StoreUnavailable("track is not valid UTF-8");
+    if (!is_valid_utf8(track)) throw StoreUnavailable("track is not valid UTF-8");
     client_.must("PutItem", {{"TableName", options_.table},
                              {"Item",
                               {{"PK", S(kLimitsPk)},
@@ -141,7 +142,7 @@ void DynamoStore::set_track_limit(const std::string& track, std::int64_t max_act
 }
 
 bool DynamoStore::remove_track_limit(const std::string& track) {
-    if (!valid_utf8(track)) return false;
+    if (!is_valid_utf8(track)) return false;
     const bool removed = conditional("DeleteItem", {{"Key", key_of(kLimitsPk, "LIMIT#" + track)},
                                                     {"ConditionExpression", "attribute_exists(PK)"}});
     forget_quota_rules();
@@ -149,7 +150,7 @@ bool DynamoStore::remove_track_limit(const std::string& track) {
 }
 
 std::int64_t DynamoStore::count_available(const std::string& name_prefix) {
-    if (!valid_utf8(name_prefix)) return 0;
+    if (!is_valid_utf8(name_prefix)) return 0;
     json request = {{"TableName", options_.table},
                     {"IndexName", options_.status_index},
                     {"KeyConditionExpression", "#s = :s"},

@@ -228,7 +228,7 @@ std::int64_t DynamoStore::insert_copied(std::span<const CopiedSandbox> sandboxes
     std::int64_t written = 0;
     for (const auto& copied : sandboxes) {
         const Sandbox& s = copied.sandbox;
-        if (s.sandbox_id.empty() || !valid_utf8(s.sandbox_id)) continue;
+        if (s.sandbox_id.empty() || !is_valid_utf8(s.sandbox_id)) continue;
         if (get(s.sandbox_id)) {
             // Already here (an earlier run of the copy): only make sure its slot exists.
             adopt_allocation(s, s.updated_at);

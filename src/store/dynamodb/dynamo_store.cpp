@@ -137,7 +137,7 @@ void DynamoStore::record(const std::string& sandbox_id, UnixSeconds at, std::opt
 }
 
 std::optional<Sandbox> DynamoStore::get(const std::string& sandbox_id) {
-    if (!valid_utf8(sandbox_id) || sandbox_id.empty()) return std::nullopt;
+    if (!is_valid_utf8(sandbox_id) || sandbox_id.empty()) return std::nullopt;
     auto item = get_item(sandbox_pk(sandbox_id), std::string(kSandboxSort));
     if (!item) return std::nullopt;
     return sandbox_from_item(*item);
@@ -186,7 +186,7 @@ ExtendResult DynamoStore::extend_lease(const ExtendLeaseRequest& r) {
     // (expires_at = allocated_at + lab_duration_hours), conditional on status, owner,
     // allocated_at and the duration read, so a racing expiry (conditional on the same
     // duration) or a racing extension makes one of the two fail and decide again.
-    if (!valid_utf8(r.sandbox_id) || r.sandbox_id.empty()) return {ExtendOutcome::not_found};
+    if (!is_valid_utf8(r.sandbox_id) || r.sandbox_id.empty()) return ExtendResult{};  // not_found
     for (int attempt = 0; attempt < 5; ++attempt) {
         const auto item = get_item(sandbox_pk(r.sandbox_id), std::string(kSandboxSort));
         std::optional<Sandbox> row;
@@ -403,7 +403,7 @@ void DynamoStore::ping() {
 }
 
 std::vector<SandboxEvent> DynamoStore::history(const std::string& sandbox_id) {
-    if (!valid_utf8(sandbox_id) || sandbox_id.empty()) return {};
+    if (!is_valid_utf8(sandbox_id) || sandbox_id.empty()) return {};
     std::vector<SandboxEvent> events;
     for (const auto& item : query_all({{"KeyConditionExpression", "PK = :pk"},
                                        {"ExpressionAttributeValues", {{":pk", S(history_pk(sandbox_id))}}},

@@ -1,7 +1,7 @@
 // libcurl behind HttpClient. One easy handle per call: nothing is shared between threads,
 // and the provider is called a few times per second at most, so connection reuse would buy
 // little for the state it would add.
-#include "provider/http_client.hpp"
+#include "runtime/http_client.hpp"
 
 #include <curl/curl.h>
 #include <sys/socket.h>

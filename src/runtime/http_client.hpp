@@ -1,4 +1,4 @@
-// A small blocking HTTP client over libcurl for talking to the provider. Failures to get an
+// A small blocking HTTP client over libcurl (the provider clients, DynamoDB credentials). Failures to get an
 // answer at all (refused, timed out) are values, as are answers with any status; callers
 // decide what a 500 means. Safe to use from several threads at once.
 #pragma once

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
-#include "obs/rate_limiter.hpp"
+#include "http/rate_limiter.hpp"
 
 namespace broker {
 namespace {
@@ -16,7 +16,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-TEST(ObsRateLimiter, BurstThenRefusalWithRetryAfter) {
+TEST(HttpRateLimiter, BurstThenRefusalWithRetryAfter) {
     ManualClock clock;
     RateLimiter limiter(clock, {.rps = 50, .burst = 200});
     for (int i = 0; i < 200; ++i) {
@@ -32,7 +32,7 @@ TEST(ObsRateLimiter, BurstThenRefusalWithRetryAfter) {
     EXPECT_EQ(refused.retry_after_seconds, 1);  // one token is back in 20 ms; headers count whole seconds
 }
 
-TEST(ObsRateLimiter, RefillsAtTheSustainedRate) {
+TEST(HttpRateLimiter, RefillsAtTheSustainedRate) {
     ManualClock clock;
     RateLimiter limiter(clock, {.rps = 50, .burst = 200});
     for (int i = 0; i < 200; ++i) limiter.check("k");
@@ -52,7 +52,7 @@ TEST(ObsRateLimiter, RefillsAtTheSustainedRate) {
     EXPECT_EQ(allowed, 50);
 }
 
-TEST(ObsRateLimiter, RefillNeverExceedsBurst) {
+TEST(HttpRateLimiter, RefillNeverExceedsBurst) {
     ManualClock clock;
     // No sweep during the test: the bucket itself must cap its refill.
     RateLimiter limiter(clock, {.rps = 10, .burst = 5, .sweep_interval = std::chrono::hours(24)});
@@ -63,7 +63,7 @@ TEST(ObsRateLimiter, RefillNeverExceedsBurst) {
     EXPECT_EQ(allowed, 5);
 }
 
-TEST(ObsRateLimiter, RetryAfterCoversTheWaitForOneToken) {
+TEST(HttpRateLimiter, RetryAfterCoversTheWaitForOneToken) {
     ManualClock clock;
     RateLimiter limiter(clock, {.rps = 0.25, .burst = 1});  // one token every 4 s
     EXPECT_TRUE(limiter.check("k").allowed);
@@ -79,7 +79,7 @@ TEST(ObsRateLimiter, RetryAfterCoversTheWaitForOneToken) {
     EXPECT_TRUE(limiter.check("k").allowed);
 }
 
-TEST(ObsRateLimiter, KeysAreIndependent) {
+TEST(HttpRateLimiter, KeysAreIndependent) {
     ManualClock clock;
     RateLimiter limiter(clock, {.rps = 50, .burst = 200});
     int refused = 0;
@@ -90,7 +90,7 @@ TEST(ObsRateLimiter, KeysAreIndependent) {
     EXPECT_EQ(other.remaining, 199);
 }
 
-TEST(ObsRateLimiter, EvictsOnlyFullBucketsAndEvictionChangesNoDecision) {
+TEST(HttpRateLimiter, EvictsOnlyFullBucketsAndEvictionChangesNoDecision) {
     ManualClock clock;
     RateLimiter limiter(clock, {.rps = 50, .burst = 200, .shards = 4});
     for (int i = 0; i < 200; ++i) limiter.check("busy");
@@ -110,7 +110,7 @@ TEST(ObsRateLimiter, EvictsOnlyFullBucketsAndEvictionChangesNoDecision) {
     EXPECT_EQ(limiter.tracked_keys(), 0u);
 }
 
-TEST(ObsRateLimiter, MillionDistinctKeysLeaveABoundedMap) {
+TEST(HttpRateLimiter, MillionDistinctKeysLeaveABoundedMap) {
     ManualClock clock;
     RateLimiter limiter(clock, {.rps = 50, .burst = 200, .shards = 64, .sweep_interval = milliseconds(1000)});
     // 1 000 000 one-off clients over 20 simulated seconds: 50 000 new keys a second. Each
@@ -130,10 +130,12 @@ TEST(ObsRateLimiter, MillionDistinctKeysLeaveABoundedMap) {
     EXPECT_EQ(limiter.tracked_keys(), 0u);
 }
 
-TEST(ObsRateLimiter, KeyCapServesNewKeysUntracked) {
+TEST(HttpRateLimiter, KeyCapServesNewKeysUntracked) {
     ManualClock clock;
-    RateLimiter limiter(clock, {.rps = 1, .burst = 2, .shards = 1, .sweep_interval = milliseconds(1000), .max_keys = 10});
-    for (int i = 0; i < 15; ++i) EXPECT_TRUE(limiter.check(std::string("k").append(std::to_string(i))).allowed);
+    RateLimiter limiter(
+        clock, {.rps = 1, .burst = 2, .shards = 1, .sweep_interval = milliseconds(1000), .max_keys = 10});
+    for (int i = 0; i < 15; ++i)
+        EXPECT_TRUE(limiter.check(std::string("k").append(std::to_string(i))).allowed);
     EXPECT_EQ(limiter.tracked_keys(), 10u);
     EXPECT_EQ(limiter.untracked(), 5u);
     // Tracked keys keep being limited.
@@ -145,14 +147,14 @@ TEST(ObsRateLimiter, KeyCapServesNewKeysUntracked) {
     EXPECT_EQ(limiter.tracked_keys(), 1u);
 }
 
-TEST(ObsRateLimiter, RejectsNonsenseOptions) {
+TEST(HttpRateLimiter, RejectsNonsenseOptions) {
     ManualClock clock;
     EXPECT_THROW(RateLimiter(clock, {.rps = 0}), std::invalid_argument);
     EXPECT_THROW(RateLimiter(clock, {.rps = 1, .burst = 0.5}), std::invalid_argument);
     EXPECT_THROW(RateLimiter(clock, {.rps = 1, .burst = 1, .shards = 0}), std::invalid_argument);
 }
 
-TEST(ObsRateLimiter, ConcurrentChecksGrantExactlyTheBurst) {
+TEST(HttpRateLimiter, ConcurrentChecksGrantExactlyTheBurst) {
     ManualClock clock;  // time stands still: no refill, so exactly `burst` grants per key
     RateLimiter limiter(clock, {.rps = 50, .burst = 200, .shards = 8});
     constexpr int kThreads = 8;

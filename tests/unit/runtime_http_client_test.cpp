@@ -2,7 +2,7 @@
 // refused connections, and redaction of credentials.
 #include <gtest/gtest.h>
 
-#include "provider/http_client.hpp"
+#include "runtime/http_client.hpp"
 #include "unit/support/scripted_http_server.hpp"
 
 namespace broker {

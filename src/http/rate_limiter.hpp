@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/token_bucket.hpp"
 
 namespace broker {
 
@@ -40,7 +41,7 @@ struct RateLimitDecision {
 };
 
 class RateLimiter {
-public:
+  public:
     // Throws std::invalid_argument unless rps > 0, burst >= 1 and shards >= 1.
     RateLimiter(const Clock& clock, RateLimitOptions options = {});
 
@@ -55,11 +56,7 @@ public:
     std::uint64_t untracked() const { return untracked_.load(std::memory_order_relaxed); }
     const RateLimitOptions& options() const { return options_; }
 
-private:
-    struct Bucket {
-        double tokens;
-        std::int64_t updated_ns;
-    };
+  private:
     struct KeyHash {
         using is_transparent = void;
         std::size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
@@ -70,18 +67,16 @@ private:
     };
     struct alignas(64) Shard {
         std::mutex mutex;
-        std::unordered_map<std::string, Bucket, KeyHash, KeyEqual> buckets;
-        std::int64_t next_sweep_ns = 0;
+        std::unordered_map<std::string, TokenBucket, KeyHash, KeyEqual> buckets;
+        TokenBucket::TimePoint next_sweep{};
     };
 
-    std::int64_t now_ns() const;
-    double refilled(const Bucket& bucket, std::int64_t now) const;
-    std::size_t sweep(Shard& shard, std::int64_t now);
+    std::size_t sweep(Shard& shard, TokenBucket::TimePoint now);
 
     const Clock& clock_;
     RateLimitOptions options_;
+    TokenRate rate_;
     std::size_t max_keys_per_shard_;
-    std::int64_t sweep_interval_ns_;
     std::unique_ptr<Shard[]> shards_;
     std::atomic<std::uint64_t> untracked_{0};
 };

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/errors.hpp"
-#include "obs/client_key.hpp"
+#include "http/client_key.hpp"
 
 namespace broker {
 namespace {
@@ -16,7 +16,7 @@ bool in(const char* cidr, const char* ip) {
     return range && address && range->contains(*address);
 }
 
-TEST(ObsClientKey, ParsesAddressesInTheirUsualSpellings) {
+TEST(HttpClientKey, ParsesAddressesInTheirUsualSpellings) {
     EXPECT_EQ(to_string(*parse_ip("192.168.1.10")), "192.168.1.10");
     EXPECT_EQ(to_string(*parse_ip(" 10.0.0.1:8080 ")), "10.0.0.1");
     EXPECT_EQ(to_string(*parse_ip("2001:DB8::1")), "2001:db8::1");
@@ -32,7 +32,7 @@ TEST(ObsClientKey, ParsesAddressesInTheirUsualSpellings) {
     }
 }
 
-TEST(ObsClientKey, MatchesIpv4Cidrs) {
+TEST(HttpClientKey, MatchesIpv4Cidrs) {
     EXPECT_TRUE(in("10.0.0.0/8", "10.255.3.4"));
     EXPECT_FALSE(in("10.0.0.0/8", "11.0.0.1"));
     EXPECT_TRUE(in("192.168.4.0/22", "192.168.7.255"));
@@ -46,7 +46,7 @@ TEST(ObsClientKey, MatchesIpv4Cidrs) {
     EXPECT_FALSE(in("0.0.0.0/0", "::1"));  // families never match each other
 }
 
-TEST(ObsClientKey, MatchesIpv6Cidrs) {
+TEST(HttpClientKey, MatchesIpv6Cidrs) {
     EXPECT_TRUE(in("2001:db8::/32", "2001:db8:ffff::1"));
     EXPECT_FALSE(in("2001:db8::/32", "2001:db9::1"));
     EXPECT_TRUE(in("fd00::/7", "fdff::1"));
@@ -59,13 +59,14 @@ TEST(ObsClientKey, MatchesIpv6Cidrs) {
     EXPECT_FALSE(in("::/0", "1.2.3.4"));
 }
 
-TEST(ObsClientKey, RejectsBadCidrs) {
-    for (const char* bad : {"10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/x", "10.0.0/8", "/8", "10.0.0.0/-1"}) {
+TEST(HttpClientKey, RejectsBadCidrs) {
+    for (const char* bad :
+         {"10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/x", "10.0.0/8", "/8", "10.0.0.0/-1"}) {
         EXPECT_FALSE(parse_cidr(bad)) << bad;
     }
 }
 
-TEST(ObsClientKey, ParsesTrustedProxyList) {
+TEST(HttpClientKey, ParsesTrustedProxyList) {
     auto trusted = TrustedProxies::parse(" 10.0.0.0/8, 192.168.1.5 fd00::/8,,");
     EXPECT_TRUE(trusted.contains(*parse_ip("10.2.3.4")));
     EXPECT_TRUE(trusted.contains(*parse_ip("192.168.1.5")));
@@ -81,13 +82,13 @@ TEST(ObsClientKey, ParsesTrustedProxyList) {
     }
 }
 
-TEST(ObsClientKey, ForwardedForIgnoredFromUntrustedPeer) {
+TEST(HttpClientKey, ForwardedForIgnoredFromUntrustedPeer) {
     auto trusted = TrustedProxies::parse("10.0.0.0/8");
     EXPECT_EQ(client_ip("203.0.113.9", "1.1.1.1", trusted), "203.0.113.9");
     EXPECT_EQ(client_ip("203.0.113.9", "1.1.1.1", TrustedProxies{}), "203.0.113.9");
 }
 
-TEST(ObsClientKey, TakesRightMostUntrustedForwardedAddress) {
+TEST(HttpClientKey, TakesRightMostUntrustedForwardedAddress) {
     auto trusted = TrustedProxies::parse("10.0.0.0/8, 2001:db8::/32");
     // The client forged "6.6.6.6"; the trusted proxies appended the real 198.51.100.7.
     EXPECT_EQ(client_ip("10.0.0.2", "6.6.6.6, 198.51.100.7, 10.0.0.5", trusted), "198.51.100.7");
@@ -104,16 +105,20 @@ TEST(ObsClientKey, TakesRightMostUntrustedForwardedAddress) {
     EXPECT_EQ(client_ip("10.0.0.2", " , ", trusted), "10.0.0.2");
 }
 
-TEST(ObsClientKey, ParticipantHeadersComeFirst) {
+TEST(HttpClientKey, ParticipantHeadersComeFirst) {
     auto trusted = TrustedProxies::parse("10.0.0.0/8");
-    EXPECT_EQ(rate_limit_key({.instruqt_sandbox_id = "abc", .track_id = "legacy", .peer = "1.2.3.4"}, trusted),
-              "participant:abc");
+    EXPECT_EQ(
+        rate_limit_key({.instruqt_sandbox_id = "abc", .track_id = "legacy", .peer = "1.2.3.4"}, trusted),
+        "participant:abc");
     EXPECT_EQ(rate_limit_key({.track_id = "legacy", .peer = "1.2.3.4"}, trusted), "participant:legacy");
     // Both header names carry the same id: one bucket.
-    EXPECT_EQ(rate_limit_key({.instruqt_sandbox_id = "same"}, trusted), rate_limit_key({.track_id = "same"}, trusted));
+    EXPECT_EQ(rate_limit_key({.instruqt_sandbox_id = "same"}, trusted),
+              rate_limit_key({.track_id = "same"}, trusted));
     EXPECT_EQ(rate_limit_key({.instruqt_sandbox_id = "  ", .track_id = " t1 "}, trusted), "participant:t1");
-    EXPECT_EQ(rate_limit_key({.forwarded_for = "198.51.100.7", .peer = "10.1.1.1"}, trusted), "ip:198.51.100.7");
-    EXPECT_EQ(rate_limit_key({.forwarded_for = "198.51.100.7", .peer = "203.0.113.1"}, trusted), "ip:203.0.113.1");
+    EXPECT_EQ(rate_limit_key({.forwarded_for = "198.51.100.7", .peer = "10.1.1.1"}, trusted),
+              "ip:198.51.100.7");
+    EXPECT_EQ(rate_limit_key({.forwarded_for = "198.51.100.7", .peer = "203.0.113.1"}, trusted),
+              "ip:203.0.113.1");
     // An id cannot be used to make the limiter hold huge keys.
     const std::string huge(10'000, 'x');
     EXPECT_EQ(rate_limit_key({.instruqt_sandbox_id = huge}, trusted).size(),

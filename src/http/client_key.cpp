@@ -1,5 +1,5 @@
 // IP and CIDR parsing, trusted-proxy resolution of X-Forwarded-For, and the rate-limit key.
-#include "obs/client_key.hpp"
+#include "http/client_key.hpp"
 
 #include <arpa/inet.h>
 
@@ -57,7 +57,8 @@ std::optional<IpAddress> parse_ip(std::string_view text) {
         if (!is_digits(text.substr(colon + 1))) return std::nullopt;
         text = text.substr(0, colon);
     }
-    if (const auto percent = text.find('%'); percent != std::string_view::npos) text = text.substr(0, percent);
+    if (const auto percent = text.find('%'); percent != std::string_view::npos)
+        text = text.substr(0, percent);
     return parse_bare_ip(text);
 }
 
@@ -109,7 +110,8 @@ TrustedProxies TrustedProxies::parse(std::string_view list) {
         const std::string_view entry = trim(list.substr(pos, end - pos));
         if (!entry.empty()) {
             auto cidr = parse_cidr(entry);
-            if (!cidr) throw ConfigError("TRUSTED_PROXIES: not an IP address or CIDR range: " + std::string(entry));
+            if (!cidr)
+                throw ConfigError("TRUSTED_PROXIES: not an IP address or CIDR range: " + std::string(entry));
             ranges.push_back(*cidr);
         }
         pos = end + 1;
