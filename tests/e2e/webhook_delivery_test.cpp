@@ -14,6 +14,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
+#include <cstdlib>
 #include <functional>
 #include <list>
 #include <map>
@@ -184,7 +185,13 @@ class Receiver {
                 const bool id_matches = body.is_object() && body.contains("id") &&
                                         body["id"].is_number_integer() &&
                                         r.id == std::to_string(body["id"].get<std::int64_t>());
-                r.signature_ok = r.signature_ok && !secret_.empty() && id_matches;
+                // A fresh timestamp (a receiver refuses old ones as replays): within 5 minutes.
+                const auto sent_at = std::strtoll(std::string(req["webhook-timestamp"]).c_str(), nullptr, 10);
+                const auto wall = std::chrono::duration_cast<std::chrono::seconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count();
+                const bool fresh = std::llabs(wall - sent_at) <= 300;
+                r.signature_ok = r.signature_ok && !secret_.empty() && id_matches && fresh;
                 const int generation = drop_generation_;
                 ++waiting_;
                 changed_.wait(lock, [this] { return !held_; });
