@@ -27,7 +27,9 @@ trap 'scripts/pg-test-cluster.sh stop; scripts/dynalite.sh stop' EXIT
 scripts/build.sh release
 ctest --test-dir build --output-on-failure -j2 --timeout 900 "$@"
 
-scripts/build.sh tsan unit_tests store_conformance
+# Warnings as errors apply to the release build above; a sanitizer build adds diagnostics of
+# its own (GCC's -Wtsan on fences in third-party headers) that are not the code's.
+BROKER_WERROR=OFF scripts/build.sh tsan unit_tests store_conformance
 ctest --preset tsan -j2 --timeout 1800 "$@"
 
 if [[ "${SANITIZE:-0}" == "1" ]]; then
