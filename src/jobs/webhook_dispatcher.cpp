@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "jobs/webhook_policy.hpp"
-#include "service/webhook_signature.hpp"
+#include "jobs/webhook_signature.hpp"
 
 namespace broker {
 namespace {

@@ -1,7 +1,7 @@
 // Sending one signed webhook over libcurl: see webhook_sender.hpp.
 #include "jobs/webhook_sender.hpp"
 
-#include "service/webhook_target.hpp"
+#include "jobs/webhook_target.hpp"
 
 namespace broker {
 namespace {

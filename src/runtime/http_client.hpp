@@ -63,7 +63,7 @@ struct HttpClientOptions {
     // When set, every address a connection is about to be opened to (after name resolution,
     // so a name that changes its address is checked each time) must pass it, or the request
     // fails as a connect error.
-    std::function<bool(const ::sockaddr*)> allow_address;
+    std::function<bool(const ::sockaddr*)> allow_address = {};
 };
 
 // Initialises libcurl's global state once per process; every HttpClient calls it, and

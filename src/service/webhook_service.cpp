@@ -7,8 +7,8 @@
 #include <charconv>
 #include <stdexcept>
 
-#include "service/webhook_signature.hpp"
-#include "service/webhook_target.hpp"
+#include "jobs/webhook_signature.hpp"
+#include "jobs/webhook_target.hpp"
 
 namespace broker {
 namespace {

@@ -13,7 +13,7 @@
 
 #include "../store/temp_dir.hpp"
 #include "jobs/webhook_dispatcher.hpp"
-#include "service/webhook_signature.hpp"
+#include "jobs/webhook_signature.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace broker {

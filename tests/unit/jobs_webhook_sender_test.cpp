@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "jobs/webhook_sender.hpp"
-#include "service/webhook_signature.hpp"
+#include "jobs/webhook_signature.hpp"
 #include "support/scripted_http_server.hpp"
 
 namespace broker {

@@ -5,7 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "service/webhook_target.hpp"
+#include "jobs/webhook_target.hpp"
 
 namespace broker {
 namespace {

@@ -1,5 +1,5 @@
 // Webhook secrets and signatures: see webhook_signature.hpp.
-#include "service/webhook_signature.hpp"
+#include "jobs/webhook_signature.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

@@ -1,5 +1,5 @@
 // Where a webhook may be sent: see webhook_target.hpp.
-#include "service/webhook_target.hpp"
+#include "jobs/webhook_target.hpp"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>

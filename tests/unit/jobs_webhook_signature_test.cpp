@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "service/webhook_signature.hpp"
+#include "jobs/webhook_signature.hpp"
 
 namespace broker {
 namespace {
