@@ -74,7 +74,7 @@ struct Shared {
     const Options& options;
     Clock::time_point deadline;
     std::atomic<long> tickets{0};                             // requests started, checked against --requests
-    std::vector<std::pair<std::string, std::string>> grants;  // from --grants-in
+    std::vector<std::pair<std::string, std::string>> grants = {};  // from --grants-in
     std::atomic<std::size_t> next_grant{0};
 };
 

@@ -21,9 +21,9 @@ namespace {
 
 class OutboxConformance : public StoreConformance {
   protected:
-    EventStore& events() { return harness_->handle().part<EventStore>(); }
-    OutboxControl& outbox() { return harness_->handle().part<OutboxControl>(); }
-    PoolAlertStore& alerts() { return harness_->handle().part<PoolAlertStore>(); }
+    EventStore& events() { return handle().part<EventStore>(); }
+    OutboxControl& outbox() { return handle().part<OutboxControl>(); }
+    PoolAlertStore& alerts() { return handle().part<PoolAlertStore>(); }
 
     // Every event after `after`, read page by page as a resuming reader would.
     std::vector<OutboxEvent> all_events(std::int64_t after = 0, int page = 100) {
@@ -241,7 +241,9 @@ TEST_P(OutboxConformance, AResumingReaderSeesEveryEventOnceUnderConcurrentWriter
     std::set<std::int64_t> ids;
     for (std::size_t i = 0; i < seen.size(); ++i) {
         EXPECT_TRUE(ids.insert(seen[i].id).second) << "event " << seen[i].id << " seen twice";
-        if (i > 0) EXPECT_GT(seen[i].id, seen[i - 1].id);
+        if (i > 0) {
+            EXPECT_GT(seen[i].id, seen[i - 1].id);
+        }
         EXPECT_EQ(seen[i].id, everything[i].id);
     }
     // Per sandbox, its allocation comes before its return.

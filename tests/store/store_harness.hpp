@@ -60,6 +60,8 @@ class StoreConformance : public ::testing::TestWithParam<StoreFactory> {
     JobStateStore& jobs() { return harness_->handle().part<JobStateStore>(); }
     DashboardStore& dashboard() { return harness_->handle().part<DashboardStore>(); }
     StoreHarness& harness() { return *harness_; }
+    // The store with each of its parts, for a suite about a part not named above.
+    const StoreHandle& handle() { return harness_->handle(); }
 
     // Inserts `count` available sandboxes named `<name_prefix><i>` with ids `<id_prefix><i>`
     // (i zero-padded so ids and names sort in creation order).

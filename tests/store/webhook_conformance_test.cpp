@@ -15,12 +15,12 @@ namespace {
 class WebhookConformance : public StoreConformance {
   protected:
     void prepare() override {
-        webhooks_ = harness_->handle().find<WebhookStore>();
+        webhooks_ = handle().find<WebhookStore>();
         if (!webhooks_) GTEST_SKIP() << GetParam().name << " keeps no webhook subscriptions yet";
     }
 
     WebhookStore& webhooks() { return *webhooks_; }
-    void reopened() { webhooks_ = harness_->handle().find<WebhookStore>(); }
+    void reopened() { webhooks_ = handle().find<WebhookStore>(); }
 
     WebhookSubscription subscription(const std::string& id, UnixSeconds created_at = kNow) {
         WebhookSubscription s;
