@@ -30,6 +30,7 @@ FROM toolchain AS build
 # made by a host build (CCACHE_BASEDIR = the checkout) match the ones made here.
 WORKDIR /src
 COPY CMakeLists.txt CMakePresets.json ./
+COPY cmake/ cmake/
 COPY src/ src/
 ARG BROKER_COMMIT=unknown
 ARG BUILD_JOBS=
