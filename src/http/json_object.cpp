@@ -1,32 +1,19 @@
 // JSON objects written straight into their text: see json_object.hpp.
 #include "http/json_object.hpp"
 
-#include <algorithm>
-#include <nlohmann/json.hpp>
+#include "core/json_text.hpp"
 
 namespace broker {
 
-void append_json_text(std::string& out, std::string_view text) {
-    const bool plain = std::all_of(text.begin(), text.end(),
-                                   [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
-    if (plain) {
-        out += '"';
-        out += text;
-        out += '"';
-        return;
-    }
-    out += nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 void JsonObject::name(std::string_view name) {
     text_ += text_.empty() ? '{' : ',';
-    append_json_text(text_, name);
+    append_json_string(text_, name);
     text_ += ':';
 }
 
 JsonObject& JsonObject::add(std::string_view name, std::string_view value) {
     this->name(name);
-    append_json_text(text_, value);
+    append_json_string(text_, value);
     return *this;
 }
 

@@ -29,8 +29,4 @@ class JsonObject {
     std::string text_;
 };
 
-// `text` as a JSON string: as is when plain printable ASCII, else through nlohmann's escaper
-// (invalid UTF-8 replaced by U+FFFD, as the answers' dump does).
-void append_json_text(std::string& out, std::string_view text);
-
 }  // namespace broker

@@ -14,6 +14,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "core/json_text.hpp"
 #include "obs/buffered_sink.hpp"
 
 namespace broker {
@@ -29,21 +30,6 @@ std::string lower(std::string_view text) {
     std::string out(text);
     for (char& c : out) c = ascii_lower(c);
     return out;
-}
-
-// JSON string literal, quotes included. Invalid UTF-8 (header values are bytes) becomes
-// U+FFFD instead of throwing out of a log call. Plain printable ASCII, nearly every value,
-// is copied as is; anything else goes through nlohmann-json's escaper.
-void append_json_string(std::string& out, std::string_view text) {
-    const bool plain = std::all_of(text.begin(), text.end(),
-                                   [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
-    if (plain) {
-        out += '"';
-        out += text;
-        out += '"';
-        return;
-    }
-    out += nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // A JSON number with microsecond precision for durations in milliseconds; JSON has no
