@@ -105,8 +105,9 @@ foreach(file ${files})
   file(STRINGS ${file} includes REGEX "^[ \t]*#[ \t]*include[ \t]*\"")
   foreach(line ${includes})
     string(REGEX REPLACE "^[^\"]*\"([^\"]*)\".*$" "\\1" header "${line}")
-    # "sql/…" are the statements cmake/EmbedSql.cmake generates into the build tree.
-    if(NOT EXISTS ${SOURCE_DIR}/src/${header} AND NOT header MATCHES "^sql/[a-z_]+_queries\\.hpp$")
+    # "sql/…" are the statements and schema scripts cmake/EmbedSql.cmake generates into the
+    # build tree.
+    if(NOT EXISTS ${SOURCE_DIR}/src/${header} AND NOT header MATCHES "^sql/[a-z_]+_(queries|schema)\\.hpp$")
       file(RELATIVE_PATH name ${SOURCE_DIR} ${file})
       list(APPEND failures "${name} includes \"${header}\", not a path from src/")
     endif()

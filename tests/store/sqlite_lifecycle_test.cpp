@@ -56,10 +56,5 @@ TEST_F(SqliteLifecyclePlanTest, ExpiryUpdatesByPrimaryKeyNotByStatus) {
     EXPECT_EQ(text.find("sandboxes_status_name"), std::string::npos) << text;
 }
 
-TEST_F(SqliteLifecyclePlanTest, CountsStillUseTheStatusNameIndex) {
-    const std::string text = plan(sqlite::sql::kCountByStatus);
-    EXPECT_NE(text.find("COVERING INDEX sandboxes_status_name"), std::string::npos) << text;
-}
-
 }  // namespace
 }  // namespace broker::testing

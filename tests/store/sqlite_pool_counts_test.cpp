@@ -1,6 +1,7 @@
-// The SQLite store's maintained counts (pool_counts_sql.hpp) where only SQLite can be looked
-// at: the schema step fills them from a count of a store that predates it, and the triggers
-// keep them true for a writer that is not this binary (an older one, a statement by hand).
+// The SQLite store's maintained counts (schema step 9, sql/schema/steps.sql) where only SQLite
+// can be looked at: the schema step fills them from a count of a store that predates it, and
+// the triggers keep them true for a writer that is not this binary (an older one, a statement
+// by hand).
 #include <gtest/gtest.h>
 
 #include <memory>

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "core/errors.hpp"
-#include "store/sqlite/pool_counts_sql.hpp"
 #include "store/sqlite/quota_ops.hpp"
 #include "store/sqlite/sandbox_sql.hpp"
 
@@ -239,8 +238,7 @@ std::optional<Sandbox> find_sandbox(Connection& conn, const std::string& sandbox
 
 StatusCounts count_by_status(Connection& conn) {
     StatusCounts counts;
-    // The counts the triggers keep (pool_counts_sql.hpp): six rows, not a count over the pool.
-    auto q = conn.query(kReadPoolCountsSql);
+    auto q = conn.query(sql::kReadPoolCounts);
     while (q.step()) {
         if (auto status = parse_status(q.text(0))) counts[*status] = q.integer(1);
     }
