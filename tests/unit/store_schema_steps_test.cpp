@@ -2,6 +2,10 @@
 // schema_status reports, and what a process does with a store newer than it knows.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
+#include "sql/postgres_schema.hpp"
+#include "sql/sqlite_schema.hpp"
 #include "store/postgres/schema.hpp"
 #include "store/schema_steps.hpp"
 #include "store/sqlite/schema.hpp"
@@ -99,6 +103,30 @@ TEST(SchemaSteps, TheStoresStepsFollowTheRule) {
     // The steps before the rule: no step after these may be other than expand-only.
     EXPECT_EQ(compatible_from(sqlite::schema_steps(), static_cast<int>(sqlite::schema_steps().size())), 5);
     EXPECT_EQ(compatible_from(pg::schema_steps(), static_cast<int>(pg::schema_steps().size())), 3);
+}
+
+// The scripts of sql/schema/steps.sql are the steps, in their order: step N's script is named
+// step_NN_..., and the list in schema.cpp takes each one once, at its place (the steps after
+// the scripts are those whose SQL still lives in C++ constants).
+template <class Scripts>
+void check_scripts(std::span<const SchemaStep> steps, const Scripts& all, const char* store) {
+    std::size_t n = 0;
+    for (const auto& script : all) {
+        if (script.file != "steps.sql") continue;
+        SCOPED_TRACE(std::string(store) + ": " + std::string(script.name));
+        char prefix[16];
+        std::snprintf(prefix, sizeof prefix, "step_%02zu_", n + 1);
+        EXPECT_EQ(script.name.substr(0, 8), prefix);
+        ASSERT_LT(n, steps.size());
+        EXPECT_EQ(steps[n].sql.data(), script.text.data()) << "step " << n + 1 << " is not its script";
+        ++n;
+    }
+    EXPECT_GE(n, 7u) << store;
+}
+
+TEST(SchemaSteps, TheStepScriptsAreTheStepsInOrder) {
+    check_scripts(sqlite::schema_steps(), sqlite::schema_sql::kAll, "sqlite");
+    check_scripts(pg::schema_steps(), pg::schema_sql::kAll, "postgresql");
 }
 
 }  // namespace

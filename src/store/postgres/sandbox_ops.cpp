@@ -9,7 +9,6 @@
 
 #include "core/errors.hpp"
 #include "store/postgres/pg_sql.hpp"
-#include "store/postgres/pool_counts_sql.hpp"
 #include "store/postgres/pool_listener.hpp"
 #include "store/postgres/quota_ops.hpp"
 
@@ -191,8 +190,7 @@ std::optional<Sandbox> find_sandbox(pqxx::connection& conn, const std::string& s
 StatusCounts count_by_status(pqxx::connection& conn) {
     pqxx::nontransaction tx(conn);
     StatusCounts counts;
-    // The counts the triggers keep (pool_counts_sql.hpp): 96 rows, not a count over the pool.
-    for (const auto& row : tx.exec(kReadPoolCountsSql)) {
+    for (const auto& row : tx.exec_prepared(stmt::kReadPoolCounts)) {
         if (auto status = parse_status(row[0].as<std::string>())) counts[*status] = row[1].as<std::int64_t>();
     }
     return counts;
