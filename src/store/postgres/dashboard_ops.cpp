@@ -108,8 +108,7 @@ std::vector<PoolSample> pool_samples(pqxx::connection& conn, UnixSeconds from, U
 
 std::int64_t prune_pool_samples(pqxx::connection& conn, UnixSeconds before) {
     pqxx::nontransaction tx(conn);
-    return static_cast<std::int64_t>(
-        tx.exec_params("DELETE FROM pool_samples WHERE at < $1::bigint", before).affected_rows());
+    return static_cast<std::int64_t>(tx.exec_params(text(sql::kPruneSamples), before).affected_rows());
 }
 
 }  // namespace broker::pg

@@ -1,4 +1,5 @@
-// The PostgreSQL store's reservations and track limits: see quota_ops.hpp.
+// The PostgreSQL store's reservations and track limits: see quota_ops.hpp. The statements are
+// in sql/quota.sql.
 #include "store/postgres/quota_ops.hpp"
 
 #include <algorithm>
@@ -15,8 +16,6 @@ namespace {
 constexpr int kQuotaLockClass = 0x51554f54;  // "QUOT"
 constexpr int kReservationsLock = 0;
 
-#define RESERVATION_COLUMNS "id, track, name_prefix, count, used, starts_at, ends_at, created_at"
-
 Reservation read_reservation(const pqxx::row& row) {
     Reservation r;
     r.id = row[0].as<std::string>();
@@ -31,24 +30,13 @@ Reservation read_reservation(const pqxx::row& row) {
 }
 
 std::int64_t count_available_in(pqxx::transaction_base& tx, const std::string& prefix) {
-    if (prefix.empty())
-        return tx.exec("SELECT count(*) FROM sandboxes WHERE status = 'available'")[0][0].as<std::int64_t>();
+    if (prefix.empty()) return tx.exec_prepared1(stmt::kCountAvailable)[0].as<std::int64_t>();
     if (!is_valid_utf8(prefix)) return 0;
-    return tx
-        .exec_params1(
-            "SELECT count(*) FROM sandboxes WHERE status = 'available' AND name >= $1 "
-            "AND left(name, length($1)) = $1",
-            prefix)[0]
-        .as<std::int64_t>();
+    return tx.exec_prepared1(stmt::kCountAvailablePrefix, prefix)[0].as<std::int64_t>();
 }
 
 std::int64_t active_of_track(pqxx::transaction_base& tx, const std::string& track, UnixSeconds now) {
-    return tx
-        .exec_params1(
-            "SELECT count(*) FROM sandboxes WHERE status = 'allocated' AND track_name = $1 "
-            "AND expires_at > $2",
-            track, now)[0]
-        .as<std::int64_t>();
+    return tx.exec_prepared1(stmt::kActiveOfTrack, track, now)[0].as<std::int64_t>();
 }
 
 std::string array_of(const std::vector<std::string>& items) {
@@ -64,11 +52,9 @@ bool quota_applies(pqxx::transaction_base& tx, const AllocateRequest& r) {
 AllocateResult allocate_under_quota(pqxx::connection& conn, const AllocateRequest& r) {
     pqxx::work tx(conn);
     if (!r.track_name.empty()) {
-        const auto limit =
-            tx.exec_params("SELECT max_active FROM track_limits WHERE track = $1", r.track_name);
+        const auto limit = tx.exec_prepared(stmt::kTrackLimit, r.track_name);
         if (!limit.empty()) {
-            tx.exec_params("SELECT pg_advisory_xact_lock($1::integer, hashtext($2))", kQuotaLockClass,
-                           r.track_name);
+            tx.exec_prepared(stmt::kLockTrack, kQuotaLockClass, r.track_name);
             // Read after the lock: every allocation of the track committed before it counts.
             const std::int64_t max_active = limit[0][0].as<std::int64_t>();
             const auto holdings = tx.exec_prepared(stmt::kHoldings, r.participant_id);
@@ -81,19 +67,10 @@ AllocateResult allocate_under_quota(pqxx::connection& conn, const AllocateReques
     }
     std::vector<Reservation> own;
     std::vector<Reservation> others;
-    const bool reserved =
-        tx.exec_params1(
-              "SELECT EXISTS (SELECT 1 FROM reservations WHERE starts_at <= $1 AND ends_at > $1 "
-              "AND used < count)",
-              r.now)[0]
-            .as<bool>();
+    const bool reserved = tx.exec_prepared1(stmt::kReservationInForce, r.now)[0].as<bool>();
     if (reserved) {
-        tx.exec_params("SELECT pg_advisory_xact_lock($1::integer, $2::integer)", kQuotaLockClass,
-                       kReservationsLock);
-        for (const auto& row : tx.exec_params("SELECT " RESERVATION_COLUMNS
-                                              " FROM reservations WHERE starts_at <= $1 AND ends_at > $1 "
-                                              "AND used < count",
-                                              r.now)) {
+        tx.exec_prepared(stmt::kLockReservations, kQuotaLockClass, kReservationsLock);
+        for (const auto& row : tx.exec_prepared(stmt::kActiveReservations, r.now)) {
             Reservation res = read_reservation(row);
             (!r.track_name.empty() && res.track == r.track_name ? own : others).push_back(std::move(res));
         }
@@ -101,11 +78,7 @@ AllocateResult allocate_under_quota(pqxx::connection& conn, const AllocateReques
     // Whether at least n are available: reads at most n index entries, whatever the pool's size.
     const QuotaGate gate = quota_gate(others, r.now, [&](const std::string& prefix, std::int64_t n) {
         if (!is_valid_utf8(prefix)) return n <= 0;
-        return tx.exec_params1(
-                     "SELECT count(*) FROM (SELECT 1 FROM sandboxes WHERE status = 'available' "
-                     "AND name >= $1 AND left(name, length($1)) = $1 LIMIT $2) AS a",
-                     prefix, n)[0]
-                   .as<std::int64_t>() >= n;
+        return tx.exec_prepared1(stmt::kAvailableAtMost, prefix, n)[0].as<std::int64_t>() >= n;
     });
     const std::string held_back = array_of(gate.blocked_prefixes);
     const UnixSeconds expires = r.lease.expires_at(r.now);
@@ -125,7 +98,7 @@ AllocateResult allocate_under_quota(pqxx::connection& conn, const AllocateReques
     if (!rows.empty() && rows[0][0].as<bool>()) {
         Sandbox taken = read_sandbox(rows[0], kAfterTaken);
         if (const auto id = reservation_to_charge(own, taken.name, r.now)) {
-            tx.exec_params("UPDATE reservations SET used = used + 1 WHERE id = $1 AND used < count", *id);
+            tx.exec_prepared(stmt::kChargeReservation, *id);
         }
         tx.commit();
         return {AllocateOutcome::allocated, std::move(taken)};
@@ -154,56 +127,46 @@ std::int64_t count_available(pqxx::connection& conn, const std::string& name_pre
 
 void create_reservation(pqxx::connection& conn, const Reservation& r) {
     pqxx::nontransaction tx(conn);
-    tx.exec_params("INSERT INTO reservations (" RESERVATION_COLUMNS
-                   ") VALUES ($1, $2, $3, $4, 0, $5, $6, $7)",
-                   r.id, r.track, r.name_prefix, r.count, r.starts_at, r.ends_at, r.created_at);
+    tx.exec_prepared(stmt::kInsertReservation, r.id, r.track, r.name_prefix, r.count, r.starts_at, r.ends_at,
+                     r.created_at);
 }
 
 std::vector<Reservation> list_reservations(pqxx::connection& conn) {
     pqxx::nontransaction tx(conn);
     std::vector<Reservation> out;
-    for (const auto& row : tx.exec("SELECT " RESERVATION_COLUMNS " FROM reservations ORDER BY starts_at, id"))
-        out.push_back(read_reservation(row));
+    for (const auto& row : tx.exec_prepared(stmt::kListReservations)) out.push_back(read_reservation(row));
     return out;
 }
 
 std::optional<Reservation> get_reservation(pqxx::connection& conn, const std::string& id) {
     pqxx::nontransaction tx(conn);
-    const auto rows = tx.exec_params("SELECT " RESERVATION_COLUMNS " FROM reservations WHERE id = $1", id);
+    const auto rows = tx.exec_prepared(stmt::kGetReservation, id);
     if (rows.empty()) return std::nullopt;
     return read_reservation(rows[0]);
 }
 
 bool cancel_reservation(pqxx::connection& conn, const std::string& id) {
     pqxx::nontransaction tx(conn);
-    return tx.exec_params("DELETE FROM reservations WHERE id = $1", id).affected_rows() == 1;
+    return tx.exec_prepared(stmt::kDeleteReservation, id).affected_rows() == 1;
 }
 
 void set_track_limit(pqxx::connection& conn, const std::string& track, std::int64_t max_active) {
     pqxx::nontransaction tx(conn);
-    tx.exec_params(
-        "INSERT INTO track_limits (track, max_active) VALUES ($1, $2) "
-        "ON CONFLICT (track) DO UPDATE SET max_active = EXCLUDED.max_active",
-        track, max_active);
+    tx.exec_prepared(stmt::kSetTrackLimit, track, max_active);
 }
 
 bool remove_track_limit(pqxx::connection& conn, const std::string& track) {
     pqxx::nontransaction tx(conn);
-    return tx.exec_params("DELETE FROM track_limits WHERE track = $1", track).affected_rows() == 1;
+    return tx.exec_prepared(stmt::kDeleteTrackLimit, track).affected_rows() == 1;
 }
 
 std::vector<TrackLimit> list_track_limits(pqxx::connection& conn, UnixSeconds now) {
     pqxx::nontransaction tx(conn);
     std::vector<TrackLimit> limits;
-    for (const auto& row : tx.exec_params(
-             "SELECT l.track, l.max_active, (SELECT count(*) FROM sandboxes s WHERE s.status = 'allocated' "
-             "AND s.track_name = l.track AND s.expires_at > $1) FROM track_limits l ORDER BY l.track",
-             now)) {
+    for (const auto& row : tx.exec_prepared(stmt::kListTrackLimits, now)) {
         limits.push_back({row[0].as<std::string>(), row[1].as<std::int64_t>(), row[2].as<std::int64_t>()});
     }
     return limits;
 }
-
-#undef RESERVATION_COLUMNS
 
 }  // namespace broker::pg

@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "core/errors.hpp"
+#include "sql/sqlite_queries.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/schema.hpp"
 #include "store/sqlite/store_file.hpp"
@@ -26,17 +27,14 @@ StoreFileSummary summarise(Connection& conn) {
         if (q.step()) summary.schema_version = static_cast<int>(q.integer(0));
     }
     {
-        auto q = conn.query(
-            "SELECT count(*) FILTER (WHERE status <> 'deleted'), count(*) FILTER (WHERE status = "
-            "'allocated') "
-            "FROM sandboxes");
+        auto q = conn.query(sql::kFileSandboxes);
         if (q.step()) {
             summary.sandboxes = q.integer(0);
             summary.allocated = q.integer(1);
         }
     }
     {
-        auto q = conn.query("SELECT count(*) FROM sandbox_events");
+        auto q = conn.query(sql::kFileHistoryEvents);
         if (q.step()) summary.history_events = q.integer(0);
     }
     return summary;
@@ -79,9 +77,7 @@ StoreFileSummary inspect_store_file(const std::string& file) {
         }
         bool has_tables = false;
         {
-            auto q = conn.query(
-                "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('sandboxes', "
-                "'sandbox_events')");
+            auto q = conn.query(sql::kFileHasTables);
             has_tables = q.step() && q.integer(0) == 2;
         }
         if (version < 1 || !has_tables) {

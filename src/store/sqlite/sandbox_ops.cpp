@@ -171,14 +171,12 @@ UpsertSummary upsert_provider_sandboxes(Connection& conn, std::span<const Provid
     for (const auto& p : sandboxes) {
         std::optional<std::string> status;
         {
-            auto q = conn.query("SELECT status FROM sandboxes WHERE sandbox_id = ?1");
+            auto q = conn.query(sql::kSyncStatus);
             q.bind(1, p.sandbox_id);
             if (q.step()) status = q.text(0);
         }
         if (!status) {
-            auto q = conn.query(
-                "INSERT INTO sandboxes (sandbox_id, name, external_id, sfdc_account_id, status, created_at, "
-                "updated_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, 'available', ?5, ?5, ?5)");
+            auto q = conn.query(sql::kSyncInsert);
             q.bind(1, p.sandbox_id)
                 .bind(2, p.name)
                 .bind(3, p.external_id)
@@ -189,10 +187,7 @@ UpsertSummary upsert_provider_sandboxes(Connection& conn, std::span<const Provid
                          "listed by provider");
             ++summary.inserted;
         } else if (*status == "stale") {
-            auto q = conn.query(
-                "UPDATE sandboxes SET status = 'available', stale_since = NULL, name = ?2, external_id = ?3, "
-                "sfdc_account_id = ?4, last_seen_at = ?5, updated_at = ?5, version = version + 1 "
-                "WHERE sandbox_id = ?1 AND status = 'stale'");
+            auto q = conn.query(sql::kSyncRevive);
             q.bind(1, p.sandbox_id)
                 .bind(2, p.name)
                 .bind(3, p.external_id)
@@ -203,15 +198,8 @@ UpsertSummary upsert_provider_sandboxes(Connection& conn, std::span<const Provid
                          "listed by provider again");
             ++summary.revived;
         } else if (*status == "available") {
-            // Version and updated_at move only when a provider field really changed, so a
-            // sync that finds nothing new leaves compare-and-set tokens alone.
-            auto q = conn.query(
-                "UPDATE sandboxes SET "
-                "version = version + (name <> ?2 OR external_id <> ?3 OR sfdc_account_id <> ?4), "
-                "updated_at = CASE WHEN name <> ?2 OR external_id <> ?3 OR sfdc_account_id <> ?4 "
-                "THEN ?5 ELSE updated_at END, "
-                "name = ?2, external_id = ?3, sfdc_account_id = ?4, last_seen_at = ?5 "
-                "WHERE sandbox_id = ?1 AND status = 'available'");
+            // Version and updated_at move only when a provider field really changed.
+            auto q = conn.query(sql::kSyncRefresh);
             q.bind(1, p.sandbox_id)
                 .bind(2, p.name)
                 .bind(3, p.external_id)
@@ -221,7 +209,7 @@ UpsertSummary upsert_provider_sandboxes(Connection& conn, std::span<const Provid
             ++summary.refreshed;
         } else {
             // Held, being deleted or deleted: only note that the provider still lists it.
-            auto q = conn.query("UPDATE sandboxes SET last_seen_at = ?2 WHERE sandbox_id = ?1");
+            auto q = conn.query(sql::kSyncSeen);
             q.bind(1, p.sandbox_id).bind(2, now);
             q.run();
             ++summary.skipped;

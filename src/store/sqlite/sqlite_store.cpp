@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "core/errors.hpp"
+#include "sql/sqlite_queries.hpp"
 #include "store/sqlite/copy_ops.hpp"
 #include "store/sqlite/dashboard_ops.hpp"
 #include "store/sqlite/group_commit.hpp"
@@ -202,7 +203,7 @@ ListPage SqliteStore::list(const ListQuery& query) {
 void SqliteStore::ping() {
     auto conn = impl_->readers.acquire();
     // Touches the sandboxes table: a file that opens but was never migrated is not ready.
-    conn->query("SELECT 1 FROM sandboxes LIMIT 1").run();
+    conn->query(sqlite::sql::kPing).run();
 }
 
 void SqliteStore::create_reservation(const Reservation& reservation) {

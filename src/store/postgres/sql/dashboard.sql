@@ -74,3 +74,7 @@ SELECT at, available, allocated, pending_deletion, stale, deletion_failed, delet
 FROM pool_samples
 WHERE at >= $1::bigint AND at <= $2::bigint
 ORDER BY at LIMIT $3
+
+-- name: prune_samples
+-- The samples older than $1.
+DELETE FROM pool_samples WHERE at < $1::bigint

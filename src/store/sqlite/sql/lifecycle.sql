@@ -134,3 +134,35 @@ ORDER BY id
 DELETE
 FROM sandbox_events
 WHERE at < ?1
+
+-- name: sync_status
+-- The provider sync (upsert_provider_sandboxes): a listed sandbox's status, if it is known.
+-- ?1 sandbox id.
+SELECT status FROM sandboxes WHERE sandbox_id = ?1
+
+-- name: sync_insert
+-- A sandbox the provider lists for the first time. ?1 id, ?2 name, ?3 external id, ?4 SFDC
+-- account id, ?5 now.
+INSERT INTO sandboxes (sandbox_id, name, external_id, sfdc_account_id, status, created_at, updated_at,
+    last_seen_at)
+VALUES (?1, ?2, ?3, ?4, 'available', ?5, ?5, ?5)
+
+-- name: sync_revive
+-- A stale sandbox the provider lists again: available once more. Parameters as sync_insert.
+UPDATE sandboxes SET status = 'available', stale_since = NULL, name = ?2, external_id = ?3,
+    sfdc_account_id = ?4, last_seen_at = ?5, updated_at = ?5, version = version + 1
+WHERE sandbox_id = ?1 AND status = 'stale'
+
+-- name: sync_refresh
+-- An available sandbox listed again. Version and updated_at move only when a provider field
+-- really changed, so a sync that finds nothing new leaves compare-and-set tokens alone.
+-- Parameters as sync_insert.
+UPDATE sandboxes SET
+    version = version + (name <> ?2 OR external_id <> ?3 OR sfdc_account_id <> ?4),
+    updated_at = CASE WHEN name <> ?2 OR external_id <> ?3 OR sfdc_account_id <> ?4 THEN ?5 ELSE updated_at END,
+    name = ?2, external_id = ?3, sfdc_account_id = ?4, last_seen_at = ?5
+WHERE sandbox_id = ?1 AND status = 'available'
+
+-- name: sync_seen
+-- Held, being deleted or deleted: only note that the provider still lists it. ?1 id, ?2 now.
+UPDATE sandboxes SET last_seen_at = ?2 WHERE sandbox_id = ?1

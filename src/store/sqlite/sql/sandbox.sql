@@ -147,3 +147,7 @@ WHERE status = 'available' AND name >= ?1 AND NOT EXISTS (SELECT 1
   FROM json_each(?3) b
   WHERE substr(name, 1, length(b.value)) = b.value)
 ORDER BY name LIMIT 1
+
+-- name: ping
+-- Touches the sandboxes table: a file that opens but was never migrated is not ready.
+SELECT 1 FROM sandboxes LIMIT 1
