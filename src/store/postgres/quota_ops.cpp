@@ -86,10 +86,8 @@ AllocateResult allocate_under_quota(pqxx::connection& conn, const AllocateReques
     pqxx::result rows;
     std::optional<std::string> upper;
     if (!gate.blocked_all) {
-        if (r.name_prefix.empty()) {
-            rows = tx.exec_prepared(stmt::kAllocateQuotaAny, r.participant_id, r.track_name,
-                                    r.idempotency_key, r.now, expires, limit, held_back);
-        } else if ((upper = utf8_prefix_upper_bound(r.name_prefix))) {
+        // Without a prefix there is no bound either: allocate_quota_from from '', every name.
+        if ((upper = utf8_prefix_upper_bound(r.name_prefix))) {
             rows = tx.exec_prepared(upper->empty() ? stmt::kAllocateQuotaFrom : stmt::kAllocateQuotaRange,
                                     r.participant_id, r.track_name, r.idempotency_key, r.now, expires, limit,
                                     r.name_prefix, *upper, held_back);

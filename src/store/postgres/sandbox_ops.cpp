@@ -48,10 +48,8 @@ AllocateResult allocate_plain(pqxx::connection& conn, const AllocateRequest& r, 
     pqxx::nontransaction tx(conn);
     pqxx::result rows;
     std::string upper;
-    if (r.name_prefix.empty()) {
-        rows = tx.exec_prepared(stmt::kAllocateAny, r.participant_id, r.track_name, r.idempotency_key, r.now,
-                                expires, limit);
-    } else if (auto bound = utf8_prefix_upper_bound(r.name_prefix)) {
+    // Without a prefix there is no bound either: allocate_from from '', every name.
+    if (auto bound = utf8_prefix_upper_bound(r.name_prefix)) {
         upper = std::move(*bound);
         rows = upper.empty()
                    ? tx.exec_prepared(stmt::kAllocateFrom, r.participant_id, r.track_name, r.idempotency_key,

@@ -5,7 +5,7 @@
 -- trip. Every statement that returns sandboxes lists the columns read_sandbox (pg_sql.hpp)
 -- reads, in its order (the allocation statements after their `taken` flag).
 
--- name: allocate_any
+-- name: allocate_from
 -- Allocation in one statement: what the participant holds; unless that already decides the
 -- answer (a holding under the same key, or the participant at its limit), the first available
 -- sandbox by name that no concurrent allocation has locked (SKIP LOCKED: callers spread over
@@ -13,13 +13,16 @@
 -- partial unique indexes on allocated (participant, key) and (participant, slot) stop a racing
 -- twin; the store then runs the statement again and decides on what the winner left.
 -- $1 participant, $2 track, $3 key, $4 now, $5 expires_at, $6 limit, $7 prefix, $8 upper bound
--- (allocate_any: no prefix; allocate_range: [$7, $8); allocate_from: from $7, $8 empty).
+-- (allocate_from: names from $7 on, $8 empty: without a prefix $7 is '', which every name
+-- follows; allocate_range: [$7, $8)). Two statements, not one with an optional bound: an
+-- optional `name < $8` would be a filter instead of the end of the index range, and a prefix
+-- with nothing available would read every available name after it.
 -- Result: taken (bool), then the sandbox columns: the sandbox taken, or every holding when
 -- the holdings decide (decide_allocation picks the answer).
 -- The plain statements take nothing while a rule may apply (a limit on the request's track,
 -- or a reservation with something outstanding in its window): then the store decides under
--- its quota lock (sandbox_ops.cpp) with the allocate_quota_* statements, which skip the name
--- prefixes held back for other tracks (a text[] parameter: $7 without a prefix, else $9).
+-- its quota lock (quota_ops.cpp) with the allocate_quota_* statements, which skip the name
+-- prefixes held back for other tracks (a text[] parameter, $9).
 WITH held AS (SELECT sandbox_id, name, external_id, sfdc_account_id, status, allocated_to_track,
     track_name, idempotency_key, allocated_at, expires_at, deletion_requested_at,
     deletion_retry_count, created_at, updated_at, version, participant_slot
@@ -30,8 +33,8 @@ decided AS (SELECT 1 FROM held
 slot AS (SELECT min(g) AS n FROM generate_series(0, $6::integer - 1) AS g
   WHERE NOT EXISTS (SELECT 1 FROM held WHERE participant_slot = g)),
 pick AS (SELECT sandbox_id FROM sandboxes
-  WHERE status = 'available' AND NOT EXISTS (SELECT 1 FROM decided)
-  AND NOT EXISTS (SELECT 1 FROM track_limits WHERE track = $2)
+  WHERE status = 'available' AND name >= $7 AND $8::text = ''
+  AND NOT EXISTS (SELECT 1 FROM decided) AND NOT EXISTS (SELECT 1 FROM track_limits WHERE track = $2)
   AND NOT EXISTS (SELECT 1 FROM reservations WHERE starts_at <= $4 AND ends_at > $4 AND used < count)
   ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED),
 taken AS (UPDATE sandboxes s SET status = 'allocated', allocated_to_track = $1, track_name = $2,
@@ -89,7 +92,7 @@ SELECT false, sandbox_id, name, external_id, sfdc_account_id, status, allocated_
 FROM held
 WHERE EXISTS (SELECT 1 FROM decided)
 
--- name: allocate_from
+-- name: allocate_quota_from
 WITH held AS (SELECT sandbox_id, name, external_id, sfdc_account_id, status, allocated_to_track,
     track_name, idempotency_key, allocated_at, expires_at, deletion_requested_at,
     deletion_retry_count, created_at, updated_at, version, participant_slot
@@ -101,42 +104,7 @@ slot AS (SELECT min(g) AS n FROM generate_series(0, $6::integer - 1) AS g
   WHERE NOT EXISTS (SELECT 1 FROM held WHERE participant_slot = g)),
 pick AS (SELECT sandbox_id FROM sandboxes
   WHERE status = 'available' AND name >= $7 AND $8::text = ''
-  AND NOT EXISTS (SELECT 1 FROM decided) AND NOT EXISTS (SELECT 1 FROM track_limits WHERE track = $2)
-  AND NOT EXISTS (SELECT 1 FROM reservations WHERE starts_at <= $4 AND ends_at > $4 AND used < count)
-  ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED),
-taken AS (UPDATE sandboxes s SET status = 'allocated', allocated_to_track = $1, track_name = $2,
-    idempotency_key = $3, allocated_at = $4, expires_at = $5, deletion_requested_at = NULL,
-    participant_slot = (SELECT n FROM slot), version = s.version + 1, updated_at = $4
-  FROM pick
-  WHERE s.sandbox_id = pick.sandbox_id AND s.status = 'available'
-  RETURNING s.*),
-event AS (INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor,
-    reason) SELECT sandbox_id, $4, 'available', 'allocated', $1, 'allocate'
-  FROM taken)
-SELECT true, sandbox_id, name, external_id, sfdc_account_id, status, allocated_to_track,
-    track_name, idempotency_key, allocated_at, expires_at, deletion_requested_at,
-    deletion_retry_count, created_at, updated_at, version
-FROM taken
-UNION ALL
-SELECT false, sandbox_id, name, external_id, sfdc_account_id, status, allocated_to_track,
-    track_name, idempotency_key, allocated_at, expires_at, deletion_requested_at,
-    deletion_retry_count, created_at, updated_at, version
-FROM held
-WHERE EXISTS (SELECT 1 FROM decided)
-
--- name: allocate_quota_any
-WITH held AS (SELECT sandbox_id, name, external_id, sfdc_account_id, status, allocated_to_track,
-    track_name, idempotency_key, allocated_at, expires_at, deletion_requested_at,
-    deletion_retry_count, created_at, updated_at, version, participant_slot
-  FROM sandboxes
-  WHERE allocated_to_track = $1 AND status = 'allocated'),
-decided AS (SELECT 1 FROM held
-  WHERE idempotency_key = $3 OR (SELECT count(*) FROM held) >= $6),
-slot AS (SELECT min(g) AS n FROM generate_series(0, $6::integer - 1) AS g
-  WHERE NOT EXISTS (SELECT 1 FROM held WHERE participant_slot = g)),
-pick AS (SELECT sandbox_id FROM sandboxes
-  WHERE status = 'available' AND NOT EXISTS (SELECT 1 FROM decided)
-  AND NOT EXISTS (SELECT 1 FROM unnest($7::text[]) AS b(p) WHERE left(name, length(b.p)) = b.p)
+  AND NOT EXISTS (SELECT 1 FROM decided) AND NOT EXISTS (SELECT 1 FROM unnest($9::text[]) AS b(p) WHERE left(name, length(b.p)) = b.p)
   ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED),
 taken AS (UPDATE sandboxes s SET status = 'allocated', allocated_to_track = $1, track_name = $2,
     idempotency_key = $3, allocated_at = $4, expires_at = $5, deletion_requested_at = NULL,
@@ -170,40 +138,6 @@ slot AS (SELECT min(g) AS n FROM generate_series(0, $6::integer - 1) AS g
   WHERE NOT EXISTS (SELECT 1 FROM held WHERE participant_slot = g)),
 pick AS (SELECT sandbox_id FROM sandboxes
   WHERE status = 'available' AND name >= $7 AND name < $8
-  AND NOT EXISTS (SELECT 1 FROM decided) AND NOT EXISTS (SELECT 1 FROM unnest($9::text[]) AS b(p) WHERE left(name, length(b.p)) = b.p)
-  ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED),
-taken AS (UPDATE sandboxes s SET status = 'allocated', allocated_to_track = $1, track_name = $2,
-    idempotency_key = $3, allocated_at = $4, expires_at = $5, deletion_requested_at = NULL,
-    participant_slot = (SELECT n FROM slot), version = s.version + 1, updated_at = $4
-  FROM pick
-  WHERE s.sandbox_id = pick.sandbox_id AND s.status = 'available'
-  RETURNING s.*),
-event AS (INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor,
-    reason) SELECT sandbox_id, $4, 'available', 'allocated', $1, 'allocate'
-  FROM taken)
-SELECT true, sandbox_id, name, external_id, sfdc_account_id, status, allocated_to_track,
-    track_name, idempotency_key, allocated_at, expires_at, deletion_requested_at,
-    deletion_retry_count, created_at, updated_at, version
-FROM taken
-UNION ALL
-SELECT false, sandbox_id, name, external_id, sfdc_account_id, status, allocated_to_track,
-    track_name, idempotency_key, allocated_at, expires_at, deletion_requested_at,
-    deletion_retry_count, created_at, updated_at, version
-FROM held
-WHERE EXISTS (SELECT 1 FROM decided)
-
--- name: allocate_quota_from
-WITH held AS (SELECT sandbox_id, name, external_id, sfdc_account_id, status, allocated_to_track,
-    track_name, idempotency_key, allocated_at, expires_at, deletion_requested_at,
-    deletion_retry_count, created_at, updated_at, version, participant_slot
-  FROM sandboxes
-  WHERE allocated_to_track = $1 AND status = 'allocated'),
-decided AS (SELECT 1 FROM held
-  WHERE idempotency_key = $3 OR (SELECT count(*) FROM held) >= $6),
-slot AS (SELECT min(g) AS n FROM generate_series(0, $6::integer - 1) AS g
-  WHERE NOT EXISTS (SELECT 1 FROM held WHERE participant_slot = g)),
-pick AS (SELECT sandbox_id FROM sandboxes
-  WHERE status = 'available' AND name >= $7 AND $8::text = ''
   AND NOT EXISTS (SELECT 1 FROM decided) AND NOT EXISTS (SELECT 1 FROM unnest($9::text[]) AS b(p) WHERE left(name, length(b.p)) = b.p)
   ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED),
 taken AS (UPDATE sandboxes s SET status = 'allocated', allocated_to_track = $1, track_name = $2,
