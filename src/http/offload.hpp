@@ -23,6 +23,7 @@ class Job final : public BlockingPool::Job {
     Job(Handler handler, Fn fn) : handler_(std::move(handler)), fn_(std::move(fn)) {}
 
     void run() noexcept override {
+        std::exception_ptr error;
         try {
             if constexpr (std::is_void_v<T>) {
                 fn_();
@@ -30,9 +31,13 @@ class Job final : public BlockingPool::Job {
             } else {
                 complete(nullptr, fn_());
             }
+            return;
         } catch (...) {
-            complete(std::current_exception());
+            error = std::current_exception();
         }
+        // Handed over once the catch block has ended, and moved: this thread keeps no
+        // reference to the exception, which the coroutine's thread frees when done with it.
+        complete(std::move(error));
     }
 
     // Hands the outcome back to the coroutine's executor; never resumes it on this thread.
@@ -40,13 +45,15 @@ class Job final : public BlockingPool::Job {
     void complete(std::exception_ptr error, Result&&... result) {
         auto executor = asio::get_associated_executor(handler_);
         if constexpr (std::is_void_v<T>) {
-            asio::post(executor,
-                       [handler = std::move(handler_), error]() mutable { std::move(handler)(error); });
+            asio::post(executor, [handler = std::move(handler_), error = std::move(error)]() mutable {
+                std::move(handler)(error);
+            });
         } else if constexpr (sizeof...(Result) == 0) {
-            asio::post(executor,
-                       [handler = std::move(handler_), error]() mutable { std::move(handler)(error, T{}); });
+            asio::post(executor, [handler = std::move(handler_), error = std::move(error)]() mutable {
+                std::move(handler)(error, T{});
+            });
         } else {
-            asio::post(executor, [handler = std::move(handler_), error,
+            asio::post(executor, [handler = std::move(handler_), error = std::move(error),
                                   value = T(std::forward<Result>(result)...)]() mutable {
                 std::move(handler)(error, std::move(value));
             });

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <random>
 
 #include "store/dynamodb/static_credentials.hpp"
 
@@ -13,7 +14,11 @@ namespace {
 
 std::string unique_table_name() {
     static std::atomic<int> counter{0};
-    return "conformance_" + std::to_string(::getpid()) + "_" + std::to_string(++counter);
+    // A random part as well: a test process that died before dropping its table (a sanitizer
+    // halts at its first report) leaves it on the emulator, and a later process may get the
+    // same pid.
+    static const std::string run = std::to_string(std::random_device{}());
+    return "conformance_" + std::to_string(::getpid()) + "_" + run + "_" + std::to_string(++counter);
 }
 
 class DynamoHarness final : public StoreHarness {

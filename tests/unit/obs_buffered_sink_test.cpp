@@ -31,7 +31,12 @@ struct Fixture {
         logger = std::make_shared<spdlog::logger>("t", sink);
         logger->set_formatter(make_log_formatter(LogFormat::json));
     }
-    ~Fixture() { std::fclose(file); }
+    ~Fixture() {
+        // The sink's flusher thread writes to the file until the sink is gone: close it last.
+        logger.reset();
+        sink.reset();
+        std::fclose(file);
+    }
     std::FILE* file = std::tmpfile();
     std::shared_ptr<BufferedSink> sink;
     std::shared_ptr<spdlog::logger> logger;

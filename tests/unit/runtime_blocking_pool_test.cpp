@@ -146,9 +146,10 @@ TEST(Offload, VoidWorkCompletes) {
 
 TEST(Offload, FullQueueThrowsOverloaded) {
     IoThread io;
-    BlockingPool pool(1, 1);
+    // Before the pool: its end joins the worker, which may still be inside gate.open.wait().
     Gate gate;
     std::latch started(1);
+    BlockingPool pool(1, 1);
     ASSERT_TRUE(pool.try_submit([&] {
         started.count_down();
         gate.open.wait();

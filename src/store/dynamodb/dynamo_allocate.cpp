@@ -130,8 +130,9 @@ std::vector<std::string> DynamoStore::find_candidates(const std::string& prefix,
         seed["ExpressionAttributeValues"].erase(":prefix");
         seed["Limit"] = kPositionsKept;
         seed["ProjectionExpression"] = "sandbox_id";
-        for (const auto& item : client_.must("Query", seed)["Items"])
-            remember_position(s_or(item, "sandbox_id"));
+        // Named: a range-for over a member of the temporary answer would read freed memory.
+        json answer = client_.must("Query", seed);
+        for (const auto& item : answer["Items"]) remember_position(s_or(item, "sandbox_id"));
     }
     const auto start = from_start ? std::nullopt : random_position();
     for (int pass = start ? 0 : 1; pass < 2 && found.size() < want; ++pass) {
