@@ -273,8 +273,30 @@ void DynamoStore::undo_take(const AllocateRequest& r, const std::string& sandbox
 
 std::optional<Sandbox> DynamoStore::take(const AllocateRequest& r, const std::string& sandbox_id,
                                          std::optional<CarriedEvent>& carried, Item& taken_item) {
-    carried = intend_event(sandbox_id, r.now, SandboxStatus::available, SandboxStatus::allocated,
-                           r.participant_id, "allocate");
+    bool renamed = false;
+    if (carried) {
+        // The intent of a candidate lost to another request names this one instead: one write
+        // per lost race, not two. Not when a relay fenced it meanwhile: then a new one.
+        Item intent = key_of("OUTBOX#PENDING", carried->pending_sk);
+        intent["tok"] = S(carried->token);
+        intent["intent_for"] = S(sandbox_id);
+        intent["written"] = N(outbox_now());
+        const DynamoReply renamed_reply =
+            client_.call("PutItem", {{"TableName", options_.table},
+                                     {"Item", intent},
+                                     {"ConditionExpression", "attribute_not_exists(fenced_at)"}});
+        if (!renamed_reply.ok() && !renamed_reply.is("ConditionalCheckFailedException"))
+            throw StoreUnavailable("DynamoDB outbox intent failed: " + renamed_reply.error_type);
+        renamed = renamed_reply.ok();
+        if (renamed) {
+            carried->index = -1;
+            outbox_step(OutboxStep::intent_written);
+        }
+    }
+    if (!renamed) {
+        carried = intend_event(sandbox_id, r.now, SandboxStatus::available, SandboxStatus::allocated,
+                               r.participant_id, "allocate");
+    }
     json values = {{":avail", S("available")},
                    {":alloc", S("allocated")},
                    {":p", S(r.participant_id)},
@@ -312,11 +334,8 @@ std::optional<Sandbox> DynamoStore::take(const AllocateRequest& r, const std::st
                     {"ReturnValues", "ALL_NEW"}};
     carry(request, carried);
     DynamoReply reply = write("UpdateItem", request, own);
-    if (reply.is("ConditionalCheckFailedException")) {
-        drop_intent(carried);
-        carried.reset();
-        return std::nullopt;
-    }
+    // Lost: the intent stays for the next candidate (the caller drops it when none is left).
+    if (reply.is("ConditionalCheckFailedException")) return std::nullopt;
     if (!reply.ok()) throw StoreUnavailable("DynamoDB UpdateItem (allocate) failed: " + reply.error_type);
     const Item& after = reply.body["Attributes"];
     if (carried && after.contains("outbox")) {
@@ -464,6 +483,8 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
             drop_slot(r.participant_id, slot, keyed, false);
             continue;
         }
+        // The allocation's event intent, one for the candidates of this round (see take()).
+        std::optional<CarriedEvent> carried;
         for (std::size_t i = 0; i < candidates.size(); ++i) {
             const std::string& id = candidates[i];
             if (i > 0) {
@@ -482,7 +503,6 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
                 slot.sandbox_id = id;
             }
             tried.push_back(id);
-            std::optional<CarriedEvent> carried;
             Item taken_item;
             auto taken = take(r, id, carried, taken_item);
             if (!taken) {
@@ -493,6 +513,7 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
             // passed the gate since this one checked what remains: otherwise it is given back.
             if (quota.gated && !settle_gate(quota, taken->name, r.now)) {
                 undo_take(r, id, carried);
+                carried.reset();  // taken back with its event, or standing with it
                 ++conflicts;
                 break;
             }
@@ -503,6 +524,7 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
                 // Another request dropped the slot as dead while the take was on its way: it
                 // may have allocated meanwhile, so this take is given back.
                 undo_take(r, id, carried);
+                carried.reset();  // taken back with its event, or standing with it
                 ++conflicts;
                 break;
             }
@@ -511,6 +533,7 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
             charge(quota.own, taken->name, r.now);
             return {AllocateOutcome::allocated, std::move(*taken), conflicts};
         }
+        drop_intent(carried);  // no take of this round landed with it
         if (!deadline) {
             // The slot was lost after a take: decide again from what the participant holds.
             deadline.emplace(budget_end);

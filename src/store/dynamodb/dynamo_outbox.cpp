@@ -298,11 +298,17 @@ bool DynamoStore::settle_intent(const Item& intent, std::int64_t& seq) {
     }
     if (!entry) {
         if (fenced) {
-            client_.must("UpdateItem", {{"TableName", options_.table},
-                                        {"Key", intent_key},
-                                        {"UpdateExpression", "SET fenced_at = :now"},
-                                        {"ConditionExpression", "attribute_exists(PK)"},
-                                        {"ExpressionAttributeValues", {{":now", N(now)}}}});
+            // Only the intent as read: one renamed to another candidate meanwhile is looked at
+            // again by the next run.
+            const DynamoReply marked = client_.call(
+                "UpdateItem",
+                {{"TableName", options_.table},
+                 {"Key", intent_key},
+                 {"UpdateExpression", "SET fenced_at = :now"},
+                 {"ConditionExpression", "intent_for = :id AND tok = :t"},
+                 {"ExpressionAttributeValues", {{":now", N(now)}, {":id", S(id)}, {":t", S(token)}}}});
+            if (!marked.ok() && !marked.is("ConditionalCheckFailedException"))
+                throw StoreUnavailable("DynamoDB outbox fence mark failed: " + marked.error_type);
         } else {
             drop();  // a new sandbox never inserted (or removed since): nothing to fence
         }
