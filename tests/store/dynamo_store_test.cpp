@@ -1,11 +1,13 @@
 // The DynamoDB store on the original service's table: items in the original's shape are
 // served, the items the broker leaves keep that shape, allocations made before the switch
-// keep their owner, the table's layout is checked, and a crash between the steps of an
-// allocation is repaired by the next request.
+// keep their owner, the table's layout is checked, a crash between the steps of an
+// allocation is repaired by the next request, and a change's event rides on the change's own
+// write: a crash at any step between the two neither loses nor doubles it.
 #include <gtest/gtest.h>
 
 #include <map>
 #include <set>
+#include <stdexcept>
 
 #include "core/errors.hpp"
 #include "dynamo_harness.hpp"
@@ -150,6 +152,8 @@ TEST_F(DynamoStoreTest, ServesTheOriginalServicesItemsAndLeavesThemInTheirShape)
     ASSERT_EQ(claimed.size(), 2u);
     EXPECT_TRUE(store_->record_deleted(claimed[0].sandbox_id, "cleanup", kNow + 1));
     EXPECT_TRUE(store_->try_start_job({"sync", "w", kNow, 60, 60}));
+    // The events ride on the sandbox items until the relay moves them (any reader's read).
+    EXPECT_FALSE(store_->read_events(0, 100).empty());
 
     int sandboxes = 0;
     for (const auto& item : scan_all()) {
@@ -481,6 +485,201 @@ TEST_F(DynamoStoreTest, MigrateOpenedWithoutCreateTableStopsOnAMissingTableAndCr
 
 TEST_F(DynamoStoreTest, PingFailsOnATableNeverMigrated) {
     EXPECT_THROW(store_->ping(), StoreUnavailable);
+}
+
+// ---- the outbox: each change carries its event ----
+
+class DynamoOutboxTest : public DynamoStoreTest {
+  protected:
+    void SetUp() override {
+        DynamoStoreTest::SetUp();
+        if (IsSkipped()) return;
+        store_->set_outbox_clock([this] { return clock_; });
+        store_->migrate();
+        store_->upsert_provider_sandboxes(
+            std::vector<ProviderSandbox>{{"1", "a", "e/1", ""}, {"2", "b", "e/2", ""}}, kNow - 60);
+        after_seed_ = store_->last_event_id();
+    }
+
+    std::vector<OutboxEvent> events_since_seed() { return store_->read_events(after_seed_, 100); }
+
+    std::vector<OutboxEvent> allocated_events() {
+        std::vector<OutboxEvent> out;
+        for (auto& e : events_since_seed())
+            if (e.type == kEventAllocated) out.push_back(std::move(e));
+        return out;
+    }
+
+    json sandbox_item(const std::string& id) {
+        json answer = table_->client().must("GetItem", {{"TableName", table_->name()},
+                                                        {"Key", ddb::key_of("SBX#" + id, "META")},
+                                                        {"ConsistentRead", true}});
+        return answer["Item"];
+    }
+
+    // Items the outbox leaves in the pending partition (intents, pending events, fences).
+    std::size_t pending_items() {
+        std::size_t n = 0;
+        for (const auto& item : scan_all())
+            if (item["PK"]["S"] == "OUTBOX#PENDING") ++n;
+        return n;
+    }
+
+    // A sandbox item holds the layout's attributes and nothing of the outbox.
+    void expect_clean(const std::string& id) {
+        const json item = sandbox_item(id);
+        for (const auto& [name, value] : item.items())
+            EXPECT_TRUE(layout_attributes().count(name)) << "SBX#" << id << " has attribute " << name;
+    }
+
+    std::int64_t clock_ = kNow;
+    std::int64_t after_seed_ = 0;
+};
+
+TEST_F(DynamoOutboxTest, TheEventRidesOnTheChangeAndLeavesTheItemOnceRelayed) {
+    auto r = store_->allocate(request("p1"));
+    ASSERT_EQ(r.outcome, AllocateOutcome::allocated);
+    const std::string id = r.sandbox->sandbox_id;
+    // Written with the change: the item carries the event, and nothing else new.
+    const json carried = sandbox_item(id);
+    ASSERT_TRUE(carried.contains("outbox"));
+    ASSERT_EQ(carried["outbox"]["L"].size(), 1u);
+    EXPECT_EQ(carried["outbox"]["L"][0]["M"]["type"]["S"], "sandbox.allocated");
+    for (const auto& [name, value] : carried.items())
+        EXPECT_TRUE(layout_attributes().count(name) || name == "outbox") << name;
+
+    const auto events = allocated_events();
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].sandbox_id, id);
+    EXPECT_EQ(json::parse(events[0].payload)["data"]["participant"], "p1");
+    EXPECT_EQ(json::parse(events[0].payload)["data"]["status"], "allocated");
+    // Relayed: the allocated item is as the original service writes it, the partition empty.
+    expect_clean(id);
+    EXPECT_EQ(pending_items(), 0u);
+    // Outbox items stay out of the original's indexes.
+    for (const auto& item : scan_all()) {
+        if (item["PK"]["S"].get<std::string>().rfind("OUTBOX#", 0) != 0) continue;
+        for (const char* attribute : {"status", "allocated_to_track", "idempotency_key"})
+            EXPECT_FALSE(item.contains(attribute)) << item["SK"] << " carries " << attribute;
+    }
+}
+
+TEST_F(DynamoOutboxTest, ACrashAfterTheChangeDeliversItsEventOnceAfterRecovery) {
+    store_->set_outbox_step_hook([](DynamoStore::OutboxStep step) {
+        if (step == DynamoStore::OutboxStep::change_written)
+            throw std::runtime_error("died after the change");
+    });
+    EXPECT_THROW(store_->allocate(request("p1")), std::runtime_error);
+    store_->set_outbox_step_hook({});
+    ASSERT_EQ(store_->count_by_status()[SandboxStatus::allocated], 1);
+    // Its intent is young: its writer may still be on its way, so the relay waits for it.
+    EXPECT_TRUE(allocated_events().empty());
+    clock_ += 61;
+    const auto events = allocated_events();
+    ASSERT_EQ(events.size(), 1u);
+    const json data = json::parse(events[0].payload)["data"];
+    EXPECT_EQ(data["participant"], "p1");
+    EXPECT_EQ(data["previous_status"], "available");
+    EXPECT_EQ(data["actor"], "p1");
+    EXPECT_EQ(data["reason"], "allocate");
+    EXPECT_EQ(events[0].at, kNow);
+    EXPECT_EQ(events[0].track, "track-a");
+    expect_clean(events[0].sandbox_id);
+    EXPECT_EQ(pending_items(), 0u);
+    // Once: later reads and later changes do not bring it again.
+    ASSERT_EQ(store_->allocate(request("p2")).outcome, AllocateOutcome::allocated);
+    EXPECT_EQ(allocated_events().size(), 2u);
+}
+
+TEST_F(DynamoOutboxTest, ACrashAfterThePendingWriteDeliversItsEventOnce) {
+    store_->set_outbox_step_hook([](DynamoStore::OutboxStep step) {
+        if (step == DynamoStore::OutboxStep::pending_written) throw std::runtime_error("died after pending");
+    });
+    try {
+        store_->allocate(request("p1"));
+    } catch (const std::runtime_error&) {
+    }
+    store_->set_outbox_step_hook({});
+    ASSERT_EQ(store_->count_by_status()[SandboxStatus::allocated], 1);
+    // Whole already: no wait.
+    const auto events = allocated_events();
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(json::parse(events[0].payload)["data"]["participant"], "p1");
+    expect_clean(events[0].sandbox_id);
+    clock_ += 3600 * 2;
+    EXPECT_EQ(allocated_events().size(), 1u);
+    EXPECT_EQ(pending_items(), 0u);
+}
+
+TEST_F(DynamoOutboxTest, ACrashBeforeTheChangeLeavesNeitherAndAFenceStopsItsLateWrite) {
+    // The writer dies after its intent: no change, and once settled, no event.
+    store_->set_outbox_step_hook([](DynamoStore::OutboxStep step) {
+        if (step == DynamoStore::OutboxStep::intent_written)
+            throw std::runtime_error("died after the intent");
+    });
+    EXPECT_THROW(store_->allocate(request("p1")), std::runtime_error);
+    store_->set_outbox_step_hook({});
+    clock_ += 61;
+    EXPECT_TRUE(allocated_events().empty());
+    EXPECT_EQ(store_->count_by_status()[SandboxStatus::allocated], 0);
+
+    // A writer stalled after its intent for longer than the bound: the relay fences its token
+    // meanwhile, and the change arriving late fails; the allocation takes the other sandbox.
+    int stalls = 0;
+    store_->set_outbox_step_hook([&](DynamoStore::OutboxStep step) {
+        if (step != DynamoStore::OutboxStep::intent_written || stalls++ > 0) return;
+        clock_ += 61;
+        EXPECT_TRUE(store_->read_events(after_seed_, 100).empty());
+    });
+    auto r = store_->allocate(request("p2"));
+    store_->set_outbox_step_hook({});
+    EXPECT_EQ(stalls, 2);
+    ASSERT_EQ(r.outcome, AllocateOutcome::allocated);
+    EXPECT_EQ(r.conflicts, 1);
+    EXPECT_EQ(store_->count_by_status()[SandboxStatus::allocated], 1);
+    const auto events = allocated_events();
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].sandbox_id, r.sandbox->sandbox_id);
+    expect_clean(r.sandbox->sandbox_id);
+    // The fenced sandbox is free and keeps its fence for a while, then loses it.
+    const std::string other = r.sandbox->sandbox_id == "1" ? "2" : "1";
+    EXPECT_EQ(sandbox_item(other)["status"]["S"], "available");
+    EXPECT_TRUE(sandbox_item(other).contains("outbox_fence"));
+    clock_ += 3601;
+    EXPECT_EQ(allocated_events().size(), 1u);
+    expect_clean(other);
+    EXPECT_EQ(pending_items(), 0u);
+}
+
+TEST_F(DynamoOutboxTest, AnAllocationsEventCostsTwoWritesAndNoRead) {
+    std::map<std::string, int> calls;
+    DynamoOptions options = table_->options();
+    options.client.lose_answer = [&](std::string_view op, const std::string&) {
+        ++calls[std::string(op)];
+        return false;
+    };
+    store_->upsert_provider_sandboxes(
+        std::vector<ProviderSandbox>{{"3", "c", "e/3", ""}, {"4", "d", "e/4", ""}}, kNow - 60);
+    DynamoStore counted(options, test_aws_credentials());
+    counted.set_events_enabled(false);
+    // The first allocation of a process reads what it keeps for later (rules, positions).
+    ASSERT_EQ(counted.allocate(request("p0")).outcome, AllocateOutcome::allocated);
+    calls.clear();
+    ASSERT_EQ(counted.allocate(request("p1")).outcome, AllocateOutcome::allocated);
+    const auto without = calls;
+    calls.clear();
+    counted.set_events_enabled(true);
+    ASSERT_EQ(counted.allocate(request("p2")).outcome, AllocateOutcome::allocated);
+    const auto with = calls;
+    // With events: the intent and the pending event (PutItem); the item as the change left it
+    // comes with the change's answer, so no read is added.
+    EXPECT_EQ(with.at("PutItem") - without.at("PutItem"), 2);
+    EXPECT_EQ(with.at("UpdateItem"), without.at("UpdateItem"));
+    EXPECT_EQ(with.count("GetItem") ? with.at("GetItem") : 0,
+              without.count("GetItem") ? without.at("GetItem") : 0);
+    std::string figures;
+    for (const auto& [op, n] : with) figures += " " + op + "=" + std::to_string(n);
+    RecordProperty("requests_per_allocation_with_events", figures);
 }
 
 }  // namespace

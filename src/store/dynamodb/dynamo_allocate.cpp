@@ -213,29 +213,91 @@ bool DynamoStore::confirm_slot(const std::string& participant, Slot& slot) {
                        });
 }
 
-void DynamoStore::undo_take(const AllocateRequest& r, const std::string& sandbox_id) {
+void DynamoStore::undo_take(const AllocateRequest& r, const std::string& sandbox_id,
+                            const std::optional<CarriedEvent>& carried) {
     // Back to available exactly as this request took it; if anything changed since, it is no
-    // longer this request's to give back.
-    conditional(
-        "UpdateItem",
-        {{"Key", key_of(sandbox_pk(sandbox_id), kSandboxSort)},
-         {"UpdateExpression",
-          "SET #s = :avail, allocated_at = :zero, updated_at = :now "
-          "REMOVE allocated_to_track, idempotency_key, track_name"},
-         {"ConditionExpression",
-          "#s = :alloc AND allocated_to_track = :p AND allocated_at = :at AND idempotency_key = :key"},
-         {"ExpressionAttributeNames", {{"#s", "status"}}},
-         {"ExpressionAttributeValues",
-          {{":avail", S("available")},
-           {":alloc", S("allocated")},
-           {":zero", N(0)},
-           {":now", N(r.now)},
-           {":p", S(r.participant_id)},
-           {":at", N(r.now)},
-           {":key", S(r.idempotency_key)}}}});
+    // longer this request's to give back. The allocation's event goes with the take it rode on.
+    json request = {
+        {"Key", key_of(sandbox_pk(sandbox_id), kSandboxSort)},
+        {"UpdateExpression",
+         "SET #s = :avail, allocated_at = :zero, updated_at = :now "
+         "REMOVE allocated_to_track, idempotency_key, track_name"},
+        {"ConditionExpression",
+         "#s = :alloc AND allocated_to_track = :p AND allocated_at = :at AND idempotency_key = :key"},
+        {"ExpressionAttributeNames", {{"#s", "status"}}},
+        {"ExpressionAttributeValues",
+         {{":avail", S("available")},
+          {":alloc", S("allocated")},
+          {":zero", N(0)},
+          {":now", N(r.now)},
+          {":p", S(r.participant_id)},
+          {":at", N(r.now)},
+          {":key", S(r.idempotency_key)}}}};
+    // The event's place in the list moves when the relay takes an earlier one off: read again.
+    int index = carried ? carried->index : -1;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        json attempt_request = request;
+        if (index >= 0) {
+            const std::string at = "#obx[" + std::to_string(index) + "]";
+            attempt_request["UpdateExpression"] = request["UpdateExpression"].get<std::string>() + ", " + at;
+            attempt_request["ConditionExpression"] =
+                request["ConditionExpression"].get<std::string>() + " AND " + at + ".tok = :obx_tok";
+            attempt_request["ExpressionAttributeNames"]["#obx"] = "outbox";
+            attempt_request["ExpressionAttributeValues"][":obx_tok"] = S(carried->token);
+        }
+        if (conditional("UpdateItem", attempt_request)) {
+            if (index < 0) return;
+            // An emptied list goes as well (the item as it was before the take).
+            const DynamoReply emptied =
+                client_.call("UpdateItem", {{"TableName", options_.table},
+                                            {"Key", request["Key"]},
+                                            {"UpdateExpression", "REMOVE #obx"},
+                                            {"ConditionExpression", "size(#obx) = :zero"},
+                                            {"ExpressionAttributeNames", {{"#obx", "outbox"}}},
+                                            {"ExpressionAttributeValues", {{":zero", N(0)}}}});
+            if (!emptied.ok() && !emptied.is("ConditionalCheckFailedException"))
+                throw StoreUnavailable("DynamoDB UpdateItem (undo) failed: " + emptied.error_type);
+            drop_intent(carried);
+            return;
+        }
+        if (index < 0) return;
+        const auto item = get_item(sandbox_pk(sandbox_id), std::string(kSandboxSort));
+        if (!item || !item->contains("outbox")) return;  // not as taken: not this request's
+        const json& list = (*item)["outbox"]["L"];
+        index = -1;
+        for (std::size_t i = 0; i < list.size(); ++i)
+            if (s_or(list[i]["M"], "tok") == carried->token) index = static_cast<int>(i);
+        if (index < 0) return;
+    }
+    // Not given back: the allocation and its event stand (the relay settles the intent).
 }
 
-std::optional<Sandbox> DynamoStore::take(const AllocateRequest& r, const std::string& sandbox_id) {
+std::optional<Sandbox> DynamoStore::take(const AllocateRequest& r, const std::string& sandbox_id,
+                                         std::optional<CarriedEvent>& carried, Item& taken_item) {
+    bool renamed = false;
+    if (carried) {
+        // The intent of a candidate lost to another request names this one instead: one write
+        // per lost race, not two. Not when a relay fenced it meanwhile: then a new one.
+        Item intent = key_of("OUTBOX#PENDING", carried->pending_sk);
+        intent["tok"] = S(carried->token);
+        intent["intent_for"] = S(sandbox_id);
+        intent["written"] = N(outbox_now());
+        const DynamoReply renamed_reply =
+            client_.call("PutItem", {{"TableName", options_.table},
+                                     {"Item", intent},
+                                     {"ConditionExpression", "attribute_not_exists(fenced_at)"}});
+        if (!renamed_reply.ok() && !renamed_reply.is("ConditionalCheckFailedException"))
+            throw StoreUnavailable("DynamoDB outbox intent failed: " + renamed_reply.error_type);
+        renamed = renamed_reply.ok();
+        if (renamed) {
+            carried->index = -1;
+            outbox_step(OutboxStep::intent_written);
+        }
+    }
+    if (!renamed) {
+        carried = intend_event(sandbox_id, r.now, SandboxStatus::available, SandboxStatus::allocated,
+                               r.participant_id, "allocate");
+    }
     json values = {{":avail", S("available")},
                    {":alloc", S("allocated")},
                    {":p", S(r.participant_id)},
@@ -265,17 +327,25 @@ std::optional<Sandbox> DynamoStore::take(const AllocateRequest& r, const std::st
                s_or(*item, "allocated_to_track") == r.participant_id &&
                s_or(*item, "idempotency_key") == r.idempotency_key && n_or(*item, "allocated_at") == r.now;
     };
-    DynamoReply reply = write("UpdateItem",
-                              {{"Key", key_of(sandbox_pk(sandbox_id), kSandboxSort)},
-                               {"UpdateExpression", update + remove},
-                               {"ConditionExpression", condition},
-                               {"ExpressionAttributeNames", names},
-                               {"ExpressionAttributeValues", values},
-                               {"ReturnValues", "ALL_NEW"}},
-                              own);
+    json request = {{"Key", key_of(sandbox_pk(sandbox_id), kSandboxSort)},
+                    {"UpdateExpression", update + remove},
+                    {"ConditionExpression", condition},
+                    {"ExpressionAttributeNames", names},
+                    {"ExpressionAttributeValues", values},
+                    {"ReturnValues", "ALL_NEW"}};
+    carry(request, carried);
+    DynamoReply reply = write("UpdateItem", request, own);
+    // Lost: the intent stays for the next candidate (the caller drops it when none is left).
     if (reply.is("ConditionalCheckFailedException")) return std::nullopt;
     if (!reply.ok()) throw StoreUnavailable("DynamoDB UpdateItem (allocate) failed: " + reply.error_type);
-    return sandbox_from_item(reply.body["Attributes"]);
+    const Item& after = reply.body["Attributes"];
+    if (carried && after.contains("outbox")) {
+        const json& list = after["outbox"]["L"];
+        for (std::size_t i = 0; i < list.size(); ++i)
+            if (s_or(list[i]["M"], "tok") == carried->token) carried->index = static_cast<int>(i);
+    }
+    taken_item = after;
+    return sandbox_from_item(after);
 }
 
 AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
@@ -414,6 +484,8 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
             drop_slot(r.participant_id, slot, keyed, false);
             continue;
         }
+        // The allocation's event intent, one for the candidates of this round (see take()).
+        std::optional<CarriedEvent> carried;
         for (std::size_t i = 0; i < candidates.size(); ++i) {
             const std::string& id = candidates[i];
             if (i > 0) {
@@ -432,7 +504,8 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
                 slot.sandbox_id = id;
             }
             tried.push_back(id);
-            auto taken = take(r, id);
+            Item taken_item;
+            auto taken = take(r, id, carried, taken_item);
             if (!taken) {
                 ++conflicts;  // another request took it first
                 continue;
@@ -440,7 +513,8 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
             // While a reservation's window is open the take stands only if no other allocation
             // passed the gate since this one checked what remains: otherwise it is given back.
             if (quota.gated && !settle_gate(quota, taken->name, r.now)) {
-                undo_take(r, id);
+                undo_take(r, id, carried);
+                carried.reset();  // taken back with its event, or standing with it
                 ++conflicts;
                 break;
             }
@@ -450,15 +524,17 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
             if (!confirm_slot(r.participant_id, slot)) {
                 // Another request dropped the slot as dead while the take was on its way: it
                 // may have allocated meanwhile, so this take is given back.
-                undo_take(r, id);
+                undo_take(r, id, carried);
+                carried.reset();  // taken back with its event, or standing with it
                 ++conflicts;
                 break;
             }
             record(id, r.now, SandboxStatus::available, SandboxStatus::allocated, r.participant_id,
-                   "allocate");
+                   "allocate", carried, &taken_item);
             charge(quota.own, taken->name, r.now);
             return {AllocateOutcome::allocated, std::move(*taken), conflicts};
         }
+        drop_intent(carried);  // no take of this round landed with it
         if (!deadline) {
             // The slot was lost after a take: decide again from what the participant holds.
             deadline.emplace(budget_end);

@@ -18,6 +18,8 @@ namespace {
 // removed by DynamoDB's time-to-live after this long.
 constexpr UnixSeconds kBrokerItemTtl = 30 * 24 * 3600;
 
+constexpr const char* kExpiryReason = "lease expired (lab duration + grace)";
+
 struct DeletionState {
     std::string worker;
     UnixSeconds claim_until = 0;
@@ -113,25 +115,30 @@ std::vector<Sandbox> DynamoStore::expire_allocations(UnixSeconds now, const Leas
             } else {
                 condition += "attribute_not_exists(lab_duration_hours)";
             }
-            DynamoReply reply = write(
-                "UpdateItem",
-                {{"Key", key_of(sandbox_pk(s.sandbox_id), kSandboxSort)},
-                 {"UpdateExpression", "SET #s = :pending, deletion_requested_at = :now, updated_at = :now"},
-                 {"ConditionExpression", condition},
-                 {"ExpressionAttributeNames", {{"#s", "status"}}},
-                 {"ExpressionAttributeValues", values},
-                 {"ReturnValues", "ALL_NEW"}},
-                [&](const Item* found) {
-                    return found && s_or(*found, "status") == "pending_deletion" &&
-                           n_or(*found, "deletion_requested_at") == now &&
-                           n_or(*found, "allocated_at") == s.allocated_at.value_or(0);
-                });
-            if (reply.is("ConditionalCheckFailedException")) continue;
+            const auto carried = intend_event(s.sandbox_id, now, SandboxStatus::allocated,
+                                              SandboxStatus::pending_deletion, "auto_expiry", kExpiryReason);
+            json request = {
+                {"Key", key_of(sandbox_pk(s.sandbox_id), kSandboxSort)},
+                {"UpdateExpression", "SET #s = :pending, deletion_requested_at = :now, updated_at = :now"},
+                {"ConditionExpression", condition},
+                {"ExpressionAttributeNames", {{"#s", "status"}}},
+                {"ExpressionAttributeValues", values},
+                {"ReturnValues", "ALL_NEW"}};
+            carry(request, carried);
+            DynamoReply reply = write("UpdateItem", request, [&](const Item* found) {
+                return found && s_or(*found, "status") == "pending_deletion" &&
+                       n_or(*found, "deletion_requested_at") == now &&
+                       n_or(*found, "allocated_at") == s.allocated_at.value_or(0);
+            });
+            if (reply.is("ConditionalCheckFailedException")) {
+                drop_intent(carried);
+                continue;
+            }
             if (!reply.ok())
                 throw StoreUnavailable("DynamoDB UpdateItem (expire) failed: " + reply.error_type);
             moved.push_back(sandbox_from_item(reply.body["Attributes"]));
             record(s.sandbox_id, now, SandboxStatus::allocated, SandboxStatus::pending_deletion,
-                   "auto_expiry", "lease expired (lab duration + grace)");
+                   "auto_expiry", kExpiryReason, carried, &reply.body["Attributes"]);
             if (static_cast<int>(moved.size()) == limit) return moved;
         }
         if (!answer.contains("LastEvaluatedKey")) return moved;
@@ -216,22 +223,28 @@ std::vector<Sandbox> DynamoStore::claim_for_deletion(const DeletionClaim& claim)
 bool DynamoStore::record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now,
                                  DeletedHow how) {
     if (!is_valid_utf8(sandbox_id) || sandbox_id.empty()) return false;
-    DynamoReply reply =
-        write("UpdateItem",
-              {{"Key", key_of(sandbox_pk(sandbox_id), kSandboxSort)},
-               {"UpdateExpression", "SET #s = :deleted, deleted_at = :now, updated_at = :now"},
-               {"ConditionExpression", "#s IN (:pending, :failed)"},
-               {"ExpressionAttributeNames", {{"#s", "status"}}},
-               {"ExpressionAttributeValues",
-                {{":deleted", S("deleted")},
-                 {":pending", S("pending_deletion")},
-                 {":failed", S("deletion_failed")},
-                 {":now", N(now)}}},
-               {"ReturnValues", "ALL_OLD"}},
-              [&](const Item* item) {
-                  return item && s_or(*item, "status") == "deleted" && n_or(*item, "deleted_at") == now;
-              });
-    if (reply.is("ConditionalCheckFailedException")) return false;
+    // The status before is known only from the answer: the carried event has none (a relay
+    // settling it takes the history's).
+    const std::string reason(deleted_reason(how));
+    const auto carried = intend_event(sandbox_id, now, std::nullopt, SandboxStatus::deleted, actor, reason);
+    json request = {{"Key", key_of(sandbox_pk(sandbox_id), kSandboxSort)},
+                    {"UpdateExpression", "SET #s = :deleted, deleted_at = :now, updated_at = :now"},
+                    {"ConditionExpression", "#s IN (:pending, :failed)"},
+                    {"ExpressionAttributeNames", {{"#s", "status"}}},
+                    {"ExpressionAttributeValues",
+                     {{":deleted", S("deleted")},
+                      {":pending", S("pending_deletion")},
+                      {":failed", S("deletion_failed")},
+                      {":now", N(now)}}},
+                    {"ReturnValues", "ALL_OLD"}};
+    carry(request, carried);
+    DynamoReply reply = write("UpdateItem", request, [&](const Item* item) {
+        return item && s_or(*item, "status") == "deleted" && n_or(*item, "deleted_at") == now;
+    });
+    if (reply.is("ConditionalCheckFailedException")) {
+        drop_intent(carried);
+        return false;
+    }
     if (!reply.ok()) throw StoreUnavailable("DynamoDB UpdateItem (deleted) failed: " + reply.error_type);
     // The status before (ALL_OLD). After a lost answer only the item as written is known: the
     // status before is the one its last history event left.
@@ -240,7 +253,7 @@ bool DynamoStore::record_deleted(const std::string& sandbox_id, const std::strin
         const auto events = history(sandbox_id);
         from = events.empty() ? std::nullopt : events.back().to;
     }
-    record(sandbox_id, now, from, SandboxStatus::deleted, actor, std::string(deleted_reason(how)));
+    record(sandbox_id, now, from, SandboxStatus::deleted, actor, reason, carried);
     // The claim item is done with; a crash before this leaves it to its time-to-live.
     client_.must("DeleteItem",
                  {{"TableName", options_.table}, {"Key", key_of(deletion_pk(sandbox_id), "CLAIM")}});
@@ -297,17 +310,26 @@ bool DynamoStore::record_deletion_failure(const DeletionFailure& f) {
     // 3. The attempt that reaches the limit moves it to the slow retries. A crash before this
     //    leaves the count reached: the next failure moves it.
     if (s.status == SandboxStatus::pending_deletion && s.deletion_retry_count >= f.max_attempts) {
-        if (conditional("UpdateItem",
-                        {{"Key", key_of(sandbox_pk(f.sandbox_id), kSandboxSort)},
-                         {"UpdateExpression", "SET #s = :failed"},
-                         {"ConditionExpression", "#s = :pending"},
-                         {"ExpressionAttributeNames", {{"#s", "status"}}},
-                         {"ExpressionAttributeValues",
-                          {{":failed", S("deletion_failed")}, {":pending", S("pending_deletion")}}}})) {
+        const std::string reason = "attempt " + std::to_string(s.deletion_retry_count) + " failed (" +
+                                   f.worker_id + "): " + f.reason;
+        const auto carried = intend_event(f.sandbox_id, f.now, SandboxStatus::pending_deletion,
+                                          SandboxStatus::deletion_failed, "cleanup", reason);
+        json request = {{"Key", key_of(sandbox_pk(f.sandbox_id), kSandboxSort)},
+                        {"UpdateExpression", "SET #s = :failed"},
+                        {"ConditionExpression", "#s = :pending"},
+                        {"ExpressionAttributeNames", {{"#s", "status"}}},
+                        {"ExpressionAttributeValues",
+                         {{":failed", S("deletion_failed")}, {":pending", S("pending_deletion")}}},
+                        {"ReturnValues", "ALL_NEW"}};
+        carry(request, carried);
+        DynamoReply moved = write("UpdateItem", request);
+        if (moved.ok()) {
             record(f.sandbox_id, f.now, SandboxStatus::pending_deletion, SandboxStatus::deletion_failed,
-                   "cleanup",
-                   "attempt " + std::to_string(s.deletion_retry_count) + " failed (" + f.worker_id +
-                       "): " + f.reason);
+                   "cleanup", reason, carried, &moved.body["Attributes"]);
+        } else if (moved.is("ConditionalCheckFailedException")) {
+            drop_intent(carried);
+        } else {
+            throw StoreUnavailable("DynamoDB UpdateItem (deletion failed) failed: " + moved.error_type);
         }
     }
     return true;
@@ -358,8 +380,9 @@ std::int64_t DynamoStore::remove_stale(UnixSeconds stale_before, UnixSeconds now
                          {"ExpressionAttributeNames", {{"#s", "status"}}},
                          {"ExpressionAttributeValues", {{":stale", S("stale")}, {":u", N(s.updated_at)}}}})) {
             ++removed;
+            // A removal has no event.
             record(s.sandbox_id, now, SandboxStatus::stale, std::nullopt, actor,
-                   "stale past the grace period");
+                   "stale past the grace period", std::nullopt);
         }
     }
     return removed;
@@ -376,7 +399,7 @@ std::int64_t DynamoStore::bulk_remove(SandboxStatus status, UnixSeconds now, con
                                        {"ExpressionAttributeNames", {{"#s", "status"}}},
                                        {"ExpressionAttributeValues", {{":s", S(to_string(status))}}}})) {
             ++removed;
-            record(id, now, status, std::nullopt, actor, "bulk remove");
+            record(id, now, status, std::nullopt, actor, "bulk remove", std::nullopt);
         }
     }
     return removed;

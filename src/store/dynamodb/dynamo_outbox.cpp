@@ -1,14 +1,39 @@
-// The DynamoDB store's outbox. The emulator has no transactions, so events take two steps,
-// each a single-item write that cannot be lost once it returned:
-//   - a transition's event is written as a pending item (OUTBOX#PENDING / P#<micros>#<id>)
-//     by record(), right after the change and its history; pool.low / pool.recovered go
-//     into a list on the pool-state item in the same conditional UpdateItem as the state;
-//   - a relay, run by whoever reads, one at a time under a lease item (OUTBOX#RELAY /
-//     STATE, which keeps the last sequence number), writes each pending event as a
-//     sequenced item (OUTBOX#EVENTS / EV#<seq>) and only then removes the pending one. A
-//     relay that dies between the two leaves the pending item for the next; the next
-//     recognises an event it already wrote by its token, so it is not written twice.
-// Sequence n is written only after n-1 exists, so a reader resuming after k never skips one.
+// The DynamoDB store's outbox. The emulator has no transactions and the table one partition
+// key per item, so a change and its event are made atomic by writing the event in the
+// change's own conditional write, and everything else is single-item writes ordered so that
+// a crash between any two leaves the event to be found, exactly once:
+//   1. intent: a pending item (OUTBOX#PENDING / P#<micros>#<token>) naming the sandbox and
+//      the event's token, written before the change;
+//   2. the change: its conditional UpdateItem (or PutItem) on the sandbox item also appends
+//      the event ({tok, type, at, from, actor, reason}) to the item's `outbox` list and fails
+//      when the token is fenced (`outbox_fence`, below). The change and its event land
+//      together or not at all: a change that does not land takes its intent away again;
+//   3. the pending event: the intent is made whole (PutItem on its key, the sandbox's fields
+//      as the change left them) unless a relay took it meanwhile.
+// A relay, run by whoever reads, one at a time under a lease item (OUTBOX#RELAY / STATE, which
+// keeps the last sequence number), goes through the pending items in key order: each whole
+// one is written as a sequenced item (OUTBOX#EVENTS / EV#<seq>), then taken off the sandbox
+// item it rode on, then removed. An intent still waiting for its change stops the relay there
+// (a writer between two steps, normally for milliseconds); once it is older than
+// kIntentSettleSec (far beyond any request's lifetime) it is settled from the sandbox item,
+// read strongly consistent:
+//   - the item carries the token's event: the change landed and its writer died before step
+//     3; the event is moved from the item as it is now (its fields then are the ones a later
+//     change that carried no event left; type, time, actor, reason and previous status are
+//     the event's own);
+//   - it does not: the token is fenced (ADD to the item's `outbox_fence` set), so that a late
+//     write of the change fails its condition, and the item read again (a change that landed
+//     before the fence is moved as above). The fence is taken off kFenceKeepSec later.
+// A sandbox item thus has the two broker attributes only while one of its events is between
+// change and relay (or for the rare fenced token); the original service's indexes never see
+// an outbox item (they carry no `status`, `allocated_to_track` or `idempotency_key`).
+// pool.low / pool.recovered go into a list on the pool-state item in the same conditional
+// UpdateItem as the state; job events and others with no change to ride on are written whole.
+// A relay that dies between writing a sequenced item and removing its pending one leaves the
+// pending item for the next, which recognises an event it already wrote by its token. Sequence
+// n is written only after n-1 exists, so a reader resuming after k never skips one.
+// On the allocation path this costs one write more than an event written after the change
+// (the intent) and one read less (the item as the change left it comes with its answer).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -22,11 +47,14 @@ namespace broker {
 using ddb::DynamoReply;
 using ddb::Item;
 using ddb::key_of;
+using ddb::kSandboxSort;
 using ddb::N;
 using ddb::n_or;
 using ddb::padded;
 using ddb::S;
 using ddb::s_or;
+using ddb::sandbox_from_item;
+using ddb::sandbox_pk;
 using nlohmann::json;
 
 namespace {
@@ -39,6 +67,14 @@ constexpr std::string_view kStateSort = "STATE";
 // A relay that stopped answering is taken over after this (wall clock: it only orders relays).
 constexpr std::int64_t kRelayLeaseSec = 30;
 constexpr std::size_t kRelayBatch = 500;
+// The sandbox item's attributes for carried events and fenced tokens.
+constexpr const char* kCarriedAttr = "outbox";
+constexpr const char* kFenceAttr = "outbox_fence";
+// An intent this old whose event was not made whole: its writer stopped (seconds). Far beyond
+// an allocation's budget and the client's retries, so its change is no longer on its way.
+constexpr std::int64_t kIntentSettleSec = 60;
+// How long a fenced token stays on its sandbox item (seconds).
+constexpr std::int64_t kFenceKeepSec = 3600;
 
 std::int64_t wall_micros() {
     return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -81,27 +117,221 @@ OutboxEvent event_of(const Item& item) {
 
 }  // namespace
 
-void DynamoStore::write_transition_event(const std::string& sandbox_id, UnixSeconds at,
-                                         std::optional<SandboxStatus> from, std::optional<SandboxStatus> to,
-                                         const std::string& actor, const std::string& reason) {
-    if (!events_enabled()) return;
+std::int64_t DynamoStore::outbox_now() const {
+    return outbox_clock_ ? outbox_clock_() : wall_micros() / 1'000'000;
+}
+
+std::optional<DynamoStore::CarriedEvent> DynamoStore::intend_event(
+    const std::string& sandbox_id, UnixSeconds at, std::optional<SandboxStatus> from,
+    std::optional<SandboxStatus> to, const std::string& actor, const std::string& reason) {
+    if (!events_enabled()) return std::nullopt;
     const auto type = transition_event_type(from, to, actor);
-    if (!type) return;
-    // The item as the change left it (read at once, strongly consistent).
-    const auto row = get(sandbox_id);
-    if (!row) return;
-    write_pending_event(*type, at, sandbox_id, row->track_name,
-                        transition_event_data(*row, from, actor, reason));
+    if (!type) return std::nullopt;
+    CarriedEvent e{std::string(*type), new_token(), "", at, from, actor, reason};
+    e.pending_sk = "P#" + padded(next_pending_key()) + "#" + e.token;
+    Item intent = key_of(kPendingPk, e.pending_sk);
+    intent["tok"] = S(e.token);
+    intent["intent_for"] = S(sandbox_id);
+    intent["written"] = N(outbox_now());
+    client_.must("PutItem", {{"TableName", options_.table}, {"Item", intent}});
+    outbox_step(OutboxStep::intent_written);
+    return e;
+}
+
+void DynamoStore::carry(json& request, const std::optional<CarriedEvent>& carried) {
+    if (!carried) return;
+    json entry = {{"tok", S(carried->token)},
+                  {"type", S(carried->type)},
+                  {"at", N(carried->at)},
+                  {"actor", S(carried->actor)},
+                  {"reason", S(carried->reason)}};
+    if (carried->from) entry["from"] = S(to_string(*carried->from));
+    const json list = {{"L", json::array({{{"M", entry}}})}};
+    if (request.contains("Item")) {  // a new sandbox item: nothing to fence yet
+        request["Item"][std::string(kCarriedAttr)] = list;
+        return;
+    }
+    std::string update = request.at("UpdateExpression").get<std::string>();
+    if (update.rfind("SET ", 0) != 0) throw std::logic_error("carried event on an update without SET");
+    update.insert(4, "#obx = list_append(if_not_exists(#obx, :obx_none), :obx_e), ");
+    request["UpdateExpression"] = update;
+    const std::string unfenced = "NOT contains(#obf, :obx_tok)";
+    request["ConditionExpression"] =
+        request.contains("ConditionExpression")
+            ? "(" + request["ConditionExpression"].get<std::string>() + ") AND " + unfenced
+            : unfenced;
+    request["ExpressionAttributeNames"]["#obx"] = kCarriedAttr;
+    request["ExpressionAttributeNames"]["#obf"] = kFenceAttr;
+    request["ExpressionAttributeValues"][":obx_none"] = {{"L", json::array()}};
+    request["ExpressionAttributeValues"][":obx_e"] = list;
+    request["ExpressionAttributeValues"][":obx_tok"] = S(carried->token);
+}
+
+void DynamoStore::drop_intent(const std::optional<CarriedEvent>& carried) {
+    if (!carried) return;
+    // A fenced intent stays: the relay takes the fence off the item later.
+    const DynamoReply reply =
+        client_.call("DeleteItem", {{"TableName", options_.table},
+                                    {"Key", key_of(kPendingPk, carried->pending_sk)},
+                                    {"ConditionExpression", "attribute_not_exists(fenced_at)"}});
+    if (!reply.ok() && !reply.is("ConditionalCheckFailedException"))
+        throw StoreUnavailable("DynamoDB outbox intent removal failed: " + reply.error_type);
 }
 
 void DynamoStore::write_pending_event(std::string_view type, UnixSeconds at, const std::string& sandbox_id,
-                                      const std::string& track, const std::string& data) {
+                                      const std::string& track, const std::string& data,
+                                      const CarriedEvent* carried) {
     Item item = event_entry(type, at, sandbox_id, track, data);
-    const Item key = key_of(kPendingPk, "P#" + padded(next_pending_key()) + "#" + s_or(item, "tok"));
+    if (!carried) {
+        const Item key = key_of(kPendingPk, "P#" + padded(next_pending_key()) + "#" + s_or(item, "tok"));
+        item["PK"] = key["PK"];
+        item["SK"] = key["SK"];
+        client_.must("PutItem", {{"TableName", options_.table}, {"Item", item}});
+        event_written(type);
+        return;
+    }
+    // The intent made whole, in its place (its order), unless a relay settled it meanwhile.
+    const Item key = key_of(kPendingPk, carried->pending_sk);
     item["PK"] = key["PK"];
     item["SK"] = key["SK"];
-    client_.must("PutItem", {{"TableName", options_.table}, {"Item", item}});
+    item["tok"] = S(carried->token);
+    item["carried"] = ddb::BOOL(true);
+    const DynamoReply reply = client_.call(
+        "PutItem",
+        {{"TableName", options_.table}, {"Item", item}, {"ConditionExpression", "attribute_exists(PK)"}});
+    if (!reply.ok() && !reply.is("ConditionalCheckFailedException"))
+        throw StoreUnavailable("DynamoDB outbox pending write failed: " + reply.error_type);
     event_written(type);
+    outbox_step(OutboxStep::pending_written);
+}
+
+void DynamoStore::remove_carried(const std::string& sandbox_id, const std::string& token) {
+    const Item key = key_of(sandbox_pk(sandbox_id), kSandboxSort);
+    const json names = {{"#obx", kCarriedAttr}};
+    // Mostly the item carries this one event: the attribute goes in one conditional write.
+    DynamoReply reply =
+        client_.call("UpdateItem", {{"TableName", options_.table},
+                                    {"Key", key},
+                                    {"UpdateExpression", "REMOVE #obx"},
+                                    {"ConditionExpression", "size(#obx) = :one AND #obx[0].tok = :t"},
+                                    {"ExpressionAttributeNames", names},
+                                    {"ExpressionAttributeValues", {{":one", N(1)}, {":t", S(token)}}}});
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        if (reply.ok()) return;
+        if (!reply.is("ConditionalCheckFailedException"))
+            throw StoreUnavailable("DynamoDB outbox carried-event removal failed: " + reply.error_type);
+        // Others ride along (or it is gone): its place read, removed there if still its own.
+        const auto item = get_item(sandbox_pk(sandbox_id), std::string(kSandboxSort));
+        if (!item || !item->contains(kCarriedAttr)) return;
+        const json& list = (*item)[std::string(kCarriedAttr)]["L"];
+        std::size_t at = 0;
+        while (at < list.size() && s_or(list[at]["M"], "tok") != token) ++at;
+        if (at == list.size()) return;
+        const std::string path = list.size() == 1 ? "#obx" : "#obx[" + std::to_string(at) + "]";
+        const std::string size_check = list.size() == 1 ? "size(#obx) = :one AND " : "";
+        reply = client_.call(
+            "UpdateItem",
+            {{"TableName", options_.table},
+             {"Key", key},
+             {"UpdateExpression", "REMOVE " + path},
+             {"ConditionExpression", size_check + "#obx[" + std::to_string(at) + "].tok = :t"},
+             {"ExpressionAttributeNames", names},
+             {"ExpressionAttributeValues",
+              list.size() == 1 ? json{{":one", N(1)}, {":t", S(token)}} : json{{":t", S(token)}}}});
+    }
+    throw StoreUnavailable("DynamoDB outbox: the carried event's sandbox kept changing");
+}
+
+bool DynamoStore::settle_intent(const Item& intent, std::int64_t& seq) {
+    const std::int64_t now = outbox_now();
+    const std::string id = s_or(intent, "intent_for");
+    const std::string token = s_or(intent, "tok");
+    const Item intent_key = key_of(s_or(intent, "PK"), s_or(intent, "SK"));
+    const Item item_key = key_of(sandbox_pk(id), kSandboxSort);
+    const json fence_set = {{"SS", json::array({token})}};
+    const auto unfence = [&] {
+        const DynamoReply reply =
+            client_.call("UpdateItem", {{"TableName", options_.table},
+                                        {"Key", item_key},
+                                        {"UpdateExpression", "DELETE #obf :f"},
+                                        {"ConditionExpression", "attribute_exists(PK)"},
+                                        {"ExpressionAttributeNames", {{"#obf", kFenceAttr}}},
+                                        {"ExpressionAttributeValues", {{":f", fence_set}}}});
+        if (!reply.ok() && !reply.is("ConditionalCheckFailedException"))
+            throw StoreUnavailable("DynamoDB outbox unfence failed: " + reply.error_type);
+    };
+    const auto drop = [&] {
+        client_.must("DeleteItem", {{"TableName", options_.table}, {"Key", intent_key}});
+    };
+    if (intent.contains("fenced_at")) {
+        if (now >= n_or(intent, "fenced_at") + kFenceKeepSec) {
+            unfence();
+            drop();
+        }
+        return true;
+    }
+    if (now < n_or(intent, "written") + kIntentSettleSec) return false;  // its change may be on its way
+
+    const auto carried_entry = [&](const std::optional<Item>& item) -> std::optional<Item> {
+        if (!item || !item->contains(kCarriedAttr)) return std::nullopt;
+        for (const auto& e : (*item)[std::string(kCarriedAttr)]["L"])
+            if (s_or(e["M"], "tok") == token) return e["M"];
+        return std::nullopt;
+    };
+    auto item = get_item(sandbox_pk(id), std::string(kSandboxSort));
+    auto entry = carried_entry(item);
+    bool fenced = false;
+    if (!entry && item) {
+        const DynamoReply reply =
+            client_.call("UpdateItem", {{"TableName", options_.table},
+                                        {"Key", item_key},
+                                        {"UpdateExpression", "ADD #obf :f"},
+                                        {"ConditionExpression", "attribute_exists(PK)"},
+                                        {"ExpressionAttributeNames", {{"#obf", kFenceAttr}}},
+                                        {"ExpressionAttributeValues", {{":f", fence_set}}}});
+        if (!reply.ok() && !reply.is("ConditionalCheckFailedException"))
+            throw StoreUnavailable("DynamoDB outbox fence failed: " + reply.error_type);
+        fenced = reply.ok();
+        // Landed before the fence, or not at all: from here on it cannot.
+        item = get_item(sandbox_pk(id), std::string(kSandboxSort));
+        entry = carried_entry(item);
+    }
+    if (!entry) {
+        if (fenced) {
+            // Only the intent as read: one renamed to another candidate meanwhile is looked at
+            // again by the next run.
+            const DynamoReply marked = client_.call(
+                "UpdateItem",
+                {{"TableName", options_.table},
+                 {"Key", intent_key},
+                 {"UpdateExpression", "SET fenced_at = :now"},
+                 {"ConditionExpression", "intent_for = :id AND tok = :t"},
+                 {"ExpressionAttributeValues", {{":now", N(now)}, {":id", S(id)}, {":t", S(token)}}}});
+            if (!marked.ok() && !marked.is("ConditionalCheckFailedException"))
+                throw StoreUnavailable("DynamoDB outbox fence mark failed: " + marked.error_type);
+        } else {
+            drop();  // a new sandbox never inserted (or removed since): nothing to fence
+        }
+        return true;
+    }
+    // The change landed and its writer stopped before making the event whole.
+    const auto from_text = ddb::get_s(*entry, "from");
+    std::optional<SandboxStatus> from = from_text ? parse_status(*from_text) : std::nullopt;
+    if (!from_text && s_or(*entry, "type") == kEventDeleted) {
+        // A deletion's status before is the one its sandbox's history shows last.
+        for (const auto& h : history(id))
+            if (h.to && *h.to != SandboxStatus::deleted) from = h.to;
+    }
+    const Sandbox row = sandbox_from_item(*item);
+    Item whole = event_entry(s_or(*entry, "type"), n_or(*entry, "at"), id, row.track_name,
+                             transition_event_data(row, from, s_or(*entry, "actor"), s_or(*entry, "reason")));
+    whole["tok"] = S(token);
+    seq = put_sequenced(seq, whole);
+    remove_carried(id, token);
+    if (fenced) unfence();
+    drop();
+    save_relay_seq(seq);
+    return true;
 }
 
 std::int64_t DynamoStore::put_sequenced(std::int64_t seq, const Item& entry) {
@@ -183,7 +413,16 @@ void DynamoStore::relay_events() {
                                         {"ConsistentRead", true}},
                                        kRelayBatch);
         for (const auto& item : pending) {
+            // An intent whose change may still land: it and every later event wait (the
+            // order of the pending items is the order of the sequence numbers, which makes a
+            // sequenced item a relay wrote before it died recognisable by its place).
+            if (item.contains("intent_for")) {
+                if (!settle_intent(item, seq)) break;
+                continue;
+            }
             seq = put_sequenced(seq, item);
+            if (ddb::get_bool(item, "carried").value_or(false))
+                remove_carried(s_or(item, "sandbox_id"), s_or(item, "tok"));
             client_.must("DeleteItem", {{"TableName", options_.table},
                                         {"Key", key_of(s_or(item, "PK"), s_or(item, "SK"))}});
             save_relay_seq(seq);

@@ -129,11 +129,21 @@ bool DynamoStore::conditional(std::string_view operation, json request, const Sh
 }
 
 void DynamoStore::record(const std::string& sandbox_id, UnixSeconds at, std::optional<SandboxStatus> from,
-                         std::optional<SandboxStatus> to, const std::string& actor,
-                         const std::string& reason) {
+                         std::optional<SandboxStatus> to, const std::string& actor, const std::string& reason,
+                         const std::optional<CarriedEvent>& carried, const Item* after) {
+    if (carried) outbox_step(OutboxStep::change_written);
     SandboxEvent e{next_event_id(), sandbox_id, at, from, to, actor, reason};
     client_.must("PutItem", {{"TableName", options_.table}, {"Item", event_item(e)}});
-    write_transition_event(sandbox_id, at, from, to, actor, reason);
+    if (!carried) return;
+    std::optional<Sandbox> row;
+    if (after) {
+        row = sandbox_from_item(*after);
+    } else {
+        row = get(sandbox_id);  // the item as the change left it (strongly consistent)
+    }
+    if (!row) return;  // removed at once by another writer: the relay drops the intent with the item
+    write_pending_event(carried->type, at, sandbox_id, row->track_name,
+                        transition_event_data(*row, from, actor, reason), &*carried);
 }
 
 std::optional<Sandbox> DynamoStore::get(const std::string& sandbox_id) {
@@ -152,7 +162,9 @@ MarkResult DynamoStore::mark_for_deletion(const MarkForDeletionRequest& r) {
             decide_mark_for_deletion(row ? &*row : nullptr, r.participant_id, r.now, r.lease);
         if (decision == MarkOutcome::already_marked) return {decision, std::move(row)};
         if (decision != MarkOutcome::marked) return {decision, std::nullopt};
-        json answer;
+        const auto carried =
+            intend_event(r.sandbox_id, r.now, SandboxStatus::allocated, SandboxStatus::pending_deletion,
+                         r.participant_id, "mark-for-deletion");
         json request = {
             {"Key", key_of(sandbox_pk(r.sandbox_id), kSandboxSort)},
             {"UpdateExpression", "SET #s = :pending, deletion_requested_at = :now, updated_at = :now"},
@@ -165,17 +177,21 @@ MarkResult DynamoStore::mark_for_deletion(const MarkForDeletionRequest& r) {
               {":p", S(r.participant_id)},
               {":at", N(row->allocated_at.value_or(0))}}},
             {"ReturnValues", "ALL_NEW"}};
+        carry(request, carried);
         DynamoReply reply = write("UpdateItem", request, [&](const Item* item) {
             return item && s_or(*item, "status") == "pending_deletion" &&
                    s_or(*item, "allocated_to_track") == r.participant_id &&
                    n_or(*item, "allocated_at") == row->allocated_at.value_or(0) &&
                    n_or(*item, "deletion_requested_at") == r.now;
         });
-        if (reply.is("ConditionalCheckFailedException")) continue;
+        if (reply.is("ConditionalCheckFailedException")) {
+            drop_intent(carried);
+            continue;
+        }
         if (!reply.ok()) throw StoreUnavailable("DynamoDB UpdateItem (mark) failed: " + reply.error_type);
         Sandbox marked = sandbox_from_item(reply.body["Attributes"]);
         record(r.sandbox_id, r.now, SandboxStatus::allocated, SandboxStatus::pending_deletion,
-               r.participant_id, "mark-for-deletion");
+               r.participant_id, "mark-for-deletion", carried, &reply.body["Attributes"]);
         return {MarkOutcome::marked, std::move(marked)};
     }
     throw StoreUnavailable("DynamoDB mark-for-deletion: the sandbox kept changing");
@@ -209,25 +225,30 @@ ExtendResult DynamoStore::extend_lease(const ExtendLeaseRequest& r) {
         } else {
             condition += "attribute_not_exists(lab_duration_hours)";
         }
-        DynamoReply reply = write("UpdateItem",
-                                  {{"Key", key_of(sandbox_pk(r.sandbox_id), kSandboxSort)},
-                                   {"UpdateExpression", "SET lab_duration_hours = :hours, updated_at = :now"},
-                                   {"ConditionExpression", condition},
-                                   {"ExpressionAttributeNames", {{"#s", "status"}}},
-                                   {"ExpressionAttributeValues", values},
-                                   {"ReturnValues", "ALL_NEW"}},
-                                  [&](const Item* found) {
-                                      if (!found || s_or(*found, "status") != "allocated" ||
-                                          s_or(*found, "allocated_to_track") != r.participant_id ||
-                                          n_or(*found, "updated_at") != r.now)
-                                          return false;
-                                      return sandbox_from_item(*found).expires_at == d.new_expires_at;
-                                  });
-        if (reply.is("ConditionalCheckFailedException")) continue;
+        const std::string reason = extension_reason(d.old_expires_at, d.new_expires_at);
+        const auto carried = intend_event(r.sandbox_id, r.now, SandboxStatus::allocated,
+                                          SandboxStatus::allocated, r.participant_id, reason);
+        json request = {{"Key", key_of(sandbox_pk(r.sandbox_id), kSandboxSort)},
+                        {"UpdateExpression", "SET lab_duration_hours = :hours, updated_at = :now"},
+                        {"ConditionExpression", condition},
+                        {"ExpressionAttributeNames", {{"#s", "status"}}},
+                        {"ExpressionAttributeValues", values},
+                        {"ReturnValues", "ALL_NEW"}};
+        carry(request, carried);
+        DynamoReply reply = write("UpdateItem", request, [&](const Item* found) {
+            if (!found || s_or(*found, "status") != "allocated" ||
+                s_or(*found, "allocated_to_track") != r.participant_id || n_or(*found, "updated_at") != r.now)
+                return false;
+            return sandbox_from_item(*found).expires_at == d.new_expires_at;
+        });
+        if (reply.is("ConditionalCheckFailedException")) {
+            drop_intent(carried);
+            continue;
+        }
         if (!reply.ok()) throw StoreUnavailable("DynamoDB UpdateItem (extend) failed: " + reply.error_type);
         result.sandbox = sandbox_from_item(reply.body["Attributes"]);
         record(r.sandbox_id, r.now, SandboxStatus::allocated, SandboxStatus::allocated, r.participant_id,
-               extension_reason(d.old_expires_at, d.new_expires_at));
+               reason, carried, &reply.body["Attributes"]);
         return result;
     }
     throw StoreUnavailable("DynamoDB extend: the sandbox kept changing");
@@ -271,12 +292,17 @@ UpsertSummary DynamoStore::upsert(std::span<const ProviderSandbox> sandboxes, Un
                 return found && n_or(*found, "created_at") == now && n_or(*found, "updated_at") == now &&
                        s_or(*found, "status") == "available";
             };
-            if (conditional("PutItem", {{"Item", item}, {"ConditionExpression", "attribute_not_exists(PK)"}},
-                            own)) {
+            const auto carried =
+                intend_event(id, now, std::nullopt, SandboxStatus::available, "sync", "listed by provider");
+            json request = {{"Item", item}, {"ConditionExpression", "attribute_not_exists(PK)"}};
+            carry(request, carried);
+            if (conditional("PutItem", request, own)) {
                 ++summary.inserted;
                 summary.refreshed += extra;
-                record(id, now, std::nullopt, SandboxStatus::available, "sync", "listed by provider");
+                record(id, now, std::nullopt, SandboxStatus::available, "sync", "listed by provider", carried,
+                       &request["Item"]);
             } else {
+                drop_intent(carried);
                 ++summary.skipped;  // another writer inserted it a moment ago
             }
             continue;
@@ -296,17 +322,26 @@ UpsertSummary DynamoStore::upsert(std::span<const ProviderSandbox> sandboxes, Un
         if (s.status == SandboxStatus::stale) {
             values[":from"] = S("stale");
             values[":to"] = S("available");
-            if (conditional("UpdateItem", {{"Key", key_of(sandbox_pk(id), kSandboxSort)},
-                                           {"UpdateExpression", set + ", #s = :to" + remove},
-                                           {"ConditionExpression", "#s = :from"},
-                                           {"ExpressionAttributeNames", {{"#s", "status"}, {"#n", "name"}}},
-                                           {"ExpressionAttributeValues", values}})) {
+            const auto carried = intend_event(id, now, SandboxStatus::stale, SandboxStatus::available, "sync",
+                                              "listed by provider again");
+            json request = {{"Key", key_of(sandbox_pk(id), kSandboxSort)},
+                            {"UpdateExpression", set + ", #s = :to" + remove},
+                            {"ConditionExpression", "#s = :from"},
+                            {"ExpressionAttributeNames", {{"#s", "status"}, {"#n", "name"}}},
+                            {"ExpressionAttributeValues", values},
+                            {"ReturnValues", "ALL_NEW"}};
+            carry(request, carried);
+            DynamoReply reply = write("UpdateItem", request);
+            if (reply.ok()) {
                 ++summary.revived;
                 summary.refreshed += extra;
                 record(id, now, SandboxStatus::stale, SandboxStatus::available, "sync",
-                       "listed by provider again");
-            } else {
+                       "listed by provider again", carried, &reply.body["Attributes"]);
+            } else if (reply.is("ConditionalCheckFailedException")) {
+                drop_intent(carried);
                 ++summary.skipped;
+            } else {
+                throw StoreUnavailable("DynamoDB UpdateItem (revive) failed: " + reply.error_type);
             }
         } else if (s.status == SandboxStatus::available) {
             ++summary.refreshed;
@@ -343,15 +378,25 @@ SyncSummary DynamoStore::sync_pool(std::span<const ProviderSandbox> listed, Unix
     for (const auto& item : by_status(SandboxStatus::available)) {
         const std::string id = s_or(item, "sandbox_id");
         if (id.empty() || ids.count(id)) continue;
-        if (conditional("UpdateItem",
-                        {{"Key", key_of(sandbox_pk(id), kSandboxSort)},
-                         {"UpdateExpression", "SET #s = :stale, updated_at = :now"},
-                         {"ConditionExpression", "#s = :avail"},
-                         {"ExpressionAttributeNames", {{"#s", "status"}}},
-                         {"ExpressionAttributeValues",
-                          {{":stale", S("stale")}, {":avail", S("available")}, {":now", N(now)}}}})) {
+        const auto carried = intend_event(id, now, SandboxStatus::available, SandboxStatus::stale, "sync",
+                                          "not listed by provider");
+        json request = {{"Key", key_of(sandbox_pk(id), kSandboxSort)},
+                        {"UpdateExpression", "SET #s = :stale, updated_at = :now"},
+                        {"ConditionExpression", "#s = :avail"},
+                        {"ExpressionAttributeNames", {{"#s", "status"}}},
+                        {"ExpressionAttributeValues",
+                         {{":stale", S("stale")}, {":avail", S("available")}, {":now", N(now)}}},
+                        {"ReturnValues", "ALL_NEW"}};
+        carry(request, carried);
+        DynamoReply reply = write("UpdateItem", request);
+        if (reply.ok()) {
             ++summary.marked_stale;
-            record(id, now, SandboxStatus::available, SandboxStatus::stale, "sync", "not listed by provider");
+            record(id, now, SandboxStatus::available, SandboxStatus::stale, "sync", "not listed by provider",
+                   carried, &reply.body["Attributes"]);
+        } else if (reply.is("ConditionalCheckFailedException")) {
+            drop_intent(carried);
+        } else {
+            throw StoreUnavailable("DynamoDB UpdateItem (stale) failed: " + reply.error_type);
         }
     }
     return summary;

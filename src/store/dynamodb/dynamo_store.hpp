@@ -12,7 +12,8 @@
 //   - deletion claims: a DEL#id item per sandbox being deleted (worker, lease, next attempt);
 //   - job leases and runs: conditional updates of one item per job and one per run.
 // Index reads (eventually consistent) only find candidates; every change is conditional on
-// the item itself. History events are written right after the change they record.
+// the item itself. History events are written right after the change they record; a
+// change's outbox event travels in the change's own write (see dynamo_outbox.cpp).
 #pragma once
 
 #include <atomic>
@@ -142,6 +143,18 @@ class DynamoStore final : public Store,
 
     const DynamoOptions& options() const { return options_; }
 
+    // Tests only (dynamo_outbox.cpp): the boundaries between the steps that write a change's
+    // event. The hook is called at each on the writer's thread; it may throw (the process died
+    // there) or act meanwhile (as another process would). Set before the store is used.
+    enum class OutboxStep {
+        intent_written,   // the intent is written, the change not yet sent
+        change_written,   // the change landed, carrying its event; history and pending not yet
+        pending_written,  // the pending event is written; the relay has not moved it
+    };
+    void set_outbox_step_hook(std::function<void(OutboxStep)> hook) { outbox_step_hook_ = std::move(hook); }
+    // Tests only: the wall clock (seconds) intents are dated and judged by. Set before use.
+    void set_outbox_clock(std::function<std::int64_t()> now) { outbox_clock_ = std::move(now); }
+
     // PoolChangeSource: told after sync and upsert commits that add available sandboxes.
     void set_pool_change_listener(PoolChangeListener* listener) override { pool_changes_.set(listener); }
 
@@ -172,20 +185,36 @@ class DynamoStore final : public Store,
     ddb::DynamoReply write(std::string_view operation, nlohmann::json request, const ShowsOwnWrite& own = {});
     // Writes: true when done, false when the condition failed; anything else throws.
     bool conditional(std::string_view operation, nlohmann::json request, const ShowsOwnWrite& own = {});
+    // A transition's event, carried by the change that makes it (dynamo_outbox.cpp).
+    struct CarriedEvent {
+        std::string type;
+        std::string token;       // the event's, in the intent, on the item and in the outbox
+        std::string pending_sk;  // the intent's sort key, which the pending event takes over
+        UnixSeconds at = 0;
+        std::optional<SandboxStatus> from;
+        std::string actor;
+        std::string reason;
+        int index = -1;  // its place in the item's `outbox` list, when the write told it
+    };
+    // The history item and, for a change that carried an event, its pending event (from the
+    // item as the change left it: `after`, or read again). Called right after the change.
     void record(const std::string& sandbox_id, UnixSeconds at, std::optional<SandboxStatus> from,
-                std::optional<SandboxStatus> to, const std::string& actor, const std::string& reason);
+                std::optional<SandboxStatus> to, const std::string& actor, const std::string& reason,
+                const std::optional<CarriedEvent>& carried, const ddb::Item* after = nullptr);
 
     // Allocation steps (dynamo_allocate.cpp)
     std::vector<Slot> read_slots(const std::string& participant);
     void drop_slot(const std::string& participant, const Slot& slot, bool with_key, bool unconfirmed_only);
     bool confirm_slot(const std::string& participant, Slot& slot);
-    void undo_take(const AllocateRequest& r, const std::string& sandbox_id);
+    void undo_take(const AllocateRequest& r, const std::string& sandbox_id,
+                   const std::optional<CarriedEvent>& carried);
     // `held_back`: name prefixes reservations keep from this request (skipped).
     std::vector<std::string> find_candidates(const std::string& prefix, std::size_t want,
                                              const std::vector<std::string>& tried, bool from_start,
                                              const std::vector<std::string>& held_back = {});
     AllocateOutcome nothing_available(const std::string& prefix);
-    std::optional<Sandbox> take(const AllocateRequest& r, const std::string& sandbox_id);
+    std::optional<Sandbox> take(const AllocateRequest& r, const std::string& sandbox_id,
+                                std::optional<CarriedEvent>& carried, ddb::Item& taken_item);
     void remember_position(const std::string& sandbox_id);
     std::optional<std::string> random_position();
     std::size_t positions_size();
@@ -234,14 +263,32 @@ class DynamoStore final : public Store,
 
     UpsertSummary upsert(std::span<const ProviderSandbox> sandboxes, UnixSeconds now);
 
-    // The outbox (dynamo_outbox.cpp): a recorded transition's pending event, and the relay that
-    // gives pending events their sequence numbers, one relay at a time (a lease item).
-    void write_transition_event(const std::string& sandbox_id, UnixSeconds at,
-                                std::optional<SandboxStatus> from, std::optional<SandboxStatus> to,
-                                const std::string& actor, const std::string& reason);
+    // The outbox (dynamo_outbox.cpp). A transition's event: its intent, written before the
+    // change (nothing when the transition has no event or events are off); the change's write
+    // amended to carry it (and to fail for a fenced token); the intent removed when the change
+    // did not land.
+    std::optional<CarriedEvent> intend_event(const std::string& sandbox_id, UnixSeconds at,
+                                             std::optional<SandboxStatus> from,
+                                             std::optional<SandboxStatus> to, const std::string& actor,
+                                             const std::string& reason);
+    static void carry(nlohmann::json& request, const std::optional<CarriedEvent>& carried);
+    void drop_intent(const std::optional<CarriedEvent>& carried);
+    void outbox_step(OutboxStep step) const {
+        if (outbox_step_hook_) outbox_step_hook_(step);
+    }
+    std::int64_t outbox_now() const;
+    // The one way an event enters the outbox: a pending item, new, or (`carried`) the carried
+    // event's intent made whole.
     void write_pending_event(std::string_view type, UnixSeconds at, const std::string& sandbox_id,
-                             const std::string& track, const std::string& data);
+                             const std::string& track, const std::string& data,
+                             const CarriedEvent* carried = nullptr);
+    // The relay that gives pending events their sequence numbers, one relay at a time (a lease
+    // item), and takes the events it moved off the sandbox items carrying them.
     void relay_events();
+    // An intent not made whole: false while its change may still be on its way (the relay
+    // stops there); else its carried event is moved, or its token fenced off the item.
+    bool settle_intent(const ddb::Item& intent, std::int64_t& seq);
+    void remove_carried(const std::string& sandbox_id, const std::string& token);
     std::int64_t put_sequenced(std::int64_t seq, const ddb::Item& entry);
     void save_relay_seq(std::int64_t seq);
     std::vector<JobRun> runs_of(const std::string& job);
@@ -256,6 +303,8 @@ class DynamoStore final : public Store,
     std::optional<QuotaRules> quota_rules_;
     std::uint64_t quota_generation_ = 0;  // bumped by every change of the rules made here
     const std::string relay_id_;          // this store's name as the relay's lease holder
+    std::function<void(OutboxStep)> outbox_step_hook_;
+    std::function<std::int64_t()> outbox_clock_;
 };
 
 }  // namespace broker
