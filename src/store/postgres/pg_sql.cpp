@@ -13,6 +13,8 @@ void prepare_all(pqxx::connection& conn) {
     for (const auto& q : sql::kAll) {
         // The dashboard's reads run as plain statements, planned for their filters each time.
         if (q.file == "dashboard.sql") continue;
+        // Schema steps (`schema_` statements) run once, from the step list, never prepared.
+        if (q.name.starts_with("schema_")) continue;
         conn.prepare(std::string(q.name), std::string(q.text));
     }
 }

@@ -26,8 +26,8 @@ namespace stmt = sql::name;
 // `taken` flag.
 inline constexpr int kAfterTaken = 1;
 
-// Prepares every statement of sql/*.sql but the dashboard's on a new connection, each under
-// its name.
+// Prepares every statement of sql/*.sql but the dashboard's and the schema steps' (named
+// `schema_...`) on a new connection, each under its name.
 void prepare_statements(pqxx::connection& conn);
 
 // Reads the kSandboxColumns of a row, starting at `first_column`. Throws std::logic_error

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/errors.hpp"
+#include "sql/postgres_queries.hpp"
 #include "store/postgres/outbox_sql.hpp"
 #include "store/postgres/pool_counts_sql.hpp"
 #include "store/schema_steps.hpp"
@@ -175,6 +176,8 @@ CREATE INDEX sandboxes_allocated_track ON sandboxes (track_name, expires_at) WHE
         // 8: lifecycle events written with each change and sequenced in commit order, and the
         // pool's low-watermark state.
         {kOutboxSchemaSummary, kOutboxSchemaSql, true},
+        // 9: webhook subscriptions (with their cursor in the outbox) and their deliveries.
+        {"webhook subscriptions and their deliveries", sql::kSchemaWebhooks, true},
     };
     return steps;
 }
