@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <set>
 #include <thread>
 #include <vector>
@@ -512,6 +513,108 @@ int remove_limit_command(Context& ctx) {
     return 0;
 }
 
+// ---- webhooks --------------------------------------------------------------------------------
+
+void print_webhooks(std::ostream& out, const ojson& webhooks) {
+    std::vector<TableRow> rows;
+    for (const auto& w : webhooks) {
+        std::string types;
+        for (const auto& t : field(w, "event_types")) types += (types.empty() ? "" : ",") + cell(t);
+        rows.push_back({cell(field(w, "id")), cell(field(w, "url")), types,
+                        flag(w, "enabled") ? "yes" : "no (" + text(w, "disabled_reason") + ")",
+                        cell(field(w, "cursor")), cell(field(w, "description"))});
+    }
+    print_table(out, {"ID", "URL", "EVENTS", "ENABLED", "CURSOR", "DESCRIPTION"}, rows);
+}
+
+void print_deliveries(std::ostream& out, const ojson& deliveries) {
+    std::vector<TableRow> rows;
+    for (const auto& d : deliveries)
+        rows.push_back({cell(field(d, "id")), cell(field(d, "event_id")), cell(field(d, "event_type")),
+                        cell(field(d, "sandbox_id")), cell(field(d, "status")), cell(field(d, "attempts")),
+                        cell(field(d, "last_attempt_at"), true), cell(field(d, "last_http_status")),
+                        cell(field(d, "last_error"))});
+    print_table(out, {"N", "EVENT", "TYPE", "SANDBOX", "STATUS", "ATTEMPTS", "LAST ATTEMPT", "HTTP", "ERROR"},
+                rows);
+}
+
+std::string webhook_path(const Context& ctx) {
+    return "/admin/webhooks/" + url_escape(ctx.options.id);
+}
+
+int webhooks_list_command(Context& ctx) {
+    const ojson answer = ctx.client.get("/admin/webhooks");
+    if (ctx.json()) {
+        print_json(ctx.out, answer);
+        return 0;
+    }
+    print_webhooks(ctx.out, answer.at("webhooks"));
+    return 0;
+}
+
+int webhooks_create_command(Context& ctx) {
+    const AdminCliOptions& o = ctx.options;
+    ojson body = {{"url", o.url_target}};
+    if (o.event_types.size() == 1 && o.event_types[0] == "*")
+        body["event_types"] = "*";
+    else
+        body["event_types"] = o.event_types;
+    if (!o.description.empty()) body["description"] = o.description;
+    const ojson created = ctx.client.send("POST", "/admin/webhooks", body).body;
+    if (ctx.json()) {
+        print_json(ctx.out, created);
+        return 0;
+    }
+    print_webhooks(ctx.out, ojson::array({created}));
+    // Shown once: the broker never answers with it again.
+    ctx.out << "secret (shown only now): " << text(created, "secret") << std::endl;
+    return 0;
+}
+
+int webhooks_delete_command(Context& ctx) {
+    const ojson deleted = ctx.client.call("DELETE", webhook_path(ctx)).body;
+    if (ctx.json()) {
+        print_json(ctx.out, deleted);
+        return 0;
+    }
+    ctx.out << "deleted webhook " << cell(field(deleted, "id")) << " and its deliveries" << std::endl;
+    return 0;
+}
+
+int webhooks_deliveries_command(Context& ctx) {
+    const AdminCliOptions& o = ctx.options;
+    std::vector<std::pair<std::string, std::string>> params{{"before", o.cursor}};
+    if (o.limit > 0) params.emplace_back("limit", std::to_string(o.limit));
+    const ojson answer = ctx.client.get(webhook_path(ctx) + "/deliveries" + query_string(params));
+    if (ctx.json()) {
+        print_json(ctx.out, answer);
+        return 0;
+    }
+    print_deliveries(ctx.out, answer.at("deliveries"));
+    if (const ojson& next = field(answer, "next_before"); next.is_number_integer())
+        ctx.err << "older deliveries: --before " << next.get<std::int64_t>() << std::endl;
+    return 0;
+}
+
+int webhooks_redeliver_command(Context& ctx) {
+    const ojson delivery =
+        ctx.client
+            .send("POST",
+                  webhook_path(ctx) + "/deliveries/" + std::to_string(ctx.options.delivery) + "/redeliver",
+                  ojson::object())
+            .body;
+    if (ctx.json()) {
+        print_json(ctx.out, delivery);
+        return 0;
+    }
+    print_deliveries(ctx.out, ojson::array({delivery}));
+    return 0;
+}
+
+void webhook_argument(CLI::App& c, AdminCliOptions& o) {
+    c.add_option("ID", o.id, "the subscription's id (wh_…)")->required();
+}
+
 // CLI11's check for a time flag, so a bad time is bad usage (exit 2) before anything is sent.
 const CLI::Validator kUtcTime(
     [](std::string& value) -> std::string {
@@ -632,6 +735,37 @@ const std::vector<AdminCommand>& admin_commands() {
          },
          set_limit_command},
         {"remove-limit", "remove a track's limit", track_argument, remove_limit_command},
+        // Two words: `admin webhooks <verb>`.
+        {"webhooks list", "every webhook subscription (GET /admin/webhooks; never the secrets)",
+         [](CLI::App&, AdminCliOptions&) {}, webhooks_list_command},
+        {"webhooks create",
+         "subscribe a URL to events; prints the secret, shown only once (POST /admin/webhooks)",
+         [](CLI::App& c, AdminCliOptions& o) {
+             c.add_option("--url", o.url_target, "where the events are POSTed (http or https)")->required();
+             c.add_option(
+                  "--events", o.event_types,
+                  "the event types it receives, e.g. sandbox.allocated sandbox.returned, or * for all")
+                 ->required()
+                 ->delimiter(',');
+             c.add_option("--description", o.description, "what it is for");
+         },
+         webhooks_create_command},
+        {"webhooks delete", "remove a subscription and its deliveries (DELETE /admin/webhooks/ID)",
+         webhook_argument, webhooks_delete_command},
+        {"webhooks deliveries",
+         "a subscription's deliveries, newest first (GET /admin/webhooks/ID/deliveries)",
+         [](CLI::App& c, AdminCliOptions& o) {
+             webhook_argument(c, o);
+             c.add_option("--limit", o.limit, "deliveries per page (default 50)");
+             c.add_option("--before", o.cursor, "only deliveries numbered below this (the page after)");
+         },
+         webhooks_deliveries_command},
+        {"webhooks redeliver", "send a delivery again (POST /admin/webhooks/ID/deliveries/N/redeliver)",
+         [](CLI::App& c, AdminCliOptions& o) {
+             webhook_argument(c, o);
+             c.add_option("N", o.delivery, "the delivery's number")->required();
+         },
+         webhooks_redeliver_command},
     };
     return table;
 }
@@ -665,8 +799,25 @@ CLI::App* add_admin_command(CLI::App& app, AdminCliOptions& options) {
         "Exit codes: 0 done; 1 refused by the broker (its error code and message are printed), a job run "
         "that failed, or a declined confirmation; 2 bad usage or no token; 3 the broker could not be "
         "reached (connection refused, unknown host, timeout).\n");
+    std::map<std::string, CLI::App*> groups;
     for (const auto& command : admin_commands()) {
-        auto* sub = admin->add_subcommand(command.name, command.help);
+        // A name of two words is a command under a group (`webhooks list`): the group is made
+        // with its first command.
+        CLI::App* parent = admin;
+        std::string name = command.name;
+        if (const auto space = name.find(' '); space != std::string::npos) {
+            const std::string group = name.substr(0, space);
+            name = name.substr(space + 1);
+            auto& made = groups[group];
+            if (!made) {
+                made =
+                    admin->add_subcommand(group, group + " (see sandbox-broker admin " + group + " --help)");
+                made->fallthrough();
+                made->require_subcommand(1);
+            }
+            parent = made;
+        }
+        auto* sub = parent->add_subcommand(name, command.help);
         sub->fallthrough();  // the connection flags may follow the command's name too
         command.flags(*sub, options);
         sub->callback([&options, &command] { options.chosen = &command; });

@@ -1,7 +1,7 @@
 // `sandbox-broker admin …`: the operator's command line over a running broker's admin API
 // (stats, list, show, jobs, pause, resume, run, bulk-delete, auto-delete-stale, export, and the
 // reservations and track limits: reservations, reserve, cancel-reservation, limits, set-limit,
-// remove-limit).
+// remove-limit; and webhooks list, create, delete, deliveries, redeliver).
 // Tables for people, --output json for scripts. Exit codes: 0 done, 1 refused by the broker
 // (its error code and message printed) or a job run that failed, 2 bad usage (a missing
 // token included), 3 the broker could not be reached.
@@ -11,6 +11,7 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace broker {
 
@@ -36,9 +37,13 @@ struct AdminCliOptions {
     bool all = false;            // list: every page
     bool yes = false;            // bulk-delete: no confirmation
     std::optional<double> grace_hours;
-    std::string starts_at, ends_at;  // reserve: Unix seconds or ISO-8601 UTC
-    long long count = 0;             // reserve: sandboxes held back
-    long long max_active = 0;        // set-limit: the track's most sandboxes at once
+    std::string starts_at, ends_at;        // reserve: Unix seconds or ISO-8601 UTC
+    long long count = 0;                   // reserve: sandboxes held back
+    long long max_active = 0;              // set-limit: the track's most sandboxes at once
+    std::string url_target;                // webhooks create: where the events are POSTed
+    std::vector<std::string> event_types;  // webhooks create: the types it receives ("*": all)
+    std::string description;               // webhooks create
+    long long delivery = 0;                // webhooks redeliver: the delivery's number
 
     const AdminCommand* chosen = nullptr;  // set when a command's words were parsed
 };

@@ -7,6 +7,7 @@
 #include "jobs/pool_sample_job.hpp"
 #include "service/admin_service.hpp"
 #include "store/event_store.hpp"
+#include "store/webhook_store.hpp"
 
 namespace broker {
 namespace {
@@ -70,7 +71,12 @@ BackgroundJobs::BackgroundJobs(const StoreHandle& store, const Clock& clock, con
         lifecycle, clock, ExpirySettings{config.lease, config.jobs.expiry_batch_size}, metrics));
     auto stale = std::make_unique<AutoDeleteStaleJob>(
         lifecycle, clock, StaleSettings{config.jobs.stale_grace, config.jobs.history_retention_days});
-    stale->prune_events(events, config.jobs.event_retention);
+    // Events an enabled webhook subscription has not yet turned into deliveries are kept
+    // (up to the lowest enabled cursor), however old.
+    WebhookStore& webhooks = store.part<WebhookStore>();
+    stale->prune_events(events, config.jobs.event_retention, [&webhooks, &events] {
+        return delivered_watermark(webhooks.list_webhooks(), events.last_event_id());
+    });
     jobs_.push_back(std::move(stale));
     auto sample = std::make_unique<PoolSampleJob>(store.store(), store.part<DashboardStore>(), clock,
                                                   config.jobs.history_retention_days);

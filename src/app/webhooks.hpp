@@ -1,6 +1,5 @@
 // Webhooks wired for one process: the admin API's subscriptions (WebhookApi, in `serve` and
-// `run`) and their delivery (WebhookWorker, in `worker` and `run`). A store without the
-// outbox or the webhook side gets neither, and a log line says so.
+// `run`) and their delivery (WebhookWorker, in `worker` and `run`), on every store.
 #pragma once
 
 #include <memory>
@@ -20,19 +19,19 @@ class WebhookApi {
     // Everything given outlives this object.
     WebhookApi(const StoreHandle& store, const Clock& clock, BlockingPool& pool, const WebhookConfig& config);
 
-    // Registers the routes when the store keeps subscriptions.
     void add_routes(Router& router, const std::string& base_path);
 
   private:
-    std::unique_ptr<WebhookService> service_;
-    std::unique_ptr<WebhookHandlers> handlers_;
+    WebhookService service_;
+    WebhookHandlers handlers_;
 };
 
 class WebhookWorker {
   public:
-    // Null when the store has no outbox or no webhook side. `registry` may be null.
-    static std::unique_ptr<WebhookWorker> make(const StoreHandle& store, const Clock& clock, const WebhookConfig& config,
-                                               MetricsRegistry* registry, const std::string& worker_id);
+    // `registry` may be null.
+    static std::unique_ptr<WebhookWorker> make(const StoreHandle& store, const Clock& clock,
+                                               const WebhookConfig& config, MetricsRegistry* registry,
+                                               const std::string& worker_id);
 
     WebhookWorker(WebhookStore& webhooks, EventStore& events, const Clock& clock, const WebhookConfig& config,
                   MetricsRegistry* registry, const std::string& worker_id);

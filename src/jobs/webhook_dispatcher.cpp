@@ -84,12 +84,8 @@ WebhookTick WebhookDispatcher::tick() {
             if (store_.disable_webhook(s.id, *reason, now)) {
                 ++out.disabled;
                 if (metrics_) metrics_->subscriptions_disabled.inc();
+                // The store wrote the webhook.disabled event with the change.
                 spdlog::warn("webhook {} disabled: {}", s.id, *reason);
-                const nlohmann::json data = {{"webhook_id", s.id},
-                                             {"url", s.url},
-                                             {"description", s.description},
-                                             {"reason", *reason}};
-                events_.append_event("webhook.disabled", data.dump(), now);
             }
             continue;
         }
@@ -141,6 +137,7 @@ int WebhookDispatcher::fan_out(const WebhookSubscription& s, UnixSeconds now) {
 void WebhookDispatcher::attempt(const WebhookSubscription& s, const WebhookDelivery& d, Attempt* self) {
     DeliveryAttempt record;
     record.delivery_id = d.id;
+    record.subscription_id = d.subscription_id;
     record.worker_id = worker_id_;
     try {
         WebhookMessage message;

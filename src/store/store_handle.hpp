@@ -1,12 +1,12 @@
 // One opened store with each of its parts: the pool (Store), the background jobs' side
 // (LifecycleStore), the jobs' shared state (JobStateStore), the dashboard's reads
 // (DashboardStore), the pool change notices (PoolChangeSource), the outbox (EventStore,
-// PoolAlertStore, OutboxControl). The opening function returns it and the wiring takes it, so
-// no caller discovers a part by casting. Every store implements every part; a new part is one
-// more interface in the StoreHandle list below (a store that does not implement it then fails
-// to build, not to start). A few parts only some stores have (OptionalStoreParts: the SQLite
-// store's callback writes, webhook storage) are found from the store's type when the handle is
-// made, and `find` answers null for a store without them.
+// PoolAlertStore, OutboxControl) and the webhook subscriptions (WebhookStore). The opening
+// function returns it and the wiring takes it, so no caller discovers a part by casting. Every
+// store implements every part; a new part is one more interface in the StoreHandle list below
+// (a store that does not implement it then fails to build, not to start). A part only some
+// stores have (OptionalStoreParts: the SQLite store's callback writes) is found from the
+// store's type when the handle is made, and `find` answers null for a store without it.
 #pragma once
 
 #include <memory>
@@ -28,7 +28,7 @@
 namespace broker {
 
 // The parts a store may lack, each set when the store's class derives from it.
-using OptionalStoreParts = std::tuple<AsyncWriteStore*, WebhookStore*>;
+using OptionalStoreParts = std::tuple<AsyncWriteStore*>;
 
 template <class S>
 OptionalStoreParts optional_parts_of(S* store) {
@@ -91,6 +91,6 @@ class BasicStoreHandle {
 };
 
 using StoreHandle = BasicStoreHandle<Store, LifecycleStore, JobStateStore, DashboardStore, PoolChangeSource,
-                                     EventStore, PoolAlertStore, OutboxControl>;
+                                     EventStore, PoolAlertStore, OutboxControl, WebhookStore>;
 
 }  // namespace broker

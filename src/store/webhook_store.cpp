@@ -2,6 +2,7 @@
 #include "store/webhook_store.hpp"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 namespace broker {
 
@@ -42,6 +43,14 @@ std::vector<std::string> split_event_types(std::string_view text) {
         text.remove_prefix(comma + 1);
     }
     return out;
+}
+
+std::string webhook_disabled_data(const WebhookSubscription& subscription, const std::string& reason) {
+    const nlohmann::json data = {{"webhook_id", subscription.id},
+                                 {"url", subscription.url},
+                                 {"description", subscription.description},
+                                 {"reason", reason}};
+    return data.dump();
 }
 
 std::int64_t delivered_watermark(std::span<const WebhookSubscription> subscriptions,

@@ -71,6 +71,7 @@ struct DeliveryClaim {
 // What one attempt at a delivery came to.
 struct DeliveryAttempt {
     std::int64_t delivery_id = 0;
+    std::string subscription_id;  // the delivery's subscription (a store may find the delivery by it)
     std::string worker_id;  // the claim's holder; another worker's claim leaves the row alone
     UnixSeconds now = 0;
     DeliveryStatus outcome = DeliveryStatus::delivered;  // pending: retry at next_attempt_at
@@ -96,8 +97,9 @@ class WebhookStore {
     virtual std::optional<WebhookSubscription> get_webhook(const std::string& id) = 0;
     // Removes the subscription and its deliveries; false when there was none.
     virtual bool delete_webhook(const std::string& id) = 0;
-    // Disables an enabled subscription; false when it was not enabled (or is gone): only the
-    // caller that disabled it announces it.
+    // Disables an enabled subscription and records its webhook.disabled event
+    // (webhook_disabled_data) with the change; false, and no event, when it was not enabled (or
+    // is gone): only one caller disables it.
     virtual bool disable_webhook(const std::string& id, const std::string& reason, UnixSeconds now) = 0;
     // Enables it again, its failure record cleared; false when there is none.
     virtual bool enable_webhook(const std::string& id) = 0;
@@ -143,6 +145,10 @@ std::string_view to_string(DeliveryStatus status);
 std::string join_event_types(const std::vector<std::string>& types);
 std::vector<std::string> split_event_types(std::string_view text);
 std::optional<DeliveryStatus> delivery_status_from(std::string_view text);
+
+// The data of the webhook.disabled event a store records when it disables `subscription`.
+std::string webhook_disabled_data(const WebhookSubscription& subscription, const std::string& reason);
+inline constexpr std::string_view kEventWebhookDisabled = "webhook.disabled";
 
 // The outbox id every enabled subscription has turned into deliveries: events up to it may
 // be pruned (prune_events). `last_event_id` when no subscription is enabled.

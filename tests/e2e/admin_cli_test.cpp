@@ -570,6 +570,51 @@ TEST_F(AdminCli, TrackLimitsAreSetListedAndRemoved) {
     }
 }
 
+TEST_F(AdminCli, WebhooksAreCreatedListedRedeliveredAndDeleted) {
+    // Port 9 refuses: its deliveries stay pending, retried.
+    const json created = admin_json({"webhooks", "create", "--url", "http://127.0.0.1:9/hook", "--events",
+                                     "sandbox.allocated,sandbox.returned", "--description", "chat"});
+    const std::string id = created.value("id", "");
+    ASSERT_EQ(id.rfind("wh_", 0), 0u) << created.dump();
+    EXPECT_EQ(created.value("secret", "").rfind("whsec_", 0), 0u);
+    EXPECT_EQ(created["event_types"], json({"sandbox.allocated", "sandbox.returned"}));
+    EXPECT_EQ(created["description"], "chat");
+    const auto shown = admin({"webhooks", "create", "--url", "http://127.0.0.1:9/all", "--events", "*"});
+    ASSERT_EQ(shown.exit_code, 0) << shown.err;
+    EXPECT_NE(shown.out.find("secret (shown only now): whsec_"), std::string::npos) << shown.out;
+
+    const json listed = admin_json({"webhooks", "list"});
+    EXPECT_EQ(listed, api_get("/v1/admin/webhooks"));
+    EXPECT_EQ(listed["webhooks"].size(), 2u);
+    const auto table = admin({"webhooks", "list"});
+    ASSERT_EQ(table.exit_code, 0) << table.err;
+    EXPECT_EQ(table.out.rfind("ID", 0), 0u) << table.out;
+    EXPECT_NE(table.out.find(id), std::string::npos) << table.out;
+    EXPECT_EQ(table.out.find("whsec_"), std::string::npos) << "never a secret after creation";
+
+    ASSERT_EQ(allocate(http_, unique_participant("adm-wh")).status, 201);
+    const std::string deliveries_path = "/v1/admin/webhooks/" + id + "/deliveries";
+    ASSERT_TRUE(wait_until([&] { return !api_get(deliveries_path)["deliveries"].empty(); }, 10s));
+    const json page = admin_json({"webhooks", "deliveries", id, "--limit", "10"});
+    ASSERT_EQ(page["deliveries"].size(), 1u) << page.dump();
+    EXPECT_EQ(page["deliveries"][0]["event_type"], "sandbox.allocated");
+    const auto n = std::to_string(page["deliveries"][0]["id"].get<long long>());
+    const json again = admin_json({"webhooks", "redeliver", id, n});
+    EXPECT_EQ(again["status"], "pending");
+    EXPECT_EQ(admin({"webhooks", "redeliver", id, "999999"}).exit_code, 1);
+
+    EXPECT_EQ(admin_json({"webhooks", "delete", id}), json({{"id", id}, {"deleted", true}}));
+    const auto gone = admin({"webhooks", "delete", id});
+    EXPECT_EQ(gone.exit_code, 1) << gone.err;
+    EXPECT_EQ(api_get("/v1/admin/webhooks")["webhooks"].size(), 1u);
+
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"webhooks"}, {"webhooks", "create", "--url", "http://x/"}, {"webhooks", "redeliver", id}}) {
+        const auto result = admin(args);
+        EXPECT_EQ(result.exit_code, 2) << ::testing::PrintToString(args) << "\n" << result.err;
+    }
+}
+
 // A port nobody listens on (bound, then closed) and a listener that never answers.
 TEST_F(AdminCli, AnUnreachableBrokerExitsThree) {
     const int listener = ::socket(AF_INET, SOCK_STREAM, 0);

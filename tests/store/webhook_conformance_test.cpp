@@ -1,10 +1,14 @@
 // Conformance: webhook subscriptions and deliveries (store/webhook_store.hpp) — stored and read
 // back, a cursor that moves only from the value read, claims that exclude other workers until
-// they run out, a sandbox's deliveries one at a time in order, attempts recorded only by their
-// claim's holder, pages, redelivery and pruning.
+// they run out (two workers claiming at once never share one), a sandbox's deliveries one at a
+// time in order, attempts recorded only by their claim's holder, a disable announced with the
+// change, pages, redelivery and pruning; and the outbox kept until the subscriptions took it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "store/webhook_store.hpp"
 #include "store_harness.hpp"
@@ -14,13 +18,9 @@ namespace {
 
 class WebhookConformance : public StoreConformance {
   protected:
-    void prepare() override {
-        webhooks_ = handle().find<WebhookStore>();
-        if (!webhooks_) GTEST_SKIP() << GetParam().name << " keeps no webhook subscriptions yet";
-    }
-
-    WebhookStore& webhooks() { return *webhooks_; }
-    void reopened() { webhooks_ = handle().find<WebhookStore>(); }
+    WebhookStore& webhooks() { return handle().part<WebhookStore>(); }
+    EventStore& events() { return handle().part<EventStore>(); }
+    void reopened() {}
 
     WebhookSubscription subscription(const std::string& id, UnixSeconds created_at = kNow) {
         WebhookSubscription s;
@@ -61,9 +61,10 @@ class WebhookConformance : public StoreConformance {
     }
 
     DeliveryAttempt attempt(std::int64_t id, const std::string& worker, DeliveryStatus outcome,
-                            UnixSeconds now = kNow) {
+                            UnixSeconds now = kNow, const std::string& sub = "wh_1") {
         DeliveryAttempt a;
         a.delivery_id = id;
+        a.subscription_id = sub;
         a.worker_id = worker;
         a.now = now;
         a.outcome = outcome;
@@ -73,9 +74,6 @@ class WebhookConformance : public StoreConformance {
         a.latency_ms = 42;
         return a;
     }
-
-  private:
-    WebhookStore* webhooks_ = nullptr;
 };
 BROKER_FOR_EVERY_STORE(WebhookConformance);
 
@@ -118,9 +116,18 @@ TEST_P(WebhookConformance, SubscriptionsAreStoredListedAndDeleted) {
 
 TEST_P(WebhookConformance, DisablingIsAnnouncedOnceAndEnablingClearsTheFailureRecord) {
     webhooks().create_webhook(subscription("wh_1"));
+    const std::int64_t before = events().last_event_id();
     EXPECT_TRUE(webhooks().disable_webhook("wh_1", "5 deliveries failed in a row", kNow + 5));
     EXPECT_FALSE(webhooks().disable_webhook("wh_1", "again", kNow + 6)) << "only one caller disables it";
     EXPECT_FALSE(webhooks().disable_webhook("wh_none", "x", kNow));
+    // The store wrote the announcement with the change, once.
+    const auto written = events().read_events(before, 100);
+    ASSERT_EQ(written.size(), 1u);
+    EXPECT_EQ(written[0].type, "webhook.disabled");
+    EXPECT_EQ(written[0].at, kNow + 5);
+    EXPECT_NE(written[0].payload.find(R"("webhook_id":"wh_1")"), std::string::npos) << written[0].payload;
+    EXPECT_NE(written[0].payload.find("5 deliveries failed in a row"), std::string::npos);
+    EXPECT_EQ(written[0].payload.find("whsec_"), std::string::npos) << "never the secret";
     auto s = webhooks().get_webhook("wh_1");
     EXPECT_FALSE(s->enabled);
     EXPECT_EQ(s->disabled_reason, "5 deliveries failed in a row");
@@ -285,6 +292,97 @@ TEST_P(WebhookConformance, RedeliveryMakesAFinishedDeliveryPendingAgainAndPrunin
     EXPECT_FALSE(webhooks().get_delivery("wh_1", ids[1]));
     EXPECT_TRUE(webhooks().get_delivery("wh_1", ids[0]));
     EXPECT_TRUE(webhooks().get_delivery("wh_1", ids[2]));
+}
+
+TEST_P(WebhookConformance, TwoWorkersClaimingAtOnceNeverGetTheSameDelivery) {
+    webhooks().create_webhook(subscription("wh_1"));
+    std::vector<OutboxEvent> events;
+    for (int i = 0; i < 16; ++i) events.push_back(event(8 + i, "sb-" + std::to_string(i)));
+    enqueue("wh_1", events);
+    std::mutex mutex;
+    std::vector<std::int64_t> claimed;
+    const auto work = [&](const std::string& worker) {
+        for (int round = 0; round < 20; ++round) {
+            const auto got = claim("wh_1", worker, 3);
+            for (const auto& d : got) {
+                EXPECT_TRUE(webhooks().record_attempt(attempt(d.id, worker, DeliveryStatus::delivered)))
+                    << worker << " holds the claim of " << d.id;
+                std::lock_guard lock(mutex);
+                claimed.push_back(d.id);
+            }
+            if (got.empty() && webhooks().count_pending("wh_1") == 0) return;
+        }
+    };
+    std::thread a(work, "w1");
+    std::thread b(work, "w2");
+    a.join();
+    b.join();
+    std::sort(claimed.begin(), claimed.end());
+    EXPECT_EQ(std::adjacent_find(claimed.begin(), claimed.end()), claimed.end())
+        << "no delivery claimed twice";
+    EXPECT_EQ(claimed.size(), events.size()) << "and every one claimed";
+    EXPECT_EQ(webhooks().count_pending("wh_1"), 0);
+}
+
+TEST_P(WebhookConformance, AClaimThatRanOutIsTakenOverAndItsHoldersLateAnswerIsRefused) {
+    webhooks().create_webhook(subscription("wh_1"));
+    const auto ids = enqueue("wh_1", {event(8, "sb-1"), event(9, "sb-1", "sandbox.returned")});
+    const auto first = claim("wh_1", "crashed", 5);
+    ASSERT_EQ(first.size(), 1u) << "sb-1's second waits for its first";
+    EXPECT_TRUE(claim("wh_1", "w2", 5, kNow + 10).empty()) << "the claim is live";
+    const auto taken = claim("wh_1", "w2", 5, kNow + 30);
+    ASSERT_EQ(taken.size(), 1u);
+    EXPECT_EQ(taken[0].id, ids[0]) << "the same delivery, sent again (at least once)";
+    EXPECT_FALSE(webhooks().record_attempt(attempt(ids[0], "crashed", DeliveryStatus::delivered, kNow + 31)));
+    EXPECT_TRUE(webhooks().record_attempt(attempt(ids[0], "w2", DeliveryStatus::delivered, kNow + 31)));
+    const auto next = claim("wh_1", "w2", 5, kNow + 31);
+    ASSERT_EQ(next.size(), 1u);
+    EXPECT_EQ(next[0].id, ids[1]) << "then the sandbox's next one";
+    EXPECT_EQ(webhooks().get_delivery("wh_1", ids[0])->attempts, 1) << "the lost attempt is not counted";
+}
+
+TEST_P(WebhookConformance, AnEnqueueRepeatedAfterACrashWritesNoDeliveryTwice) {
+    webhooks().create_webhook(subscription("wh_1"));
+    const std::vector<OutboxEvent> events = {event(8, "sb-1"), event(9, "sb-2")};
+    // A worker that wrote the deliveries and died before moving the cursor is repeated by the
+    // next; two workers racing from the same cursor end the same way.
+    EXPECT_TRUE(webhooks().enqueue_deliveries("wh_1", 7, 9, events, kNow));
+    EXPECT_FALSE(webhooks().enqueue_deliveries("wh_1", 7, 9, events, kNow));
+    EXPECT_EQ(webhooks().count_pending("wh_1"), 2);
+    EXPECT_TRUE(webhooks().enqueue_deliveries("wh_1", 9, 10, {}, kNow));
+    EXPECT_EQ(webhooks().list_deliveries("wh_1", std::nullopt, 10).items.size(), 2u);
+}
+
+// What the stale job prunes (app/background_jobs wires it so): events every enabled
+// subscription has consumed, once past their retention; the rest stay.
+TEST_P(WebhookConformance, PruningKeepsTheEventsASubscriptionHasNotConsumed) {
+    seed(2);
+    const std::int64_t start = events().last_event_id();
+    auto s = subscription("wh_1");
+    s.cursor = start;
+    webhooks().create_webhook(s);
+    allocate("p-1");
+    allocate("p-2");
+    const auto written = events().read_events(start, 100);
+    ASSERT_EQ(written.size(), 2u);
+    const auto watermark = [&] {
+        return delivered_watermark(webhooks().list_webhooks(), events().last_event_id());
+    };
+    EXPECT_EQ(watermark(), start) << "the subscription has taken none";
+    events().prune_events(watermark(), kNow + 86400);
+    EXPECT_EQ(events().read_events(start, 100).size(), 2u) << "kept, however old";
+
+    // It takes the first: the first may go, the second stays.
+    ASSERT_TRUE(webhooks().enqueue_deliveries("wh_1", start, written[0].id, {&written[0], 1}, kNow));
+    events().prune_events(watermark(), kNow + 86400);
+    const auto left = events().read_events(0, 100);
+    ASSERT_FALSE(left.empty());
+    EXPECT_EQ(left.front().id, written[1].id);
+
+    // A disabled subscription holds nothing back.
+    EXPECT_TRUE(webhooks().disable_webhook("wh_1", "off", kNow));
+    events().prune_events(watermark(), kNow + 86400);
+    EXPECT_TRUE(events().read_events(0, 100).empty()) << "every old event went";
 }
 
 TEST(WebhookStoreParts, TheWatermarkIsTheLowestEnabledCursor) {

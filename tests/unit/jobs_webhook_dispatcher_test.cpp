@@ -286,11 +286,13 @@ TEST_F(WebhookDispatcherTest, ADeliveryFailsAfterTheRetryWindowAndAFailingSubscr
     const auto s = store_->get_webhook("wh_bad");
     EXPECT_FALSE(s->enabled);
     EXPECT_EQ(s->disabled_reason, "2 deliveries failed in a row");
-    const auto appended = outbox_.appended();
-    ASSERT_EQ(appended.size(), 1u) << "announced once";
-    EXPECT_EQ(appended[0].first, "webhook.disabled");
-    EXPECT_EQ(nlohmann::json::parse(appended[0].second)["webhook_id"], "wh_bad");
-    EXPECT_EQ(appended[0].second.find(s->secret), std::string::npos);
+    // The store wrote the announcement with the disable, in its own outbox.
+    std::vector<OutboxEvent> announced;
+    for (const auto& e : store_->read_events(0, 1000))
+        if (e.type == "webhook.disabled") announced.push_back(e);
+    ASSERT_EQ(announced.size(), 1u) << "announced once";
+    EXPECT_EQ(nlohmann::json::parse(announced[0].payload)["data"]["webhook_id"], "wh_bad");
+    EXPECT_EQ(announced[0].payload.find(s->secret), std::string::npos);
 }
 
 TEST_F(WebhookDispatcherTest, ASlowReceiverHoldsOnlyItsOwnSlots) {

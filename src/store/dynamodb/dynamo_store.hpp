@@ -39,6 +39,7 @@
 #include "store/pool_change.hpp"
 #include "store/schema_steps.hpp"
 #include "store/store.hpp"
+#include "store/webhook_store.hpp"
 
 namespace broker {
 
@@ -67,7 +68,8 @@ class DynamoStore final : public Store,
                           public PoolChangeSource,
                           public EventStore,
                           public PoolAlertStore,
-                          public OutboxControl {
+                          public OutboxControl,
+                          public WebhookStore {
   public:
     // Connects lazily: constructing never fails for an unreachable endpoint (ping() tells).
     DynamoStore(DynamoOptions options, std::shared_ptr<AwsCredentialProvider> credentials);
@@ -140,6 +142,26 @@ class DynamoStore final : public Store,
     // PoolAlertStore: the state and its event change in one conditional UpdateItem.
     bool pool_low() override;
     bool set_pool_low(bool low, std::string_view data_json, UnixSeconds now) override;
+
+    // WebhookStore (dynamo_webhooks.cpp)
+    void create_webhook(const WebhookSubscription& subscription) override;
+    std::vector<WebhookSubscription> list_webhooks() override;
+    std::optional<WebhookSubscription> get_webhook(const std::string& id) override;
+    bool delete_webhook(const std::string& id) override;
+    bool disable_webhook(const std::string& id, const std::string& reason, UnixSeconds now) override;
+    bool enable_webhook(const std::string& id) override;
+    bool enqueue_deliveries(const std::string& subscription_id, std::int64_t from_cursor, std::int64_t to_cursor,
+                            std::span<const OutboxEvent> events, UnixSeconds now) override;
+    std::vector<WebhookDelivery> claim_deliveries(const DeliveryClaim& claim) override;
+    bool record_attempt(const DeliveryAttempt& attempt) override;
+    DeliveryPage list_deliveries(const std::string& subscription_id, std::optional<std::int64_t> before,
+                                 int limit) override;
+    std::optional<WebhookDelivery> get_delivery(const std::string& subscription_id,
+                                                std::int64_t delivery_id) override;
+    std::optional<WebhookDelivery> redeliver(const std::string& subscription_id, std::int64_t delivery_id,
+                                             UnixSeconds now) override;
+    std::int64_t count_pending(const std::string& subscription_id) override;
+    std::int64_t prune_deliveries(UnixSeconds before) override;
 
     const DynamoOptions& options() const { return options_; }
 
@@ -292,6 +314,9 @@ class DynamoStore final : public Store,
     std::int64_t put_sequenced(std::int64_t seq, const ddb::Item& entry);
     void save_relay_seq(std::int64_t seq);
     std::vector<JobRun> runs_of(const std::string& job);
+    // A subscription's delivery items (WEBHOOK#<id> / D#<n>) in id order; only the pending
+    // ones when asked (dynamo_webhooks.cpp).
+    std::vector<ddb::Item> webhook_deliveries(const std::string& subscription_id, bool pending_only);
 
     DynamoOptions options_;
     ddb::DynamoClient client_;

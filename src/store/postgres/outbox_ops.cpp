@@ -129,6 +129,13 @@ void append_event(pqxx::connection& conn, const OutboxControl& outbox, std::stri
     tx.commit();
 }
 
+void append_event_in(pqxx::transaction_base& tx, const OutboxControl& outbox, std::string_view type,
+                     std::string_view data_json, UnixSeconds now) {
+    if (!outbox.events_enabled()) return;
+    tx.exec_params(std::string(kOutboxAppendSql), std::string(type), std::string(data_json), now);
+    outbox.event_written(type);
+}
+
 std::int64_t prune_events(pqxx::connection& conn, std::int64_t delivered_up_to, UnixSeconds older_than) {
     pqxx::nontransaction tx(conn);
     return static_cast<std::int64_t>(

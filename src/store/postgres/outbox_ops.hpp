@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <pqxx/connection>
+#include <pqxx/transaction_base>
 #include <string_view>
 #include <vector>
 
@@ -25,6 +26,9 @@ std::vector<OutboxEvent> read_events(pqxx::connection& conn, std::int64_t after_
 std::int64_t last_event_id(pqxx::connection& conn);
 void append_event(pqxx::connection& conn, const OutboxControl& outbox, std::string_view type,
                   std::string_view data_json, UnixSeconds now);
+// append_event inside the caller's transaction `tx`: the event commits with its change.
+void append_event_in(pqxx::transaction_base& tx, const OutboxControl& outbox, std::string_view type,
+                     std::string_view data_json, UnixSeconds now);
 std::int64_t prune_events(pqxx::connection& conn, std::int64_t delivered_up_to, UnixSeconds older_than);
 bool pool_low(pqxx::connection& conn);
 bool set_pool_low(pqxx::connection& conn, const OutboxControl& outbox, bool low, std::string_view data_json,

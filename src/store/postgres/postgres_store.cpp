@@ -10,6 +10,7 @@
 #include "store/postgres/dashboard_ops.hpp"
 #include "store/postgres/lifecycle_ops.hpp"
 #include "store/postgres/outbox_ops.hpp"
+#include "store/postgres/webhook_ops.hpp"
 #include "store/postgres/pg_sql.hpp"
 #include "store/postgres/quota_ops.hpp"
 #include "store/postgres/sandbox_ops.hpp"
@@ -295,6 +296,77 @@ bool PostgresStore::pool_low() {
 bool PostgresStore::set_pool_low(bool low, std::string_view data_json, UnixSeconds now) {
     return run("set pool low",
                [&](pqxx::connection& c) { return pg::set_pool_low(c, *this, low, data_json, now); });
+}
+
+// WebhookStore.
+void PostgresStore::create_webhook(const WebhookSubscription& subscription) {
+    run("create webhook", [&](pqxx::connection& c) {
+        pg::create_webhook(c, subscription);
+        return true;
+    });
+}
+
+std::vector<WebhookSubscription> PostgresStore::list_webhooks() {
+    return run("list webhooks", [](pqxx::connection& c) { return pg::list_webhooks(c); });
+}
+
+std::optional<WebhookSubscription> PostgresStore::get_webhook(const std::string& id) {
+    return run("get webhook", [&](pqxx::connection& c) { return pg::get_webhook(c, id); });
+}
+
+bool PostgresStore::delete_webhook(const std::string& id) {
+    return run("delete webhook", [&](pqxx::connection& c) { return pg::delete_webhook(c, id); });
+}
+
+bool PostgresStore::disable_webhook(const std::string& id, const std::string& reason, UnixSeconds now) {
+    return run("disable webhook",
+               [&](pqxx::connection& c) { return pg::disable_webhook(c, *this, id, reason, now); });
+}
+
+bool PostgresStore::enable_webhook(const std::string& id) {
+    return run("enable webhook", [&](pqxx::connection& c) { return pg::enable_webhook(c, id); });
+}
+
+bool PostgresStore::enqueue_deliveries(const std::string& subscription_id, std::int64_t from_cursor,
+                                       std::int64_t to_cursor, std::span<const OutboxEvent> events,
+                                       UnixSeconds now) {
+    return run("enqueue deliveries", [&](pqxx::connection& c) {
+        return pg::enqueue_deliveries(c, subscription_id, from_cursor, to_cursor, events, now);
+    });
+}
+
+std::vector<WebhookDelivery> PostgresStore::claim_deliveries(const DeliveryClaim& claim) {
+    return run("claim deliveries", [&](pqxx::connection& c) { return pg::claim_deliveries(c, claim); });
+}
+
+bool PostgresStore::record_attempt(const DeliveryAttempt& attempt) {
+    return run("record attempt", [&](pqxx::connection& c) { return pg::record_attempt(c, attempt); });
+}
+
+DeliveryPage PostgresStore::list_deliveries(const std::string& subscription_id,
+                                            std::optional<std::int64_t> before, int limit) {
+    return run("list deliveries",
+               [&](pqxx::connection& c) { return pg::list_deliveries(c, subscription_id, before, limit); });
+}
+
+std::optional<WebhookDelivery> PostgresStore::get_delivery(const std::string& subscription_id,
+                                                           std::int64_t delivery_id) {
+    return run("get delivery",
+               [&](pqxx::connection& c) { return pg::get_delivery(c, subscription_id, delivery_id); });
+}
+
+std::optional<WebhookDelivery> PostgresStore::redeliver(const std::string& subscription_id,
+                                                        std::int64_t delivery_id, UnixSeconds now) {
+    return run("redeliver",
+               [&](pqxx::connection& c) { return pg::redeliver(c, subscription_id, delivery_id, now); });
+}
+
+std::int64_t PostgresStore::count_pending(const std::string& subscription_id) {
+    return run("count pending", [&](pqxx::connection& c) { return pg::count_pending(c, subscription_id); });
+}
+
+std::int64_t PostgresStore::prune_deliveries(UnixSeconds before) {
+    return run("prune deliveries", [&](pqxx::connection& c) { return pg::prune_deliveries(c, before); });
 }
 
 }  // namespace broker

@@ -19,6 +19,7 @@
 #include "store/postgres/connection_pool.hpp"
 #include "store/postgres/postgres_options.hpp"
 #include "store/store.hpp"
+#include "store/webhook_store.hpp"
 
 namespace broker {
 
@@ -29,7 +30,8 @@ class PostgresStore final : public Store,
                             public PoolChangeSource,
                             public EventStore,
                             public PoolAlertStore,
-                            public OutboxControl {
+                            public OutboxControl,
+                            public WebhookStore {
   public:
     // Connects lazily: constructing never fails for an unreachable server (ping() tells).
     // Call migrate() before use.
@@ -101,6 +103,26 @@ class PostgresStore final : public Store,
     void record_pool_sample(const PoolSample& sample) override;
     std::vector<PoolSample> pool_samples(UnixSeconds from, UnixSeconds to, int limit) override;
     std::int64_t prune_pool_samples(UnixSeconds before) override;
+
+    // WebhookStore (webhook_ops.cpp)
+    void create_webhook(const WebhookSubscription& subscription) override;
+    std::vector<WebhookSubscription> list_webhooks() override;
+    std::optional<WebhookSubscription> get_webhook(const std::string& id) override;
+    bool delete_webhook(const std::string& id) override;
+    bool disable_webhook(const std::string& id, const std::string& reason, UnixSeconds now) override;
+    bool enable_webhook(const std::string& id) override;
+    bool enqueue_deliveries(const std::string& subscription_id, std::int64_t from_cursor, std::int64_t to_cursor,
+                            std::span<const OutboxEvent> events, UnixSeconds now) override;
+    std::vector<WebhookDelivery> claim_deliveries(const DeliveryClaim& claim) override;
+    bool record_attempt(const DeliveryAttempt& attempt) override;
+    DeliveryPage list_deliveries(const std::string& subscription_id, std::optional<std::int64_t> before,
+                                 int limit) override;
+    std::optional<WebhookDelivery> get_delivery(const std::string& subscription_id,
+                                                std::int64_t delivery_id) override;
+    std::optional<WebhookDelivery> redeliver(const std::string& subscription_id, std::int64_t delivery_id,
+                                             UnixSeconds now) override;
+    std::int64_t count_pending(const std::string& subscription_id) override;
+    std::int64_t prune_deliveries(UnixSeconds before) override;
 
     pg::PoolStats pool_stats() const { return pool_.stats(); }
 

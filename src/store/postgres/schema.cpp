@@ -33,6 +33,8 @@ const std::vector<SchemaStep>& migrations() {
         // 8: lifecycle events written with each change and sequenced in commit order, and the
         // pool's low-watermark state.
         {kOutboxSchemaSummary, kOutboxSchemaSql, true},
+        // 9: webhook subscriptions (with their cursor in the outbox) and their deliveries.
+        {"webhook subscriptions and their deliveries", schema_sql::kStep09Webhooks, true},
     };
     return steps;
 }

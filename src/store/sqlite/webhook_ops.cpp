@@ -3,6 +3,7 @@
 
 #include <limits>
 
+#include "store/sqlite/outbox_ops.hpp"
 #include "store/sqlite/webhook_sql.hpp"
 
 namespace broker::sqlite {
@@ -86,7 +87,11 @@ bool delete_webhook(Connection& conn, const std::string& id) {
 
 bool disable_webhook(Connection& conn, const std::string& id, const std::string& reason, UnixSeconds now) {
     conn.query(kDisableWebhookSql).bind(1, id).bind(2, reason).bind(3, now).run();
-    return conn.changes() > 0;
+    if (conn.changes() == 0) return false;
+    // Announced in the same transaction: a disable is never left unsaid.
+    if (const auto disabled = get_webhook(conn, id))
+        append_event(conn, kEventWebhookDisabled, webhook_disabled_data(*disabled, reason), now);
+    return true;
 }
 
 bool enable_webhook(Connection& conn, const std::string& id) {

@@ -215,3 +215,48 @@ INSERT INTO pool_counts (status, slot, n)
 UPDATE pool_counts SET n = c.k
   FROM (SELECT status, count(*) AS k FROM sandboxes GROUP BY status) AS c
  WHERE pool_counts.status = c.status AND pool_counts.slot = 0;
+
+-- name: step_09_webhooks
+-- Webhook subscriptions, with their cursor in the outbox and
+-- failure record, and their deliveries. Delivery ids come from a sequence: they increase and
+-- never come back after a removal (they name a delivery in the admin API).
+CREATE TABLE webhook_subscriptions (
+    id                 text COLLATE "C" NOT NULL PRIMARY KEY,
+    url                text    NOT NULL,
+    event_types        text    NOT NULL,
+    description        text    NOT NULL DEFAULT '',
+    secret             text    NOT NULL,
+    enabled            boolean NOT NULL DEFAULT true,
+    disabled_reason    text    NOT NULL DEFAULT '',
+    created_at         bigint  NOT NULL,
+    disabled_at        bigint,
+    event_cursor       bigint  NOT NULL DEFAULT 0,
+    failing_since      bigint,
+    consecutive_failed bigint  NOT NULL DEFAULT 0
+);
+CREATE TABLE webhook_deliveries (
+    id               bigserial PRIMARY KEY,
+    subscription_id  text COLLATE "C" NOT NULL,
+    event_id         bigint NOT NULL,
+    event_type       text   NOT NULL,
+    sandbox_id       text COLLATE "C" NOT NULL DEFAULT '',
+    payload          text   NOT NULL,
+    status           text   NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts         bigint NOT NULL DEFAULT 0,
+    created_at       bigint NOT NULL,
+    next_attempt_at  bigint NOT NULL,
+    last_attempt_at  bigint,
+    last_http_status integer,
+    last_error       text   NOT NULL DEFAULT '',
+    last_latency_ms  bigint,
+    claim_owner      text   NOT NULL DEFAULT '',
+    claim_until      bigint NOT NULL DEFAULT 0
+);
+-- The admin API's pages of one subscription's deliveries.
+CREATE INDEX webhook_deliveries_subscription ON webhook_deliveries (subscription_id, id);
+-- Claiming: a subscription's pending deliveries in order, and the one before in a sandbox.
+CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (subscription_id, id) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_pending_sandbox ON webhook_deliveries (subscription_id, sandbox_id, id)
+    WHERE status = 'pending';
+-- Pruning finished deliveries by age.
+CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (last_attempt_at) WHERE status <> 'pending'
