@@ -1,6 +1,7 @@
 # What the benchmark scripts share; sourced by them after `cd` to the repository root.
 #   bench_build               builds sandbox-broker and loadgen in $build_dir (configuring it
-#                             when needed); sets broker_bin and loadgen_bin
+#                             when needed); sets broker_bin and loadgen_bin. With both
+#                             BROKER_BIN and LOADGEN_BIN set it builds nothing and uses those
 #   bench_workdir NAME        a fresh directory under $workdir_parent (on the disk under test,
 #                             not a tmpfs, so every commit pays for its fsync); sets work
 #   bench_port LOG PID        the port the broker process PID announced on its first line of
@@ -9,6 +10,11 @@
 #   median N...               the middle value (for 3 runs: the median)
 
 bench_build() {
+    if [[ -n "${BROKER_BIN:-}" && -n "${LOADGEN_BIN:-}" ]]; then
+        broker_bin=$BROKER_BIN
+        loadgen_bin=$LOADGEN_BIN
+        return 0
+    fi
     if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
         cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
     fi

@@ -7,8 +7,10 @@
 # inclusive instructions per request of the functions that make up the main stages.
 #
 # Knobs (environment): BROKER_BIN (default build/sandbox-broker), REQUESTS (2000),
-# CONNECTIONS (8), POOL (20000), PROFILE_PATH (/v1/allocate), OUT (keep callgrind.out here).
-# See bench/README.md.
+# CONNECTIONS (8), POOL (20000), PROFILE_PATH (/v1/allocate), OUT (keep callgrind.out here),
+# EVENTS_ENABLED (the broker's setting, default on), SUBSCRIBE=1 (one webhook subscription to
+# every event, delivered by the same process to bench/webhook_sink.py during the measurement:
+# the instructions per allocation then include the delivery's). See bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -23,8 +25,10 @@ workdir_parent=${BENCH_WORKDIR:-$repo/out}
 source bench/lib.sh
 bench_workdir profile
 pid=""
+sink_pid=""
 cleanup() {
     if [[ -n "$pid" ]]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+    if [[ -n "$sink_pid" ]]; then kill "$sink_pid" 2>/dev/null || true; wait "$sink_pid" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -47,6 +51,15 @@ for _ in $(seq 1 600); do
     sleep 0.1
 done
 [[ -n "$port" ]] || { cat "$work/valgrind.log" "$work/broker.log"; exit 1; }
+if [[ ${SUBSCRIBE:-0} == 1 ]]; then
+    python3 bench/webhook_sink.py >"$work/sink.log" 2>&1 &
+    sink_pid=$!
+    for _ in $(seq 1 100); do grep -q '^listening' "$work/sink.log" && break; sleep 0.1; done
+    sink_port=$(sed -n 's/^listening on \([0-9]*\)/\1/p' "$work/sink.log")
+    curl -fsS -X POST -H "Authorization: Bearer admin-$token" -H 'Content-Type: application/json' \
+        -d "{\"url\": \"http://127.0.0.1:$sink_port/hook\", \"event_types\": \"*\"}" \
+        "http://127.0.0.1:$port/v1/admin/webhooks" >/dev/null
+fi
 # Warm-up outside the measurement: connections, caches, the first statements' preparation.
 "$loadgen_bin" --url "http://127.0.0.1:$port" --path "$path" --method "$([[ $path == /healthz ]] && echo GET || echo POST)" \
     --token "$token" --unique-participant --run-id warm --connections "$connections" --requests 200 \
@@ -56,6 +69,11 @@ callgrind_control -i on "$pid" >/dev/null
     --token "$token" --unique-participant --run-id prof --connections "$connections" --requests "$requests" \
     --duration 600 --timeout 120 | sed '$d'
 callgrind_control -i off "$pid" >/dev/null
+if [[ -n "$sink_pid" ]]; then
+    delivered=$(curl -fsS "http://127.0.0.1:$port/metrics" |
+        sed -n 's/^broker_webhook_deliveries_total{outcome="delivered"} \(.*\)/\1/p')
+    echo "webhooks delivered by the end of the measurement: ${delivered:-0}"
+fi
 callgrind_control -d "$pid" >/dev/null
 kill "$pid"
 wait "$pid" 2>/dev/null || true

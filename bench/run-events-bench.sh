@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
-# Outbox benchmark: durable allocations at 50 connections with the outbox on (one webhook
-# subscription taking every event, delivered by the same `run` process to a local receiver
-# answering 204) and off (EVENTS_ENABLED=false), in one interleaved run: each run starts a
-# broker per condition on a fresh copy of one SQLite store, alternating which goes first.
-# Prints per-run figures, the medians and the difference. The receiver is bench/webhook_sink.py
-# (Python's http.server). Knobs: BUILD_DIR (build), RUNS (5), POOL (100000),
-# SECONDS_PER_PHASE (5), SUBSCRIBE (1; 0: no subscription, the outbox's own cost), BENCH_WORKDIR
-# (out/), BROKER_BIN.
+# Outbox benchmark: durable allocations at 50 connections in three conditions, in one
+# interleaved run: `off` (EVENTS_ENABLED=false), `on` (the outbox written with every change, no
+# subscriber) and `sub` (the outbox and one webhook subscription taking every event, delivered
+# by the same `run` process to a local receiver answering 204). Each round starts a broker per
+# condition on a fresh copy of one SQLite store, the conditions' order rotating every round,
+# so that a change in the machine's load falls on all of them. Prints per-round figures, the
+# median, spread (min-max) and ratio to `off` per condition, and the median of the per-round
+# ratios (each against the `off` phase of its own round). The receiver is bench/webhook_sink.py
+# (Python's http.server). Knobs: BUILD_DIR (build), RUNS (7 rounds), POOL (100000),
+# SECONDS_PER_PHASE (4), CONDITIONS ("off on sub"), BENCH_WORKDIR (out/), BROKER_BIN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 
 build_dir=${BUILD_DIR:-build}
-runs=${RUNS:-5}
+runs=${RUNS:-7}
 pool_size=${POOL:-100000}
-phase_sec=${SECONDS_PER_PHASE:-5}
-subscribe=${SUBSCRIBE:-1}
+phase_sec=${SECONDS_PER_PHASE:-4}
+read -r -a conditions <<<"${CONDITIONS:-off on sub}"
+for c in "${conditions[@]}"; do
+    [[ $c == off || $c == on || $c == sub ]] || { echo "CONDITIONS: off, on or sub, not $c" >&2; exit 2; }
+done
 workdir_parent=${BENCH_WORKDIR:-$repo/out}
 
 source bench/lib.sh
@@ -48,66 +53,88 @@ mkdir -p "$work/template"
 "$broker_bin" import "$work/pool.json" --store "sqlite:$work/template/broker.db" >"$work/import.log" 2>&1 ||
     { cat "$work/import.log"; exit 1; }
 
-declare -a rps_on p50_on p99_on rps_off p50_off p99_off delivered bad
-# One condition of one run: a broker on a fresh copy of the store, the subscription, one
-# allocation phase at 50 connections. Prints loadgen's JSON line last.
+declare -A rps p50 p99 delivered
+bad=0
+# One condition of one round: a broker on a fresh copy of the store, the subscription when the
+# condition has one, one allocation phase at 50 connections. Prints loadgen's JSON line last.
 phase() {
-    local events=$1 tag=$2
-    local dir=$work/$tag
+    local condition=$1 tag=$2
+    local dir=$work/$tag events=true
+    [[ $condition == off ]] && events=false
     mkdir -p "$dir"
     cp "$work/template/"broker.db* "$dir/"
     EVENTS_ENABLED=$events RATE_LIMIT_ENABLED=false BROKER_API_TOKEN=$api_token BROKER_ADMIN_TOKEN=$admin_token \
         LOG_LEVEL=warn "$broker_bin" run --listen 127.0.0.1:0 --store "sqlite:$dir/broker.db" >"$dir/broker.log" 2>&1 &
     broker_pid=$!
     port=$(bench_port "$dir/broker.log" "$broker_pid")
-    ((subscribe)) && curl -fsS -X POST -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
-        -d "{\"url\": \"http://127.0.0.1:$sink_port/hook\", \"event_types\": \"*\"}" \
-        "http://127.0.0.1:$port/v1/admin/webhooks" >/dev/null
+    if [[ $condition == sub ]]; then
+        curl -fsS -X POST -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
+            -d "{\"url\": \"http://127.0.0.1:$sink_port/hook\", \"event_types\": \"*\"}" \
+            "http://127.0.0.1:$port/v1/admin/webhooks" >/dev/null
+    fi
     "$loadgen_bin" --url "http://127.0.0.1:$port" --duration "$phase_sec" --threads 1 --run-id "$tag" \
         --path /v1/allocate --method POST --connections 50 --token "$api_token" --unique-participant \
         --grants-out "$dir/grants.txt"
     curl -fsS "http://127.0.0.1:$port/metrics" | sed -n 's/^broker_webhook_deliveries_total{outcome="delivered"} \(.*\)/\1/p' >"$dir/delivered.txt"
     kill "$broker_pid"; wait "$broker_pid" 2>/dev/null || true; broker_pid=""
+    rm -f "$dir/"broker.db*
 }
 
+n=${#conditions[@]}
 for run in $(seq 1 "$runs"); do
+    # Rotate the order: round r starts with condition (r-1) mod n.
+    order=()
+    for k in $(seq 0 $((n - 1))); do order+=("${conditions[$(((run - 1 + k) % n))]}"); done
     echo
-    order="true false"
-    ((run % 2 == 0)) && order="false true"
-    echo "== run $run of $runs (outbox: $order)"
-    for events in $order; do
-        tag=r${run}-$events
-        line=$(phase "$events" "$tag" | tail -n1)
+    echo "== round $run of $runs (${order[*]})"
+    for c in "${order[@]}"; do
+        tag=r${run}-$c
+        line=$(phase "$c" "$tag" | tail -n1)
         d=$(cat "$work/$tag/delivered.txt"); d=${d:-0}
-        echo "   outbox=$events: $line (webhooks delivered during the phase: $d)"
-        if [[ $events == true ]]; then
-            rps_on+=("$(field "$line" rps)"); p50_on+=("$(field "$line" p50_ms)"); p99_on+=("$(field "$line" p99_ms)")
-            delivered+=("$d")
-        else
-            rps_off+=("$(field "$line" rps)"); p50_off+=("$(field "$line" p50_ms)"); p99_off+=("$(field "$line" p99_ms)")
-        fi
-        bad+=("$(($(field "$line" non2xx) + $(field "$line" errors) + $(field "$line" duplicates)))")
+        echo "   $c: $line (webhooks delivered during the phase: $d)"
+        rps[$c,$run]=$(field "$line" rps); p50[$c,$run]=$(field "$line" p50_ms); p99[$c,$run]=$(field "$line" p99_ms)
+        delivered[$c,$run]=$d
+        bad=$((bad + $(field "$line" non2xx) + $(field "$line" errors) + $(field "$line" duplicates)))
     done
 done
 
-pct() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%+.1f%%", (a > 0 ? (b - a) * 100 / a : 0)}'; }
+values() { local -n arr=$1; local c=$2 r; for r in $(seq 1 "$runs"); do echo "${arr[$c,$r]}"; done; }
 echo
-echo "== summary ($runs interleaved runs, ${phase_sec}s per phase, c50, pool $pool_size, $(nproc) cores shared by"
-echo "   broker, loadgen and the webhook receiver; subscriptions: $subscribe)"
+echo "== summary ($runs interleaved rounds, ${phase_sec}s per phase, c50, pool $pool_size, $(nproc) cores shared by"
+echo "   broker, loadgen and the webhook receiver)"
 echo "   load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) (above $(nproc): other processes competed)"
-printf '%-6s %12s %10s %10s %12s %10s %10s %10s\n' run "alloc/s off" "p50ms off" "p99ms off" "alloc/s on" "p50ms on" "p99ms on" delivered
-for i in $(seq 0 $((runs - 1))); do
-    printf '%-6s %12s %10s %10s %12s %10s %10s %10s\n' $((i + 1)) "${rps_off[i]}" "${p50_off[i]}" "${p99_off[i]}" \
-        "${rps_on[i]}" "${p50_on[i]}" "${p99_on[i]}" "${delivered[i]}"
+printf '%-5s' round; for c in "${conditions[@]}"; do printf ' %10s %8s %8s' "$c/s" "p50ms" "p99ms"; done; echo
+for r in $(seq 1 "$runs"); do
+    printf '%-5s' "$r"
+    for c in "${conditions[@]}"; do printf ' %10s %8s %8s' "${rps[$c,$r]}" "${p50[$c,$r]}" "${p99[$c,$r]}"; done
+    echo
 done
-m_off=$(median "${rps_off[@]}"); m_on=$(median "${rps_on[@]}")
-m_p50_off=$(median "${p50_off[@]}"); m_p50_on=$(median "${p50_on[@]}")
-m_p99_off=$(median "${p99_off[@]}"); m_p99_on=$(median "${p99_on[@]}")
-printf '%-6s %12s %10s %10s %12s %10s %10s\n' median "$m_off" "$m_p50_off" "$m_p99_off" "$m_on" "$m_p50_on" "$m_p99_on"
-echo "outbox on vs off: throughput $(pct "$m_off" "$m_on") (ratio $(awk -v a="$m_off" -v b="$m_on" 'BEGIN {printf "%.3f", (a > 0 ? b / a : 0)}')), p50 $(pct "$m_p50_off" "$m_p50_on"), p99 $(pct "$m_p99_off" "$m_p99_on") (target: at most 10 % slower)"
-total_bad=0
-for b in "${bad[@]}"; do total_bad=$((total_bad + b)); done
-if ((total_bad > 0)); then
+printf '%-5s' median
+for c in "${conditions[@]}"; do
+    printf ' %10s %8s %8s' "$(median $(values rps "$c"))" "$(median $(values p50 "$c"))" "$(median $(values p99 "$c"))"
+done
+echo
+base=""
+for c in "${conditions[@]}"; do [[ $c == off ]] && base=off; done
+for c in "${conditions[@]}"; do
+    m=$(median $(values rps "$c"))
+    lo=$(values rps "$c" | sort -g | head -n1); hi=$(values rps "$c" | sort -g | tail -n1)
+    line="$c: median $m alloc/s, spread $lo-$hi"
+    if [[ -n $base && $c != off ]]; then
+        mo=$(median $(values rps off))
+        ratios=()
+        for r in $(seq 1 "$runs"); do
+            ratios+=("$(awk -v a="${rps[off,$r]}" -v b="${rps[$c,$r]}" 'BEGIN {printf "%.3f", (a > 0 ? b / a : 0)}')")
+        done
+        line+=", ratio of medians to off $(awk -v a="$mo" -v b="$m" 'BEGIN {printf "%.3f (%+.1f%%)", b / a, (b - a) * 100 / a}')"
+        line+=", median per-round ratio $(median "${ratios[@]}") (rounds: ${ratios[*]})"
+        line+=", p50 $(median $(values p50 off)) -> $(median $(values p50 "$c")) ms, p99 $(median $(values p99 off)) -> $(median $(values p99 "$c")) ms"
+    fi
+    [[ $c == sub ]] && line+=", delivered per phase: $(values delivered sub | sort -g | head -n1)-$(values delivered sub | sort -g | tail -n1)"
+    echo "$line"
+done
+echo "(target: the outbox, with one subscription, at most 10 % slower than off)"
+if ((bad > 0)); then
     echo "FAILED: non-2xx answers, transport errors or duplicate allocations seen (see above)"
     exit 1
 fi

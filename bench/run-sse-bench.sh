@@ -7,16 +7,16 @@
 # their filter (SSE_QUERY=type=job.failed) takes no event the allocations write, so they get
 # keep-alives only and what is measured is the cost of 500 open streams and the process's one
 # outbox reader; SSE_QUERY= (empty) makes them take every event (500 copies of each allocation's
-# event on the wire). Knobs: BUILD_DIR (build), RUNS (5), POOL (100000), SECONDS_PER_PHASE (5),
+# event on the wire). Knobs: BUILD_DIR (build), RUNS (7), POOL (100000), SECONDS_PER_PHASE (4),
 # SSE_CLIENTS (500), SSE_QUERY, BENCH_WORKDIR (out/), BROKER_BIN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 
 build_dir=${BUILD_DIR:-build}
-runs=${RUNS:-5}
+runs=${RUNS:-7}
 pool_size=${POOL:-100000}
-phase_sec=${SECONDS_PER_PHASE:-5}
+phase_sec=${SECONDS_PER_PHASE:-4}
 clients=${SSE_CLIENTS:-500}
 sse_query=${SSE_QUERY-type=job.failed}
 workdir_parent=${BENCH_WORKDIR:-$repo/out}
@@ -103,6 +103,16 @@ m_p50_0=$(median "${p50_0[@]}"); m_p50_1=$(median "${p50_1[@]}")
 m_p99_0=$(median "${p99_0[@]}"); m_p99_1=$(median "${p99_1[@]}")
 printf '%-6s %12s %10s %10s %14s %10s %10s\n' median "$m_rps0" "$m_p50_0" "$m_p99_0" "$m_rps1" "$m_p50_1" "$m_p99_1"
 echo "difference with $clients stream clients: throughput $(pct "$m_rps0" "$m_rps1"), p50 $(pct "$m_p50_0" "$m_p50_1"), p99 $(pct "$m_p99_0" "$m_p99_1") (target: within 10 %)"
+# Each run's two phases share a broker and a moment of the machine's load: their ratio is the
+# figure least moved by other work on the machine.
+ratios=(); p50_ratios=()
+for i in $(seq 0 $((runs - 1))); do
+    ratios+=("$(awk -v a="${rps0[i]}" -v b="${rps1[i]}" 'BEGIN {printf "%.3f", (a > 0 ? b / a : 0)}')")
+    p50_ratios+=("$(awk -v a="${p50_0[i]}" -v b="${p50_1[i]}" 'BEGIN {printf "%.3f", (a > 0 ? b / a : 0)}')")
+done
+spread() { printf '%s\n' "$@" | sort -g | sed -n '1p;$p' | paste -sd- -; }
+echo "spread: alloc/s@0 $(spread "${rps0[@]}"), alloc/s@$clients $(spread "${rps1[@]}")"
+echo "per-run ratio @$clients / @0: throughput median $(median "${ratios[@]}") (runs: ${ratios[*]}), p50 median $(median "${p50_ratios[@]}") (runs: ${p50_ratios[*]})"
 total_bad=0
 for b in "${bad[@]}"; do total_bad=$((total_bad + b)); done
 if ((total_bad > 0)); then

@@ -107,8 +107,9 @@ WebhookTick WebhookDispatcher::tick() {
                 ++out.started;
             }
         }
-        if (metrics_)
+        if (metrics_ && backlog_due(s.id)) {
             metrics_->backlog.with_labels({s.id}).set(static_cast<double>(store_.count_pending(s.id)));
+        }
     }
     return out;
 }
@@ -217,6 +218,17 @@ void WebhookDispatcher::maybe_prune(UnixSeconds now) {
     if (steady < next_prune_) return;
     next_prune_ = steady + kPruneEvery;
     store_.prune_deliveries(now - kDeliveryRetentionSec);
+}
+
+bool WebhookDispatcher::backlog_due(const std::string& subscription_id) {
+    // The loop runs after every attempt (dozens a second under load) and the count reads every
+    // pending delivery's index entry: the gauge is refreshed at most once per kBacklogEvery.
+    const auto steady = clock_.steady_now();
+    std::lock_guard lock(mutex_);
+    auto [it, fresh] = next_backlog_.try_emplace(subscription_id, steady);
+    if (!fresh && steady < it->second) return false;
+    it->second = steady + kBacklogEvery;
+    return true;
 }
 
 double WebhookDispatcher::jitter() {

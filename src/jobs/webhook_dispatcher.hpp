@@ -58,6 +58,8 @@ class WebhookDispatcher {
     static constexpr std::chrono::seconds kClaimMargin{5};
     // Events read from the outbox per subscription and tick at most.
     static constexpr int kEventsPerTick = 2000;
+    // How often a subscription's backlog gauge is counted at most.
+    static constexpr std::chrono::seconds kBacklogEvery{1};
 
   private:
     struct Attempt {
@@ -70,6 +72,7 @@ class WebhookDispatcher {
     void attempt(const WebhookSubscription& subscription, const WebhookDelivery& delivery, Attempt* self);
     void reap();
     void maybe_prune(UnixSeconds now);
+    bool backlog_due(const std::string& subscription_id);
     double jitter();
 
     WebhookStore& store_;
@@ -88,6 +91,7 @@ class WebhookDispatcher {
     std::list<Attempt> attempts_;
     std::mt19937_64 random_{std::random_device{}()};
     std::chrono::steady_clock::time_point next_prune_{};
+    std::map<std::string, std::chrono::steady_clock::time_point> next_backlog_;
     std::thread loop_;
 };
 

@@ -1,8 +1,7 @@
 // The outbox's shared rules: see outbox.hpp.
 #include "store/outbox.hpp"
 
-#include <ctime>
-#include <nlohmann/json.hpp>
+#include "core/json_text.hpp"
 
 namespace broker {
 namespace {
@@ -10,8 +9,29 @@ namespace {
 // The expiry job's actor in every store's history.
 constexpr std::string_view kExpiryActor = "auto_expiry";
 
-nlohmann::json optional_time(const std::optional<UnixSeconds>& at) {
-    return at ? nlohmann::json(iso8601_utc(*at)) : nlohmann::json(nullptr);
+void append_optional_time(std::string& out, const std::optional<UnixSeconds>& at) {
+    if (!at) {
+        out += "null";
+        return;
+    }
+    out += '"';
+    append_iso8601_utc(out, *at);
+    out += '"';
+}
+
+void append_digits(std::string& out, long long value, int width) {
+    char buf[24];
+    int n = 0;
+    const bool negative = value < 0;
+    unsigned long long v =
+        negative ? 0ULL - static_cast<unsigned long long>(value) : static_cast<unsigned long long>(value);
+    do {
+        buf[n++] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (n < width) buf[n++] = '0';
+    if (negative) out += '-';
+    while (n > 0) out += buf[--n];
 }
 
 }  // namespace
@@ -43,33 +63,60 @@ std::optional<std::string_view> transition_event_type(std::optional<SandboxStatu
 
 std::string transition_event_data(const Sandbox& row, std::optional<SandboxStatus> from,
                                   std::string_view actor, std::string_view reason) {
-    nlohmann::json data = {
-        {"id", row.sandbox_id},
-        {"name", row.name},
-        {"external_id", row.external_id},
-        {"sfdc_account_id", row.sfdc_account_id},
-        {"status", to_string(row.status)},
-        {"previous_status", from ? nlohmann::json(to_string(*from)) : nlohmann::json(nullptr)},
-        {"allocated_at", optional_time(row.allocated_at)},
-        {"expires_at", optional_time(row.expires_at)},
-        {"deletion_requested_at", optional_time(row.deletion_requested_at)},
-        {"deletion_retry_count", row.deletion_retry_count},
-        {"participant", row.allocated_to_track},
-        {"track", row.track_name},
-        {"actor", actor},
-        {"reason", reason},
-    };
-    return data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::string out;
+    append_transition_event_data(out, row, from, actor, reason);
+    return out;
+}
+
+void append_transition_event_data(std::string& out, const Sandbox& row, std::optional<SandboxStatus> from,
+                                  std::string_view actor, std::string_view reason) {
+    // Written straight into the text, on every change: the keys in byte order, as the JSON
+    // tree this replaced wrote them (readers have seen that order since the first event).
+    out += R"({"actor":)";
+    append_json_string(out, actor);
+    out += R"(,"allocated_at":)";
+    append_optional_time(out, row.allocated_at);
+    out += R"(,"deletion_requested_at":)";
+    append_optional_time(out, row.deletion_requested_at);
+    out += R"(,"deletion_retry_count":)";
+    append_digits(out, row.deletion_retry_count, 1);
+    out += R"(,"expires_at":)";
+    append_optional_time(out, row.expires_at);
+    out += R"(,"external_id":)";
+    append_json_string(out, row.external_id);
+    out += R"(,"id":)";
+    append_json_string(out, row.sandbox_id);
+    out += R"(,"name":)";
+    append_json_string(out, row.name);
+    out += R"(,"participant":)";
+    append_json_string(out, row.allocated_to_track);
+    out += R"(,"previous_status":)";
+    if (from) {
+        append_json_string(out, to_string(*from));
+    } else {
+        out += "null";
+    }
+    out += R"(,"reason":)";
+    append_json_string(out, reason);
+    out += R"(,"sfdc_account_id":)";
+    append_json_string(out, row.sfdc_account_id);
+    out += R"(,"status":)";
+    append_json_string(out, to_string(row.status));
+    out += R"(,"track":)";
+    append_json_string(out, row.track_name);
+    out += '}';
 }
 
 std::string event_payload(std::int64_t id, std::string_view type, UnixSeconds at,
                           std::string_view data_json) {
-    std::string out = R"({"id":)";
-    out += std::to_string(id);
+    std::string out;
+    out.reserve(64 + type.size() + data_json.size());
+    out += R"({"id":)";
+    append_digits(out, id, 1);
     out += R"(,"type":)";
-    out += nlohmann::json(type).dump();
+    append_json_string(out, type);
     out += R"(,"time":")";
-    out += iso8601_utc(at);
+    append_iso8601_utc(out, at);
     out += R"(","data":)";
     out += data_json.empty() ? std::string_view("{}") : data_json;
     out += '}';
@@ -77,12 +124,42 @@ std::string event_payload(std::int64_t id, std::string_view type, UnixSeconds at
 }
 
 std::string iso8601_utc(UnixSeconds at) {
-    const std::time_t t = static_cast<std::time_t>(at);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return std::string(buf, n);
+    std::string out;
+    append_iso8601_utc(out, at);
+    return out;
+}
+
+void append_iso8601_utc(std::string& out, UnixSeconds at) {
+    // The civil date of a day count (Howard Hinnant's days_from_civil inverse), without the
+    // C library's time zone lock: every event's time goes through here.
+    const long long secs = static_cast<long long>(at);
+    long long days = secs / 86400;
+    long long rem = secs % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days -= 1;
+    }
+    const long long z = days + 719468;
+    const long long era = (z >= 0 ? z : z - 146096) / 146097;
+    const long long doe = z - era * 146097;
+    const long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const long long mp = (5 * doy + 2) / 153;
+    const long long day = doy - (153 * mp + 2) / 5 + 1;
+    const long long month = mp < 10 ? mp + 3 : mp - 9;
+    const long long year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+    append_digits(out, year, 4);
+    out += '-';
+    append_digits(out, month, 2);
+    out += '-';
+    append_digits(out, day, 2);
+    out += 'T';
+    append_digits(out, rem / 3600, 2);
+    out += ':';
+    append_digits(out, rem / 60 % 60, 2);
+    out += ':';
+    append_digits(out, rem % 60, 2);
+    out += 'Z';
 }
 
 }  // namespace broker

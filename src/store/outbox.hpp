@@ -39,8 +39,11 @@ std::optional<std::string_view> transition_event_type(std::optional<SandboxStatu
                                                       std::string_view actor);
 
 // The event's `data`, a JSON object: the sandbox's fields after the change, the status it
-// came from, participant, track, actor and the history's reason.
+// came from, participant, track, actor and the history's reason (keys in byte order).
 std::string transition_event_data(const Sandbox& row, std::optional<SandboxStatus> from,
+                                  std::string_view actor, std::string_view reason);
+// The same appended to `out`: a store writing it on every change reuses one buffer.
+void append_transition_event_data(std::string& out, const Sandbox& row, std::optional<SandboxStatus> from,
                                   std::string_view actor, std::string_view reason);
 
 // The payload a reader gets: {"id", "type", "time" (ISO-8601 UTC), "data"}. `data_json` is
@@ -49,6 +52,7 @@ std::string event_payload(std::int64_t id, std::string_view type, UnixSeconds at
 
 // 2026-01-31T12:00:00Z
 std::string iso8601_utc(UnixSeconds at);
+void append_iso8601_utc(std::string& out, UnixSeconds at);
 
 // Settings and hooks of one store's outbox, set by the process after opening the store (the
 // wiring finds it beside the store's other sides) and read by the store where it records a

@@ -1,4 +1,4 @@
-// The PostgreSQL store's outbox: see outbox_ops.hpp and outbox_sql.hpp.
+// The PostgreSQL store's outbox: see outbox_ops.hpp, outbox_sql.hpp and sql/outbox.sql.
 #include "store/postgres/outbox_ops.hpp"
 
 #include <nlohmann/json.hpp>
@@ -10,7 +10,7 @@
 #include <string>
 
 #include "core/errors.hpp"
-#include "store/postgres/outbox_sql.hpp"
+#include "store/postgres/pg_sql.hpp"
 
 namespace broker::pg {
 namespace {
@@ -42,14 +42,19 @@ void apply_outbox_session(pqxx::connection& conn, const OutboxControl& outbox) {
 }
 
 std::int64_t sequence_events(pqxx::connection& conn, int limit) {
+    {
+        // Most calls (every reader's poll) find nothing to sequence: they do not take the lock.
+        pqxx::nontransaction look(conn);
+        if (!look.exec_prepared(stmt::kOutboxAnyPending)[0][0].as<bool>()) return 0;
+    }
     pqxx::work tx(conn);
-    tx.exec(std::string(kOutboxSequencerLockSql));
-    const pqxx::result pending = tx.exec_params(std::string(kOutboxPendingSql), limit);
+    tx.exec_prepared(stmt::kOutboxSequencerLock);
+    const pqxx::result pending = tx.exec_prepared(stmt::kOutboxPending, limit);
     if (pending.empty()) {
         tx.commit();
         return 0;
     }
-    std::int64_t last = tx.exec(std::string(kOutboxLastIdSql))[0][0].as<std::int64_t>();
+    std::int64_t last = tx.exec_prepared(stmt::kOutboxLastId)[0][0].as<std::int64_t>();
     nlohmann::json events = nlohmann::json::array();
     nlohmann::json moved = nlohmann::json::array();
     for (const auto& row : pending) {
@@ -90,7 +95,7 @@ std::int64_t sequence_events(pqxx::connection& conn, int limit) {
                           {"track", track},
                           {"data", data}});
     }
-    tx.exec_params(std::string(kOutboxMoveSql), events.dump(), moved.dump(), last);
+    tx.exec_prepared(stmt::kOutboxMove, events.dump(), moved.dump(), last);
     tx.commit();
     return static_cast<std::int64_t>(events.size());
 }
@@ -101,7 +106,7 @@ std::vector<OutboxEvent> read_events(pqxx::connection& conn, std::int64_t after_
     // The reader sequences first: what committed before this call gets its final id now.
     sequence_events(conn, std::max(limit, 1000));
     pqxx::nontransaction tx(conn);
-    for (const auto& row : tx.exec_params(std::string(kOutboxReadSql), after_id, limit)) {
+    for (const auto& row : tx.exec_prepared(stmt::kOutboxRead, after_id, limit)) {
         OutboxEvent e;
         e.id = row[0].as<std::int64_t>();
         e.type = row[1].as<std::string>();
@@ -117,14 +122,14 @@ std::vector<OutboxEvent> read_events(pqxx::connection& conn, std::int64_t after_
 std::int64_t last_event_id(pqxx::connection& conn) {
     sequence_events(conn, 1000);
     pqxx::nontransaction tx(conn);
-    return tx.exec(std::string(kOutboxLastIdSql))[0][0].as<std::int64_t>();
+    return tx.exec_prepared(stmt::kOutboxLastId)[0][0].as<std::int64_t>();
 }
 
 void append_event(pqxx::connection& conn, const OutboxControl& outbox, std::string_view type,
                   std::string_view data_json, UnixSeconds now) {
     if (!outbox.events_enabled()) return;
     pqxx::work tx(conn);
-    tx.exec_params(std::string(kOutboxAppendSql), std::string(type), std::string(data_json), now);
+    tx.exec_prepared(stmt::kOutboxAppend, std::string(type), std::string(data_json), now);
     outbox.event_written(type);
     tx.commit();
 }
@@ -139,25 +144,25 @@ void append_event_in(pqxx::transaction_base& tx, const OutboxControl& outbox, st
 std::int64_t prune_events(pqxx::connection& conn, std::int64_t delivered_up_to, UnixSeconds older_than) {
     pqxx::nontransaction tx(conn);
     return static_cast<std::int64_t>(
-        tx.exec_params(std::string(kOutboxPruneSql), delivered_up_to, older_than).affected_rows());
+        tx.exec_prepared(stmt::kOutboxPrune, delivered_up_to, older_than).affected_rows());
 }
 
 bool pool_low(pqxx::connection& conn) {
     pqxx::nontransaction tx(conn);
-    const auto rows = tx.exec(std::string(kPoolLowSql));
+    const auto rows = tx.exec_prepared(stmt::kPoolLow);
     return !rows.empty() && rows[0][0].as<bool>();
 }
 
 bool set_pool_low(pqxx::connection& conn, const OutboxControl& outbox, bool low, std::string_view data_json,
                   UnixSeconds now) {
     pqxx::work tx(conn);
-    if (tx.exec_params(std::string(kSetPoolLowSql), low, now).empty()) {
+    if (tx.exec_prepared(stmt::kSetPoolLow, low, now).empty()) {
         tx.commit();
         return false;
     }
     if (outbox.events_enabled()) {
         const std::string_view type = low ? kEventPoolLow : kEventPoolRecovered;
-        tx.exec_params(std::string(kOutboxAppendSql), std::string(type), std::string(data_json), now);
+        tx.exec_prepared(stmt::kOutboxAppend, std::string(type), std::string(data_json), now);
         outbox.event_written(type);
     }
     tx.commit();

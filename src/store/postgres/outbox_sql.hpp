@@ -1,4 +1,4 @@
-// The PostgreSQL store's outbox SQL: its schema step and statements.
+// The PostgreSQL store's outbox schema step; its statements are in sql/outbox.sql.
 //
 // Concurrent transactions commit out of the order they took sequence numbers in, so an id
 // taken inside the change could become visible after a higher one a reader already passed.
@@ -86,46 +86,5 @@ $fn$;
 CREATE TRIGGER sandbox_events_outbox AFTER INSERT ON sandbox_events REFERENCING NEW TABLE AS new_events
     FOR EACH STATEMENT EXECUTE FUNCTION broker_outbox_transitions();
 )sql";
-
-// One sequencer at a time per schema (tests give each store a schema of its own).
-inline constexpr std::string_view kOutboxSequencerLockSql =
-    "SELECT pg_advisory_xact_lock(hashtext('sandbox-broker outbox'), hashtext(coalesce(current_schema(), "
-    "'')))";
-
-// $1 limit.
-inline constexpr std::string_view kOutboxPendingSql =
-    "SELECT id, at, type, data, sandbox_id, from_status, to_status, actor, reason, name, external_id, "
-    "sfdc_account_id, status, participant, track, allocated_at, expires_at, deletion_requested_at, "
-    "deletion_retry_count FROM outbox_pending ORDER BY id LIMIT $1";
-
-// $1 the sequenced events as a JSON array of {id, type, at, sandbox_id, track, data}; $2 the
-// pending ids moved (JSON array); $3 the new last id.
-inline constexpr std::string_view kOutboxMoveSql =
-    "WITH moved AS (DELETE FROM outbox_pending WHERE id IN "
-    "(SELECT value::bigint FROM json_array_elements_text($2::json))), "
-    "state AS (UPDATE outbox_state SET last_id = $3 WHERE id = 1) "
-    "INSERT INTO outbox_events (id, type, at, sandbox_id, track, data) "
-    "SELECT id, type, at, sandbox_id, track, data FROM json_to_recordset($1::json) "
-    "AS x(id bigint, type text, at bigint, sandbox_id text, track text, data text)";
-
-inline constexpr std::string_view kOutboxLastIdSql = "SELECT last_id FROM outbox_state WHERE id = 1";
-
-// $1 after, $2 limit.
-inline constexpr std::string_view kOutboxReadSql =
-    "SELECT id, type, at, sandbox_id, track, data FROM outbox_events WHERE id > $1 ORDER BY id LIMIT $2";
-
-// $1 type, $2 data, $3 at.
-inline constexpr std::string_view kOutboxAppendSql =
-    "INSERT INTO outbox_pending (type, data, at) VALUES ($1, $2, $3)";
-
-// $1 delivered up to, $2 older than.
-inline constexpr std::string_view kOutboxPruneSql = "DELETE FROM outbox_events WHERE id <= $1 AND at < $2";
-
-inline constexpr std::string_view kPoolLowSql = "SELECT pool_low FROM outbox_state WHERE id = 1";
-
-// $1 low, $2 now; a row back only when this call changed the state.
-inline constexpr std::string_view kSetPoolLowSql =
-    "UPDATE outbox_state SET pool_low = $1, pool_changed_at = $2 WHERE id = 1 AND pool_low <> $1 RETURNING "
-    "id";
 
 }  // namespace broker::pg

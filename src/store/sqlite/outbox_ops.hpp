@@ -17,9 +17,11 @@ namespace broker::sqlite {
 
 // Called where a transition is recorded (record_event): writes its event, when the
 // connection has an outbox that is on and the transition is one (transition_event_type).
-void write_transition_event(Connection& conn, const std::string& sandbox_id, UnixSeconds at,
-                            std::optional<SandboxStatus> from, std::optional<SandboxStatus> to,
-                            std::string_view actor, std::string_view reason);
+// `after` is the row as the change left it when the caller holds it (allocation, return,
+// extension: the hot path reads nothing again); null, it is read in the transaction.
+void write_transition_event(Connection& conn, const std::string& sandbox_id, const Sandbox* after,
+                            UnixSeconds at, std::optional<SandboxStatus> from,
+                            std::optional<SandboxStatus> to, std::string_view actor, std::string_view reason);
 
 // An event not tied to one sandbox; nothing when the connection's outbox is off or absent.
 void append_event(Connection& conn, std::string_view type, std::string_view data_json, UnixSeconds now);

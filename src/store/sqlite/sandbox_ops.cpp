@@ -104,8 +104,7 @@ AllocateResult allocate_under_quota(Connection& conn, const AllocateRequest& req
     auto taken = take_available(conn, request, &held_back_text);
     if (!taken) return refused();
     charge_reservation(conn, plan.own, taken->name, request.now);
-    record_event(conn, taken->sandbox_id, request.now, SandboxStatus::available, SandboxStatus::allocated,
-                 request.participant_id, "allocate");
+    record_event(conn, *taken, request.now, SandboxStatus::available, request.participant_id, "allocate");
     return {AllocateOutcome::allocated, std::move(taken)};
 }
 
@@ -124,8 +123,7 @@ AllocateResult allocate(Connection& conn, const AllocateRequest& request, QuotaC
     if (quota.applies(conn, request)) return allocate_under_quota(conn, request);
     auto taken = take_available(conn, request);
     if (!taken) return nothing_taken(conn, request);
-    record_event(conn, taken->sandbox_id, request.now, SandboxStatus::available, SandboxStatus::allocated,
-                 request.participant_id, "allocate");
+    record_event(conn, *taken, request.now, SandboxStatus::available, request.participant_id, "allocate");
     return {AllocateOutcome::allocated, std::move(taken)};
 }
 
@@ -141,8 +139,8 @@ MarkResult mark_for_deletion(Connection& conn, const MarkForDeletionRequest& req
     // Unreachable while the transaction holds the write lock; kept as the guard of the
     // conditional UPDATE rather than trusting the read above.
     if (!marked) return {MarkOutcome::not_owner, std::nullopt};
-    record_event(conn, marked->sandbox_id, request.now, SandboxStatus::allocated,
-                 SandboxStatus::pending_deletion, request.participant_id, "mark-for-deletion");
+    record_event(conn, *marked, request.now, SandboxStatus::allocated, request.participant_id,
+                 "mark-for-deletion");
     return {MarkOutcome::marked, std::move(marked)};
 }
 
@@ -159,8 +157,8 @@ ExtendResult extend_lease(Connection& conn, const ExtendLeaseRequest& request) {
     // Unreachable while the transaction holds the write lock (the row read is the row
     // changed); kept as the guard of the conditional UPDATE.
     if (!extended) return {ExtendOutcome::not_allocated, std::nullopt, 0, 0};
-    record_event(conn, extended->sandbox_id, request.now, SandboxStatus::allocated, SandboxStatus::allocated,
-                 request.participant_id, extension_reason(d.old_expires_at, d.new_expires_at));
+    record_event(conn, *extended, request.now, SandboxStatus::allocated, request.participant_id,
+                 extension_reason(d.old_expires_at, d.new_expires_at));
     result.sandbox = std::move(extended);
     return result;
 }

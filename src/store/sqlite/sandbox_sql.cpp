@@ -38,9 +38,11 @@ Sandbox read_sandbox(const Query& row) {
     return s;
 }
 
-void record_event(Connection& conn, const std::string& sandbox_id, UnixSeconds at,
-                  std::optional<SandboxStatus> from, SandboxStatus to, std::string_view actor,
-                  std::string_view reason) {
+namespace {
+
+void insert_history(Connection& conn, const std::string& sandbox_id, UnixSeconds at,
+                    std::optional<SandboxStatus> from, SandboxStatus to, std::string_view actor,
+                    std::string_view reason) {
     auto q = conn.query(sql::kInsertEvent);
     q.bind(1, sandbox_id).bind(2, at);
     if (from) {
@@ -50,8 +52,22 @@ void record_event(Connection& conn, const std::string& sandbox_id, UnixSeconds a
     }
     q.bind(4, to_string(to)).bind(5, actor).bind(6, reason);
     q.run();
+}
+
+}  // namespace
+
+void record_event(Connection& conn, const std::string& sandbox_id, UnixSeconds at,
+                  std::optional<SandboxStatus> from, SandboxStatus to, std::string_view actor,
+                  std::string_view reason) {
+    insert_history(conn, sandbox_id, at, from, to, actor, reason);
     // Every transition's one hook: its outbox event goes into the same transaction.
-    write_transition_event(conn, sandbox_id, at, from, to, actor, reason);
+    write_transition_event(conn, sandbox_id, nullptr, at, from, to, actor, reason);
+}
+
+void record_event(Connection& conn, const Sandbox& after, UnixSeconds at, std::optional<SandboxStatus> from,
+                  std::string_view actor, std::string_view reason) {
+    insert_history(conn, after.sandbox_id, at, from, after.status, actor, reason);
+    write_transition_event(conn, after.sandbox_id, &after, at, from, after.status, actor, reason);
 }
 
 }  // namespace broker::sqlite

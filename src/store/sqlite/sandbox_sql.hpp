@@ -27,5 +27,9 @@ Sandbox read_sandbox(const Query& row);
 void record_event(Connection& conn, const std::string& sandbox_id, UnixSeconds at,
                   std::optional<SandboxStatus> from, SandboxStatus to, std::string_view actor,
                   std::string_view reason);
+// The same for a caller that holds the row as the change left it (`to` is its status): its
+// outbox event is written from that row instead of reading it again.
+void record_event(Connection& conn, const Sandbox& after, UnixSeconds at, std::optional<SandboxStatus> from,
+                  std::string_view actor, std::string_view reason);
 
 }  // namespace broker::sqlite

@@ -1,0 +1,26 @@
+-- The SQLite store's outbox statements (see cmake/EmbedSql.cmake for the convention; the
+-- table itself is a schema step, outbox_sql.hpp). One writer commits batches one after
+-- another, so AUTOINCREMENT ids become visible to readers in increasing order (and are never
+-- reused, even after the newest events are pruned).
+
+-- name: insert_outbox_event
+-- An event in the change's transaction: ?1 type, ?2 at, ?3 sandbox id, ?4 track, ?5 data.
+INSERT INTO outbox_events (type, at, sandbox_id, track, data) VALUES (?1, ?2, ?3, ?4, ?5)
+
+-- name: read_outbox_events
+-- The events after ?1, oldest first, at most ?2.
+SELECT id, type, at, sandbox_id, track, data FROM outbox_events WHERE id > ?1 ORDER BY id LIMIT ?2
+
+-- name: last_outbox_event_id
+SELECT coalesce(max(id), 0) FROM outbox_events
+
+-- name: prune_outbox_events
+-- ?1 delivered up to, ?2 older than.
+DELETE FROM outbox_events WHERE id <= ?1 AND at < ?2
+
+-- name: pool_low
+SELECT low FROM pool_alert WHERE id = 1
+
+-- name: set_pool_low
+-- Moves the state to ?1 (0 or 1) only when it is not that already. ?2 now.
+UPDATE pool_alert SET low = ?1, changed_at = ?2 WHERE id = 1 AND low <> ?1
