@@ -84,7 +84,7 @@ std::unique_ptr<pqxx::connection> ConnectionPool::open_connection() {
         setup.exec("SET synchronous_commit = on");
         if (!options_.schema.empty()) setup.exec("SET search_path TO " + setup.quote_name(options_.schema));
         setup.commit();
-        // The outbox trigger's switches (store/postgres/outbox_sql.hpp), set through libpqxx so
+        // The outbox trigger's switches (schema step 8, sql/schema/steps.sql), set through libpqxx so
         // that it remembers them and the store changes them only when they differ.
         conn->set_variable("broker.events", "on");
         conn->set_variable("broker.outbox_fail", "off");

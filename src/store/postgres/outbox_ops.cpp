@@ -1,4 +1,4 @@
-// The PostgreSQL store's outbox: see outbox_ops.hpp, outbox_sql.hpp and sql/outbox.sql.
+// The PostgreSQL store's outbox: see outbox_ops.hpp, sql/outbox.sql and sql/schema/steps.sql (step 8).
 #include "store/postgres/outbox_ops.hpp"
 
 #include <nlohmann/json.hpp>

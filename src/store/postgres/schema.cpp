@@ -7,7 +7,6 @@
 
 #include "core/errors.hpp"
 #include "sql/postgres_schema.hpp"
-#include "store/postgres/outbox_sql.hpp"
 #include "store/schema_steps.hpp"
 
 namespace broker::pg {
@@ -32,7 +31,9 @@ const std::vector<SchemaStep>& migrations() {
          schema_sql::kStep07PoolCounts, true},
         // 8: lifecycle events written with each change and sequenced in commit order, and the
         // pool's low-watermark state.
-        {kOutboxSchemaSummary, kOutboxSchemaSql, true},
+        {"the outbox (events written with each change, sequenced in commit order) and the pool's "
+         "low-watermark state",
+         schema_sql::kStep08Outbox, true},
         // 9: webhook subscriptions (with their cursor in the outbox) and their deliveries.
         {"webhook subscriptions and their deliveries", schema_sql::kStep09Webhooks, true},
     };

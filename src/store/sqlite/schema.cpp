@@ -7,8 +7,6 @@
 #include "core/errors.hpp"
 #include "sql/sqlite_schema.hpp"
 #include "store/schema_steps.hpp"
-#include "store/sqlite/outbox_sql.hpp"
-#include "store/sqlite/webhook_sql.hpp"
 
 namespace broker::sqlite {
 namespace {
@@ -35,9 +33,10 @@ const std::vector<SchemaStep>& migrations() {
          schema_sql::kStep08Reservations, true},
         {"counts by status kept by triggers (pool_counts)", schema_sql::kStep09PoolCounts, true},
         // 10: lifecycle events written with each change, and the pool's low-watermark state.
-        {kOutboxSchemaSummary, kOutboxSchemaSql, true},
-        // 11: webhook subscriptions, their cursor in the outbox, and their deliveries (webhook_sql.hpp).
-        {"webhook subscriptions and their deliveries", kWebhookSchemaSql, true},
+        {"the outbox (events written with each change) and the pool's low-watermark state",
+         schema_sql::kStep10Outbox, true},
+        // 11: webhook subscriptions, their cursor in the outbox, and their deliveries.
+        {"webhook subscriptions and their deliveries", schema_sql::kStep11Webhooks, true},
     };
     return steps;
 }

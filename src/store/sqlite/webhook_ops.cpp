@@ -3,8 +3,8 @@
 
 #include <limits>
 
+#include "sql/sqlite_queries.hpp"
 #include "store/sqlite/outbox_ops.hpp"
-#include "store/sqlite/webhook_sql.hpp"
 
 namespace broker::sqlite {
 namespace {
@@ -48,7 +48,7 @@ WebhookDelivery read_delivery(const Query& q) {
 }  // namespace
 
 void create_webhook(Connection& conn, const WebhookSubscription& s) {
-    conn.query(kInsertWebhookSql)
+    conn.query(sql::kInsertWebhook)
         .bind(1, s.id)
         .bind(2, s.url)
         .bind(3, join_event_types(s.event_types))
@@ -65,28 +65,28 @@ void create_webhook(Connection& conn, const WebhookSubscription& s) {
 }
 
 std::vector<WebhookSubscription> list_webhooks(Connection& conn) {
-    auto q = conn.query(kListWebhooksSql);
+    auto q = conn.query(sql::kListWebhooks);
     std::vector<WebhookSubscription> out;
     while (q.step()) out.push_back(read_subscription(q));
     return out;
 }
 
 std::optional<WebhookSubscription> get_webhook(Connection& conn, const std::string& id) {
-    auto q = conn.query(kGetWebhookSql);
+    auto q = conn.query(sql::kGetWebhook);
     q.bind(1, id);
     if (!q.step()) return std::nullopt;
     return read_subscription(q);
 }
 
 bool delete_webhook(Connection& conn, const std::string& id) {
-    conn.query(kDeleteWebhookSql).bind(1, id).run();
+    conn.query(sql::kDeleteWebhook).bind(1, id).run();
     if (conn.changes() == 0) return false;
-    conn.query(kDeleteWebhookDeliveriesSql).bind(1, id).run();
+    conn.query(sql::kDeleteWebhookDeliveries).bind(1, id).run();
     return true;
 }
 
 bool disable_webhook(Connection& conn, const std::string& id, const std::string& reason, UnixSeconds now) {
-    conn.query(kDisableWebhookSql).bind(1, id).bind(2, reason).bind(3, now).run();
+    conn.query(sql::kDisableWebhook).bind(1, id).bind(2, reason).bind(3, now).run();
     if (conn.changes() == 0) return false;
     // Announced in the same transaction: a disable is never left unsaid.
     if (const auto disabled = get_webhook(conn, id))
@@ -95,16 +95,16 @@ bool disable_webhook(Connection& conn, const std::string& id, const std::string&
 }
 
 bool enable_webhook(Connection& conn, const std::string& id) {
-    conn.query(kEnableWebhookSql).bind(1, id).run();
+    conn.query(sql::kEnableWebhook).bind(1, id).run();
     return conn.changes() > 0;
 }
 
 bool enqueue_deliveries(Connection& conn, const std::string& subscription_id, std::int64_t from_cursor,
                         std::int64_t to_cursor, std::span<const OutboxEvent> events, UnixSeconds now) {
-    conn.query(kMoveCursorSql).bind(1, subscription_id).bind(2, from_cursor).bind(3, to_cursor).run();
+    conn.query(sql::kMoveCursor).bind(1, subscription_id).bind(2, from_cursor).bind(3, to_cursor).run();
     if (conn.changes() == 0) return false;
     for (const auto& e : events) {
-        conn.query(kInsertDeliverySql)
+        conn.query(sql::kInsertDelivery)
             .bind(1, subscription_id)
             .bind(2, e.id)
             .bind(3, e.type)
@@ -119,13 +119,13 @@ bool enqueue_deliveries(Connection& conn, const std::string& subscription_id, st
 std::vector<WebhookDelivery> claim_deliveries(Connection& conn, const DeliveryClaim& claim) {
     std::vector<std::int64_t> ids;
     {
-        auto q = conn.query(kClaimableDeliveriesSql);
+        auto q = conn.query(sql::kClaimableDeliveries);
         q.bind(1, claim.subscription_id).bind(2, claim.now).bind(3, std::int64_t{claim.limit});
         while (q.step()) ids.push_back(q.integer(0));
     }
     std::vector<WebhookDelivery> out;
     for (const auto id : ids) {
-        auto q = conn.query(kClaimDeliverySql);
+        auto q = conn.query(sql::kClaimDelivery);
         q.bind(1, id).bind(2, claim.worker_id).bind(3, claim.claim_until);
         if (q.step()) out.push_back(read_delivery(q));
     }
@@ -135,7 +135,7 @@ std::vector<WebhookDelivery> claim_deliveries(Connection& conn, const DeliveryCl
 bool record_attempt(Connection& conn, const DeliveryAttempt& a) {
     std::string subscription_id;
     {
-        auto q = conn.query(kRecordAttemptSql);
+        auto q = conn.query(sql::kRecordAttempt);
         q.bind(1, a.delivery_id)
             .bind(2, a.worker_id)
             .bind(3, to_string(a.outcome))
@@ -147,9 +147,9 @@ bool record_attempt(Connection& conn, const DeliveryAttempt& a) {
         if (!q.step()) return false;
         subscription_id = q.text(0);
     }
-    const std::string_view sql = a.outcome == DeliveryStatus::delivered ? kAttemptDeliveredSql
-                                 : a.outcome == DeliveryStatus::failed  ? kDeliveryFailedSql
-                                                                        : kAttemptFailedSql;
+    const std::string_view sql = a.outcome == DeliveryStatus::delivered ? sql::kAttemptDelivered
+                                 : a.outcome == DeliveryStatus::failed  ? sql::kDeliveryFailed
+                                                                        : sql::kAttemptFailed;
     auto q = conn.query(sql);
     q.bind(1, subscription_id);
     if (a.outcome != DeliveryStatus::delivered) q.bind(2, a.now);
@@ -159,7 +159,7 @@ bool record_attempt(Connection& conn, const DeliveryAttempt& a) {
 
 DeliveryPage list_deliveries(Connection& conn, const std::string& subscription_id,
                              std::optional<std::int64_t> before, int limit) {
-    auto q = conn.query(kListDeliveriesSql);
+    auto q = conn.query(sql::kListDeliveries);
     q.bind(1, subscription_id)
         .bind(2, before.value_or(std::numeric_limits<std::int64_t>::max()))
         .bind(3, std::int64_t{limit} + 1);
@@ -174,7 +174,7 @@ DeliveryPage list_deliveries(Connection& conn, const std::string& subscription_i
 
 std::optional<WebhookDelivery> get_delivery(Connection& conn, const std::string& subscription_id,
                                             std::int64_t delivery_id) {
-    auto q = conn.query(kGetDeliverySql);
+    auto q = conn.query(sql::kGetDelivery);
     q.bind(1, subscription_id).bind(2, delivery_id);
     if (!q.step()) return std::nullopt;
     return read_delivery(q);
@@ -182,21 +182,21 @@ std::optional<WebhookDelivery> get_delivery(Connection& conn, const std::string&
 
 std::optional<WebhookDelivery> redeliver(Connection& conn, const std::string& subscription_id,
                                          std::int64_t delivery_id, UnixSeconds now) {
-    auto q = conn.query(kRedeliverSql);
+    auto q = conn.query(sql::kRedeliver);
     q.bind(1, subscription_id).bind(2, delivery_id).bind(3, now);
     if (!q.step()) return std::nullopt;
     return read_delivery(q);
 }
 
 std::int64_t count_pending(Connection& conn, const std::string& subscription_id) {
-    auto q = conn.query(kCountPendingSql);
+    auto q = conn.query(sql::kCountPending);
     q.bind(1, subscription_id);
     q.step();
     return q.integer(0);
 }
 
 std::int64_t prune_deliveries(Connection& conn, UnixSeconds before) {
-    conn.query(kPruneDeliveriesSql).bind(1, before).run();
+    conn.query(sql::kPruneDeliveries).bind(1, before).run();
     return conn.changes();
 }
 

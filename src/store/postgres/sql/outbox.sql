@@ -1,5 +1,5 @@
 -- The PostgreSQL store's outbox statements (see cmake/EmbedSql.cmake for the convention; the
--- tables and the history's trigger are a schema step, outbox_sql.hpp, which says why events
+-- tables and the history's trigger are a schema step, schema/steps.sql step_08_outbox, which says why events
 -- wait in outbox_pending until the sequencer gives them their final ids).
 
 -- name: outbox_sequencer_lock

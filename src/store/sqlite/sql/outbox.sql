@@ -1,5 +1,5 @@
 -- The SQLite store's outbox statements (see cmake/EmbedSql.cmake for the convention; the
--- table itself is a schema step, outbox_sql.hpp). One writer commits batches one after
+-- table itself is schema step 10, schema/steps.sql). One writer commits batches one after
 -- another, so AUTOINCREMENT ids become visible to readers in increasing order (and are never
 -- reused, even after the newest events are pruned).
 

@@ -232,3 +232,68 @@ WHEN OLD.status <> NEW.status BEGIN
     UPDATE pool_counts SET n = n - 1 WHERE status = OLD.status;
     UPDATE pool_counts SET n = n + 1 WHERE status = NEW.status;
 END;
+
+-- name: step_10_outbox
+-- The outbox: each change's event, written in the change's transaction (AUTOINCREMENT ids
+-- never come back, so a reader resuming after id k is never shown a reused one), and the
+-- pool's low-watermark state (pool.low / pool.recovered once per crossing).
+CREATE TABLE outbox_events (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    type       TEXT    NOT NULL,
+    at         INTEGER NOT NULL,
+    sandbox_id TEXT    NOT NULL DEFAULT '',
+    track      TEXT    NOT NULL DEFAULT '',
+    data       TEXT    NOT NULL DEFAULT '{}'
+);
+CREATE TABLE pool_alert (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    low        INTEGER NOT NULL DEFAULT 0,
+    changed_at INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO pool_alert (id, low, changed_at) VALUES (1, 0, 0);
+
+-- name: step_11_webhooks
+-- Webhook subscriptions (with their cursor in the outbox and failure record) and their
+-- deliveries. Delivery ids never come back after a removal (AUTOINCREMENT): they name a
+-- delivery in the admin API.
+CREATE TABLE webhook_subscriptions (
+    id                 TEXT    NOT NULL PRIMARY KEY,
+    url                TEXT    NOT NULL,
+    event_types        TEXT    NOT NULL,
+    description        TEXT    NOT NULL DEFAULT '',
+    secret             TEXT    NOT NULL,
+    enabled            INTEGER NOT NULL DEFAULT 1,
+    disabled_reason    TEXT    NOT NULL DEFAULT '',
+    created_at         INTEGER NOT NULL,
+    disabled_at        INTEGER,
+    event_cursor       INTEGER NOT NULL DEFAULT 0,
+    failing_since      INTEGER,
+    consecutive_failed INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+CREATE TABLE webhook_deliveries (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    subscription_id  TEXT    NOT NULL,
+    event_id         INTEGER NOT NULL,
+    event_type       TEXT    NOT NULL,
+    sandbox_id       TEXT    NOT NULL DEFAULT '',
+    payload          TEXT    NOT NULL,
+    status           TEXT    NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    created_at       INTEGER NOT NULL,
+    next_attempt_at  INTEGER NOT NULL,
+    last_attempt_at  INTEGER,
+    last_http_status INTEGER,
+    last_error       TEXT    NOT NULL DEFAULT '',
+    last_latency_ms  INTEGER,
+    claim_owner      TEXT    NOT NULL DEFAULT '',
+    claim_until      INTEGER NOT NULL DEFAULT 0
+);
+-- The admin API's pages of one subscription's deliveries.
+CREATE INDEX webhook_deliveries_subscription ON webhook_deliveries (subscription_id, id);
+-- Claiming: a subscription's pending deliveries in order, and the one before in a sandbox.
+CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (subscription_id, id) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_pending_sandbox ON webhook_deliveries (subscription_id, sandbox_id, id)
+    WHERE status = 'pending';
+-- Pruning finished deliveries by age.
+CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (last_attempt_at) WHERE status <> 'pending';
