@@ -21,12 +21,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "app/account_import.hpp"
 #include "app/admin_api.hpp"
@@ -270,14 +272,16 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     const auto jobs =
         with_jobs ? make_background_jobs(environment(flags), config, store, clock, edge.metrics().jobs())
                   : nullptr;
-    ClockWatch clock_watch(clock, jobs.get());
 
     Router router;
     ParticipantHandlers participant(service, pool, std::chrono::seconds(config.no_sandboxes_retry_after_sec),
                                     ParticipantMetrics(*edge.metrics().api()));
     AllocateWaiting waiting(load_allocate_wait_options(environment(flags)), store, config.store,
                             environment(flags), edge.registry(), pool);
-    participant.enable_waiting(waiting.registry(), waiting.max_wait());
+    participant.enable_waiting(waiting.registry(), waiting.max_wait(), clock);
+    std::vector<std::function<void()>> on_clock_move{[&waiting] { waiting.clock_moved(); }};
+    if (jobs) on_clock_move.emplace_back([&jobs] { jobs->wake(); });
+    ClockWatch clock_watch(clock, on_clock_move);
     participant.add_routes(router, config.base_path);
     OpsHandlers ops(store.store(), pool);
     ops.add_routes(router);
@@ -330,7 +334,8 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
         spdlog::info("received {}, draining for {} s (/readyz answers 503) before stopping",
                      StopSignals::name(received), drain.count());
         ops.start_draining();
-        if (wait_out_drain(signals.set(), drain)) spdlog::info("received another signal, drain cut short");
+        if (wait_out_drain(signals.set(), drain, clock))
+            spdlog::info("received another signal, drain cut short");
         spdlog::info("drained, stopping");
     } else {
         spdlog::info("received {}, stopping", StopSignals::name(received));
@@ -368,7 +373,7 @@ int worker_command(const CommonFlags& flags) {
     BlockingPool scrape_pool(1, 16);  // the metrics listener's scrapes read the store
     edge.add_metrics_listener_routes(scrape_pool);
     BackgroundJobs jobs(store, clock, background, edge.metrics().jobs());
-    ClockWatch clock_watch(clock, &jobs);
+    ClockWatch clock_watch(clock, {[&jobs] { jobs.wake(); }});
     const auto webhook_worker = WebhookWorker::make(store, clock, load_webhook_config(environment(flags)),
                                                     &edge.registry(), jobs.worker_id());
     const std::optional<asio::ip::tcp::endpoint> metrics_bound = edge.start_metrics_listener();

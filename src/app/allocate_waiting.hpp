@@ -34,6 +34,8 @@ class AllocateWaiting final : public PoolChangeListener {
     std::chrono::seconds max_wait() const { return options_.max_wait; }
 
     void sandboxes_added() noexcept override { registry_.wake_heads(); }
+    // The test clock moved: each waiter looks at its deadline again (ClockWatch calls it).
+    void clock_moved() { registry_.nudge_all(); }
 
     // Shutdown: every waiter is answered now, no new one waits; the poll and the listener stop.
     void stop();

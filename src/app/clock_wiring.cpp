@@ -8,9 +8,10 @@ std::unique_ptr<Clock> make_clock(const std::string& test_clock_file) {
     return std::make_unique<FileClock>(test_clock_file);
 }
 
-ClockWatch::ClockWatch(Clock& clock, BackgroundJobs* jobs) : clock_(dynamic_cast<FileClock*>(&clock)) {
-    if (!clock_ || !jobs) return;
-    clock_->on_move([jobs] { jobs->wake(); });
+ClockWatch::ClockWatch(Clock& clock, const std::vector<std::function<void()>>& on_move)
+    : clock_(dynamic_cast<FileClock*>(&clock)) {
+    if (!clock_ || on_move.empty()) return;
+    for (const auto& listener : on_move) clock_->on_move(listener);
     clock_->start_watching();
 }
 

@@ -8,6 +8,7 @@
 
 #include <chrono>
 
+#include "core/clock.hpp"
 #include "core/env_value.hpp"
 
 namespace broker {
@@ -15,7 +16,8 @@ namespace broker {
 // SHUTDOWN_DRAIN_SEC: 0 (the default: stop at once) to 3600; ConfigError otherwise.
 std::chrono::seconds load_shutdown_drain(const EnvLookup& env);
 
-// Waits `drain` for another of `signals` (blocked in every thread); true when one came.
-bool wait_out_drain(const sigset_t& signals, std::chrono::seconds drain);
+// Waits `drain` of `clock`'s monotonic time for another of `signals` (blocked in every
+// thread); true when one came.
+bool wait_out_drain(const sigset_t& signals, std::chrono::seconds drain, const Clock& clock);
 
 }  // namespace broker

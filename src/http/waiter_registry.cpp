@@ -121,6 +121,19 @@ void WaiterRegistry::wake_heads() {
     call_all(wakes);
 }
 
+void WaiterRegistry::nudge_all() {
+    std::vector<Wake> wakes;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [prefix, queue] : queues_) {
+            for (const auto& place : queue) {
+                for (const Ticket* t : place->tickets) wakes.push_back(t->wake);
+            }
+        }
+    }
+    call_all(wakes);
+}
+
 void WaiterRegistry::close() {
     std::vector<Wake> wakes;
     {

@@ -51,6 +51,10 @@ class WaiterRegistry {
     // Something may have become available: wakes the head of every queue.
     void wake_heads();
 
+    // The test clock moved: every waiter's wake is called so it looks at its deadline again;
+    // none is marked woken (no store call follows).
+    void nudge_all();
+
     // Shutting down: wakes every waiter and refuses new ones.
     void close();
     bool closed() const { return closed_.load(std::memory_order_acquire); }

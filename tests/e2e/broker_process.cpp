@@ -17,6 +17,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "e2e/hang_bound.hpp"
+
 namespace broker::e2e {
 namespace {
 
@@ -141,7 +143,7 @@ std::optional<std::string> ChildProcess::wait_for_line(const std::string& needle
         line = out_.text.substr(begin, end - begin);
         return true;
     };
-    changed_.wait_for(lock, timeout, [&] { return found() || out_.closed; });
+    changed_.wait_for(lock, hang_bound(timeout), [&] { return found() || out_.closed; });
     return line;
 }
 

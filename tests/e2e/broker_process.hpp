@@ -60,7 +60,7 @@ class ChildProcess {
     pid_t pid() const { return pid_; }
 
     // Waits until stdout holds a complete line containing `needle`; returns that line, or
-    // nothing when the deadline passed or stdout closed first.
+    // nothing when the deadline (a minute at least) passed or stdout closed first.
     std::optional<std::string> wait_for_line(const std::string& needle, std::chrono::milliseconds timeout);
 
     // Waits for the exit; nothing when it is still running after `timeout`. Returns the exit

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "e2e/ha_fixture.hpp"
+#include "e2e/jobs_fixture.hpp"
 #include "store/dynamodb/dynamo_store.hpp"
 #include "store/dynamodb/static_credentials.hpp"
 
@@ -30,6 +31,10 @@ class DynamoReplicasTest : public ::testing::Test {
         env_ = serving_env();
         env_["AWS_ACCESS_KEY_ID"] = "e2e-key";  // the emulator checks the signature's form only
         env_["AWS_SECRET_ACCESS_KEY"] = "e2e-secret";
+        // A deployment's bound on the store work one replica runs at once: a burst queues in
+        // the replica instead of 64 calls per replica at the emulator at once, where on a busy
+        // machine an allocation could run past its time budget (503) while others held it up.
+        env_["STORE_THREADS"] = "8";
         const auto migrated = run_broker_command({"migrate", "--store", store_url_}, env_, dir_.path());
         ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
         const auto file = dir_.path() / "pool.json";
@@ -83,7 +88,7 @@ TEST_F(DynamoReplicasTest, ThreeHundredAllocationsAtConcurrency100OverTwoReplica
             auto& grant = grants[static_cast<std::size_t>(i * kPerConnection + n)];
             grant.participant = unique_participant("ddb-spread");
             try {
-                auto client = replicas_[static_cast<std::size_t>(i % 2)]->client(std::chrono::seconds(30));
+                auto client = replicas_[static_cast<std::size_t>(i % 2)]->client(std::chrono::seconds(120));
                 const auto res = allocate(client, grant.participant);
                 grant.status = res.status;
                 if (res.json.is_object() && res.json.contains("sandbox_id"))
@@ -119,7 +124,7 @@ TEST_F(DynamoReplicasTest, OneParticipantRacingItselfOverBothReplicasGetsOneSand
         run_together(20, [&](int i) {
             auto& grant = grants[static_cast<std::size_t>(i)];
             try {
-                auto client = replicas_[static_cast<std::size_t>(i % 2)]->client(std::chrono::seconds(30));
+                auto client = replicas_[static_cast<std::size_t>(i % 2)]->client(std::chrono::seconds(120));
                 const auto res = allocate(client, participant);
                 grant.status = res.status;
                 if (res.json.is_object() && res.json.contains("sandbox_id"))
@@ -161,19 +166,35 @@ TEST_F(DynamoReplicasTest, AReplicaKilledMidAllocationLosesNothingItAnswered) {
                     if (res.json.is_object() && res.json.contains("sandbox_id"))
                         grant.sandbox_id = res.json["sandbox_id"].get<std::string>();
                 } catch (const std::exception&) {
-                    continue;  // the killed replica's connections break: no answer, nothing to keep
+                    // The killed replica's connections break: no answer, nothing to keep.
+                    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                    continue;
                 }
                 std::lock_guard lock(mutex);
                 answered.push_back(std::move(grant));
             }
         });
     }
-    // Real traffic on each side of the kill (machine time on purpose, as in ha_replicas_test).
-    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    // Real traffic on each side of the kill: answers from both replicas before it, and from
+    // the one left after it (counted, not timed: a busy machine only makes this take longer).
+    const auto answered_by = [&](int status, std::size_t from) {
+        std::lock_guard lock(mutex);
+        int n = 0;
+        for (std::size_t i = from; i < answered.size(); ++i) n += answered[i].status == status;
+        return n;
+    };
+    const bool before = wait_until([&] { return answered_by(201, 0) >= 20; }, std::chrono::seconds(120));
+    std::size_t at_kill = 0;
+    {
+        std::lock_guard lock(mutex);
+        at_kill = answered.size();
+    }
     replicas_[0]->kill9();
-    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    const bool after = wait_until([&] { return answered_by(201, at_kill) >= 20; }, std::chrono::seconds(120));
     done = true;
     for (auto& thread : load) thread.join();
+    ASSERT_TRUE(before) << "no allocations answered before the kill";
+    ASSERT_TRUE(after) << "the replica left answered no allocations after the kill";
 
     // Every 201 names a sandbox that is allocated to that participant, and no sandbox went to two.
     const auto store = direct();

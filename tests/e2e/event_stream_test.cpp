@@ -113,9 +113,19 @@ TEST(EventStream, FiltersByTypeAndTrack) {
     ASSERT_EQ(mark_for_deletion(http, in_a, pa).status, 200);
 
     ASSERT_TRUE(every_sandbox->wait_for_events(4, 5s)) << every_sandbox->body();
-    ASSERT_TRUE(returns->wait_for_events(2, 5s)) << returns->body();
+    // The pool sample may also have seen the pool run low meanwhile (a pool.low the filter lets
+    // through, or not: the sample runs on the machine's time); nothing else gets through.
+    const auto sandbox_events = [&] {
+        std::vector<std::string> out;
+        for (const auto& type : types(returns->events())) {
+            if (type.rfind("pool.", 0) != 0) out.push_back(type);
+        }
+        return out;
+    };
+    ASSERT_TRUE(returns->wait_until([&] { return sandbox_events().size() >= 2; }, 5s)) << returns->body();
     ASSERT_TRUE(lab_a->wait_for_events(2, 5s)) << lab_a->body();
-    EXPECT_EQ(types(returns->events()), (std::vector<std::string>{"sandbox.returned", "sandbox.returned"}));
+    EXPECT_EQ(sandbox_events(), (std::vector<std::string>{"sandbox.returned", "sandbox.returned"}))
+        << returns->body();
     EXPECT_EQ(types(lab_a->events()), (std::vector<std::string>{"sandbox.allocated", "sandbox.returned"}));
     for (const auto& e : lab_a->events()) EXPECT_NE(e.data.find(in_a), std::string::npos);
     EXPECT_EQ(every_sandbox->events().size(), 4u);

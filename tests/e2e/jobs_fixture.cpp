@@ -6,10 +6,12 @@
 
 #include <thread>
 
+#include "e2e/hang_bound.hpp"
+
 namespace broker::e2e {
 
 bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
+    const auto deadline = std::chrono::steady_clock::now() + hang_bound(limit);
     for (;;) {
         if (done()) return true;
         if (std::chrono::steady_clock::now() >= deadline) return false;

@@ -19,7 +19,7 @@ namespace broker::e2e {
 
 inline const std::string kSimToken = "e2e-sim-csp-token-42";
 
-// Polls `done` every 20 ms until it holds or `limit` passes; true when it held.
+// Polls `done` every 20 ms until it holds or `limit` (a minute at least) passes; true if it held.
 bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit);
 
 // A simulator with `sandboxes` active sandboxes named `e2e-NNNN`, requiring kSimToken.

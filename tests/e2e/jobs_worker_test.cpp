@@ -83,7 +83,12 @@ TEST(JobsWorker, ServeHandsRunRequestsToTheWorkers) {
     ASSERT_EQ(run.status, 200) << run.body;
     EXPECT_EQ(run.json["status"], "finished");
     EXPECT_EQ(run.json["result"]["counts"]["listed"], 4) << run.body;
-    EXPECT_EQ(list_calls(sim), 2) << "the worker ran the requested sync";
+    // The worker ran the requested sync. A request is served at least once, not exactly once:
+    // when it lands while the worker's poll is starting the job (PostgreSQL's start statement
+    // sees the request flag but not yet the queued run), that run consumes the flag and the
+    // run is served by the next one, so one more list call is no fault.
+    EXPECT_GE(list_calls(sim), 2) << "the worker ran the requested sync";
+    EXPECT_LE(list_calls(sim), 3) << "more runs than one request explains";
 
     const auto jobs = admin_get(http, "/v1/admin/jobs");
     ASSERT_EQ(jobs.status, 200);

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "e2e/broker_fixture.hpp"
+#include "e2e/jobs_fixture.hpp"
 #include "e2e/test_clock.hpp"
 
 namespace broker::e2e {
@@ -81,6 +82,11 @@ TEST(LeaseExpiryTest, MarkOrAllocateAfterTheLeaseRanOutIs403AllocationExpired) {
     BrokerInstance broker(sandboxes("short-", 2, 620000), env, clock.flags());
     auto client = broker.client();
     auto participant = unique_participant("short");
+    // The expiry job's first run (at start) is over before the lease is: its next run is 300 s
+    // of the clock away, so nothing takes the sandbox back while this test looks at it. (On a
+    // busy machine that first run may come late, after the clock moved past the lease.)
+    ASSERT_TRUE(wait_until([&] { return job_last_finished(client, "auto_expiry") == clock.now(); },
+                           std::chrono::seconds(60)));
 
     auto allocated = allocate(client, participant);
     ASSERT_EQ(allocated.status, 201) << allocated.body;

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "e2e/hang_bound.hpp"
 #include "http/asio.hpp"
 
 namespace broker::testing_sse {
@@ -62,9 +63,10 @@ class SseStream {
     // The server ended the body (its last chunk) or closed the connection.
     bool ended() const { return ended_; }
 
-    // Reads until `done()` holds or the stream ends or `timeout` passes; whether done() held.
+    // Reads until `done()` holds or the stream ends or `timeout` (at least kHangBound) passes;
+    // whether done() held.
     bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        const auto deadline = std::chrono::steady_clock::now() + e2e::hang_bound(timeout);
         while (!done()) {
             if (ended_ || !read_some(deadline)) return done();
             decode();

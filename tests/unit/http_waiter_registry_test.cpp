@@ -1,5 +1,6 @@
 // WaiterRegistry: first come, first served per prefix, the bound, leaving (timeout or a
-// client gone), a repeat sharing its place, wake-ups not lost while a waiter is busy, close.
+// client gone), a repeat sharing its place, wake-ups not lost while a waiter is busy, the
+// test clock's nudge, close.
 // The registry holds no timer: each waiter's `wake` here counts the wake-ups it got.
 #include <gtest/gtest.h>
 
@@ -137,6 +138,20 @@ TEST(WaiterRegistry, AWakeWhileBusyIsKeptForTheNextLook) {
     w.registry.wake_heads();
     EXPECT_TRUE(w.registry.take_wake(a));
     EXPECT_FALSE(w.registry.take_wake(a));
+}
+
+TEST(WaiterRegistry, ANudgeWakesEveryWaiterToLookAgainButSendsNoneToTheStore) {
+    Waiters w;
+    const auto a = w.enter("a");
+    const auto b = w.enter("b");
+    const auto c = w.enter("c", "lab");
+    w.registry.nudge_all();  // the test clock moved: deadlines are looked at again
+    EXPECT_EQ(w.wakes["a"], 1);
+    EXPECT_EQ(w.wakes["b"], 1);
+    EXPECT_EQ(w.wakes["c"], 1);
+    for (const auto& t : {a, b, c}) EXPECT_FALSE(w.registry.take_wake(t)) << "no store call follows a nudge";
+    EXPECT_TRUE(w.registry.at_head(a)) << "the order is untouched";
+    EXPECT_EQ(w.registry.size(), 3u);
 }
 
 TEST(WaiterRegistry, CloseWakesEveryoneAndRefusesNewWaiters) {

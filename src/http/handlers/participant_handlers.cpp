@@ -186,7 +186,10 @@ asio::awaitable<ParticipantHandlers::Waited> ParticipantHandlers::wait_for_sandb
                                                                                    AllocateResult last) {
     Waited waited;
     waited.result = std::move(last);
-    const auto deadline = std::chrono::steady_clock::now() + wait;
+    // The deadline is on the injected clock's monotonic time: the machine's, or under the end-to-end
+    // tests' clock the machine's plus the test's moves (each move wakes every waiter through
+    // WaiterRegistry::nudge_all to look again), so a test ends a wait without waiting it out.
+    const auto deadline = clock_->steady_now() + wait;
     auto executor = co_await asio::this_coro::executor;
     // The timer is the coroutine's bed: a wake-up (from any thread) or the client leaving
     // cancels it on the connection's executor. No pool thread is held meanwhile.
@@ -214,8 +217,9 @@ asio::awaitable<ParticipantHandlers::Waited> ParticipantHandlers::wait_for_sandb
     for (;;) {
         const bool first = std::exchange(first_look, false);
         if (!waiters_->take_wake(ticket) && !first) {
-            if (std::chrono::steady_clock::now() >= deadline || gone || waiters_->closed()) break;
-            timer->expires_at(deadline);
+            const auto now = clock_->steady_now();
+            if (now >= deadline || gone || waiters_->closed()) break;
+            timer->expires_after(deadline - now);
             boost::system::error_code ec;
             co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
             continue;  // woken, gone, closed or timed out: the checks above tell

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "core/clock.hpp"
 #include "http/handlers/participant_metrics.hpp"
 #include "http/router.hpp"
 #include "http/waiter_registry.hpp"
@@ -25,11 +26,12 @@ class ParticipantHandlers {
           no_sandboxes_retry_after_(no_sandboxes_retry_after),
           metrics_(std::move(metrics)) {}
 
-    // Lets allocations wait (`Prefer: wait=N`, `?wait=N`) in `waiters`, up to `max_wait`.
-    // Without it a request that asks to wait is answered at once, as before.
-    void enable_waiting(WaiterRegistry& waiters, std::chrono::seconds max_wait) {
+    // Lets allocations wait (`Prefer: wait=N`, `?wait=N`) in `waiters`, up to `max_wait` of
+    // `clock`'s monotonic time. Without it a request that asks to wait is answered at once.
+    void enable_waiting(WaiterRegistry& waiters, std::chrono::seconds max_wait, const Clock& clock) {
         waiters_ = &waiters;
         max_wait_ = max_wait;
+        clock_ = &clock;
     }
 
     // Registers the routes under `base_path` (e.g. "/v1"). This object must outlive the router.
@@ -66,6 +68,7 @@ class ParticipantHandlers {
     ParticipantMetrics metrics_;
     WaiterRegistry* waiters_ = nullptr;
     std::chrono::seconds max_wait_{0};
+    const Clock* clock_ = nullptr;
 };
 
 }  // namespace broker
