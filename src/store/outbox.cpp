@@ -1,6 +1,11 @@
 // The outbox's shared rules: see outbox.hpp.
 #include "store/outbox.hpp"
 
+#include <fmt/format.h>
+
+#include <chrono>
+#include <iterator>
+
 #include "core/json_text.hpp"
 
 namespace broker {
@@ -19,19 +24,8 @@ void append_optional_time(std::string& out, const std::optional<UnixSeconds>& at
     out += '"';
 }
 
-void append_digits(std::string& out, long long value, int width) {
-    char buf[24];
-    int n = 0;
-    const bool negative = value < 0;
-    unsigned long long v =
-        negative ? 0ULL - static_cast<unsigned long long>(value) : static_cast<unsigned long long>(value);
-    do {
-        buf[n++] = static_cast<char>('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    while (n < width) buf[n++] = '0';
-    if (negative) out += '-';
-    while (n > 0) out += buf[--n];
+void append_integer(std::string& out, long long value) {
+    fmt::format_to(std::back_inserter(out), "{}", value);
 }
 
 }  // namespace
@@ -79,7 +73,7 @@ void append_transition_event_data(std::string& out, const Sandbox& row, std::opt
     out += R"(,"deletion_requested_at":)";
     append_optional_time(out, row.deletion_requested_at);
     out += R"(,"deletion_retry_count":)";
-    append_digits(out, row.deletion_retry_count, 1);
+    append_integer(out, row.deletion_retry_count);
     out += R"(,"expires_at":)";
     append_optional_time(out, row.expires_at);
     out += R"(,"external_id":)";
@@ -112,7 +106,7 @@ std::string event_payload(std::int64_t id, std::string_view type, UnixSeconds at
     std::string out;
     out.reserve(64 + type.size() + data_json.size());
     out += R"({"id":)";
-    append_digits(out, id, 1);
+    append_integer(out, id);
     out += R"(,"type":)";
     append_json_string(out, type);
     out += R"(,"time":")";
@@ -130,36 +124,17 @@ std::string iso8601_utc(UnixSeconds at) {
 }
 
 void append_iso8601_utc(std::string& out, UnixSeconds at) {
-    // The civil date of a day count (Howard Hinnant's days_from_civil inverse), without the
-    // C library's time zone lock: every event's time goes through here.
-    const long long secs = static_cast<long long>(at);
-    long long days = secs / 86400;
-    long long rem = secs % 86400;
-    if (rem < 0) {
-        rem += 86400;
-        days -= 1;
-    }
-    const long long z = days + 719468;
-    const long long era = (z >= 0 ? z : z - 146096) / 146097;
-    const long long doe = z - era * 146097;
-    const long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const long long mp = (5 * doy + 2) / 153;
-    const long long day = doy - (153 * mp + 2) / 5 + 1;
-    const long long month = mp < 10 ? mp + 3 : mp - 9;
-    const long long year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-    append_digits(out, year, 4);
-    out += '-';
-    append_digits(out, month, 2);
-    out += '-';
-    append_digits(out, day, 2);
-    out += 'T';
-    append_digits(out, rem / 3600, 2);
-    out += ':';
-    append_digits(out, rem / 60 % 60, 2);
-    out += ':';
-    append_digits(out, rem % 60, 2);
-    out += 'Z';
+    // The civil calendar of <chrono>, not gmtime_r/strftime: no time zone lock, and no
+    // intermediate string, on every event's time.
+    using namespace std::chrono;
+    const sys_seconds t{seconds{at}};
+    const sys_days day = floor<days>(t);
+    const year_month_day date{day};
+    const hh_mm_ss time{t - day};
+    fmt::format_to(std::back_inserter(out), "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                   static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                   static_cast<unsigned>(date.day()), time.hours().count(), time.minutes().count(),
+                   time.seconds().count());
 }
 
 }  // namespace broker

@@ -129,15 +129,14 @@ void append_event(pqxx::connection& conn, const OutboxControl& outbox, std::stri
                   std::string_view data_json, UnixSeconds now) {
     if (!outbox.events_enabled()) return;
     pqxx::work tx(conn);
-    tx.exec_prepared(stmt::kOutboxAppend, std::string(type), std::string(data_json), now);
-    outbox.event_written(type);
+    append_event_in(tx, outbox, type, data_json, now);
     tx.commit();
 }
 
 void append_event_in(pqxx::transaction_base& tx, const OutboxControl& outbox, std::string_view type,
                      std::string_view data_json, UnixSeconds now) {
     if (!outbox.events_enabled()) return;
-    tx.exec_params(std::string(kOutboxAppendSql), std::string(type), std::string(data_json), now);
+    tx.exec_prepared(stmt::kOutboxAppend, std::string(type), std::string(data_json), now);
     outbox.event_written(type);
 }
 
