@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "http/asio.hpp"
@@ -59,5 +60,15 @@ class Router {
   private:
     std::deque<Route> routes_;
 };
+
+// Registers the admin-API route `method path` on a member function of `handlers`, with the
+// admin API's one rule: reads (GET) are open to the viewer role as well, every change is an
+// admin's alone.
+template <class Handlers>
+void add_admin_route(Router& router, bhttp::verb method, std::string path, Handlers* handlers,
+                     asio::awaitable<Response> (Handlers::*fn)(RequestContext&)) {
+    router.add(method, std::move(path), method == bhttp::verb::get ? Access::admin_read : Access::admin,
+               [handlers, fn](RequestContext& ctx) { return (handlers->*fn)(ctx); });
+}
 
 }  // namespace broker

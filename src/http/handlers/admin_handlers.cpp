@@ -8,9 +8,9 @@
 #include <optional>
 
 #include "http/error_response.hpp"
+#include "http/handlers/query_params.hpp"
 #include "http/handlers/sandbox_json.hpp"
 #include "http/offload.hpp"
-#include "http/handlers/query_params.hpp"
 
 namespace broker {
 namespace {
@@ -117,9 +117,7 @@ void AdminHandlers::add_routes(Router& router, const std::string& base_path) {
     using V = bhttp::verb;
     const auto add = [&](V method, const std::string& path,
                          asio::awaitable<Response> (AdminHandlers::*fn)(RequestContext&)) {
-        // Reads are open to the viewer role as well; everything else is the admin's alone.
-        router.add(method, admin + path, method == V::get ? Access::admin_read : Access::admin,
-                   [this, fn](RequestContext& ctx) { return (this->*fn)(ctx); });
+        add_admin_route(router, method, admin + path, this, fn);
     };
     add(V::get, "/sandboxes/{id}", &AdminHandlers::get_sandbox);
     add(V::post, "/bulk-delete", &AdminHandlers::bulk_delete);

@@ -82,9 +82,7 @@ void QuotaHandlers::add_routes(Router& router, const std::string& base_path) {
     using V = bhttp::verb;
     const auto add = [&](V method, const std::string& path,
                          asio::awaitable<Response> (QuotaHandlers::*fn)(RequestContext&)) {
-        // Reads are open to the viewer role as well; changes are the admin's alone.
-        router.add(method, admin + path, method == V::get ? Access::admin_read : Access::admin,
-                   [this, fn](RequestContext& ctx) { return (this->*fn)(ctx); });
+        add_admin_route(router, method, admin + path, this, fn);
     };
     add(V::post, "/reservations", &QuotaHandlers::create_reservation);
     add(V::get, "/reservations", &QuotaHandlers::list_reservations);

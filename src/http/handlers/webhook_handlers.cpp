@@ -112,8 +112,7 @@ void WebhookHandlers::add_routes(Router& router, const std::string& base_path) {
     using V = bhttp::verb;
     const auto add = [&](V method, const std::string& path,
                          asio::awaitable<Response> (WebhookHandlers::*fn)(RequestContext&)) {
-        router.add(method, admin + path, method == V::get ? Access::admin_read : Access::admin,
-                   [this, fn](RequestContext& ctx) { return (this->*fn)(ctx); });
+        add_admin_route(router, method, admin + path, this, fn);
     };
     add(V::post, "/webhooks", &WebhookHandlers::create);
     add(V::get, "/webhooks", &WebhookHandlers::list);
