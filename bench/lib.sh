@@ -8,6 +8,8 @@
 #                             LOG (`listening on http://127.0.0.1:PORT`); waits up to 10 s
 #   field JSON NAME           the value of a numeric field in loadgen's JSON line
 #   median N...               the middle value (for 3 runs: the median)
+#   bench_stop PID...         stops each process started in the background (empty PIDs skipped)
+#                             and waits for it; for the scripts' EXIT traps
 
 bench_build() {
     if [[ -n "${BROKER_BIN:-}" && -n "${LOADGEN_BIN:-}" ]]; then
@@ -45,3 +47,12 @@ bench_port() {
 field() { sed -n "s/.*\"$2\":\([-0-9.e]*\).*/\1/p" <<<"$1"; }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+
+bench_stop() {
+    local pid
+    for pid in "$@"; do
+        [[ -n "$pid" ]] || continue
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+}

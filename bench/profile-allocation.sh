@@ -27,8 +27,7 @@ bench_workdir profile
 pid=""
 sink_pid=""
 cleanup() {
-    if [[ -n "$pid" ]]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-    if [[ -n "$sink_pid" ]]; then kill "$sink_pid" 2>/dev/null || true; wait "$sink_pid" 2>/dev/null || true; fi
+    bench_stop "$pid" "$sink_pid"
     rm -rf "$work"
 }
 trap cleanup EXIT

@@ -23,7 +23,7 @@ broker_pid=""
 sampler_pid=""
 cleanup() {
     if [[ -n "$sampler_pid" ]]; then kill "$sampler_pid" 2>/dev/null || true; fi
-    if [[ -n "$broker_pid" ]]; then kill "$broker_pid" 2>/dev/null || true; wait "$broker_pid" 2>/dev/null || true; fi
+    bench_stop "$broker_pid"
     rm -rf "$work"
 }
 trap cleanup EXIT

@@ -23,7 +23,7 @@ bench_workdir dynamodb-bench
 export BROKER_DYNALITE_DIR=$work/dynalite
 broker_pid=""
 cleanup() {
-    if [[ -n "$broker_pid" ]]; then kill "$broker_pid" 2>/dev/null || true; wait "$broker_pid" 2>/dev/null || true; fi
+    bench_stop "$broker_pid"
     scripts/dynalite.sh stop
     rm -rf "$work"
 }

@@ -30,8 +30,7 @@ bench_workdir events-bench
 broker_pid=""
 sink_pid=""
 cleanup() {
-    if [[ -n "$broker_pid" ]]; then kill "$broker_pid" 2>/dev/null || true; wait "$broker_pid" 2>/dev/null || true; fi
-    if [[ -n "$sink_pid" ]]; then kill "$sink_pid" 2>/dev/null || true; wait "$sink_pid" 2>/dev/null || true; fi
+    bench_stop "$broker_pid" "$sink_pid"
     rm -rf "$work"
 }
 trap cleanup EXIT

@@ -20,7 +20,7 @@ bench_workdir metrics-flood-bench
 broker_pid=""
 flood_pid=""
 cleanup() {
-    for pid in $flood_pid $broker_pid; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+    bench_stop "$flood_pid" "$broker_pid"
     rm -rf "$work"
 }
 trap cleanup EXIT

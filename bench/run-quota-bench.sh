@@ -35,7 +35,7 @@ fi
 bench_workdir quota-bench
 broker_pid=""
 cleanup() {
-    if [[ -n "$broker_pid" ]]; then kill "$broker_pid" 2>/dev/null || true; wait "$broker_pid" 2>/dev/null || true; fi
+    bench_stop "$broker_pid"
     rm -rf "$work"
 }
 trap cleanup EXIT

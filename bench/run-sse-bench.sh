@@ -28,8 +28,7 @@ bench_workdir sse-bench
 broker_pid=""
 clients_pid=""
 cleanup() {
-    if [[ -n "$clients_pid" ]]; then kill "$clients_pid" 2>/dev/null || true; wait "$clients_pid" 2>/dev/null || true; fi
-    if [[ -n "$broker_pid" ]]; then kill "$broker_pid" 2>/dev/null || true; wait "$broker_pid" 2>/dev/null || true; fi
+    bench_stop "$clients_pid" "$broker_pid"
     rm -rf "$work"
 }
 trap cleanup EXIT
