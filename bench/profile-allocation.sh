@@ -3,8 +3,9 @@
 # the machines this runs on; instruction counts do not move with the machine's load either).
 # Runs the broker under callgrind with the deployment settings of run-allocation-bench.sh
 # (JSON access log at info, metrics, rate limiter on) on a durable SQLite store, sends
-# REQUESTS allocations for new participants (or PROFILE_PATH=/healthz), and prints the
-# inclusive instructions per request of the functions that make up the main stages.
+# REQUESTS allocations for new participants (or PROFILE_PATH=/healthz, or PROFILE_PATH=mark:
+# REQUESTS allocations first, outside the measurement, then their mark-for-deletion), and
+# prints the inclusive instructions per request of the functions that make up the main stages.
 #
 # Knobs (environment): BROKER_BIN (default build/sandbox-broker), REQUESTS (2000),
 # CONNECTIONS (8), POOL (20000), PROFILE_PATH (/v1/allocate), OUT (keep callgrind.out here),
@@ -60,12 +61,23 @@ if [[ ${SUBSCRIBE:-0} == 1 ]]; then
         "http://127.0.0.1:$port/v1/admin/webhooks" >/dev/null
 fi
 # Warm-up outside the measurement: connections, caches, the first statements' preparation.
-"$loadgen_bin" --url "http://127.0.0.1:$port" --path "$path" --method "$([[ $path == /healthz ]] && echo GET || echo POST)" \
+warm_path=$path
+[[ $path == mark ]] && warm_path=/v1/allocate
+"$loadgen_bin" --url "http://127.0.0.1:$port" --path "$warm_path" --method "$([[ $path == /healthz ]] && echo GET || echo POST)" \
     --token "$token" --unique-participant --run-id warm --connections "$connections" --requests 200 \
     --duration 600 --timeout 120 >/dev/null
+if [[ $path == mark ]]; then
+    # The sandboxes to mark: allocated now, uncounted; then one mark each, counted.
+    "$loadgen_bin" --url "http://127.0.0.1:$port" --path /v1/allocate --method POST --token "$token" \
+        --unique-participant --run-id held --connections "$connections" --requests "$requests" \
+        --duration 600 --timeout 120 --grants-out "$work/grants.txt" >/dev/null
+    measured=(--path '/v1/sandboxes/{id}/mark-for-deletion' --method POST --grants-in "$work/grants.txt")
+else
+    measured=(--path "$path" --method "$([[ $path == /healthz ]] && echo GET || echo POST)" --unique-participant)
+fi
 callgrind_control -i on "$pid" >/dev/null
-"$loadgen_bin" --url "http://127.0.0.1:$port" --path "$path" --method "$([[ $path == /healthz ]] && echo GET || echo POST)" \
-    --token "$token" --unique-participant --run-id prof --connections "$connections" --requests "$requests" \
+"$loadgen_bin" --url "http://127.0.0.1:$port" "${measured[@]}" \
+    --token "$token" --run-id prof --connections "$connections" --requests "$requests" \
     --duration 600 --timeout 120 | sed '$d'
 callgrind_control -i off "$pid" >/dev/null
 if [[ -n "$sink_pid" ]]; then

@@ -1,6 +1,7 @@
 // The outbox's shared rules: see outbox.hpp.
 #include "store/outbox.hpp"
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include <chrono>
@@ -25,7 +26,8 @@ void append_optional_time(std::string& out, const std::optional<UnixSeconds>& at
 }
 
 void append_integer(std::string& out, long long value) {
-    fmt::format_to(std::back_inserter(out), "{}", value);
+    const fmt::format_int text(value);
+    out.append(text.data(), text.size());
 }
 
 }  // namespace
@@ -125,13 +127,14 @@ std::string iso8601_utc(UnixSeconds at) {
 
 void append_iso8601_utc(std::string& out, UnixSeconds at) {
     // The civil calendar of <chrono>, not gmtime_r/strftime: no time zone lock, and no
-    // intermediate string, on every event's time.
+    // intermediate string, on every event's time. The format is compiled (FMT_COMPILE): parsed
+    // at run time it cost more than the calendar, three times in every event's data.
     using namespace std::chrono;
     const sys_seconds t{seconds{at}};
     const sys_days day = floor<days>(t);
     const year_month_day date{day};
     const hh_mm_ss time{t - day};
-    fmt::format_to(std::back_inserter(out), "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+    fmt::format_to(std::back_inserter(out), FMT_COMPILE("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z"),
                    static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
                    static_cast<unsigned>(date.day()), time.hours().count(), time.minutes().count(),
                    time.seconds().count());

@@ -99,8 +99,8 @@ std::string joined(const std::vector<std::string>& lines) {
 // Allocation must seek in the (status, name) index: a scan would make every allocation
 // cost O(pool) under the write lock. The UPDATE then finds the picked row by primary key.
 TEST_F(SqliteStoreTest, AllocationSeeksTheStatusNameIndex) {
-    for (auto sql :
-         {sqlite::sql::kPickAvailable, sqlite::sql::kPickAvailablePrefix, sqlite::sql::kPickAvailableFromPrefix}) {
+    for (auto sql : {sqlite::sql::kPickAvailable, sqlite::sql::kPickAvailablePrefix,
+                     sqlite::sql::kPickAvailableFromPrefix}) {
         const auto lines = plan(sql);
         const std::string text = joined(lines);
         ASSERT_FALSE(lines.empty());
@@ -137,10 +137,9 @@ std::vector<std::string> opcodes(Connection& conn, std::string_view sql) {
 TEST_F(SqliteStoreTest, AllocationWritesOpenNoEphemeralTable) {
     auto conn = raw();
     for (auto sql : {sqlite::sql::kPickAvailable, sqlite::sql::kAllocateById, sqlite::sql::kInsertEvent,
-                     sqlite::sql::kHoldings, sqlite::sql::kMark}) {
+                     sqlite::sql::kHoldings, sqlite::sql::kMark, sqlite::sql::kExtend}) {
         const auto ops = opcodes(*conn, sql);
         ASSERT_FALSE(ops.empty());
-        if (sql == sqlite::sql::kMark) continue;  // RETURNING: checked below for the CHECK alone
         EXPECT_EQ(std::count(ops.begin(), ops.end(), "OpenEphemeral"), 0) << sql;
     }
     // The CHECK's list alone: a status change without RETURNING.
@@ -151,6 +150,82 @@ TEST_F(SqliteStoreTest, AllocationWritesOpenNoEphemeralTable) {
     EXPECT_THROW(raw()->exec("UPDATE sandboxes SET status = 'lent' WHERE sandbox_id = '100000'"),
                  StoreUnavailable);
     EXPECT_EQ(store_->get("100000")->status, SandboxStatus::available);
+}
+
+// The allocation's UPDATE runs without a statement journal (OR FAIL): a constraint it breaks
+// stops it before it writes anything, so the row, its indexes and the maintained counts are
+// as they were, with nothing to undo.
+TEST_F(SqliteStoreTest, AnAllocationUpdateThatBreaksAConstraintChangesNothing) {
+    store_->upsert_provider_sandboxes(pool(2), kNow);
+    ASSERT_EQ(store_->allocate(request("p1")).outcome, AllocateOutcome::allocated);
+    ListQuery allocated;
+    allocated.status = SandboxStatus::allocated;
+    const auto held = store_->list(allocated).items.at(0);
+    auto conn = raw();
+    conn->exec("BEGIN IMMEDIATE");
+    // The other sandbox, for the same participant and key: the unique (participant, key) index.
+    auto q = conn->query(sqlite::sql::kAllocateById);
+    q.bind(1, std::string_view(held.sandbox_id == "100000" ? "100001" : "100000"))
+        .bind(2, std::string_view("p1"))
+        .bind(3, std::string_view(""))
+        .bind(4, std::string_view("p1"))
+        .bind(5, kNow)
+        .bind(6, kNow + 60);
+    EXPECT_THROW(q.run(), StoreUnavailable);
+    conn->exec("COMMIT");
+    const StatusCounts counts = store_->count_by_status();
+    EXPECT_EQ(counts[SandboxStatus::available], 1);
+    EXPECT_EQ(counts[SandboxStatus::allocated], 1);
+    auto check = conn->query("PRAGMA integrity_check");
+    ASSERT_TRUE(check.step());
+    EXPECT_EQ(check.text(0), "ok");
+    ListQuery available;
+    available.status = SandboxStatus::available;
+    EXPECT_EQ(store_->list(available).items.size(), 1u);
+}
+
+// Pruning the outbox walks the ids from the oldest and stops at the first event that is not
+// old: an import's young events are not each read to be kept. An old event written after a
+// young one (a clock stepped back) waits for it.
+TEST_F(SqliteStoreTest, PruningTheOutboxStopsAtTheFirstYoungEvent) {
+    const std::string text = joined(plan(sqlite::sql::kPruneOutboxEvents));
+    EXPECT_NE(text.find("SEARCH outbox_events USING INTEGER PRIMARY KEY (rowid<?)"), std::string::npos)
+        << text;
+    for (UnixSeconds at : {kNow, kNow + 1, kNow + 50, kNow + 2, kNow + 60})
+        store_->append_event(kEventJobFailed, "{}", at);
+    const auto last = store_->last_event_id();
+    EXPECT_EQ(store_->prune_events(last, kNow + 10), 2);
+    const auto kept = store_->read_events(0, 10);
+    ASSERT_EQ(kept.size(), 3u);
+    EXPECT_EQ(kept[1].at, kNow + 2);  // old, but after the young kNow + 50
+    EXPECT_EQ(store_->prune_events(last, kNow + 55), 2);
+    const auto left = store_->read_events(0, 10);
+    ASSERT_EQ(left.size(), 1u);
+    EXPECT_EQ(left[0].at, kNow + 60);
+}
+
+// Statements are found again by the address of their text, and the text is still compared:
+// another text later at the same address gets its own statement.
+TEST_F(SqliteStoreTest, AStatementTextReusedAtOneAddressIsNotMistaken) {
+    auto conn = raw();
+    std::string sql = "SELECT 1";
+    {
+        auto q = conn->query(sql);
+        ASSERT_TRUE(q.step());
+        EXPECT_EQ(q.integer(0), 1);
+    }
+    const char* address = sql.data();
+    sql[7] = '2';
+    ASSERT_EQ(sql.data(), address);
+    for (int i = 0; i < 2; ++i) {
+        auto q = conn->query(sql);
+        ASSERT_TRUE(q.step());
+        EXPECT_EQ(q.integer(0), 2);
+    }
+    const std::string again = "SELECT 1";
+    auto q = conn->query(again);
+    ASSERT_TRUE(q.step());
+    EXPECT_EQ(q.integer(0), 1);
 }
 
 // The tables of a version-2 file, as steps 1 and 2 left them (the status CHECK with IN).

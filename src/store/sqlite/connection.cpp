@@ -129,11 +129,20 @@ Connection::Connection(const std::string& path, Mode mode, int busy_timeout_ms) 
 }
 
 Connection::~Connection() {
+    by_address_.clear();
     statements_.clear();  // finalize before close, or close would fail with SQLITE_BUSY
     sqlite3_close(db_);
 }
 
 Query Connection::query(std::string_view sql) {
+    // Every statement of an allocation is asked for by its text (hundreds of bytes each), so
+    // hashing the text on every call cost more than running some of the statements. The
+    // address finds the entry; the text is still compared (a short memcmp), so another text
+    // at an address once used is never taken for the statement that was there.
+    if (const auto hit = by_address_.find(sql.data());
+        hit != by_address_.end() && hit->second->first == sql) {
+        return Query(*this, hit->second->second);
+    }
     auto it = statements_.find(sql);
     if (it == statements_.end()) {
         sqlite3_stmt* stmt = nullptr;
@@ -155,6 +164,7 @@ Query Connection::query(std::string_view sql) {
         prepared.stmt.reset(stmt);
         it = statements_.emplace(std::string(sql), std::move(prepared)).first;
     }
+    by_address_[sql.data()] = &*it;
     return Query(*this, it->second);
 }
 

@@ -112,8 +112,12 @@ class Connection {
     sqlite3* db_ = nullptr;
     std::string path_;
     const OutboxControl* outbox_ = nullptr;
+    using Statements = std::unordered_map<std::string, PreparedStatement, SqlHash, std::equal_to<>>;
     // Node-based: a Query's pointer to its entry stays valid while others are added.
-    std::unordered_map<std::string, PreparedStatement, SqlHash, std::equal_to<>> statements_;
+    Statements statements_;
+    // The same entries by the address of the text they were last asked for with: the texts
+    // are the program's constants, so a statement is found again without hashing its text.
+    std::unordered_map<const char*, Statements::value_type*> by_address_;
 };
 
 }  // namespace broker::sqlite

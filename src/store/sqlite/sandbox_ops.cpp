@@ -133,15 +133,22 @@ MarkResult mark_for_deletion(Connection& conn, const MarkForDeletionRequest& req
         decide_mark_for_deletion(row ? &*row : nullptr, request.participant_id, request.now, request.lease);
     if (decision == MarkOutcome::already_marked) return {decision, std::move(row)};
     if (decision != MarkOutcome::marked) return {decision, std::nullopt};
-    auto q = conn.query(sql::kMark);
-    q.bind(1, request.sandbox_id).bind(2, request.participant_id).bind(3, request.now);
-    auto marked = first_row(q);
+    {
+        auto q = conn.query(sql::kMark);
+        q.bind(1, request.sandbox_id).bind(2, request.participant_id).bind(3, request.now);
+        q.run();
+    }
     // Unreachable while the transaction holds the write lock; kept as the guard of the
     // conditional UPDATE rather than trusting the read above.
-    if (!marked) return {MarkOutcome::not_owner, std::nullopt};
-    record_event(conn, *marked, request.now, SandboxStatus::allocated, request.participant_id,
+    if (conn.changes() != 1) return {MarkOutcome::not_owner, std::nullopt};
+    // The row read, changed as the UPDATE changed it.
+    row->status = SandboxStatus::pending_deletion;
+    row->deletion_requested_at = request.now;
+    row->version += 1;
+    row->updated_at = request.now;
+    record_event(conn, *row, request.now, SandboxStatus::allocated, request.participant_id,
                  "mark-for-deletion");
-    return {MarkOutcome::marked, std::move(marked)};
+    return {MarkOutcome::marked, std::move(row)};
 }
 
 ExtendResult extend_lease(Connection& conn, const ExtendLeaseRequest& request) {
@@ -150,16 +157,21 @@ ExtendResult extend_lease(Connection& conn, const ExtendLeaseRequest& request) {
                                               request.now, request.lease);
     ExtendResult result{d.outcome, std::nullopt, d.old_expires_at, d.max_expires_at};
     if (d.outcome != ExtendOutcome::extended && d.outcome != ExtendOutcome::capped) return result;
-    auto q = conn.query(sql::kExtend);
-    q.bind(1, request.sandbox_id).bind(2, request.participant_id).bind(3, d.old_expires_at);
-    q.bind(4, row->version).bind(5, d.new_expires_at).bind(6, request.now);
-    auto extended = first_row(q);
+    {
+        auto q = conn.query(sql::kExtend);
+        q.bind(1, request.sandbox_id).bind(2, request.participant_id).bind(3, d.old_expires_at);
+        q.bind(4, row->version).bind(5, d.new_expires_at).bind(6, request.now);
+        q.run();
+    }
     // Unreachable while the transaction holds the write lock (the row read is the row
     // changed); kept as the guard of the conditional UPDATE.
-    if (!extended) return {ExtendOutcome::not_allocated, std::nullopt, 0, 0};
-    record_event(conn, *extended, request.now, SandboxStatus::allocated, request.participant_id,
+    if (conn.changes() != 1) return {ExtendOutcome::not_allocated, std::nullopt, 0, 0};
+    row->expires_at = d.new_expires_at;
+    row->version += 1;
+    row->updated_at = request.now;
+    record_event(conn, *row, request.now, SandboxStatus::allocated, request.participant_id,
                  extension_reason(d.old_expires_at, d.new_expires_at));
-    result.sandbox = std::move(extended);
+    result.sandbox = std::move(row);
     return result;
 }
 

@@ -36,7 +36,11 @@ ORDER BY name LIMIT 1
 -- name: allocate_by_id
 -- Takes the picked sandbox, by primary key, still only if it is available. ?1 sandbox id,
 -- ?2 participant, ?3 track name, ?4 idempotency key, ?5 now, ?6 expires_at.
-UPDATE sandboxes SET status = 'allocated', allocated_to_track = ?2, track_name = ?3,
+-- OR FAIL (here, in mark and in extend): a one-row UPDATE whose constraints fail stops before
+-- it writes anything, and the writer undoes the whole op anyway, so SQLite need not keep a
+-- statement journal: with the default (ABORT) it copied every page the UPDATE touched (the
+-- row, six indexes, the pool_counts trigger's rows) into one, on every allocation.
+UPDATE OR FAIL sandboxes SET status = 'allocated', allocated_to_track = ?2, track_name = ?3,
     idempotency_key = ?4, allocated_at = ?5, expires_at = ?6, deletion_requested_at = NULL,
     version = version + 1, updated_at = ?5
 WHERE sandbox_id = ?1 AND status = 'available'
@@ -73,21 +77,18 @@ FROM sandboxes
 WHERE sandbox_id = ?1
 
 -- name: mark
-UPDATE sandboxes SET status = 'pending_deletion', deletion_requested_at = ?3,
+-- ?1 id, ?2 participant, ?3 now. No RETURNING (it fills an ephemeral table on every call):
+-- the op read the row in the same transaction and knows what it wrote.
+UPDATE OR FAIL sandboxes SET status = 'pending_deletion', deletion_requested_at = ?3,
     version = version + 1, updated_at = ?3
 WHERE sandbox_id = ?1 AND status = 'allocated' AND allocated_to_track = ?2
-RETURNING sandbox_id, name, external_id, sfdc_account_id, status, allocated_to_track, track_name,
-    idempotency_key, allocated_at, expires_at, deletion_requested_at, deletion_retry_count,
-    created_at, updated_at, version
 
 -- name: extend
--- ?1 id, ?2 participant, ?3 expires_at read, ?4 version read, ?5 new expires_at, ?6 now.
-UPDATE sandboxes SET expires_at = ?5, version = version + 1, updated_at = ?6
+-- ?1 id, ?2 participant, ?3 expires_at read, ?4 version read, ?5 new expires_at, ?6 now. No
+-- RETURNING, as with mark: the op holds the row it read and changes its copy as this does.
+UPDATE OR FAIL sandboxes SET expires_at = ?5, version = version + 1, updated_at = ?6
 WHERE sandbox_id = ?1 AND status = 'allocated' AND allocated_to_track = ?2
 AND expires_at = ?3 AND version = ?4
-RETURNING sandbox_id, name, external_id, sfdc_account_id, status, allocated_to_track, track_name,
-    idempotency_key, allocated_at, expires_at, deletion_requested_at, deletion_retry_count,
-    created_at, updated_at, version
 
 -- name: insert_event
 INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor, reason)
