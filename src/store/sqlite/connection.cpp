@@ -37,6 +37,12 @@ Query& Query::bind(int index, std::string_view text) {
     return *this;
 }
 
+Query& Query::bind_view(int index, std::string_view text) {
+    conn_->check(sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC),
+                 "bind");
+    return *this;
+}
+
 Query& Query::bind(int index, std::int64_t value) {
     conn_->check(sqlite3_bind_int64(stmt_, index, value), "bind");
     return *this;

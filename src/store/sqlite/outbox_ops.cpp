@@ -11,7 +11,8 @@ namespace {
 void insert_event(Connection& conn, const OutboxControl& outbox, std::string_view type, UnixSeconds at,
                   std::string_view sandbox_id, std::string_view track, std::string_view data_json) {
     auto q = conn.query(sql::kInsertOutboxEvent);
-    q.bind(1, type).bind(2, at).bind(3, sandbox_id).bind(4, track).bind(5, data_json);
+    // The texts are parameters, alive until the Query ends: bound without a copy.
+    q.bind_view(1, type).bind(2, at).bind_view(3, sandbox_id).bind_view(4, track).bind_view(5, data_json);
     q.run();
     outbox.event_written(type);
 }

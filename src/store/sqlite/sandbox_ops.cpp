@@ -61,9 +61,10 @@ std::optional<Sandbox> take_available(Connection& conn, const AllocateRequest& r
     if (!row) return std::nullopt;
     const UnixSeconds expires = r.lease.expires_at(r.now);
     {
+        // The request and the row outlive the Query: their texts are bound without a copy.
         auto q = conn.query(sql::kAllocateById);
-        q.bind(1, row->sandbox_id).bind(2, r.participant_id).bind(3, r.track_name);
-        q.bind(4, r.idempotency_key).bind(5, r.now).bind(6, expires);
+        q.bind_view(1, row->sandbox_id).bind_view(2, r.participant_id).bind_view(3, r.track_name);
+        q.bind_view(4, r.idempotency_key).bind(5, r.now).bind(6, expires);
         q.run();
     }
     // The pick and the UPDATE share the writer's transaction, so nobody can have taken the
@@ -116,7 +117,7 @@ AllocateResult allocate(Connection& conn, const AllocateRequest& request, QuotaC
     std::vector<Sandbox> holdings;
     {
         auto q = conn.query(sql::kHoldings);
-        q.bind(1, request.participant_id);
+        q.bind_view(1, request.participant_id);
         while (q.step()) holdings.push_back(read_sandbox(q));
     }
     if (auto answer = answer_from_holdings(holdings, request)) return std::move(*answer);
@@ -135,7 +136,7 @@ MarkResult mark_for_deletion(Connection& conn, const MarkForDeletionRequest& req
     if (decision != MarkOutcome::marked) return {decision, std::nullopt};
     {
         auto q = conn.query(sql::kMark);
-        q.bind(1, request.sandbox_id).bind(2, request.participant_id).bind(3, request.now);
+        q.bind_view(1, request.sandbox_id).bind_view(2, request.participant_id).bind(3, request.now);
         q.run();
     }
     // Unreachable while the transaction holds the write lock; kept as the guard of the
@@ -159,7 +160,7 @@ ExtendResult extend_lease(Connection& conn, const ExtendLeaseRequest& request) {
     if (d.outcome != ExtendOutcome::extended && d.outcome != ExtendOutcome::capped) return result;
     {
         auto q = conn.query(sql::kExtend);
-        q.bind(1, request.sandbox_id).bind(2, request.participant_id).bind(3, d.old_expires_at);
+        q.bind_view(1, request.sandbox_id).bind_view(2, request.participant_id).bind(3, d.old_expires_at);
         q.bind(4, row->version).bind(5, d.new_expires_at).bind(6, request.now);
         q.run();
     }
@@ -230,7 +231,7 @@ UpsertSummary upsert_provider_sandboxes(Connection& conn, std::span<const Provid
 
 std::optional<Sandbox> find_sandbox(Connection& conn, const std::string& sandbox_id) {
     auto q = conn.query(sql::kFindById);
-    q.bind(1, sandbox_id);
+    q.bind_view(1, sandbox_id);
     return first_row(q);
 }
 

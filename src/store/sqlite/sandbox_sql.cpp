@@ -44,13 +44,14 @@ void insert_history(Connection& conn, const std::string& sandbox_id, UnixSeconds
                     std::optional<SandboxStatus> from, SandboxStatus to, std::string_view actor,
                     std::string_view reason) {
     auto q = conn.query(sql::kInsertEvent);
-    q.bind(1, sandbox_id).bind(2, at);
+    // Every text outlives the Query (parameters and constants): bound without a copy.
+    q.bind_view(1, sandbox_id).bind(2, at);
     if (from) {
-        q.bind(3, to_string(*from));
+        q.bind_view(3, to_string(*from));
     } else {
         q.bind_null(3);
     }
-    q.bind(4, to_string(to)).bind(5, actor).bind(6, reason);
+    q.bind_view(4, to_string(to)).bind_view(5, actor).bind_view(6, reason);
     q.run();
 }
 
