@@ -223,9 +223,19 @@ TEST_F(SqliteStoreTest, AStatementTextReusedAtOneAddressIsNotMistaken) {
         EXPECT_EQ(q.integer(0), 2);
     }
     const std::string again = "SELECT 1";
-    auto q = conn->query(again);
-    ASSERT_TRUE(q.step());
-    EXPECT_EQ(q.integer(0), 1);
+    {
+        auto q = conn->query(again);
+        ASSERT_TRUE(q.step());
+        EXPECT_EQ(q.integer(0), 1);
+    }
+    // Texts built anew on every call (new addresses) keep being found, the cache by address
+    // emptied on the way.
+    for (int i = 0; i < 500; ++i) {
+        const auto built = std::make_unique<std::string>("SELECT " + std::to_string(i % 3));
+        auto q = conn->query(*built);
+        ASSERT_TRUE(q.step());
+        EXPECT_EQ(q.integer(0), i % 3);
+    }
 }
 
 // The tables of a version-2 file, as steps 1 and 2 left them (the status CHECK with IN).

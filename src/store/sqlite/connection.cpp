@@ -170,6 +170,9 @@ Query Connection::query(std::string_view sql) {
         prepared.stmt.reset(stmt);
         it = statements_.emplace(std::string(sql), std::move(prepared)).first;
     }
+    // A text built at run time comes from a new address each time: the index by address is a
+    // cache, emptied when it outgrows the statements, so it stays bounded by them.
+    if (by_address_.size() > 2 * statements_.size() + 64) by_address_.clear();
     by_address_[sql.data()] = &*it;
     return Query(*this, it->second);
 }
