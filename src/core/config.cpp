@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "core/cpu_count.hpp"
 #include "core/env_value.hpp"
 #include "core/errors.hpp"
 #include "core/legacy_settings.hpp"
@@ -167,6 +168,9 @@ Config load_config(const EnvLookup& env, const std::vector<std::string>& present
         c.lease.grace_period = std::chrono::seconds(static_cast<std::int64_t>(*minutes * 60));
     }
 
+    // Unset, the thread counts follow the cores the process may use (core/cpu_count).
+    c.http_threads = default_http_threads(usable_cores());
+    c.store_threads = default_store_threads(usable_cores());
     if (auto v = env_number<int>(env, "HTTP_THREADS", 1, 256)) c.http_threads = *v;
     if (auto v = env_number<int>(env, "STORE_THREADS", 1, 1024)) c.store_threads = *v;
     if (auto v = env_number<int>(env, "STORE_QUEUE_MAX", 1, 1'000'000)) c.store_queue_max = *v;

@@ -9,6 +9,7 @@
 
 #include "core/errors.hpp"
 #include "http/request_framing.hpp"
+#include "http/response_head.hpp"
 #include "http/streamed_body.hpp"
 
 namespace broker {
@@ -18,6 +19,7 @@ using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
 constexpr std::size_t kFirstReadBytes = 4096;
+constexpr std::size_t kKeptHeadBytes = 16 * 1024;
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr std::size_t kLingerBytes = 1 << 20;
 // Beyond the connection cap: 503s written at once at most; more connections close at once
@@ -131,12 +133,121 @@ class ConnectionWatch final : public PeerWatch {
     bool finished_ = false;
 };
 
+using RequestParser = bhttp::request_parser<bhttp::string_body>;
+
+// Feeds `parser` from `buffer`, reading more from the stream whenever it needs more, until
+// `done()`: what Beast's async_read_header and async_read do (the same parser calls, the same
+// end-of-stream handling), without the composed operation around every read, which costs
+// more than the parsing (bench/README.md).
+template <class Done>
+asio::awaitable<void> parse_until(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                  RequestParser& parser, Done done, error_code& ec) {
+    ec = {};
+    while (!done()) {
+        if (buffer.size() > 0) {
+            buffer.consume(parser.put(buffer.data(), ec));
+            if (ec != bhttp::error::need_more) {
+                if (ec) co_return;
+                continue;
+            }
+            ec = {};
+        }
+        const std::size_t room = std::clamp<std::size_t>(buffer.capacity() - buffer.size(), 512, 65536);
+        const std::size_t n = co_await stream.async_read_some(buffer.prepare(room),
+                                                              asio::redirect_error(asio::use_awaitable, ec));
+        buffer.commit(n);
+        if (ec == asio::error::eof) {
+            // A message that has begun ends at the end of the stream where its framing allows.
+            if (!parser.got_some()) {
+                ec = bhttp::error::end_of_stream;
+                co_return;
+            }
+            ec = {};
+            parser.put_eof(ec);
+            co_return;
+        }
+        if (ec) co_return;
+    }
+}
+
+// The I/O threads' contexts: one thread each, so the hint lets Asio skip the work of sharing
+// a context between threads.
+std::vector<std::unique_ptr<asio::io_context>> make_contexts(int threads) {
+    std::vector<std::unique_ptr<asio::io_context>> contexts;
+    for (int i = 0; i < std::max(threads, 1); ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
+    return contexts;
+}
+
 }  // namespace
 
-struct HttpServer::Connection {
-    explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
-    beast::tcp_stream stream;
-    bool busy = false;  // a request is being read or answered; only touched on the connection's strand
+// The time limit of what a connection is doing (waiting for a request, reading it, writing
+// an answer, lingering) is a time stored per operation; one timer per connection, armed at
+// most once per `period` (the shortest timeout) or when a limit comes earlier than it fires,
+// closes the socket once the limit has passed. Beast's tcp_stream arms and
+// cancels a timer around every read and write instead: two timer operations and one more
+// handler per operation, a few requests' worth of instructions in every request.
+struct HttpServer::Connection : std::enable_shared_from_this<Connection> {
+    using Clock = std::chrono::steady_clock;
+
+    Connection(tcp::socket socket, Clock::duration timer_period)
+        : stream(std::move(socket)), timer(stream.get_executor()), period(timer_period) {}
+
+    // The operations started from now on must end within `timeout`.
+    void expires_after(Clock::duration timeout) {
+        const auto now = Clock::now();
+        limit = now + timeout;
+        if (limit < armed) arm(std::min(limit, now + period));
+    }
+    // No limit (a handler at work, a watch with its own deadline).
+    void expires_never() { limit = Clock::time_point::max(); }
+    // At the end of the connection: the pending wait ends now and releases the connection.
+    void stop_timer() {
+        limit = armed = Clock::time_point::max();
+        timer.cancel();
+    }
+
+    // An answer to a complete message (not a streamed one): its header block in `head`, then
+    // the body, in one gathered write.
+    asio::awaitable<void> write_answer(Response& res, Clock::duration timeout, error_code& ec) {
+        res.prepare_payload();
+        response_head(res, head);
+        const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(res.body())};
+        expires_after(timeout);
+        co_await asio::async_write(stream, buffers, asio::redirect_error(asio::use_awaitable, ec));
+    }
+
+    beast::tcp_stream stream;  // its own timer stays off (expiry never) but in write_streamed
+    std::string head;          // the answer's header block, reused by every answer of the connection
+    bool busy = false;         // a request is being read or answered; only touched on the connection's thread
+
+  private:
+    void arm(Clock::time_point at) {
+        armed = at;
+        timer.expires_at(at);  // a pending wait ends with operation_aborted
+        timer.async_wait([self = shared_from_this()](const error_code& ec) {
+            if (!ec) self->on_timer();
+        });
+    }
+
+    void on_timer() {
+        const auto now = Clock::now();
+        if (timer.expiry() > now) return;  // re-armed after this wait had already fired
+        armed = Clock::time_point::max();
+        if (limit == Clock::time_point::max()) return;  // the next limit arms it again
+        if (now >= limit) {
+            // As Beast's own timeout does: closed, so the operation in progress ends with an
+            // error and so does any the coroutine starts before it sees that one.
+            error_code ec;
+            stream.socket().close(ec);
+            return;
+        }
+        arm(std::min(limit, now + period));
+    }
+
+    asio::steady_timer timer;
+    const Clock::duration period;
+    Clock::time_point limit = Clock::time_point::max();
+    Clock::time_point armed = Clock::time_point::max();  // when the pending wait fires
 };
 
 ServerOptions ServerOptions::from(const Config& config) {
@@ -153,10 +264,10 @@ ServerOptions ServerOptions::from(const Config& config) {
 HttpServer::HttpServer(ServerOptions options, const Pipeline& pipeline)
     : options_(options),
       pipeline_(pipeline),
-      ioc_(options.threads),
-      work_(asio::make_work_guard(ioc_)),
-      acceptor_strand_(asio::make_strand(ioc_)),
-      acceptor_(acceptor_strand_) {}
+      contexts_(make_contexts(options.threads)),
+      acceptor_(*contexts_.front()) {
+    for (auto& context : contexts_) work_.push_back(asio::make_work_guard(*context));
+}
 
 HttpServer::~HttpServer() {
     stop();
@@ -169,14 +280,14 @@ tcp::endpoint HttpServer::start(const tcp::endpoint& where) {
     acceptor_.listen(asio::socket_base::max_listen_connections);
     const tcp::endpoint bound = acceptor_.local_endpoint();
 
-    asio::co_spawn(acceptor_strand_, accept_loop(),
+    asio::co_spawn(acceptor_.get_executor(), accept_loop(),
                    [](std::exception_ptr e) { log_escaped(e, "accept loop"); });
-    for (int i = 0; i < options_.threads; ++i) {
-        threads_.emplace_back([this] {
+    for (auto& context : contexts_) {
+        threads_.emplace_back([&context = *context] {
             // A handler that throws must not take the process down: log it and keep serving.
             for (;;) {
                 try {
-                    ioc_.run();
+                    context.run();
                     return;
                 } catch (const std::exception& e) {
                     spdlog::error("I/O thread caught an exception: {}", e.what());
@@ -190,8 +301,10 @@ tcp::endpoint HttpServer::start(const tcp::endpoint& where) {
 asio::awaitable<void> HttpServer::accept_loop() {
     for (;;) {
         error_code ec;
-        auto strand = asio::make_strand(ioc_);
-        tcp::socket socket(strand);
+        // Connections go to the I/O threads in turn.
+        asio::io_context& context = *contexts_[next_context_];
+        next_context_ = (next_context_ + 1) % contexts_.size();
+        tcp::socket socket(context);
         co_await acceptor_.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
         if (stopping_ || !acceptor_.is_open()) co_return;
         if (ec) {
@@ -200,7 +313,8 @@ asio::awaitable<void> HttpServer::accept_loop() {
         }
         accept_backoff_ = std::chrono::milliseconds(0);
         socket.set_option(tcp::no_delay(true), ec);
-        auto connection = std::make_shared<Connection>(std::move(socket));
+        auto connection = std::make_shared<Connection>(
+            std::move(socket), std::min(options_.read_timeout, options_.idle_timeout));
         bool admitted = false;
         {
             std::lock_guard lock(connections_mutex_);
@@ -208,7 +322,7 @@ asio::awaitable<void> HttpServer::accept_loop() {
             if (admitted) connections_.insert(connection);
         }
         if (admitted) {
-            asio::co_spawn(strand, serve(connection),
+            asio::co_spawn(context, serve(connection),
                            [](std::exception_ptr e) { log_escaped(e, "connection"); });
             continue;
         }
@@ -226,7 +340,7 @@ asio::awaitable<void> HttpServer::accept_loop() {
         }
         if (turning_away_.load() < kMaxTurningAway) {
             ++turning_away_;
-            asio::co_spawn(strand, turn_away(connection),
+            asio::co_spawn(context, turn_away(connection),
                            [](std::exception_ptr e) { log_escaped(e, "refusal"); });
         } else {
             connection->stream.close();
@@ -247,7 +361,7 @@ asio::awaitable<void> HttpServer::back_off_after_accept_error(const error_code& 
         accept_error_logged_ = now;
     }
     error_code ec;
-    asio::steady_timer pause(acceptor_strand_, accept_backoff_);
+    asio::steady_timer pause(acceptor_.get_executor(), accept_backoff_);
     co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
 }
 
@@ -259,6 +373,7 @@ asio::awaitable<void> HttpServer::turn_away(std::shared_ptr<Connection> connecti
     co_await refuse(*connection, ErrorCode::service_unavailable, "too many open connections; retry shortly",
                     kTurnAwayRetryAfter);
     connection->stream.close();
+    connection->stop_timer();
 }
 
 asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> connection) {
@@ -272,7 +387,7 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> connection) 
         connection->busy = false;
         if (buffer.size() == 0) {
             // Between requests: wait for the first byte under the idle timeout.
-            stream.expires_after(options_.idle_timeout);
+            connection->expires_after(options_.idle_timeout);
             const std::size_t n = co_await stream.async_read_some(
                 buffer.prepare(kFirstReadBytes), asio::redirect_error(asio::use_awaitable, ec));
             if (ec) break;
@@ -280,12 +395,12 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> connection) 
         }
         connection->busy = true;
 
-        bhttp::request_parser<bhttp::string_body> parser;
+        RequestParser parser;
         parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
         parser.body_limit(options_.max_body_bytes);
-        stream.expires_after(options_.read_timeout);
-        co_await bhttp::async_read_header(stream, buffer, parser,
-                                          asio::redirect_error(asio::use_awaitable, ec));
+        connection->expires_after(options_.read_timeout);
+        co_await parse_until(
+            stream, buffer, parser, [&parser] { return parser.is_header_done(); }, ec);
         if (!ec) {
             // Framing the peer and a proxy in front could read differently: 400 and close
             // before any of the body is read (RFC 9112 §6.3).
@@ -294,8 +409,9 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> connection) 
                 break;
             }
             if (!parser.is_done()) {
-                co_await bhttp::async_read(stream, buffer, parser,
-                                           asio::redirect_error(asio::use_awaitable, ec));
+                parser.eager(true);
+                co_await parse_until(
+                    stream, buffer, parser, [&parser] { return parser.is_done(); }, ec);
             }
         }
         if (ec == bhttp::error::header_limit) {
@@ -310,7 +426,8 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> connection) 
             co_await refuse(*connection, ErrorCode::invalid_request, parse_error_message(ec));
             break;
         }
-        if (ec) break;  // timeout, peer gone, or cancelled by stop()
+        if (ec) break;                // timeout, peer gone, or cancelled by stop()
+        connection->expires_never();  // the handler's time is its own
 
         const Request& request = parser.get();
         RequestContext ctx(request);
@@ -328,15 +445,17 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> connection) 
         if (auto body = take_body_stream(ctx); body && res.result() == bhttp::status::ok) {
             const bool whole = co_await write_streamed(stream, std::move(res), *body, options_.read_timeout);
             if (!whole || !keep_alive) break;
+            stream.expires_never();  // write_streamed's limits are the stream's own
             continue;
         }
-        res.prepare_payload();
-        stream.expires_after(options_.read_timeout);
-        co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+        co_await connection->write_answer(res, options_.read_timeout, ec);
         if (ec || !keep_alive) break;
+        // A large answer's header block is rare; its buffer is not kept for the connection's life.
+        if (connection->head.capacity() > kKeptHeadBytes) std::string().swap(connection->head);
     }
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream.close();
+    connection->stop_timer();
     forget(connection);
 }
 
@@ -348,16 +467,14 @@ asio::awaitable<void> HttpServer::refuse(Connection& connection, ErrorCode code,
     Response res = pipeline_.reject(ctx, code, message);
     if (retry_after) res.set(bhttp::field::retry_after, std::to_string(retry_after->count()));
     res.keep_alive(false);
-    res.prepare_payload();
-    connection.stream.expires_after(options_.read_timeout);
-    co_await bhttp::async_write(connection.stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    co_await connection.write_answer(res, options_.read_timeout, ec);
     if (ec) co_return;
 
     // Lingering close: closing with unread input makes the kernel send a reset, which can
     // destroy the answer before the client reads it. Read and drop what the client still
     // sends, for a bounded time and amount.
     connection.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    connection.stream.expires_after(kLingerTime);
+    connection.expires_after(kLingerTime);
     std::array<char, 4096> sink;
     for (std::size_t drained = 0; drained < kLingerBytes;) {
         drained += co_await connection.stream.async_read_some(asio::buffer(sink),
@@ -383,7 +500,7 @@ void HttpServer::stop() {
     stopped_ = true;
     stopping_ = true;
 
-    asio::post(acceptor_strand_, [this] {
+    asio::post(acceptor_.get_executor(), [this] {
         error_code ec;
         acceptor_.close(ec);
     });
@@ -401,8 +518,8 @@ void HttpServer::stop() {
                          connections_.size());
         }
     }
-    work_.reset();
-    ioc_.stop();
+    work_.clear();
+    for (auto& context : contexts_) context->stop();
     for (auto& t : threads_) {
         if (t.joinable()) t.join();
     }

@@ -1,8 +1,9 @@
-// The HTTP/1.1 server: one acceptor, one C++20 coroutine per connection on its own strand,
-// a few I/O threads sharing one io_context. Keep-alive, a timeout on every read (idle
-// between requests, read while a request arrives), header and body limits, request framing
-// as RFC 9112 requires (http/request_framing), a cap on open connections, and a graceful
-// stop that lets requests in flight finish within a bound.
+// The HTTP/1.1 server: one acceptor, one C++20 coroutine per connection, a few I/O threads
+// each running an io_context of its own (connections spread over them in turn, so a
+// connection's coroutine only ever runs on its thread and needs no strand). Keep-alive, a
+// timeout on every read (idle between requests, read while a request arrives), header and
+// body limits, request framing as RFC 9112 requires (http/request_framing), a cap on open
+// connections, and a graceful stop that lets requests in flight finish within a bound.
 #pragma once
 
 #include <atomic>
@@ -72,16 +73,17 @@ class HttpServer {
 
     const ServerOptions options_;
     const Pipeline& pipeline_;
-    asio::io_context ioc_;
-    asio::executor_work_guard<asio::io_context::executor_type> work_;
-    asio::strand<asio::io_context::executor_type> acceptor_strand_;
+    // One per I/O thread; the first also runs the acceptor.
+    std::vector<std::unique_ptr<asio::io_context>> contexts_;
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work_;
     asio::ip::tcp::acceptor acceptor_;
+    std::size_t next_context_ = 0;  // the context of the next connection; acceptor's thread only
     std::vector<std::thread> threads_;
     std::atomic<bool> stopping_{false};
     std::atomic<std::uint64_t> turned_away_{0};
     std::atomic<std::size_t> turning_away_{0};  // 503s being written right now
     // Accept errors (descriptors exhausted): the current pause, failures not yet logged and
-    // when the last line was written. Only touched on the acceptor's strand.
+    // when the last line was written. Only touched on the acceptor's thread.
     std::chrono::milliseconds accept_backoff_{0};
     std::uint64_t accept_errors_unlogged_ = 0;
     std::chrono::steady_clock::time_point accept_error_logged_{};

@@ -14,6 +14,7 @@
 #include "app/settings_command.hpp"
 #include "app/shutdown_drain.hpp"
 #include "core/config.hpp"
+#include "core/cpu_count.hpp"
 #include "core/errors.hpp"
 #include "core/legacy_settings.hpp"
 #include "core/secret_files.hpp"
@@ -117,7 +118,11 @@ TEST(SettingsCatalog, DefaultsAreTheReadersDefaults) {
     const Config config = load_config(empty);
     EXPECT_EQ(find_setting("BROKER_LISTEN")->default_value, config.listen);
     EXPECT_EQ(find_setting("BROKER_STORE")->default_value, config.store);
-    EXPECT_EQ(find_setting("HTTP_THREADS")->default_value, std::to_string(config.http_threads));
+    // Derived from the usable cores: unset in the catalog, the meaning says how.
+    EXPECT_EQ(find_setting("HTTP_THREADS")->default_value, "");
+    EXPECT_EQ(config.http_threads, default_http_threads(usable_cores()));
+    EXPECT_EQ(find_setting("STORE_THREADS")->default_value, "");
+    EXPECT_EQ(config.store_threads, default_store_threads(usable_cores()));
     EXPECT_EQ(find_setting("LAB_DURATION_SEC")->default_value,
               std::to_string(config.lease.lab_duration.count()));
     const JobConfig jobs = load_job_config(empty);

@@ -39,6 +39,13 @@ asio::awaitable<Response> slow(RequestContext& ctx) {
     co_return co_await ok(ctx);
 }
 
+// Longer than ServerTimeoutTest's read timeout.
+asio::awaitable<Response> slower(RequestContext& ctx) {
+    asio::steady_timer timer(co_await asio::this_coro::executor, 700ms);
+    co_await timer.async_wait(asio::use_awaitable);
+    co_return co_await ok(ctx);
+}
+
 class ServerTest : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -252,6 +259,93 @@ TEST_F(ServerTest, GracefulStopLetsRequestsInFlightFinish) {
     EXPECT_FALSE(res.keep_alive()) << "a stopping server closes after the answer";
     EXPECT_FALSE(send(get("/ok/2"), &idle)) << "idle connections are closed";
     EXPECT_EQ(server->connection_count(), 0u);
+}
+
+// The time limits of a connection (a timer per connection that closes it once the limit of the
+// read or write in progress has passed) with short timeouts on a server of their own.
+class ServerTimeoutTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        router.add(bhttp::verb::get, "/slow", Access::open, slow);
+        router.add(bhttp::verb::get, "/slower", Access::open, slower);
+        ServerOptions options;
+        options.threads = 2;
+        options.read_timeout = 400ms;
+        options.idle_timeout = 400ms;
+        server = std::make_unique<HttpServer>(options, pipeline);
+        endpoint = server->start({asio::ip::make_address("127.0.0.1"), 0});
+    }
+
+    // Writes `raw` one byte every `pause`; returns how many were written before the server
+    // closed the connection (all of them when it never did).
+    std::size_t trickle(tcp::socket& socket, const std::string& raw, std::chrono::milliseconds pause) {
+        for (std::size_t i = 0; i < raw.size(); ++i) {
+            boost::system::error_code ec;
+            asio::write(socket, asio::buffer(raw.data() + i, 1), ec);
+            if (ec || closed(socket)) return i;
+            std::this_thread::sleep_for(pause);
+        }
+        return raw.size();
+    }
+
+  public:
+    static bool closed(tcp::socket& socket) {
+        socket.non_blocking(true);
+        char byte;
+        boost::system::error_code ec;
+        socket.receive(asio::buffer(&byte, 1), 0, ec);
+        socket.non_blocking(false);
+        return ec && ec != asio::error::would_block;
+    }
+
+  protected:
+    Router router;
+    Authenticator auth{"api", "adm"};
+    Pipeline pipeline{router, auth};
+    std::unique_ptr<HttpServer> server;
+    tcp::endpoint endpoint;
+    asio::io_context client_ioc;
+};
+
+TEST_F(ServerTimeoutTest, ARequestTrickledInIsCutOffAtTheReadTimeout) {
+    tcp::socket socket(client_ioc);
+    socket.connect(endpoint);
+    // 60 bytes at one per 50 ms would take 3 s; the read timeout is 0.4 s. Each byte that
+    // arrives must not move the limit.
+    const std::string raw =
+        "GET /slow HTTP/1.1\r\nHost: t\r\nX-Padding: " + std::string(20, 'p') + "\r\n\r\n";
+    EXPECT_LT(trickle(socket, raw, 50ms), raw.size());
+}
+
+// Polls for up to `within` whether the server closed `socket`.
+bool closed_within(tcp::socket& socket, std::chrono::milliseconds within) {
+    const auto until = std::chrono::steady_clock::now() + within;
+    while (std::chrono::steady_clock::now() < until) {
+        if (ServerTimeoutTest::closed(socket)) return true;
+        std::this_thread::sleep_for(20ms);
+    }
+    return false;
+}
+
+TEST_F(ServerTimeoutTest, AnIdleConnectionIsClosedAfterTheIdleTimeout) {
+    tcp::socket idle(client_ioc);
+    idle.connect(endpoint);
+    EXPECT_TRUE(closed_within(idle, 5s));
+}
+
+TEST_F(ServerTimeoutTest, AHandlerMayTakeLongerThanTheReadTimeout) {
+    tcp::socket socket(client_ioc);
+    socket.connect(endpoint);
+    const std::string raw = "GET /slower HTTP/1.1\r\nHost: t\r\n\r\n";
+    asio::write(socket, asio::buffer(raw));
+    bhttp::response<bhttp::string_body> res;
+    beast::flat_buffer buffer;
+    boost::system::error_code ec;
+    bhttp::read(socket, buffer, res, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(res.result_int(), 200);
+    // And the connection then waits for the next request under the idle timeout again.
+    EXPECT_TRUE(closed_within(socket, 5s));
 }
 
 }  // namespace
