@@ -9,10 +9,12 @@
 //   loadgen --path /v1/sandboxes/{id} --grants-in grants.txt ...   (each request the next
 //           "sandbox_id participant" line: {id} is its sandbox, the participant header its holder)
 //   loadgen --make-pool 200000 --out pool.json
+//   loadgen --sink   (a webhook receiver: see run_sink)
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -73,7 +75,7 @@ struct ConnectionStats {
 struct Shared {
     const Options& options;
     Clock::time_point deadline;
-    std::atomic<long> tickets{0};                             // requests started, checked against --requests
+    std::atomic<long> tickets{0};  // requests started, checked against --requests
     std::vector<std::pair<std::string, std::string>> grants = {};  // from --grants-in
     std::atomic<std::size_t> next_grant{0};
 };
@@ -343,6 +345,60 @@ int run_load(Options& options) {
     return total > 0 ? 0 : 1;
 }
 
+// A webhook receiver for bench/run-events-bench.sh, as cheap as the load generator: one thread,
+// 127.0.0.1 on a port the kernel chooses (printed as "listening on PORT"), keep-alive
+// connections, 204 to every POST. A GET answers the number of POSTs received so far (the
+// script's drain check); SIGTERM or SIGINT prints "received N" and ends it.
+int run_sink() {
+    asio::io_context io(1);
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    long received = 0;
+    asio::signal_set signals(io, SIGTERM, SIGINT);
+    signals.async_wait([&](const beast::error_code&, int) { io.stop(); });
+
+    const auto serve = [&received](tcp::socket socket) -> asio::awaitable<void> {
+        beast::flat_buffer buffer;
+        beast::error_code ec;
+        for (;;) {
+            bhttp::request<bhttp::string_body> request;
+            co_await bhttp::async_read(socket, buffer, request,
+                                       asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) co_return;
+            bhttp::response<bhttp::string_body> response;
+            response.version(request.version());
+            response.keep_alive(request.keep_alive());
+            if (request.method() == bhttp::verb::post) {
+                ++received;
+                response.result(bhttp::status::no_content);
+            } else {
+                response.result(bhttp::status::ok);
+                response.body() = std::to_string(received) + "\n";
+                response.prepare_payload();
+            }
+            co_await bhttp::async_write(socket, response, asio::redirect_error(asio::use_awaitable, ec));
+            if (ec || !response.keep_alive()) co_return;
+        }
+    };
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            for (;;) {
+                beast::error_code ec;
+                tcp::socket socket =
+                    co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+                if (ec) continue;
+                asio::co_spawn(io, serve(std::move(socket)), asio::detached);
+            }
+        },
+        asio::detached);
+    std::printf("listening on %u\n", static_cast<unsigned>(acceptor.local_endpoint().port()));
+    std::fflush(stdout);
+    io.run();
+    std::printf("received %ld\n", received);
+    std::fflush(stdout);
+    return 0;
+}
+
 // A provider account list in the CSP format of ARCHITECTURE §5, streamed to `out`.
 // Deterministic: the same size gives the same file.
 int make_pool(long size, const std::string& out_path, const std::string& prefix) {
@@ -426,12 +482,15 @@ int main(int argc, char** argv) {
                    "the sandbox, the participant header its holder");
     app.add_option("--requests-per-connection", options.requests_per_connection,
                    "close each connection after this many requests and open another (0: no limit)");
+    bool sink = false;
+    app.add_flag("--sink", sink, "be a webhook receiver instead: 204 to every POST, a GET answers the count");
     app.add_option("--make-pool", pool_size, "write a CSP-format pool of this many sandboxes and exit");
     app.add_option("--out", pool_out, "file for --make-pool");
     app.add_option("--pool-prefix", pool_prefix, "sandbox name prefix for --make-pool")
         ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
+    if (sink) return broker::bench::run_sink();
     if (pool_size > 0) {
         if (pool_out.empty()) {
             std::cerr << "loadgen: --make-pool needs --out FILE\n";

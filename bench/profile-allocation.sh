@@ -10,7 +10,7 @@
 # Knobs (environment): BROKER_BIN (default build/sandbox-broker), REQUESTS (2000),
 # CONNECTIONS (8), POOL (20000), PROFILE_PATH (/v1/allocate), OUT (keep callgrind.out here),
 # EVENTS_ENABLED (the broker's setting, default on), SUBSCRIBE=1 (one webhook subscription to
-# every event, delivered by the same process to bench/webhook_sink.py during the measurement:
+# every event, delivered by the same process to `loadgen --sink` during the measurement:
 # the instructions per allocation then include the delivery's). See bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,7 +52,7 @@ for _ in $(seq 1 600); do
 done
 [[ -n "$port" ]] || { cat "$work/valgrind.log" "$work/broker.log"; exit 1; }
 if [[ ${SUBSCRIBE:-0} == 1 ]]; then
-    python3 bench/webhook_sink.py >"$work/sink.log" 2>&1 &
+    "$loadgen_bin" --sink >"$work/sink.log" 2>&1 &
     sink_pid=$!
     for _ in $(seq 1 100); do grep -q '^listening' "$work/sink.log" && break; sleep 0.1; done
     sink_port=$(sed -n 's/^listening on \([0-9]*\)/\1/p' "$work/sink.log")

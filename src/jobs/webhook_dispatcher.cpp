@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "jobs/webhook_policy.hpp"
@@ -54,9 +55,18 @@ void WebhookDispatcher::stop() {
         stopping_ = true;
     }
     changed_.notify_all();
+    work_.notify_all();
     if (loop_.joinable()) loop_.join();
+    // The delivery threads send what they were handed, then end.
     wait_idle();
-    reap();
+    std::list<Sender> senders;
+    {
+        std::lock_guard lock(mutex_);
+        senders.swap(senders_);
+    }
+    work_.notify_all();
+    for (auto& sender : senders) sender.thread.join();
+    record_ended();
 }
 
 void WebhookDispatcher::loop() {
@@ -76,6 +86,7 @@ void WebhookDispatcher::loop() {
 
 WebhookTick WebhookDispatcher::tick() {
     WebhookTick out;
+    record_ended();
     const UnixSeconds now = clock_.now();
     maybe_prune(now);
     for (const auto& s : store_.list_webhooks()) {
@@ -89,34 +100,48 @@ WebhookTick WebhookDispatcher::tick() {
             }
             continue;
         }
-        out.enqueued += fan_out(s, now);
+        std::int64_t cursor = s.cursor;
         int free = 0;
+        bool short_of_work = true;
         {
             std::lock_guard lock(mutex_);
             if (stopping_) return out;
             free = config_.max_in_flight - in_flight_[s.id];
+            short_of_work = !has_work_.contains(s.id);
         }
+        // New events become deliveries only once the subscription's last claim came back short:
+        // while a receiver is behind, a burst stays in the outbox (read and written again only as
+        // it is sent) instead of being copied into deliveries all at once. Its order and
+        // at-least-once do not change: the cursor still moves with the deliveries it made.
+        if (short_of_work) out.enqueued += fan_out(s, now, cursor);
         if (free > 0) {
             DeliveryClaim claim{s.id, worker_id_, now, now + config_.timeout.count() + kClaimMargin.count(),
                                 free};
-            for (const auto& d : store_.claim_deliveries(claim)) {
-                std::lock_guard lock(mutex_);
+            auto claimed = store_.claim_deliveries(claim);
+            std::lock_guard lock(mutex_);
+            if (static_cast<int>(claimed.size()) < free)
+                has_work_.erase(s.id);
+            else
+                has_work_.insert(s.id);
+            for (auto& d : claimed) {
                 ++in_flight_[s.id];
-                Attempt& a = attempts_.emplace_back();
-                a.thread = std::thread([this, s, d, self = &a] { attempt(s, d, self); });
+                dispatch_locked(Job{s, std::move(d)});
                 ++out.started;
             }
         }
         if (metrics_ && backlog_due(s.id)) {
-            metrics_->backlog.with_labels({s.id}).set(static_cast<double>(store_.count_pending(s.id)));
+            // Pending deliveries, and the outbox's events past the cursor not yet made into
+            // deliveries (of every type: at most that many more).
+            const std::int64_t unread = std::max<std::int64_t>(0, events_.last_event_id() - cursor);
+            metrics_->backlog.with_labels({s.id}).set(
+                static_cast<double>(store_.count_pending(s.id) + unread));
         }
     }
     return out;
 }
 
-int WebhookDispatcher::fan_out(const WebhookSubscription& s, UnixSeconds now) {
+int WebhookDispatcher::fan_out(const WebhookSubscription& s, UnixSeconds now, std::int64_t& cursor) {
     int enqueued = 0;
-    std::int64_t cursor = s.cursor;
     for (int read = 0; read < kEventsPerTick;) {
         const int page = std::min(500, kEventsPerTick - read);
         const auto events = events_.read_events(cursor, page);
@@ -135,7 +160,46 @@ int WebhookDispatcher::fan_out(const WebhookSubscription& s, UnixSeconds now) {
     return enqueued;
 }
 
-void WebhookDispatcher::attempt(const WebhookSubscription& s, const WebhookDelivery& d, Attempt* self) {
+void WebhookDispatcher::dispatch_locked(Job job) {
+    // Each queued job has an idle thread of its own: a job never waits behind another.
+    if (idle_senders_ <= static_cast<int>(queue_.size())) {
+        Sender& sender = senders_.emplace_back();
+        ++idle_senders_;
+        sender.thread = std::thread([this, self = &sender] { sender_loop(self); });
+    }
+    queue_.push_back(std::move(job));
+    work_.notify_one();
+}
+
+void WebhookDispatcher::sender_loop(Sender* self) {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        work_.wait_for(lock, kSenderIdle, [this] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) {
+            // Stopping, or idle for kSenderIdle: end. (No queued job counts on this thread: each
+            // queued job has one idle thread, and the queue is empty.)
+            --idle_senders_;
+            self->done = true;
+            return;
+        }
+        Job job = std::move(queue_.front());
+        queue_.pop_front();
+        --idle_senders_;
+        ++sending_;
+        lock.unlock();
+        std::optional<DeliveryAttempt> record = attempt(job);
+        lock.lock();
+        --sending_;
+        ++idle_senders_;
+        ended_.push_back(Ended{job.subscription.id, std::move(record)});
+        woken_ = true;
+        changed_.notify_all();
+    }
+}
+
+std::optional<DeliveryAttempt> WebhookDispatcher::attempt(const Job& job) {
+    const WebhookSubscription& s = job.subscription;
+    const WebhookDelivery& d = job.delivery;
     DeliveryAttempt record;
     record.delivery_id = d.id;
     record.subscription_id = d.subscription_id;
@@ -161,56 +225,81 @@ void WebhookDispatcher::attempt(const WebhookSubscription& s, const WebhookDeliv
             record.outcome = next.outcome;
             record.next_attempt_at = next.next_attempt_at;
         }
-        store_.record_attempt(record);
-        if (metrics_) {
-            const std::string_view outcome = record.outcome == DeliveryStatus::delivered ? "delivered"
-                                             : record.outcome == DeliveryStatus::failed  ? "failed"
-                                                                                         : "retry";
-            metrics_->attempt(outcome, static_cast<double>(record.latency_ms) / 1000.0);
-        }
+        return record;
     } catch (const std::exception& e) {
         // The claim runs out and the delivery is tried again (by this worker or another).
         spdlog::warn("webhook {} delivery {}: {}", s.id, d.id, e.what());
+        return std::nullopt;
     }
+}
+
+void WebhookDispatcher::record_ended() {
+    std::lock_guard batch_lock(record_mutex_);
+    std::vector<Ended> ended;
     {
         std::lock_guard lock(mutex_);
-        --in_flight_[s.id];
-        self->done = true;
-        woken_ = true;
+        ended.swap(ended_);
     }
-    changed_.notify_all();
+    if (ended.empty()) return;
+    std::vector<DeliveryAttempt> records;
+    records.reserve(ended.size());
+    for (const auto& e : ended)
+        if (e.record) records.push_back(*e.record);
+    try {
+        // One store change for all of them: at a receiver's full speed, dozens per pass.
+        if (!records.empty()) store_.record_attempts(records);
+        if (metrics_) {
+            for (const auto& record : records) {
+                const std::string_view outcome = record.outcome == DeliveryStatus::delivered ? "delivered"
+                                                 : record.outcome == DeliveryStatus::failed  ? "failed"
+                                                                                             : "retry";
+                metrics_->attempt(outcome, static_cast<double>(record.latency_ms) / 1000.0);
+            }
+        }
+    } catch (const std::exception& e) {
+        // The claims run out and the deliveries are tried again (by this worker or another).
+        spdlog::warn("webhook delivery: recording {} attempts: {}", records.size(), e.what());
+    }
+    std::lock_guard lock(mutex_);
+    for (const auto& e : ended) --in_flight_[e.subscription_id];
 }
 
 void WebhookDispatcher::reap() {
-    std::list<Attempt> finished;
+    std::list<Sender> finished;
     {
         std::lock_guard lock(mutex_);
-        for (auto it = attempts_.begin(); it != attempts_.end();) {
+        for (auto it = senders_.begin(); it != senders_.end();) {
             if (it->done) {
                 auto next = std::next(it);
-                finished.splice(finished.end(), attempts_, it);
+                finished.splice(finished.end(), senders_, it);
                 it = next;
             } else {
                 ++it;
             }
         }
     }
-    for (auto& a : finished) a.thread.join();
+    for (auto& sender : finished) sender.thread.join();
 }
 
 void WebhookDispatcher::wait_idle() {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [this] {
-        for (const auto& a : attempts_)
-            if (!a.done) return false;
-        return true;
-    });
+    {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [this] { return queue_.empty() && sending_ == 0; });
+    }
+    record_ended();
 }
 
 int WebhookDispatcher::in_flight(const std::string& subscription_id) const {
     std::lock_guard lock(mutex_);
     const auto it = in_flight_.find(subscription_id);
     return it == in_flight_.end() ? 0 : it->second;
+}
+
+int WebhookDispatcher::delivery_threads() const {
+    std::lock_guard lock(mutex_);
+    int n = 0;
+    for (const auto& sender : senders_) n += sender.done ? 0 : 1;
+    return n;
 }
 
 void WebhookDispatcher::maybe_prune(UnixSeconds now) {

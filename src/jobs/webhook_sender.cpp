@@ -13,6 +13,8 @@ HttpClientOptions client_options(const WebhookConfig& config) {
     o.total_timeout = timeout;
     o.max_body_bytes = 64 * 1024;  // the receiver's answer is not read beyond its status
     o.user_agent = "sandbox-broker-webhooks";
+    // A receiver gets events in bursts: its connection is kept for the next delivery.
+    o.reuse_connections = true;
     if (!config.allow_private_targets) {
         o.allow_address = [](const ::sockaddr* address) { return !is_internal_address(address); };
     }

@@ -36,8 +36,10 @@ class WebhookSender {
     virtual WebhookSendResult send(const WebhookMessage& message) = 0;
 };
 
-// libcurl, one connection per attempt, no redirects followed, bounded by WEBHOOK_TIMEOUT_SEC;
-// with private targets refused, every address it connects to is checked first.
+// libcurl, connections kept open between attempts (a pool of easy handles, one per attempt in
+// flight), no redirects followed, each attempt bounded by WEBHOOK_TIMEOUT_SEC; with private
+// targets refused, every address it opens a connection to is checked first (a kept connection
+// was checked when it was opened).
 class CurlWebhookSender final : public WebhookSender {
   public:
     explicit CurlWebhookSender(const WebhookConfig& config);

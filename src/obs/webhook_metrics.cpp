@@ -9,8 +9,10 @@ WebhookMetrics::WebhookMetrics(MetricsRegistry& r)
                                         {"outcome"})),
       delivery_latency(r.histogram("broker_webhook_delivery_duration_seconds",
                                    "Time per webhook delivery attempt, answered or not")),
-      backlog(r.gauge_family("broker_webhook_backlog", "Pending webhook deliveries per subscription",
-                             {"subscription"})),
+      backlog(r.gauge_family(
+          "broker_webhook_backlog",
+          "Pending webhook deliveries per subscription, with the outbox events past its cursor",
+          {"subscription"})),
       subscriptions_disabled(
           r.counter("broker_webhook_subscriptions_disabled_total",
                     "Webhook subscriptions disabled because their deliveries kept failing")) {

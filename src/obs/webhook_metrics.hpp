@@ -14,7 +14,7 @@ struct WebhookMetrics {
     // outcome: delivered (2xx), retry (failed, tried again later), failed (given up).
     CounterFamily& deliveries_total;
     Histogram delivery_latency;      // seconds per attempt, answered or not
-    GaugeFamily& backlog;            // {subscription}: pending deliveries
+    GaugeFamily& backlog;            // {subscription}: pending deliveries and events past the cursor
     Counter subscriptions_disabled;  // subscriptions this process disabled for failing
 
     void attempt(std::string_view outcome, double seconds) {

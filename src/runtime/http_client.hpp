@@ -1,11 +1,13 @@
-// A small blocking HTTP client over libcurl (the provider clients, DynamoDB credentials). Failures to get an
-// answer at all (refused, timed out) are values, as are answers with any status; callers
-// decide what a 500 means. Safe to use from several threads at once.
+// A small blocking HTTP client over libcurl (the provider clients, DynamoDB credentials, the
+// webhook sender). Failures to get an answer at all (refused, timed out) are values, as are
+// answers with any status; callers decide what a 500 means. Safe to use from several threads
+// at once.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,6 +66,11 @@ struct HttpClientOptions {
     // so a name that changes its address is checked each time) must pass it, or the request
     // fails as a connect error.
     std::function<bool(const ::sockaddr*)> allow_address = {};
+    // Keeps connections open between requests (HTTP keep-alive): each request borrows an easy
+    // handle, with the connections it holds, from the client's pool and gives it back. A
+    // reused connection was checked by `allow_address` when it was opened. Off: a new
+    // connection per request.
+    bool reuse_connections = false;
 };
 
 // Initialises libcurl's global state once per process; every HttpClient calls it, and
@@ -80,7 +87,10 @@ class HttpClient {
     const HttpClientOptions& options() const { return options_; }
 
   private:
+    struct HandlePool;
+
     HttpClientOptions options_;
+    std::shared_ptr<HandlePool> handles_;  // set with reuse_connections
 };
 
 // "METHOD url [Header: value, ...]" with credentials (Authorization, Cookie, tokens) replaced

@@ -72,7 +72,7 @@ struct DeliveryClaim {
 struct DeliveryAttempt {
     std::int64_t delivery_id = 0;
     std::string subscription_id;  // the delivery's subscription (a store may find the delivery by it)
-    std::string worker_id;  // the claim's holder; another worker's claim leaves the row alone
+    std::string worker_id;        // the claim's holder; another worker's claim leaves the row alone
     UnixSeconds now = 0;
     DeliveryStatus outcome = DeliveryStatus::delivered;  // pending: retry at next_attempt_at
     UnixSeconds next_attempt_at = 0;
@@ -122,6 +122,10 @@ class WebhookStore {
     // subscription's failure record (failing_since, consecutive_failed). False when the
     // worker no longer holds the claim or the delivery is not pending.
     virtual bool record_attempt(const DeliveryAttempt& attempt) = 0;
+    // record_attempt for each of `attempts`, in order, in as few store changes as the store
+    // allows (one transaction on SQLite and PostgreSQL, item by item on DynamoDB); what
+    // record_attempt would return, per attempt.
+    virtual std::vector<bool> record_attempts(std::span<const DeliveryAttempt> attempts) = 0;
 
     // One page of the subscription's deliveries, newest first, ids below `before` (none: from
     // the newest).

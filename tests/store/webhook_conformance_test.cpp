@@ -1,8 +1,9 @@
 // Conformance: webhook subscriptions and deliveries (store/webhook_store.hpp) — stored and read
 // back, a cursor that moves only from the value read, claims that exclude other workers until
 // they run out (two workers claiming at once never share one), a sandbox's deliveries one at a
-// time in order, attempts recorded only by their claim's holder, a disable announced with the
-// change, pages, redelivery and pruning; and the outbox kept until the subscriptions took it.
+// time in order, attempts recorded only by their claim's holder (one by one or in a batch), a
+// disable announced with the change, pages, redelivery and pruning; and the outbox kept until
+// the subscriptions took it.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -245,6 +246,50 @@ TEST_P(WebhookConformance, AttemptsAreRecordedWithTheSubscriptionsFailureRecord)
     EXPECT_EQ(webhooks().count_pending("wh_1"), 1);
     EXPECT_FALSE(webhooks().get_delivery("wh_other", ids[2]))
         << "a delivery is read through its subscription";
+}
+
+TEST_P(WebhookConformance, AttemptsRecordedInABatchAreEachRecordedAsAloneInOrder) {
+    webhooks().create_webhook(subscription("wh_1"));
+    webhooks().create_webhook(subscription("wh_2"));
+    const auto ids =
+        enqueue("wh_1", {event(8, "sb-1"), event(9, "sb-2"), event(10, "sb-3"), event(11, "sb-1")});
+    const auto other = enqueue("wh_2", {event(8, "sb-1")});
+    ASSERT_EQ(claim("wh_1", "w1", 10).size(), 3u) << "sb-1's second waits";
+    ASSERT_EQ(claim("wh_2", "w1", 10).size(), 1u);
+    const std::vector<DeliveryAttempt> batch = {
+        attempt(ids[0], "w1", DeliveryStatus::delivered, kNow + 1),
+        attempt(ids[1], "w2", DeliveryStatus::delivered, kNow + 1),  // not w2's claim: refused
+        attempt(ids[2], "w1", DeliveryStatus::failed, kNow + 2),
+        attempt(ids[2], "w1", DeliveryStatus::delivered, kNow + 3),  // no longer pending: refused
+        attempt(other[0], "w1", DeliveryStatus::pending, kNow + 4, "wh_2"),
+    };
+    EXPECT_EQ(webhooks().record_attempts(batch), (std::vector<bool>{true, false, true, false, true}));
+    EXPECT_TRUE(webhooks().record_attempts({}).empty());
+
+    EXPECT_EQ(webhooks().get_delivery("wh_1", ids[0])->status, DeliveryStatus::delivered);
+    const auto untouched = webhooks().get_delivery("wh_1", ids[1]);
+    EXPECT_EQ(untouched->status, DeliveryStatus::pending);
+    EXPECT_EQ(untouched->attempts, 0);
+    const auto failed = webhooks().get_delivery("wh_1", ids[2]);
+    EXPECT_EQ(failed->status, DeliveryStatus::failed);
+    EXPECT_EQ(failed->attempts, 1);
+    EXPECT_EQ(failed->last_attempt_at, kNow + 2);
+    const auto retry = webhooks().get_delivery("wh_2", other[0]);
+    EXPECT_EQ(retry->status, DeliveryStatus::pending);
+    EXPECT_EQ(retry->next_attempt_at, kNow + 64);
+
+    // Each subscription's failure record as if the attempts had been recorded one by one.
+    auto s = webhooks().get_webhook("wh_1");
+    EXPECT_EQ(s->consecutive_failed, 1);
+    EXPECT_EQ(s->failing_since, kNow + 2);
+    s = webhooks().get_webhook("wh_2");
+    EXPECT_EQ(s->consecutive_failed, 0);
+    EXPECT_EQ(s->failing_since, kNow + 4);
+
+    // sb-1's first is delivered: its next is claimable; w1's claim on sb-2's still holds.
+    const auto next = claim("wh_1", "w3", 10);
+    ASSERT_EQ(next.size(), 1u);
+    EXPECT_EQ(next[0].event_id, 11);
 }
 
 TEST_P(WebhookConformance, DeliveriesPageNewestFirstAndEveryOneAppearsOnce) {

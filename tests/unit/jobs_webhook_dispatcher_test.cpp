@@ -1,7 +1,7 @@
 // The webhook delivery (jobs/webhook_dispatcher) over a real SQLite store, with a hand-written
-// outbox and receiver: fan-out by type, signed messages, retries on the injected clock,
-// per-sandbox order, bounded concurrency per subscription, disabling, and two workers
-// sharing the store.
+// outbox and receiver: fan-out by type (once the claimable deliveries ran short), signed messages, retries on
+// the injected clock, per-sandbox order, bounded concurrency per subscription on a few shared delivery
+// threads, disabling, and two workers sharing the store.
 #include <gtest/gtest.h>
 
 #include <condition_variable>
@@ -320,6 +320,52 @@ TEST_F(WebhookDispatcherTest, ASlowReceiverHoldsOnlyItsOwnSlots) {
     receiver_.release("http://slow/");
     settle(*d);
     for (const auto& delivery : deliveries("wh_slow")) EXPECT_EQ(delivery.status, DeliveryStatus::delivered);
+}
+
+TEST_F(WebhookDispatcherTest, NewEventsBecomeDeliveriesOnceTheClaimableOnesRanShort) {
+    subscribe("wh_1", "http://a/", {"*"});  // two in flight at most
+    for (int i = 0; i < 5; ++i) outbox_.add("sandbox.allocated", "sb-" + std::to_string(i));
+    auto d = dispatcher();
+    auto t = d->tick();
+    EXPECT_EQ(t.enqueued, 5);
+    EXPECT_EQ(t.started, 2);
+    d->wait_idle();
+    for (int i = 5; i < 10; ++i) outbox_.add("sandbox.allocated", "sb-" + std::to_string(i));
+    t = d->tick();
+    EXPECT_EQ(t.enqueued, 0) << "the last claim got all it asked for: the new events wait in the outbox";
+    EXPECT_EQ(t.started, 2);
+    d->wait_idle();
+    t = d->tick();
+    EXPECT_EQ(t.enqueued, 0);
+    EXPECT_EQ(t.started, 1) << "the last delivery made; the claim comes back short";
+    d->wait_idle();
+    t = d->tick();
+    EXPECT_EQ(t.enqueued, 5);
+    EXPECT_EQ(t.started, 2);
+    settle(*d);
+    std::set<std::string> ids;
+    for (const auto& r : receiver_.received()) ids.insert(r.message.id);
+    EXPECT_EQ(ids.size(), 10u);
+    EXPECT_EQ(receiver_.received().size(), 10u);
+    EXPECT_EQ(store_->get_webhook("wh_1")->cursor, 10);
+}
+
+TEST_F(WebhookDispatcherTest, DeliveriesShareAFewLongLivedThreads) {
+    subscribe("wh_1", "http://a/", {"*"});
+    subscribe("wh_2", "http://b/", {"*"});
+    for (int i = 0; i < 30; ++i) outbox_.add("sandbox.allocated", "sb-" + std::to_string(i));
+    auto d = dispatcher();
+    settle(*d);
+    EXPECT_EQ(receiver_.received().size(), 60u);
+    for (const auto& id : {"wh_1", "wh_2"}) {
+        for (const auto& delivery : deliveries(id)) EXPECT_EQ(delivery.status, DeliveryStatus::delivered);
+        EXPECT_EQ(d->in_flight(id), 0) << "every slot freed once its attempt was recorded";
+    }
+    EXPECT_GE(d->delivery_threads(), 1);
+    EXPECT_LE(d->delivery_threads(), 2 * config_.max_in_flight)
+        << "no more threads than attempts ever in flight at once, not one per delivery";
+    d->stop();
+    EXPECT_EQ(d->delivery_threads(), 0);
 }
 
 TEST_F(WebhookDispatcherTest, TwoWorkersSharingTheStoreMakeEachDeliveryOnce) {

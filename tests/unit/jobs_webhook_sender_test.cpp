@@ -1,6 +1,7 @@
 // The libcurl webhook sender (jobs/webhook_sender) against a scripted receiver on 127.0.0.1:
 // the Standard Webhooks headers and the body as given, answers and timeouts as values, and
-// private targets refused at connection time when WEBHOOK_ALLOW_PRIVATE_TARGETS is false.
+// private targets refused at connection time when WEBHOOK_ALLOW_PRIVATE_TARGETS is false,
+// and a receiver's connection kept for the next delivery.
 #include <gtest/gtest.h>
 
 #include "jobs/webhook_sender.hpp"
@@ -54,6 +55,24 @@ TEST(WebhookSender, AnErrorAnswerAndATimeoutAreFailedAttempts) {
     EXPECT_FALSE(timed_out.delivered());
     EXPECT_FALSE(timed_out.http_status);
     EXPECT_TRUE(timed_out.error.starts_with("timeout")) << timed_out.error;
+}
+
+TEST(WebhookSender, KeepsTheConnectionOpenForTheNextDelivery) {
+    testing::ScriptedHttpServer receiver;  // declared first: the sender closes its connection first
+    receiver.set_keep_alive(true);
+    receiver.script("POST", "/hook", {testing::ScriptedResponse::json(204, "")});
+    CurlWebhookSender sender(WebhookConfig{});
+    for (int i = 0; i < 3; ++i) EXPECT_TRUE(sender.send(message(receiver.base_url() + "/hook")).delivered());
+    EXPECT_EQ(receiver.requests().size(), 3u);
+    EXPECT_EQ(receiver.connections(), 1u) << "one connection for the three deliveries";
+}
+
+TEST(WebhookSender, ANewConnectionAfterTheReceiverClosedItsOwn) {
+    testing::ScriptedHttpServer receiver;  // closes every connection after its answer
+    receiver.script("POST", "/hook", {testing::ScriptedResponse::json(204, "")});
+    CurlWebhookSender sender(WebhookConfig{});
+    for (int i = 0; i < 3; ++i) EXPECT_TRUE(sender.send(message(receiver.base_url() + "/hook")).delivered());
+    EXPECT_EQ(receiver.connections(), 3u);
 }
 
 TEST(WebhookSender, PrivateTargetsAreRefusedAtConnectionWhenNotAllowed) {

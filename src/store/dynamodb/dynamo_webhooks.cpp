@@ -351,6 +351,13 @@ bool DynamoStore::record_attempt(const DeliveryAttempt& a) {
     return true;
 }
 
+std::vector<bool> DynamoStore::record_attempts(std::span<const DeliveryAttempt> attempts) {
+    std::vector<bool> out;
+    out.reserve(attempts.size());
+    for (const auto& a : attempts) out.push_back(record_attempt(a));
+    return out;
+}
+
 DeliveryPage DynamoStore::list_deliveries(const std::string& subscription_id,
                                           std::optional<std::int64_t> before, int limit) {
     DeliveryPage page;

@@ -10,11 +10,11 @@
 #include "store/postgres/dashboard_ops.hpp"
 #include "store/postgres/lifecycle_ops.hpp"
 #include "store/postgres/outbox_ops.hpp"
-#include "store/postgres/webhook_ops.hpp"
 #include "store/postgres/pg_sql.hpp"
 #include "store/postgres/quota_ops.hpp"
 #include "store/postgres/sandbox_ops.hpp"
 #include "store/postgres/schema.hpp"
+#include "store/postgres/webhook_ops.hpp"
 
 namespace broker {
 
@@ -341,6 +341,10 @@ std::vector<WebhookDelivery> PostgresStore::claim_deliveries(const DeliveryClaim
 
 bool PostgresStore::record_attempt(const DeliveryAttempt& attempt) {
     return run("record attempt", [&](pqxx::connection& c) { return pg::record_attempt(c, attempt); });
+}
+
+std::vector<bool> PostgresStore::record_attempts(std::span<const DeliveryAttempt> attempts) {
+    return run("record attempts", [&](pqxx::connection& c) { return pg::record_attempts(c, attempts); });
 }
 
 DeliveryPage PostgresStore::list_deliveries(const std::string& subscription_id,

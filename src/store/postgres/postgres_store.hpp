@@ -111,10 +111,12 @@ class PostgresStore final : public Store,
     bool delete_webhook(const std::string& id) override;
     bool disable_webhook(const std::string& id, const std::string& reason, UnixSeconds now) override;
     bool enable_webhook(const std::string& id) override;
-    bool enqueue_deliveries(const std::string& subscription_id, std::int64_t from_cursor, std::int64_t to_cursor,
-                            std::span<const OutboxEvent> events, UnixSeconds now) override;
+    bool enqueue_deliveries(const std::string& subscription_id, std::int64_t from_cursor,
+                            std::int64_t to_cursor, std::span<const OutboxEvent> events,
+                            UnixSeconds now) override;
     std::vector<WebhookDelivery> claim_deliveries(const DeliveryClaim& claim) override;
     bool record_attempt(const DeliveryAttempt& attempt) override;
+    std::vector<bool> record_attempts(std::span<const DeliveryAttempt> attempts) override;
     DeliveryPage list_deliveries(const std::string& subscription_id, std::optional<std::int64_t> before,
                                  int limit) override;
     std::optional<WebhookDelivery> get_delivery(const std::string& subscription_id,

@@ -141,15 +141,32 @@ std::vector<WebhookDelivery> claim_deliveries(pqxx::connection& conn, const Deli
     return out;
 }
 
+namespace {
+
+bool record_attempt_in(pqxx::work& tx, const DeliveryAttempt& a) {
+    const auto http_status = a.http_status ? std::optional<std::int64_t>(*a.http_status) : std::nullopt;
+    return !tx.exec_prepared(stmt::kRecordAttempt, a.delivery_id, a.worker_id,
+                             std::string(to_string(a.outcome)), a.next_attempt_at, a.now, http_status,
+                             a.error, a.latency_ms)
+                .empty();
+}
+
+}  // namespace
+
 bool record_attempt(pqxx::connection& conn, const DeliveryAttempt& a) {
     pqxx::work tx(conn);
-    const auto http_status = a.http_status ? std::optional<std::int64_t>(*a.http_status) : std::nullopt;
-    const bool recorded =
-        !tx.exec_prepared(stmt::kRecordAttempt, a.delivery_id, a.worker_id, std::string(to_string(a.outcome)),
-                          a.next_attempt_at, a.now, http_status, a.error, a.latency_ms)
-             .empty();
+    const bool recorded = record_attempt_in(tx, a);
     tx.commit();
     return recorded;
+}
+
+std::vector<bool> record_attempts(pqxx::connection& conn, std::span<const DeliveryAttempt> attempts) {
+    pqxx::work tx(conn);
+    std::vector<bool> out;
+    out.reserve(attempts.size());
+    for (const auto& a : attempts) out.push_back(record_attempt_in(tx, a));
+    tx.commit();
+    return out;
 }
 
 DeliveryPage list_deliveries(pqxx::connection& conn, const std::string& subscription_id,

@@ -26,6 +26,8 @@ bool enqueue_deliveries(pqxx::connection& conn, const std::string& subscription_
                         std::int64_t to_cursor, std::span<const OutboxEvent> events, UnixSeconds now);
 std::vector<WebhookDelivery> claim_deliveries(pqxx::connection& conn, const DeliveryClaim& claim);
 bool record_attempt(pqxx::connection& conn, const DeliveryAttempt& attempt);
+// Each attempt as record_attempt, all in one transaction.
+std::vector<bool> record_attempts(pqxx::connection& conn, std::span<const DeliveryAttempt> attempts);
 DeliveryPage list_deliveries(pqxx::connection& conn, const std::string& subscription_id,
                              std::optional<std::int64_t> before, int limit);
 std::optional<WebhookDelivery> get_delivery(pqxx::connection& conn, const std::string& subscription_id,

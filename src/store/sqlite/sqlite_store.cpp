@@ -496,6 +496,15 @@ bool SqliteStore::record_attempt(const DeliveryAttempt& attempt) {
     return impl_->write([&](Connection& conn) { return sqlite::record_attempt(conn, attempt); });
 }
 
+std::vector<bool> SqliteStore::record_attempts(std::span<const DeliveryAttempt> attempts) {
+    return impl_->write([&](Connection& conn) {
+        std::vector<bool> out;
+        out.reserve(attempts.size());
+        for (const auto& attempt : attempts) out.push_back(sqlite::record_attempt(conn, attempt));
+        return out;
+    });
+}
+
 DeliveryPage SqliteStore::list_deliveries(const std::string& subscription_id,
                                           std::optional<std::int64_t> before, int limit) {
     auto conn = impl_->readers.acquire();

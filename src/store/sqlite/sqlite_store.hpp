@@ -147,6 +147,7 @@ class SqliteStore final : public Store,
                             UnixSeconds now) override;
     std::vector<WebhookDelivery> claim_deliveries(const DeliveryClaim& claim) override;
     bool record_attempt(const DeliveryAttempt& attempt) override;
+    std::vector<bool> record_attempts(std::span<const DeliveryAttempt> attempts) override;
     DeliveryPage list_deliveries(const std::string& subscription_id, std::optional<std::int64_t> before,
                                  int limit) override;
     std::optional<WebhookDelivery> get_delivery(const std::string& subscription_id,

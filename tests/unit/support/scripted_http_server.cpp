@@ -113,6 +113,16 @@ ScriptedResponse ScriptedHttpServer::choose(const RecordedRequest& request) {
     return ScriptedResponse::json(404, R"({"error":"not scripted"})");
 }
 
+void ScriptedHttpServer::set_keep_alive(bool keep_alive) {
+    std::lock_guard lock(mutex_);
+    keep_alive_ = keep_alive;
+}
+
+std::size_t ScriptedHttpServer::connections() const {
+    std::lock_guard lock(mutex_);
+    return connections_;
+}
+
 void ScriptedHttpServer::serve() {
     for (;;) {
         tcp::socket socket(impl_->io);
@@ -123,37 +133,48 @@ void ScriptedHttpServer::serve() {
             if (stopping_) return;
         }
         if (ec) continue;
+        bool keep_alive = false;
+        {
+            std::lock_guard lock(mutex_);
+            ++connections_;
+            keep_alive = keep_alive_;
+        }
 
         boost::beast::flat_buffer buffer;
-        http::request<http::string_body> request;
-        http::read(socket, buffer, request, ec);
-        if (ec) continue;
+        for (;;) {
+            http::request<http::string_body> request;
+            http::read(socket, buffer, request, ec);
+            if (ec) break;
 
-        RecordedRequest recorded;
-        recorded.method = std::string(request.method_string());
-        recorded.target = std::string(request.target());
-        recorded.path = recorded.target.substr(0, recorded.target.find('?'));
-        for (const auto& field : request) {
-            recorded.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-        }
-        recorded.body = request.body();
+            RecordedRequest recorded;
+            recorded.method = std::string(request.method_string());
+            recorded.target = std::string(request.target());
+            recorded.path = recorded.target.substr(0, recorded.target.find('?'));
+            for (const auto& field : request) {
+                recorded.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+            }
+            recorded.body = request.body();
 
-        const ScriptedResponse scripted = choose(recorded);
-        if (scripted.delay.count() > 0) {
-            std::unique_lock lock(mutex_);
-            stop_cv_.wait_for(lock, scripted.delay, [this] { return stopping_; });
+            const ScriptedResponse scripted = choose(recorded);
+            if (scripted.delay.count() > 0) {
+                std::unique_lock lock(mutex_);
+                stop_cv_.wait_for(lock, scripted.delay, [this] { return stopping_; });
+                if (stopping_) return;
+            }
+
+            http::response<http::string_body> response{static_cast<http::status>(scripted.status),
+                                                       request.version()};
+            response.set(http::field::server, "scripted-test-server");
+            response.set(http::field::content_type, scripted.content_type);
+            for (const auto& [name, value] : scripted.headers) response.set(name, value);
+            response.keep_alive(keep_alive && request.keep_alive());
+            response.body() = scripted.body;
+            response.prepare_payload();
+            http::write(socket, response, ec);  // the client may have given up already: ignore
+            if (ec || !response.keep_alive()) break;
+            std::lock_guard lock(mutex_);
             if (stopping_) return;
         }
-
-        http::response<http::string_body> response{static_cast<http::status>(scripted.status),
-                                                   request.version()};
-        response.set(http::field::server, "scripted-test-server");
-        response.set(http::field::content_type, scripted.content_type);
-        for (const auto& [name, value] : scripted.headers) response.set(name, value);
-        response.keep_alive(false);
-        response.body() = scripted.body;
-        response.prepare_payload();
-        http::write(socket, response, ec);  // the client may have given up already: ignore
         socket.shutdown(tcp::socket::shutdown_both, ec);
     }
 }

@@ -1,6 +1,8 @@
 // A tiny HTTP/1.1 server for tests of HTTP clients: listens on 127.0.0.1 on a free port,
 // answers one connection at a time from a script (status, body, headers, delay), and records
-// every request so tests can check paths, methods and headers. Test-only.
+// every request so tests can check paths, methods and headers. Closes each connection after
+// its answer unless told to keep them open (then it counts them, for tests of connection
+// reuse). Test-only.
 #pragma once
 
 #include <chrono>
@@ -65,6 +67,12 @@ class ScriptedHttpServer {
     // Answers requests no script matches (default: 404).
     void set_fallback(Handler handler);
 
+    // Keeps a connection open after an answer (HTTP keep-alive) and serves its next request;
+    // the next connection is accepted once the client closes it.
+    void set_keep_alive(bool keep_alive);
+    // Connections accepted so far.
+    std::size_t connections() const;
+
     std::vector<RecordedRequest> requests() const;
     std::size_t count(const std::string& method, const std::string& path) const;
 
@@ -82,6 +90,8 @@ class ScriptedHttpServer {
     std::map<std::string, std::vector<ScriptedResponse>> scripts_;
     std::map<std::string, std::size_t> served_;
     Handler fallback_;
+    bool keep_alive_ = false;
+    std::size_t connections_ = 0;
     std::vector<RecordedRequest> requests_;
     std::thread thread_;
 };
