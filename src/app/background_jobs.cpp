@@ -82,6 +82,7 @@ BackgroundJobs::BackgroundJobs(const StoreHandle& store, const Clock& clock, con
                                                   config.jobs.history_retention_days);
     sample->watch_watermark(store.part<PoolAlertStore>(),
                             {config.jobs.pool_low_watermark, config.jobs.pool_low_hysteresis});
+    if (auto* counts = store.find<CountReconciler>()) sample->reconcile_counts(*counts);
     jobs_.push_back(std::move(sample));
 
     std::vector<ScheduledJob> scheduled;

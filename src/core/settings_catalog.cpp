@@ -151,13 +151,16 @@ const std::vector<SettingInfo>& settings_catalog() {
          "the same for a whole provider list (sync, import)"},
         {"DB_CONNECT_TIMEOUT_SEC", "5", false, "opening a connection gives up after this"},
         {"DB_SCHEMA", "", false, "schema the tables live in (empty: the server's default)"},
-        // The DynamoDB store (store/dynamodb/dynamo_options): the original service's names.
+        // The DynamoDB store (store/dynamodb/dynamo_options): the original service's names, then
+        // the broker's own.
         {"DDB_TABLE_NAME", "SandboxPool", false,
          "DynamoDB table of the pool (set alone, without BROKER_STORE, it selects the DynamoDB store)"},
         {"DDB_GSI1_NAME", "StatusIndex", false, "index by status and allocated_at"},
         {"DDB_GSI2_NAME", "TrackIndex", false, "index by allocated_to_track and allocated_at"},
         {"DDB_GSI3_NAME", "IdempotencyIndex", false, "index by idempotency_key and allocated_at"},
         {"DDB_ENDPOINT_URL", "", false, "DynamoDB endpoint (empty: the region's AWS endpoint)"},
+        {"DDB_COUNT_RECONCILE_SEC", "600", false,
+         "recount of the DynamoDB counts by status at most this often (repairs their drift)"},
         {"AWS_REGION", "us-east-1", false, "region of the DynamoDB table"},
         // AWS credentials for the DynamoDB store (store/dynamodb/aws_credentials), in the order
         // the chain tries them; unset on ECS or EC2, where the task or instance role answers.

@@ -15,6 +15,13 @@ JobRunResult PoolSampleJob::run(RunControl&) {
         // worker taking over) rewrites that minute's sample instead of adding one.
         PoolSample sample;
         sample.at = now - ((now % minute) + minute) % minute;
+        if (reconciler_) {
+            const CountReconcileReport reconciled = reconciler_->reconcile_counts_if_due(now);
+            if (reconciled.ran) {
+                r.add("counts_corrected", reconciled.corrected);
+                r.add("counts_deferred", static_cast<std::int64_t>(reconciled.deferred.size()));
+            }
+        }
         sample.counts = store_.count_by_status();
         sample.allocations = dashboard_.count_allocated_between(sample.at - minute, sample.at);
         dashboard_.record_pool_sample(sample);

@@ -5,8 +5,9 @@
 // function returns it and the wiring takes it, so no caller discovers a part by casting. Every
 // store implements every part; a new part is one more interface in the StoreHandle list below
 // (a store that does not implement it then fails to build, not to start). A part only some
-// stores have (OptionalStoreParts: the SQLite store's callback writes) is found from the
-// store's type when the handle is made, and `find` answers null for a store without it.
+// stores have (OptionalStoreParts: the SQLite store's callback writes, the DynamoDB store's
+// count reconcile) is found from the store's type when the handle is made, and `find` answers
+// null for a store without it.
 #pragma once
 
 #include <memory>
@@ -19,6 +20,7 @@
 #include "store/lifecycle_store.hpp"
 #include "store/pool_change.hpp"
 #include "store/async_writes.hpp"
+#include "store/count_reconciler.hpp"
 #include "store/event_store.hpp"
 #include "store/outbox.hpp"
 #include "store/pool_alert_store.hpp"
@@ -28,7 +30,7 @@
 namespace broker {
 
 // The parts a store may lack, each set when the store's class derives from it.
-using OptionalStoreParts = std::tuple<AsyncWriteStore*>;
+using OptionalStoreParts = std::tuple<AsyncWriteStore*, CountReconciler*>;
 
 template <class S>
 OptionalStoreParts optional_parts_of(S* store) {

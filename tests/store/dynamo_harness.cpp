@@ -84,7 +84,8 @@ DynamoOptions DynamoTable::options() const {
     options.table = name_;
     options.client.endpoint = endpoint_;
     options.client.region = "us-east-1";
-    options.create_table = true;  // each test's own table, made by the test
+    options.create_table = true;                          // each test's own table, made by the test
+    options.count_settle = std::chrono::milliseconds(0);  // the emulator's index has no lag
     return options;
 }
 

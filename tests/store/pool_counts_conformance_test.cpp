@@ -1,9 +1,11 @@
 // Conformance: the counts by status the stores maintain equal a real count of the rows after
 // every kind of change (allocate, mark, expire, delete, deletion failure, sync and stale
-// marking, revival, stale removal, bulk removal, copy) and after reopening.
+// marking, revival, stale removal, bulk removal, copy) and after reopening, and after a mix
+// of those done at once from several threads.
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store_harness.hpp"
@@ -126,6 +128,58 @@ TEST_P(PoolCountsConformance, CountsEqualARealCountAfterEveryKindOfChange) {
     const auto reopened = expect_counts_true("reopening");
     EXPECT_EQ(reopened.by_status, counts.by_status);
     EXPECT_EQ(reopened.total(), 20 - 1 + 2 - 2 + 2);  // seeded, deleted, new, stale removed, copied
+}
+
+TEST_P(PoolCountsConformance, CountsEqualARealCountAfterChangesFromSeveralThreadsAtOnce) {
+    seed(40);
+    const UnixSeconds lease_total = (lease_.lab_duration + lease_.grace_period).count();
+    const UnixSeconds later = kNow + lease_total + 10;
+    // Allocations (half of them returned) from four threads, while a fifth syncs (two
+    // available sandboxes stop being listed, two new ones appear), revives one and expires
+    // allocations whose lease ended.
+    const auto first = ids_in(SandboxStatus::available);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 5; ++i) {
+                const std::string participant = "p" + std::to_string(t) + "-" + std::to_string(i);
+                const auto r = allocate(participant);
+                if (r.sandbox && i % 2 == 0) mark(r.sandbox->sandbox_id, participant);
+            }
+        });
+    }
+    threads.emplace_back([&] {
+        std::vector<ProviderSandbox> listed;
+        for (std::size_t i = 2; i < first.size(); ++i) listed.push_back({first[i], "n", "e", ""});
+        for (const auto& id : {"new-1", "new-2"}) listed.push_back({id, id, "e", ""});
+        lifecycle().sync_pool(listed, kNow + 1);
+        store().upsert_provider_sandboxes(std::vector<ProviderSandbox>{{first[0], "n", "e", ""}}, kNow + 2);
+        lifecycle().expire_allocations(kNow + lease_total, lease_, 100);
+    });
+    for (auto& t : threads) t.join();
+    expect_counts_true("allocations, returns, a sync and expiries at once");
+
+    // Two cleanup workers at once: each deletes half of what it claims, records a failure
+    // (moving it to deletion_failed) for the rest; then stale and deleted sandboxes go.
+    std::vector<std::thread> workers;
+    for (const std::string worker : {"w1", "w2"}) {
+        workers.emplace_back([&, worker] {
+            const auto claimed = lifecycle().claim_for_deletion({worker, later, later + 60, 100});
+            for (std::size_t i = 0; i < claimed.size(); ++i) {
+                if (i % 2 == 0) {
+                    lifecycle().record_deleted(claimed[i].sandbox_id, "cleanup", later);
+                } else {
+                    lifecycle().record_deletion_failure(
+                        {claimed[i].sandbox_id, worker, later, later + 600, 1, "refused"});
+                }
+            }
+        });
+    }
+    workers.emplace_back([&] { lifecycle().remove_stale(kNow + 5, later, "auto_delete_stale"); });
+    for (auto& t : workers) t.join();
+    lifecycle().bulk_remove(SandboxStatus::deleted, later + 1, "admin");
+    const auto counts = expect_counts_true("deletions, failures and removals at once");
+    EXPECT_EQ(counts[SandboxStatus::deleted], 0);
 }
 
 }  // namespace

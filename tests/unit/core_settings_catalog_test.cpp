@@ -137,6 +137,9 @@ TEST(SettingsCatalog, DefaultsAreTheReadersDefaults) {
     EXPECT_EQ(find_setting("ALLOCATE_WAIT_POLL_MS")->default_value, std::to_string(wait.poll.count()));
     const auto pg = postgres_options_from_env("postgresql://broker@127.0.0.1/broker", empty);
     EXPECT_EQ(find_setting("DB_POOL_SIZE")->default_value, std::to_string(pg.pool_size));
+    const auto dynamo = dynamo_options_from_env("", "", "", empty);
+    EXPECT_EQ(find_setting("DDB_COUNT_RECONCILE_SEC")->default_value,
+              std::to_string(dynamo.count_reconcile_period.count()));
 }
 
 TEST(SettingsCommand, JsonListsTheCatalogAndTheOriginalsAcceptedNames) {

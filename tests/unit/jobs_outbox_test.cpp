@@ -1,7 +1,8 @@
 // The jobs' side of the outbox against a real SQLite store: a failed run writes job.failed,
 // the pool sample's low-watermark check writes pool.low and pool.recovered once per crossing
 // (with its margin), the stale job prunes delivered old events, and the process counts the
-// events it writes (broker_events_written_total).
+// events it writes (broker_events_written_total). Also: the pool sample asks a store whose
+// counts can drift to reconcile them first.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -98,6 +99,37 @@ TEST_F(JobsOutboxTest, ThePoolSampleChecksTheWatermark) {
     ASSERT_TRUE(r.ok);
     EXPECT_EQ(r.count("pool_low"), 1);
     EXPECT_EQ(events_of(kEventPoolLow).size(), 1u);
+}
+
+// A store part whose counts can drift, as the job sees it: answers what it is told, records when.
+class FakeCountReconciler final : public CountReconciler {
+  public:
+    CountReconcileReport reconcile_counts_if_due(UnixSeconds now) override {
+        asked_at.push_back(now);
+        return answer;
+    }
+    CountReconcileReport answer;
+    std::vector<UnixSeconds> asked_at;
+};
+
+TEST_F(JobsOutboxTest, ThePoolSampleReconcilesDriftingCountsWhenDue) {
+    fill_pool(2);
+    PoolSampleJob job(*store_, *store_, clock_, 30);
+    FakeCountReconciler counts;
+    job.reconcile_counts(counts);
+    counts.answer = {true, 3, {SandboxStatus::available}};
+    auto r = job.run_once();
+    ASSERT_TRUE(r.ok);
+    EXPECT_EQ(counts.asked_at, std::vector<UnixSeconds>{clock_.now()});
+    EXPECT_EQ(r.count("counts_corrected"), 3);
+    EXPECT_EQ(r.count("counts_deferred"), 1);
+    // Not due: nothing reported; the sample is taken all the same.
+    counts.answer = {};
+    r = job.run_once();
+    ASSERT_TRUE(r.ok);
+    EXPECT_EQ(counts.asked_at.size(), 2u);
+    EXPECT_FALSE(r.counts.contains("counts_corrected"));
+    EXPECT_EQ(r.count("sampled_at"), clock_.now() - clock_.now() % 60);
 }
 
 TEST_F(JobsOutboxTest, TheStaleJobPrunesDeliveredEventsPastTheirRetention) {

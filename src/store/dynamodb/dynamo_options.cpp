@@ -25,6 +25,8 @@ DynamoOptions dynamo_options_from_env(const std::string& table, const std::strin
         if (auto hours = env_number<long>(env, "LAB_DURATION_HOURS", 1, 24 * 365))
             o.lab_duration_hours = static_cast<double>(*hours);
     }
+    if (auto seconds = env_number<long>(env, "DDB_COUNT_RECONCILE_SEC", 60, 7 * 86400))
+        o.count_reconcile_period = std::chrono::seconds(*seconds);
     if (!table.empty()) o.table = table;
     if (!region.empty()) o.client.region = region;
     if (!endpoint.empty()) o.client.endpoint = endpoint;

@@ -1,9 +1,11 @@
 // Where the DynamoDB store lives and how it reaches it: the table and index names (the
 // original service's settings DDB_TABLE_NAME, DDB_GSI1_NAME..DDB_GSI3_NAME), the endpoint
-// (DDB_ENDPOINT_URL, else the regional one) and the region (AWS_REGION), with the
+// (DDB_ENDPOINT_URL, else the regional one), the region (AWS_REGION) and the counts'
+// reconcile period (DDB_COUNT_RECONCILE_SEC), with the
 // `dynamodb://TABLE?region=..&endpoint=..` store URL taking precedence over the settings.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "core/env_value.hpp"
@@ -24,6 +26,12 @@ struct DynamoOptions {
     // region would otherwise create an empty table whose first sync makes every provider
     // account available, including those participants hold in the real one.
     bool create_table = false;
+    // The counts by status are counter items (dynamo_counts.cpp); a recount repairs their
+    // drift at most once in this period (DDB_COUNT_RECONCILE_SEC).
+    std::chrono::seconds count_reconcile_period{600};
+    // How long a reconcile waits before and after its recount for writes on their way (the
+    // status index's lag, a change whose count is not yet added). Tests set 0.
+    std::chrono::milliseconds count_settle{1000};
     ddb::DynamoClientOptions client;  // endpoint empty: the regional endpoint
 };
 

@@ -59,6 +59,7 @@ std::span<const SchemaStep> dynamo_schema_steps() {
     static const SchemaStep steps[] = {
         {"the table with its three indexes (DDB_GSI1_NAME..3), time-to-live on ttl, the broker's schema item",
          "", false},
+        {"maintained counts by status (BROKER#COUNTS items), counted once from the table's sandboxes", ""},
     };
     static_assert(std::size(steps) == kDynamoSchemaVersion);
     return steps;
@@ -88,7 +89,8 @@ MigrationReport DynamoStore::migrate() {
                           ": check DDB_TABLE_NAME and AWS_REGION, or run sandbox-broker migrate to create "
                           "it (no other command creates a table)");
     }
-    if (described.is("ResourceNotFoundException")) {
+    const bool creating = described.is("ResourceNotFoundException");
+    if (creating) {
         json gsis = json::array();
         for (const auto& i : indexes) gsis.push_back(index_definition(i.name, i.hash));
         client_.must("CreateTable", {{"TableName", options_.table},
@@ -176,6 +178,19 @@ MigrationReport DynamoStore::migrate() {
             .count());
     for (const auto& item : by_status(SandboxStatus::allocated))
         adopt_allocation(sandbox_from_item(item), now);
+    // The maintained counts: a new table's are zero; a table filled without them (by the
+    // original service, or a release before them) is counted now, when the step is applied.
+    // Later drift (a rollback's writes) is the periodic reconcile's.
+    constexpr int kCountsStep = 2;
+    if (creating) {
+        Item base = key_of("BROKER#COUNTS", "BASE");
+        base["version"] = N(1);
+        base["established"] = BOOL(true);
+        base["reconciled_at"] = N(now);
+        conditional("PutItem", {{"Item", base}, {"ConditionExpression", "attribute_not_exists(PK)"}});
+    } else if (from < kCountsStep || !read_counters().established) {
+        reconcile_counts(now);
+    }
     const int compat = compatible_from(dynamo_schema_steps(), kDynamoSchemaVersion);
     if (from < kDynamoSchemaVersion || recorded_compat(schema) != compat) {
         Item version = key_of("BROKER#SCHEMA", "VERSION");
@@ -245,6 +260,7 @@ std::int64_t DynamoStore::insert_copied(std::span<const CopiedSandbox> sandboxes
         if (!conditional("PutItem", {{"Item", item}, {"ConditionExpression", "attribute_not_exists(PK)"}}))
             continue;
         ++written;
+        count_transition(std::nullopt, s.status);  // a copy has no history event of its own to count
         adopt_allocation(s, s.updated_at);
     }
     return written;

@@ -132,6 +132,7 @@ void DynamoStore::record(const std::string& sandbox_id, UnixSeconds at, std::opt
                          std::optional<SandboxStatus> to, const std::string& actor, const std::string& reason,
                          const std::optional<CarriedEvent>& carried, const Item* after) {
     if (carried) outbox_step(OutboxStep::change_written);
+    count_transition(from, to);  // first: the shortest time a change is in the table, not counted
     SandboxEvent e{next_event_id(), sandbox_id, at, from, to, actor, reason};
     client_.must("PutItem", {{"TableName", options_.table}, {"Item", event_item(e)}});
     if (!carried) return;
@@ -400,27 +401,6 @@ SyncSummary DynamoStore::sync_pool(std::span<const ProviderSandbox> listed, Unix
         }
     }
     return summary;
-}
-
-StatusCounts DynamoStore::count_by_status() {
-    StatusCounts counts;
-    for (const SandboxStatus status : kAllStatuses) {
-        json request = {{"TableName", options_.table},
-                        {"IndexName", options_.status_index},
-                        {"Select", "COUNT"},
-                        {"KeyConditionExpression", "#s = :s"},
-                        {"ExpressionAttributeNames", {{"#s", "status"}}},
-                        {"ExpressionAttributeValues", {{":s", S(to_string(status))}}}};
-        std::int64_t n = 0;
-        for (;;) {
-            json answer = client_.must("Query", request);
-            n += answer.value("Count", 0);
-            if (!answer.contains("LastEvaluatedKey")) break;
-            request["ExclusiveStartKey"] = std::move(answer["LastEvaluatedKey"]);
-        }
-        counts[status] = n;
-    }
-    return counts;
 }
 
 ListPage DynamoStore::list(const ListQuery& query) {

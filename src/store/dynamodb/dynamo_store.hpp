@@ -14,6 +14,8 @@
 // Index reads (eventually consistent) only find candidates; every change is conditional on
 // the item itself. History events are written right after the change they record; a
 // change's outbox event travels in the change's own write (see dynamo_outbox.cpp).
+// The counts by status are counter items added to right after each change (a crash between
+// the two makes them drift until a recount repairs them: see dynamo_counts.cpp).
 #pragma once
 
 #include <atomic>
@@ -26,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "store/count_reconciler.hpp"
 #include "store/dashboard_store.hpp"
 #include "store/dynamodb/aws_credentials.hpp"
 #include "store/dynamodb/dynamo_client.hpp"
@@ -44,7 +47,7 @@
 namespace broker {
 
 // The broker's schema version on a DynamoDB table (the BROKER#SCHEMA item).
-inline constexpr int kDynamoSchemaVersion = 1;
+inline constexpr int kDynamoSchemaVersion = 2;
 
 // The table's schema steps (`version` and `migrate --status` print them).
 std::span<const SchemaStep> dynamo_schema_steps();
@@ -69,7 +72,8 @@ class DynamoStore final : public Store,
                           public EventStore,
                           public PoolAlertStore,
                           public OutboxControl,
-                          public WebhookStore {
+                          public WebhookStore,
+                          public CountReconciler {
   public:
     // Connects lazily: constructing never fails for an unreachable endpoint (ping() tells).
     DynamoStore(DynamoOptions options, std::shared_ptr<AwsCredentialProvider> credentials);
@@ -95,6 +99,7 @@ class DynamoStore final : public Store,
     void set_track_limit(const std::string& track, std::int64_t max_active) override;
     bool remove_track_limit(const std::string& track) override;
     std::vector<TrackLimit> list_track_limits(UnixSeconds now) override;
+    // Counts the available items themselves (not the counters): it decides allocation outcomes.
     std::int64_t count_available(const std::string& name_prefix) override;
 
     // LifecycleStore
@@ -166,7 +171,22 @@ class DynamoStore final : public Store,
     std::int64_t count_pending(const std::string& subscription_id) override;
     std::int64_t prune_deliveries(UnixSeconds before) override;
 
+    // CountReconciler (dynamo_counts.cpp): count_by_status reads counter items that every
+    // transition this store makes adds to; the reconcile recounts through the status index and
+    // adds the difference.
+    CountReconcileReport reconcile_counts_if_due(UnixSeconds now) override;
+    // The reconcile itself, whether due or not.
+    CountReconcileReport reconcile_counts(UnixSeconds now);
+
     const DynamoOptions& options() const { return options_; }
+
+    // Tests only (dynamo_counts.cpp): the points of a reconcile where other writers' counts
+    // may land; the hook may write meanwhile, as another process would. Set before use.
+    enum class CountStep {
+        recounted,  // the statuses recounted, the counters not yet read again
+        compared,   // the counters read again and compared; the difference not yet added
+    };
+    void set_count_step_hook(std::function<void(CountStep)> hook) { count_step_hook_ = std::move(hook); }
 
     // Tests only (dynamo_outbox.cpp): the boundaries between the steps that write a change's
     // event. The hook is called at each on the writer's thread; it may throw (the process died
@@ -221,11 +241,29 @@ class DynamoStore final : public Store,
         std::string reason;
         int index = -1;  // its place in the item's `outbox` list, when the write told it
     };
-    // The history item and, for a change that carried an event, its pending event (from the
-    // item as the change left it: `after`, or read again). Called right after the change.
+    // The transition's count, the history item and, for a change that carried an event, its
+    // pending event (from the item as the change left it: `after`, or read again). Called right
+    // after the change: the one place a transition is recorded.
     void record(const std::string& sandbox_id, UnixSeconds at, std::optional<SandboxStatus> from,
                 std::optional<SandboxStatus> to, const std::string& actor, const std::string& reason,
                 const std::optional<CarriedEvent>& carried, const ddb::Item* after = nullptr);
+
+    // Maintained counts (dynamo_counts.cpp). The counter items as read (one Query).
+    struct Counters {
+        StatusCounts counts;
+        StatusCounts changes;      // how many transitions touched each status: only ever grows
+        std::int64_t version = 0;  // of the base item: bumped by every reconcile's correction
+        bool established = false;  // a complete reconcile has run: the counts are the pool's
+        UnixSeconds reconciled_at = 0;
+    };
+    // Adds one transition to a counter shard (nothing for from == to). A failure is logged,
+    // not thrown: the change it counts has landed, and the reconcile repairs the count.
+    void count_transition(std::optional<SandboxStatus> from, std::optional<SandboxStatus> to);
+    Counters read_counters();
+    std::int64_t recount(SandboxStatus status);
+    void count_step(CountStep step) const {
+        if (count_step_hook_) count_step_hook_(step);
+    }
 
     // Allocation steps (dynamo_allocate.cpp)
     std::vector<Slot> read_slots(const std::string& participant);
@@ -333,6 +371,7 @@ class DynamoStore final : public Store,
     const std::string relay_id_;          // this store's name as the relay's lease holder
     std::function<void(OutboxStep)> outbox_step_hook_;
     std::function<std::int64_t()> outbox_clock_;
+    std::function<void(CountStep)> count_step_hook_;
 };
 
 }  // namespace broker

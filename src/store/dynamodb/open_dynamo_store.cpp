@@ -15,8 +15,8 @@ std::unique_ptr<DynamoStore> open_dynamo_store(const StoreUrl& url, const EnvLoo
 
 void refuse_dynamo_settings_elsewhere(const std::string& store_url, const EnvLookup& env) {
     if (parse_store_url(store_url).kind == StoreUrl::Kind::dynamodb) return;
-    for (const char* name :
-         {"DDB_TABLE_NAME", "DDB_GSI1_NAME", "DDB_GSI2_NAME", "DDB_GSI3_NAME", "DDB_ENDPOINT_URL"}) {
+    for (const char* name : {"DDB_TABLE_NAME", "DDB_GSI1_NAME", "DDB_GSI2_NAME", "DDB_GSI3_NAME",
+                             "DDB_ENDPOINT_URL", "DDB_COUNT_RECONCILE_SEC"}) {
         if (env(name)) {
             throw ConfigError(
                 std::string(name) + " is set, but the store is " + redact_store_url(store_url) +
