@@ -99,6 +99,12 @@ class DynamoStore final : public Store,
 
     // LifecycleStore
     SyncSummary sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) override;
+    // A streamed sync stamps every listed item with its pass (attribute sync_pass), unchanged
+    // ones included, and marks stale the available items without it.
+    UpsertSummary sync_part(std::span<const ProviderSandbox> part, std::int64_t pass,
+                            UnixSeconds now) override;
+    std::int64_t finish_sync(std::int64_t pass, UnixSeconds now) override;
+    void abandon_sync(std::int64_t pass) override;
     std::vector<Sandbox> expire_allocations(UnixSeconds now, const LeasePolicy& lease, int limit) override;
     std::vector<Sandbox> claim_for_deletion(const DeletionClaim& claim) override;
     bool record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now,
@@ -150,8 +156,9 @@ class DynamoStore final : public Store,
     bool delete_webhook(const std::string& id) override;
     bool disable_webhook(const std::string& id, const std::string& reason, UnixSeconds now) override;
     bool enable_webhook(const std::string& id) override;
-    bool enqueue_deliveries(const std::string& subscription_id, std::int64_t from_cursor, std::int64_t to_cursor,
-                            std::span<const OutboxEvent> events, UnixSeconds now) override;
+    bool enqueue_deliveries(const std::string& subscription_id, std::int64_t from_cursor,
+                            std::int64_t to_cursor, std::span<const OutboxEvent> events,
+                            UnixSeconds now) override;
     std::vector<WebhookDelivery> claim_deliveries(const DeliveryClaim& claim) override;
     bool record_attempt(const DeliveryAttempt& attempt) override;
     DeliveryPage list_deliveries(const std::string& subscription_id, std::optional<std::int64_t> before,
@@ -283,7 +290,14 @@ class DynamoStore final : public Store,
     void charge(const std::vector<Reservation>& own, const std::string& name, UnixSeconds now);
     void forget_quota_rules();
 
-    UpsertSummary upsert(std::span<const ProviderSandbox> sandboxes, UnixSeconds now);
+    // `pass`: a streamed sync's, stamped on every listed item.
+    UpsertSummary upsert(std::span<const ProviderSandbox> sandboxes, UnixSeconds now,
+                         std::optional<std::int64_t> pass = std::nullopt);
+    void stamp_pass(const std::string& id, std::int64_t pass, const char* condition);
+    // available -> stale with its event; false when it was no longer available.
+    // With `unless_pass`, only if the item does not carry that pass either.
+    bool mark_stale(const std::string& id, UnixSeconds now,
+                    std::optional<std::int64_t> unless_pass = std::nullopt);
 
     // The outbox (dynamo_outbox.cpp). A transition's event: its intent, written before the
     // change (nothing when the transition has no event or events are off); the change's write

@@ -61,6 +61,10 @@ class PostgresStore final : public Store,
 
     // LifecycleStore
     SyncSummary sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) override;
+    UpsertSummary sync_part(std::span<const ProviderSandbox> part, std::int64_t pass,
+                            UnixSeconds now) override;
+    std::int64_t finish_sync(std::int64_t pass, UnixSeconds now) override;
+    void abandon_sync(std::int64_t pass) override;
     std::vector<Sandbox> expire_allocations(UnixSeconds now, const LeasePolicy& lease, int limit) override;
     std::vector<Sandbox> claim_for_deletion(const DeletionClaim& claim) override;
     bool record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now,
@@ -111,8 +115,9 @@ class PostgresStore final : public Store,
     bool delete_webhook(const std::string& id) override;
     bool disable_webhook(const std::string& id, const std::string& reason, UnixSeconds now) override;
     bool enable_webhook(const std::string& id) override;
-    bool enqueue_deliveries(const std::string& subscription_id, std::int64_t from_cursor, std::int64_t to_cursor,
-                            std::span<const OutboxEvent> events, UnixSeconds now) override;
+    bool enqueue_deliveries(const std::string& subscription_id, std::int64_t from_cursor,
+                            std::int64_t to_cursor, std::span<const OutboxEvent> events,
+                            UnixSeconds now) override;
     std::vector<WebhookDelivery> claim_deliveries(const DeliveryClaim& claim) override;
     bool record_attempt(const DeliveryAttempt& attempt) override;
     DeliveryPage list_deliveries(const std::string& subscription_id, std::optional<std::int64_t> before,
