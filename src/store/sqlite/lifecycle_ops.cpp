@@ -120,7 +120,7 @@ std::int64_t mark_unstamped_stale(Connection& conn, std::int64_t pass, UnixSecon
         .bind(4, after.name)
         .bind(5, after.sandbox_id);
     std::vector<StaleCursor> stale;
-    while (q.step()) stale.push_back({q.text(1), q.text(0)});
+    while (q.step()) stale.push_back({q.text(0), q.text(1)});
     for (const auto& row : stale) {
         record_event(conn, row.sandbox_id, now, SandboxStatus::available, SandboxStatus::stale, kSyncActor,
                      "not listed by provider");
