@@ -10,7 +10,8 @@
 # on 2 cores).
 # Knobs (environment): BUILD_DIR (build), SIZES ("10000 100000 1000000"), REQUESTS (11 per
 # endpoint), SECONDS_PER_PHASE (3), BENCH_WORKDIR (out/), BROKER_BIN (another sandbox-broker
-# binary to measure, e.g. an older build to compare with).
+# binary to measure, e.g. an older build to compare with), PHASES ("import sync serve": which
+# parts to run; "sync" alone measures only the sync, "-" in the table for the others).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -20,6 +21,8 @@ sizes=${SIZES:-10000 100000 1000000}
 requests=${REQUESTS:-11}
 phase_sec=${SECONDS_PER_PHASE:-3}
 workdir_parent=${BENCH_WORKDIR:-$repo/out}
+phases=" ${PHASES:-import sync serve} "
+run_phase() { [[ "$phases" == *" $1 "* ]]; }
 
 source bench/lib.sh
 bench_build
@@ -61,6 +64,8 @@ for n in $sizes; do
     echo "== $n sandboxes"
     dir=$work/$n
     mkdir -p "$dir"
+    list_mb=- import_s=- import_mb=- sync_ms=- sync_rss_mb=- stats_ms=- metrics_ms=- dash_ms=- alloc_rps=-
+    if run_phase import || run_phase serve; then
     "$loadgen_bin" --make-pool "$n" --out "$dir/pool.json" >/dev/null
     list_mb=$(du -m "$dir/pool.json" | cut -f1)
 
@@ -73,7 +78,9 @@ for n in $sizes; do
     echo "import: $(cat "$dir/import.log")"
     echo "import: ${import_s}s, peak RSS ${import_mb} MB (list ${list_mb} MB)"
     rm -f "$dir/pool.json"
+    fi
 
+    if run_phase sync; then
     # Sync: a broker on an empty store of its own syncs csp-sim's list of $n at start-up.
     "$broker_bin" csp-sim --listen 127.0.0.1:0 --sandboxes "$n" --token "$sim_token" --log-level warn \
         >"$dir/sim.log" 2>&1 &
@@ -115,7 +122,9 @@ for n in $sizes; do
     stop broker_pid
     stop sim_pid
     rm -f "$dir"/sync.db*
+    fi
 
+    if run_phase serve; then
     # The rest on the imported pool, the pool gauges re-read on every scrape.
     RATE_LIMIT_ENABLED=false BROKER_API_TOKEN=$api_token BROKER_ADMIN_TOKEN=$admin_token LOG_LEVEL=warning \
         METRICS_POOL_CACHE_SEC=0 "$broker_bin" run --listen 127.0.0.1:0 --store "$store" >"$dir/broker.log" 2>&1 &
@@ -137,6 +146,7 @@ for n in $sizes; do
     fi
     echo "stats ${stats_ms} ms, dashboard stats ${dash_ms} ms, /metrics ${metrics_ms} ms, allocations ${alloc_rps}/s"
     stop broker_pid
+    fi
     rm -rf "$dir"
     rows+=("$(printf '%-10s %8s %9s %9s %8s %10s %9s %10s %9s %9s' "$n" "$list_mb" "$import_s" "$import_mb" \
         "$sync_ms" "$sync_rss_mb" "$stats_ms" "$metrics_ms" "$dash_ms" "$alloc_rps")")

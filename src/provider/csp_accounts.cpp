@@ -4,12 +4,14 @@
 // checked and handed on, so a list of a million accounts never exists as a document.
 #include "provider/csp_accounts.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
+#include <streambuf>
 #include <vector>
 
 #include "core/excerpt.hpp"
@@ -80,7 +82,8 @@ std::string read_optional_string(const json& entry, const char* key, std::size_t
 
 // The error for a list whose root or "results" is of the wrong kind.
 [[noreturn]] void refuse_root(const std::string& head) {
-    throw std::invalid_argument("account list is not a JSON object with \"results\"; got: " + excerpt(head, kExcerptChars));
+    throw std::invalid_argument("account list is not a JSON object with \"results\"; got: " +
+                                excerpt(head, kExcerptChars));
 }
 
 // An active sandbox from one entry of "results", or nothing when the entry is not one.
@@ -249,12 +252,133 @@ CspAccountCounts read_list(const std::string& head, const CspAccountSink& sink, 
     ListReader reader(head, sink);
     parse(reader);
     if (!reader.saw_results()) {
-        throw std::invalid_argument("account list has no \"results\" array; got: " + excerpt(head, kExcerptChars));
+        throw std::invalid_argument("account list has no \"results\" array; got: " +
+                                    excerpt(head, kExcerptChars));
     }
     return reader.counts();
 }
 
+// Watches the raw bytes of a list for a value or an entry too large to hold, before the parser
+// gathers it: nlohmann-json's lexer keeps a whole string or number token in memory.
+class SizeGuard {
+  public:
+    void scan(const char* data, std::size_t size) {
+        for (std::size_t i = 0; i < size; ++i, ++position_) {
+            const char c = data[i];
+            if (depth_ >= 3 && ++entry_ > kMaxCspEntryBytes) {
+                refuse("an entry of \"results\" longer than " + std::to_string(kMaxCspEntryBytes) + " bytes");
+            }
+            if (in_string_) {
+                if (escape_) {
+                    escape_ = false;
+                } else if (c == '\\') {
+                    escape_ = true;
+                } else if (c == '"') {
+                    in_string_ = false;
+                    run_ = 0;
+                    continue;
+                }
+                grow_run();
+                continue;
+            }
+            switch (c) {
+                case '"':
+                    in_string_ = true;
+                    run_ = 0;
+                    break;
+                case '{':
+                case '[':
+                    ++depth_;
+                    run_ = 0;
+                    break;
+                case '}':
+                case ']':
+                    --depth_;
+                    run_ = 0;
+                    break;
+                case ',':
+                case ':':
+                case ' ':
+                case '\t':
+                case '\n':
+                case '\r':
+                    run_ = 0;
+                    break;
+                default:
+                    grow_run();
+            }
+            if (depth_ <= 2) entry_ = 0;
+        }
+    }
+
+  private:
+    void grow_run() {
+        if (++run_ > kMaxCspValueBytes) {
+            refuse("a value longer than " + std::to_string(kMaxCspValueBytes) + " bytes");
+        }
+    }
+    [[noreturn]] void refuse(const std::string& what) const {
+        throw std::invalid_argument("account list has " + what + " (byte " + std::to_string(position_) + ")");
+    }
+
+    bool in_string_ = false;
+    bool escape_ = false;
+    int depth_ = 0;
+    std::size_t run_ = 0;    // bytes of the string or bare token being read
+    std::size_t entry_ = 0;  // bytes of the entry being read
+    std::size_t position_ = 0;
+};
+
+// A reader as a stream buffer for the parser, keeping the list's first bytes for the errors
+// and passing every piece by the size guard first.
+static_assert(kHeadBytes <= 16384);
+class ReaderBuffer final : public std::streambuf {
+  public:
+    ReaderBuffer(const CspBodyReader& read, std::string& head) : read_(read), head_(head) {}
+
+  protected:
+    int_type underflow() override {
+        if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+        std::size_t n = 0;
+        if (!started_) {
+            // The head whole before the parser sees a byte, so any error can quote it.
+            started_ = true;
+            while (n < kHeadBytes) {
+                const std::size_t got = read_(buffer_ + n, kHeadBytes - n);
+                if (got == 0) break;
+                n += got;
+            }
+            head_.assign(buffer_, n);
+        } else {
+            n = read_(buffer_, sizeof buffer_);
+        }
+        if (n == 0) return traits_type::eof();
+        guard_.scan(buffer_, n);
+        setg(buffer_, buffer_, buffer_ + n);
+        return traits_type::to_int_type(*gptr());
+    }
+
+  private:
+    const CspBodyReader& read_;
+    std::string& head_;
+    SizeGuard guard_;
+    bool started_ = false;
+    char buffer_[16384];
+};
+
 }  // namespace
+
+CspAccountCounts stream_csp_accounts(const CspBodyReader& read, const CspAccountSink& sink) {
+    std::string head;  // filled as the list is read; the parser's errors come after its bytes
+    ReaderBuffer buffer(read, head);
+    ListReader reader(head, sink);
+    json::sax_parse(std::istreambuf_iterator<char>(&buffer), std::istreambuf_iterator<char>(), &reader);
+    if (!reader.saw_results()) {
+        throw std::invalid_argument("account list has no \"results\" array; got: " +
+                                    excerpt(head, kExcerptChars));
+    }
+    return reader.counts();
+}
 
 CspAccountCounts stream_csp_accounts(std::string_view body, const CspAccountSink& sink) {
     const std::string head(body.substr(0, kHeadBytes));

@@ -41,4 +41,16 @@ CspAccountCounts stream_csp_accounts(std::string_view body, const CspAccountSink
 // again from where it was, so it must be seekable.
 CspAccountCounts stream_csp_accounts(std::istream& in, const CspAccountSink& sink);
 
+// Fills `out` with up to `size` more bytes of a list; 0 at its end.
+using CspBodyReader = std::function<std::size_t(char* out, std::size_t size)>;
+// Bounds on one piece of a list read from a reader (an answer arriving over the network),
+// checked on the bytes before the parser buffers them: the whole list has no bound.
+inline constexpr std::size_t kMaxCspValueBytes = 64 * 1024;    // one string or number
+inline constexpr std::size_t kMaxCspEntryBytes = 1024 * 1024;  // one entry of "results"
+// From a reader, a piece at a time, as the list arrives: as stream_csp_accounts, and a string
+// or number longer than kMaxCspValueBytes, or an entry longer than kMaxCspEntryBytes, is
+// refused (std::invalid_argument) before it is held whole. A reader that stops early (0 before
+// the end) makes a truncated list, refused as such.
+CspAccountCounts stream_csp_accounts(const CspBodyReader& read, const CspAccountSink& sink);
+
 }  // namespace broker

@@ -4,6 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <iterator>
 #include <stdexcept>
 
 #include "core/excerpt.hpp"
@@ -13,6 +16,8 @@ namespace broker {
 namespace {
 
 constexpr std::string_view kBreakerName = "csp";
+// Of an error answer to a streamed list, what is kept for its excerpt.
+constexpr std::size_t kErrorBodyBytes = 64 * 1024;
 
 // What one exchange tells the concurrency limit about the provider's load.
 CallSignal pace_signal(const HttpResult& result, bool success, ProviderFailureKind kind,
@@ -123,8 +128,8 @@ CspClient::Attempt CspClient::classify_status(const HttpResponse& response) cons
     return a;
 }
 
-template <class Classify>
-CspClient::Outcome CspClient::call(std::string_view operation, const HttpRequest& request,
+template <class Perform, class Classify>
+CspClient::Outcome CspClient::call(std::string_view operation, const HttpRequest& request, Perform perform,
                                    Classify classify) {
     Outcome out;
     for (int attempt = 1;; ++attempt) {
@@ -148,7 +153,7 @@ CspClient::Outcome CspClient::call(std::string_view operation, const HttpRequest
             out.retryable = true;
             return out;
         }
-        HttpResult result = http_.perform(request);
+        HttpResult result = perform(request);
         out.attempts = attempt;
         const Attempt a = result.ok() ? classify(*result.response) : classify_transport(result);
         place.release(pace_signal(result, a.success, a.kind, a.provider_fault), a.retry_after, operation);
@@ -178,37 +183,86 @@ CspClient::Outcome CspClient::call(std::string_view operation, const HttpRequest
 }
 
 ListResult CspClient::list_sandboxes() {
+    ListResult list;
+    const ListSummary summary = stream_sandboxes(SIZE_MAX, [&](std::vector<ProviderSandbox>&& part) {
+        if (list.sandboxes.empty()) {
+            list.sandboxes = std::move(part);
+        } else {
+            std::move(part.begin(), part.end(), std::back_inserter(list.sandboxes));
+        }
+    });
+    list.attempts = summary.attempts;
+    list.ignored = summary.ignored;
+    if (!summary.ok()) {
+        list.sandboxes.clear();
+        list.failure = summary.failure;
+    }
+    return list;
+}
+
+ListSummary CspClient::stream_sandboxes(std::size_t part_size, const ListPartSink& sink) {
     HttpRequest request;
     request.method = "GET";
     request.url = options_.base_url + "/current_user/accounts";
     request.headers = {{"Authorization", "Token " + options_.token}, {"Accept", "application/json"}};
+    part_size = std::max<std::size_t>(part_size, 1);
 
-    ListResult list;
+    ListSummary summary;
+    std::optional<std::string> unusable;  // why the last 2xx answer's list could not be read
+    const auto perform = [&](const HttpRequest& r) {
+        unusable.reset();
+        auto stream = http_.open(r, options_.read_timeout);
+        HttpResult result = stream->head();
+        if (!result.ok()) return result;
+        if (result.response->status < 200 || result.response->status >= 300) {
+            // An error answer is small: kept for its excerpt, as perform would.
+            result.response->body = stream->read_rest(kErrorBodyBytes);
+            return result;
+        }
+        std::vector<ProviderSandbox> part;
+        try {
+            const auto counts =
+                stream_csp_accounts([&](char* out, std::size_t size) { return stream->read(out, size); },
+                                    [&](ProviderSandbox&& sandbox) {
+                                        part.push_back(std::move(sandbox));
+                                        if (part.size() >= part_size) {
+                                            sink(std::move(part));
+                                            part.clear();
+                                        }
+                                    });
+            if (!part.empty()) sink(std::move(part));
+            summary.listed = counts.active;
+            summary.ignored = counts.ignored;
+        } catch (const std::invalid_argument& e) {
+            unusable = e.what();
+        }
+        if (stream->error()) {
+            // The answer was cut off (or failed after the list's end): the transport's failure.
+            unusable.reset();
+            result.response.reset();
+            result.error = stream->error();
+        }
+        return result;
+    };
     const auto classify = [&](const HttpResponse& response) {
         Attempt a = classify_status(response);
-        if (!a.success) return a;
-        try {
-            auto parsed = parse_csp_accounts(response.body);
-            list.sandboxes = std::move(parsed.sandboxes);
-            list.ignored = parsed.ignored;
-        } catch (const std::invalid_argument& e) {
-            // The real provider sends HTML error pages with 200 too: an outage symptom, retried.
-            a.success = false;
-            a.kind = ProviderFailureKind::bad_response;
-            a.retryable = true;
-            a.provider_fault = true;
-            a.message = std::string("unusable account list: ") + e.what();
-        }
+        if (!a.success || !unusable) return a;
+        // The real provider sends HTML error pages with 200 too: an outage symptom, retried.
+        a.success = false;
+        a.kind = ProviderFailureKind::bad_response;
+        a.retryable = true;
+        a.provider_fault = true;
+        a.message = "unusable account list: " + *unusable;
         return a;
     };
-    Outcome outcome = call("list", request, classify);
-    list.attempts = outcome.attempts;
+    Outcome outcome = call("list", request, perform, classify);
+    summary.attempts = outcome.attempts;
     if (outcome.failure) {
-        list.sandboxes.clear();
-        list.ignored = 0;
-        list.failure = std::move(outcome.failure);
+        summary.listed = 0;
+        summary.ignored = 0;
+        summary.failure = std::move(outcome.failure);
     }
-    return list;
+    return summary;
 }
 
 DeleteResult CspClient::delete_sandbox(const std::string& external_id) {
@@ -235,7 +289,8 @@ DeleteResult CspClient::delete_sandbox(const std::string& external_id) {
         }
         return a;
     };
-    Outcome outcome = call("delete", request, classify);
+    Outcome outcome = call(
+        "delete", request, [&](const HttpRequest& r) { return http_.perform(r); }, classify);
     result.attempts = outcome.attempts;
     if (!outcome.failure) {
         result.status = outcome.response && outcome.response->status == 404 ? DeleteStatus::already_gone

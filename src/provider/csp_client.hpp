@@ -45,7 +45,10 @@ class CspClient final : public Provider {
     CspClient(CspClientOptions options, const Clock& clock, SleepFunction sleep, RandomSource random,
               ProviderObserver* observer = nullptr, AdaptiveLimiter* pace = nullptr);
 
+    // The list is read as it arrives (HttpClient::open): no bound on its length, a bound on
+    // each entry (csp_accounts.hpp); list_sandboxes gathers the parts.
     ListResult list_sandboxes() override;
+    ListSummary stream_sandboxes(std::size_t part_size, const ListPartSink& sink) override;
     DeleteResult delete_sandbox(const std::string& external_id) override;
 
     // For the circuit-breaker gauge and the admin API.
@@ -67,8 +70,9 @@ class CspClient final : public Provider {
         bool retryable = false;  // of the failure
         int attempts = 0;
     };
-    template <class Classify>
-    Outcome call(std::string_view operation, const HttpRequest& request, Classify classify);
+    // `perform` makes one exchange (HttpResult perform(const HttpRequest&)).
+    template <class Perform, class Classify>
+    Outcome call(std::string_view operation, const HttpRequest& request, Perform perform, Classify classify);
     void observe(std::string_view operation, ProviderCallOutcome outcome);
     Attempt classify_transport(const HttpResult& result) const;
     Attempt classify_status(const HttpResponse& response) const;

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +39,20 @@ struct ListResult {
     bool ok() const { return !failure.has_value(); }
 };
 
+// What a streamed list (Provider::stream_sandboxes) amounted to: its sandboxes went to the
+// caller in parts; these are the counts of the read that succeeded.
+struct ListSummary {
+    std::size_t listed = 0;                  // active sandbox accounts handed over
+    std::size_t ignored = 0;                 // listed entries that are not active sandboxes
+    std::optional<ProviderFailure> failure;  // set when the list could not be had whole
+    int attempts = 0;                        // HTTP calls made, retries included
+
+    bool ok() const { return !failure.has_value(); }
+};
+
+// Receives a streamed list's active sandboxes, in the list's order, a part at a time.
+using ListPartSink = std::function<void(std::vector<ProviderSandbox>&& part)>;
+
 enum class DeleteStatus {
     deleted,       // the provider answered 200 or 204
     already_gone,  // 404: someone (maybe we, before a crash) deleted it already
@@ -47,7 +63,7 @@ std::string_view to_string(DeleteStatus status);
 
 struct DeleteResult {
     DeleteStatus status = DeleteStatus::failed;
-    std::string reason;      // why it failed; empty otherwise
+    std::string reason;                          // why it failed; empty otherwise
     std::optional<ProviderFailureKind> failure;  // what kind of failure; set when status is failed
     bool retryable = false;  // a later attempt may succeed (outage, throttling, open circuit)
     std::optional<std::chrono::seconds> retry_after;
@@ -62,6 +78,12 @@ class Provider {
     virtual ~Provider() = default;
     // The provider's active sandbox accounts, or why they could not be listed. Blocking.
     virtual ListResult list_sandboxes() = 0;
+    // The same list handed to `sink` in parts of at most `part_size` as it is read, so it is
+    // never held whole. Parts may reach the sink before a failure (a list cut off or malformed
+    // half-way, then retried from its start: parts of a failed read come again): a caller acts
+    // on what the parts say only once the summary is ok. Blocking. By default, list_sandboxes
+    // cut into parts.
+    virtual ListSummary stream_sandboxes(std::size_t part_size, const ListPartSink& sink);
     // Deletes the account `external_id` (`identity/accounts/<uuid>`). Idempotent: a second
     // call reports already_gone. Blocking.
     virtual DeleteResult delete_sandbox(const std::string& external_id) = 0;

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -231,6 +232,217 @@ HttpResult HttpClient::perform(const HttpRequest& request) const {
     }
     result.error = std::move(error);
     return result;
+}
+
+namespace {
+
+struct MultiDeleter {
+    void operator()(CURLM* multi) const { curl_multi_cleanup(multi); }
+};
+
+// How long one wait inside curl_multi_poll may last before the deadlines are looked at again.
+constexpr std::chrono::milliseconds kPollSlice{100};
+
+}  // namespace
+
+struct HttpBodyStream::State {
+    HttpRequest request;  // libcurl reads the URL and body from here during the exchange
+    std::unique_ptr<CURLM, MultiDeleter> multi;
+    std::unique_ptr<CURL, CurlDeleter> easy;
+    std::unique_ptr<curl_slist, SlistDeleter> header_list;
+    std::function<bool(const ::sockaddr*)> allow_address;
+    std::chrono::milliseconds idle_timeout{0};
+    std::chrono::steady_clock::time_point started;
+
+    HttpResult head;
+    long status = 0;  // of the last status line seen
+    bool head_done = false;
+    std::string buffer;  // body received and not yet read, from `offset`
+    std::size_t offset = 0;
+    bool done = false;
+    std::optional<TransportError> error;
+    char error_buffer[CURL_ERROR_SIZE] = {0};
+
+    ~State() {
+        if (multi && easy) curl_multi_remove_handle(multi.get(), easy.get());
+    }
+
+    std::size_t available() const { return buffer.size() - offset; }
+
+    void fail(TransportErrorKind kind, std::string message) {
+        done = true;
+        if (!error) error = TransportError{kind, std::move(message)};
+    }
+
+    // Pumps the transfer until `ready` or its end; false when `wait` passed first.
+    template <class Ready>
+    bool pump_until(Ready ready, std::chrono::milliseconds wait) {
+        const auto deadline = std::chrono::steady_clock::now() + wait;
+        for (;;) {
+            int running = 0;
+            curl_multi_perform(multi.get(), &running);
+            int left = 0;
+            while (CURLMsg* message = curl_multi_info_read(multi.get(), &left)) {
+                if (message->msg != CURLMSG_DONE) continue;
+                const CURLcode code = message->data.result;
+                done = true;
+                if (code != CURLE_OK) {
+                    fail(classify(code, easy.get()),
+                         error_buffer[0] != '\0' ? std::string(error_buffer) : curl_easy_strerror(code));
+                }
+            }
+            if (ready() || done) return true;
+            const auto now = std::chrono::steady_clock::now();
+            if (now >= deadline) return false;
+            const auto rest = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+            curl_multi_poll(multi.get(), nullptr, 0, static_cast<int>(std::min(kPollSlice, rest).count()) + 1,
+                            nullptr);
+        }
+    }
+};
+
+namespace {
+
+std::size_t on_stream_body(char* data, std::size_t size, std::size_t count, void* user) {
+    auto* state = static_cast<HttpBodyStream::State*>(user);
+    const std::size_t bytes = size * count;
+    if (state->offset == state->buffer.size()) {
+        state->buffer.clear();  // all read: start over, so the buffer holds one round at most
+        state->offset = 0;
+    }
+    state->buffer.append(data, bytes);
+    state->head_done = true;
+    return bytes;
+}
+
+std::size_t on_stream_header(char* data, std::size_t size, std::size_t count, void* user) {
+    auto* state = static_cast<HttpBodyStream::State*>(user);
+    const std::size_t bytes = size * count;
+    const std::string_view line(data, bytes);
+    auto& headers = state->head.response->headers;
+    if (line.starts_with("HTTP/")) {
+        // A new status line (after a 100 Continue, say): only the final answer's head counts.
+        headers.clear();
+        const auto space = line.find(' ');
+        state->status =
+            space == std::string_view::npos ? 0 : std::atol(std::string(line.substr(space + 1, 3)).c_str());
+        return bytes;
+    }
+    if (trim(line).empty()) {
+        if (state->status >= 200) state->head_done = true;
+        return bytes;
+    }
+    const auto colon = line.find(':');
+    if (colon != std::string_view::npos) {
+        headers.emplace_back(std::string(trim(line.substr(0, colon))),
+                             std::string(trim(line.substr(colon + 1))));
+    }
+    return bytes;
+}
+
+}  // namespace
+
+HttpBodyStream::HttpBodyStream(std::unique_ptr<State> state) : state_(std::move(state)) {}
+HttpBodyStream::~HttpBodyStream() = default;
+
+const HttpResult& HttpBodyStream::head() const {
+    return state_->head;
+}
+
+const std::optional<TransportError>& HttpBodyStream::error() const {
+    return state_->error;
+}
+
+std::size_t HttpBodyStream::read(char* out, std::size_t size) {
+    State& st = *state_;
+    if (size == 0 || !st.head.response) return 0;
+    if (st.available() == 0 && !st.done &&
+        !st.pump_until([&] { return st.available() > 0; }, st.idle_timeout)) {
+        st.fail(TransportErrorKind::timeout,
+                "no answer data for " + std::to_string(st.idle_timeout.count()) + " ms");
+    }
+    const std::size_t n = std::min(size, st.available());
+    std::copy_n(st.buffer.data() + st.offset, n, out);
+    st.offset += n;
+    return n;
+}
+
+std::string HttpBodyStream::read_rest(std::size_t limit) {
+    std::string rest;
+    char chunk[16384];
+    while (rest.size() < limit) {
+        const std::size_t n = read(chunk, std::min(sizeof chunk, limit - rest.size()));
+        if (n == 0) break;
+        rest.append(chunk, n);
+    }
+    return rest;
+}
+
+std::unique_ptr<HttpBodyStream> HttpClient::open(const HttpRequest& request,
+                                                 std::chrono::milliseconds idle_timeout) const {
+    auto state = std::make_unique<HttpBodyStream::State>();
+    HttpBodyStream::State& st = *state;
+    st.request = request;
+    st.idle_timeout = idle_timeout;
+    st.allow_address = options_.allow_address;
+    st.started = std::chrono::steady_clock::now();
+    st.head.response.emplace();
+    st.multi.reset(curl_multi_init());
+    st.easy.reset(curl_easy_init());
+    if (!st.multi || !st.easy) throw std::runtime_error("curl_multi_init or curl_easy_init failed");
+    CURL* h = st.easy.get();
+
+    curl_slist* raw_headers = nullptr;
+    for (const auto& [name, value] : st.request.headers) {
+        raw_headers = curl_slist_append(raw_headers, (name + ": " + value).c_str());
+    }
+    raw_headers = curl_slist_append(raw_headers, "Expect:");
+    st.header_list.reset(raw_headers);
+
+    curl_easy_setopt(h, CURLOPT_URL, st.request.url.c_str());
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, st.header_list.get());
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+    curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_stream_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &st);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_stream_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &st);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, st.error_buffer);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    if (st.allow_address) {
+        curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_allowed_socket);
+        curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &st.allow_address);
+    }
+    if (st.request.method == "GET") {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else if (st.request.method == "HEAD") {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, st.request.method.c_str());
+    }
+    if (!st.request.body.empty() || st.request.method == "POST" || st.request.method == "PUT") {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, st.request.body.data());
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(st.request.body.size()));
+    }
+    curl_multi_add_handle(st.multi.get(), h);
+
+    if (!st.pump_until([&] { return st.head_done; }, options_.total_timeout)) {
+        st.fail(TransportErrorKind::timeout,
+                "no answer within " + std::to_string(options_.total_timeout.count()) + " ms");
+    }
+    if (st.done && st.error && !st.head_done) {
+        // No answer at all: the failure is the head's.
+        st.head.response.reset();
+        st.head.error = st.error;
+    } else {
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st.head.response->status);
+        if (st.head.response->status == 0) st.head.response->status = st.status;
+    }
+    st.head.elapsed =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - st.started);
+    return std::unique_ptr<HttpBodyStream>(new HttpBodyStream(std::move(state)));
 }
 
 std::string safe_last_segment(std::string_view path) {

@@ -77,12 +77,46 @@ struct HttpClientOptions {
 // main may call it early, before any thread starts.
 void http_global_init();
 
+// An exchange whose answer body is read as it arrives, a piece at a time, by the thread that
+// opened it (HttpClient::open): for answers too large to hold (the provider's account list).
+// No bound on the body's total size and no total timeout: the reader decides how much it takes,
+// and the exchange fails when the server sends nothing for `idle_timeout` while it is waited
+// for. Not thread-safe; one reader.
+class HttpBodyStream {
+  public:
+    ~HttpBodyStream();
+    HttpBodyStream(const HttpBodyStream&) = delete;
+    HttpBodyStream& operator=(const HttpBodyStream&) = delete;
+
+    // The status and headers (the response's body empty), or why there is no answer.
+    const HttpResult& head() const;
+    // Up to `size` more bytes of the body; 0 at its end or when the exchange failed (error()).
+    std::size_t read(char* out, std::size_t size);
+    // Set when the exchange failed after the head: cut off, idle too long, a transport error.
+    const std::optional<TransportError>& error() const;
+    // Reads the rest of the body, at most `limit` bytes of it (an error page, for its excerpt).
+    std::string read_rest(std::size_t limit);
+
+    struct State;
+
+  private:
+    friend class HttpClient;
+    explicit HttpBodyStream(std::unique_ptr<State> state);
+    std::unique_ptr<State> state_;
+};
+
 class HttpClient {
   public:
     explicit HttpClient(HttpClientOptions options = {});
 
     // Performs one request; never throws for network trouble.
     HttpResult perform(const HttpRequest& request) const;
+
+    // Starts one request and returns once the answer's head is in (or the exchange failed):
+    // the body is then read from the stream. The options' connect timeout applies; their total
+    // timeout bounds the wait for the head, and `idle_timeout` each wait for more of the body.
+    std::unique_ptr<HttpBodyStream> open(const HttpRequest& request,
+                                         std::chrono::milliseconds idle_timeout) const;
 
     const HttpClientOptions& options() const { return options_; }
 

@@ -74,6 +74,19 @@ class LifecycleStore {
     // every available sandbox the list did not contain as stale (stale_since = now).
     virtual SyncSummary sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) = 0;
 
+    // The same sync for a list read in parts (the sync job streams the provider's list): each
+    // part is upserted as upsert_provider_sandboxes does and its sandboxes are recorded as listed
+    // by `pass`, a number the sync draws at random and uses for nothing else. Parts may repeat a
+    // sandbox; a pass may span any number of calls, connections or replicas.
+    virtual UpsertSummary sync_part(std::span<const ProviderSandbox> part, std::int64_t pass,
+                                    UnixSeconds now) = 0;
+    // After the whole list was read, valid: every available sandbox no part of `pass` listed
+    // becomes stale (stale_since = now), each only if still available. Forgets the pass.
+    // Returns how many were marked.
+    virtual std::int64_t finish_sync(std::int64_t pass, UnixSeconds now) = 0;
+    // The list failed or was cut off: nothing is marked stale; the pass is forgotten.
+    virtual void abandon_sync(std::int64_t pass) = 0;
+
     // Moves allocations whose lease ran out at `now` to pending_deletion (actor
     // "auto_expiry"), at most `limit`; each change conditional on the row still being that
     // allocation, so a concurrent return is never clobbered. Returns the rows moved.

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "e2e/jobs_fixture.hpp"
+#include "runtime/http_client.hpp"
 
 namespace broker::e2e {
 namespace {
@@ -80,6 +81,39 @@ TEST(JobsSync, SmallPagesVisitEverySandboxOnce) {
     EXPECT_EQ(allocated.size(), 4u);
     const auto available = list_all_ids(http, "status=available", 5);
     EXPECT_EQ(available.size(), 33u);
+}
+
+// 75 000 accounts make a list of about 18 MiB, past the 16 MiB a buffered answer may hold:
+// the sync reads it as it arrives and takes every sandbox.
+TEST(JobsSync, AListLargerThanABufferedAnswerIsSyncedWhole) {
+    constexpr int kSandboxes = 75000;
+    SimProcess sim(sim_flags(kSandboxes), 60s);
+    const broker::HttpClient client;
+    const broker::HttpRequest list{
+        "GET", sim.url() + "/v2/current_user/accounts", {{"Authorization", "Token " + kSimToken}}, ""};
+    const auto buffered = client.perform(list);
+    ASSERT_FALSE(buffered.ok()) << "a buffered read refuses it";
+    EXPECT_NE(buffered.error->message.find("larger than"), std::string::npos) << buffered.error->message;
+    const auto stream = client.open(list, 30s);
+    ASSERT_TRUE(stream->head().ok());
+    std::size_t bytes = 0;
+    char chunk[65536];
+    while (const std::size_t n = stream->read(chunk, sizeof chunk)) bytes += n;
+    ASSERT_FALSE(stream->error()) << stream->error()->message;
+    ASSERT_GT(bytes, client.options().max_body_bytes) << "the list must be larger than a buffered answer";
+
+    SimBroker broker(jobs_env(sim));
+    auto http = broker.client();
+    ASSERT_TRUE(wait_until([&] { return admin_stats(http)["available"] == kSandboxes; }, 120s))
+        << admin_stats(http).dump();
+    // Vanish one and sync again: the stale marking after a streamed list finds exactly it.
+    ASSERT_EQ(sim.client().post("/_sim/accounts/2009600/vanish").status, 200);
+    const auto sync = admin_post(http, "/v1/admin/sync?wait=60");
+    ASSERT_EQ(sync.status, 200) << sync.body;
+    EXPECT_EQ(sync.json["result"]["ok"], true) << sync.body;
+    EXPECT_EQ(sync.json["result"]["counts"]["listed"], kSandboxes - 1) << sync.body;
+    EXPECT_EQ(sync.json["result"]["counts"]["marked_stale"], 1) << sync.body;
+    EXPECT_EQ(admin_stats(http)["stale"], 1);
 }
 
 }  // namespace

@@ -92,6 +92,70 @@ TEST_P(LifecycleConformance, SyncMarksMissingAvailableStaleAndLeavesHeldOnesAlon
     EXPECT_EQ(events.back().at, kNow + 60);
 }
 
+// The streamed sync: the list in parts, each upserted and recorded under the pass; only the
+// finish marks stale, and exactly the available sandboxes no part listed.
+TEST_P(LifecycleConformance, SyncInPartsMarksExactlyTheUnlistedOnesStale) {
+    seed(8);
+    const std::string held = allocate("p1").sandbox->sandbox_id;  // id-00000, not listed below
+    ASSERT_EQ(held, id(0));
+    constexpr std::int64_t kPass = 4242;
+
+    // 1..3 and 5, and a new one, in three parts (one repeats a sandbox); 4, 6 and 7 are gone.
+    auto first = listed(1, 2);
+    auto second = listed(2, 3);
+    auto third = listed(5, 5);
+    third.push_back({"id-new", "sbx-new", "identity/accounts/new", ""});
+    UpsertSummary total;
+    for (const auto* part : {&first, &second, &third}) {
+        const auto s = lifecycle().sync_part(*part, kPass, kNow + 60);
+        total.inserted += s.inserted;
+        total.refreshed += s.refreshed;
+        total.skipped += s.skipped;
+    }
+    EXPECT_EQ(total.inserted, 1);
+    EXPECT_EQ(total.refreshed, 5);
+    // Nothing is stale before the finish, whatever the parts lacked.
+    EXPECT_EQ(store().count_by_status()[SandboxStatus::stale], 0);
+
+    EXPECT_EQ(lifecycle().finish_sync(kPass, kNow + 90), 3);
+    for (int i : {4, 6, 7}) EXPECT_EQ(status_of(id(i)), SandboxStatus::stale) << id(i);
+    for (int i : {1, 2, 3, 5}) EXPECT_EQ(status_of(id(i)), SandboxStatus::available) << id(i);
+    EXPECT_EQ(status_of("id-new"), SandboxStatus::available);
+    EXPECT_EQ(status_of(held), SandboxStatus::allocated) << "held ones are never marked";
+    const auto events = lifecycle().history(id(6));
+    ASSERT_FALSE(events.empty());
+    EXPECT_EQ(events.back().to, SandboxStatus::stale);
+    EXPECT_EQ(events.back().actor, "sync");
+    EXPECT_EQ(events.back().at, kNow + 90);
+
+    // The next pass, in the same second, lists only 1: what the earlier pass listed counts for
+    // nothing now.
+    constexpr std::int64_t kNext = 4243;
+    EXPECT_EQ(lifecycle().sync_part(listed(1, 1), kNext, kNow + 90).refreshed, 1);
+    EXPECT_EQ(lifecycle().finish_sync(kNext, kNow + 90), 4);  // 2, 3, 5 and id-new
+    EXPECT_EQ(status_of(id(1)), SandboxStatus::available);
+    EXPECT_EQ(status_of("id-new"), SandboxStatus::stale);
+    EXPECT_EQ(store().count_by_status()[SandboxStatus::stale], 7) << "4, 6, 7 earlier; 2, 3, 5, new now";
+}
+
+TEST_P(LifecycleConformance, AnAbandonedSyncMarksNothingStale) {
+    seed(5);
+    constexpr std::int64_t kPass = 77;
+    // The list failed after its first part: what was read is upserted, nothing is stale.
+    EXPECT_EQ(lifecycle().sync_part(listed(0, 1), kPass, kNow + 60).refreshed, 2);
+    lifecycle().abandon_sync(kPass);
+    const auto counts = store().count_by_status();
+    EXPECT_EQ(counts[SandboxStatus::available], 5);
+    EXPECT_EQ(counts[SandboxStatus::stale], 0);
+
+    // A later pass that completes marks as usual.
+    constexpr std::int64_t kNext = 78;
+    lifecycle().sync_part(listed(0, 2), kNext, kNow + 120);
+    EXPECT_EQ(lifecycle().finish_sync(kNext, kNow + 120), 2);
+    EXPECT_EQ(status_of(id(3)), SandboxStatus::stale);
+    EXPECT_EQ(status_of(id(4)), SandboxStatus::stale);
+}
+
 TEST_P(LifecycleConformance, SyncRevivesStaleOnesThatReappear) {
     seed(3);
     ASSERT_EQ(lifecycle().sync_pool(listed(0, 0), kNow).marked_stale, 2);

@@ -54,10 +54,11 @@ TEST_F(SqlitePoolCountsTest, TheStepCountsAStoreThatPredatesIt) {
     raw()->exec("UPDATE sandboxes SET status = 'stale' WHERE sandbox_id IN ('100', '101')");
     // The store as the release before the step left it: no counts, no triggers.
     store_.reset();
-    // The steps after it (the outbox, webhooks) create only tables, dropped with their indexes.
+    // The steps after it (the outbox, webhooks, the sync pass) create only tables, dropped with
+    // their indexes, and a column, dropped.
     raw()->exec(
         "DROP TABLE webhook_deliveries; DROP TABLE webhook_subscriptions; DROP TABLE pool_alert; "
-        "DROP TABLE outbox_events; "
+        "DROP TABLE outbox_events; ALTER TABLE sandboxes DROP COLUMN sync_pass; "
         "DROP TRIGGER pool_counts_insert; DROP TRIGGER pool_counts_delete; DROP TRIGGER pool_counts_status; "
         "DROP TABLE pool_counts; PRAGMA user_version = " +
         std::to_string(kVersionBeforeCounts));

@@ -1,5 +1,6 @@
 // The sync job against a real SQLite store: new, vanished and reappearing accounts; held ones
-// untouched; a failed list changes nothing; metrics, the run summary and its progress.
+// untouched; a failed or cut-off list marks nothing stale; the list written part by part;
+// metrics, the run summary and its progress.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -102,14 +103,68 @@ class RecordingControl final : public RunControl {
     std::vector<std::map<std::string, std::int64_t>> reports;
 };
 
-TEST_F(JobsSyncTest, ReportsWhatItListedBeforeTheStoreWrites) {
-    provider_.add_accounts(3);
-    SyncJob sync(provider_, *store_, clock_);
+TEST_F(JobsSyncTest, WritesTheListPartByPartAndReportsEachPart) {
+    provider_.add_accounts(5);
+    SyncJob sync(provider_, *store_, clock_, nullptr, /*part_size=*/2);
     RecordingControl control;
-    ASSERT_TRUE(sync.run(control).ok);
-    ASSERT_EQ(control.reports.size(), 1u);
-    EXPECT_EQ(control.reports[0].at("listed"), 3);
-    EXPECT_FALSE(control.reports[0].contains("inserted")) << "reported before the store's part";
+    const auto r = sync.run(control);
+    ASSERT_TRUE(r.ok) << r.to_json().dump();
+    EXPECT_EQ(r.count("listed"), 5);
+    EXPECT_EQ(r.count("inserted"), 5);
+    ASSERT_EQ(control.reports.size(), 3u) << "parts of 2, 2 and 1";
+    EXPECT_EQ(control.reports[0].at("received"), 2);
+    EXPECT_EQ(control.reports[0].at("inserted"), 2) << "each part is written as it comes";
+    EXPECT_EQ(control.reports[2].at("received"), 5);
+    EXPECT_EQ(control.reports[2].at("inserted"), 5);
+}
+
+TEST_F(JobsSyncTest, ALostLeaseStopsTheListAndMarksNothingStale) {
+    fill_pool(3);
+    provider_.vanish("100001");  // a whole list would mark it stale
+    SyncJob sync(provider_, *store_, clock_, nullptr, /*part_size=*/2);
+    RecordingControl control;
+    control.go_on = false;
+    const auto r = sync.run(control);
+    EXPECT_TRUE(r.stopped_early);
+    EXPECT_EQ(r.count("marked_stale"), 0);
+    EXPECT_EQ(status("100001"), SandboxStatus::available);
+
+    control.go_on = true;
+    EXPECT_EQ(sync.run(control).count("marked_stale"), 1);
+}
+
+// A provider whose list breaks off after its first parts (a connection dropped half-way).
+class CutOffProvider final : public Provider {
+  public:
+    explicit CutOffProvider(std::vector<std::vector<ProviderSandbox>> parts) : parts_(std::move(parts)) {}
+    ListResult list_sandboxes() override { return {}; }
+    ListSummary stream_sandboxes(std::size_t, const ListPartSink& sink) override {
+        for (auto part : parts_) sink(std::move(part));
+        ListSummary s;
+        s.attempts = 1;
+        s.failure =
+            ProviderFailure{ProviderFailureKind::unavailable, "transport error: connection reset", {}};
+        return s;
+    }
+    DeleteResult delete_sandbox(const std::string&) override { return {}; }
+
+  private:
+    std::vector<std::vector<ProviderSandbox>> parts_;
+};
+
+TEST_F(JobsSyncTest, AListCutOffHalfWayUpsertsWhatCameAndMarksNothingStale) {
+    fill_pool(4);
+    CutOffProvider provider({{{"900001", "new-1", "identity/accounts/a", ""}}});
+    SyncJob sync(provider, *store_, clock_, &metrics_);
+    const auto r = sync.run_once();
+    EXPECT_FALSE(r.ok);
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_NE(r.errors[0].find("connection reset"), std::string::npos) << r.errors[0];
+    EXPECT_EQ(r.count("inserted"), 1);
+    EXPECT_EQ(r.count("marked_stale"), 0);
+    EXPECT_EQ(store_->count_by_status()[SandboxStatus::available], 5);
+    EXPECT_EQ(store_->count_by_status()[SandboxStatus::stale], 0) << "the pool not listed stays available";
+    EXPECT_EQ(metrics_.sync_total.with_labels({"error"}).value(), 1u);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -200,6 +201,126 @@ TEST(CspAccounts, DemoPoolParses) {
     EXPECT_EQ(ids.size(), 50u) << "sandbox ids must be unique";
     EXPECT_GT(with_sfdc, 0);
     EXPECT_LT(with_sfdc, 50);
+}
+
+// A list read from a reader, as it arrives over the network: handed out `piece` bytes a call.
+struct PieceReader {
+    std::string text;
+    std::size_t piece = 7;
+    std::size_t at = 0;
+    std::size_t calls = 0;
+    std::size_t operator()(char* out, std::size_t size) {
+        ++calls;
+        const std::size_t n = std::min({size, piece, text.size() - at});
+        std::copy_n(text.data() + at, n, out);
+        at += n;
+        return n;
+    }
+};
+
+// What stream_csp_accounts(reader) keeps, or the message it refuses `text` with.
+struct ReaderOutcome {
+    std::vector<ProviderSandbox> sandboxes;
+    CspAccountCounts counts;
+    std::string refused;
+};
+ReaderOutcome read_pieces(std::string text, std::size_t piece = 7) {
+    PieceReader reader{std::move(text), piece};
+    ReaderOutcome out;
+    try {
+        out.counts = stream_csp_accounts([&](char* o, std::size_t n) { return reader(o, n); },
+                                         [&](ProviderSandbox&& s) { out.sandboxes.push_back(std::move(s)); });
+    } catch (const std::invalid_argument& e) {
+        out.refused = e.what();
+    }
+    return out;
+}
+
+std::string entry(int csp_id, std::string_view state = "active", std::string_view name = "lab") {
+    return R"({"account_type": "sandbox", "state": ")" + std::string(state) +
+           R"(", "id": "identity/accounts/u)" + std::to_string(csp_id) + R"(", "name": ")" +
+           std::string(name) + R"(", "csp_id": )" + std::to_string(csp_id) + "}";
+}
+
+TEST(CspAccountsReader, ReadsTheSameListAsTheBodyInSmallPieces) {
+    const std::string text = R"({"next": {"deep": [1, {"x": "y"}]}, "results": [)" + entry(1) + "," +
+                             entry(2, "deleted") +
+                             R"(, {"account_type": "regular", "state": "active"}, 5, )" + entry(3) + "]}";
+    const auto out = read_pieces(text, 3);
+    ASSERT_EQ(out.refused, "");
+    ASSERT_EQ(out.sandboxes.size(), 2u);
+    EXPECT_EQ(out.sandboxes[0].sandbox_id, "1");
+    EXPECT_EQ(out.sandboxes[1].sandbox_id, "3");
+    EXPECT_EQ(out.counts.active, 2u);
+    EXPECT_EQ(out.counts.ignored, 3u) << "not active, not a sandbox, not an object";
+    EXPECT_EQ(parse_csp_accounts(text).sandboxes.size(), 2u) << "the same as the whole-body reading";
+}
+
+TEST(CspAccountsReader, RefusesMalformedTruncatedAndEmptyLists) {
+    EXPECT_THAT(read_pieces("<!DOCTYPE html><html>oops</html>").refused, HasSubstr("not JSON"));
+    EXPECT_THAT(read_pieces("<!DOCTYPE html><html>oops</html>").refused, HasSubstr("<!DOCTYPE html>"));
+    EXPECT_THAT(read_pieces("").refused, HasSubstr("empty"));
+    EXPECT_THAT(read_pieces(R"({"count": 3})").refused, HasSubstr("no \"results\""));
+    EXPECT_THAT(read_pieces(R"({"results": {}})").refused, HasSubstr("not an array"));
+
+    // Cut off half-way, as when the connection drops: the entries before the cut were handed
+    // over, and the list is refused all the same.
+    const std::string whole = R"({"results": [)" + entry(1) + "," + entry(2) + "]}";
+    const auto cut = read_pieces(whole.substr(0, whole.size() - 30));
+    EXPECT_THAT(cut.refused, HasSubstr("not JSON"));
+    EXPECT_EQ(cut.sandboxes.size(), 1u);
+    EXPECT_THAT(read_pieces(whole.substr(0, whole.size() - 1)).refused, HasSubstr("not JSON"));
+    EXPECT_THAT(read_pieces(whole + " trailing").refused, HasSubstr("not JSON"));
+
+    // A bad entry is refused with its index, as the whole-body reading does.
+    EXPECT_THAT(read_pieces(R"({"results": [)" + entry(1) +
+                            R"(, {"account_type": "sandbox", "state": "active", "id": "x"}]})")
+                    .refused,
+                HasSubstr("results[1]"));
+}
+
+TEST(CspAccountsReader, RefusesAHugeStringBeforeHoldingIt) {
+    const std::string huge(4 * kMaxCspValueBytes, 'x');
+    PieceReader reader{R"({"results": [)" + entry(1, "active", huge) + "]}", 4096};
+    std::string refused;
+    try {
+        stream_csp_accounts([&](char* o, std::size_t n) { return reader(o, n); }, [](ProviderSandbox&&) {});
+    } catch (const std::invalid_argument& e) {
+        refused = e.what();
+    }
+    EXPECT_THAT(refused, HasSubstr("a value longer than 65536 bytes"));
+    EXPECT_LT(reader.at, reader.text.size()) << "refused before the whole list was read";
+
+    // Outside the entries too (another member of the root), and for a bare token.
+    EXPECT_THAT(read_pieces(R"({"next": ")" + huge + R"(", "results": []})", 4096).refused,
+                HasSubstr("a value longer than"));
+    EXPECT_THAT(
+        read_pieces(R"({"results": [)" + std::string(kMaxCspValueBytes + 1, '1') + "]}", 4096).refused,
+        HasSubstr("a value longer than"));
+    // One just under the bound is read (with escapes, which do not end the string).
+    const std::string fits = std::string(kMaxCspValueBytes - 10, 'y') + R"(\"q\")";
+    const auto ok = read_pieces(R"({"results": [)" + entry(1, "active", fits) + "]}", 4096);
+    ASSERT_EQ(ok.refused, "");
+    ASSERT_EQ(ok.sandboxes.size(), 1u);
+    EXPECT_EQ(ok.sandboxes[0].name.size(), kMaxCspValueBytes - 10 + 3);
+}
+
+TEST(CspAccountsReader, RefusesAHugeEntry) {
+    // Many small members: no one value is long, the entry is.
+    std::string members;
+    for (std::size_t i = 0; members.size() <= kMaxCspEntryBytes; ++i) {
+        members += R"("k)" + std::to_string(i) + R"(": "0123456789012345678901234567890123456789", )";
+    }
+    const auto out = read_pieces(R"({"results": [{)" + members + R"("state": "active"}]})", 65536);
+    EXPECT_THAT(out.refused, HasSubstr("an entry of \"results\" longer than"));
+    // The same bytes spread over many entries are a long list, not a long entry.
+    std::string many = R"({"results": [)";
+    for (int i = 0; i < 30000; ++i) many += (i ? "," : "") + entry(i);
+    many += "]}";
+    ASSERT_GT(many.size(), kMaxCspEntryBytes);
+    const auto fine = read_pieces(many, 65536);
+    EXPECT_EQ(fine.refused, "");
+    EXPECT_EQ(fine.counts.active, 30000u);
 }
 
 }  // namespace

@@ -122,6 +122,28 @@ TEST_F(CspClientTest, GivesUpAfterMaxAttemptsWithTheLastReason) {
     EXPECT_EQ(server_.count("GET", kListPath), 3u);
 }
 
+TEST_F(CspClientTest, StreamsTheListInPartsAndRetriesACutOffOneFromItsStart) {
+    // The first answer breaks off after its first entry; the retry reads the whole list.
+    const std::string body = kListBody;
+    const auto second_entry = body.find("{", body.find("{", body.find("[")) + 1);
+    server_.script(
+        "GET", kListPath,
+        {ScriptedResponse::json(200, body.substr(0, second_entry)), ScriptedResponse::json(200, body)});
+    auto csp = client(options());
+    std::vector<std::vector<std::string>> parts;
+    const auto summary = csp.stream_sandboxes(1, [&](std::vector<ProviderSandbox>&& part) {
+        std::vector<std::string> ids;
+        for (const auto& s : part) ids.push_back(s.sandbox_id);
+        parts.push_back(ids);
+    });
+    ASSERT_TRUE(summary.ok()) << summary.failure->message;
+    EXPECT_EQ(summary.attempts, 2);
+    EXPECT_EQ(summary.listed, 2u);
+    EXPECT_EQ(summary.ignored, 2u);
+    // The part of the broken answer came before the failure; the retry hands over all again.
+    EXPECT_EQ(parts, (std::vector<std::vector<std::string>>{{"2009521"}, {"2009521"}, {"2009522"}}));
+}
+
 TEST_F(CspClientTest, MalformedJsonIsABadResponse) {
     auto o = options();
     o.max_attempts = 1;

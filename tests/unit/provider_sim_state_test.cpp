@@ -71,6 +71,7 @@ TEST_F(SimStateTest, ListCarriesEveryPresentAccountInTheProviderShape) {
     state_.add_sandboxes(2, "lab-");
     state_.add_ignored_accounts();
     const auto list = state_.list_accounts();
+    EXPECT_EQ(nlohmann::json::parse(state_.list_body()), list) << "the served text is the same list";
     ASSERT_EQ(list["results"].size(), 5u);
     const auto& entry = list["results"][0];
     EXPECT_EQ(entry["account_type"], "sandbox");

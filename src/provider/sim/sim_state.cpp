@@ -110,6 +110,20 @@ nlohmann::json SimState::list_accounts() const {
     return {{"results", std::move(results)}};
 }
 
+std::string SimState::list_body() const {
+    std::lock_guard lock(mutex_);
+    std::string body = "{\"results\":[";
+    bool first = true;
+    for (const auto& entry : entries_) {
+        if (entry.fate != Fate::present) continue;
+        if (!first) body += ',';
+        first = false;
+        body += entry.account.to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+    body += "]}";
+    return body;
+}
+
 SimState::Entry* SimState::present_by_uuid(std::string_view uuid) {
     const auto it = by_uuid_.find(uuid);
     if (it == by_uuid_.end()) return nullptr;

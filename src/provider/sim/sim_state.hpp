@@ -83,6 +83,9 @@ class SimState {
 
     // The list body: `{"results": [...]}` of every present account.
     nlohmann::json list_accounts() const;
+    // The same as its text, written an entry at a time: a list of a million accounts is never
+    // built as a document.
+    std::string list_body() const;
 
     // Removes the sandbox with this uuid. False when no present sandbox has it (never was,
     // deleted before, vanished, or not a sandbox).

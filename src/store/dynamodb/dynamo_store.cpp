@@ -255,7 +255,8 @@ ExtendResult DynamoStore::extend_lease(const ExtendLeaseRequest& r) {
     throw StoreUnavailable("DynamoDB extend: the sandbox kept changing");
 }
 
-UpsertSummary DynamoStore::upsert(std::span<const ProviderSandbox> sandboxes, UnixSeconds now) {
+UpsertSummary DynamoStore::upsert(std::span<const ProviderSandbox> sandboxes, UnixSeconds now,
+                                  std::optional<std::int64_t> pass) {
     UpsertSummary summary;
     // A repeated id counts once with its last fields; the repeats count as the first
     // occurrence left it (refreshed unless held or being deleted).
@@ -288,6 +289,7 @@ UpsertSummary DynamoStore::upsert(std::span<const ProviderSandbox> sandboxes, Un
             s.updated_at = now;
             Item item = sandbox_item(s, options_.lab_duration_hours);
             item["last_synced"] = N(now);
+            if (pass) item["sync_pass"] = N(*pass);
             // Inserted by this sync: its first write at this time, not touched since.
             const auto own = [&](const Item* found) {
                 return found && n_or(*found, "created_at") == now && n_or(*found, "updated_at") == now &&
@@ -313,6 +315,10 @@ UpsertSummary DynamoStore::upsert(std::span<const ProviderSandbox> sandboxes, Un
             s.name == p->name && s.external_id == p->external_id && s.sfdc_account_id == p->sfdc_account_id;
         json values = {{":name", S(p->name)}, {":ext", S(p->external_id)}, {":now", N(now)}};
         std::string set = "SET #n = :name, external_id = :ext, updated_at = :now, last_synced = :now";
+        if (pass) {
+            set += ", sync_pass = :pass";
+            values[":pass"] = N(*pass);
+        }
         std::string remove;
         if (p->sfdc_account_id.empty()) {
             remove = " REMOVE sfdc_account_id";
@@ -347,8 +353,12 @@ UpsertSummary DynamoStore::upsert(std::span<const ProviderSandbox> sandboxes, Un
         } else if (s.status == SandboxStatus::available) {
             ++summary.refreshed;
             summary.refreshed += extra;
-            // Unchanged ones are not written: a sync costs a write only where something changed.
-            if (same) continue;
+            // Unchanged ones are not written: a sync costs a write only where something changed,
+            // or, in a streamed sync, where the row must carry the pass.
+            if (same) {
+                if (pass) stamp_pass(id, *pass, "#s = :avail");
+                continue;
+            }
             values[":avail"] = S("available");
             conditional("UpdateItem", {{"Key", key_of(sandbox_pk(id), kSandboxSort)},
                                        {"UpdateExpression", set + remove},
@@ -357,10 +367,92 @@ UpsertSummary DynamoStore::upsert(std::span<const ProviderSandbox> sandboxes, Un
                                        {"ExpressionAttributeValues", values}});
         } else {
             summary.skipped += 1 + extra;
+            if (pass) stamp_pass(id, *pass, "attribute_exists(PK)");
         }
     }
     return summary;
 }
+
+void DynamoStore::stamp_pass(const std::string& id, std::int64_t pass, const char* condition) {
+    json values = {{":pass", N(pass)}};
+    if (std::string_view(condition).find(":avail") != std::string_view::npos)
+        values[":avail"] = S("available");
+    json request = {{"Key", key_of(sandbox_pk(id), kSandboxSort)},
+                    {"UpdateExpression", "SET sync_pass = :pass"},
+                    {"ConditionExpression", condition},
+                    {"ExpressionAttributeValues", values}};
+    if (std::string_view(condition).find("#s") != std::string_view::npos) {
+        request["ExpressionAttributeNames"] = {{"#s", "status"}};
+    }
+    conditional("UpdateItem", request);  // gone or no longer available meanwhile: nothing to stamp
+}
+
+bool DynamoStore::mark_stale(const std::string& id, UnixSeconds now,
+                             std::optional<std::int64_t> unless_pass) {
+    const auto carried = intend_event(id, now, SandboxStatus::available, SandboxStatus::stale, "sync",
+                                      "not listed by provider");
+    json request = {
+        {"Key", key_of(sandbox_pk(id), kSandboxSort)},
+        {"UpdateExpression", "SET #s = :stale, updated_at = :now"},
+        {"ConditionExpression", "#s = :avail"},
+        {"ExpressionAttributeNames", {{"#s", "status"}}},
+        {"ExpressionAttributeValues", {{":stale", S("stale")}, {":avail", S("available")}, {":now", N(now)}}},
+        {"ReturnValues", "ALL_NEW"}};
+    if (unless_pass) {
+        // The index is read eventually consistent: the item itself must still lack the stamp.
+        request["ConditionExpression"] =
+            "#s = :avail AND (attribute_not_exists(sync_pass) OR sync_pass <> :pass)";
+        request["ExpressionAttributeValues"][":pass"] = N(*unless_pass);
+    }
+    carry(request, carried);
+    DynamoReply reply = write("UpdateItem", request);
+    if (reply.ok()) {
+        record(id, now, SandboxStatus::available, SandboxStatus::stale, "sync", "not listed by provider",
+               carried, &reply.body["Attributes"]);
+        return true;
+    }
+    if (reply.is("ConditionalCheckFailedException")) {
+        drop_intent(carried);
+        return false;
+    }
+    throw StoreUnavailable("DynamoDB UpdateItem (stale) failed: " + reply.error_type);
+}
+
+UpsertSummary DynamoStore::sync_part(std::span<const ProviderSandbox> part, std::int64_t pass,
+                                     UnixSeconds now) {
+    if (part.empty()) return {};
+    const UpsertSummary summary = upsert(part, now, pass);
+    pool_changes_.after_upsert(summary);
+    return summary;
+}
+
+std::int64_t DynamoStore::finish_sync(std::int64_t pass, UnixSeconds now) {
+    // The available items the pass did not stamp, a page at a time (the filter runs at the
+    // table, so only those come back); then each marked, if still available.
+    json request = {{"TableName", options_.table},
+                    {"IndexName", options_.status_index},
+                    {"KeyConditionExpression", "#s = :s"},
+                    {"FilterExpression", "attribute_not_exists(sync_pass) OR sync_pass <> :pass"},
+                    {"ProjectionExpression", "sandbox_id"},
+                    {"ExpressionAttributeNames", {{"#s", "status"}}},
+                    {"ExpressionAttributeValues", {{":s", S("available")}, {":pass", N(pass)}}}};
+    std::vector<std::string> unlisted;
+    for (;;) {
+        json answer = client_.must("Query", request);
+        for (const auto& item : answer["Items"]) {
+            std::string id = s_or(item, "sandbox_id");
+            if (!id.empty()) unlisted.push_back(std::move(id));
+        }
+        if (!answer.contains("LastEvaluatedKey")) break;
+        request["ExclusiveStartKey"] = std::move(answer["LastEvaluatedKey"]);
+    }
+    std::int64_t marked = 0;
+    for (const auto& id : unlisted) marked += mark_stale(id, now, pass) ? 1 : 0;
+    return marked;
+}
+
+// The stamps stay behind: the next pass overwrites them and no one else reads them.
+void DynamoStore::abandon_sync(std::int64_t) {}
 
 UpsertSummary DynamoStore::upsert_provider_sandboxes(std::span<const ProviderSandbox> sandboxes,
                                                      UnixSeconds now) {
@@ -379,26 +471,7 @@ SyncSummary DynamoStore::sync_pool(std::span<const ProviderSandbox> listed, Unix
     for (const auto& item : by_status(SandboxStatus::available)) {
         const std::string id = s_or(item, "sandbox_id");
         if (id.empty() || ids.count(id)) continue;
-        const auto carried = intend_event(id, now, SandboxStatus::available, SandboxStatus::stale, "sync",
-                                          "not listed by provider");
-        json request = {{"Key", key_of(sandbox_pk(id), kSandboxSort)},
-                        {"UpdateExpression", "SET #s = :stale, updated_at = :now"},
-                        {"ConditionExpression", "#s = :avail"},
-                        {"ExpressionAttributeNames", {{"#s", "status"}}},
-                        {"ExpressionAttributeValues",
-                         {{":stale", S("stale")}, {":avail", S("available")}, {":now", N(now)}}},
-                        {"ReturnValues", "ALL_NEW"}};
-        carry(request, carried);
-        DynamoReply reply = write("UpdateItem", request);
-        if (reply.ok()) {
-            ++summary.marked_stale;
-            record(id, now, SandboxStatus::available, SandboxStatus::stale, "sync", "not listed by provider",
-                   carried, &reply.body["Attributes"]);
-        } else if (reply.is("ConditionalCheckFailedException")) {
-            drop_intent(carried);
-        } else {
-            throw StoreUnavailable("DynamoDB UpdateItem (stale) failed: " + reply.error_type);
-        }
+        if (mark_stale(id, now)) ++summary.marked_stale;
     }
     return summary;
 }

@@ -104,6 +104,12 @@ class DynamoStore final : public Store,
 
     // LifecycleStore
     SyncSummary sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) override;
+    // A streamed sync stamps every listed item with its pass (attribute sync_pass), unchanged
+    // ones included, and marks stale the available items without it.
+    UpsertSummary sync_part(std::span<const ProviderSandbox> part, std::int64_t pass,
+                            UnixSeconds now) override;
+    std::int64_t finish_sync(std::int64_t pass, UnixSeconds now) override;
+    void abandon_sync(std::int64_t pass) override;
     std::vector<Sandbox> expire_allocations(UnixSeconds now, const LeasePolicy& lease, int limit) override;
     std::vector<Sandbox> claim_for_deletion(const DeletionClaim& claim) override;
     bool record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now,
@@ -324,7 +330,14 @@ class DynamoStore final : public Store,
     void charge(const std::vector<Reservation>& own, const std::string& name, UnixSeconds now);
     void forget_quota_rules();
 
-    UpsertSummary upsert(std::span<const ProviderSandbox> sandboxes, UnixSeconds now);
+    // `pass`: a streamed sync's, stamped on every listed item.
+    UpsertSummary upsert(std::span<const ProviderSandbox> sandboxes, UnixSeconds now,
+                         std::optional<std::int64_t> pass = std::nullopt);
+    void stamp_pass(const std::string& id, std::int64_t pass, const char* condition);
+    // available -> stale with its event; false when it was no longer available.
+    // With `unless_pass`, only if the item does not carry that pass either.
+    bool mark_stale(const std::string& id, UnixSeconds now,
+                    std::optional<std::int64_t> unless_pass = std::nullopt);
 
     // The outbox (dynamo_outbox.cpp). A transition's event: its intent, written before the
     // change (nothing when the transition has no event or events are off); the change's write

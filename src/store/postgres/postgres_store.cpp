@@ -2,6 +2,7 @@
 // sandbox_ops / lifecycle_ops on it. The one place driver failures become store errors.
 #include "store/postgres/postgres_store.hpp"
 
+#include <limits>
 #include <pqxx/except>
 #include <pqxx/nontransaction>
 
@@ -17,6 +18,13 @@
 #include "store/postgres/webhook_ops.hpp"
 
 namespace broker {
+namespace {
+
+// A sync pass that has not ended after a day never will (its process is gone): its listed ids
+// are forgotten with the next pass that ends.
+constexpr UnixSeconds kForgetSyncPassAfter = 24 * 3600;
+
+}  // namespace
 
 // A broken connection is thrown away. If it had been sitting in the pool it most likely died
 // with a server restart before this call sent anything that could commit, so the call is
@@ -144,6 +152,29 @@ SyncSummary PostgresStore::sync_pool(std::span<const ProviderSandbox> listed, Un
         run("sync", [&](pqxx::connection& c) { return pg::sync_pool(c, listed, now, bulk_timeout_ms_); });
     pool_changes_.after_upsert(summary.upsert);
     return summary;
+}
+
+UpsertSummary PostgresStore::sync_part(std::span<const ProviderSandbox> part, std::int64_t pass,
+                                       UnixSeconds now) {
+    const UpsertSummary summary = run("sync part", [&](pqxx::connection& c) {
+        return pg::sync_part(c, part, pass, now, bulk_timeout_ms_);
+    });
+    pool_changes_.after_upsert(summary);
+    return summary;
+}
+
+std::int64_t PostgresStore::finish_sync(std::int64_t pass, UnixSeconds now) {
+    return run("sync finish", [&](pqxx::connection& c) {
+        return pg::finish_sync(c, pass, now, now - kForgetSyncPassAfter, bulk_timeout_ms_);
+    });
+}
+
+void PostgresStore::abandon_sync(std::int64_t pass) {
+    // Only this pass: without a time, no other pass can be told to be over.
+    run("sync abandon", [&](pqxx::connection& c) {
+        pg::forget_sync(c, pass, std::numeric_limits<UnixSeconds>::min());
+        return true;
+    });
 }
 
 std::vector<Sandbox> PostgresStore::expire_allocations(UnixSeconds now, const LeasePolicy& lease, int limit) {

@@ -61,6 +61,10 @@ class PostgresStore final : public Store,
 
     // LifecycleStore
     SyncSummary sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) override;
+    UpsertSummary sync_part(std::span<const ProviderSandbox> part, std::int64_t pass,
+                            UnixSeconds now) override;
+    std::int64_t finish_sync(std::int64_t pass, UnixSeconds now) override;
+    void abandon_sync(std::int64_t pass) override;
     std::vector<Sandbox> expire_allocations(UnixSeconds now, const LeasePolicy& lease, int limit) override;
     std::vector<Sandbox> claim_for_deletion(const DeletionClaim& claim) override;
     bool record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now,

@@ -180,6 +180,34 @@ SyncSummary sync_pool(pqxx::connection& conn, std::span<const ProviderSandbox> l
     return summary;
 }
 
+UpsertSummary sync_part(pqxx::connection& conn, std::span<const ProviderSandbox> part, std::int64_t pass,
+                        UnixSeconds now, int timeout_ms) {
+    if (part.empty()) return {};
+    pqxx::work tx(conn);
+    tx.exec("SET LOCAL statement_timeout = " + std::to_string(timeout_ms));
+    const auto summary = run_upsert(tx, part, now);
+    tx.exec_prepared(stmt::kSyncListPart, pass,
+                     text_array_literal(part, [](const ProviderSandbox& p) { return p.sandbox_id; }), now);
+    tx.commit();
+    return summary;
+}
+
+std::int64_t finish_sync(pqxx::connection& conn, std::int64_t pass, UnixSeconds now,
+                         UnixSeconds forget_before, int timeout_ms) {
+    pqxx::work tx(conn);
+    tx.exec("SET LOCAL statement_timeout = " + std::to_string(timeout_ms));
+    const auto marked = tx.exec_prepared1(stmt::kMarkUnlistedByPass, pass, now)[0].as<std::int64_t>();
+    tx.exec_prepared(stmt::kForgetSyncPass, pass, forget_before);
+    tx.commit();
+    return marked;
+}
+
+void forget_sync(pqxx::connection& conn, std::int64_t pass, UnixSeconds forget_before) {
+    pqxx::work tx(conn);
+    tx.exec_prepared(stmt::kForgetSyncPass, pass, forget_before);
+    tx.commit();
+}
+
 std::optional<Sandbox> find_sandbox(pqxx::connection& conn, const std::string& sandbox_id) {
     pqxx::nontransaction tx(conn);
     return first_row(tx.exec_prepared(stmt::kFindById, sandbox_id));

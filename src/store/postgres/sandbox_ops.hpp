@@ -21,6 +21,15 @@ UpsertSummary upsert_provider_sandboxes(pqxx::connection& conn, std::span<const 
 SyncSummary sync_pool(pqxx::connection& conn, std::span<const ProviderSandbox> listed, UnixSeconds now,
                       int timeout_ms);
 
+// A streamed sync: a part upserted and recorded as listed by `pass` in one transaction; at the
+// end, the available sandboxes the pass did not list marked stale and the pass forgotten in
+// another (forget_before: older passes that never ended are forgotten too).
+UpsertSummary sync_part(pqxx::connection& conn, std::span<const ProviderSandbox> part, std::int64_t pass,
+                        UnixSeconds now, int timeout_ms);
+std::int64_t finish_sync(pqxx::connection& conn, std::int64_t pass, UnixSeconds now,
+                         UnixSeconds forget_before, int timeout_ms);
+void forget_sync(pqxx::connection& conn, std::int64_t pass, UnixSeconds forget_before);
+
 std::optional<Sandbox> find_sandbox(pqxx::connection& conn, const std::string& sandbox_id);
 StatusCounts count_by_status(pqxx::connection& conn);
 ListPage list_sandboxes(pqxx::connection& conn, const ListQuery& query);

@@ -36,6 +36,8 @@ const std::vector<SchemaStep>& migrations() {
          schema_sql::kStep08Outbox, true},
         // 9: webhook subscriptions (with their cursor in the outbox) and their deliveries.
         {"webhook subscriptions and their deliveries", schema_sql::kStep09Webhooks, true},
+        // 10: the sandboxes each running sync pass has listed (stale marking of a streamed list).
+        {"the sandboxes each running sync pass has listed", schema_sql::kStep10SyncListed, true},
     };
     return steps;
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <tuple>
 
 #include "core/errors.hpp"
 #include "store/sqlite/sandbox_ops.hpp"
@@ -97,6 +98,35 @@ std::int64_t mark_stale(Connection& conn, std::span<const std::string> sandbox_i
         ++marked;
     }
     return marked;
+}
+
+UpsertSummary sync_part(Connection& conn, std::span<const ProviderSandbox> part, std::int64_t pass,
+                        UnixSeconds now) {
+    const UpsertSummary summary = upsert_provider_sandboxes(conn, part, now);
+    nlohmann::json ids = nlohmann::json::array();
+    for (const auto& p : part) ids.push_back(p.sandbox_id);
+    auto q = conn.query(sql::kStampSyncPass);
+    q.bind(1, pass).bind(2, ids.dump());
+    q.run();
+    return summary;
+}
+
+std::int64_t mark_unstamped_stale(Connection& conn, std::int64_t pass, UnixSeconds now, int limit,
+                                  StaleCursor& after) {
+    auto q = conn.query(sql::kMarkUnstampedStale);
+    q.bind(1, pass)
+        .bind(2, now)
+        .bind(3, static_cast<std::int64_t>(limit > 0 ? limit : -1))
+        .bind(4, after.name)
+        .bind(5, after.sandbox_id);
+    std::vector<StaleCursor> stale;
+    while (q.step()) stale.push_back({q.text(0), q.text(1)});
+    for (const auto& row : stale) {
+        record_event(conn, row.sandbox_id, now, SandboxStatus::available, SandboxStatus::stale, kSyncActor,
+                     "not listed by provider");
+        if (std::tie(row.name, row.sandbox_id) > std::tie(after.name, after.sandbox_id)) after = row;
+    }
+    return static_cast<std::int64_t>(stale.size());
 }
 
 std::vector<Sandbox> expire_allocations(Connection& conn, UnixSeconds now, const LeasePolicy& lease,

@@ -37,6 +37,8 @@ const std::vector<SchemaStep>& migrations() {
          schema_sql::kStep10Outbox, true},
         // 11: webhook subscriptions, their cursor in the outbox, and their deliveries.
         {"webhook subscriptions and their deliveries", schema_sql::kStep11Webhooks, true},
+        // 12: the sync pass that last listed a sandbox (stale marking of a streamed list).
+        {"the sync pass that last listed each sandbox", schema_sql::kStep12SyncPass, true},
     };
     return steps;
 }

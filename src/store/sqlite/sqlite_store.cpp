@@ -274,6 +274,33 @@ SyncSummary SqliteStore::sync_pool(std::span<const ProviderSandbox> listed, Unix
     return summary;
 }
 
+UpsertSummary SqliteStore::sync_part(std::span<const ProviderSandbox> part, std::int64_t pass,
+                                     UnixSeconds now) {
+    UpsertSummary total;
+    const std::size_t step = impl_->chunk == 0 ? std::max<std::size_t>(part.size(), 1) : impl_->chunk;
+    for (std::size_t at = 0; at < part.size(); at += step) {
+        const auto piece = part.subspan(at, std::min(step, part.size() - at));
+        const UpsertSummary s =
+            impl_->bulk_write([&](Connection& conn) { return sqlite::sync_part(conn, piece, pass, now); });
+        total.inserted += s.inserted;
+        total.revived += s.revived;
+        total.refreshed += s.refreshed;
+        total.skipped += s.skipped;
+    }
+    pool_changes_.after_upsert(total);
+    return total;
+}
+
+std::int64_t SqliteStore::finish_sync(std::int64_t pass, UnixSeconds now) {
+    sqlite::StaleCursor after;
+    return impl_->in_chunks([&](Connection& conn, int limit) {
+        return sqlite::mark_unstamped_stale(conn, pass, now, limit, after);
+    });
+}
+
+// The stamps stay behind: the next pass overwrites them and no one else reads them.
+void SqliteStore::abandon_sync(std::int64_t) {}
+
 std::vector<Sandbox> SqliteStore::expire_allocations(UnixSeconds now, const LeasePolicy& lease, int limit) {
     return impl_->write(
         [&](Connection& conn) { return sqlite::expire_allocations(conn, now, lease, limit); });

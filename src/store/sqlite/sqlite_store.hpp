@@ -90,6 +90,11 @@ class SqliteStore final : public Store,
     // list again is safe (an upsert of what is there changes nothing).
     // LifecycleStore: writes through the group-commit writer, reads from the reader pool.
     SyncSummary sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) override;
+    // A part is one bulk write (chunked like an upsert); the stale marking runs in chunks too.
+    UpsertSummary sync_part(std::span<const ProviderSandbox> part, std::int64_t pass,
+                            UnixSeconds now) override;
+    std::int64_t finish_sync(std::int64_t pass, UnixSeconds now) override;
+    void abandon_sync(std::int64_t pass) override;
     std::vector<Sandbox> expire_allocations(UnixSeconds now, const LeasePolicy& lease, int limit) override;
     std::vector<Sandbox> claim_for_deletion(const DeletionClaim& claim) override;
     bool record_deleted(const std::string& sandbox_id, const std::string& actor, UnixSeconds now,

@@ -63,6 +63,32 @@ events AS (INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, a
 SELECT count(*)
 FROM gone
 
+-- name: sync_list_part
+-- A part of a streamed sync: its ids recorded as listed by the pass. $1 pass, $2 ids (text[]),
+-- $3 now.
+INSERT INTO sync_listed (pass, sandbox_id, listed_at)
+SELECT $1::bigint, unnest($2::text[]) COLLATE "C", $3::bigint
+ON CONFLICT DO NOTHING
+
+-- name: mark_unlisted_by_pass
+-- The end of a streamed sync: available sandboxes the pass did not list become stale. $1 pass,
+-- $2 now. Result: how many became stale.
+WITH gone AS (UPDATE sandboxes s SET status = 'stale', stale_since = $2, updated_at = $2,
+    version = s.version + 1
+  WHERE s.status = 'available' AND NOT EXISTS (SELECT 1 FROM sync_listed l
+    WHERE l.pass = $1 AND l.sandbox_id = s.sandbox_id)
+  RETURNING s.sandbox_id),
+events AS (INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor,
+    reason) SELECT sandbox_id, $2, 'available', 'stale', 'sync', 'not listed by provider'
+  FROM gone)
+SELECT count(*)
+FROM gone
+
+-- name: forget_sync_pass
+-- The pass's listed ids, and those of passes begun before $2 that never ended. $1 pass.
+DELETE FROM sync_listed
+WHERE pass = $1 OR listed_at < $2
+
 -- name: expire
 -- $1 now, $2 expires_at at or before this is expired (the row's own: an extension moves it),
 -- $3 limit. A row an extension holds locked is skipped; one extended meanwhile fails the

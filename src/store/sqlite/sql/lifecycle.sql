@@ -115,6 +115,22 @@ SELECT sandbox_id
 FROM sandboxes
 WHERE status = 'available'
 
+-- name: stamp_sync_pass
+-- A part of a streamed sync: its listed sandboxes carry the pass. ?1 pass, ?2 JSON array of
+-- the part's ids.
+UPDATE sandboxes SET sync_pass = ?1 WHERE sandbox_id IN (SELECT value FROM json_each(?2))
+
+-- name: mark_unstamped_stale
+-- The end of a streamed sync: available sandboxes no part of the pass listed become stale, at
+-- most ?3 of them (-1: all), in name order after (?4 name, ?5 id), so each chunk walks the
+-- status index on from where the one before stopped. ?1 pass, ?2 now. Returns each one's name
+-- and id (in that order: not a sandbox row).
+UPDATE sandboxes SET status = 'stale', stale_since = ?2, updated_at = ?2, version = version + 1
+WHERE sandbox_id IN (SELECT sandbox_id FROM sandboxes
+  WHERE status = 'available' AND (name, sandbox_id) > (?4, ?5) AND (sync_pass IS NULL OR sync_pass <> ?1)
+  ORDER BY name, sandbox_id LIMIT ?3)
+RETURNING name, sandbox_id
+
 -- name: mark_one_stale
 -- One unlisted sandbox becomes stale, if it is still available. ?1 id, ?2 now.
 UPDATE sandboxes SET status = 'stale', stale_since = ?2, updated_at = ?2, version = version + 1

@@ -334,3 +334,16 @@ CREATE INDEX webhook_deliveries_pending_sandbox ON webhook_deliveries (subscript
     WHERE status = 'pending';
 -- Pruning finished deliveries by age.
 CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (last_attempt_at) WHERE status <> 'pending';
+
+-- name: step_10_sync_listed
+-- The sandboxes each running sync pass has listed: a sync reads the provider's list in parts,
+-- records each part's ids here under its pass, and at the end marks stale the available
+-- sandboxes its pass did not list, so the list is never held whole. A separate table, not a
+-- column on sandboxes: stamping a row would lock it, and allocations skip locked rows. The rows
+-- of a pass go when it ends; a pass that never ended (a crash) goes with a later one's.
+CREATE TABLE sync_listed (
+    pass       bigint NOT NULL,
+    sandbox_id text COLLATE "C" NOT NULL,
+    listed_at  bigint NOT NULL,
+    PRIMARY KEY (pass, sandbox_id)
+);

@@ -297,3 +297,9 @@ CREATE INDEX webhook_deliveries_pending_sandbox ON webhook_deliveries (subscript
     WHERE status = 'pending';
 -- Pruning finished deliveries by age.
 CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (last_attempt_at) WHERE status <> 'pending';
+
+-- name: step_12_sync_pass
+-- The sync pass that last listed a sandbox: a sync reads the provider's list in parts and
+-- stamps each listed row with its pass, then marks stale the available rows it did not stamp,
+-- so the list never has to be held whole. NULL: no sync has listed the row since this step.
+ALTER TABLE sandboxes ADD COLUMN sync_pass INTEGER;
