@@ -670,20 +670,13 @@ TEST_F(SqliteStoreTest, ABatchThatCannotCommitFailsEveryCallerThenRecovers) {
 }
 
 TEST_F(SqliteStoreTest, UpsertsTwoHundredThousandSandboxesInOneGo) {
+    // What it costs at this size and beyond is bench/run-scale-bench.sh's figure, not a limit here.
     const auto list = pool(200'000);
-    const auto start = std::chrono::steady_clock::now();
     const auto summary = store_->upsert_provider_sandboxes(list, kNow);
-    const auto inserted_in = std::chrono::steady_clock::now() - start;
     EXPECT_EQ(summary.inserted, 200'000);
     const auto again = store_->upsert_provider_sandboxes(list, kNow + 60);
-    const auto total = std::chrono::steady_clock::now() - start;
     EXPECT_EQ(again.refreshed, 200'000);
     EXPECT_EQ(store_->count_by_status()[SandboxStatus::available], 200'000);
-    const auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
-    std::printf("200k upsert: insert %lld ms, insert + refresh %lld ms\n",
-                static_cast<long long>(ms(inserted_in)), static_cast<long long>(ms(total)));
-    // Generous enough for a sanitizer build on a busy machine; a release build takes ~1-2 s.
-    EXPECT_LT(ms(total), 60'000);
 }
 
 TEST_F(SqliteStoreTest, LargeWritesGoInBoundedChunksWithTheSameOutcome) {
