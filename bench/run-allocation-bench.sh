@@ -80,7 +80,7 @@ if [[ "$store_kind" == postgres ]]; then
         pg_url=$(BROKER_PG_DIR=$work/pg scripts/pg-test-cluster.sh start)
     fi
 fi
-psql_cmd() { "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 "$pg_url" "$@"; }
+psql_cmd() { PGOPTIONS=--client-min-messages=warning "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 "$pg_url" "$@"; }
 
 hz=$(getconf CLK_TCK)
 # utime + stime of the processes, in clock ticks.
