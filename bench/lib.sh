@@ -48,6 +48,17 @@ field() { sed -n "s/.*\"$2\":\([-0-9.e]*\).*/\1/p" <<<"$1"; }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 
+# The median milliseconds of $requests GETs of $base$1 with the curl arguments in the array
+# auth (curl's time_total); the caller sets requests, base and auth.
+median_ms() {
+    local times=() t
+    for _ in $(seq 1 "$requests"); do
+        t=$(curl -fsS -o /dev/null -w '%{time_total}' "${auth[@]}" "$base$1")
+        times+=("$(awk -v t="$t" 'BEGIN {printf "%.2f", t * 1000}')")
+    done
+    median "${times[@]}"
+}
+
 bench_stop() {
     local pid
     for pid in "$@"; do

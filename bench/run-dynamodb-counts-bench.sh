@@ -42,16 +42,6 @@ admin_token=bench-admin-token-$RANDOM$RANDOM
 auth=(-H "Authorization: Bearer $admin_token")
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# The median milliseconds of $requests GETs of $1 (curl's time_total).
-median_ms() {
-    local times=() t
-    for _ in $(seq 1 "$requests"); do
-        t=$(curl -fsS -o /dev/null -w '%{time_total}' "${auth[@]}" "$base$1")
-        times+=("$(awk -v t="$t" 'BEGIN {printf "%.2f", t * 1000}')")
-    done
-    median "${times[@]}"
-}
-
 declare -a rows
 for n in $sizes; do
     echo

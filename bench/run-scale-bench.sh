@@ -47,15 +47,6 @@ sim_token=bench-sim-token-$RANDOM$RANDOM
 auth=(-H "Authorization: Bearer $admin_token")
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# The median milliseconds of $requests GETs of $1 (curl's time_total).
-median_ms() {
-    local times=() t
-    for _ in $(seq 1 "$requests"); do
-        t=$(curl -fsS -o /dev/null -w '%{time_total}' "${auth[@]}" "$base$1")
-        times+=("$(awk -v t="$t" 'BEGIN {printf "%.2f", t * 1000}')")
-    done
-    median "${times[@]}"
-}
 peak_rss_mb() { awk '/^VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 
 declare -a rows
