@@ -27,7 +27,7 @@ declare -A sources=(
     [cursor]="src/service/cursor.cpp"
     [query]="src/http/query.cpp"
     [store_url]="src/store/store_url.cpp src/core/errors.cpp"
-    [settings]="src/core/config.cpp src/core/legacy_settings.cpp src/core/env_value.cpp src/core/errors.cpp src/core/lifecycle.cpp src/core/sandbox.cpp src/core/secret_files.cpp src/core/settings_catalog.cpp"
+    [settings]="src/core/config.cpp src/core/cpu_count.cpp src/core/legacy_settings.cpp src/core/env_value.cpp src/core/errors.cpp src/core/lifecycle.cpp src/core/sandbox.cpp src/core/secret_files.cpp src/core/settings_catalog.cpp"
 )
 targets=(request csp_accounts niosxaas cursor query store_url settings)
 if [[ -n "$only" ]]; then
