@@ -99,48 +99,6 @@ curl_socket_t open_allowed_socket(void* data, curlsocktype, struct curl_sockaddr
 
 }  // namespace
 
-// Idle easy handles, each with its connection cache; a call takes one (or makes one) and gives
-// it back. Handles beyond kMaxIdle are closed when given back, so a burst's connections do not
-// all stay open.
-struct HttpClient::HandlePool {
-    static constexpr std::size_t kMaxIdle = 64;
-
-    std::mutex mutex;
-    std::vector<CURL*> idle;
-
-    HandlePool() = default;
-    HandlePool(const HandlePool&) = delete;
-    HandlePool& operator=(const HandlePool&) = delete;
-    ~HandlePool() {
-        for (CURL* h : idle) curl_easy_cleanup(h);
-    }
-
-    CURL* take() {
-        {
-            std::lock_guard lock(mutex);
-            if (!idle.empty()) {
-                CURL* h = idle.back();
-                idle.pop_back();
-                // Options back to their defaults; the connections, DNS and TLS session caches stay.
-                curl_easy_reset(h);
-                return h;
-            }
-        }
-        return curl_easy_init();
-    }
-
-    void give_back(CURL* h) {
-        {
-            std::lock_guard lock(mutex);
-            if (idle.size() < kMaxIdle) {
-                idle.push_back(h);
-                return;
-            }
-        }
-        curl_easy_cleanup(h);
-    }
-};
-
 std::optional<std::string> HttpResponse::header(std::string_view name) const {
     for (const auto& [key, value] : headers) {
         if (iequals(key, name)) return value;
@@ -159,20 +117,15 @@ void http_global_init() {
 
 HttpClient::HttpClient(HttpClientOptions options) : options_(std::move(options)) {
     http_global_init();
-    if (options_.reuse_connections) handles_ = std::make_shared<HandlePool>();
+    if (options_.reuse_connections) handles_ = std::make_shared<CurlHandlePool>();
 }
 
 HttpResult HttpClient::perform(const HttpRequest& request) const {
     const auto started = std::chrono::steady_clock::now();
     HttpResult result;
     // The handle goes back to the pool (its connection kept) or is closed, however the call ends.
-    const auto release = [pool = handles_](CURL* handle) {
-        if (pool)
-            pool->give_back(handle);
-        else
-            curl_easy_cleanup(handle);
-    };
-    std::unique_ptr<CURL, decltype(release)> handle(handles_ ? handles_->take() : curl_easy_init(), release);
+    CurlHandlePool::Lease handle =
+        handles_ ? handles_->take() : CurlHandlePool::Lease(curl_easy_init(), CurlHandlePool::Return{});
     if (!handle) throw std::runtime_error("curl_easy_init failed");
     CURL* h = handle.get();
 

@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/curl_handle_pool.hpp"
+
 struct sockaddr;
 
 namespace broker {
@@ -121,10 +123,8 @@ class HttpClient {
     const HttpClientOptions& options() const { return options_; }
 
   private:
-    struct HandlePool;
-
     HttpClientOptions options_;
-    std::shared_ptr<HandlePool> handles_;  // set with reuse_connections
+    std::shared_ptr<CurlHandlePool> handles_;  // set with reuse_connections
 };
 
 // "METHOD url [Header: value, ...]" with credentials (Authorization, Cookie, tokens) replaced

@@ -3,7 +3,7 @@
 
 #include <curl/curl.h>
 
-#include <mutex>
+#include "runtime/http_client.hpp"
 
 namespace broker::ddb {
 namespace {
@@ -29,51 +29,19 @@ struct SlistDeleter {
     void operator()(curl_slist* list) const { curl_slist_free_all(list); }
 };
 
-void global_init_once() {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
 }  // namespace
 
-struct SignedHttp::Pool {
-    std::mutex mutex;
-    std::vector<CURL*> idle;
-    ~Pool() {
-        for (CURL* h : idle) curl_easy_cleanup(h);
-    }
-    CURL* take() {
-        {
-            std::lock_guard lock(mutex);
-            if (!idle.empty()) {
-                CURL* h = idle.back();
-                idle.pop_back();
-                return h;
-            }
-        }
-        return curl_easy_init();
-    }
-    void give_back(CURL* h) {
-        curl_easy_reset(h);  // options go, the connection cache stays
-        std::lock_guard lock(mutex);
-        idle.push_back(h);
-    }
-};
-
-SignedHttp::SignedHttp(SignedHttpOptions options) : options_(options), pool_(std::make_unique<Pool>()) {
-    global_init_once();
+SignedHttp::SignedHttp(SignedHttpOptions options)
+    : options_(options), pool_(std::make_unique<CurlHandlePool>()) {
+    http_global_init();
 }
 
 SignedHttp::~SignedHttp() = default;
 
 SignedResult SignedHttp::perform(const SignedRequest& request) const {
-    CURL* h = pool_->take();
-    if (!h) return {std::nullopt, "curl_easy_init failed"};
-    struct GiveBack {
-        Pool& pool;
-        CURL* h;
-        ~GiveBack() { pool.give_back(h); }
-    } give_back{*pool_, h};
+    const CurlHandlePool::Lease handle = pool_->take();
+    if (!handle) return {std::nullopt, "curl_easy_init failed"};
+    CURL* h = handle.get();
 
     std::unique_ptr<curl_slist, SlistDeleter> headers;
     auto add = [&](const std::string& line) {

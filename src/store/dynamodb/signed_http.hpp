@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/curl_handle_pool.hpp"
 #include "store/dynamodb/aws_credentials.hpp"
 
 namespace broker::ddb {
@@ -53,9 +54,8 @@ class SignedHttp {
     SignedResult perform(const SignedRequest& request) const;
 
   private:
-    struct Pool;
     SignedHttpOptions options_;
-    std::unique_ptr<Pool> pool_;
+    std::unique_ptr<CurlHandlePool> pool_;
 };
 
 }  // namespace broker::ddb
