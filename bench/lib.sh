@@ -10,6 +10,10 @@
 #   median N...               the middle value (for 3 runs: the median)
 #   bench_stop PID...         stops each process started in the background (empty PIDs skipped)
 #                             and waits for it; for the scripts' EXIT traps
+#   bench_dynalite NAME       a fresh work directory (bench_workdir NAME) and a private dynalite
+#                             in it; sets work and endpoint, exports the emulator's credentials,
+#                             and traps EXIT to stop $broker_pid (when set) and dynalite and to
+#                             remove the directory
 
 bench_build() {
     if [[ -n "${BROKER_BIN:-}" && -n "${LOADGEN_BIN:-}" ]]; then
@@ -66,4 +70,13 @@ bench_stop() {
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
+}
+
+bench_dynalite() {
+    bench_workdir "$1"
+    export BROKER_DYNALITE_DIR=$work/dynalite
+    broker_pid=""
+    trap 'bench_stop "$broker_pid"; scripts/dynalite.sh stop; rm -rf "$work"' EXIT
+    endpoint=$(scripts/dynalite.sh start)
+    export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret  # the emulator checks the form only
 }

@@ -25,18 +25,7 @@ before_bin=${BEFORE_BIN:?set BEFORE_BIN to the sandbox-broker binary to compare 
 
 source bench/lib.sh
 bench_build
-bench_workdir dynamodb-counts-bench
-export BROKER_DYNALITE_DIR=$work/dynalite
-broker_pid=""
-cleanup() {
-    bench_stop "$broker_pid"
-    scripts/dynalite.sh stop
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-endpoint=$(scripts/dynalite.sh start)
-export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret  # the emulator checks the form only
+bench_dynalite dynamodb-counts-bench
 api_token=bench-api-token-$RANDOM$RANDOM
 admin_token=bench-admin-token-$RANDOM$RANDOM
 auth=(-H "Authorization: Bearer $admin_token")

@@ -6,17 +6,6 @@
 #include <vector>
 
 namespace broker {
-namespace {
-
-void add(UpsertSummary& total, const UpsertSummary& part) {
-    total.inserted += part.inserted;
-    total.revived += part.revived;
-    total.refreshed += part.refreshed;
-    total.skipped += part.skipped;
-}
-
-}  // namespace
-
 CspAccountCounts check_account_list(std::istream& in) {
     return stream_csp_accounts(in, [](ProviderSandbox&&) {});
 }
@@ -27,7 +16,7 @@ AccountImport import_account_list(std::istream& in, Store& store, UnixSeconds no
     pending.reserve(chunk);
     const auto flush = [&] {
         if (pending.empty()) return;
-        add(result.summary, store.upsert_provider_sandboxes(pending, now));
+        result.summary += store.upsert_provider_sandboxes(pending, now);
         result.listed += pending.size();
         pending.clear();
     };

@@ -17,13 +17,6 @@ std::int64_t draw_pass() {
     return pick(device);
 }
 
-void add_upsert(UpsertSummary& total, const UpsertSummary& s) {
-    total.inserted += s.inserted;
-    total.revived += s.revived;
-    total.refreshed += s.refreshed;
-    total.skipped += s.skipped;
-}
-
 }  // namespace
 
 SyncJob::SyncJob(Provider& provider, LifecycleStore& store, const Clock& clock, JobMetrics* metrics,
@@ -45,7 +38,7 @@ JobRunResult SyncJob::run(RunControl& control) {
         try {
             list = provider_.stream_sandboxes(part_size_, [&](std::vector<ProviderSandbox>&& part) {
                 if (!control.keep_going()) throw SyncStopped{};
-                add_upsert(upserted, store_.sync_part(part, pass, clock_.now()));
+                upserted += store_.sync_part(part, pass, clock_.now());
                 received += static_cast<std::int64_t>(part.size());
                 // A large list takes a while: its progress, part by part.
                 control.report_progress({{"received", received},

@@ -105,6 +105,15 @@ struct UpsertSummary {
     std::int64_t revived = 0;    // stale sandboxes seen again, available again
     std::int64_t refreshed = 0;  // known sandboxes whose provider fields were refreshed
     std::int64_t skipped = 0;    // held, being deleted or deleted: left alone
+
+    // The sums of two summaries: a list written in parts adds up its parts'.
+    UpsertSummary& operator+=(const UpsertSummary& part) {
+        inserted += part.inserted;
+        revived += part.revived;
+        refreshed += part.refreshed;
+        skipped += part.skipped;
+        return *this;
+    }
 };
 
 struct ListQuery {
@@ -114,7 +123,7 @@ struct ListQuery {
 };
 
 struct ListPage {
-    std::vector<Sandbox> items;            // ordered by sandbox_id
+    std::vector<Sandbox> items;             // ordered by sandbox_id
     std::optional<std::string> next_after;  // pass as after_sandbox_id for the next page
 };
 
@@ -135,7 +144,7 @@ struct SchemaStatus {
 };
 
 class Store {
-public:
+  public:
     virtual ~Store() = default;
 
     // Creates or upgrades the schema; safe to call on every start. Never downgrades: a store

@@ -17,14 +17,11 @@ using nlohmann::json;
 
 constexpr UnixSeconds kNow = 1'700'000'000;
 
-class DynamoCountsTest : public ::testing::Test {
+class DynamoCountsTest : public DynamoTableTest {
   protected:
     void SetUp() override {
-        const std::string url = test_dynamodb_url();
-        if (url.empty())
-            GTEST_SKIP() << "BROKER_TEST_DYNAMODB_URL is not set (scripts/dynalite.sh start prints one)";
-        table_ = std::make_unique<DynamoTable>(url);
-        store_ = std::make_unique<DynamoStore>(table_->options(), test_aws_credentials());
+        DynamoTableTest::SetUp();
+        if (IsSkipped()) return;
         store_->migrate();
         std::vector<ProviderSandbox> listed;
         for (int i = 0; i < 12; ++i) {
@@ -32,17 +29,6 @@ class DynamoCountsTest : public ::testing::Test {
             listed.push_back({id, "lab-" + id, "identity/accounts/" + id, ""});
         }
         store_->upsert_provider_sandboxes(listed, kNow);
-    }
-
-    std::vector<json> scan_all() {
-        std::vector<json> items;
-        json request = {{"TableName", table_->name()}};
-        for (;;) {
-            json answer = table_->client().must("Scan", request);
-            for (auto& item : answer["Items"]) items.push_back(std::move(item));
-            if (!answer.contains("LastEvaluatedKey")) return items;
-            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"];
-        }
     }
 
     // The sandboxes by status, counted from the items themselves (a scan of the table).
@@ -73,16 +59,6 @@ class DynamoCountsTest : public ::testing::Test {
                                {"ExpressionAttributeValues", {{":by", N(by)}}}});
     }
 
-    AllocateRequest request(const std::string& participant) const {
-        AllocateRequest r;
-        r.participant_id = participant;
-        r.idempotency_key = participant;
-        r.track_name = "track-a";
-        r.now = kNow;
-        r.lease = LeasePolicy{std::chrono::hours(4), std::chrono::minutes(30)};
-        return r;
-    }
-
     // One allocation and, when `give_back`, its return: transitions that add to the counters.
     void allocate(const std::string& participant, bool give_back) {
         const auto r = store_->allocate(request(participant));
@@ -95,9 +71,6 @@ class DynamoCountsTest : public ::testing::Test {
         mark.lease = request(participant).lease;
         ASSERT_EQ(store_->mark_for_deletion(mark).outcome, MarkOutcome::marked);
     }
-
-    std::unique_ptr<DynamoTable> table_;
-    std::unique_ptr<DynamoStore> store_;
 };
 
 TEST_F(DynamoCountsTest, CountsAreCounterItemsOutsideTheOriginalsIndexes) {

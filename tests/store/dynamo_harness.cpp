@@ -93,4 +93,33 @@ std::unique_ptr<StoreHarness> make_dynamo_harness(const std::string& endpoint) {
     return std::make_unique<DynamoHarness>(endpoint);
 }
 
+void DynamoTableTest::SetUp() {
+    const std::string url = test_dynamodb_url();
+    if (url.empty())
+        GTEST_SKIP() << "BROKER_TEST_DYNAMODB_URL is not set (scripts/dynalite.sh start prints one)";
+    table_ = std::make_unique<DynamoTable>(url);
+    store_ = std::make_unique<DynamoStore>(table_->options(), test_aws_credentials());
+}
+
+std::vector<nlohmann::json> DynamoTableTest::scan_all() {
+    std::vector<nlohmann::json> items;
+    nlohmann::json request = {{"TableName", table_->name()}};
+    for (;;) {
+        nlohmann::json answer = table_->client().must("Scan", request);
+        for (auto& item : answer["Items"]) items.push_back(std::move(item));
+        if (!answer.contains("LastEvaluatedKey")) return items;
+        request["ExclusiveStartKey"] = answer["LastEvaluatedKey"];
+    }
+}
+
+AllocateRequest DynamoTableTest::request(const std::string& participant, UnixSeconds now) const {
+    AllocateRequest r;
+    r.participant_id = participant;
+    r.idempotency_key = participant;
+    r.track_name = "track-a";
+    r.now = now;
+    r.lease = LeasePolicy{std::chrono::hours(4), std::chrono::minutes(30)};
+    return r;
+}
+
 }  // namespace broker::testing

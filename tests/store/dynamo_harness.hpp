@@ -2,9 +2,12 @@
 // BROKER_TEST_DYNAMODB_URL names (scripts/dynalite.sh start prints one), deleted afterwards.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "store/dynamodb/dynamo_client.hpp"
 #include "store/dynamodb/dynamo_store.hpp"
@@ -36,5 +39,21 @@ class DynamoTable {
 
 std::shared_ptr<AwsCredentialProvider> test_aws_credentials();
 std::unique_ptr<StoreHarness> make_dynamo_harness(const std::string& endpoint);
+
+// A test on a table of its own and a DynamoStore on it (not migrated: a test decides what the
+// table holds first); skipped when no emulator is configured.
+class DynamoTableTest : public ::testing::Test {
+  protected:
+    static constexpr UnixSeconds kTableTestNow = 1'700'000'000;
+
+    void SetUp() override;
+    // Every item of the table, page after page.
+    std::vector<nlohmann::json> scan_all();
+    // An allocation for `participant` (also its idempotency key) on track-a with a 4 h lease.
+    AllocateRequest request(const std::string& participant, UnixSeconds now = kTableTestNow) const;
+
+    std::unique_ptr<DynamoTable> table_;
+    std::unique_ptr<DynamoStore> store_;
+};
 
 }  // namespace broker::testing

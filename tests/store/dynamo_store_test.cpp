@@ -21,16 +21,8 @@ using nlohmann::json;
 
 constexpr UnixSeconds kNow = 1'700'000'000;
 
-class DynamoStoreTest : public ::testing::Test {
+class DynamoStoreTest : public DynamoTableTest {
   protected:
-    void SetUp() override {
-        const std::string url = test_dynamodb_url();
-        if (url.empty())
-            GTEST_SKIP() << "BROKER_TEST_DYNAMODB_URL is not set (scripts/dynalite.sh start prints one)";
-        table_ = std::make_unique<DynamoTable>(url);
-        store_ = std::make_unique<DynamoStore>(table_->options(), test_aws_credentials());
-    }
-
     void put(const json& item) {
         table_->client().must("PutItem", {{"TableName", table_->name()}, {"Item", item}});
     }
@@ -50,30 +42,6 @@ class DynamoStoreTest : public ::testing::Test {
                 {"updated_at", N(kNow - 86400)},
                 {"last_synced", N(kNow - 600)}};
     }
-
-    std::vector<json> scan_all() {
-        std::vector<json> items;
-        json request = {{"TableName", table_->name()}};
-        for (;;) {
-            json answer = table_->client().must("Scan", request);
-            for (auto& item : answer["Items"]) items.push_back(std::move(item));
-            if (!answer.contains("LastEvaluatedKey")) return items;
-            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"];
-        }
-    }
-
-    AllocateRequest request(const std::string& participant, UnixSeconds now = kNow) const {
-        AllocateRequest r;
-        r.participant_id = participant;
-        r.idempotency_key = participant;
-        r.track_name = "track-a";
-        r.now = now;
-        r.lease = LeasePolicy{std::chrono::hours(4), std::chrono::minutes(30)};
-        return r;
-    }
-
-    std::unique_ptr<DynamoTable> table_;
-    std::unique_ptr<DynamoStore> store_;
 };
 
 // The attributes (and their types) the original's sandbox items may have: nothing else.

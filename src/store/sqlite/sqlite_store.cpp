@@ -110,16 +110,20 @@ struct SqliteStore::Impl {
     }
 
     UpsertSummary upsert(std::span<const ProviderSandbox> sandboxes, UnixSeconds now) {
+        return write_in_chunks(sandboxes, [&](Connection& conn, std::span<const ProviderSandbox> part) {
+            return sqlite::upsert_provider_sandboxes(conn, part, now);
+        });
+    }
+
+    // A list written `chunk` sandboxes per transaction (all at once when 0): `write(conn, part)`
+    // for each part, their summaries added up.
+    template <class Fn>
+    UpsertSummary write_in_chunks(std::span<const ProviderSandbox> all, Fn write) {
         UpsertSummary total;
-        const std::size_t step = chunk == 0 ? std::max<std::size_t>(sandboxes.size(), 1) : chunk;
-        for (std::size_t at = 0; at < sandboxes.size(); at += step) {
-            const auto part = sandboxes.subspan(at, std::min(step, sandboxes.size() - at));
-            const UpsertSummary s = bulk_write(
-                [&](Connection& conn) { return sqlite::upsert_provider_sandboxes(conn, part, now); });
-            total.inserted += s.inserted;
-            total.revived += s.revived;
-            total.refreshed += s.refreshed;
-            total.skipped += s.skipped;
+        const std::size_t step = chunk == 0 ? std::max<std::size_t>(all.size(), 1) : chunk;
+        for (std::size_t at = 0; at < all.size(); at += step) {
+            const auto part = all.subspan(at, std::min(step, all.size() - at));
+            total += bulk_write([&](Connection& conn) { return write(conn, part); });
         }
         return total;
     }
@@ -276,17 +280,10 @@ SyncSummary SqliteStore::sync_pool(std::span<const ProviderSandbox> listed, Unix
 
 UpsertSummary SqliteStore::sync_part(std::span<const ProviderSandbox> part, std::int64_t pass,
                                      UnixSeconds now) {
-    UpsertSummary total;
-    const std::size_t step = impl_->chunk == 0 ? std::max<std::size_t>(part.size(), 1) : impl_->chunk;
-    for (std::size_t at = 0; at < part.size(); at += step) {
-        const auto piece = part.subspan(at, std::min(step, part.size() - at));
-        const UpsertSummary s =
-            impl_->bulk_write([&](Connection& conn) { return sqlite::sync_part(conn, piece, pass, now); });
-        total.inserted += s.inserted;
-        total.revived += s.revived;
-        total.refreshed += s.refreshed;
-        total.skipped += s.skipped;
-    }
+    const UpsertSummary total =
+        impl_->write_in_chunks(part, [&](Connection& conn, std::span<const ProviderSandbox> piece) {
+            return sqlite::sync_part(conn, piece, pass, now);
+        });
     pool_changes_.after_upsert(total);
     return total;
 }
