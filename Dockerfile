@@ -21,7 +21,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         g++ make cmake pkg-config ccache \
         libboost-dev libsqlite3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev \
-        libssl-dev libcurl4-openssl-dev libpqxx-dev libpq-dev \
+        libssl-dev libcurl4-openssl-dev libpqxx-dev libpq-dev libmimalloc-dev \
         libjs-chart.js \
  && rm -rf /var/lib/apt/lists/*
 
@@ -50,7 +50,7 @@ FROM ${BASE} AS runtime-libs
 # Only the libraries the binary links, and CA certificates for the provider's HTTPS.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        ca-certificates libcurl4 libpq5 libpqxx-6.4 libspdlog1.10 libfmt9 libsqlite3-0 libssl3 \
+        ca-certificates libcurl4 libpq5 libpqxx-6.4 libspdlog1.10 libfmt9 libmimalloc2.0 libsqlite3-0 libssl3 \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/cache/debconf/*-old /var/log/* \
            /usr/share/doc/* /usr/share/man/* /usr/share/info/*
 # A fixed non-root user, so that volume permissions and runAsUser are known in advance.

@@ -8,7 +8,7 @@ PACKAGES=(
     build-essential cmake ninja-build pkg-config ccache
     # libraries the broker links
     libboost-dev libboost-system-dev libsqlite3-dev sqlite3 nlohmann-json3-dev libspdlog-dev libfmt-dev
-    libcli11-dev libssl-dev libcurl4-openssl-dev libpqxx-dev libpq-dev
+    libcli11-dev libssl-dev libcurl4-openssl-dev libpqxx-dev libpq-dev libmimalloc-dev
     # tests and benchmarks
     libgtest-dev libgmock-dev libbenchmark-dev wrk curl ca-certificates
     # the PostgreSQL store's conformance run, and clang for the fuzz target
