@@ -10,6 +10,7 @@
 
 #include "core/errors.hpp"
 #include "postgres_harness.hpp"
+#include "sql/postgres_queries.hpp"
 #include "store/postgres/schema.hpp"
 
 namespace broker::testing {
@@ -288,6 +289,35 @@ TEST_F(PostgresStoreTest, APrefixThatIsNotUtf8MatchesNothingButStillFindsTheHold
     ASSERT_EQ(store->allocate(r).outcome, AllocateOutcome::allocated);
     r.name_prefix = "\xC0";
     EXPECT_EQ(store->allocate(r).outcome, AllocateOutcome::existing);
+}
+
+// Right after an import the statistics say that no sandbox is allocated, so every partial
+// index on allocated rows looks empty. The participant's holdings must still be read through
+// an index on the participant, not by reading every allocated row, in the plan a prepared
+// statement keeps (the generic one).
+TEST_F(PostgresStoreTest, HoldingsAreReadThroughTheParticipantIndexWhileStatisticsSayNothingIsAllocated) {
+    auto store = open();
+    seed(*store, 2000);  // enough that reading the table is not the cheapest plan
+    schema_->exec("ANALYZE sandboxes");
+    for (int i = 0; i < 200; ++i) {
+        ASSERT_EQ(store->allocate(request("p" + std::to_string(i))).outcome, AllocateOutcome::allocated);
+    }
+    Locker db(*schema_);
+    db.tx.exec("SET LOCAL plan_cache_mode = force_generic_plan");
+    const auto plan_of = [&](std::string_view name, std::string_view text, const std::string& args) {
+        db.tx.exec("PREPARE " + std::string(name) + " AS " + std::string(text));
+        std::string plan;
+        for (const auto& row : db.tx.exec("EXPLAIN EXECUTE " + std::string(name) + args))
+            plan += row[0].as<std::string>() + "\n";
+        return plan;
+    };
+    for (const auto& plan :
+         {plan_of("holdings", pg::sql::kHoldings, "('p7')"),
+          plan_of("allocate_from", pg::sql::kAllocateFrom, "('p7', '', 'p7', 1, 2, 1, '', '')"),
+          plan_of("allocate_range", pg::sql::kAllocateRange, "('p7', '', 'p7', 1, 2, 1, 'sbx-', 'sbx.')")}) {
+        EXPECT_NE(plan.find("Index Cond: (allocated_to_track = $1)"), std::string::npos) << plan;
+        EXPECT_EQ(plan.find("Filter: (allocated_to_track = $1)"), std::string::npos) << plan;
+    }
 }
 
 // Allocations made before schema step 3 have no participant slot. They still count toward

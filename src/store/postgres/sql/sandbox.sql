@@ -23,11 +23,18 @@
 -- or a reservation with something outstanding in its window): then the store decides under
 -- its quota lock (quota_ops.cpp) with the allocate_quota_* statements, which skip the name
 -- prefixes held back for other tracks (a text[] parameter, $9).
+-- The participant's holdings (`held`, and the holdings statement) are read in the order of
+-- the index sandboxes_allocated_participant_slot. The order is not needed; it makes that
+-- index the plan's choice even when the statistics say no sandbox is allocated (right after
+-- an import, until the next ANALYZE): the partial indexes on allocated rows then all look
+-- empty and equally cheap, and without an order PostgreSQL took sandboxes_allocated_track,
+-- which has no participant column, so every allocation read every allocated row.
 WITH held AS (SELECT sandbox_id, name, external_id, sfdc_account_id, status, allocated_to_track,
     track_name, idempotency_key, allocated_at, expires_at, deletion_requested_at,
     deletion_retry_count, created_at, updated_at, version, participant_slot
   FROM sandboxes
-  WHERE allocated_to_track = $1 AND status = 'allocated'),
+  WHERE allocated_to_track = $1 AND status = 'allocated'
+  ORDER BY allocated_to_track, participant_slot),
 decided AS (SELECT 1 FROM held
   WHERE idempotency_key = $3 OR (SELECT count(*) FROM held) >= $6),
 slot AS (SELECT min(g) AS n FROM generate_series(0, $6::integer - 1) AS g
@@ -62,7 +69,8 @@ WITH held AS (SELECT sandbox_id, name, external_id, sfdc_account_id, status, all
     track_name, idempotency_key, allocated_at, expires_at, deletion_requested_at,
     deletion_retry_count, created_at, updated_at, version, participant_slot
   FROM sandboxes
-  WHERE allocated_to_track = $1 AND status = 'allocated'),
+  WHERE allocated_to_track = $1 AND status = 'allocated'
+  ORDER BY allocated_to_track, participant_slot),
 decided AS (SELECT 1 FROM held
   WHERE idempotency_key = $3 OR (SELECT count(*) FROM held) >= $6),
 slot AS (SELECT min(g) AS n FROM generate_series(0, $6::integer - 1) AS g
@@ -97,7 +105,8 @@ WITH held AS (SELECT sandbox_id, name, external_id, sfdc_account_id, status, all
     track_name, idempotency_key, allocated_at, expires_at, deletion_requested_at,
     deletion_retry_count, created_at, updated_at, version, participant_slot
   FROM sandboxes
-  WHERE allocated_to_track = $1 AND status = 'allocated'),
+  WHERE allocated_to_track = $1 AND status = 'allocated'
+  ORDER BY allocated_to_track, participant_slot),
 decided AS (SELECT 1 FROM held
   WHERE idempotency_key = $3 OR (SELECT count(*) FROM held) >= $6),
 slot AS (SELECT min(g) AS n FROM generate_series(0, $6::integer - 1) AS g
@@ -131,7 +140,8 @@ WITH held AS (SELECT sandbox_id, name, external_id, sfdc_account_id, status, all
     track_name, idempotency_key, allocated_at, expires_at, deletion_requested_at,
     deletion_retry_count, created_at, updated_at, version, participant_slot
   FROM sandboxes
-  WHERE allocated_to_track = $1 AND status = 'allocated'),
+  WHERE allocated_to_track = $1 AND status = 'allocated'
+  ORDER BY allocated_to_track, participant_slot),
 decided AS (SELECT 1 FROM held
   WHERE idempotency_key = $3 OR (SELECT count(*) FROM held) >= $6),
 slot AS (SELECT min(g) AS n FROM generate_series(0, $6::integer - 1) AS g
@@ -172,6 +182,7 @@ SELECT false, sandbox_id, name, external_id, sfdc_account_id, status, allocated_
     deletion_retry_count, created_at, updated_at, version
 FROM sandboxes
 WHERE allocated_to_track = $1 AND status = 'allocated'
+ORDER BY allocated_to_track, participant_slot
 
 -- name: prefix_known_range
 -- Whether any sandbox of the pool (every status but deleted) has a name in the prefix's
