@@ -3,14 +3,17 @@
 // lock, and a 200k-sandbox sync. Runs against BROKER_TEST_POSTGRES_URL; skipped without it.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <future>
+#include <optional>
 #include <pqxx/pqxx>
 #include <thread>
 
 #include "core/errors.hpp"
 #include "postgres_harness.hpp"
 #include "sql/postgres_queries.hpp"
+#include "store/postgres/connection_pool.hpp"
 #include "store/postgres/schema.hpp"
 
 namespace broker::testing {
@@ -132,6 +135,30 @@ TEST_F(PostgresStoreTest, AFullPoolAnswersOverloadedWithinTheWait) {
     locker.tx.commit();
     EXPECT_EQ(blocked.get().outcome, MarkOutcome::marked);
     EXPECT_TRUE(store->get("id-000001"));
+}
+
+// Under a burst, a caller that finds the pool full waits in line: a connection given back
+// goes to the caller waiting longest, not to one that arrives just then, so no caller is
+// passed over until its wait runs out.
+TEST_F(PostgresStoreTest, AFreedConnectionGoesToTheCallerWaitingLongestNotToANewcomer) {
+    auto options = schema_->options();
+    options.pool_size = 1;
+    options.pool_wait_ms = 20'000;
+    pg::ConnectionPool pool(options);
+    std::optional<pg::ConnectionPool::Lease> held;
+    held.emplace(pool.acquire());
+    std::atomic<bool> waiter_served{false};
+    std::thread waiter([&] {
+        auto lease = pool.acquire();
+        waiter_served = true;
+    });
+    while (pool.stats().waiting < 1) std::this_thread::yield();
+    held.reset();                    // given back while the waiter is in line,
+    auto newcomer = pool.acquire();  // so a caller arriving now comes after it
+    EXPECT_TRUE(waiter_served);
+    waiter.join();
+    EXPECT_EQ(pool.stats().timeouts, 0u);
+    EXPECT_EQ(pool.stats().open, 1u);
 }
 
 TEST_F(PostgresStoreTest, AStatementPastItsTimeoutFailsAndTheStoreCarriesOn) {
@@ -318,6 +345,9 @@ TEST_F(PostgresStoreTest, HoldingsAreReadThroughTheParticipantIndexWhileStatisti
         EXPECT_NE(plan.find("Index Cond: (allocated_to_track = $1)"), std::string::npos) << plan;
         EXPECT_EQ(plan.find("Filter: (allocated_to_track = $1)"), std::string::npos) << plan;
     }
+    // A mark changes the one row its key names.
+    const auto mark = plan_of("mark_at_version", pg::sql::kMarkAtVersion, "('id-000001', 'p7', 1, 1)");
+    EXPECT_NE(mark.find("Index Cond: (sandbox_id = $1)"), std::string::npos) << mark;
 }
 
 // Allocations made before schema step 3 have no participant slot. They still count toward

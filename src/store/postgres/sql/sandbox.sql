@@ -228,10 +228,14 @@ FROM marked
 
 -- name: mark_at_version
 -- $1 id, $2 participant, $3 now, $4 the version the decision was made on. Run without a row
--- lock, in autocommit: it changes the row only if nothing changed it since it was read.
+-- lock, in autocommit: it changes the row only if nothing changed it since it was read (every
+-- change of a sandbox raises its version). The version stands for the status and the owner
+-- the decision saw; naming them here too would let the planner take one of the partial
+-- indexes on allocated rows for this one-row update, and while the statistics say nothing is
+-- allocated (after an import) it did, reading every allocated row on each mark.
 WITH marked AS (UPDATE sandboxes SET status = 'pending_deletion', deletion_requested_at = $3,
     version = version + 1, updated_at = $3
-  WHERE sandbox_id = $1 AND status = 'allocated' AND allocated_to_track = $2 AND version = $4
+  WHERE sandbox_id = $1 AND version = $4
   RETURNING *),
 event AS (INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor,
     reason) SELECT sandbox_id, $3, 'allocated', 'pending_deletion', $2, 'mark-for-deletion'
