@@ -250,6 +250,9 @@ for run in $(seq 1 "$runs"); do
                 if ((found > 0)); then
                     echo "  check failed in $p: statuses {$(statuses "${last[$p]}")}," \
                         "transport errors $(field "${last[$p]}" errors), double grants $(field "${last[$p]}" duplicates)"
+                    # The reason, from the brokers' logs and the private cluster's (both go with the run).
+                    cat "$dir"/broker*.log | grep -iE '"level":"(warn|warning|error)"|"status":5[0-9][0-9]' | head -n 3 | cut -c1-400 || true
+                    if ((own_cluster)); then grep -E 'ERROR|FATAL' "$work/pg/server.log" | tail -n 3 || true; fi
                 fi
                 problems=$((problems + found))
             done
