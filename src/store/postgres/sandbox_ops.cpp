@@ -124,8 +124,8 @@ MarkResult mark_for_deletion(pqxx::connection& conn, const MarkForDeletionReques
         decide_mark_for_deletion(row ? &*row : nullptr, request.participant_id, request.now, request.lease);
     if (decision == MarkOutcome::already_marked) return {decision, std::move(row)};
     if (decision != MarkOutcome::marked) return {decision, std::nullopt};
-    auto marked =
-        first_row(tx.exec_prepared(stmt::kMark, request.sandbox_id, request.participant_id, request.now));
+    auto marked = first_row(tx.exec_prepared(stmt::kMarkAtVersion, request.sandbox_id, request.participant_id,
+                                             request.now, row->version));
     if (!marked) return {MarkOutcome::not_owner, std::nullopt};
     tx.commit();
     return {MarkOutcome::marked, std::move(marked)};
