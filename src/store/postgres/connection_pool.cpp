@@ -55,8 +55,8 @@ ConnectionPool::Lease ConnectionPool::acquire() {
     // Else wait in line. A condition variable wakes its waiters in no particular order, and a
     // caller arriving just as a connection frees up could take it first, so under a burst a
     // few callers were passed over again and again until their wait ran out (503s at 200
-    // connections while the mean wait was a tenth of the limit); handing over in order of
-    // arrival bounds every wait by the queue ahead of it.
+    // connections while most waits were far shorter than the limit); handing over in order
+    // of arrival bounds every wait by the queue ahead of it.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.pool_wait_ms);
     Waiter me;
     waiters_.push_back(&me);
