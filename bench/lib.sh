@@ -7,6 +7,7 @@
 #   bench_port LOG PID        the port the broker process PID announced on its first line of
 #                             LOG (`listening on http://127.0.0.1:PORT`); waits up to 10 s
 #   field JSON NAME           the value of a numeric field in loadgen's JSON line
+#   statuses JSON             its count per HTTP status, as "201":4980,"503":2
 #   median N...               the middle value (for 3 runs: the median)
 #   bench_stop PID...         stops each process started in the background (empty PIDs skipped)
 #                             and waits for it; for the scripts' EXIT traps
@@ -49,6 +50,8 @@ bench_port() {
 }
 
 field() { sed -n "s/.*\"$2\":\([-0-9.e]*\).*/\1/p" <<<"$1"; }
+
+statuses() { sed -n 's/.*"statuses":{\([^}]*\)}.*/\1/p' <<<"$1"; }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 

@@ -69,6 +69,7 @@ struct ConnectionStats {
     long errors = 0;                                          // connect, write, read or timeout failures
     std::vector<std::pair<std::string, std::string>> grants;  // (sandbox_id, participant)
     std::string first_error;
+    std::string first_non2xx;  // the first answer outside 2xx: status and body (the reason)
     std::size_t target = 0;
 };
 
@@ -190,6 +191,10 @@ asio::awaitable<void> run_connection(Shared& shared, int index, ConnectionStats&
             stats.latencies_us.push_back(static_cast<std::uint32_t>(elapsed.count()));
             const unsigned status = response.result_int();
             ++stats.statuses[status];
+            if ((status < 200 || status >= 300) && stats.first_non2xx.empty()) {
+                constexpr std::size_t kBodyShown = 200;
+                stats.first_non2xx = std::to_string(status) + " " + response.body().substr(0, kBodyShown);
+            }
             if (options.check_allocations && status >= 200 && status < 300) {
                 stats.grants.emplace_back(find_sandbox_id(response.body()), participant);
             }
@@ -277,6 +282,7 @@ int run_load(Options& options) {
     std::map<unsigned, long> statuses;
     long errors = 0;
     std::string first_error;
+    std::string first_non2xx;
     std::vector<long> per_target(options.targets.size(), 0);  // answers per target
     std::unordered_map<std::string, std::string> holder;      // sandbox_id -> participant
     long duplicates = 0;
@@ -287,6 +293,7 @@ int run_load(Options& options) {
         errors += s.errors;
         per_target[s.target] += static_cast<long>(s.latencies_us.size());
         if (first_error.empty()) first_error = s.first_error;
+        if (first_non2xx.empty()) first_non2xx = s.first_non2xx;
         for (auto& [sandbox_id, participant] : s.grants) {
             if (sandbox_id.empty()) {
                 ++missing_ids;
@@ -330,17 +337,25 @@ int run_load(Options& options) {
     std::printf("  statuses ");
     for (const auto& [status, count] : statuses) std::printf(" %u:%ld", status, count);
     std::printf("\n");
+    if (!first_non2xx.empty()) std::printf("  first non-2xx answer: %s\n", first_non2xx.c_str());
     if (options.check_allocations) {
         std::printf("  sandboxes %zu distinct, %ld handed to a second participant, %ld answers without id\n",
                     holder.size(), duplicates, missing_ids);
+    }
+    // Every status seen and how often, last in the line: a failed check shows which
+    // answers it got (a 503 from a busy store is not a 409 from a lost race).
+    std::string status_counts;
+    for (const auto& [status, count] : statuses) {
+        status_counts += status_counts.empty() ? "" : ",";
+        status_counts += "\"" + std::to_string(status) + "\":" + std::to_string(count);
     }
     std::printf(
         "{\"rps\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"requests\":%ld,"
         "\"non2xx\":%ld,\"created\":%ld,\"errors\":%ld,\"duplicates\":%ld,\"distinct_sandboxes\":%zu,"
         "\"connections\":%d,"
-        "\"duration_s\":%.3f,\"targets\":%zu}\n",
+        "\"duration_s\":%.3f,\"targets\":%zu,\"statuses\":{%s}}\n",
         rps, p50, p90, p99, max, total, non2xx, created, errors, duplicates, holder.size(),
-        options.connections, elapsed, options.targets.size());
+        options.connections, elapsed, options.targets.size(), status_counts.c_str());
     std::fflush(stdout);
     return total > 0 ? 0 : 1;
 }

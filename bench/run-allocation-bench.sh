@@ -3,7 +3,9 @@
 # a deployment runs (JSON access log at info, metrics, rate limiter on). Per phase it prints
 # answers a second, p50/p99 latency and the broker's CPU per answer (user+sys from
 # /proc/PID/stat before and after the phase, divided by the answers): the figure that moves
-# least when other processes share the cores. Medians and new/base ratios at the end.
+# least when other processes share the cores; with STORE=postgres on the private cluster also
+# the PostgreSQL server's CPU per answer (postmaster and backends). Medians and new/base
+# ratios at the end. A check that fails shows the HTTP statuses loadgen counted.
 #
 # Phases, each on a fresh store holding a POOL-sandbox pool: /healthz (c50), allocation for a
 # new participant at c50 and at c200, a repeated allocation (the idempotent answer, c50),
@@ -91,6 +93,14 @@ cpu_ticks() {
     done
     echo "$total"
 }
+# The same for the whole PostgreSQL server when it is ours (0 otherwise): the postmaster, its
+# live children, and the children it has reaped (counted into its own cutime/cstime).
+pg_ticks() {
+    ((own_cluster)) || { echo 0; return; }
+    local pm
+    pm=$(head -n1 "$work/pg/data/postmaster.pid")
+    echo $(($(sed 's/.*) //' "/proc/$pm/stat" | awk '{print $12 + $13 + $14 + $15}') + $(cpu_ticks $(pgrep -P "$pm"))))
+}
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 api_token=bench-api-token-$RANDOM$RANDOM
@@ -137,20 +147,27 @@ start_brokers() {
 }
 
 # One load phase: loadgen with arguments $2...; its JSON line in last[$1], the brokers' CPU
-# microseconds per answer in cpu[$1].
-declare -A last cpu
+# microseconds per answer in cpu[$1], PostgreSQL's in cpu_pg[$1] (STORE=postgres).
+declare -A last cpu cpu_pg
 phase() {
     local name=$1; shift
-    local t0 out n
+    local t0 p0 out n pg_text=""
     t0=$(cpu_ticks "${broker_pids[@]}")
+    p0=$(pg_ticks)
     out=$("$loadgen_bin" "${urls[@]}" --threads "$loadgen_threads" "$@")
-    local ticks=$(($(cpu_ticks "${broker_pids[@]}") - t0))
+    local ticks=$(($(cpu_ticks "${broker_pids[@]}") - t0)) pg=$(($(pg_ticks) - p0))
     last[$name]=$(tail -n1 <<<"$out")
     n=$(field "${last[$name]}" requests)
     cpu[$name]=$(awk -v t="$ticks" -v n="$n" -v hz="$hz" 'BEGIN {printf "%.1f", n ? t / hz * 1e6 / n : 0}')
-    printf '  %-8s %9s/s  p50 %7s ms  p99 %7s ms  cpu %6s us/answer  non2xx %s  errors %s\n' "$name" \
+    cpu_pg[$name]=$(awk -v t="$pg" -v n="$n" -v hz="$hz" 'BEGIN {printf "%.1f", n ? t / hz * 1e6 / n : 0}')
+    ((own_cluster)) && pg_text="  pg cpu ${cpu_pg[$name]} us/answer"
+    printf '  %-8s %9s/s  p50 %7s ms  p99 %7s ms  cpu %6s us/answer%s  non2xx %s  errors %s\n' "$name" \
         "$(field "${last[$name]}" rps)" "$(field "${last[$name]}" p50_ms)" "$(field "${last[$name]}" p99_ms)" \
-        "${cpu[$name]}" "$(field "${last[$name]}" non2xx)" "$(field "${last[$name]}" errors)"
+        "${cpu[$name]}" "$pg_text" "$(field "${last[$name]}" non2xx)" "$(field "${last[$name]}" errors)"
+    # Which answers they were, and the first one's body (its reason).
+    if (($(field "${last[$name]}" non2xx) > 0)); then
+        echo "           statuses {$(statuses "${last[$name]}")}; $(sed -n 's/^ *first non-2xx answer: //p' <<<"$out")"
+    fi
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -188,7 +205,7 @@ if ((memory)); then
 fi
 
 phases=(healthz alloc50 alloc200 repeat get mark)
-declare -A rps p50 p99 cpu_us ratio bad
+declare -A rps p50 p99 cpu_us cpu_pg_us ratio bad
 for run in $(seq 1 "$runs"); do
     for replicas in "${replica_counts[@]}"; do
         for build in "${builds[@]}"; do
@@ -222,13 +239,22 @@ for run in $(seq 1 "$runs"); do
                 p50[$key,$p,$run]=$(field "${last[$p]}" p50_ms)
                 p99[$key,$p,$run]=$(field "${last[$p]}" p99_ms)
                 cpu_us[$key,$p,$run]=${cpu[$p]}
-                problems=$((problems + $(field "${last[$p]}" non2xx) + $(field "${last[$p]}" errors) +
+                cpu_pg_us[$key,$p,$run]=${cpu_pg[$p]}
+                found=$(($(field "${last[$p]}" non2xx) + $(field "${last[$p]}" errors) +
                     $(field "${last[$p]}" duplicates)))
-            done
-            # A new participant gets 201 and nothing else (its non-2xx answers are counted above).
-            for p in alloc50 alloc200; do
-                problems=$((problems + $(field "${last[$p]}" requests) - $(field "${last[$p]}" created) -
-                    $(field "${last[$p]}" non2xx)))
+                # A new participant gets 201 and nothing else (its non-2xx answers are counted above).
+                if [[ $p == alloc50 || $p == alloc200 ]]; then
+                    found=$((found + $(field "${last[$p]}" requests) - $(field "${last[$p]}" created) -
+                        $(field "${last[$p]}" non2xx)))
+                fi
+                if ((found > 0)); then
+                    echo "  check failed in $p: statuses {$(statuses "${last[$p]}")}," \
+                        "transport errors $(field "${last[$p]}" errors), double grants $(field "${last[$p]}" duplicates)"
+                    # The reason, from the brokers' logs and the private cluster's (both go with the run).
+                    cat "$dir"/broker*.log | grep -iE '"level":"(warn|warning|error)"|"status":5[0-9][0-9]' | head -n 3 | cut -c1-400 || true
+                    if ((own_cluster)); then grep -E 'ERROR|FATAL' "$work/pg/server.log" | tail -n 3 || true; fi
+                fi
+                problems=$((problems + found))
             done
             # No sandbox went to two participants, across all phases of the store either.
             across=$(cat "$dir"/grants*.txt | sort -u | awk '{print $1}' | sort | uniq -d | wc -l)
@@ -258,22 +284,26 @@ total_bad=0
 for replicas in "${replica_counts[@]}"; do
     echo
     [[ "$store_kind" == postgres ]] && echo "-- $replicas replica(s)"
-    printf '%-10s | %-22s | %-22s | %s\n' phase "answers/s ${builds[*]}" "CPU us/answer ${builds[*]}" \
-        "p50 ms / p99 ms ${builds[*]}"
+    pg_head=""
+    ((own_cluster)) && printf -v pg_head '%-30s | ' "PostgreSQL CPU us/answer ${builds[*]}"
+    printf '%-10s | %-22s | %-22s | %s%s\n' phase "answers/s ${builds[*]}" "CPU us/answer ${builds[*]}" \
+        "$pg_head" "p50 ms / p99 ms ${builds[*]}"
     for p in "${phases[@]}"; do
-        r="" c="" l=""
+        r="" c="" l="" g=""
         for build in "${builds[@]}"; do
             r+="$(med rps "$build,$replicas,$p") "
             c+="$(med cpu_us "$build,$replicas,$p") "
+            g+="$(med cpu_pg_us "$build,$replicas,$p") "
             l+="$(med p50 "$build,$replicas,$p")/$(med p99 "$build,$replicas,$p") "
         done
+        if ((own_cluster)); then printf -v g '%-30s | ' "$g"; else g=""; fi
         if [[ -n "${bins[base]:-}" ]]; then
             r+="($(awk -v b="$(med rps "base,$replicas,$p")" -v n="$(med rps "new,$replicas,$p")" \
                 'BEGIN {printf "x%.2f", (b > 0 ? n / b : 0)}'))"
             c+="($(awk -v b="$(med cpu_us "base,$replicas,$p")" -v n="$(med cpu_us "new,$replicas,$p")" \
                 'BEGIN {printf "x%.2f", (b > 0 ? n / b : 0)}'))"
         fi
-        printf '%-10s | %-22s | %-22s | %s\n' "$p" "$r" "$c" "$l"
+        printf '%-10s | %-22s | %-22s | %s%s\n' "$p" "$r" "$c" "$g" "$l"
     done
     line=""
     for build in "${builds[@]}"; do

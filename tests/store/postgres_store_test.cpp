@@ -3,13 +3,17 @@
 // lock, and a 200k-sandbox sync. Runs against BROKER_TEST_POSTGRES_URL; skipped without it.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <future>
+#include <optional>
 #include <pqxx/pqxx>
 #include <thread>
 
 #include "core/errors.hpp"
 #include "postgres_harness.hpp"
+#include "sql/postgres_queries.hpp"
+#include "store/postgres/connection_pool.hpp"
 #include "store/postgres/schema.hpp"
 
 namespace broker::testing {
@@ -131,6 +135,30 @@ TEST_F(PostgresStoreTest, AFullPoolAnswersOverloadedWithinTheWait) {
     locker.tx.commit();
     EXPECT_EQ(blocked.get().outcome, MarkOutcome::marked);
     EXPECT_TRUE(store->get("id-000001"));
+}
+
+// Under a burst, a caller that finds the pool full waits in line: a connection given back
+// goes to the caller waiting longest, not to one that arrives just then, so no caller is
+// passed over until its wait runs out.
+TEST_F(PostgresStoreTest, AFreedConnectionGoesToTheCallerWaitingLongestNotToANewcomer) {
+    auto options = schema_->options();
+    options.pool_size = 1;
+    options.pool_wait_ms = 20'000;
+    pg::ConnectionPool pool(options);
+    std::optional<pg::ConnectionPool::Lease> held;
+    held.emplace(pool.acquire());
+    std::atomic<bool> waiter_served{false};
+    std::thread waiter([&] {
+        auto lease = pool.acquire();
+        waiter_served = true;
+    });
+    while (pool.stats().waiting < 1) std::this_thread::yield();
+    held.reset();                    // given back while the waiter is in line,
+    auto newcomer = pool.acquire();  // so a caller arriving now comes after it
+    EXPECT_TRUE(waiter_served);
+    waiter.join();
+    EXPECT_EQ(pool.stats().timeouts, 0u);
+    EXPECT_EQ(pool.stats().open, 1u);
 }
 
 TEST_F(PostgresStoreTest, AStatementPastItsTimeoutFailsAndTheStoreCarriesOn) {
@@ -288,6 +316,40 @@ TEST_F(PostgresStoreTest, APrefixThatIsNotUtf8MatchesNothingButStillFindsTheHold
     ASSERT_EQ(store->allocate(r).outcome, AllocateOutcome::allocated);
     r.name_prefix = "\xC0";
     EXPECT_EQ(store->allocate(r).outcome, AllocateOutcome::existing);
+}
+
+// Right after an import the statistics say that no sandbox is allocated, so every partial
+// index on allocated rows looks empty. The participant's holdings must still be read through
+// an index on the participant, not by reading every allocated row, in the plan a prepared
+// statement keeps (the generic one).
+TEST_F(PostgresStoreTest, HoldingsAreReadThroughTheParticipantIndexWhileStatisticsSayNothingIsAllocated) {
+    auto store = open();
+    seed(*store, 2000);  // enough that reading the table is not the cheapest plan
+    schema_->exec("ANALYZE sandboxes");
+    for (int i = 0; i < 200; ++i) {
+        ASSERT_EQ(store->allocate(request("p" + std::to_string(i))).outcome, AllocateOutcome::allocated);
+    }
+    Locker db(*schema_);
+    db.tx.exec("SET LOCAL plan_cache_mode = force_generic_plan");
+    const auto plan_of = [&](std::string_view name, std::string_view text, const std::string& args) {
+        db.tx.exec("PREPARE " + std::string(name) + " AS " + std::string(text));
+        std::string plan;
+        for (const auto& row : db.tx.exec("EXPLAIN EXECUTE " + std::string(name) + args))
+            plan += row[0].as<std::string>() + "\n";
+        return plan;
+    };
+    for (const auto& plan :
+         {plan_of("holdings", pg::sql::kHoldings, "('p7')"),
+          plan_of("allocate_from", pg::sql::kAllocateFrom, "('p7', '', 'p7', 1, 2, 1, '', '')"),
+          plan_of("allocate_range", pg::sql::kAllocateRange, "('p7', '', 'p7', 1, 2, 1, 'sbx-', 'sbx.')")}) {
+        EXPECT_NE(plan.find("Index Cond: (allocated_to_track = $1)"), std::string::npos) << plan;
+        EXPECT_EQ(plan.find("Filter: (allocated_to_track = $1)"), std::string::npos) << plan;
+    }
+    // A mark or an extension changes the one row its key names.
+    for (const auto& plan : {plan_of("mark_at_version", pg::sql::kMarkAtVersion, "('id-000001', 'p7', 1, 1)"),
+                             plan_of("extend", pg::sql::kExtend, "('id-000001', 'p7', 1, 1, 2, 3, 'r')")}) {
+        EXPECT_NE(plan.find("Index Cond: (sandbox_id = $1)"), std::string::npos) << plan;
+    }
 }
 
 // Allocations made before schema step 3 have no participant slot. They still count toward

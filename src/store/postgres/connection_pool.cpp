@@ -1,6 +1,7 @@
 // The PostgreSQL connection pool: see connection_pool.hpp.
 #include "store/postgres/connection_pool.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <pqxx/nontransaction>
 
@@ -39,21 +40,39 @@ void ConnectionPool::Lease::discard() {
 
 ConnectionPool::Lease ConnectionPool::acquire() {
     std::unique_lock lock(mutex_);
+    // Nobody ahead: an idle connection, or room for a new one, is ours at once.
+    if (waiters_.empty()) {
+        if (!idle_.empty()) {
+            auto conn = std::move(idle_.back());
+            idle_.pop_back();
+            return Lease(*this, std::move(conn), true);
+        }
+        if (open_ < options_.pool_size) {
+            ++open_;  // reserve the slot before opening outside the lock
+            return open_in_slot(lock);
+        }
+    }
+    // Else wait in line. A condition variable wakes its waiters in no particular order, and a
+    // caller arriving just as a connection frees up could take it first, so under a burst a
+    // few callers were passed over again and again until their wait ran out (503s at 200
+    // connections while most waits were far shorter than the limit); handing over in order
+    // of arrival bounds every wait by the queue ahead of it.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.pool_wait_ms);
-    while (idle_.empty() && open_ >= options_.pool_size) {
-        if (freed_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
-            open_ >= options_.pool_size) {
+    Waiter me;
+    waiters_.push_back(&me);
+    while (!me.conn && !me.slot) {
+        if (me.served.wait_until(lock, deadline) == std::cv_status::timeout && !me.conn && !me.slot) {
+            waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &me));
             ++timeouts_;
             throw Overloaded("all " + std::to_string(options_.pool_size) +
                              " PostgreSQL connections are busy");
         }
     }
-    if (!idle_.empty()) {
-        auto conn = std::move(idle_.back());
-        idle_.pop_back();
-        return Lease(*this, std::move(conn), true);
-    }
-    ++open_;  // reserve the slot before opening outside the lock
+    if (me.conn) return Lease(*this, std::move(me.conn), true);
+    return open_in_slot(lock);
+}
+
+ConnectionPool::Lease ConnectionPool::open_in_slot(std::unique_lock<std::mutex>& lock) {
     lock.unlock();
     try {
         auto conn = open_connection();
@@ -63,9 +82,18 @@ ConnectionPool::Lease ConnectionPool::acquire() {
     } catch (...) {
         if (!lock.owns_lock()) lock.lock();
         --open_;
-        freed_.notify_one();
+        pass_slot();
         throw;
     }
+}
+
+void ConnectionPool::pass_slot() {
+    if (waiters_.empty()) return;
+    Waiter* next = waiters_.front();
+    waiters_.pop_front();
+    ++open_;
+    next->slot = true;
+    next->served.notify_one();
 }
 
 std::unique_ptr<pqxx::connection> ConnectionPool::open_connection() {
@@ -96,14 +124,21 @@ std::unique_ptr<pqxx::connection> ConnectionPool::open_connection() {
 }
 
 void ConnectionPool::give_back(std::unique_ptr<pqxx::connection> conn) {
+    std::unique_ptr<pqxx::connection> closed;
     std::lock_guard lock(mutex_);
-    if (conn->is_open()) {
-        idle_.push_back(std::move(conn));
-    } else {
+    if (!conn->is_open()) {
         --open_;
         ++discarded_;
+        pass_slot();
+        closed = std::move(conn);
+    } else if (!waiters_.empty()) {
+        Waiter* next = waiters_.front();
+        waiters_.pop_front();
+        next->conn = std::move(conn);
+        next->served.notify_one();
+    } else {
+        idle_.push_back(std::move(conn));
     }
-    freed_.notify_one();
 }
 
 void ConnectionPool::forget(std::unique_ptr<pqxx::connection> conn) {
@@ -115,7 +150,7 @@ void ConnectionPool::forget(std::unique_ptr<pqxx::connection> conn) {
         dropped.swap(idle_);
         open_ -= dropped.size() + 1;
         discarded_ += dropped.size() + 1;
-        freed_.notify_all();
+        for (std::size_t freed = 0; freed < dropped.size() + 1; ++freed) pass_slot();
     }
     conn.reset();  // closing sockets outside the lock
     dropped.clear();
@@ -123,7 +158,7 @@ void ConnectionPool::forget(std::unique_ptr<pqxx::connection> conn) {
 
 PoolStats ConnectionPool::stats() const {
     std::lock_guard lock(mutex_);
-    return {open_, idle_.size(), opened_, discarded_, timeouts_};
+    return {open_, idle_.size(), opened_, discarded_, timeouts_, waiters_.size()};
 }
 
 }  // namespace broker::pg

@@ -100,6 +100,22 @@ AllocateResult allocate(pqxx::connection& conn, const AllocateRequest& request) 
 }
 
 MarkResult mark_for_deletion(pqxx::connection& conn, const MarkForDeletionRequest& request) {
+    {
+        // Most marks meet no concurrent change: a plain read and an update conditional on the
+        // version read, each its own autocommit statement, are two round trips instead of
+        // four (BEGIN, the locked read, the update, COMMIT).
+        pqxx::nontransaction tx(conn);
+        std::optional<Sandbox> row = first_row(tx.exec_prepared(stmt::kFindById, request.sandbox_id));
+        const MarkOutcome decision = decide_mark_for_deletion(row ? &*row : nullptr, request.participant_id,
+                                                              request.now, request.lease);
+        if (decision == MarkOutcome::already_marked) return {decision, std::move(row)};
+        if (decision != MarkOutcome::marked) return {decision, std::nullopt};
+        auto marked = first_row(tx.exec_prepared(stmt::kMarkAtVersion, request.sandbox_id,
+                                                 request.participant_id, request.now, row->version));
+        if (marked) return {MarkOutcome::marked, std::move(marked)};
+    }
+    // The row changed after it was read (a concurrent repeat, the expiry job): decide again
+    // on what it is now, under its lock.
     pqxx::work tx(conn);
     // The row lock makes the decision and the change one step: a concurrent repeat waits here
     // and then reads the already-marked row.
@@ -108,8 +124,8 @@ MarkResult mark_for_deletion(pqxx::connection& conn, const MarkForDeletionReques
         decide_mark_for_deletion(row ? &*row : nullptr, request.participant_id, request.now, request.lease);
     if (decision == MarkOutcome::already_marked) return {decision, std::move(row)};
     if (decision != MarkOutcome::marked) return {decision, std::nullopt};
-    auto marked =
-        first_row(tx.exec_prepared(stmt::kMark, request.sandbox_id, request.participant_id, request.now));
+    auto marked = first_row(tx.exec_prepared(stmt::kMarkAtVersion, request.sandbox_id, request.participant_id,
+                                             request.now, row->version));
     if (!marked) return {MarkOutcome::not_owner, std::nullopt};
     tx.commit();
     return {MarkOutcome::marked, std::move(marked)};

@@ -23,11 +23,18 @@
 -- or a reservation with something outstanding in its window): then the store decides under
 -- its quota lock (quota_ops.cpp) with the allocate_quota_* statements, which skip the name
 -- prefixes held back for other tracks (a text[] parameter, $9).
+-- The participant's holdings (`held`, and the holdings statement) are read in the order of
+-- the index sandboxes_allocated_participant_slot. The order is not needed; it makes that
+-- index the plan's choice even when the statistics say no sandbox is allocated (right after
+-- an import, until the next ANALYZE): the partial indexes on allocated rows then all look
+-- empty and equally cheap, and without an order PostgreSQL took sandboxes_allocated_track,
+-- which has no participant column, so every allocation read every allocated row.
 WITH held AS (SELECT sandbox_id, name, external_id, sfdc_account_id, status, allocated_to_track,
     track_name, idempotency_key, allocated_at, expires_at, deletion_requested_at,
     deletion_retry_count, created_at, updated_at, version, participant_slot
   FROM sandboxes
-  WHERE allocated_to_track = $1 AND status = 'allocated'),
+  WHERE allocated_to_track = $1 AND status = 'allocated'
+  ORDER BY allocated_to_track, participant_slot),
 decided AS (SELECT 1 FROM held
   WHERE idempotency_key = $3 OR (SELECT count(*) FROM held) >= $6),
 slot AS (SELECT min(g) AS n FROM generate_series(0, $6::integer - 1) AS g
@@ -62,7 +69,8 @@ WITH held AS (SELECT sandbox_id, name, external_id, sfdc_account_id, status, all
     track_name, idempotency_key, allocated_at, expires_at, deletion_requested_at,
     deletion_retry_count, created_at, updated_at, version, participant_slot
   FROM sandboxes
-  WHERE allocated_to_track = $1 AND status = 'allocated'),
+  WHERE allocated_to_track = $1 AND status = 'allocated'
+  ORDER BY allocated_to_track, participant_slot),
 decided AS (SELECT 1 FROM held
   WHERE idempotency_key = $3 OR (SELECT count(*) FROM held) >= $6),
 slot AS (SELECT min(g) AS n FROM generate_series(0, $6::integer - 1) AS g
@@ -97,7 +105,8 @@ WITH held AS (SELECT sandbox_id, name, external_id, sfdc_account_id, status, all
     track_name, idempotency_key, allocated_at, expires_at, deletion_requested_at,
     deletion_retry_count, created_at, updated_at, version, participant_slot
   FROM sandboxes
-  WHERE allocated_to_track = $1 AND status = 'allocated'),
+  WHERE allocated_to_track = $1 AND status = 'allocated'
+  ORDER BY allocated_to_track, participant_slot),
 decided AS (SELECT 1 FROM held
   WHERE idempotency_key = $3 OR (SELECT count(*) FROM held) >= $6),
 slot AS (SELECT min(g) AS n FROM generate_series(0, $6::integer - 1) AS g
@@ -131,7 +140,8 @@ WITH held AS (SELECT sandbox_id, name, external_id, sfdc_account_id, status, all
     track_name, idempotency_key, allocated_at, expires_at, deletion_requested_at,
     deletion_retry_count, created_at, updated_at, version, participant_slot
   FROM sandboxes
-  WHERE allocated_to_track = $1 AND status = 'allocated'),
+  WHERE allocated_to_track = $1 AND status = 'allocated'
+  ORDER BY allocated_to_track, participant_slot),
 decided AS (SELECT 1 FROM held
   WHERE idempotency_key = $3 OR (SELECT count(*) FROM held) >= $6),
 slot AS (SELECT min(g) AS n FROM generate_series(0, $6::integer - 1) AS g
@@ -172,6 +182,7 @@ SELECT false, sandbox_id, name, external_id, sfdc_account_id, status, allocated_
     deletion_retry_count, created_at, updated_at, version
 FROM sandboxes
 WHERE allocated_to_track = $1 AND status = 'allocated'
+ORDER BY allocated_to_track, participant_slot
 
 -- name: prefix_known_range
 -- Whether any sandbox of the pool (every status but deleted) has a name in the prefix's
@@ -201,11 +212,17 @@ SELECT sandbox_id, name, external_id, sfdc_account_id, status, allocated_to_trac
 FROM sandboxes
 WHERE sandbox_id = $1 FOR UPDATE
 
--- name: mark
--- $1 id, $2 participant, $3 now. Run after the row was locked and checked.
+-- name: mark_at_version
+-- $1 id, $2 participant, $3 now, $4 the version the decision was made on. Run without a row
+-- lock, in autocommit (or, after a concurrent change, under the row lock): it changes the
+-- row only if nothing changed it since it was read (every change of a sandbox raises its
+-- version). The version stands for the status and the owner
+-- the decision saw; naming them here too would let the planner take one of the partial
+-- indexes on allocated rows for this one-row update, and while the statistics say nothing is
+-- allocated (after an import) it did, reading every allocated row on each mark.
 WITH marked AS (UPDATE sandboxes SET status = 'pending_deletion', deletion_requested_at = $3,
     version = version + 1, updated_at = $3
-  WHERE sandbox_id = $1 AND status = 'allocated' AND allocated_to_track = $2
+  WHERE sandbox_id = $1 AND version = $4
   RETURNING *),
 event AS (INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor,
     reason) SELECT sandbox_id, $3, 'allocated', 'pending_deletion', $2, 'mark-for-deletion'
@@ -217,9 +234,11 @@ FROM marked
 
 -- name: extend
 -- $1 id, $2 participant, $3 expires_at read, $4 version read, $5 new expires_at, $6 now, $7 the
--- history reason. Run after the row was locked and checked.
+-- history reason. Run after the row was locked and checked. The status is not named: the
+-- version read stands for it, and naming it let the planner take a partial index on
+-- allocated rows instead of the key (see mark_at_version).
 WITH moved AS (UPDATE sandboxes SET expires_at = $5, version = version + 1, updated_at = $6
-  WHERE sandbox_id = $1 AND status = 'allocated' AND allocated_to_track = $2 AND expires_at = $3 AND version = $4
+  WHERE sandbox_id = $1 AND allocated_to_track = $2 AND expires_at = $3 AND version = $4
   RETURNING *),
 event AS (INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor,
     reason) SELECT sandbox_id, $6, 'allocated', 'allocated', $2, $7
