@@ -147,10 +147,14 @@ void append(spdlog::memory_buf_t& dest, std::string_view text) {
 
 // scrub_secrets without a copy (below).
 void scrub_secrets_in_place(std::string& out, const std::vector<std::string>& secrets);
+// The texts scrub_secrets masks for `secrets`, worked out once (below).
+std::vector<std::string> secret_needles(const std::vector<std::string>& secrets);
+void scrub_needles_in_place(std::string& out, const std::vector<std::string>& needles);
 
 class JsonLogFormatter final : public EventFormatter {
   public:
-    explicit JsonLogFormatter(std::vector<std::string> secrets) : secrets_(std::move(secrets)) {}
+    explicit JsonLogFormatter(std::vector<std::string> secrets)
+        : secrets_(std::move(secrets)), needles_(secret_needles(secrets_)) {}
 
     void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
         const DecodedEvent event = decode(msg);
@@ -175,7 +179,7 @@ class JsonLogFormatter final : public EventFormatter {
         append_json_string(line, message);
         line += members;
         line += '}';
-        scrub_secrets_in_place(line, secrets_);
+        scrub_needles_in_place(line, needles_);
         line += '\n';
     }
 
@@ -185,6 +189,7 @@ class JsonLogFormatter final : public EventFormatter {
 
   private:
     std::vector<std::string> secrets_;
+    std::vector<std::string> needles_;  // what the secrets look like in a line
 };
 
 class TextLogFormatter final : public EventFormatter {
@@ -283,21 +288,29 @@ void replace_all(std::string& text, std::string_view needle, std::string_view wi
     }
 }
 
-void scrub_secrets_in_place(std::string& out, const std::vector<std::string>& secrets) {
+// Each secret long enough to mask (shorter ones would shred ordinary words), then its
+// spelling inside a JSON string when escaping changes it: once per formatter, not per line.
+std::vector<std::string> secret_needles(const std::vector<std::string>& secrets) {
     constexpr std::size_t kMinSecret = 6;
+    std::vector<std::string> needles;
     for (const auto& secret : secrets) {
         if (secret.size() < kMinSecret) continue;
-        replace_all(out, secret, kRedacted);
-        // As it appears inside a JSON line, when escaping changes it (rare for tokens: skip
-        // the allocation for plain ones, this runs for every line).
-        const bool plain = std::all_of(secret.begin(), secret.end(),
-                                       [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
-        if (plain) continue;
+        needles.push_back(secret);
         const std::string escaped = json_string(secret);
-        replace_all(out, std::string_view(escaped).substr(1, escaped.size() - 2), kRedacted);
+        const std::string_view inner = std::string_view(escaped).substr(1, escaped.size() - 2);
+        if (inner != secret) needles.emplace_back(inner);
     }
+    return needles;
+}
+
+void scrub_needles_in_place(std::string& out, const std::vector<std::string>& needles) {
+    for (const auto& needle : needles) replace_all(out, needle, kRedacted);
     mask_after_scheme(out, "Bearer ");
     mask_after_scheme(out, "Token ");
+}
+
+void scrub_secrets_in_place(std::string& out, const std::vector<std::string>& secrets) {
+    scrub_needles_in_place(out, secret_needles(secrets));
 }
 
 }  // namespace
