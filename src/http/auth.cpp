@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 
@@ -73,6 +74,27 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
     return CRYPTO_memcmp(da.data(), db.data(), da.size()) == 0;
 }
 
+std::optional<Role> TokenMemo::recall(std::string_view token) const {
+    if (role_ == Role::none || token.size() > kMaxToken) return std::nullopt;
+    std::array<unsigned char, kMaxToken> presented{};
+    std::memcpy(presented.data(), token.data(), token.size());
+    // Both the bytes and the length compared without an early exit.
+    const bool same_bytes = CRYPTO_memcmp(presented.data(), token_.data(), kMaxToken) == 0;
+    const bool same_size = (token.size() ^ size_) == 0;
+    if (same_bytes & same_size) return role_;
+    return std::nullopt;
+}
+
+void TokenMemo::remember(std::string_view token, Role role) {
+    token_.fill(0);
+    size_ = 0;
+    role_ = Role::none;
+    if (role == Role::none || token.size() > kMaxToken) return;
+    std::memcpy(token_.data(), token.data(), token.size());
+    size_ = token.size();
+    role_ = role;
+}
+
 Authenticator::Authenticator(std::string_view api_token, std::string_view admin_token) {
     if (!api_token.empty()) api_ = digest(api_token);
     if (!admin_token.empty()) admin_ = digest(admin_token);
@@ -123,7 +145,16 @@ Role Authenticator::token_role(std::string_view token) const {
 Authenticator::Result Authenticator::authenticate(const RequestContext& ctx, Access access) const {
     const std::string_view authorization = to_std(ctx.request[bhttp::field::authorization]);
     const bool admin_api = access == Access::admin || access == Access::admin_read;
-    if (!authorization.empty() || !admin_api) return {authenticate(authorization), {}};
+    if (!authorization.empty() || !admin_api) {
+        const auto token = parse_bearer(authorization);
+        if (!token) return {Role::none, {}};
+        if (ctx.token_memo) {
+            if (const auto role = ctx.token_memo->recall(*token)) return {*role, {}};
+        }
+        const Role role = token_role(*token);
+        if (ctx.token_memo) ctx.token_memo->remember(*token, role);
+        return {role, {}};
+    }
 
     const auto method = ctx.request.method();
     const bool changes_state = method != bhttp::verb::get && method != bhttp::verb::head;

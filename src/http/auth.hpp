@@ -46,6 +46,27 @@ struct AuthOptions {
     static AuthOptions from(const Config& config);
 };
 
+// The last bearer token a connection presented that granted a role, and that role: a
+// keep-alive client presents the same token request after request, and comparing it with
+// the one before costs a fraction of its digest. Kept by the connection, never logged. The
+// comparison is constant-time over a fixed width (the lengths compared the same way), so a
+// request riding a connection another client used (behind a proxy) learns nothing from its
+// timing but whether it presented that very token.
+class TokenMemo {
+  public:
+    static constexpr std::size_t kMaxToken = 128;  // longer tokens are always digested
+
+    // The role remembered for `token`, or nullopt when it is not the remembered one.
+    std::optional<Role> recall(std::string_view token) const;
+    // Remembers `token` with the role it granted (Role::none forgets).
+    void remember(std::string_view token, Role role);
+
+  private:
+    std::array<unsigned char, kMaxToken> token_{};
+    std::size_t size_ = 0;
+    Role role_ = Role::none;
+};
+
 class Authenticator {
   public:
     // Bearer tokens only. An empty token matches nothing (so an unset admin token cannot be
@@ -59,7 +80,8 @@ class Authenticator {
     // The role a bare token grants (what the dashboard's sign-in form posts).
     Role token_role(std::string_view token) const;
 
-    // The role a request to a route of `access` is made with. A bearer token decides when
+    // The role a request to a route of `access` is made with (ctx.token_memo, when set, spares
+    // the digest of the token the connection presented last). A bearer token decides when
     // the request has one; otherwise, on the admin API only, a valid session cookie, then
     // the trusted proxy's user header. Requests that change state (not GET or HEAD) by
     // session need the session's CSRF token in X-CSRF-Token, and by the proxy's header

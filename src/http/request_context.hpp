@@ -16,6 +16,7 @@
 namespace broker {
 
 struct Route;
+class TokenMemo;
 
 // viewer: the read-only role (BROKER_VIEWER_TOKEN, or a dashboard session / proxy-named user
 // granted it): every admin GET, nothing that changes anything.
@@ -74,6 +75,7 @@ struct RequestContext {
     std::string_view auth_refusal;
     asio::ip::address remote;  // peer address of the connection
     PeerWatch* peer = nullptr;  // the connection, for handlers that wait; may be null
+    TokenMemo* token_memo = nullptr;  // the connection's last accepted bearer token (http/auth); may be null
     std::chrono::steady_clock::time_point started{};
 
     // What a handler tells the access log (views of string literals): the operation, its

@@ -8,6 +8,7 @@
 #include <charconv>
 
 #include "core/errors.hpp"
+#include "http/auth.hpp"
 #include "http/request_framing.hpp"
 #include "http/response_head.hpp"
 #include "http/streamed_body.hpp"
@@ -382,6 +383,7 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> connection) 
     ConnectionWatch watch(stream, buffer, options_.max_header_bytes);
     error_code ec;
     const auto remote = stream.socket().remote_endpoint(ec).address();
+    TokenMemo token_memo;  // the bearer token the connection presented last
 
     while (!stopping_) {
         connection->busy = false;
@@ -433,6 +435,7 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> connection) 
         RequestContext ctx(request);
         ctx.remote = remote;
         ctx.peer = &watch;
+        ctx.token_memo = &token_memo;
         // A body handed over for this request never outlives it, even if the pipeline throws.
         struct ForgetBodyStream {
             const RequestContext& ctx;

@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <type_traits>
+#include <typeinfo>
 #include <variant>
 
 #include "core/json_text.hpp"
@@ -113,6 +115,26 @@ void append_iso_timestamp(std::string& out, spdlog::log_clock::time_point time) 
     out.append(buf, sizeof buf - 1);
 }
 
+// The same with the text up to the second kept per thread: lines come many per second.
+void append_iso_timestamp_cached(std::string& out, spdlog::log_clock::time_point time) {
+    using namespace std::chrono;
+    thread_local std::int64_t cached_second = -1;
+    thread_local std::string cached;  // "2026-01-02T03:04:05." of cached_second
+    const auto ms = floor<milliseconds>(time.time_since_epoch()).count();
+    const std::int64_t second = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+    if (second != cached_second) {
+        cached.clear();
+        append_iso_timestamp(cached, time);
+        cached.resize(cached.size() - 4);  // the milliseconds and the Z
+        cached_second = second;
+    }
+    out += cached;
+    const auto millis = static_cast<unsigned>(ms - second * 1000);
+    const char tail[] = {static_cast<char>('0' + millis / 100), static_cast<char>('0' + millis / 10 % 10),
+                         static_cast<char>('0' + millis % 10), 'Z'};
+    out.append(tail, sizeof tail);
+}
+
 std::string iso_timestamp(spdlog::log_clock::time_point time) {
     std::string out;
     append_iso_timestamp(out, time);
@@ -125,30 +147,40 @@ void append(spdlog::memory_buf_t& dest, std::string_view text) {
 
 // scrub_secrets without a copy (below).
 void scrub_secrets_in_place(std::string& out, const std::vector<std::string>& secrets);
+// The texts scrub_secrets masks for `secrets`, worked out once (below).
+std::vector<std::string> secret_needles(const std::vector<std::string>& secrets);
+void scrub_needles_in_place(std::string& out, const std::vector<std::string>& needles);
 
-class JsonLogFormatter final : public spdlog::formatter {
+class JsonLogFormatter final : public EventFormatter {
   public:
-    explicit JsonLogFormatter(std::vector<std::string> secrets) : secrets_(std::move(secrets)) {}
+    explicit JsonLogFormatter(std::vector<std::string> secrets)
+        : secrets_(std::move(secrets)), needles_(secret_needles(secrets_)) {}
 
     void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
         const DecodedEvent event = decode(msg);
         // One buffer per thread, reused line after line: no allocation once it has grown.
         thread_local std::string line;
+        format_event(msg.level, msg.time, event.logger, event.message, event.fields, line);
+        append(dest, line);
+        if (line.capacity() > kKeptBufferBytes) std::string().swap(line);  // a huge line: give it back
+    }
+
+    void format_event(spdlog::level::level_enum level, spdlog::log_clock::time_point time,
+                      std::string_view logger, std::string_view message, std::string_view members,
+                      std::string& line) const override {
         line.clear();
         line += "{\"timestamp\":\"";
-        append_iso_timestamp(line, msg.time);
+        append_iso_timestamp_cached(line, time);
         line += "\",\"level\":\"";
-        line += level_name(msg.level);
+        line += level_name(level);
         line += "\",\"logger\":";
-        append_json_string(line, event.logger);
+        append_json_string(line, logger);
         line += ",\"message\":";
-        append_json_string(line, event.message);
-        line += event.fields;
+        append_json_string(line, message);
+        line += members;
         line += '}';
-        scrub_secrets_in_place(line, secrets_);
-        append(dest, line);
-        dest.push_back('\n');
-        if (line.capacity() > kKeptBufferBytes) std::string().swap(line);  // a huge line: give it back
+        scrub_needles_in_place(line, needles_);
+        line += '\n';
     }
 
     std::unique_ptr<spdlog::formatter> clone() const override {
@@ -157,25 +189,34 @@ class JsonLogFormatter final : public spdlog::formatter {
 
   private:
     std::vector<std::string> secrets_;
+    std::vector<std::string> needles_;  // what the secrets look like in a line
 };
 
-class TextLogFormatter final : public spdlog::formatter {
+class TextLogFormatter final : public EventFormatter {
   public:
     explicit TextLogFormatter(std::vector<std::string> secrets) : secrets_(std::move(secrets)) {}
 
     void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
         const DecodedEvent event = decode(msg);
-        std::string line = iso_timestamp(msg.time);
+        std::string line;
+        format_event(msg.level, msg.time, event.logger, event.message, event.fields, line);
+        append(dest, line);
+    }
+
+    void format_event(spdlog::level::level_enum level, spdlog::log_clock::time_point time,
+                      std::string_view logger, std::string_view message, std::string_view members,
+                      std::string& out) const override {
+        std::string line = iso_timestamp(time);
         line += ' ';
-        line += level_name(msg.level);
+        line += level_name(level);
         line += ' ';
-        line += event.logger;
+        line += logger;
         line += ": ";
         // One event is one line, whatever the message holds.
-        for (char c : event.message) line += c == '\n' ? std::string_view("\\n") : std::string_view(&c, 1);
-        if (!event.fields.empty()) {
+        for (char c : message) line += c == '\n' ? std::string_view("\\n") : std::string_view(&c, 1);
+        if (!members.empty()) {
             std::string object(1, '{');
-            object.append(event.fields.substr(1));
+            object.append(members.substr(1));
             object += '}';
             const auto fields = nlohmann::ordered_json::parse(object, nullptr, false);
             if (!fields.is_discarded())
@@ -193,8 +234,8 @@ class TextLogFormatter final : public spdlog::formatter {
                     }
                 }
         }
-        append(dest, scrub_secrets(line, secrets_));
-        dest.push_back('\n');
+        out = scrub_secrets(line, secrets_);
+        out += '\n';
     }
 
     std::unique_ptr<spdlog::formatter> clone() const override {
@@ -247,21 +288,29 @@ void replace_all(std::string& text, std::string_view needle, std::string_view wi
     }
 }
 
-void scrub_secrets_in_place(std::string& out, const std::vector<std::string>& secrets) {
+// Each secret long enough to mask (shorter ones would shred ordinary words), then its
+// spelling inside a JSON string when escaping changes it: once per formatter, not per line.
+std::vector<std::string> secret_needles(const std::vector<std::string>& secrets) {
     constexpr std::size_t kMinSecret = 6;
+    std::vector<std::string> needles;
     for (const auto& secret : secrets) {
         if (secret.size() < kMinSecret) continue;
-        replace_all(out, secret, kRedacted);
-        // As it appears inside a JSON line, when escaping changes it (rare for tokens: skip
-        // the allocation for plain ones, this runs for every line).
-        const bool plain = std::all_of(secret.begin(), secret.end(),
-                                       [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
-        if (plain) continue;
+        needles.push_back(secret);
         const std::string escaped = json_string(secret);
-        replace_all(out, std::string_view(escaped).substr(1, escaped.size() - 2), kRedacted);
+        const std::string_view inner = std::string_view(escaped).substr(1, escaped.size() - 2);
+        if (inner != secret) needles.emplace_back(inner);
     }
+    return needles;
+}
+
+void scrub_needles_in_place(std::string& out, const std::vector<std::string>& needles) {
+    for (const auto& needle : needles) replace_all(out, needle, kRedacted);
     mask_after_scheme(out, "Bearer ");
     mask_after_scheme(out, "Token ");
+}
+
+void scrub_secrets_in_place(std::string& out, const std::vector<std::string>& secrets) {
+    scrub_needles_in_place(out, secret_needles(secrets));
 }
 
 }  // namespace
@@ -337,21 +386,56 @@ std::shared_ptr<spdlog::logger> configure_logging(const LogConfig& config) {
     return logger;
 }
 
+void append_log_member(std::string& members, std::string_view name, std::string_view text) {
+    members += ",\"";
+    members += name;
+    members += "\":";
+    append_json_string(members, text);
+}
+
+void append_log_member(std::string& members, std::string_view name, std::int64_t number) {
+    members += ",\"";
+    members += name;
+    members += "\":";
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, number).ptr;
+    members.append(digits, end);
+}
+
+void append_log_member_ms(std::string& members, std::string_view name, double milliseconds) {
+    members += ",\"";
+    members += name;
+    members += "\":";
+    append_json_number(members, milliseconds);
+}
+
+// The digits "{:.3f}" writes for duration / 1000 ms, without fmt's floating-point path.
+void append_log_member_ms(std::string& members, std::string_view name, std::chrono::microseconds duration) {
+    members += ",\"";
+    members += name;
+    members += "\":";
+    std::int64_t micros = duration.count();
+    if (micros < 0) {
+        members += '-';
+        micros = -micros;
+    }
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, micros / 1000).ptr;
+    members.append(digits, end);
+    const auto rest = static_cast<int>(micros % 1000);
+    const char fraction[] = {'.', static_cast<char>('0' + rest / 100),
+                             static_cast<char>('0' + rest / 10 % 10), static_cast<char>('0' + rest % 10)};
+    members.append(fraction, sizeof fraction);
+}
+
 void log_event(spdlog::logger& target, spdlog::level::level_enum level, std::string_view logger,
                std::string_view message, const LogFields& fields) {
     if (!target.should_log(level)) return;
-    // One buffer per thread, reused event after event (nothing in target.log logs again).
-    thread_local std::string payload;
-    payload.clear();
-    payload += event_tag();
-    for (char c : logger) payload += c == kSep ? '?' : c;
-    payload += kSep;
+    // One buffer per thread, reused event after event (nothing in log_event_members logs again).
+    thread_local std::string members;
+    members.clear();
     auto member = [&](std::string_view name, const std::optional<std::string>& value) {
-        if (!value) return;
-        payload += ",\"";
-        payload += name;
-        payload += "\":";
-        append_json_string(payload, *value);
+        if (value) append_log_member(members, name, *value);
     };
     member("request_id", fields.request_id);
     member("track_id", fields.track_id);
@@ -359,39 +443,58 @@ void log_event(spdlog::logger& target, spdlog::level::level_enum level, std::str
     member("sandbox_id", fields.sandbox_id);
     member("action", fields.action);
     member("outcome", fields.outcome);
-    if (fields.latency_ms) {
-        // A number, so filters such as { $.latency_ms > 1000 } compare numerically.
-        payload += ",\"latency_ms\":";
-        append_json_number(payload, *fields.latency_ms);
-    }
-    if (fields.status) {
-        payload += ",\"status\":";
-        payload += std::to_string(*fields.status);
-    }
+    // A number, so filters such as { $.latency_ms > 1000 } compare numerically.
+    if (fields.latency_ms) append_log_member_ms(members, "latency_ms", *fields.latency_ms);
+    if (fields.status) append_log_member(members, "status", std::int64_t{*fields.status});
     member("error", fields.error);
     for (const auto& [name, value] : fields.extra) {
-        payload += ',';
-        append_json_string(payload, name);
-        payload += ':';
+        members += ',';
+        append_json_string(members, name);
+        members += ':';
         if (is_sensitive_field_name(name)) {
-            append_json_string(payload, kRedacted);
+            append_json_string(members, kRedacted);
             continue;
         }
         std::visit(
             [&](const auto& v) {
                 using T = std::decay_t<decltype(v)>;
                 if constexpr (std::is_same_v<T, std::string>) {
-                    append_json_string(payload, v);
+                    append_json_string(members, v);
                 } else if constexpr (std::is_same_v<T, bool>) {
-                    payload += v ? "true" : "false";
+                    members += v ? "true" : "false";
                 } else if constexpr (std::is_same_v<T, double>) {
-                    append_json_number(payload, v);
+                    append_json_number(members, v);
                 } else {
-                    payload += std::to_string(v);
+                    members += std::to_string(v);
                 }
             },
             value.value());
     }
+    log_event_members(target, level, logger, message, members);
+    if (members.capacity() > kKeptBufferBytes) std::string().swap(members);  // a huge event: give it back
+}
+
+void log_event_members(spdlog::logger& target, spdlog::level::level_enum level, std::string_view logger,
+                       std::string_view message, std::string_view members) {
+    if (!target.should_log(level)) return;
+    // The broker's own logger (configure_logging): the sink formats the event itself, without
+    // spdlog's message, its payload round trip and its per-line buffer.
+    const auto& sinks = target.sinks();
+    if (sinks.size() == 1 && typeid(*sinks.front()) == typeid(BufferedSink)) {
+        auto& sink = static_cast<BufferedSink&>(*sinks.front());
+        if (!sink.should_log(level)) return;
+        if (sink.log_event(level, logger, message, members)) {
+            if (level >= target.flush_level() && level != spdlog::level::off) sink.flush();
+            return;
+        }
+    }
+    // Any other sink gets an spdlog message; the formatter takes the fields back out of it.
+    thread_local std::string payload;
+    payload.clear();
+    payload += event_tag();
+    for (char c : logger) payload += c == kSep ? '?' : c;
+    payload += kSep;
+    payload += members;
     payload += kSep;
     payload += message;
     target.log(level, spdlog::string_view_t(payload.data(), payload.size()));

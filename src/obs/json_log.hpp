@@ -85,7 +85,29 @@ struct LogConfig {
 };
 
 // A formatter for any spdlog sink; lines end with '\n'.
-std::unique_ptr<spdlog::formatter> make_log_formatter(LogFormat format, std::vector<std::string> secrets = {});
+std::unique_ptr<spdlog::formatter> make_log_formatter(LogFormat format,
+                                                      std::vector<std::string> secrets = {});
+
+// The formatters make_log_formatter returns: besides spdlog's messages they format an event
+// given as its parts, so a sink that knows them (BufferedSink) takes an event without
+// spdlog's message path (log_event's way for the line per request).
+class EventFormatter : public spdlog::formatter {
+  public:
+    // Sets `line` to the event's line, '\n' included, with the secrets masked. `members` are
+    // the fields as JSON members, each led by a comma (append_log_member).
+    virtual void format_event(spdlog::level::level_enum level, spdlog::log_clock::time_point time,
+                              std::string_view logger, std::string_view message, std::string_view members,
+                              std::string& line) const = 0;
+};
+
+// Appends `,"name":value` to an event's members: text as a JSON string, integers as JSON
+// numbers, durations in milliseconds with microsecond precision. The value is written as
+// given: a name that may hold a credential (is_sensitive_field_name) needs kRedacted instead,
+// as log_event does for LogFields::extra.
+void append_log_member(std::string& members, std::string_view name, std::string_view text);
+void append_log_member(std::string& members, std::string_view name, std::int64_t number);
+void append_log_member_ms(std::string& members, std::string_view name, double milliseconds);
+void append_log_member_ms(std::string& members, std::string_view name, std::chrono::microseconds duration);
 
 // Makes a logger writing to stdout (through a BufferedSink) with the configured format and
 // level and installs it as spdlog's default logger, so plain spdlog calls come out in the
@@ -98,5 +120,9 @@ void log_event(spdlog::logger& target, spdlog::level::level_enum level, std::str
 // The same on spdlog's default logger.
 void log_event(spdlog::level::level_enum level, std::string_view logger, std::string_view message,
                const LogFields& fields = {});
+// The same with the fields already written as members (append_log_member): for a caller that
+// builds them straight into a reused buffer (the access log, once per request).
+void log_event_members(spdlog::logger& target, spdlog::level::level_enum level, std::string_view logger,
+                       std::string_view message, std::string_view members);
 
 }  // namespace broker

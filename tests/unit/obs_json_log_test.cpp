@@ -84,10 +84,59 @@ TEST(ObsJsonLog, TimestampIsUtcWithMilliseconds) {
     EXPECT_EQ(j["message"], "boom");
 }
 
+// The text up to the second is kept between lines: it must follow the clock both ways.
+TEST(ObsJsonLog, TimestampFollowsTheSecondFromLineToLine) {
+    auto formatter = make_log_formatter(LogFormat::json);
+    auto timestamp_at = [&](std::int64_t ms) {
+        spdlog::details::log_msg msg("lg", spdlog::level::info, "x");
+        msg.time = spdlog::log_clock::time_point(std::chrono::milliseconds(ms));
+        spdlog::memory_buf_t buf;
+        formatter->format(msg, buf);
+        return nlohmann::json::parse(std::string(buf.data(), buf.size()))["timestamp"].get<std::string>();
+    };
+    EXPECT_EQ(timestamp_at(1'700'000'000'123), "2023-11-14T22:13:20.123Z");
+    EXPECT_EQ(timestamp_at(1'700'000'000'999), "2023-11-14T22:13:20.999Z");
+    EXPECT_EQ(timestamp_at(1'700'000'001'000), "2023-11-14T22:13:21.000Z");
+    EXPECT_EQ(timestamp_at(1'700'000'000'007), "2023-11-14T22:13:20.007Z");  // back again
+    EXPECT_EQ(timestamp_at(1'800'000'000'050), "2027-01-15T08:00:00.050Z");
+}
+
+// Members written straight into a buffer are what log_event writes for the same fields.
+TEST(ObsJsonLog, MembersAreTheFieldsLogEventWrites) {
+    CapturedLogger from_fields(LogFormat::json);
+    log_event(*from_fields.logger, spdlog::level::info, "broker.http", "m",
+              {.request_id = "r\"1", .latency_ms = 12.345, .status = 404, .extra = {{"path", "/v1/x"}}});
+    std::string members;
+    append_log_member(members, "request_id", "r\"1");
+    append_log_member_ms(members, "latency_ms", std::chrono::microseconds(12'345));
+    append_log_member(members, "status", std::int64_t{404});
+    append_log_member(members, "path", "/v1/x");
+    CapturedLogger from_members(LogFormat::json);
+    log_event_members(*from_members.logger, spdlog::level::info, "broker.http", "m", members);
+    const auto a = from_fields.lines(), b = from_members.lines();
+    ASSERT_EQ(a.size(), 1u);
+    ASSERT_EQ(b.size(), 1u);
+    EXPECT_EQ(a[0].substr(a[0].find("\"level\"")), b[0].substr(b[0].find("\"level\"")));
+}
+
+TEST(ObsJsonLog, MicrosecondsAreWrittenAsMillisecondsWithThreeDecimals) {
+    auto ms = [](std::int64_t us) {
+        std::string out;
+        append_log_member_ms(out, "l", std::chrono::microseconds(us));
+        return out;
+    };
+    EXPECT_EQ(ms(0), ",\"l\":0.000");
+    EXPECT_EQ(ms(7), ",\"l\":0.007");
+    EXPECT_EQ(ms(1'234'567), ",\"l\":1234.567");
+    EXPECT_EQ(ms(-1'500), ",\"l\":-1.500");
+}
+
 TEST(ObsJsonLog, EscapesHostileText) {
     CapturedLogger cap(LogFormat::json);
-    const std::string nasty = "quote\" backslash\\ newline\n tab\t ctrl\x01 unicode \xc3\xa9 bad \xff\xfe end";
-    log_event(*cap.logger, spdlog::level::err, "broker.jobs", nasty, {.error = nasty, .extra = {{"k\"ey", nasty}}});
+    const std::string nasty =
+        "quote\" backslash\\ newline\n tab\t ctrl\x01 unicode \xc3\xa9 bad \xff\xfe end";
+    log_event(*cap.logger, spdlog::level::err, "broker.jobs", nasty,
+              {.error = nasty, .extra = {{"k\"ey", nasty}}});
     const auto lines = cap.lines();
     ASSERT_EQ(lines.size(), 1u);  // the newline did not split the event
     const auto j = nlohmann::json::parse(lines[0]);
@@ -107,7 +156,10 @@ TEST(ObsJsonLog, PlainSpdlogCallsAreJsonToo) {
 
 TEST(ObsJsonLog, MessageCannotForgeFields) {
     CapturedLogger cap(LogFormat::json);
-    cap.logger->info("\x1e" "x\x1e,\"level\":\"ERROR\"\x1e" "hi");
+    cap.logger->info(
+        "\x1e"
+        "x\x1e,\"level\":\"ERROR\"\x1e"
+        "hi");
     const auto j = cap.only_json();
     EXPECT_EQ(j["level"], "INFO");
     EXPECT_EQ(j["logger"], "plain");
@@ -127,8 +179,9 @@ TEST(ObsJsonLog, TextFormatIsOneReadableLine) {
               {.request_id = "r1", .outcome = "no sandboxes", .latency_ms = 12});
     const auto lines = cap.lines();
     ASSERT_EQ(lines.size(), 1u);
-    EXPECT_NE(lines[0].find(" INFO broker.http: two\\nlines request_id=r1 outcome=\"no sandboxes\" latency_ms=12"),
-              std::string::npos)
+    EXPECT_NE(
+        lines[0].find(" INFO broker.http: two\\nlines request_id=r1 outcome=\"no sandboxes\" latency_ms=12"),
+        std::string::npos)
         << lines[0];
 }
 
@@ -153,7 +206,8 @@ TEST(ObsJsonLog, ConfiguredSecretsNeverComeOut) {
     const std::string quoted_secret = "pa\"ss\\word42";  // changes shape once JSON-escaped
     CapturedLogger cap(LogFormat::json, {api_token, quoted_secret, "abc"});
     cap.logger->error("request failed with header {}", api_token);
-    log_event(*cap.logger, spdlog::level::err, "x", "oops", {.error = "login with " + quoted_secret + " failed"});
+    log_event(*cap.logger, spdlog::level::err, "x", "oops",
+              {.error = "login with " + quoted_secret + " failed"});
     log_event(*cap.logger, spdlog::level::info, "x", "abc is too short to be masked");
     const std::string text = cap.out.str();
     EXPECT_EQ(text.find(api_token), std::string::npos);
@@ -172,7 +226,8 @@ TEST(ObsJsonLog, CredentialsAfterAuthSchemesAreMasked) {
               "Authorization: Bearer [REDACTED]");
     EXPECT_EQ(scrub_secrets("header Authorization: Token 0123456789abcdef0123 sent", {}),
               "header Authorization: Token [REDACTED] sent");
-    EXPECT_EQ(scrub_secrets("Token expired for bearer of the lab", {}), "Token expired for bearer of the lab");
+    EXPECT_EQ(scrub_secrets("Token expired for bearer of the lab", {}),
+              "Token expired for bearer of the lab");
 }
 
 TEST(ObsJsonLog, ParsesConfigValues) {

@@ -14,22 +14,50 @@ namespace {
 
 constexpr std::size_t kMaxIdBytes = 256;
 constexpr std::string_view kInvalid = "(invalid)";
+constexpr std::size_t kKeptMembersBytes = 16 * 1024;
 
 // An id as it may appear in a line: the handlers refuse anything else with a 400, and the
 // line must not carry it either (a forged line break, a terminal escape, megabytes).
-std::string loggable_id(std::string_view value) {
+std::string_view loggable_id(std::string_view value) {
     const bool control = std::any_of(value.begin(), value.end(), [](char c) {
         const auto u = static_cast<unsigned char>(c);
         return u < 0x20 || u == 0x7f;
     });
-    if (value.size() > kMaxIdBytes || control || !is_valid_utf8(value)) return std::string(kInvalid);
-    return std::string(value);
+    if (value.size() > kMaxIdBytes || control || !is_valid_utf8(value)) return kInvalid;
+    return value;
 }
 
-std::optional<std::string> header_field(const RequestContext& ctx, std::string_view name) {
-    const std::string_view value = to_std(ctx.request[to_beast(name)]);
-    if (value.empty()) return std::nullopt;
-    return loggable_id(value);
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if ((a[i] | 0x20) != (b[i] | 0x20)) return false;  // the names compared are letters and '-'
+    }
+    return true;
+}
+
+// The header fields a line carries, found in one pass over the request's fields (the first of
+// each name, as a look-up by name finds) rather than a look-up per name.
+struct IdHeaders {
+    std::string_view instruqt_sandbox_id, track_id, instruqt_track_id;
+};
+
+IdHeaders id_headers(const Request& request) {
+    IdHeaders found;
+    bool sandbox_seen = false, track_seen = false, lab_seen = false;
+    for (const auto& field : request) {
+        const std::string_view name = to_std(field.name_string());
+        if (!sandbox_seen && iequals(name, "X-Instruqt-Sandbox-ID")) {
+            sandbox_seen = true;
+            found.instruqt_sandbox_id = to_std(field.value());
+        } else if (!track_seen && iequals(name, "X-Track-ID")) {
+            track_seen = true;
+            found.track_id = to_std(field.value());
+        } else if (!lab_seen && iequals(name, "X-Instruqt-Track-ID")) {
+            lab_seen = true;
+            found.instruqt_track_id = to_std(field.value());
+        }
+    }
+    return found;
 }
 
 std::string_view default_outcome(int status) {
@@ -86,30 +114,40 @@ void AccessLog::on_response(const RequestContext& ctx, Response& res) {
         return;
     }
 
-    LogFields fields;
-    fields.request_id = ctx.request_id;
-    fields.track_id = header_field(ctx, "X-Instruqt-Sandbox-ID");
-    if (!fields.track_id) fields.track_id = header_field(ctx, "X-Track-ID");
-    fields.instruqt_track_id = header_field(ctx, "X-Instruqt-Track-ID");
-    if (!ctx.sandbox_id.empty()) {
-        fields.sandbox_id = ctx.sandbox_id;
-    } else if (const auto id = ctx.params.get("id"); !id.empty()) {
-        fields.sandbox_id = loggable_id(id);
+    // The line's members written straight into a buffer each thread reuses: the same fields,
+    // in the same order, as log_event writes for LogFields (request_id, track_id,
+    // instruqt_track_id, sandbox_id, action, outcome, latency_ms, status, then method, path).
+    thread_local std::string members;
+    members.clear();
+    append_log_member(members, "request_id", ctx.request_id);
+    const IdHeaders ids = id_headers(ctx.request);
+    if (!ids.instruqt_sandbox_id.empty()) {
+        append_log_member(members, "track_id", loggable_id(ids.instruqt_sandbox_id));
+    } else if (!ids.track_id.empty()) {
+        append_log_member(members, "track_id", loggable_id(ids.track_id));
     }
-    fields.action = std::string(ctx.action.empty() ? std::string_view("http_request") : ctx.action);
-    fields.outcome = std::string(ctx.outcome.empty() ? default_outcome(status) : ctx.outcome);
+    if (!ids.instruqt_track_id.empty())
+        append_log_member(members, "instruqt_track_id", loggable_id(ids.instruqt_track_id));
+    if (!ctx.sandbox_id.empty()) {
+        append_log_member(members, "sandbox_id", ctx.sandbox_id);
+    } else if (const auto id = ctx.params.get("id"); !id.empty()) {
+        append_log_member(members, "sandbox_id", loggable_id(id));
+    }
+    append_log_member(members, "action", ctx.action.empty() ? std::string_view("http_request") : ctx.action);
+    append_log_member(members, "outcome", ctx.outcome.empty() ? default_outcome(status) : ctx.outcome);
     const auto elapsed = std::chrono::steady_clock::now() - ctx.started;
-    fields.latency_ms =
-        static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()) / 1000.0;
-    fields.status = status;
+    append_log_member_ms(members, "latency_ms",
+                         std::chrono::duration_cast<std::chrono::microseconds>(elapsed));
+    append_log_member(members, "status", std::int64_t{status});
     const std::string_view method = to_std(ctx.request.method_string());
-    fields.extra = {{"method", std::string(method.empty() ? std::string_view("-") : method.substr(0, 16))},
-                    {"path", std::string(endpoint_label(ctx, router_))}};
-    if (suppressed > 0) fields.extra.emplace_back("suppressed", suppressed);
+    append_log_member(members, "method", method.empty() ? std::string_view("-") : method.substr(0, 16));
+    append_log_member(members, "path", endpoint_label(ctx, router_));
+    if (suppressed > 0) append_log_member(members, "suppressed", static_cast<std::int64_t>(suppressed));
 
     std::string_view message = ctx.log_message;
     if (message.empty()) message = "request completed";
-    log_event(level, "broker.http", message, fields);
+    log_event_members(*spdlog::default_logger_raw(), level, "broker.http", message, members);
+    if (members.capacity() > kKeptMembersBytes) std::string().swap(members);  // a huge line: give it back
 }
 
 }  // namespace broker
