@@ -1,6 +1,6 @@
 // The PostgreSQL store's sandbox operations: see sandbox_ops.hpp. Every change is a
-// conditional UPDATE (status, owner in its WHERE clause) in the same statement or
-// transaction as its event record.
+// conditional UPDATE (the status, or the version read that stands for it, and the owner in
+// its WHERE clause) in the same statement or transaction as its event record.
 #include "store/postgres/sandbox_ops.hpp"
 
 #include <algorithm>

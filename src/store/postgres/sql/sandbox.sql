@@ -215,14 +215,16 @@ WHERE sandbox_id = $1 FOR UPDATE
 -- name: mark_at_version
 -- $1 id, $2 participant, $3 now, $4 the version the decision was made on. Run without a row
 -- lock, in autocommit (or, after a concurrent change, under the row lock): it changes the
--- row only if nothing changed it since it was read (every change of a sandbox raises its
--- version). The version stands for the status and the owner
--- the decision saw; naming them here too would let the planner take one of the partial
--- indexes on allocated rows for this one-row update, and while the statistics say nothing is
--- allocated (after an import) it did, reading every allocated row on each mark.
+-- row only if nothing changed it since it was read (every change of a sandbox's status or
+-- owner raises its version) and the participant still holds it. The version stands for the
+-- status the decision saw; naming the status here too would let the planner take one of the
+-- partial indexes on allocated rows for this one-row update, and while the statistics say
+-- nothing is allocated (after an import) it did, reading every allocated row on each mark.
+-- The owner is named (no index on it is usable without the status): the owner check does
+-- not rest on the version rule alone.
 WITH marked AS (UPDATE sandboxes SET status = 'pending_deletion', deletion_requested_at = $3,
     version = version + 1, updated_at = $3
-  WHERE sandbox_id = $1 AND version = $4
+  WHERE sandbox_id = $1 AND allocated_to_track = $2 AND version = $4
   RETURNING *),
 event AS (INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor,
     reason) SELECT sandbox_id, $3, 'allocated', 'pending_deletion', $2, 'mark-for-deletion'
