@@ -60,9 +60,17 @@ ConnectionPool::Lease ConnectionPool::acquire() {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.pool_wait_ms);
     Waiter me;
     waiters_.push_back(&me);
+    // The line holds our address: out of it however this ends, a wait that throws included
+    // (a waiter that was served is already out). The lock is held whenever this runs.
+    struct LeaveLine {
+        std::deque<Waiter*>& line;
+        Waiter* me;
+        ~LeaveLine() {
+            if (const auto it = std::find(line.begin(), line.end(), me); it != line.end()) line.erase(it);
+        }
+    } leave{waiters_, &me};
     while (!me.conn && !me.slot) {
         if (me.served.wait_until(lock, deadline) == std::cv_status::timeout && !me.conn && !me.slot) {
-            waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &me));
             ++timeouts_;
             throw Overloaded("all " + std::to_string(options_.pool_size) +
                              " PostgreSQL connections are busy");
