@@ -483,7 +483,14 @@ void log_event_members(spdlog::logger& target, spdlog::level::level_enum level, 
     if (sinks.size() == 1 && typeid(*sinks.front()) == typeid(BufferedSink)) {
         auto& sink = static_cast<BufferedSink&>(*sinks.front());
         if (!sink.should_log(level)) return;
-        if (sink.log_event(level, logger, message, members)) {
+        bool written = false;
+        try {
+            written = sink.log_event(level, logger, message, members);
+        } catch (...) {
+            // Logging never throws into its caller: the spdlog path below tries again, and
+            // spdlog hands what fails there to its error handler, as for every other line.
+        }
+        if (written) {
             if (level >= target.flush_level() && level != spdlog::level::off) sink.flush();
             return;
         }
