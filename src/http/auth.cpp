@@ -85,8 +85,12 @@ std::optional<Role> TokenMemo::recall(std::string_view token) const {
     return std::nullopt;
 }
 
+TokenMemo::~TokenMemo() {
+    OPENSSL_cleanse(token_.data(), token_.size());
+}
+
 void TokenMemo::remember(std::string_view token, Role role) {
-    token_.fill(0);
+    OPENSSL_cleanse(token_.data(), token_.size());
     size_ = 0;
     role_ = Role::none;
     if (role == Role::none || token.size() > kMaxToken) return;

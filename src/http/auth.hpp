@@ -61,6 +61,12 @@ class TokenMemo {
     // Remembers `token` with the role it granted (Role::none forgets).
     void remember(std::string_view token, Role role);
 
+    TokenMemo() = default;
+    TokenMemo(const TokenMemo&) = delete;
+    TokenMemo& operator=(const TokenMemo&) = delete;
+    // The remembered token is wiped, not left in freed memory.
+    ~TokenMemo();
+
   private:
     std::array<unsigned char, kMaxToken> token_{};
     std::size_t size_ = 0;
