@@ -97,6 +97,50 @@ curl_socket_t open_allowed_socket(void* data, curlsocktype, struct curl_sockaddr
     return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
+using AllowAddress = std::function<bool(const ::sockaddr*)>;
+
+// The request's headers as libcurl's list. "Expect:" stops libcurl from adding
+// "Expect: 100-continue" to a larger body and waiting for it.
+std::unique_ptr<curl_slist, SlistDeleter> header_list_of(const HttpRequest& request) {
+    curl_slist* raw_headers = nullptr;
+    for (const auto& [name, value] : request.headers) {
+        raw_headers = curl_slist_append(raw_headers, (name + ": " + value).c_str());
+    }
+    raw_headers = curl_slist_append(raw_headers, "Expect:");
+    return std::unique_ptr<curl_slist, SlistDeleter>(raw_headers);
+}
+
+// What a buffered and a streamed transfer set alike: the request (URL, headers, method,
+// body, all of which must outlive the transfer), the connect timeout and user agent, no
+// signals, http(s) only, no redirects, the error text into `error_buffer`, and the check of
+// every address connected to by `*allow` when set (`allow` too outlives the transfer).
+void set_request_options(CURL* h, const HttpRequest& request, const curl_slist* headers,
+                         const HttpClientOptions& options, const AllowAddress* allow, char* error_buffer) {
+    curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // timeouts without SIGALRM: required with threads
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
+    curl_easy_setopt(h, CURLOPT_USERAGENT, options.user_agent.c_str());
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);  // a redirect would re-send the token elsewhere
+    if (*allow) {
+        curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_allowed_socket);
+        curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, allow);
+    }
+    if (request.method == "GET") {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else if (request.method == "HEAD") {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    }
+    if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    }
+}
+
 }  // namespace
 
 std::optional<std::string> HttpResponse::header(std::string_view name) const {
@@ -129,47 +173,18 @@ HttpResult HttpClient::perform(const HttpRequest& request) const {
     if (!handle) throw std::runtime_error("curl_easy_init failed");
     CURL* h = handle.get();
 
-    curl_slist* raw_headers = nullptr;
-    for (const auto& [name, value] : request.headers) {
-        raw_headers = curl_slist_append(raw_headers, (name + ": " + value).c_str());
-    }
-    // libcurl would otherwise add "Expect: 100-continue" to larger bodies and wait for it.
-    raw_headers = curl_slist_append(raw_headers, "Expect:");
-    std::unique_ptr<curl_slist, SlistDeleter> header_list(raw_headers);
+    const auto header_list = header_list_of(request);
 
     Transfer transfer;
     transfer.max_body_bytes = options_.max_body_bytes;
     char error_buffer[CURL_ERROR_SIZE] = {0};
 
-    curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, header_list.get());
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // timeouts without SIGALRM: required with threads
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+    set_request_options(h, request, header_list.get(), options_, &options_.allow_address, error_buffer);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout.count()));
-    curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);  // a redirect would re-send the token elsewhere
-    if (options_.allow_address) {
-        curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_allowed_socket);
-        curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &options_.allow_address);
-    }
-
-    if (request.method == "GET") {
-        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    } else if (request.method == "HEAD") {
-        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    } else {
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-    }
-    if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
-    }
 
     const CURLcode code = curl_easy_perform(h);
     result.elapsed =
@@ -348,40 +363,12 @@ std::unique_ptr<HttpBodyStream> HttpClient::open(const HttpRequest& request,
     if (!st.multi || !st.easy) throw std::runtime_error("curl_multi_init or curl_easy_init failed");
     CURL* h = st.easy.get();
 
-    curl_slist* raw_headers = nullptr;
-    for (const auto& [name, value] : st.request.headers) {
-        raw_headers = curl_slist_append(raw_headers, (name + ": " + value).c_str());
-    }
-    raw_headers = curl_slist_append(raw_headers, "Expect:");
-    st.header_list.reset(raw_headers);
-
-    curl_easy_setopt(h, CURLOPT_URL, st.request.url.c_str());
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, st.header_list.get());
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
-    curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
+    st.header_list = header_list_of(st.request);
+    set_request_options(h, st.request, st.header_list.get(), options_, &st.allow_address, st.error_buffer);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_stream_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &st);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_stream_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &st);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, st.error_buffer);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    if (st.allow_address) {
-        curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_allowed_socket);
-        curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &st.allow_address);
-    }
-    if (st.request.method == "GET") {
-        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    } else if (st.request.method == "HEAD") {
-        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    } else {
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, st.request.method.c_str());
-    }
-    if (!st.request.body.empty() || st.request.method == "POST" || st.request.method == "PUT") {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, st.request.body.data());
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(st.request.body.size()));
-    }
     curl_multi_add_handle(st.multi.get(), h);
 
     if (!st.pump_until([&] { return st.head_done; }, options_.total_timeout)) {
