@@ -27,14 +27,6 @@ std::string_view loggable_id(std::string_view value) {
     return value;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if ((a[i] | 0x20) != (b[i] | 0x20)) return false;  // the names compared are letters and '-'
-    }
-    return true;
-}
-
 // The header fields a line carries, found in one pass over the request's fields (the first of
 // each name, as a look-up by name finds) rather than a look-up per name.
 struct IdHeaders {
@@ -45,14 +37,14 @@ IdHeaders id_headers(const Request& request) {
     IdHeaders found;
     bool sandbox_seen = false, track_seen = false, lab_seen = false;
     for (const auto& field : request) {
-        const std::string_view name = to_std(field.name_string());
-        if (!sandbox_seen && iequals(name, "X-Instruqt-Sandbox-ID")) {
+        const auto name = field.name_string();
+        if (!sandbox_seen && beast::iequals(name, "X-Instruqt-Sandbox-ID")) {
             sandbox_seen = true;
             found.instruqt_sandbox_id = to_std(field.value());
-        } else if (!track_seen && iequals(name, "X-Track-ID")) {
+        } else if (!track_seen && beast::iequals(name, "X-Track-ID")) {
             track_seen = true;
             found.track_id = to_std(field.value());
-        } else if (!lab_seen && iequals(name, "X-Instruqt-Track-ID")) {
+        } else if (!lab_seen && beast::iequals(name, "X-Instruqt-Track-ID")) {
             lab_seen = true;
             found.instruqt_track_id = to_std(field.value());
         }
