@@ -2,21 +2,12 @@
 
 #include <algorithm>
 
+#include "runtime/http_text.hpp"
+
 namespace broker {
 namespace {
 
 constexpr std::int64_t kLongestAsked = 86'400;
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return (x | 0x20) == (y | 0x20); });
-}
 
 // delta-seconds (RFC 9111 §1.2.2): 1*DIGIT; saturates instead of overflowing.
 std::optional<std::chrono::seconds> delta_seconds(std::string_view v) {
@@ -56,10 +47,10 @@ WaitAsked read_wait(std::string_view prefer, const std::optional<std::string>& q
         prefer = comma == std::string_view::npos ? std::string_view{} : prefer.substr(comma + 1);
         item = item.substr(0, item.find(';'));  // parameters of a preference: none defined for wait
         const auto eq = item.find('=');
-        const std::string_view name = trim(item.substr(0, eq));
-        if (!iequals(name, "wait")) continue;
+        const std::string_view name = trim_ows(item.substr(0, eq));
+        if (!iequals_ascii(name, "wait")) continue;
         const std::string_view value =
-            eq == std::string_view::npos ? std::string_view{} : trim(item.substr(eq + 1));
+            eq == std::string_view::npos ? std::string_view{} : trim_ows(item.substr(eq + 1));
         asked.wait = delta_seconds(value);
         if (!asked.wait) asked.error = "Prefer: wait must be a whole number of seconds (e.g. wait=30)";
         return asked;

@@ -7,21 +7,13 @@
 #include <memory>
 #include <stdexcept>
 
+#include "runtime/http_text.hpp"
+
 namespace broker {
 namespace {
 
 bool is_space(char c) {
     return c == ' ' || c == '\t';
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        const auto la = static_cast<char>(std::tolower(static_cast<unsigned char>(a[i])));
-        const auto lb = static_cast<char>(std::tolower(static_cast<unsigned char>(b[i])));
-        if (la != lb) return false;
-    }
-    return true;
 }
 
 // SHA-256 fetched once: EVP_sha256() in an EVP_Digest call looks the algorithm up again (a
@@ -41,7 +33,7 @@ std::optional<std::string_view> parse_bearer(std::string_view value) {
     while (!value.empty() && is_space(value.front())) value.remove_prefix(1);
     while (!value.empty() && is_space(value.back())) value.remove_suffix(1);
     constexpr std::string_view kScheme = "bearer";
-    if (value.size() <= kScheme.size() || !iequals(value.substr(0, kScheme.size()), kScheme))
+    if (value.size() <= kScheme.size() || !iequals_ascii(value.substr(0, kScheme.size()), kScheme))
         return std::nullopt;
     value.remove_prefix(kScheme.size());
     if (!is_space(value.front())) return std::nullopt;  // "Bearerxyz"

@@ -8,16 +8,11 @@
 #include <cstring>
 
 #include "core/errors.hpp"
+#include "runtime/http_text.hpp"
 
 namespace broker {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 bool is_digits(std::string_view s) {
     return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
@@ -44,7 +39,7 @@ std::optional<IpAddress> parse_bare_ip(std::string_view text) {
 }  // namespace
 
 std::optional<IpAddress> parse_ip(std::string_view text) {
-    text = trim(text);
+    text = trim_ows(text);
     if (text.starts_with('[')) {
         const auto close = text.find(']');
         if (close == std::string_view::npos) return std::nullopt;
@@ -81,7 +76,7 @@ bool Cidr::contains(const IpAddress& address) const {
 }
 
 std::optional<Cidr> parse_cidr(std::string_view text) {
-    text = trim(text);
+    text = trim_ows(text);
     const auto slash = text.find('/');
     auto address = parse_bare_ip(slash == std::string_view::npos ? text : text.substr(0, slash));
     if (!address) return std::nullopt;
@@ -107,7 +102,7 @@ TrustedProxies TrustedProxies::parse(std::string_view list) {
     while (pos <= list.size()) {
         std::size_t end = list.find_first_of(", ", pos);
         if (end == std::string_view::npos) end = list.size();
-        const std::string_view entry = trim(list.substr(pos, end - pos));
+        const std::string_view entry = trim_ows(list.substr(pos, end - pos));
         if (!entry.empty()) {
             auto cidr = parse_cidr(entry);
             if (!cidr)
@@ -128,13 +123,13 @@ bool TrustedProxies::contains(const IpAddress& address) const {
 
 std::string client_ip(std::string_view peer, std::string_view forwarded_for, const TrustedProxies& trusted) {
     auto current = parse_ip(peer);
-    if (!current) return std::string(trim(peer));
+    if (!current) return std::string(trim_ows(peer));
     if (!trusted.contains(*current)) return to_string(*current);
     std::vector<std::string_view> hops;
     for (std::size_t pos = 0; pos <= forwarded_for.size();) {
         std::size_t comma = forwarded_for.find(',', pos);
         if (comma == std::string_view::npos) comma = forwarded_for.size();
-        hops.push_back(trim(forwarded_for.substr(pos, comma - pos)));
+        hops.push_back(trim_ows(forwarded_for.substr(pos, comma - pos)));
         pos = comma + 1;
     }
     // Walk from the right: each entry was appended by the hop to its right.
@@ -149,8 +144,8 @@ std::string client_ip(std::string_view peer, std::string_view forwarded_for, con
 }
 
 std::string rate_limit_key(const ClientKeyInput& input, const TrustedProxies& trusted) {
-    std::string_view participant = trim(input.instruqt_sandbox_id);
-    if (participant.empty()) participant = trim(input.track_id);
+    std::string_view participant = trim_ows(input.instruqt_sandbox_id);
+    if (participant.empty()) participant = trim_ows(input.track_id);
     if (!participant.empty()) {
         return "participant:" + std::string(participant.substr(0, kMaxParticipantKeyBytes));
     }

@@ -5,18 +5,14 @@
 
 #include <algorithm>
 
+#include "runtime/http_text.hpp"
+
 namespace broker {
 namespace {
 
 bool type_character(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
            c == '_' || c == '-';
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-    return s;
 }
 
 constexpr auto kLogFailuresEvery = std::chrono::minutes(1);
@@ -28,7 +24,7 @@ std::optional<EventFilter> EventFilter::parse(std::string_view types, std::strin
     filter.track = std::string(track);
     while (!types.empty()) {
         const auto comma = types.find(',');
-        std::string_view item = trim(types.substr(0, comma));
+        std::string_view item = trim_ows(types.substr(0, comma));
         types = comma == std::string_view::npos ? std::string_view{} : types.substr(comma + 1);
         if (item.ends_with(".*")) item.remove_suffix(1);  // "sandbox.*" is "sandbox."
         if (item.empty() || item == "." || !std::all_of(item.begin(), item.end(), type_character)) {

@@ -8,28 +8,29 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
 
+#include "runtime/http_text.hpp"
+
 namespace broker {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
+// A line of the answer's head as libcurl hands it over, without its CRLF.
+std::string_view without_line_end(std::string_view line) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
+    return line;
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-        s.remove_suffix(1);
-    }
-    return s;
+// Adds a "Name: value" line of the head to `headers`; a line without a colon adds nothing.
+void add_header_line(HttpHeaders& headers, std::string_view line) {
+    line = without_line_end(line);
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos) return;
+    headers.emplace_back(std::string(trim_ows(line.substr(0, colon))),
+                         std::string(trim_ows(line.substr(colon + 1))));
 }
 
 struct Transfer {
@@ -58,11 +59,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
         transfer->response.headers.clear();
         return bytes;
     }
-    const auto colon = line.find(':');
-    if (colon != std::string_view::npos) {
-        transfer->response.headers.emplace_back(std::string(trim(line.substr(0, colon))),
-                                                std::string(trim(line.substr(colon + 1))));
-    }
+    add_header_line(transfer->response.headers, line);
     return bytes;
 }
 
@@ -145,7 +142,7 @@ void set_request_options(CURL* h, const HttpRequest& request, const curl_slist* 
 
 std::optional<std::string> HttpResponse::header(std::string_view name) const {
     for (const auto& [key, value] : headers) {
-        if (iequals(key, name)) return value;
+        if (iequals_ascii(key, name)) return value;
     }
     return std::nullopt;
 }
@@ -299,15 +296,11 @@ std::size_t on_stream_header(char* data, std::size_t size, std::size_t count, vo
             space == std::string_view::npos ? 0 : std::atol(std::string(line.substr(space + 1, 3)).c_str());
         return bytes;
     }
-    if (trim(line).empty()) {
+    if (trim_ows(without_line_end(line)).empty()) {
         if (state->status >= 200) state->head_done = true;
         return bytes;
     }
-    const auto colon = line.find(':');
-    if (colon != std::string_view::npos) {
-        headers.emplace_back(std::string(trim(line.substr(0, colon))),
-                             std::string(trim(line.substr(colon + 1))));
-    }
+    add_header_line(headers, line);
     return bytes;
 }
 
@@ -408,9 +401,9 @@ std::string safe_last_segment(std::string_view path) {
 }
 
 bool is_sensitive_header(std::string_view name) {
-    return iequals(name, "Authorization") || iequals(name, "Proxy-Authorization") ||
-           iequals(name, "Cookie") || iequals(name, "Set-Cookie") || iequals(name, "X-Api-Key") ||
-           iequals(name, "X-Auth-Token");
+    return iequals_ascii(name, "Authorization") || iequals_ascii(name, "Proxy-Authorization") ||
+           iequals_ascii(name, "Cookie") || iequals_ascii(name, "Set-Cookie") ||
+           iequals_ascii(name, "X-Api-Key") || iequals_ascii(name, "X-Auth-Token");
 }
 
 std::string describe_for_log(const HttpRequest& request) {

@@ -15,17 +15,12 @@
 #include "http/offload.hpp"
 #include "http/query.hpp"
 #include "http/store_callback.hpp"
+#include "runtime/http_text.hpp"
 
 namespace broker {
 namespace {
 
 constexpr std::size_t kMaxHeaderValue = 256;
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 bool has_control_chars(std::string_view s) {
     for (char c : s) {
@@ -37,7 +32,7 @@ bool has_control_chars(std::string_view s) {
 
 // Reads an optional identifying header; an error response when its value is unusable.
 std::optional<Response> read_header(const RequestContext& ctx, std::string_view name, std::string& out) {
-    const std::string_view value = trim(to_std(ctx.request[to_beast(name)]));
+    const std::string_view value = trim_ows(to_std(ctx.request[to_beast(name)]));
     if (value.size() > kMaxHeaderValue || has_control_chars(value) || !is_valid_utf8(value)) {
         return error_response(
             ErrorCode::invalid_request,
