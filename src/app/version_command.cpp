@@ -33,19 +33,25 @@ std::vector<StoreSchema> store_schemas() {
 
 }  // namespace
 
-void print_version(std::string_view version, std::string_view commit, bool json, std::ostream& out) {
+void print_version(std::string_view version, std::string_view commit, std::string_view allocator, bool json,
+                   std::ostream& out) {
     const auto schemas = store_schemas();
     if (json) {
         nlohmann::json schema = nlohmann::json::object();
         for (const auto& s : schemas) {
             schema[std::string(s.store)] = {{"version", s.version}, {"compatible_from", s.compatible_from}};
         }
-        out << nlohmann::json{{"version", version}, {"commit", commit}, {"schema", schema}}.dump()
+        out << nlohmann::json{{"version", version},
+                              {"commit", commit},
+                              {"allocator", allocator},
+                              {"schema", schema}}
+                   .dump()
             << std::endl;
         return;
     }
     out << "sandbox-broker " << version << "\n";
     out << "commit " << commit << "\n";
+    out << "allocator " << allocator << "\n";
     for (const auto& s : schemas) {
         out << "schema " << s.store << " " << s.version << " (stores it migrates are compatible from "
             << s.compatible_from << ")\n";

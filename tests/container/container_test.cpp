@@ -186,6 +186,11 @@ TEST(ContainerImage, RunsAsAFixedUserWithItsOwnHealthcheckAndTheBinaryAsEntrypoi
     EXPECT_EQ(version.out.rfind("sandbox-broker ", 0), 0u) << version.out;
     EXPECT_EQ(version.out.find("(commit unknown)"), std::string::npos)
         << "BROKER_COMMIT not passed: " << version.out;
+    // The image installs the runtime library and the binary's malloc is really mimalloc's.
+    const auto described = podman({"run", "--rm", image(), "version", "--json"});
+    ASSERT_EQ(described.exit_code, 0) << described.err;
+    EXPECT_EQ(nlohmann::json::parse(described.out).value("allocator", "").rfind("mimalloc ", 0), 0u)
+        << described.out;
     const double megabytes = info.value("Size", 0.0) / 1e6;
     std::cout << "[ figures  ] runtime image " << image() << ": " << static_cast<int>(megabytes) << " MB"
               << std::endl;
