@@ -40,7 +40,7 @@ TEST_F(SqliteLifecyclePlanTest, EachJobSeeksItsOwnIndex) {
         {sqlite::sql::kClaimableFailed, "sandboxes_failed_next_attempt (next_attempt_at<?)"},
         {sqlite::sql::kRemoveStale, "sandboxes_stale_since (stale_since<?)"},
         {sqlite::sql::kPruneHistory, "sandbox_events_at (at<?)"},
-        {sqlite::sql::kMarkStale, "sandboxes_status_name (status=?)"},
+        {sqlite::sql::kMarkUnstampedStale, "sandboxes_status_name (status=?"},
     };
     for (const auto& [sql, index] : expected) {
         const std::string text = plan(sql);

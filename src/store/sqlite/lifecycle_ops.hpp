@@ -13,12 +13,7 @@
 
 namespace broker::sqlite {
 
-SyncSummary sync_pool(Connection& conn, std::span<const ProviderSandbox> listed, UnixSeconds now);
-// Sync in chunks: the available sandboxes not in `listed` (read on a reader connection), and
-// marking some of them stale, if still available (on the writer). Returns how many it marked.
-std::vector<std::string> unlisted_available(Connection& conn, std::span<const ProviderSandbox> listed);
-std::int64_t mark_stale(Connection& conn, std::span<const std::string> sandbox_ids, UnixSeconds now);
-// A streamed sync (LifecycleStore::sync_part, finish_sync): one part upserted and stamped with
+// The sync (LifecycleStore::sync_part, finish_sync): one part upserted and stamped with
 // the pass; then, in chunks of at most `limit` rows (0: all at once), the available sandboxes
 // the pass did not stamp marked stale, each chunk after the last one's (name, id) in `after`,
 // which it moves on. Returns how many it marked.

@@ -252,32 +252,6 @@ std::int64_t SqliteStore::count_available(const std::string& name_prefix) {
     return sqlite::count_available(*conn, name_prefix);
 }
 
-SyncSummary SqliteStore::sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) {
-    if (impl_->chunk == 0) {
-        const SyncSummary summary =
-            impl_->bulk_write([&](Connection& conn) { return sqlite::sync_pool(conn, listed, now); });
-        pool_changes_.after_upsert(summary.upsert);
-        return summary;
-    }
-    // The upsert in chunks, then the available sandboxes the list lacks, read on a reader
-    // (never holding the writer), marked stale in chunks, each only if still available.
-    SyncSummary summary;
-    summary.upsert = impl_->upsert(listed, now);
-    pool_changes_.after_upsert(summary.upsert);  // waiters need not wait for the stale marking
-    std::vector<std::string> unlisted;
-    {
-        auto conn = impl_->readers.acquire();
-        unlisted = sqlite::unlisted_available(*conn, listed);
-    }
-    const std::span<const std::string> all(unlisted);
-    for (std::size_t at = 0; at < all.size(); at += impl_->chunk) {
-        const auto part = all.subspan(at, std::min(impl_->chunk, all.size() - at));
-        summary.marked_stale +=
-            impl_->bulk_write([&](Connection& conn) { return sqlite::mark_stale(conn, part, now); });
-    }
-    return summary;
-}
-
 UpsertSummary SqliteStore::sync_part(std::span<const ProviderSandbox> part, std::int64_t pass,
                                      UnixSeconds now) {
     const UpsertSummary total =
