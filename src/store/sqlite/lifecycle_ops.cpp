@@ -5,7 +5,6 @@
 
 #include <nlohmann/json.hpp>
 #include <stdexcept>
-#include <tuple>
 
 #include "core/errors.hpp"
 #include "store/sqlite/sandbox_ops.hpp"
@@ -61,20 +60,22 @@ UpsertSummary sync_part(Connection& conn, std::span<const ProviderSandbox> part,
     return summary;
 }
 
-std::int64_t mark_unstamped_stale(Connection& conn, std::int64_t pass, UnixSeconds now, int limit,
-                                  StaleCursor& after) {
+std::vector<std::string> unstamped_available(Connection& conn, std::int64_t pass) {
+    auto q = conn.query(sql::kUnstampedAvailable);
+    q.bind(1, pass);
+    return returned_ids(q);
+}
+
+std::int64_t mark_unstamped_stale(Connection& conn, std::span<const std::string> sandbox_ids,
+                                  std::int64_t pass, UnixSeconds now) {
+    nlohmann::json ids = nlohmann::json::array();
+    for (const auto& id : sandbox_ids) ids.push_back(id);
     auto q = conn.query(sql::kMarkUnstampedStale);
-    q.bind(1, pass)
-        .bind(2, now)
-        .bind(3, static_cast<std::int64_t>(limit > 0 ? limit : -1))
-        .bind(4, after.name)
-        .bind(5, after.sandbox_id);
-    std::vector<StaleCursor> stale;
-    while (q.step()) stale.push_back({q.text(0), q.text(1)});
-    for (const auto& row : stale) {
-        record_event(conn, row.sandbox_id, now, SandboxStatus::available, SandboxStatus::stale, kSyncActor,
+    q.bind(1, pass).bind(2, now).bind(3, ids.dump());
+    const auto stale = returned_ids(q);
+    for (const auto& id : stale) {
+        record_event(conn, id, now, SandboxStatus::available, SandboxStatus::stale, kSyncActor,
                      "not listed by provider");
-        if (std::tie(row.name, row.sandbox_id) > std::tie(after.name, after.sandbox_id)) after = row;
     }
     return static_cast<std::int64_t>(stale.size());
 }

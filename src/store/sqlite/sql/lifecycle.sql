@@ -107,16 +107,20 @@ WHERE id IN (SELECT id FROM sandbox_events
 -- the part's ids.
 UPDATE sandboxes SET sync_pass = ?1 WHERE sandbox_id IN (SELECT value FROM json_each(?2))
 
+-- name: unstamped_available
+-- The end of a sync, read on a reader connection (walking every available row must not hold
+-- the writer): the available sandboxes no part of the pass ?1 listed.
+SELECT sandbox_id
+FROM sandboxes
+WHERE status = 'available' AND (sync_pass IS NULL OR sync_pass <> ?1)
+
 -- name: mark_unstamped_stale
--- The end of a sync: available sandboxes no part of the pass listed become stale, at
--- most ?3 of them (-1: all), in name order after (?4 name, ?5 id), so each chunk walks the
--- status index on from where the one before stopped. ?1 pass, ?2 now. Returns each one's name
--- and id (in that order: not a sandbox row).
+-- Then, on the writer, some of them (?3, a JSON array of ids) become stale, each only if it is
+-- still available and still not listed by the pass ?1. ?2 now.
 UPDATE sandboxes SET status = 'stale', stale_since = ?2, updated_at = ?2, version = version + 1
-WHERE sandbox_id IN (SELECT sandbox_id FROM sandboxes
-  WHERE status = 'available' AND (name, sandbox_id) > (?4, ?5) AND (sync_pass IS NULL OR sync_pass <> ?1)
-  ORDER BY name, sandbox_id LIMIT ?3)
-RETURNING name, sandbox_id
+WHERE sandbox_id IN (SELECT value FROM json_each(?3)) AND +status = 'available'
+AND (sync_pass IS NULL OR sync_pass <> ?1)
+RETURNING sandbox_id
 
 -- name: insert_removal_event
 INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor, reason)
