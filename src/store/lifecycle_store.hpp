@@ -26,11 +26,6 @@ inline std::string_view deleted_reason(DeletedHow how) {
                                            : "deleted at the provider by the broker";
 }
 
-struct SyncSummary {
-    UpsertSummary upsert;
-    std::int64_t marked_stale = 0;  // available sandboxes the provider no longer lists
-};
-
 // A cleanup worker's claim on sandboxes due for deletion. While `lease_until` has not
 // passed, no other worker claims them; after a crash the lease runs out and another does.
 struct DeletionClaim {
@@ -70,13 +65,9 @@ class LifecycleStore {
   public:
     virtual ~LifecycleStore() = default;
 
-    // One transaction: upserts the provider's list as upsert_provider_sandboxes does, then marks
-    // every available sandbox the list did not contain as stale (stale_since = now).
-    virtual SyncSummary sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) = 0;
-
-    // The same sync for a list read in parts (the sync job streams the provider's list): each
-    // part is upserted as upsert_provider_sandboxes does and its sandboxes are recorded as listed
-    // by `pass`, a number the sync draws at random and uses for nothing else. Parts may repeat a
+    // The sync with the provider's list, read in parts (the sync job streams it): each part is
+    // upserted as upsert_provider_sandboxes does and its sandboxes are recorded as listed by
+    // `pass`, a number the sync draws at random and uses for nothing else. Parts may repeat a
     // sandbox; a pass may span any number of calls, connections or replicas.
     virtual UpsertSummary sync_part(std::span<const ProviderSandbox> part, std::int64_t pass,
                                     UnixSeconds now) = 0;

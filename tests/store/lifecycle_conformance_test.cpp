@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "store_harness.hpp"
+#include "sync_pass.hpp"
 
 namespace broker::testing {
 namespace {
@@ -68,7 +69,7 @@ TEST_P(LifecycleConformance, SyncMarksMissingAvailableStaleAndLeavesHeldOnesAlon
     // The provider now lists only 0..3 plus a new one: 4 and 5 vanished; 0 and 1 are in use.
     auto list = listed(2, 3);
     list.push_back({"id-new", "sbx-new", "identity/accounts/new", ""});
-    const auto summary = lifecycle().sync_pool(list, kNow + 60);
+    const auto summary = sync_in_one_pass(lifecycle(), list, kNow + 60);
     EXPECT_EQ(summary.upsert.inserted, 1);
     EXPECT_EQ(summary.upsert.refreshed, 2);
     EXPECT_EQ(summary.marked_stale, 2);
@@ -158,12 +159,12 @@ TEST_P(LifecycleConformance, AnAbandonedSyncMarksNothingStale) {
 
 TEST_P(LifecycleConformance, SyncRevivesStaleOnesThatReappear) {
     seed(3);
-    ASSERT_EQ(lifecycle().sync_pool(listed(0, 0), kNow).marked_stale, 2);
+    ASSERT_EQ(sync_in_one_pass(lifecycle(), listed(0, 0), kNow).marked_stale, 2);
     // A stale one is never handed out.
     EXPECT_EQ(allocate("a").sandbox->sandbox_id, id(0));
     EXPECT_EQ(allocate("b").outcome, AllocateOutcome::pool_empty);
 
-    const auto summary = lifecycle().sync_pool(listed(0, 2), kNow + 600);
+    const auto summary = sync_in_one_pass(lifecycle(), listed(0, 2), kNow + 600);
     EXPECT_EQ(summary.upsert.revived, 2);
     EXPECT_EQ(summary.upsert.skipped, 1);  // the allocated one
     EXPECT_EQ(summary.marked_stale, 0);
@@ -177,7 +178,7 @@ TEST_P(LifecycleConformance, SyncRevivesStaleOnesThatReappear) {
     EXPECT_EQ(events.back().to, SandboxStatus::available);
 
     // Revived and stale again: stale_since restarts, so the grace counts from the new date.
-    ASSERT_EQ(lifecycle().sync_pool(listed(0, 0), kNow + 7200).marked_stale, 2);
+    ASSERT_EQ(sync_in_one_pass(lifecycle(), listed(0, 0), kNow + 7200).marked_stale, 2);
     EXPECT_EQ(lifecycle().remove_stale(kNow + 7200, kNow + 7200, "auto_delete_stale"), 0);
     EXPECT_EQ(lifecycle().remove_stale(kNow + 7201, kNow + 7201, "auto_delete_stale"), 2);
 }
@@ -433,8 +434,8 @@ TEST_P(LifecycleConformance, ReturnedOnesAreClaimedBeforeSlowRetries) {
 
 TEST_P(LifecycleConformance, RemoveStaleHonoursTheGrace) {
     seed(4);
-    ASSERT_EQ(lifecycle().sync_pool(listed(0, 1), kNow).marked_stale, 2);
-    ASSERT_EQ(lifecycle().sync_pool(listed(0, 0), kNow + 1000).marked_stale, 1);  // id 1 later
+    ASSERT_EQ(sync_in_one_pass(lifecycle(), listed(0, 1), kNow).marked_stale, 2);
+    ASSERT_EQ(sync_in_one_pass(lifecycle(), listed(0, 0), kNow + 1000).marked_stale, 1);  // id 1 later
     EXPECT_EQ(lifecycle().remove_stale(kNow, kNow + 5000, "auto_delete_stale"), 0);
     EXPECT_EQ(lifecycle().remove_stale(kNow + 1, kNow + 5000, "auto_delete_stale"), 2);
     EXPECT_FALSE(store().get(id(2)));
@@ -454,7 +455,7 @@ TEST_P(LifecycleConformance, RemoveStaleHonoursTheGrace) {
 
 TEST_P(LifecycleConformance, BulkRemoveTakesOneStatusOnly) {
     seed(6);
-    ASSERT_EQ(lifecycle().sync_pool(listed(0, 3), kNow).marked_stale, 2);
+    ASSERT_EQ(sync_in_one_pass(lifecycle(), listed(0, 3), kNow).marked_stale, 2);
     allocate("p");
     EXPECT_EQ(lifecycle().bulk_remove(SandboxStatus::stale, kNow + 1, "admin"), 2);
     EXPECT_EQ(lifecycle().bulk_remove(SandboxStatus::stale, kNow + 1, "admin"), 0);

@@ -15,6 +15,7 @@
 #include "store/outbox.hpp"
 #include "store/pool_alert_store.hpp"
 #include "store_harness.hpp"
+#include "sync_pass.hpp"
 
 namespace broker::testing {
 namespace {
@@ -92,7 +93,7 @@ TEST_P(OutboxConformance, EachTransitionWritesItsTypeAndPayload) {
     ASSERT_TRUE(lifecycle().record_deleted(expiring.sandbox->sandbox_id, "cleanup", kNow + 86402));
 
     // The third is no longer listed by the provider.
-    const auto stale_sync = lifecycle().sync_pool(std::span<const ProviderSandbox>{}, kNow + 86403);
+    const auto stale_sync = sync_in_one_pass(lifecycle(), {}, kNow + 86403);
     ASSERT_EQ(stale_sync.marked_stale, 1);
 
     const auto written = all_events(after_seed);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "store_harness.hpp"
+#include "sync_pass.hpp"
 
 namespace broker::testing {
 namespace {
@@ -84,7 +85,7 @@ TEST_P(PoolCountsConformance, CountsEqualARealCountAfterEveryKindOfChange) {
     std::vector<ProviderSandbox> listed_now;
     for (std::size_t i = 3; i < available.size(); ++i) listed_now.push_back({available[i], "n", "e", ""});
     for (const auto& id : {"new-1", "new-2"}) listed_now.push_back({id, id, "e", ""});
-    const auto sync = lifecycle().sync_pool(listed_now, later + 20);
+    const auto sync = sync_in_one_pass(lifecycle(), listed_now, later + 20);
     EXPECT_EQ(sync.marked_stale, 3);
     counts = expect_counts_true("sync");
     EXPECT_EQ(counts[SandboxStatus::stale], 3);
@@ -152,7 +153,7 @@ TEST_P(PoolCountsConformance, CountsEqualARealCountAfterChangesFromSeveralThread
         std::vector<ProviderSandbox> listed;
         for (std::size_t i = 2; i < first.size(); ++i) listed.push_back({first[i], "n", "e", ""});
         for (const auto& id : {"new-1", "new-2"}) listed.push_back({id, id, "e", ""});
-        lifecycle().sync_pool(listed, kNow + 1);
+        sync_in_one_pass(lifecycle(), listed, kNow + 1, /*part_size=*/10);
         store().upsert_provider_sandboxes(std::vector<ProviderSandbox>{{first[0], "n", "e", ""}}, kNow + 2);
         lifecycle().expire_allocations(kNow + lease_total, lease_, 100);
     });

@@ -15,6 +15,7 @@
 #include "sql/postgres_queries.hpp"
 #include "store/postgres/connection_pool.hpp"
 #include "store/postgres/schema.hpp"
+#include "sync_pass.hpp"
 
 namespace broker::testing {
 namespace {
@@ -263,7 +264,9 @@ TEST_F(PostgresStoreTest, SyncsTwoHundredThousandSandboxesWithoutLockingThePool)
         const std::string n = std::to_string(1'000'000 + i);
         list.push_back({n, "sandbox-" + n, "identity/accounts/" + n, "sfdc-" + n});
     }
-    auto first = store->sync_pool(list, kNow);
+    // In parts, as the sync job streams the provider's list.
+    constexpr std::size_t kPart = 10'000;
+    auto first = sync_in_one_pass(*store, list, kNow, kPart);
     EXPECT_EQ(first.upsert.inserted, kCount);
     EXPECT_EQ(first.marked_stale, 0);
 
@@ -271,7 +274,7 @@ TEST_F(PostgresStoreTest, SyncsTwoHundredThousandSandboxesWithoutLockingThePool)
     // meanwhile is never starved by SKIP LOCKED), the missing one becomes stale.
     list.pop_back();
     for (int round = 0; round < 2; ++round) {
-        auto again = store->sync_pool(list, kNow + 60 + round);
+        auto again = sync_in_one_pass(*store, list, kNow + 60 + round, kPart);
         EXPECT_EQ(again.upsert.inserted, 0);
         EXPECT_EQ(again.upsert.refreshed, kCount - 1);
         EXPECT_EQ(again.marked_stale, round == 0 ? 1 : 0);

@@ -40,7 +40,7 @@ TEST_F(SqliteLifecyclePlanTest, EachJobSeeksItsOwnIndex) {
         {sqlite::sql::kClaimableFailed, "sandboxes_failed_next_attempt (next_attempt_at<?)"},
         {sqlite::sql::kRemoveStale, "sandboxes_stale_since (stale_since<?)"},
         {sqlite::sql::kPruneHistory, "sandbox_events_at (at<?)"},
-        {sqlite::sql::kMarkStale, "sandboxes_status_name (status=?)"},
+        {sqlite::sql::kUnstampedAvailable, "sandboxes_status_name (status=?)"},
     };
     for (const auto& [sql, index] : expected) {
         const std::string text = plan(sql);
@@ -50,10 +50,12 @@ TEST_F(SqliteLifecyclePlanTest, EachJobSeeksItsOwnIndex) {
     }
 }
 
-TEST_F(SqliteLifecyclePlanTest, ExpiryUpdatesByPrimaryKeyNotByStatus) {
-    const std::string text = plan(sqlite::sql::kExpire);
-    EXPECT_NE(text.find("USING PRIMARY KEY (sandbox_id=?)"), std::string::npos) << text;
-    EXPECT_EQ(text.find("sandboxes_status_name"), std::string::npos) << text;
+TEST_F(SqliteLifecyclePlanTest, ExpiryAndStaleMarkingUpdateByPrimaryKeyNotByStatus) {
+    for (const std::string_view sql : {sqlite::sql::kExpire, sqlite::sql::kMarkUnstampedStale}) {
+        const std::string text = plan(sql);
+        EXPECT_NE(text.find("USING PRIMARY KEY (sandbox_id=?)"), std::string::npos) << sql << "\n" << text;
+        EXPECT_EQ(text.find("sandboxes_status_name"), std::string::npos) << sql << "\n" << text;
+    }
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/sandbox_sql.hpp"
 #include "store/sqlite/schema.hpp"
+#include "sync_pass.hpp"
 #include "temp_dir.hpp"
 
 namespace broker::testing {
@@ -696,7 +697,10 @@ TEST_F(SqliteStoreTest, LargeWritesGoInBoundedChunksWithTheSameOutcome) {
     // The provider now lists the first 3 only (the first of them is allocated): the other 7
     // available ones become stale, the allocated one is left alone.
     ASSERT_EQ(store_->get("100000")->status, SandboxStatus::allocated);
-    const SyncSummary sync = lifecycle.sync_pool(pool(3), kNow + 2);
+    const auto before_sync = store_->write_stats().batches;
+    const SyncOutcome sync = sync_in_one_pass(lifecycle, pool(3), kNow + 2);
+    EXPECT_EQ(store_->write_stats().batches - before_sync, 1u + 3u)
+        << "the part, then 7 marked in chunks of 3";
     EXPECT_EQ(sync.upsert.refreshed, 2);
     EXPECT_EQ(sync.upsert.skipped, 1);
     EXPECT_EQ(sync.marked_stale, 7);

@@ -353,8 +353,8 @@ UpsertSummary DynamoStore::upsert(std::span<const ProviderSandbox> sandboxes, Un
         } else if (s.status == SandboxStatus::available) {
             ++summary.refreshed;
             summary.refreshed += extra;
-            // Unchanged ones are not written: a sync costs a write only where something changed,
-            // or, in a streamed sync, where the row must carry the pass.
+            // Unchanged ones are not written: an upsert costs a write only where something changed,
+            // or, in a sync, where the row must carry the pass.
             if (same) {
                 if (pass) stamp_pass(id, *pass, "#s = :avail");
                 continue;
@@ -387,23 +387,18 @@ void DynamoStore::stamp_pass(const std::string& id, std::int64_t pass, const cha
     conditional("UpdateItem", request);  // gone or no longer available meanwhile: nothing to stamp
 }
 
-bool DynamoStore::mark_stale(const std::string& id, UnixSeconds now,
-                             std::optional<std::int64_t> unless_pass) {
+bool DynamoStore::mark_stale(const std::string& id, UnixSeconds now, std::int64_t unless_pass) {
     const auto carried = intend_event(id, now, SandboxStatus::available, SandboxStatus::stale, "sync",
                                       "not listed by provider");
+    // The index is read eventually consistent: the item itself must still lack the stamp.
     json request = {
         {"Key", key_of(sandbox_pk(id), kSandboxSort)},
         {"UpdateExpression", "SET #s = :stale, updated_at = :now"},
-        {"ConditionExpression", "#s = :avail"},
+        {"ConditionExpression", "#s = :avail AND (attribute_not_exists(sync_pass) OR sync_pass <> :pass)"},
         {"ExpressionAttributeNames", {{"#s", "status"}}},
-        {"ExpressionAttributeValues", {{":stale", S("stale")}, {":avail", S("available")}, {":now", N(now)}}},
+        {"ExpressionAttributeValues",
+         {{":stale", S("stale")}, {":avail", S("available")}, {":now", N(now)}, {":pass", N(unless_pass)}}},
         {"ReturnValues", "ALL_NEW"}};
-    if (unless_pass) {
-        // The index is read eventually consistent: the item itself must still lack the stamp.
-        request["ConditionExpression"] =
-            "#s = :avail AND (attribute_not_exists(sync_pass) OR sync_pass <> :pass)";
-        request["ExpressionAttributeValues"][":pass"] = N(*unless_pass);
-    }
     carry(request, carried);
     DynamoReply reply = write("UpdateItem", request);
     if (reply.ok()) {
@@ -459,20 +454,6 @@ UpsertSummary DynamoStore::upsert_provider_sandboxes(std::span<const ProviderSan
     if (sandboxes.empty()) return {};
     const UpsertSummary summary = upsert(sandboxes, now);
     pool_changes_.after_upsert(summary);
-    return summary;
-}
-
-SyncSummary DynamoStore::sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) {
-    SyncSummary summary;
-    if (!listed.empty()) summary.upsert = upsert(listed, now);
-    pool_changes_.after_upsert(summary.upsert);  // waiters need not wait for the stale marking
-    std::set<std::string> ids;
-    for (const auto& p : listed) ids.insert(p.sandbox_id);
-    for (const auto& item : by_status(SandboxStatus::available)) {
-        const std::string id = s_or(item, "sandbox_id");
-        if (id.empty() || ids.count(id)) continue;
-        if (mark_stale(id, now)) ++summary.marked_stale;
-    }
     return summary;
 }
 

@@ -103,8 +103,7 @@ class DynamoStore final : public Store,
     std::int64_t count_available(const std::string& name_prefix) override;
 
     // LifecycleStore
-    SyncSummary sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) override;
-    // A streamed sync stamps every listed item with its pass (attribute sync_pass), unchanged
+    // A sync stamps every listed item with its pass (attribute sync_pass), unchanged
     // ones included, and marks stale the available items without it.
     UpsertSummary sync_part(std::span<const ProviderSandbox> part, std::int64_t pass,
                             UnixSeconds now) override;
@@ -330,14 +329,13 @@ class DynamoStore final : public Store,
     void charge(const std::vector<Reservation>& own, const std::string& name, UnixSeconds now);
     void forget_quota_rules();
 
-    // `pass`: a streamed sync's, stamped on every listed item.
+    // `pass`: a sync's, stamped on every listed item.
     UpsertSummary upsert(std::span<const ProviderSandbox> sandboxes, UnixSeconds now,
                          std::optional<std::int64_t> pass = std::nullopt);
     void stamp_pass(const std::string& id, std::int64_t pass, const char* condition);
-    // available -> stale with its event; false when it was no longer available.
-    // With `unless_pass`, only if the item does not carry that pass either.
-    bool mark_stale(const std::string& id, UnixSeconds now,
-                    std::optional<std::int64_t> unless_pass = std::nullopt);
+    // available -> stale with its event, only if the item does not carry `unless_pass`; false
+    // when it was no longer available or carries it.
+    bool mark_stale(const std::string& id, UnixSeconds now, std::int64_t unless_pass);
 
     // The outbox (dynamo_outbox.cpp). A transition's event: its intent, written before the
     // change (nothing when the transition has no event or events are off); the change's write

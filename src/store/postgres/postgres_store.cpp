@@ -147,13 +147,6 @@ std::int64_t PostgresStore::count_available(const std::string& name_prefix) {
     return run("count available", [&](pqxx::connection& c) { return pg::count_available(c, name_prefix); });
 }
 
-SyncSummary PostgresStore::sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) {
-    const SyncSummary summary =
-        run("sync", [&](pqxx::connection& c) { return pg::sync_pool(c, listed, now, bulk_timeout_ms_); });
-    pool_changes_.after_upsert(summary.upsert);
-    return summary;
-}
-
 UpsertSummary PostgresStore::sync_part(std::span<const ProviderSandbox> part, std::int64_t pass,
                                        UnixSeconds now) {
     const UpsertSummary summary = run("sync part", [&](pqxx::connection& c) {

@@ -60,7 +60,6 @@ class PostgresStore final : public Store,
     std::int64_t count_available(const std::string& name_prefix) override;
 
     // LifecycleStore
-    SyncSummary sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) override;
     UpsertSummary sync_part(std::span<const ProviderSandbox> part, std::int64_t pass,
                             UnixSeconds now) override;
     std::int64_t finish_sync(std::int64_t pass, UnixSeconds now) override;

@@ -181,21 +181,6 @@ UpsertSummary upsert_provider_sandboxes(pqxx::connection& conn, std::span<const 
     return summary;
 }
 
-SyncSummary sync_pool(pqxx::connection& conn, std::span<const ProviderSandbox> listed, UnixSeconds now,
-                      int timeout_ms) {
-    pqxx::work tx(conn);
-    tx.exec("SET LOCAL statement_timeout = " + std::to_string(timeout_ms));
-    SyncSummary summary;
-    if (!listed.empty()) summary.upsert = run_upsert(tx, listed, now);
-    summary.marked_stale =
-        tx.exec_prepared1(stmt::kMarkUnlistedStale,
-                          text_array_literal(listed, [](const ProviderSandbox& p) { return p.sandbox_id; }),
-                          now)[0]
-            .as<std::int64_t>();
-    tx.commit();
-    return summary;
-}
-
 UpsertSummary sync_part(pqxx::connection& conn, std::span<const ProviderSandbox> part, std::int64_t pass,
                         UnixSeconds now, int timeout_ms) {
     if (part.empty()) return {};

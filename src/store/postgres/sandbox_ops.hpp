@@ -18,10 +18,8 @@ ExtendResult extend_lease(pqxx::connection& conn, const ExtendLeaseRequest& requ
 // The provider-list writes get `timeout_ms` instead of the per-request statement timeout.
 UpsertSummary upsert_provider_sandboxes(pqxx::connection& conn, std::span<const ProviderSandbox> sandboxes,
                                         UnixSeconds now, int timeout_ms);
-SyncSummary sync_pool(pqxx::connection& conn, std::span<const ProviderSandbox> listed, UnixSeconds now,
-                      int timeout_ms);
 
-// A streamed sync: a part upserted and recorded as listed by `pass` in one transaction; at the
+// The sync: a part upserted and recorded as listed by `pass` in one transaction; at the
 // end, the available sandboxes the pass did not list marked stale and the pass forgotten in
 // another (forget_before: older passes that never ended are forgotten too).
 UpsertSummary sync_part(pqxx::connection& conn, std::span<const ProviderSandbox> part, std::int64_t pass,

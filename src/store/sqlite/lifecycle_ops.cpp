@@ -3,10 +3,8 @@
 // every status change writes its sandbox_events row in the same transaction.
 #include "store/sqlite/lifecycle_ops.hpp"
 
-#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
-#include <tuple>
 
 #include "core/errors.hpp"
 #include "store/sqlite/sandbox_ops.hpp"
@@ -51,55 +49,6 @@ std::optional<SandboxStatus> status_of(const Query& q, int column) {
 
 }  // namespace
 
-SyncSummary sync_pool(Connection& conn, std::span<const ProviderSandbox> listed, UnixSeconds now) {
-    SyncSummary summary;
-    summary.upsert = upsert_provider_sandboxes(conn, listed, now);
-    // The listed ids go in as one JSON array: one statement whatever the pool size, no
-    // temporary table to keep in step with the statement cache.
-    nlohmann::json ids = nlohmann::json::array();
-    for (const auto& p : listed) ids.push_back(p.sandbox_id);
-    auto q = conn.query(sql::kMarkStale);
-    q.bind(1, now).bind(2, ids.dump());
-    const auto stale = returned_ids(q);
-    for (const auto& id : stale) {
-        record_event(conn, id, now, SandboxStatus::available, SandboxStatus::stale, kSyncActor,
-                     "not listed by provider");
-    }
-    summary.marked_stale = static_cast<std::int64_t>(stale.size());
-    return summary;
-}
-
-std::vector<std::string> unlisted_available(Connection& conn, std::span<const ProviderSandbox> listed) {
-    // A sorted vector of views into the list: 16 bytes an id, a quarter of a hash set's
-    // footprint at a million ids, for a binary search per available sandbox.
-    std::vector<std::string_view> seen;
-    seen.reserve(listed.size());
-    for (const auto& p : listed) seen.push_back(p.sandbox_id);
-    std::sort(seen.begin(), seen.end());
-    std::vector<std::string> unlisted;
-    auto q = conn.query(sql::kAvailableIds);
-    while (q.step()) {
-        std::string id = q.text(0);
-        if (!std::binary_search(seen.begin(), seen.end(), std::string_view(id)))
-            unlisted.push_back(std::move(id));
-    }
-    return unlisted;
-}
-
-std::int64_t mark_stale(Connection& conn, std::span<const std::string> sandbox_ids, UnixSeconds now) {
-    std::int64_t marked = 0;
-    for (const auto& id : sandbox_ids) {
-        auto q = conn.query(sql::kMarkOneStale);
-        q.bind(1, id).bind(2, now);
-        q.run();
-        if (conn.changes() != 1) continue;  // allocated (or gone) meanwhile: left alone
-        record_event(conn, id, now, SandboxStatus::available, SandboxStatus::stale, kSyncActor,
-                     "not listed by provider");
-        ++marked;
-    }
-    return marked;
-}
-
 UpsertSummary sync_part(Connection& conn, std::span<const ProviderSandbox> part, std::int64_t pass,
                         UnixSeconds now) {
     const UpsertSummary summary = upsert_provider_sandboxes(conn, part, now);
@@ -111,20 +60,22 @@ UpsertSummary sync_part(Connection& conn, std::span<const ProviderSandbox> part,
     return summary;
 }
 
-std::int64_t mark_unstamped_stale(Connection& conn, std::int64_t pass, UnixSeconds now, int limit,
-                                  StaleCursor& after) {
+std::vector<std::string> unstamped_available(Connection& conn, std::int64_t pass) {
+    auto q = conn.query(sql::kUnstampedAvailable);
+    q.bind(1, pass);
+    return returned_ids(q);
+}
+
+std::int64_t mark_unstamped_stale(Connection& conn, std::span<const std::string> sandbox_ids,
+                                  std::int64_t pass, UnixSeconds now) {
+    nlohmann::json ids = nlohmann::json::array();
+    for (const auto& id : sandbox_ids) ids.push_back(id);
     auto q = conn.query(sql::kMarkUnstampedStale);
-    q.bind(1, pass)
-        .bind(2, now)
-        .bind(3, static_cast<std::int64_t>(limit > 0 ? limit : -1))
-        .bind(4, after.name)
-        .bind(5, after.sandbox_id);
-    std::vector<StaleCursor> stale;
-    while (q.step()) stale.push_back({q.text(0), q.text(1)});
-    for (const auto& row : stale) {
-        record_event(conn, row.sandbox_id, now, SandboxStatus::available, SandboxStatus::stale, kSyncActor,
+    q.bind(1, pass).bind(2, now).bind(3, ids.dump());
+    const auto stale = returned_ids(q);
+    for (const auto& id : stale) {
+        record_event(conn, id, now, SandboxStatus::available, SandboxStatus::stale, kSyncActor,
                      "not listed by provider");
-        if (std::tie(row.name, row.sandbox_id) > std::tie(after.name, after.sandbox_id)) after = row;
     }
     return static_cast<std::int64_t>(stale.size());
 }

@@ -13,23 +13,15 @@
 
 namespace broker::sqlite {
 
-SyncSummary sync_pool(Connection& conn, std::span<const ProviderSandbox> listed, UnixSeconds now);
-// Sync in chunks: the available sandboxes not in `listed` (read on a reader connection), and
-// marking some of them stale, if still available (on the writer). Returns how many it marked.
-std::vector<std::string> unlisted_available(Connection& conn, std::span<const ProviderSandbox> listed);
-std::int64_t mark_stale(Connection& conn, std::span<const std::string> sandbox_ids, UnixSeconds now);
-// A streamed sync (LifecycleStore::sync_part, finish_sync): one part upserted and stamped with
-// the pass; then, in chunks of at most `limit` rows (0: all at once), the available sandboxes
-// the pass did not stamp marked stale, each chunk after the last one's (name, id) in `after`,
-// which it moves on. Returns how many it marked.
+// The sync (LifecycleStore::sync_part, finish_sync): one part upserted and stamped with the
+// pass; at the end, the available sandboxes the pass did not stamp (on a reader connection),
+// then some of them marked stale, each only if still available and unstamped (on the writer).
+// Returns how many it marked.
 UpsertSummary sync_part(Connection& conn, std::span<const ProviderSandbox> part, std::int64_t pass,
                         UnixSeconds now);
-struct StaleCursor {
-    std::string name;
-    std::string sandbox_id;
-};
-std::int64_t mark_unstamped_stale(Connection& conn, std::int64_t pass, UnixSeconds now, int limit,
-                                  StaleCursor& after);
+std::vector<std::string> unstamped_available(Connection& conn, std::int64_t pass);
+std::int64_t mark_unstamped_stale(Connection& conn, std::span<const std::string> sandbox_ids,
+                                  std::int64_t pass, UnixSeconds now);
 std::vector<Sandbox> expire_allocations(Connection& conn, UnixSeconds now, const LeasePolicy& lease,
                                         int limit);
 std::vector<Sandbox> claim_for_deletion(Connection& conn, const DeletionClaim& claim);

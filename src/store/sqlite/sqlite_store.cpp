@@ -109,23 +109,23 @@ struct SqliteStore::Impl {
         }
     }
 
-    UpsertSummary upsert(std::span<const ProviderSandbox> sandboxes, UnixSeconds now) {
-        return write_in_chunks(sandboxes, [&](Connection& conn, std::span<const ProviderSandbox> part) {
-            return sqlite::upsert_provider_sandboxes(conn, part, now);
-        });
-    }
-
-    // A list written `chunk` sandboxes per transaction (all at once when 0): `write(conn, part)`
-    // for each part, their summaries added up.
-    template <class Fn>
-    UpsertSummary write_in_chunks(std::span<const ProviderSandbox> all, Fn write) {
-        UpsertSummary total;
+    // A list written `chunk` items per transaction (all at once when 0): `write(conn, part)`
+    // for each part, their summaries (or counts) added up.
+    template <class T, class Fn>
+    auto write_in_chunks(std::span<const T> all, Fn write) {
+        decltype(write(std::declval<Connection&>(), all)) total{};
         const std::size_t step = chunk == 0 ? std::max<std::size_t>(all.size(), 1) : chunk;
         for (std::size_t at = 0; at < all.size(); at += step) {
             const auto part = all.subspan(at, std::min(step, all.size() - at));
             total += bulk_write([&](Connection& conn) { return write(conn, part); });
         }
         return total;
+    }
+
+    UpsertSummary upsert(std::span<const ProviderSandbox> sandboxes, UnixSeconds now) {
+        return write_in_chunks(sandboxes, [&](Connection& conn, std::span<const ProviderSandbox> part) {
+            return sqlite::upsert_provider_sandboxes(conn, part, now);
+        });
     }
 
     // A change to reservations or limits, in the writer; the allocations after it read them again.
@@ -252,32 +252,6 @@ std::int64_t SqliteStore::count_available(const std::string& name_prefix) {
     return sqlite::count_available(*conn, name_prefix);
 }
 
-SyncSummary SqliteStore::sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) {
-    if (impl_->chunk == 0) {
-        const SyncSummary summary =
-            impl_->bulk_write([&](Connection& conn) { return sqlite::sync_pool(conn, listed, now); });
-        pool_changes_.after_upsert(summary.upsert);
-        return summary;
-    }
-    // The upsert in chunks, then the available sandboxes the list lacks, read on a reader
-    // (never holding the writer), marked stale in chunks, each only if still available.
-    SyncSummary summary;
-    summary.upsert = impl_->upsert(listed, now);
-    pool_changes_.after_upsert(summary.upsert);  // waiters need not wait for the stale marking
-    std::vector<std::string> unlisted;
-    {
-        auto conn = impl_->readers.acquire();
-        unlisted = sqlite::unlisted_available(*conn, listed);
-    }
-    const std::span<const std::string> all(unlisted);
-    for (std::size_t at = 0; at < all.size(); at += impl_->chunk) {
-        const auto part = all.subspan(at, std::min(impl_->chunk, all.size() - at));
-        summary.marked_stale +=
-            impl_->bulk_write([&](Connection& conn) { return sqlite::mark_stale(conn, part, now); });
-    }
-    return summary;
-}
-
 UpsertSummary SqliteStore::sync_part(std::span<const ProviderSandbox> part, std::int64_t pass,
                                      UnixSeconds now) {
     const UpsertSummary total =
@@ -289,10 +263,17 @@ UpsertSummary SqliteStore::sync_part(std::span<const ProviderSandbox> part, std:
 }
 
 std::int64_t SqliteStore::finish_sync(std::int64_t pass, UnixSeconds now) {
-    sqlite::StaleCursor after;
-    return impl_->in_chunks([&](Connection& conn, int limit) {
-        return sqlite::mark_unstamped_stale(conn, pass, now, limit, after);
-    });
+    // The unlisted ones are found on a reader: walking every available row on the writer would
+    // keep allocations waiting behind it however small the chunks it then marks.
+    std::vector<std::string> unlisted;
+    {
+        auto conn = impl_->readers.acquire();
+        unlisted = sqlite::unstamped_available(*conn, pass);
+    }
+    return impl_->write_in_chunks(std::span<const std::string>(unlisted),
+                                  [&](Connection& conn, std::span<const std::string> ids) {
+                                      return sqlite::mark_unstamped_stale(conn, ids, pass, now);
+                                  });
 }
 
 // The stamps stay behind: the next pass overwrites them and no one else reads them.

@@ -85,12 +85,11 @@ class SqliteStore final : public Store,
     std::vector<TrackLimit> list_track_limits(UnixSeconds now) override;
     std::int64_t count_available(const std::string& name_prefix) override;
 
-    // upsert_provider_sandboxes and sync_pool write in chunks of bulk_chunk_rows, each its own
+    // upsert_provider_sandboxes and sync_part write in chunks of bulk_chunk_rows, each its own
     // transaction: a failure leaves the chunks before it written, and running the same
     // list again is safe (an upsert of what is there changes nothing).
     // LifecycleStore: writes through the group-commit writer, reads from the reader pool.
-    SyncSummary sync_pool(std::span<const ProviderSandbox> listed, UnixSeconds now) override;
-    // A part is one bulk write (chunked like an upsert); the stale marking runs in chunks too.
+    // The stale marking of finish_sync runs in chunks too.
     UpsertSummary sync_part(std::span<const ProviderSandbox> part, std::int64_t pass,
                             UnixSeconds now) override;
     std::int64_t finish_sync(std::int64_t pass, UnixSeconds now) override;

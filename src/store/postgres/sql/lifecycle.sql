@@ -48,30 +48,15 @@ SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM revived), (SELECT 
   FROM known
   WHERE status NOT IN ('available', 'stale'))
 
--- name: mark_unlisted_stale
--- $1 listed ids (text[]), $2 now. Result: how many became stale. NOT EXISTS, not NOT IN: an
--- anti join stays a hash (or merge) join for 200k ids, where NOT IN degrades to a linear
--- search per row once the list outgrows work_mem.
-WITH listed AS MATERIALIZED (SELECT unnest($1::text[]) COLLATE "C" AS sandbox_id),
-gone AS (UPDATE sandboxes s SET status = 'stale', stale_since = $2, updated_at = $2,
-    version = s.version + 1
-  WHERE s.status = 'available' AND NOT EXISTS (SELECT 1 FROM listed l WHERE l.sandbox_id = s.sandbox_id)
-  RETURNING s.sandbox_id),
-events AS (INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor,
-    reason) SELECT sandbox_id, $2, 'available', 'stale', 'sync', 'not listed by provider'
-  FROM gone)
-SELECT count(*)
-FROM gone
-
 -- name: sync_list_part
--- A part of a streamed sync: its ids recorded as listed by the pass. $1 pass, $2 ids (text[]),
+-- A part of a sync: its ids recorded as listed by the pass. $1 pass, $2 ids (text[]),
 -- $3 now.
 INSERT INTO sync_listed (pass, sandbox_id, listed_at)
 SELECT $1::bigint, unnest($2::text[]) COLLATE "C", $3::bigint
 ON CONFLICT DO NOTHING
 
 -- name: mark_unlisted_by_pass
--- The end of a streamed sync: available sandboxes the pass did not list become stale. $1 pass,
+-- The end of a sync: available sandboxes the pass did not list become stale. $1 pass,
 -- $2 now. Result: how many became stale.
 WITH gone AS (UPDATE sandboxes s SET status = 'stale', stale_since = $2, updated_at = $2,
     version = s.version + 1

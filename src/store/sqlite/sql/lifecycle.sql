@@ -6,13 +6,6 @@
 -- So each job's pick names its index (INDEXED BY, which also fails loudly should the index
 -- go), and an outer UPDATE writes `+status` so it looks rows up by primary key instead.
 
--- name: mark_stale
--- Marks available sandboxes the provider no longer lists. ?1 now, ?2 JSON array of listed ids.
-UPDATE sandboxes SET status = 'stale', stale_since = ?1, updated_at = ?1, version = version + 1
-WHERE status = 'available' AND sandbox_id NOT IN (SELECT value
-  FROM json_each(?2))
-RETURNING sandbox_id
-
 -- name: expire
 -- Expiry: allocations whose own expires_at (an extension moves it) is at or before ?1 (they
 -- are expired now), earliest first, at most ?3. ?2 now. Status and expiry are repeated in the
@@ -109,32 +102,25 @@ FROM sandbox_events
 WHERE id IN (SELECT id FROM sandbox_events
   WHERE at < ?1 LIMIT ?2)
 
--- name: available_ids
--- Every available sandbox id (sync compares them with the provider's list off the writer).
-SELECT sandbox_id
-FROM sandboxes
-WHERE status = 'available'
-
 -- name: stamp_sync_pass
--- A part of a streamed sync: its listed sandboxes carry the pass. ?1 pass, ?2 JSON array of
+-- A part of a sync: its listed sandboxes carry the pass. ?1 pass, ?2 JSON array of
 -- the part's ids.
 UPDATE sandboxes SET sync_pass = ?1 WHERE sandbox_id IN (SELECT value FROM json_each(?2))
 
--- name: mark_unstamped_stale
--- The end of a streamed sync: available sandboxes no part of the pass listed become stale, at
--- most ?3 of them (-1: all), in name order after (?4 name, ?5 id), so each chunk walks the
--- status index on from where the one before stopped. ?1 pass, ?2 now. Returns each one's name
--- and id (in that order: not a sandbox row).
-UPDATE sandboxes SET status = 'stale', stale_since = ?2, updated_at = ?2, version = version + 1
-WHERE sandbox_id IN (SELECT sandbox_id FROM sandboxes
-  WHERE status = 'available' AND (name, sandbox_id) > (?4, ?5) AND (sync_pass IS NULL OR sync_pass <> ?1)
-  ORDER BY name, sandbox_id LIMIT ?3)
-RETURNING name, sandbox_id
+-- name: unstamped_available
+-- The end of a sync, read on a reader connection (walking every available row must not hold
+-- the writer): the available sandboxes no part of the pass ?1 listed.
+SELECT sandbox_id
+FROM sandboxes
+WHERE status = 'available' AND (sync_pass IS NULL OR sync_pass <> ?1)
 
--- name: mark_one_stale
--- One unlisted sandbox becomes stale, if it is still available. ?1 id, ?2 now.
+-- name: mark_unstamped_stale
+-- Then, on the writer, some of them (?3, a JSON array of ids) become stale, each only if it is
+-- still available and still not listed by the pass ?1. ?2 now.
 UPDATE sandboxes SET status = 'stale', stale_since = ?2, updated_at = ?2, version = version + 1
-WHERE sandbox_id = ?1 AND status = 'available'
+WHERE sandbox_id IN (SELECT value FROM json_each(?3)) AND +status = 'available'
+AND (sync_pass IS NULL OR sync_pass <> ?1)
+RETURNING sandbox_id
 
 -- name: insert_removal_event
 INSERT INTO sandbox_events (sandbox_id, at, from_status, to_status, actor, reason)
