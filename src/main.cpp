@@ -53,6 +53,7 @@
 #include "app/webhooks.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
+#include "core/cpu_count.hpp"
 #include "core/errors.hpp"
 #include "http/auth.hpp"
 #include "http/edge.hpp"
@@ -160,6 +161,15 @@ StoreHandle open_store_as_configured(const std::string& url, const CommonFlags& 
     options.path = parsed.target;
     options.create_dir = parsed.create_dir;
     return StoreHandle(std::make_unique<SqliteStore>(options));
+}
+
+// The connections the store at `url` holds at most, when the store threads should stay within
+// them: DB_POOL_SIZE with PostgreSQL; nothing for SQLite (its own readers and writer) and
+// DynamoDB (HTTP requests).
+std::optional<std::size_t> store_connections(const std::string& url, const CommonFlags& flags) {
+    const StoreUrl parsed = parse_store_url(url);
+    if (parsed.kind != StoreUrl::Kind::postgresql) return std::nullopt;
+    return postgres_options_from_env(parsed.target, environment(flags)).pool_size;
 }
 
 int migrate_command(const CommonFlags& flags, bool status_only) {
@@ -270,7 +280,7 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     // Before any thread starts, so that every thread inherits the mask.
     const StopSignals signals;
 
-    const Config config = load(flags);
+    Config config = load(flags);
     validate_for_serving(config);
     const auto drain = load_shutdown_drain(environment(flags));
     setup_logging(config);
@@ -279,6 +289,7 @@ int serve_command(const CommonFlags& flags, bool with_jobs) {
     // Declared in dependency order: each object outlives everything that uses it.
     auto store = open_store(config.store, flags);
     prepare_store(store.store(), redact_store_url(config.store), with_jobs ? "run" : "serve");
+    fit_store_threads(config, store_connections(config.store, flags), usable_cores());
     const std::unique_ptr<Clock> clock_holder = make_clock(flags.test_clock);
     Clock& clock = *clock_holder;
     AllocationService service(store.store(), clock, config.lease, config.max_sandboxes_per_participant,

@@ -168,11 +168,15 @@ Config load_config(const EnvLookup& env, const std::vector<std::string>& present
         c.lease.grace_period = std::chrono::seconds(static_cast<std::int64_t>(*minutes * 60));
     }
 
-    // Unset, the thread counts follow the cores the process may use (core/cpu_count).
+    // Unset, the thread counts follow the cores the process may use (core/cpu_count); once the
+    // store is known, fit_store_threads bounds the store threads by its connections.
     c.http_threads = default_http_threads(usable_cores());
     c.store_threads = default_store_threads(usable_cores());
     if (auto v = env_number<int>(env, "HTTP_THREADS", 1, 256)) c.http_threads = *v;
-    if (auto v = env_number<int>(env, "STORE_THREADS", 1, 1024)) c.store_threads = *v;
+    if (auto v = env_number<int>(env, "STORE_THREADS", 1, 1024)) {
+        c.store_threads = *v;
+        c.store_threads_set = true;
+    }
     if (auto v = env_number<int>(env, "STORE_QUEUE_MAX", 1, 1'000'000)) c.store_queue_max = *v;
     if (auto v = env_number<std::size_t>(env, "MAX_BODY_BYTES", 0, 64 << 20)) c.max_body_bytes = *v;
     if (auto v = env_number<std::size_t>(env, "MAX_HEADER_BYTES", 1024, 1 << 20)) c.max_header_bytes = *v;
@@ -233,6 +237,10 @@ Config load_config(const EnvLookup& env, const std::vector<std::string>& present
         throw ConfigError("LOG_FORMAT=\"" + c.log_format + "\" must be json or text");
     }
     return c;
+}
+
+void fit_store_threads(Config& c, std::optional<std::size_t> store_connections, int cores) {
+    if (!c.store_threads_set) c.store_threads = default_store_threads(cores, store_connections);
 }
 
 void validate_for_serving(const Config& c) {

@@ -24,6 +24,7 @@ struct Config {
     LeasePolicy lease;                            // LAB_DURATION_*, LAB_MAX_DURATION_SEC, GRACE_PERIOD_*
     int http_threads = 2;                         // HTTP_THREADS (load_config: from the cores)
     int store_threads = 64;                       // STORE_THREADS: blocking pool (load_config: from the cores)
+    bool store_threads_set = false;               // STORE_THREADS given: no default replaces it
     int store_queue_max = 4096;                   // STORE_QUEUE_MAX: beyond it, 503
     std::size_t max_body_bytes = 64 * 1024;       // MAX_BODY_BYTES
     std::size_t max_header_bytes = 16 * 1024;     // MAX_HEADER_BYTES
@@ -78,6 +79,12 @@ std::map<std::string, std::string> read_required_dotenv(const std::string& path)
 // (the names set, see present_setting_names) is checked against the original's settings: a
 // refused one stops start-up with a message naming its replacement.
 Config load_config(const EnvLookup& env, const std::vector<std::string>& present = {});
+
+// STORE_THREADS for a store that holds at most `store_connections` connections at once
+// (DB_POOL_SIZE with PostgreSQL; nothing for SQLite and DynamoDB): unset, the default for
+// `cores` but no more than the connections, since threads beyond them only wait for one. A
+// given STORE_THREADS is kept.
+void fit_store_threads(Config& c, std::optional<std::size_t> store_connections, int cores);
 
 // Checks what the API needs to serve (tokens set, long enough, usable in a header, and
 // distinct); throws ConfigError naming the setting, never showing the token.

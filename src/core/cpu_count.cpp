@@ -78,8 +78,11 @@ int default_http_threads(int cores) {
     return std::max(1, cores / 2);
 }
 
-int default_store_threads(int cores) {
-    return std::clamp(8 * cores, 8, 64);
+int default_store_threads(int cores, std::optional<std::size_t> store_connections) {
+    const int by_cores = std::clamp(8 * cores, 8, 64);
+    if (!store_connections) return by_cores;
+    return static_cast<int>(
+        std::clamp<std::size_t>(*store_connections, 1, static_cast<std::size_t>(by_cores)));
 }
 
 }  // namespace broker

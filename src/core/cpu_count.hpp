@@ -4,6 +4,7 @@
 // (the host's CPUs) does not tell.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string_view>
 
@@ -22,10 +23,11 @@ int usable_cores();
 // contend for the same queues and wake each other) and no more answers (bench/README.md).
 int default_http_threads(int cores);
 
-// STORE_THREADS when unset: 8 per core, between 8 and 64. Pool threads mostly wait (for a
-// reader connection, a PostgreSQL or DynamoDB round trip), so a few per core keep the cores
-// busy; beyond the store's connections (4 SQLite readers, DB_POOL_SIZE) they only queue for
-// one, which costs thread switches on every call.
-int default_store_threads(int cores);
+// STORE_THREADS when unset: 8 per core, between 8 and 64, and no more than
+// `store_connections` when given (DB_POOL_SIZE with PostgreSQL; at least 1). Pool threads
+// mostly wait (for a reader connection, a PostgreSQL or DynamoDB round trip), so a few per
+// core keep the cores busy; beyond the store's connections (4 SQLite readers, DB_POOL_SIZE)
+// they only queue for one, which costs thread switches on every call.
+int default_store_threads(int cores, std::optional<std::size_t> store_connections = std::nullopt);
 
 }  // namespace broker

@@ -27,7 +27,9 @@ const std::vector<SettingInfo>& settings_catalog() {
         {"GRACE_PERIOD_MINUTES", "30", false, "the same in minutes (the original's name)"},
         {"HTTP_THREADS", "", false,
          "I/O threads of the HTTP server (unset: one per two usable cores, at least 1)"},
-        {"STORE_THREADS", "", false, "threads doing blocking store work (unset: 8 per usable core, 8 to 64)"},
+        {"STORE_THREADS", "", false,
+         "threads doing blocking store work (unset: 8 per usable core, 8 to 64; with PostgreSQL at most "
+         "DB_POOL_SIZE)"},
         {"STORE_QUEUE_MAX", "4096", false, "store work waiting beyond this is answered 503"},
         {"MAX_BODY_BYTES", "65536", false, "largest request body accepted"},
         {"MAX_HEADER_BYTES", "16384", false, "largest request header block accepted"},

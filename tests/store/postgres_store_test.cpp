@@ -13,6 +13,7 @@
 #include "core/errors.hpp"
 #include "postgres_harness.hpp"
 #include "sql/postgres_queries.hpp"
+#include "sql/postgres_schema.hpp"
 #include "store/postgres/connection_pool.hpp"
 #include "store/postgres/schema.hpp"
 #include "sync_pass.hpp"
@@ -393,6 +394,135 @@ TEST_F(PostgresStoreTest, HoldingsWithoutASlotCountTowardTheLimit) {
     ASSERT_EQ(one.outcome, AllocateOutcome::existing);
     EXPECT_EQ(one.sandbox->idempotency_key, "a");
     EXPECT_EQ(store->count_by_status()[SandboxStatus::allocated], 3);
+}
+
+// The pool_counts trigger functions of a schema, as many as there are and how many of them
+// carry no settings of their own (pg_proc.proconfig: a SET clause).
+struct CountFunctions {
+    int total = 0;
+    int without_settings = 0;
+};
+
+CountFunctions count_functions(pqxx::transaction_base& tx, const std::string& schema) {
+    const auto row = tx.exec1(
+        "SELECT count(*), count(*) FILTER (WHERE p.proconfig IS NULL) FROM pg_catalog.pg_proc p "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = " +
+        tx.quote(schema) +
+        " AND p.proname IN ('pool_counts_inserted', 'pool_counts_deleted', 'pool_counts_updated')");
+    return {row[0].as<int>(), row[1].as<int>()};
+}
+
+// The schema's sandboxes counted by status from the rows themselves.
+StatusCounts real_counts(pqxx::transaction_base& tx, const std::string& schema) {
+    StatusCounts counts;
+    for (const auto& row :
+         tx.exec("SELECT status, count(*) FROM " + tx.quote_name(schema) + ".sandboxes GROUP BY status")) {
+        counts[*parse_status(row[0].as<std::string>())] = row[1].as<std::int64_t>();
+    }
+    return counts;
+}
+
+void expect_same_counts(const StatusCounts& kept, const StatusCounts& real, const std::string& after) {
+    for (const SandboxStatus status : kAllStatuses) {
+        EXPECT_EQ(kept[status], real[status]) << to_string(status) << " after " << after;
+    }
+}
+
+// The count triggers name their schema's table: a writer whose search_path is elsewhere (a
+// schema with a pool_counts of its own, public, nothing at all) that changes this schema's
+// sandboxes by their qualified name moves this schema's counts, and only those. The functions
+// set no search_path of their own to get there.
+TEST_F(PostgresStoreTest, TheCountsFollowAWriterWhoseSearchPathIsElsewhere) {
+    auto store = open();
+    seed(*store, 4);
+    PostgresSchema elsewhere(test_postgres_url());
+    auto other = open(elsewhere.options());
+    seed(*other, 2);
+
+    pqxx::connection conn(schema_->url());
+    pqxx::nontransaction tx(conn);
+    const std::string here = tx.quote_name(schema_->name()) + ".sandboxes";
+    const std::vector<std::string> paths = {tx.quote_name(elsewhere.name()), "public", "''"};
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+        SCOPED_TRACE("search_path " + paths[i]);
+        tx.exec("SET search_path TO " + paths[i]);
+        const std::string w = "'w-" + std::to_string(i);
+        tx.exec("INSERT INTO " + here + " (sandbox_id, status, created_at, updated_at) VALUES (" + w +
+                "-1', 'available', 1, 1), (" + w + "-2', 'available', 1, 1)");
+        tx.exec("UPDATE " + here +
+                " SET status = 'allocated', allocated_to_track = sandbox_id, idempotency_key = sandbox_id "
+                "WHERE sandbox_id IN (" +
+                w + "-1', 'id-00000" + std::to_string(i) + "')");
+        tx.exec("DELETE FROM " + here + " WHERE sandbox_id = " + w + "-2'");
+        expect_same_counts(store->count_by_status(), real_counts(tx, schema_->name()), "a write");
+    }
+    const StatusCounts counts = store->count_by_status();
+    EXPECT_EQ(counts[SandboxStatus::available], 1);
+    EXPECT_EQ(counts[SandboxStatus::allocated], 6);
+    // The other schema's counts did not move.
+    EXPECT_EQ(other->count_by_status()[SandboxStatus::available], 2);
+    EXPECT_EQ(other->count_by_status()[SandboxStatus::allocated], 0);
+
+    const CountFunctions functions = count_functions(tx, schema_->name());
+    EXPECT_EQ(functions.total, 3);
+    EXPECT_EQ(functions.without_settings, 3);
+}
+
+// A store at schema version 10 (the count functions with their `SET search_path FROM
+// CURRENT`) keeps its counts through step 11, which replaces them with functions that set
+// nothing, and the replaced ones keep counting.
+TEST_F(PostgresStoreTest, StepElevenReplacesTheCountFunctionsAndTheCountsStayTrue) {
+    {
+        pqxx::connection conn(schema_->url());
+        pqxx::work tx(conn);
+        tx.exec("SET LOCAL search_path TO " + tx.quote_name(schema_->name()));
+        tx.exec(std::string(pg::schema_sql::kCreateMigrationsTable));
+        const auto steps = pg::schema_steps();
+        ASSERT_GE(steps.size(), 11u);
+        for (int version = 1; version <= 10; ++version) {
+            tx.exec(std::string(steps[static_cast<std::size_t>(version) - 1].sql));
+            tx.exec("INSERT INTO schema_migrations (version) VALUES (" + std::to_string(version) + ")");
+        }
+        // What a store of that version holds, written as the release before writes it.
+        tx.exec(
+            "INSERT INTO sandboxes (sandbox_id, name, status, created_at, updated_at) "
+            "SELECT 'old-' || i, 'old-' || i, 'available', 1, 1 FROM generate_series(1, 6) AS i");
+        tx.exec(
+            "UPDATE sandboxes SET status = 'allocated', allocated_to_track = sandbox_id, "
+            "idempotency_key = sandbox_id WHERE sandbox_id IN ('old-1', 'old-2', 'old-3')");
+        tx.exec("UPDATE sandboxes SET status = 'pending_deletion' WHERE sandbox_id = 'old-3'");
+        tx.exec("DELETE FROM sandboxes WHERE sandbox_id = 'old-6'");
+        const CountFunctions before = count_functions(tx, schema_->name());
+        EXPECT_EQ(before.total, 3);
+        EXPECT_EQ(before.without_settings, 0);  // step 7's functions set search_path
+        tx.commit();
+    }
+
+    auto store = std::make_unique<PostgresStore>(schema_->options());
+    const MigrationReport report = store->migrate();
+    EXPECT_EQ(report.from_version, 10);
+    EXPECT_EQ(report.to_version, pg::latest_schema_version());
+
+    pqxx::connection conn(schema_->url());
+    pqxx::nontransaction tx(conn);
+    const CountFunctions after = count_functions(tx, schema_->name());
+    EXPECT_EQ(after.total, 3);
+    EXPECT_EQ(after.without_settings, 3);
+
+    StatusCounts counts = store->count_by_status();
+    expect_same_counts(counts, real_counts(tx, schema_->name()), "the migration");
+    EXPECT_EQ(counts[SandboxStatus::available], 2);
+    EXPECT_EQ(counts[SandboxStatus::allocated], 2);
+    EXPECT_EQ(counts[SandboxStatus::pending_deletion], 1);
+
+    // The replaced functions count the inserts, updates and deletes after it.
+    seed(*store, 3);
+    ASSERT_EQ(store->allocate(request("p1")).outcome, AllocateOutcome::allocated);
+    tx.exec("DELETE FROM " + tx.quote_name(schema_->name()) + ".sandboxes WHERE sandbox_id = 'old-5'");
+    counts = store->count_by_status();
+    expect_same_counts(counts, real_counts(tx, schema_->name()), "writes after the migration");
+    EXPECT_EQ(counts[SandboxStatus::available], 3);
+    EXPECT_EQ(counts[SandboxStatus::allocated], 3);
 }
 
 }  // namespace

@@ -2,8 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <vector>
 
 #include "../store/temp_dir.hpp"
 #include "core/config.hpp"
@@ -172,6 +175,28 @@ TEST(Config, EdgeBoundsAndMetricsExposureAreRead) {
     EXPECT_NE(std::find(c.other_secrets.begin(), c.other_secrets.end(), c.metrics_token),
               c.other_secrets.end());
     EXPECT_THROW(load_config(env_of({{"MAX_CONNECTIONS", "0"}})), ConfigError);
+}
+
+// With PostgreSQL (a pool of DB_POOL_SIZE connections) an unset STORE_THREADS stays within the
+// pool; SQLite and DynamoDB (no bound given) keep the default by cores; a given value is kept.
+TEST(Config, StoreThreadsWithinThePostgresPoolUnlessGiven) {
+    const auto fitted = [](std::optional<std::size_t> connections, int cores,
+                           std::map<std::string, std::string> values = {}) {
+        Config c = load_config(env_of(std::move(values)));
+        fit_store_threads(c, connections, cores);
+        return c.store_threads;
+    };
+    for (const auto& [cores, pool16, pool4, sqlite] :
+         std::vector<std::array<int, 4>>{{1, 8, 4, 8}, {2, 16, 4, 16}, {4, 16, 4, 32}, {8, 16, 4, 64}}) {
+        SCOPED_TRACE("cores " + std::to_string(cores));
+        EXPECT_EQ(fitted(16, cores), pool16);
+        EXPECT_EQ(fitted(4, cores), pool4);
+        EXPECT_EQ(fitted(std::nullopt, cores), sqlite);
+        EXPECT_EQ(fitted(4, cores, {{"STORE_THREADS", "24"}}), 24);
+        EXPECT_EQ(fitted(std::nullopt, cores, {{"STORE_THREADS", "24"}}), 24);
+    }
+    EXPECT_FALSE(load_config(env_of({})).store_threads_set);
+    EXPECT_TRUE(load_config(env_of({{"STORE_THREADS", "8"}})).store_threads_set);
 }
 
 class DotenvTest : public ::testing::Test {

@@ -40,5 +40,16 @@ TEST(CpuCount, StoreThreadsScaleWithTheCoresWithinBounds) {
     EXPECT_EQ(default_store_threads(64), 64);
 }
 
+TEST(CpuCount, StoreThreadsStayWithinTheStoresConnections) {
+    EXPECT_EQ(default_store_threads(1, 16), 8);
+    EXPECT_EQ(default_store_threads(2, 16), 16);
+    EXPECT_EQ(default_store_threads(4, 16), 16);
+    EXPECT_EQ(default_store_threads(8, 16), 16);
+    EXPECT_EQ(default_store_threads(8, 4), 4);
+    EXPECT_EQ(default_store_threads(64, 1000), 64);
+    EXPECT_EQ(default_store_threads(4, 0), 1);  // never none
+    EXPECT_EQ(default_store_threads(4, std::nullopt), 32);
+}
+
 }  // namespace
 }  // namespace broker

@@ -77,6 +77,13 @@ TEST(SchemaSteps, ExpandOnlyViolationsAreNamed) {
     EXPECT_TRUE(expand_only_violation("ALTER TABLE t ADD COLUMN c TEXT NOT NULL;"));
     EXPECT_TRUE(expand_only_violation("CREATE UNIQUE INDEX t_c ON t (c)"));
     EXPECT_FALSE(expand_only_violation("CREATE TABLE u (c TEXT); CREATE UNIQUE INDEX u_c ON u (c)"));
+    // A function replaced with the same signature and effect keeps serving the release before
+    // (its statements fire the same triggers); a dropped one does not.
+    EXPECT_FALSE(
+        expand_only_violation("CREATE OR REPLACE FUNCTION s.f() RETURNS trigger LANGUAGE plpgsql AS $fn$ "
+                              "BEGIN RETURN NULL; END $fn$"));
+    EXPECT_TRUE(expand_only_violation("DROP FUNCTION f()"));
+    EXPECT_TRUE(expand_only_violation("DROP TRIGGER t ON s"));
 }
 
 // The rule itself: each step declared expand-only passes the check, and the last step that is

@@ -38,6 +38,10 @@ const std::vector<SchemaStep>& migrations() {
         {"webhook subscriptions and their deliveries", schema_sql::kStep09Webhooks, true},
         // 10: the sandboxes each running sync pass has listed (stale marking of a streamed list).
         {"the sandboxes each running sync pass has listed", schema_sql::kStep10SyncListed, true},
+        // 11: the pool_counts trigger functions name their schema's table instead of setting
+        // search_path on every call (the same effect).
+        {"the pool_counts trigger functions name their schema's table (no search_path set per call)",
+         schema_sql::kStep11PoolCountsQualified, true},
     };
     return steps;
 }

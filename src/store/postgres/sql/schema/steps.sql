@@ -347,3 +347,51 @@ CREATE TABLE sync_listed (
     listed_at  bigint NOT NULL,
     PRIMARY KEY (pass, sandbox_id)
 );
+
+-- name: step_11_pool_counts_qualified
+-- The pool_counts trigger functions of step 7 again, with the same effect, without `SET
+-- search_path FROM CURRENT`: that clause made PostgreSQL set and restore the setting, and
+-- recompute the namespace path, on every call, and every allocation, mark, release and sync
+-- statement makes one. Instead each function names this schema's pool_counts in full, so a
+-- writer whose search_path differs still counts here; the rest they read is the statement's
+-- transition tables (found before any schema) and pg_catalog's functions, named with their
+-- schema. The schema's name is the migrating connection's current_schema(), the one step 7
+-- created them in; `%%` is format()'s `%`. Same names, signatures and effect: the triggers
+-- keep calling them, and the release before keeps running (its statements fire the same
+-- triggers).
+DO $step$
+BEGIN
+    EXECUTE format($f$
+CREATE OR REPLACE FUNCTION %1$I.pool_counts_inserted() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    UPDATE %1$I.pool_counts AS c SET n = c.n + d.k
+      FROM (SELECT status, pg_catalog.count(*) AS k FROM pool_counts_new GROUP BY status) AS d
+     WHERE c.status = d.status AND c.slot = pg_catalog.pg_backend_pid() %% 16;
+    RETURN NULL;
+END
+$fn$$f$, current_schema());
+    EXECUTE format($f$
+CREATE OR REPLACE FUNCTION %1$I.pool_counts_deleted() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    UPDATE %1$I.pool_counts AS c SET n = c.n - d.k
+      FROM (SELECT status, pg_catalog.count(*) AS k FROM pool_counts_old GROUP BY status) AS d
+     WHERE c.status = d.status AND c.slot = pg_catalog.pg_backend_pid() %% 16;
+    RETURN NULL;
+END
+$fn$$f$, current_schema());
+    EXECUTE format($f$
+CREATE OR REPLACE FUNCTION %1$I.pool_counts_updated() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    UPDATE %1$I.pool_counts AS c SET n = c.n + d.k
+      FROM (SELECT status, pg_catalog.sum(k) AS k
+              FROM (SELECT status, pg_catalog.count(*) AS k FROM pool_counts_new GROUP BY status
+                    UNION ALL
+                    SELECT status, -pg_catalog.count(*) AS k FROM pool_counts_old GROUP BY status) AS x
+             GROUP BY status
+            HAVING pg_catalog.sum(k) <> 0) AS d
+     WHERE c.status = d.status AND c.slot = pg_catalog.pg_backend_pid() %% 16;
+    RETURN NULL;
+END
+$fn$$f$, current_schema());
+END
+$step$;
