@@ -40,7 +40,8 @@ TEST_F(SqliteLifecyclePlanTest, EachJobSeeksItsOwnIndex) {
         {sqlite::sql::kClaimableFailed, "sandboxes_failed_next_attempt (next_attempt_at<?)"},
         {sqlite::sql::kRemoveStale, "sandboxes_stale_since (stale_since<?)"},
         {sqlite::sql::kPruneHistory, "sandbox_events_at (at<?)"},
-        {sqlite::sql::kUnstampedAvailable, "sandboxes_status_name (status=?)"},
+        // A page: the status index from the last page's (name, id) on, in its order.
+        {sqlite::sql::kUnstampedAvailable, "sandboxes_status_name (status=? AND (name,sandbox_id)>(?,?))"},
     };
     for (const auto& [sql, index] : expected) {
         const std::string text = plan(sql);

@@ -60,10 +60,16 @@ UpsertSummary sync_part(Connection& conn, std::span<const ProviderSandbox> part,
     return summary;
 }
 
-std::vector<std::string> unstamped_available(Connection& conn, std::int64_t pass) {
+std::vector<NameCursor> unstamped_available(Connection& conn, std::int64_t pass, const NameCursor& after,
+                                            std::size_t limit) {
     auto q = conn.query(sql::kUnstampedAvailable);
-    q.bind(1, pass);
-    return returned_ids(q);
+    q.bind(1, pass)
+        .bind(2, after.name)
+        .bind(3, after.sandbox_id)
+        .bind(4, limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(limit));
+    std::vector<NameCursor> rows;
+    while (q.step()) rows.push_back({q.text(0), q.text(1)});
+    return rows;
 }
 
 std::int64_t mark_unstamped_stale(Connection& conn, std::span<const std::string> sandbox_ids,

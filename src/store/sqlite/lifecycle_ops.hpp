@@ -14,12 +14,18 @@
 namespace broker::sqlite {
 
 // The sync (LifecycleStore::sync_part, finish_sync): one part upserted and stamped with the
-// pass; at the end, the available sandboxes the pass did not stamp (on a reader connection),
-// then some of them marked stale, each only if still available and unstamped (on the writer).
-// Returns how many it marked.
+// pass; at the end, a page at a time, the available sandboxes the pass did not stamp (on a
+// reader connection, at most `limit` after `after` in name order; `limit` 0: all), then those
+// marked stale, each only if still available and unstamped (on the writer). Returns how many
+// it marked.
 UpsertSummary sync_part(Connection& conn, std::span<const ProviderSandbox> part, std::int64_t pass,
                         UnixSeconds now);
-std::vector<std::string> unstamped_available(Connection& conn, std::int64_t pass);
+struct NameCursor {
+    std::string name;
+    std::string sandbox_id;
+};
+std::vector<NameCursor> unstamped_available(Connection& conn, std::int64_t pass, const NameCursor& after,
+                                            std::size_t limit);
 std::int64_t mark_unstamped_stale(Connection& conn, std::span<const std::string> sandbox_ids,
                                   std::int64_t pass, UnixSeconds now);
 std::vector<Sandbox> expire_allocations(Connection& conn, UnixSeconds now, const LeasePolicy& lease,

@@ -264,16 +264,29 @@ UpsertSummary SqliteStore::sync_part(std::span<const ProviderSandbox> part, std:
 
 std::int64_t SqliteStore::finish_sync(std::int64_t pass, UnixSeconds now) {
     // The unlisted ones are found on a reader: walking every available row on the writer would
-    // keep allocations waiting behind it however small the chunks it then marks.
-    std::vector<std::string> unlisted;
-    {
-        auto conn = impl_->readers.acquire();
-        unlisted = sqlite::unstamped_available(*conn, pass);
+    // keep allocations waiting behind it however small the chunks it then marks. A page at a
+    // time (a chunk's worth, each page marked before the next is read), so neither the ids nor
+    // one read snapshot grow with the pool: a provider that lists nothing makes every
+    // available sandbox unlisted.
+    std::int64_t marked = 0;
+    sqlite::NameCursor after;
+    for (;;) {
+        std::vector<sqlite::NameCursor> page;
+        {
+            auto conn = impl_->readers.acquire();
+            page = sqlite::unstamped_available(*conn, pass, after, impl_->chunk);
+        }
+        if (page.empty()) return marked;
+        after = page.back();
+        std::vector<std::string> ids;
+        ids.reserve(page.size());
+        for (auto& row : page) ids.push_back(std::move(row.sandbox_id));
+        marked += impl_->write_in_chunks(std::span<const std::string>(ids),
+                                         [&](Connection& conn, std::span<const std::string> part) {
+                                             return sqlite::mark_unstamped_stale(conn, part, pass, now);
+                                         });
+        if (impl_->chunk == 0 || page.size() < impl_->chunk) return marked;
     }
-    return impl_->write_in_chunks(std::span<const std::string>(unlisted),
-                                  [&](Connection& conn, std::span<const std::string> ids) {
-                                      return sqlite::mark_unstamped_stale(conn, ids, pass, now);
-                                  });
 }
 
 // The stamps stay behind: the next pass overwrites them and no one else reads them.

@@ -108,11 +108,15 @@ WHERE id IN (SELECT id FROM sandbox_events
 UPDATE sandboxes SET sync_pass = ?1 WHERE sandbox_id IN (SELECT value FROM json_each(?2))
 
 -- name: unstamped_available
--- The end of a sync, read on a reader connection (walking every available row must not hold
--- the writer): the available sandboxes no part of the pass ?1 listed.
-SELECT sandbox_id
+-- The end of a sync, read on a reader connection a page at a time (walking every available row
+-- must hold neither the writer nor one snapshot, nor every id at once): the available
+-- sandboxes no part of the pass ?1 listed, in name order after (?2 name, ?3 id), at most ?4
+-- (-1: all). Returns each one's name and id.
+SELECT name, sandbox_id
 FROM sandboxes
-WHERE status = 'available' AND (sync_pass IS NULL OR sync_pass <> ?1)
+WHERE status = 'available' AND (name, sandbox_id) > (?2, ?3) AND (sync_pass IS NULL OR sync_pass <> ?1)
+ORDER BY name, sandbox_id
+LIMIT ?4
 
 -- name: mark_unstamped_stale
 -- Then, on the writer, some of them (?3, a JSON array of ids) become stale, each only if it is
