@@ -23,7 +23,7 @@ struct Config {
     std::string admin_token;                      // BROKER_ADMIN_TOKEN
     LeasePolicy lease;                            // LAB_DURATION_*, LAB_MAX_DURATION_SEC, GRACE_PERIOD_*
     int http_threads = 2;                         // HTTP_THREADS (load_config: from the cores)
-    int store_threads = 64;                       // STORE_THREADS: blocking pool (load_config: from the cores)
+    int store_threads = 64;                       // STORE_THREADS: blocking pool (cores; fit_store_threads)
     bool store_threads_set = false;               // STORE_THREADS given: no default replaces it
     int store_queue_max = 4096;                   // STORE_QUEUE_MAX: beyond it, 503
     std::size_t max_body_bytes = 64 * 1024;       // MAX_BODY_BYTES

@@ -25,9 +25,11 @@ int default_http_threads(int cores);
 
 // STORE_THREADS when unset: 8 per core, between 8 and 64, and no more than
 // `store_connections` when given (DB_POOL_SIZE with PostgreSQL; at least 1). Pool threads
-// mostly wait (for a reader connection, a PostgreSQL or DynamoDB round trip), so a few per
-// core keep the cores busy; beyond the store's connections (4 SQLite readers, DB_POOL_SIZE)
-// they only queue for one, which costs thread switches on every call.
+// mostly wait (for a reader connection, the SQLite writer, a PostgreSQL or DynamoDB round
+// trip), so a few per core keep the cores busy. With PostgreSQL every call holds one of
+// DB_POOL_SIZE connections, so threads beyond it only queue for one, which costs thread
+// switches on every call; SQLite's and DynamoDB's calls do not all wait on one bounded set
+// of connections, so they are not capped.
 int default_store_threads(int cores, std::optional<std::size_t> store_connections = std::nullopt);
 
 }  // namespace broker

@@ -150,7 +150,7 @@ const std::vector<SettingInfo>& settings_catalog() {
         {"DB_POOL_WAIT_MS", "2000", false, "waiting longer for a connection answers 503"},
         {"DB_STATEMENT_TIMEOUT_MS", "5000", false, "the server cancels a statement running longer"},
         {"DB_BULK_STATEMENT_TIMEOUT_MS", "120000", false,
-         "the same for a whole provider list (sync, import)"},
+         "the same for the bulk statements (a sync's part or its end, an import's chunk)"},
         {"DB_CONNECT_TIMEOUT_SEC", "5", false, "opening a connection gives up after this"},
         {"DB_SCHEMA", "", false, "schema the tables live in (empty: the server's default)"},
         // The DynamoDB store (store/dynamodb/dynamo_options): the original service's names, then

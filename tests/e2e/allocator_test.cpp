@@ -17,7 +17,7 @@ TEST(Allocator, VersionNamesTheAllocatorTheBuildLinks) {
     const std::string allocator = nlohmann::json::parse(json.out).at("allocator").get<std::string>();
     const std::string expected = BROKER_EXPECTED_ALLOCATOR;
     if (expected == "mimalloc") {
-        EXPECT_EQ(allocator.rfind("mimalloc 2.", 0), 0u) << allocator;
+        EXPECT_EQ(allocator.rfind("mimalloc ", 0), 0u) << allocator;
     } else {
         EXPECT_EQ(allocator, expected);
     }

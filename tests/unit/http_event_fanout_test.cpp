@@ -43,6 +43,14 @@ TEST(EventFilter, TypesPrefixesAndTrack) {
     EXPECT_TRUE(star->matches(event(1, "sandbox.deleted")));
     EXPECT_FALSE(star->matches(event(1, "sandboxes.x")));
 
+    // Spaces and tabs around an item are HTTP's optional whitespace; inside one, refused.
+    const auto spaced = EventFilter::parse(" sandbox.allocated ,\tpool.low\t", "");
+    ASSERT_TRUE(spaced);
+    EXPECT_TRUE(spaced->matches(event(1, "sandbox.allocated")));
+    EXPECT_TRUE(spaced->matches(event(1, "pool.low")));
+    EXPECT_FALSE(EventFilter::parse("sandbox. allocated", ""));
+    EXPECT_FALSE(EventFilter::parse("pool.low,\n", ""));
+
     const auto track = EventFilter::parse("", "lab-a");
     ASSERT_TRUE(track);
     EXPECT_TRUE(track->matches(event(1, "sandbox.allocated", "lab-a")));

@@ -77,8 +77,10 @@ TEST(SchemaSteps, ExpandOnlyViolationsAreNamed) {
     EXPECT_TRUE(expand_only_violation("ALTER TABLE t ADD COLUMN c TEXT NOT NULL;"));
     EXPECT_TRUE(expand_only_violation("CREATE UNIQUE INDEX t_c ON t (c)"));
     EXPECT_FALSE(expand_only_violation("CREATE TABLE u (c TEXT); CREATE UNIQUE INDEX u_c ON u (c)"));
-    // A function replaced with the same signature and effect keeps serving the release before
-    // (its statements fire the same triggers); a dropped one does not.
+    // A replaced function passes: the checker reads the statement, not the function's body, so
+    // that the replacement keeps the old signature and effect (the release before fires the
+    // same triggers) is the step's own promise, held by its tests and review. A dropped one
+    // is refused.
     EXPECT_FALSE(
         expand_only_violation("CREATE OR REPLACE FUNCTION s.f() RETURNS trigger LANGUAGE plpgsql AS $fn$ "
                               "BEGIN RETURN NULL; END $fn$"));

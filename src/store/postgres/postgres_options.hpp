@@ -17,7 +17,7 @@ struct PostgresOptions {
     std::size_t pool_size = 16;               // connections at most; callers beyond it wait their turn
     int pool_wait_ms = 2000;                  // waiting longer than this for a connection answers Overloaded
     int statement_timeout_ms = 5000;          // the server cancels a statement running longer
-    int bulk_statement_timeout_ms = 120'000;  // the same for a whole provider list (sync, import)
+    int bulk_statement_timeout_ms = 120'000;  // the same for the bulk statements (sync parts, import chunks)
     int connect_timeout_sec = 5;              // opening a connection gives up after this
     std::string application_name = "sandbox-broker";  // pg_stat_activity; letters, digits, - and _
 };
