@@ -21,7 +21,7 @@ out=${BUILD_DIR:-build}/fuzz
 
 # Each target's sources besides tests/fuzz/<target>_fuzz.cpp: the parser and what it needs.
 declare -A sources=(
-    [request]="src/http/client_key.cpp src/http/request_id.cpp src/http/cors_policy.cpp src/http/request_framing.cpp src/core/errors.cpp"
+    [request]="src/http/client_key.cpp src/http/request_id.cpp src/http/cors_policy.cpp src/http/request_framing.cpp src/runtime/http_text.cpp src/core/errors.cpp"
     [csp_accounts]="src/provider/csp_accounts.cpp src/core/excerpt.cpp src/core/sandbox.cpp"
     [niosxaas]="src/provider/niosxaas_answers.cpp"
     [cursor]="src/service/cursor.cpp"
