@@ -207,8 +207,13 @@ fi
 phases=(healthz alloc50 alloc200 repeat get mark)
 declare -A rps p50 p99 cpu_us cpu_pg_us ratio bad
 for run in $(seq 1 "$runs"); do
+    # The builds take turns going first: the second of a round meets what the first left
+    # behind (the disk writing back its store, a warmer or colder cache), which measured up to
+    # a tenth of an allocation's CPU on one machine (bench/README.md).
+    order=("${builds[@]}")
+    if ((${#builds[@]} == 2 && run % 2 == 0)); then order=("${builds[1]}" "${builds[0]}"); fi
     for replicas in "${replica_counts[@]}"; do
-        for build in "${builds[@]}"; do
+        for build in "${order[@]}"; do
             key=$build,$replicas
             echo
             echo "== run $run of $runs: $build, $replicas replica(s) (${bins[$build]})"
