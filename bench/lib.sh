@@ -83,3 +83,9 @@ bench_dynalite() {
     endpoint=$(scripts/dynalite.sh start)
     export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret  # the emulator checks the form only
 }
+
+# The text of a named statement (`-- name: x`) of one of the stores' .sql files: its lines up
+# to the next name, comments out. $1 the file, $2 the name.
+sql_statement() {
+    awk -v name="$2" '$0 == "-- name: " name {on = 1; next} on && /^-- name: / {exit} on && !/^--/ {print}' "$1"
+}

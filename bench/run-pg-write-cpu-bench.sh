@@ -46,13 +46,8 @@ else
 fi
 psql_cmd() { PGOPTIONS=--client-min-messages=warning "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 "$pg_url" "$@"; }
 
-# The text of a named statement of sandbox.sql: its lines up to the next name, comments out.
-statement() {
-    awk -v name="$1" '$0 == "-- name: " name {on = 1; next} on && /^-- name: / {exit} on && !/^--/ {print}' \
-        src/store/postgres/sql/sandbox.sql
-}
-allocate_sql=$(statement allocate_from)
-mark_sql=$(statement mark_at_version)
+allocate_sql=$(sql_statement src/store/postgres/sql/sandbox.sql allocate_from)
+mark_sql=$(sql_statement src/store/postgres/sql/sandbox.sql mark_at_version)
 [[ -n "$allocate_sql" && -n "$mark_sql" ]] || { echo "statements not found in sandbox.sql" >&2; exit 1; }
 
 # The psql script of one measurement: warm-up allocations, then N allocations for new
