@@ -11,6 +11,12 @@
 #   median N...               the middle value (for 3 runs: the median)
 #   bench_stop PID...         stops each process started in the background (empty PIDs skipped)
 #                             and waits for it; for the scripts' EXIT traps
+#   bench_postgres            the database of a PostgreSQL run: BENCH_POSTGRES_URL, else a
+#                             private cluster in $work/pg (scripts/pg-test-cluster.sh: fsync and
+#                             synchronous_commit on); sets pg_url and own_cluster (1: private)
+#   bench_postgres_stop       stops that private cluster, if any; for the scripts' cleanup
+#   psql_cmd ARG...           psql on $pg_url ($pg_bin/psql), stopping at the first error,
+#                             PostgreSQL's notices left out
 #   bench_dynalite NAME       a fresh work directory (bench_workdir NAME) and a private dynalite
 #                             in it; sets work and endpoint, exports the emulator's credentials,
 #                             and traps EXIT to stop $broker_pid (when set) and dynalite and to
@@ -74,6 +80,25 @@ bench_stop() {
         wait "$pid" 2>/dev/null || true
     done
 }
+
+own_cluster=0  # 1 once bench_postgres started a private cluster
+pg_bin=${BROKER_PG_BIN:-/usr/lib/postgresql/15/bin}  # psql and the server's own programs
+
+bench_postgres() {
+    if [[ -n "${BENCH_POSTGRES_URL:-}" ]]; then
+        own_cluster=0
+        pg_url=$BENCH_POSTGRES_URL
+    else
+        own_cluster=1
+        pg_url=$(BROKER_PG_DIR=$work/pg scripts/pg-test-cluster.sh start)
+    fi
+}
+
+bench_postgres_stop() {
+    if ((${own_cluster:-0})); then BROKER_PG_DIR=$work/pg scripts/pg-test-cluster.sh stop >/dev/null || true; fi
+}
+
+psql_cmd() { PGOPTIONS=--client-min-messages=warning "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 "$pg_url" "$@"; }
 
 bench_dynalite() {
     bench_workdir "$1"

@@ -34,7 +34,6 @@ loadgen_threads=${LOADGEN_THREADS:-1}
 workdir_parent=${BENCH_WORKDIR:-$repo/out}
 store_kind=${STORE:-sqlite}
 memory=${MEMORY:-0}
-pg_bin=${BROKER_PG_BIN:-/usr/lib/postgresql/15/bin}
 read -r -a broker_env <<<"${BROKER_ENV:-}"
 
 source bench/lib.sh
@@ -60,7 +59,6 @@ esac
 bench_workdir allocation-bench
 chmod 0755 "$work"  # a private PostgreSQL cluster's server may run as another user
 broker_pids=()
-own_cluster=0
 stop_brokers() {
     local pid
     for pid in "${broker_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -69,20 +67,14 @@ stop_brokers() {
 }
 cleanup() {
     stop_brokers
-    if ((own_cluster)); then BROKER_PG_DIR=$work/pg scripts/pg-test-cluster.sh stop >/dev/null || true; fi
+    bench_postgres_stop
     rm -rf "$work"
 }
 trap cleanup EXIT
 
 if [[ "$store_kind" == postgres ]]; then
-    if [[ -n "${BENCH_POSTGRES_URL:-}" ]]; then
-        pg_url=$BENCH_POSTGRES_URL
-    else
-        own_cluster=1
-        pg_url=$(BROKER_PG_DIR=$work/pg scripts/pg-test-cluster.sh start)
-    fi
+    bench_postgres
 fi
-psql_cmd() { PGOPTIONS=--client-min-messages=warning "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 "$pg_url" "$@"; }
 
 hz=$(getconf CLK_TCK)
 # utime + stime of the processes, in clock ticks.

@@ -14,26 +14,18 @@ runs=${RUNS:-3}
 pool_size=${POOL:-100000}
 chunk=${CHUNK:-500}
 workdir_parent=${BENCH_WORKDIR:-$repo/out}
-pg_bin=${BROKER_PG_BIN:-/usr/lib/postgresql/15/bin}
 
 source bench/lib.sh
 bench_build
 bench_workdir copy-bench
 chmod 0755 "$work"  # the private cluster's server may run as another user
-own_cluster=0
 cleanup() {
-    if ((own_cluster)); then BROKER_PG_DIR=$work/pg scripts/pg-test-cluster.sh stop || true; fi
+    bench_postgres_stop
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-if [[ -n "${BENCH_POSTGRES_URL:-}" ]]; then
-    pg_url=$BENCH_POSTGRES_URL
-else
-    own_cluster=1
-    pg_url=$(BROKER_PG_DIR=$work/pg scripts/pg-test-cluster.sh start)
-fi
-psql_cmd() { "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 "$pg_url" "$@"; }
+bench_postgres
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== pool: $pool_size sandboxes, chunks of $chunk"

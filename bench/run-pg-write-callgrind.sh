@@ -22,7 +22,6 @@ new_bin=${BROKER_BIN:-$repo/build/sandbox-broker}
 n=${N:-1000}
 warm=${WARM:-200}
 pool=${POOL:-5000}
-pg_bin=${BROKER_PG_BIN:-/usr/lib/postgresql/15/bin}
 workdir_parent=${BENCH_WORKDIR:-$repo/out}
 ((pool >= n + warm)) || { echo "POOL must be at least N + WARM" >&2; exit 2; }
 command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 2; }
@@ -48,7 +47,6 @@ fi
 as_server() { if [[ -n "$run_as" ]]; then runuser -u "$run_as" -- "$@"; else "$@"; fi; }
 mkdir "$work/out"
 [[ -n "$run_as" ]] && chown "$run_as" "$work/out"  # callgrind writes its files as the server's user
-psql_cmd() { PGOPTIONS=--client-min-messages=warning "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 "$pg_url" "$@"; }
 
 allocate_sql=$(sql_statement src/store/postgres/sql/sandbox.sql allocate_from)
 mark_sql=$(sql_statement src/store/postgres/sql/sandbox.sql mark_at_version)

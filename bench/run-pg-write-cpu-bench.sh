@@ -25,26 +25,18 @@ n=${N:-3000}
 rounds=${ROUNDS:-5}
 pool=${POOL:-20000}
 warm=200
-pg_bin=${BROKER_PG_BIN:-/usr/lib/postgresql/15/bin}
 workdir_parent=${BENCH_WORKDIR:-$repo/out}
 ((pool >= n + warm)) || { echo "POOL must be at least N + $warm" >&2; exit 2; }
 
 source bench/lib.sh
 bench_workdir pg-write-cpu-bench
 chmod 0755 "$work"  # a private PostgreSQL cluster's server may run as another user
-own_cluster=0
 cleanup() {
-    if ((own_cluster)); then BROKER_PG_DIR=$work/pg scripts/pg-test-cluster.sh stop >/dev/null || true; fi
+    bench_postgres_stop
     rm -rf "$work"
 }
 trap cleanup EXIT
-if [[ -n "${BENCH_POSTGRES_URL:-}" ]]; then
-    pg_url=$BENCH_POSTGRES_URL
-else
-    own_cluster=1
-    pg_url=$(BROKER_PG_DIR=$work/pg scripts/pg-test-cluster.sh start)
-fi
-psql_cmd() { PGOPTIONS=--client-min-messages=warning "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 "$pg_url" "$@"; }
+bench_postgres
 
 allocate_sql=$(sql_statement src/store/postgres/sql/sandbox.sql allocate_from)
 mark_sql=$(sql_statement src/store/postgres/sql/sandbox.sql mark_at_version)

@@ -20,14 +20,12 @@ phase_sec=${SECONDS_PER_PHASE:-5}
 loadgen_threads=${LOADGEN_THREADS:-1}
 workdir_parent=${BENCH_WORKDIR:-$repo/out}
 with_sqlite=${WITH_SQLITE:-1}
-pg_bin=${BROKER_PG_BIN:-/usr/lib/postgresql/15/bin}
 
 source bench/lib.sh
 bench_build
 bench_workdir postgres-bench
 chmod 0755 "$work"  # the private cluster's server may run as another user
 replica_pids=()
-own_cluster=0
 stop_replicas() {
     local pid
     for pid in "${replica_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -36,19 +34,13 @@ stop_replicas() {
 }
 cleanup() {
     stop_replicas
-    if ((own_cluster)); then BROKER_PG_DIR=$work/pg scripts/pg-test-cluster.sh stop || true; fi
+    bench_postgres_stop
     rm -rf "$work"
 }
 trap cleanup EXIT
 
 # --- the database: a private cluster (fsync and synchronous_commit on) unless one is given ---
-if [[ -n "${BENCH_POSTGRES_URL:-}" ]]; then
-    pg_url=$BENCH_POSTGRES_URL
-else
-    own_cluster=1
-    pg_url=$(BROKER_PG_DIR=$work/pg scripts/pg-test-cluster.sh start)
-fi
-psql_cmd() { "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 "$pg_url" "$@"; }
+bench_postgres
 echo "== PostgreSQL: $(psql_cmd -Atc 'SHOW server_version') at ${pg_url%%\?*}" \
     "(fsync $(psql_cmd -Atc 'SHOW fsync'), synchronous_commit on per session, max_connections" \
     "$(psql_cmd -Atc 'SHOW max_connections'))"
