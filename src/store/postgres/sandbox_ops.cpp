@@ -20,6 +20,21 @@ std::optional<Sandbox> first_row(const pqxx::result& rows) {
     return read_sandbox(rows[0]);
 }
 
+// Reads the row with `find`, decides the mark on it and, when it is to be marked, updates it
+// if it still has the version read. Nothing when the row changed in between.
+std::optional<MarkResult> decide_and_mark(pqxx::transaction_base& tx, const char* find,
+                                          const MarkForDeletionRequest& request) {
+    std::optional<Sandbox> row = first_row(tx.exec_prepared(find, request.sandbox_id));
+    const MarkOutcome decision =
+        decide_mark_for_deletion(row ? &*row : nullptr, request.participant_id, request.now, request.lease);
+    if (decision == MarkOutcome::already_marked) return MarkResult{decision, std::move(row)};
+    if (decision != MarkOutcome::marked) return MarkResult{decision, std::nullopt};
+    auto marked = first_row(tx.exec_prepared(stmt::kMarkAtVersion, request.sandbox_id, request.participant_id,
+                                             request.now, row->version));
+    if (!marked) return std::nullopt;
+    return MarkResult{MarkOutcome::marked, std::move(marked)};
+}
+
 // The answer when the participant's holdings decide it (the statement's rows, taken = false).
 AllocateResult answer_from_rows(const pqxx::result& rows, const AllocateRequest& r,
                                 AllocateOutcome when_free) {
@@ -105,30 +120,16 @@ MarkResult mark_for_deletion(pqxx::connection& conn, const MarkForDeletionReques
         // version read, each its own autocommit statement, are two round trips instead of
         // four (BEGIN, the locked read, the update, COMMIT).
         pqxx::nontransaction tx(conn);
-        std::optional<Sandbox> row = first_row(tx.exec_prepared(stmt::kFindById, request.sandbox_id));
-        const MarkOutcome decision = decide_mark_for_deletion(row ? &*row : nullptr, request.participant_id,
-                                                              request.now, request.lease);
-        if (decision == MarkOutcome::already_marked) return {decision, std::move(row)};
-        if (decision != MarkOutcome::marked) return {decision, std::nullopt};
-        auto marked = first_row(tx.exec_prepared(stmt::kMarkAtVersion, request.sandbox_id,
-                                                 request.participant_id, request.now, row->version));
-        if (marked) return {MarkOutcome::marked, std::move(marked)};
+        if (auto result = decide_and_mark(tx, stmt::kFindById, request)) return std::move(*result);
     }
     // The row changed after it was read (a concurrent repeat, the expiry job): decide again
-    // on what it is now, under its lock.
+    // on what it is now, under its lock. The row lock makes the decision and the change one
+    // step: a concurrent repeat waits here and then reads the already-marked row.
     pqxx::work tx(conn);
-    // The row lock makes the decision and the change one step: a concurrent repeat waits here
-    // and then reads the already-marked row.
-    std::optional<Sandbox> row = first_row(tx.exec_prepared(stmt::kFindByIdForUpdate, request.sandbox_id));
-    const MarkOutcome decision =
-        decide_mark_for_deletion(row ? &*row : nullptr, request.participant_id, request.now, request.lease);
-    if (decision == MarkOutcome::already_marked) return {decision, std::move(row)};
-    if (decision != MarkOutcome::marked) return {decision, std::nullopt};
-    auto marked = first_row(tx.exec_prepared(stmt::kMarkAtVersion, request.sandbox_id, request.participant_id,
-                                             request.now, row->version));
-    if (!marked) return {MarkOutcome::not_owner, std::nullopt};
+    auto result = decide_and_mark(tx, stmt::kFindByIdForUpdate, request);
+    if (!result) return {MarkOutcome::not_owner, std::nullopt};
     tx.commit();
-    return {MarkOutcome::marked, std::move(marked)};
+    return std::move(*result);
 }
 
 ExtendResult extend_lease(pqxx::connection& conn, const ExtendLeaseRequest& request) {
