@@ -11,6 +11,7 @@
 
 #include "core/errors.hpp"
 #include "dynamo_harness.hpp"
+#include "sync_pass.hpp"
 
 namespace broker::testing {
 namespace {
@@ -533,6 +534,29 @@ TEST_F(DynamoOutboxTest, TheEventRidesOnTheChangeAndLeavesTheItemOnceRelayed) {
         if (item["PK"]["S"].get<std::string>().rfind("OUTBOX#", 0) != 0) continue;
         for (const char* attribute : {"status", "allocated_to_track", "idempotency_key"})
             EXPECT_FALSE(item.contains(attribute)) << item["SK"] << " carries " << attribute;
+    }
+}
+
+// A sync's insert that loses to another writer (an import that wrote the same sandbox first)
+// still counts as listed in the sync's pass: the pass's end leaves it available.
+TEST_F(DynamoOutboxTest, ASandboxAnotherWriterInsertsDuringASyncStaysListed) {
+    const std::vector<ProviderSandbox> listed{{"1", "a", "e/1", ""}, {"2", "b", "e/2", ""}, {"3", "c", "e/3", ""}};
+    bool inserted = false;
+    store_->set_outbox_step_hook([&](DynamoStore::OutboxStep step) {
+        if (step != DynamoStore::OutboxStep::intent_written || inserted) return;
+        inserted = true;  // the sync is about to insert "3": another writer does it first
+        put(old_item("3", "available"));
+    });
+    const auto outcome = sync_in_one_pass(*store_, listed, kNow);
+    store_->set_outbox_step_hook({});
+    ASSERT_TRUE(inserted) << "the sync inserted nothing";
+    EXPECT_EQ(outcome.upsert.inserted, 0);
+    EXPECT_EQ(outcome.upsert.skipped, 1) << "the lost insert";
+    EXPECT_EQ(outcome.marked_stale, 0);
+    for (const char* id : {"1", "2", "3"}) {
+        const auto s = store_->get(id);
+        ASSERT_TRUE(s) << id;
+        EXPECT_EQ(s->status, SandboxStatus::available) << id;
     }
 }
 

@@ -307,6 +307,8 @@ UpsertSummary DynamoStore::upsert(std::span<const ProviderSandbox> sandboxes, Un
             } else {
                 drop_intent(carried);
                 ++summary.skipped;  // another writer inserted it a moment ago
+                // Still listed in this pass: the pass's end must not take it for unlisted.
+                if (pass) stamp_pass(id, *pass, "attribute_exists(PK)");
             }
             continue;
         }
@@ -346,7 +348,8 @@ UpsertSummary DynamoStore::upsert(std::span<const ProviderSandbox> sandboxes, Un
                        "listed by provider again", carried, &reply.body["Attributes"]);
             } else if (reply.is("ConditionalCheckFailedException")) {
                 drop_intent(carried);
-                ++summary.skipped;
+                ++summary.skipped;  // another writer moved it a moment ago: listed all the same
+                if (pass) stamp_pass(id, *pass, "attribute_exists(PK)");
             } else {
                 throw StoreUnavailable("DynamoDB UpdateItem (revive) failed: " + reply.error_type);
             }
