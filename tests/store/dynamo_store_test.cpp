@@ -5,9 +5,12 @@
 // write: a crash at any step between the two neither loses nor doubles it.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 #include "core/errors.hpp"
 #include "dynamo_harness.hpp"
@@ -177,6 +180,65 @@ TEST_F(DynamoStoreTest, ACrashBetweenTheSlotAndTheTakeIsRepairedByTheNextRequest
     EXPECT_NE(r.sandbox->sandbox_id, other.sandbox->sandbox_id);
     EXPECT_EQ(store_->allocate(request("p1", kNow + kDynamoSlotTimeout + 1)).outcome,
               AllocateOutcome::existing);
+}
+
+// While a reservation's window is open, a take stands only once it passes the gate, and one
+// that cannot pass is given back. A request that finds no available sandbox meanwhile waits
+// for such a take in doubt instead of answering that none is left; a crashed taker's entry
+// (older than the slot timeout) delays nothing and is removed.
+TEST_F(DynamoStoreTest, AnEmptyPoolAnswerWaitsForATakeInDoubt) {
+    store_->migrate();
+    store_->upsert_provider_sandboxes(std::vector<ProviderSandbox>{{"1", "a", "e/1", ""}}, kNow - 60);
+    Reservation reservation;
+    reservation.id = "res-1";
+    reservation.track = "class";
+    reservation.count = 1;
+    reservation.starts_at = kNow - 60;
+    reservation.ends_at = kNow + 3600;
+    reservation.created_at = kNow - 120;
+    store_->create_reservation(reservation);
+    const auto set_status = [&](const char* status) {
+        table_->client().must("UpdateItem", {{"TableName", table_->name()},
+                                             {"Key", ddb::key_of("SBX#1", "META")},
+                                             {"UpdateExpression", "SET #s = :s"},
+                                             {"ExpressionAttributeNames", {{"#s", "status"}}},
+                                             {"ExpressionAttributeValues", {{":s", S(status)}}}});
+    };
+    const auto doubt_entries = [&] {
+        std::set<std::string> entries;
+        for (const auto& item : scan_all())
+            if (item["PK"]["S"] == "QUOTA#DOUBT") entries.insert(item["SK"]["S"].get<std::string>());
+        return entries;
+    };
+    // Another process's round under the gate: its entry, then its take of the only sandbox.
+    const std::string entry = std::to_string(kNow) + "#other-process";
+    put({{"PK", S("QUOTA#DOUBT")}, {"SK", S(entry)}});
+    set_status("allocated");
+    std::atomic<bool> given_back{false};
+    std::jthread other([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        // It could not pass the gate: the sandbox back, then the entry gone.
+        set_status("available");
+        given_back = true;
+        table_->client().must("DeleteItem",
+                              {{"TableName", table_->name()}, {"Key", ddb::key_of("QUOTA#DOUBT", entry)}});
+    });
+    AllocateRequest r = request("p1");
+    r.track_name = "class";
+    const auto result = store_->allocate(r);
+    ASSERT_EQ(result.outcome, AllocateOutcome::allocated) << "answered before the take in doubt settled";
+    EXPECT_TRUE(given_back.load());
+    EXPECT_EQ(result.sandbox->sandbox_id, "1");
+    other.join();
+    EXPECT_TRUE(doubt_entries().empty()) << "the request's own round left the list";
+
+    // A crashed taker's entry: the empty pool is answered, and the entry removed.
+    const std::string dead = std::to_string(kNow - kDynamoSlotTimeout) + "#dead-process";
+    put({{"PK", S("QUOTA#DOUBT")}, {"SK", S(dead)}});
+    AllocateRequest late = request("p2");
+    late.track_name = "class";
+    EXPECT_EQ(store_->allocate(late).outcome, AllocateOutcome::pool_empty);
+    EXPECT_TRUE(doubt_entries().empty());
 }
 
 TEST_F(DynamoStoreTest, ACrashAfterTheTakeLeavesAValidHolding) {

@@ -35,6 +35,7 @@ constexpr std::size_t kPositionsKept = 512;
 constexpr std::size_t kPositionsSeed = 64;  // fewer known start points than this: read more
 constexpr std::size_t kCandidatesPerTry = 25;
 constexpr int kRounds = 60;  // rounds of one request before it answers 503
+constexpr int kDoubtWaits = 100;  // looks, ~2 s in all, for a take in doubt to settle
 
 }  // namespace
 
@@ -432,6 +433,20 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
         std::vector<std::string> candidates =
             find_candidates(r.name_prefix, kCandidatesPerTry, tried, tried.empty() && allocating_.load() == 1,
                             quota.blocked_prefixes);
+        if (candidates.empty() && !tried.empty()) {
+            // A sandbox this request lost to another may have been given back since (a take
+            // undone at the gate, or for its slot): all are looked at before "none is left".
+            tried.clear();
+            candidates = find_candidates(r.name_prefix, kCandidatesPerTry, tried, false, quota.blocked_prefixes);
+        }
+        // Another's take under the gate that cannot pass is given back: a request that the rules
+        // let take finds nothing only once such takes have settled (for a bounded time), whether
+        // or not a window is still open for it. (One the reservations hold back from the whole
+        // pool was answered above, at once: it would not get such a sandbox.)
+        for (int wait = 1; candidates.empty() && wait <= kDoubtWaits && others_in_doubt(r.now); ++wait) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2 * wait, 20)));
+            candidates = find_candidates(r.name_prefix, kCandidatesPerTry, tried, false, quota.blocked_prefixes);
+        }
         if (candidates.empty()) {
             if (quota.gated) return held_back_or_empty();
             return {nothing_available(r.name_prefix), std::nullopt, conflicts};
@@ -484,6 +499,22 @@ AllocateResult DynamoStore::allocate(const AllocateRequest& r) {
             drop_slot(r.participant_id, slot, keyed, false);
             continue;
         }
+        // Under the gate, this round's takes are in doubt until one passes it; the round
+        // leaves the list however it ends (after giving back what it took, or once its take
+        // stands).
+        struct Doubt {
+            DynamoStore& store;
+            std::string entry;
+            ~Doubt() {
+                if (entry.empty()) return;
+                try {
+                    store.leave_doubt(entry);
+                } catch (const std::exception&) {
+                    // Left to age out (kDynamoSlotTimeout): until then it only delays answers
+                    // that there is nothing to take.
+                }
+            }
+        } doubt{*this, quota.gated ? enter_doubt(r.now) : std::string()};
         // The allocation's event intent, one for the candidates of this round (see take()).
         std::optional<CarriedEvent> carried;
         for (std::size_t i = 0; i < candidates.size(); ++i) {

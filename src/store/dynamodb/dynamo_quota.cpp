@@ -4,6 +4,7 @@
 //   QUOTA#LIMITS / LIMIT#<track>    a track's max_active
 //   QUOTA#GATE / GATE               `seq`: bumped by every allocation while a reservation's
 //                                   window is open
+//   QUOTA#DOUBT / <when>#<token>    an allocation round whose take has not passed the gate yet
 //   TRACK#<track> / SEAT#<n>        one of a limited track's max_active seats, n < max_active
 // A limited track's allocation takes a seat after its participant slot (dynamo_allocate.cpp),
 // naming that slot and its token: the seat is held while the slot is (in progress, or its
@@ -12,7 +13,9 @@
 // is open, an allocation reads the gate's seq first, then checks with consistent reads that
 // enough available sandboxes remain for what the reservations hold back, takes its sandbox,
 // and bumps seq conditionally on the value it read: of two allocations that checked the same
-// state only one passes; the other gives its sandbox back and decides again.
+// state only one passes; the other gives its sandbox back and decides again. Until it passes,
+// a take is in doubt and listed (QUOTA#DOUBT): a request that finds nothing for it waits while
+// another's take is in doubt, for a take given back would have been its sandbox.
 #include <algorithm>
 #include <random>
 #include <set>
@@ -30,6 +33,7 @@ namespace {
 constexpr std::string_view kReservationsPk = "QUOTA#RESERVATIONS";
 constexpr std::string_view kLimitsPk = "QUOTA#LIMITS";
 constexpr std::string_view kGatePk = "QUOTA#GATE";
+constexpr std::string_view kDoubtPk = "QUOTA#DOUBT";
 
 std::string track_pk(std::string_view track) {
     return "TRACK#" + std::string(track);
@@ -289,6 +293,41 @@ bool DynamoStore::has_available(const std::string& prefix, std::int64_t n) {
         request["ExclusiveStartKey"] = std::move(answer["LastEvaluatedKey"]);
     }
 }
+
+// --- takes in doubt ------------------------------------------------------------------------
+
+std::string DynamoStore::enter_doubt(UnixSeconds now) {
+    // An item of its own (the gate item is contended enough): "<when>#<token>", the time
+    // telling a crashed taker's entry from a live one.
+    const std::string entry = std::to_string(now) + "#" + gate_token();
+    client_.must("PutItem", {{"TableName", options_.table}, {"Item", key_of(kDoubtPk, entry)}});
+    return entry;
+}
+
+void DynamoStore::leave_doubt(const std::string& entry) {
+    client_.must("DeleteItem", {{"TableName", options_.table}, {"Key", key_of(kDoubtPk, entry)}});
+}
+
+bool DynamoStore::others_in_doubt(UnixSeconds now) {
+    // Only a round under the gate enters, and only while there is a reservation (the rules as
+    // cached): without one, nothing is read.
+    if (quota_rules().reservations.empty()) return false;
+    bool live = false;
+    for (const auto& item : query_all({{"KeyConditionExpression", "PK = :pk"},
+                                       {"ExpressionAttributeValues", {{":pk", S(kDoubtPk)}}},
+                                       {"ProjectionExpression", "SK"},
+                                       {"ConsistentRead", true}})) {
+        const std::string entry = s_or(item, "SK");
+        if (std::atoll(entry.c_str()) + kDynamoSlotTimeout > now) {
+            live = true;
+        } else {
+            leave_doubt(entry);  // its taker died in doubt: nobody else removes it
+        }
+    }
+    return live;
+}
+
+// --- the gate ------------------------------------------------------------------------------
 
 bool DynamoStore::pass_gate(std::int64_t seq) {
     const std::string token = gate_token();

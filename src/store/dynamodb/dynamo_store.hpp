@@ -321,6 +321,14 @@ class DynamoStore final : public Store,
     QuotaStep plan_quota(const AllocateRequest& r);
     bool has_available(const std::string& prefix, std::int64_t n);
     bool take_seat(const AllocateRequest& r, const QuotaStep& step, const Slot& slot);
+    // A take under the gate is in doubt until it passes: it may still be given back. Its
+    // round lists itself (QUOTA#DOUBT) before its first take and leaves once the take passed
+    // or the round ended; an entry older than kDynamoSlotTimeout is a crashed taker's.
+    // `others_in_doubt` (this round has left or not entered): whether an answer of "nothing
+    // for this request" should wait for another's take to settle.
+    std::string enter_doubt(UnixSeconds now);
+    void leave_doubt(const std::string& entry);
+    bool others_in_doubt(UnixSeconds now);
     bool pass_gate(std::int64_t seq);
     // After the take of a sandbox named `name`: passes the gate, checking again (with the
     // take counted) each time another allocation passed first; false when what remains no
