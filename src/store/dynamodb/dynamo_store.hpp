@@ -322,8 +322,9 @@ class DynamoStore final : public Store,
     bool has_available(const std::string& prefix, std::int64_t n);
     bool take_seat(const AllocateRequest& r, const QuotaStep& step, const Slot& slot);
     // A take under the gate is in doubt until it passes: it may still be given back. Its
-    // round lists itself (QUOTA#DOUBT) before its first take and leaves once the take passed
-    // or the round ended; an entry older than kDynamoSlotTimeout is a crashed taker's.
+    // round lists itself (QUOTA#DOUBT) before its first take and leaves when it ends (its
+    // take standing, or given back); an entry older than kDynamoSlotTimeout is a crashed
+    // taker's.
     // `others_in_doubt` (this round has left or not entered): whether an answer of "nothing
     // for this request" should wait for another's take to settle.
     std::string enter_doubt(UnixSeconds now);
