@@ -348,13 +348,9 @@ std::int64_t SqliteStore::prune_history(UnixSeconds before) {
 }
 
 std::int64_t SqliteStore::insert_copied(std::span<const CopiedSandbox> sandboxes) {
-    const std::size_t step = impl_->chunk == 0 ? std::max<std::size_t>(sandboxes.size(), 1) : impl_->chunk;
-    std::int64_t written = 0;
-    for (std::size_t at = 0; at < sandboxes.size(); at += step) {
-        const auto part = sandboxes.subspan(at, std::min(step, sandboxes.size() - at));
-        written += impl_->bulk_write([&](Connection& conn) { return sqlite::insert_copied(conn, part); });
-    }
-    return written;
+    return impl_->write_in_chunks(sandboxes, [](Connection& conn, std::span<const CopiedSandbox> part) {
+        return sqlite::insert_copied(conn, part);
+    });
 }
 
 bool SqliteStore::try_start_job(const JobStartRequest& request) {
