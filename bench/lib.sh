@@ -114,3 +114,28 @@ bench_dynalite() {
 sql_statement() {
     awk -v name="$2" '$0 == "-- name: " name {on = 1; next} on && /^-- name: / {exit} on && !/^--/ {print}' "$1"
 }
+
+# The statements a PostgreSQL allocation and mark run (sandbox.sql's allocate_from and
+# mark_at_version), into allocate_sql and mark_sql.
+pg_write_statements() {
+    allocate_sql=$(sql_statement src/store/postgres/sql/sandbox.sql allocate_from)
+    mark_sql=$(sql_statement src/store/postgres/sql/sandbox.sql mark_at_version)
+    [[ -n "$allocate_sql" && -n "$mark_sql" ]] || { echo "statements not found in sandbox.sql" >&2; exit 1; }
+}
+
+# A fresh schema $1 on $pg_url, migrated by the broker binary $2, holding $3 available
+# sandboxes (ids id-000000…, names sbx-000000…, created a minute before $4), vacuumed and
+# analyzed. Prints the schema version it reached.
+pg_pool_schema() {
+    local schema=$1 bin=$2 pool=$3 now=$4
+    psql_cmd -c "DROP SCHEMA IF EXISTS $schema CASCADE" -c "CREATE SCHEMA $schema"
+    DB_SCHEMA=$schema "$bin" migrate --store "$pg_url" >"$work/migrate.log" 2>&1 ||
+        { cat "$work/migrate.log" >&2; exit 1; }
+    psql_cmd -c "SET search_path TO $schema" \
+        -c "INSERT INTO sandboxes (sandbox_id, name, external_id, status, created_at, updated_at)
+            SELECT 'id-' || to_char(i, 'FM000000'), 'sbx-' || to_char(i, 'FM000000'), 'ext-' || i,
+                   'available', $((now - 60)), $((now - 60))
+              FROM generate_series(0, $pool - 1) AS i" \
+        -c "VACUUM ANALYZE $schema.sandboxes"
+    psql_cmd -At -c "SELECT max(version) FROM $schema.schema_migrations"
+}

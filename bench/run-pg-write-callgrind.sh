@@ -48,23 +48,14 @@ as_server() { if [[ -n "$run_as" ]]; then runuser -u "$run_as" -- "$@"; else "$@
 mkdir "$work/out"
 [[ -n "$run_as" ]] && chown "$run_as" "$work/out"  # callgrind writes its files as the server's user
 
-allocate_sql=$(sql_statement src/store/postgres/sql/sandbox.sql allocate_from)
-mark_sql=$(sql_statement src/store/postgres/sql/sandbox.sql mark_at_version)
-[[ -n "$allocate_sql" && -n "$mark_sql" ]] || { echo "statements not found in sandbox.sql" >&2; exit 1; }
+pg_write_statements
 
 now=1700000000
 for build in base new; do
     bin=$base_bin
     [[ $build == new ]] && bin=$new_bin
-    psql_cmd -c "CREATE SCHEMA s_$build"
-    DB_SCHEMA=s_$build "$bin" migrate --store "$pg_url" >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log"; exit 1; }
-    psql_cmd -c "SET search_path TO s_$build" \
-        -c "INSERT INTO sandboxes (sandbox_id, name, external_id, status, created_at, updated_at)
-            SELECT 'id-' || to_char(i, 'FM000000'), 'sbx-' || to_char(i, 'FM000000'), 'ext-' || i,
-                   'available', $((now - 60)), $((now - 60))
-              FROM generate_series(0, $pool - 1) AS i" \
-        -c "VACUUM ANALYZE s_$build.sandboxes"
-    echo "$build: schema version $(psql_cmd -At -c "SELECT max(version) FROM s_$build.schema_migrations") ($bin)"
+    version=$(pg_pool_schema "s_$build" "$bin" "$pool" "$now")
+    echo "$build: schema version $version ($bin)"
 done
 as_server "$pg_bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null
 cp -a "$data" "$work/clean"

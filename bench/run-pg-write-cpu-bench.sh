@@ -38,9 +38,7 @@ cleanup() {
 trap cleanup EXIT
 bench_postgres
 
-allocate_sql=$(sql_statement src/store/postgres/sql/sandbox.sql allocate_from)
-mark_sql=$(sql_statement src/store/postgres/sql/sandbox.sql mark_at_version)
-[[ -n "$allocate_sql" && -n "$mark_sql" ]] || { echo "statements not found in sandbox.sql" >&2; exit 1; }
+pg_write_statements
 
 # The psql script of one measurement: warm-up allocations, then N allocations for new
 # participants (p1..pN take the pool's sandboxes in name order after the warm-up's), then N
@@ -76,16 +74,8 @@ run_one() {
     bin=$base_bin
     [[ $build == new ]] && bin=$new_bin
     schema=bench_write_${build}_${round}_$$
-    psql_cmd -c "DROP SCHEMA IF EXISTS $schema CASCADE" -c "CREATE SCHEMA $schema"
-    DB_SCHEMA=$schema "$bin" migrate --store "$pg_url" >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log"; exit 1; }
-    psql_cmd -c "SET search_path TO $schema" \
-        -c "INSERT INTO sandboxes (sandbox_id, name, external_id, status, created_at, updated_at)
-            SELECT 'id-' || to_char(i, 'FM000000'), 'sbx-' || to_char(i, 'FM000000'), 'ext-' || i,
-                   'available', $((now - 60)), $((now - 60))
-              FROM generate_series(0, $pool - 1) AS i" \
-        -c "VACUUM ANALYZE $schema.sandboxes"
     local version
-    version=$(psql_cmd -At -c "SELECT max(version) FROM $schema.schema_migrations")
+    version=$(pg_pool_schema "$schema" "$bin" "$pool" "$now")
     { echo "SET search_path TO $schema;"; script "$work/$build"; } >"$work/script.sql"
     psql_cmd -f "$work/script.sql"
     local held marked
